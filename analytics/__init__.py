@@ -1,0 +1,1 @@
+"""Creator metrics that read across every other app."""

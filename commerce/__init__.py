@@ -1,0 +1,1 @@
+"""The selling engine: inventory and holds, orders, payments, refunds, group-buys, payouts."""

@@ -1,0 +1,1 @@
+"""Events, venues, ticket tiers, tickets, check-in, drops and discovery."""

@@ -1,0 +1,41 @@
+"""Demo event: a published hybrid show with three tiers."""
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
+
+from microstage import demo
+
+from .models import Event, TicketTier
+
+DEMO_EVENT_SLUG = "late-night-session"
+
+
+@demo.register
+def load(ctx: dict) -> None:
+    event = Event.objects.filter(slug=DEMO_EVENT_SLUG).first()
+    if event is None:
+        start = (timezone.now() + timedelta(days=7)).replace(hour=19, minute=0, second=0, microsecond=0)
+        event = Event.objects.create(
+            creator=ctx["creator"], title="Late Night Session #12", slug=DEMO_EVENT_SLUG,
+            description="An acoustic set in a 60-seat room, **streamed live**.\n\n"
+                        "- Doors 19:00, music 19:30\n- Limited tour posters in a timed drop\n",
+            starts_at=start, ends_at=start + timedelta(hours=3), timezone="Europe/Berlin",
+            mode=Event.Mode.HYBRID, venue_name="The Lantern Room", venue_address="Weserstraße 12, Berlin",
+            venue_lat=52.4875, venue_lng=13.4297, venue_capacity=60,
+            status=Event.Status.PUBLISHED, published_at=timezone.now(),
+        )
+        cur = settings.DEFAULT_CURRENCY
+        TicketTier.objects.bulk_create([
+            TicketTier(event=event, name="Standard", kind="standard", price=Decimal("18.00"), currency=cur,
+                       quantity=45, max_per_order=6, position=0, perks=["A seat in the room", "Replay access"]),
+            TicketTier(event=event, name="Backstage", kind="backstage", price=Decimal("45.00"), currency=cur,
+                       quantity=10, max_per_order=2, position=1, perks=["Soundcheck visit", "Signed setlist"]),
+            TicketTier(event=event, name="VIP", kind="vip", price=Decimal("90.00"), currency=cur,
+                       quantity=5, max_per_order=2, position=2, perks=["Front row", "Dinner with the band"]),
+            TicketTier(event=event, name="Stream", kind="online", price=Decimal("8.00"), currency=cur,
+                       quantity=500, max_per_order=4, position=3, perks=["Live stream in HD", "Replay for 30 days"]),
+        ])
+    ctx["event"] = event
+    ctx["event_url"] = event.get_absolute_url()

@@ -1,0 +1,126 @@
+"""Events and their ticket tiers."""
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from microstage.ids import PublicIdField
+from microstage.models import Creator
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"Unknown timezone: {value}")
+
+
+class Event(models.Model):
+    """A micro-event: a room, a live stream, or both."""
+
+    class Mode(models.TextChoices):
+        IN_PERSON = "in_person", "In person"
+        ONLINE = "online", "Online"
+        HYBRID = "hybrid", "Hybrid"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        UNLISTED = "unlisted", "Unlisted"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = PublicIdField("evt")
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="events")
+    title = models.CharField(max_length=140)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True, max_length=20000, help_text="Markdown")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.HYBRID)
+    venue_name = models.CharField(max_length=120, blank=True)
+    venue_address = models.CharField(max_length=255, blank=True)
+    venue_lat = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)])
+    venue_lng = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)])
+    venue_capacity = models.PositiveIntegerField(null=True, blank=True)
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        indexes = [models.Index(fields=["status", "visibility", "starts_at"], name="event_discovery_idx")]
+        constraints = [models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")),
+                                              name="event_ends_after_start")]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return f"/e/{self.slug}/"
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    @property
+    def local_starts_at(self):
+        return timezone.localtime(self.starts_at, self.tz)
+
+    @property
+    def local_ends_at(self):
+        return timezone.localtime(self.ends_at, self.tz)
+
+    @property
+    def is_online(self) -> bool:
+        return self.mode in (self.Mode.ONLINE, self.Mode.HYBRID)
+
+
+class TicketTier(models.Model):
+    """A kind of ticket for an event: standard, backstage, VIP…, with its own price and quantity."""
+
+    class Kind(models.TextChoices):
+        STANDARD = "standard", "Standard"
+        BACKSTAGE = "backstage", "Backstage"
+        VIP = "vip", "VIP"
+        ONLINE = "online", "Stream only"
+
+    id = PublicIdField("tier")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="tiers")
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.STANDARD)
+    description = models.CharField(max_length=280, blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
+    currency = models.CharField(max_length=3)
+    quantity = models.PositiveIntegerField()
+    max_per_order = models.PositiveSmallIntegerField(default=10, validators=[MinValueValidator(1)])
+    sales_start = models.DateTimeField(null=True, blank=True)
+    sales_end = models.DateTimeField(null=True, blank=True)
+    members_only_until = models.DateTimeField(null=True, blank=True)
+    perks = models.JSONField(default=list, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["event", "position", "price"]
+        constraints = [models.CheckConstraint(condition=models.Q(price__gte=0), name="tier_price_not_negative")]
+
+    def __str__(self):
+        return f"{self.event} — {self.name}"
+
+    @property
+    def in_person(self) -> bool:
+        return self.kind != self.Kind.ONLINE
+
+    def on_sale(self, now=None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.event.status == Event.Status.PUBLISHED
+            and (self.sales_start is None or self.sales_start <= now)
+            and (self.sales_end is None or now < self.sales_end)
+            and now < self.event.ends_at
+        )

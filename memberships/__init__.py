@@ -1,0 +1,1 @@
+"""Micro-subscriptions, passes and loyalty points."""

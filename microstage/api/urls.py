@@ -1,0 +1,13 @@
+"""API v1 routes of the platform package; each app adds its own under /api/v1/."""
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("auth/register", views.RegisterView.as_view(), name="api-register"),
+    path("auth/token", views.TokenView.as_view(), name="api-token"),
+    path("me", views.MeView.as_view(), name="api-me"),
+    path("creators", views.CreatorListView.as_view(), name="api-creators"),
+    path("creators/<str:creator_id>", views.CreatorDetailView.as_view(), name="api-creator"),
+    path("creators/<str:creator_id>/team", views.TeamView.as_view(), name="api-creator-team"),
+]

@@ -1,0 +1,23 @@
+"""ASGI entry point: HTTP through Django, websockets through Channels (routes from streaming)."""
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "microstage.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.utils.module_loading import import_string  # noqa: E402
+
+# The platform knows no app above it: websocket routes are looked up by name (streaming adds them).
+try:
+    websocket_urlpatterns = import_string("streaming.routing.websocket_urlpatterns")
+except ImportError:
+    websocket_urlpatterns = []
+
+application = ProtocolTypeRouter({
+    "http": django_asgi_app,
+    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+})

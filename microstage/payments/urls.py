@@ -1,0 +1,2 @@
+"""Payment pages and provider webhooks."""
+urlpatterns: list = []

@@ -1,0 +1,45 @@
+"""Reads about users, creators and team roles."""
+from django.db.models import QuerySet
+
+from .errors import Forbidden, NotFound
+from .models import Creator, Role, TeamMembership, User
+
+
+def team_roles(user: User) -> QuerySet[TeamMembership]:
+    """The creators a user works for, with their role, for switchers and /me."""
+    if not user.is_authenticated:
+        return TeamMembership.objects.none()
+    return TeamMembership.objects.filter(user=user).select_related("creator").order_by("creator__name")
+
+
+def role_of(user: User, creator: Creator | str) -> str | None:
+    if not user.is_authenticated:
+        return None
+    creator_id = creator.pk if isinstance(creator, Creator) else creator
+    return TeamMembership.objects.filter(user=user, creator_id=creator_id).values_list("role", flat=True).first()
+
+
+def creator_for_team(user: User, creator_id: str, roles: frozenset[str] | None = None) -> Creator:
+    """The creator if `user` is on its team (with one of `roles`, when given).
+
+    Someone outside the team gets NotFound (they may not know it exists); a team member whose
+    role does not allow the action gets Forbidden.
+    """
+    membership = (
+        TeamMembership.objects.select_related("creator").filter(user=user, creator_id=creator_id).first()
+        if user.is_authenticated
+        else None
+    )
+    if membership is None:
+        raise NotFound("No such creator.")
+    if roles is not None and membership.role not in roles:
+        raise Forbidden(f"Your role ({membership.get_role_display()}) does not allow this.")
+    return membership.creator
+
+
+def team_of(creator: Creator) -> QuerySet[TeamMembership]:
+    return creator.team.select_related("user").order_by("role", "user__email")
+
+
+def is_owner(user: User, creator: Creator) -> bool:
+    return role_of(user, creator) == Role.OWNER

@@ -1,0 +1,198 @@
+"""Writes for users, creators and teams: sign-up, storefronts, invitations and roles."""
+import re
+
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.conf import settings
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .models import Creator, Invitation, Role, TeamMembership, User
+
+RESERVED_SLUGS = frozenset({"admin", "api", "dashboard", "accounts", "static", "media", "healthz", "new", "e"})
+
+
+def register_user(*, email: str, password: str, display_name: str = "") -> User:
+    """Create an account (the API's register; the web sign-up goes through allauth)."""
+    email = User.objects.normalize_email(email or "").strip().lower()
+    if User.objects.filter(email__iexact=email).exists():
+        raise Invalid("An account with this email already exists.", fields={"email": ["Already registered."]},
+                      code="invalid")
+    candidate = User(email=email, display_name=display_name)
+    try:
+        password_validation.validate_password(password, user=candidate)
+    except ValidationError as exc:
+        raise Invalid("The password is too weak.", fields={"password": list(exc.messages)}) from exc
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password, display_name=display_name)
+            _record_email_address(user)
+    except IntegrityError as exc:  # a concurrent sign-up with the same email
+        raise Invalid("An account with this email already exists.", fields={"email": ["Already registered."]}) from exc
+    claim_invitations(user, verified=False)
+    return user
+
+
+def _record_email_address(user: User) -> None:
+    """Keep allauth's EmailAddress table in step for accounts created outside allauth."""
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.get_or_create(user=user, email=user.email, defaults={"primary": True, "verified": False})
+
+
+def unique_slug(base: str) -> str:
+    root = slugify(base)[:50].strip("-") or "creator"
+    if root in RESERVED_SLUGS:
+        root = f"{root}-studio"
+    slug, n = root, 2
+    while Creator.objects.filter(slug=slug).exists():
+        slug = f"{root}-{n}"
+        n += 1
+    return slug
+
+
+_SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+@transaction.atomic
+def create_creator(*, owner: User, name: str, slug: str | None = None, bio: str = "") -> Creator:
+    """A new storefront; the person who creates it becomes its owner."""
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("A creator needs a name.", fields={"name": ["This field is required."]})
+    if slug:
+        slug = slug.strip().lower()
+        if not _SLUG_RE.match(slug) or len(slug) > 60:
+            raise Invalid("Slugs use lower-case letters, digits and single hyphens.",
+                          fields={"slug": ["Use lower-case letters, digits and hyphens (at most 60)."]})
+        if slug in RESERVED_SLUGS or Creator.objects.filter(slug=slug).exists():
+            raise Invalid("This address is taken.", fields={"slug": ["This slug is already taken."]})
+    else:
+        slug = unique_slug(name)
+    try:
+        with transaction.atomic():
+            creator = Creator.objects.create(name=name, slug=slug, bio=bio)
+    except IntegrityError as exc:
+        raise Invalid("This address is taken.", fields={"slug": ["This slug is already taken."]}) from exc
+    TeamMembership.objects.create(creator=creator, user=owner, role=Role.OWNER)
+    return creator
+
+
+def update_creator(creator: Creator, *, name: str | None = None, bio: str | None = None, avatar=None) -> Creator:
+    if name is not None:
+        if not name.strip():
+            raise Invalid("A creator needs a name.", fields={"name": ["This field is required."]})
+        creator.name = name.strip()
+    if bio is not None:
+        creator.bio = bio
+    if avatar is not None:
+        creator.avatar = avatar
+    creator.save()
+    return creator
+
+
+def invite_to_team(
+    *, creator: Creator, invited_by: User, email: str, role: str
+) -> tuple[Invitation | None, TeamMembership | None]:
+    """Add someone to a creator's team.
+
+    An existing account joins at once (and is told by email); an unknown address gets an
+    invitation link that creates the role when accepted. The owner role is never handed out here.
+    """
+    email = User.objects.normalize_email(email or "").strip().lower()
+    if role not in {Role.MANAGER, Role.DOOR, Role.MODERATOR}:
+        raise Invalid("Unknown role.", fields={"role": ["Choose manager, door or moderator."]})
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        current = TeamMembership.objects.filter(creator=creator, user=existing).first()
+        if current is not None:
+            if current.role == Role.OWNER:
+                raise Conflict("The owner's role cannot be changed here.", code="conflict")
+            current.role = role
+            current.save(update_fields=["role"])
+            membership = current
+        else:
+            membership = TeamMembership.objects.create(creator=creator, user=existing, role=role)
+        _notify(email, "microstage/email/team_added", {"creator": creator, "role": membership.get_role_display(),
+                                                      "invited_by": invited_by})
+        return None, membership
+    with transaction.atomic():
+        Invitation.objects.filter(creator=creator, email__iexact=email, status=Invitation.Status.PENDING).update(
+            status=Invitation.Status.REVOKED
+        )
+        invitation = Invitation.objects.create(creator=creator, email=email, role=role, invited_by=invited_by)
+    transaction.on_commit(lambda: _notify(email, "microstage/email/invitation",
+                                          {"invitation": invitation, "creator": creator, "invited_by": invited_by,
+                                           "url": f"{settings.SITE_URL}/invitations/{invitation.token}/"}))
+    return invitation, None
+
+
+@transaction.atomic
+def accept_invitation(*, token: str, user: User) -> TeamMembership:
+    invitation = Invitation.objects.select_for_update().filter(token=token).first()
+    if invitation is None or not invitation.is_open:
+        raise NotFound("This invitation is no longer valid.", code="invitation_invalid")
+    if invitation.email.lower() != user.email.lower():
+        raise Forbidden(f"This invitation was sent to {invitation.email}. Log in with that address to accept it.")
+    membership, created = TeamMembership.objects.get_or_create(
+        creator=invitation.creator, user=user, defaults={"role": invitation.role}
+    )
+    if not created and membership.role != Role.OWNER:
+        membership.role = invitation.role
+        membership.save(update_fields=["role"])
+    invitation.status = Invitation.Status.ACCEPTED
+    invitation.accepted_by = user
+    invitation.accepted_at = timezone.now()
+    invitation.save(update_fields=["status", "accepted_by", "accepted_at"])
+    return membership
+
+
+def claim_invitations(user: User, *, verified: bool) -> list[TeamMembership]:
+    """Turn pending invitations for a *verified* email address into team roles."""
+    if not verified:
+        return []
+    return [
+        accept_invitation(token=inv.token, user=user)
+        for inv in Invitation.objects.filter(email__iexact=user.email, status=Invitation.Status.PENDING)
+        if inv.is_open
+    ]
+
+
+@transaction.atomic
+def change_role(*, creator: Creator, actor: User, membership_id: int, role: str) -> TeamMembership:
+    membership = TeamMembership.objects.select_for_update().filter(pk=membership_id, creator=creator).first()
+    if membership is None:
+        raise NotFound("No such team member.")
+    if membership.role == Role.OWNER or role not in {Role.MANAGER, Role.DOOR, Role.MODERATOR}:
+        raise Forbidden("The owner's role cannot be changed, and nobody else can be made owner here.")
+    membership.role = role
+    membership.save(update_fields=["role"])
+    return membership
+
+
+@transaction.atomic
+def remove_from_team(*, creator: Creator, actor: User, membership_id: int) -> None:
+    membership = TeamMembership.objects.select_for_update().filter(pk=membership_id, creator=creator).first()
+    if membership is None:
+        raise NotFound("No such team member.")
+    if membership.role == Role.OWNER:
+        raise Forbidden("The owner cannot be removed from the team.")
+    membership.delete()
+
+
+def revoke_invitation(*, creator: Creator, invitation_id: str) -> None:
+    updated = Invitation.objects.filter(pk=invitation_id, creator=creator, status=Invitation.Status.PENDING).update(
+        status=Invitation.Status.REVOKED
+    )
+    if not updated:
+        raise NotFound("No such pending invitation.")
+
+
+def _notify(email: str, template: str, context: dict) -> None:
+    subject = render_to_string(f"{template}_subject.txt", context).strip()
+    body = render_to_string(f"{template}.txt", context)
+    send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [email])

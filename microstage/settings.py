@@ -1,0 +1,305 @@
+"""Microstage settings: one module, configured from the environment (django-environ).
+
+Every knob is an environment variable; the README lists them. Defaults are safe for production
+when MICROSTAGE_DEBUG is off; `make run` switches DEBUG on and points DATABASE_URL/REDIS_URL at
+the embedded engines under .data/ unless they are already set.
+"""
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+DEBUG = env.bool("MICROSTAGE_DEBUG", default=False)
+SECRET_KEY = env.str(
+    "MICROSTAGE_SECRET_KEY",
+    default="dev-insecure-microstage-key-change-me" if DEBUG else environ.Env.NOTSET,
+)
+ALLOWED_HOSTS = env.list("MICROSTAGE_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("MICROSTAGE_CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env.str("MICROSTAGE_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+DATA_DIR = Path(env.str("MICROSTAGE_DATA_DIR", default=str(BASE_DIR / ".data")))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django.contrib.sites",
+    "channels",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "allauth",
+    "allauth.account",
+    "djstripe",
+    # Microstage, bottom layer first (see DESIGN.md "Layers").
+    "microstage",
+    "commerce",
+    "memberships",
+    "events",
+    "streaming",
+    "analytics",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "microstage.middleware.CurrentCreatorMiddleware",
+]
+
+ROOT_URLCONF = "microstage.urls"
+WSGI_APPLICATION = "microstage.wsgi.application"
+ASGI_APPLICATION = "microstage.asgi.application"
+SITE_ID = 1
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "microstage.context_processors.platform",
+            ],
+        },
+    },
+]
+
+# --- Engines -------------------------------------------------------------------------------
+DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/microstage")}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("MICROSTAGE_DB_CONN_MAX_AGE", default=0))
+DATABASES["default"]["ATOMIC_REQUESTS"] = False
+DATABASES["default"].setdefault("TEST", {})
+if env.str("MICROSTAGE_TEST_DB_NAME", default=""):
+    DATABASES["default"]["TEST"]["NAME"] = env.str("MICROSTAGE_TEST_DB_NAME")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# Tests shift every Redis database by this much so they never flush a running instance's data.
+REDIS_DB_OFFSET = env.int("MICROSTAGE_REDIS_DB_OFFSET", default=0)
+
+
+def redis_url(db: int, scheme_for_unix: str = "unix") -> str:
+    """REDIS_URL with its database number replaced by `db` (TCP or unix-socket URLs)."""
+    parts = urlsplit(REDIS_URL)
+    if parts.scheme in ("unix", "redis+socket"):
+        query = parse_qs(parts.query)
+        query["db"] = [str(db + REDIS_DB_OFFSET)]
+        return urlunsplit((scheme_for_unix, "", parts.path, urlencode(query, doseq=True), ""))
+    base = int((parts.path or "/0").strip("/") or 0)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{base + db + REDIS_DB_OFFSET}", parts.query, ""))
+
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": redis_url(0),
+        "KEY_PREFIX": "ms",
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [redis_url(2)], "prefix": "ms-ch"},
+    }
+}
+
+# --- Celery --------------------------------------------------------------------------------
+_unix_redis = urlsplit(REDIS_URL).scheme in ("unix", "redis+socket")
+CELERY_BROKER_URL = redis_url(1, scheme_for_unix="redis+socket")
+CELERY_RESULT_BACKEND = redis_url(1, scheme_for_unix="redis+socket")
+if _unix_redis:
+    # kombu/celery read the database from `virtual_host` for socket URLs.
+    CELERY_BROKER_URL = CELERY_BROKER_URL.replace("db=", "virtual_host=")
+    CELERY_RESULT_BACKEND = CELERY_RESULT_BACKEND.replace("db=", "virtual_host=")
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = timedelta(hours=1)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+HEALTHZ_WORKER_TIMEOUT = env.float("MICROSTAGE_HEALTHZ_WORKER_TIMEOUT", default=5.0)
+
+# --- Auth ----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "microstage.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if env.bool("MICROSTAGE_FAST_PASSWORD_HASHER", default=False):  # tests only: hashing is deliberately slow
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "home"
+
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = env.str("MICROSTAGE_EMAIL_VERIFICATION", default="optional")
+ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = False
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = True
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_PRESERVE_USERNAME_CASING = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Microstage] "
+ACCOUNT_ADAPTER = "microstage.adapters.AccountAdapter"
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env.str("MICROSTAGE_LOGIN_RATE_LIMIT", default="10/m/ip,5/5m/key"),
+    "login": "30/m/ip",
+    "signup": "20/m/ip",
+    "request_login_code": "20/m/ip,3/m/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "confirm_email": "1/3m/key",
+}
+
+# --- API -----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "microstage.api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "microstage.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {"auth": env.str("MICROSTAGE_API_AUTH_RATE", default="20/min")},
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Microstage API",
+    "DESCRIPTION": "REST API v1 for check-in devices, pop-up POS and integrations.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Payments ------------------------------------------------------------------------------
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_HOST = env.str("STRIPE_API_HOST", default="")
+STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2024-12-18.acacia")
+STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith("sk_live_")
+STRIPE_TEST_SECRET_KEY = "" if STRIPE_LIVE_MODE else STRIPE_SECRET_KEY
+STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY if STRIPE_LIVE_MODE else ""
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_USE_NATIVE_JSONFIELD = True
+DJSTRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
+PAYMENTS_PROVIDER = env.str("MICROSTAGE_PAYMENTS_PROVIDER", default="stripe" if STRIPE_SECRET_KEY else "sandbox")
+PLATFORM_FEE_PERCENT = Decimal(env.str("MICROSTAGE_PLATFORM_FEE_PERCENT", default="5"))
+
+# --- Commerce defaults ---------------------------------------------------------------------
+DEFAULT_CURRENCY = env.str("MICROSTAGE_CURRENCY", default="EUR").upper()
+HOLD_SECONDS = env.int("MICROSTAGE_HOLD_SECONDS", default=600)
+
+# --- Email ---------------------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("MICROSTAGE_EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("MICROSTAGE_FROM_EMAIL", default="Microstage <hello@microstage.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Static and media ----------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "staticfiles"
+NODE_MODULES = BASE_DIR / "node_modules"
+# Third-party browser code comes from npm and is served from node_modules, never copied in.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/hls", NODE_MODULES / "hls.js" / "dist"),
+    ("vendor/chart", NODE_MODULES / "chart.js" / "dist"),
+    ("vendor/qr", NODE_MODULES / "html5-qrcode"),
+]
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env.str("MICROSTAGE_MEDIA_ROOT", default=str(DATA_DIR / "media")))
+_storage_backend = env.str("MICROSTAGE_STORAGE", default="filesystem")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+if _storage_backend == "s3":
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env.str("MICROSTAGE_S3_BUCKET"),
+            "endpoint_url": env.str("MICROSTAGE_S3_ENDPOINT_URL", default=None),
+            "custom_domain": env.str("MICROSTAGE_MEDIA_CDN_DOMAIN", default=None),
+            "querystring_auth": True,
+        },
+    }
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- I18N / time ---------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+TIME_ZONE = env.str("MICROSTAGE_TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Security (safe when DEBUG is off) -----------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("MICROSTAGE_SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("MICROSTAGE_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env.int("MICROSTAGE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+FORMS_URLFIELD_ASSUME_HTTPS = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("MICROSTAGE_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

@@ -1,0 +1,1 @@
+"""Live streams, ingest, playback, replays, clips, chat and live counters."""
