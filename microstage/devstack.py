@@ -41,7 +41,8 @@ class EmbeddedPostgres:
         if "1 row" not in exists:
             self.server.psql(f"CREATE DATABASE {DB_NAME};")
         host = parse_qs(urlsplit(self.server.get_uri()).query)["host"][0]
-        return f"postgres://postgres@{quote(host, safe='')}/{DB_NAME}"
+        # django-environ reads a socket directory from a percent-encoded first path segment.
+        return f"postgres://postgres@/{quote(host, safe='')}/{DB_NAME}"
 
     def stop(self) -> None:
         if self.server is not None:
