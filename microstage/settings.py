@@ -104,7 +104,7 @@ def redis_url(db: int, scheme_for_unix: str = "unix") -> str:
     if parts.scheme in ("unix", "redis+socket"):
         query = parse_qs(parts.query)
         query["db"] = [str(db + REDIS_DB_OFFSET)]
-        return urlunsplit((scheme_for_unix, "", parts.path, urlencode(query, doseq=True), ""))
+        return f"{scheme_for_unix}://{parts.path}?{urlencode(query, doseq=True)}"
     base = int((parts.path or "/0").strip("/") or 0)
     return urlunsplit((parts.scheme, parts.netloc, f"/{base + db + REDIS_DB_OFFSET}", parts.query, ""))
 
@@ -249,7 +249,7 @@ STATICFILES_DIRS = [
     ("vendor/chart", NODE_MODULES / "chart.js" / "dist"),
     ("vendor/qr", NODE_MODULES / "html5-qrcode"),
 ]
-WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_USE_FINDERS = env.bool("MICROSTAGE_STATIC_FROM_FINDERS", default=DEBUG)
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.str("MICROSTAGE_MEDIA_ROOT", default=str(DATA_DIR / "media")))
@@ -257,9 +257,10 @@ _storage_backend = env.str("MICROSTAGE_STORAGE", default="filesystem")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-        if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        # Hashed, compressed files in production (after collectstatic); plain files in development/tests.
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if env.bool("MICROSTAGE_STATIC_MANIFEST", default=not DEBUG)
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
 if _storage_backend == "s3":
