@@ -4,6 +4,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("ping", views.PingView.as_view(), name="api-ping"),
     path("auth/register", views.RegisterView.as_view(), name="api-register"),
     path("auth/token", views.TokenView.as_view(), name="api-token"),
     path("me", views.MeView.as_view(), name="api-me"),

@@ -21,6 +21,17 @@ def parse(serializer_class, request):
     return serializer.validated_data
 
 
+class PingView(APIView):
+    """Trivial public liveness answer: no auth, no database. The baseline of bench/."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(responses={200: dict})
+    def get(self, request):
+        return Response({"ok": True})
+
+
 class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []

@@ -1,0 +1,251 @@
+"""Microstage benchmarks: `make bench`, or `python -m bench` with DATABASE_URL and REDIS_URL set.
+
+1. `manage.py migrate` and `manage.py demo` (both idempotent) against the configured database.
+2. In-process: the SQL query count of rendering the demo landing page once (CaptureQueriesContext).
+3. Starts uvicorn the way `make run` does, on a free 127.0.0.1 port, and load-tests the trivial
+   `GET /api/v1/ping` (the baseline) then the landing page with bench/http_load.py in a separate
+   process. The server is always stopped.
+4. Writes bench/results.json and prints a table. Every figure carries the same-run baseline it
+   is compared with, because absolute numbers on a shared machine mean little on their own.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RESULTS = Path(__file__).resolve().parent / "results.json"
+PING_PATH = "/api/v1/ping"
+LANDING_PATH = "/e/late-night-session/"
+HOST = "127.0.0.1"
+
+
+def log(msg: str) -> None:
+    print(f"[bench] {msg}", flush=True)
+
+
+def manage(env: dict, *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, check=True, timeout=900,
+                   stdout=subprocess.DEVNULL)
+
+
+def query_counts() -> dict:
+    """Queries of one request to each path through the full middleware stack, cold then warm."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "microstage.settings")
+    import django
+
+    django.setup()
+    from django.db import connection, connections
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST=HOST)
+    out = {}
+    try:
+        for name, path in (("ping", PING_PATH), ("landing", LANDING_PATH)):
+            counts = []
+            for _ in range(2):  # first render may fill per-process caches (content types, sites)
+                with CaptureQueriesContext(connection) as ctx:
+                    response = client.get(path)
+                if response.status_code != 200:
+                    raise SystemExit(f"GET {path} answered {response.status_code} in-process")
+                counts.append(len(ctx.captured_queries))
+            out[name] = {"cold": counts[0], "warm": counts[1], "bytes": len(response.content)}
+    finally:
+        connections.close_all()
+    return out
+
+
+def where(url: str) -> str:
+    """host[:port]/path of a database or Redis URL, without credentials (unix sockets show their path)."""
+    parts = urlsplit(url)
+    host = unquote(parts.netloc.rpartition("@")[2])
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """uvicorn serving microstage.asgi:application as `make run` does, in its own session."""
+
+    def __init__(self, env: dict, port: int):
+        self.env, self.port = env, port
+        self.proc: subprocess.Popen | None = None
+        self.log = tempfile.NamedTemporaryFile(prefix="ms-bench-uvicorn-", suffix=".log", delete=False)
+
+    def start(self, timeout: float = 60.0) -> None:
+        argv = [sys.executable, "-m", "uvicorn", "microstage.asgi:application", "--host", HOST,
+                "--port", str(self.port), "--lifespan", "off", "--no-access-log", "--ws", "websockets"]
+        # New session: a terminal Ctrl-C reaches the harness, which then stops the server itself.
+        self.proc = subprocess.Popen(argv, cwd=BASE_DIR, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        url = f"http://{HOST}:{self.port}{PING_PATH}"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"uvicorn exited with {self.proc.returncode}; log:\n{self.tail()}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"uvicorn did not answer {url} within {timeout:.0f} s; log:\n{self.tail()}")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+        self.log.close()
+
+    def tail(self, lines: int = 30) -> str:
+        self.log.flush()
+        text = Path(self.log.name).read_text(errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def load(port: int, path: str, args) -> dict:
+    argv = [sys.executable, "-m", "bench.http_load", f"http://{HOST}:{port}{path}",
+            "--concurrency", str(args.concurrency), "--duration", str(args.duration), "--warmup", str(args.warmup)]
+    proc = subprocess.run(argv, cwd=BASE_DIR, check=True, capture_output=True, text=True,
+                          timeout=args.warmup + args.duration + 60)
+    result = json.loads(proc.stdout)
+    if not result["ok"]:
+        raise SystemExit(f"no 200 responses from {path}: errors {result['errors']}")
+    return result
+
+
+def figure(value, unit, baseline=None, notes=""):
+    ratio = round(value / baseline, 3) if baseline else None
+    return {"value": round(value, 3), "unit": unit, "baseline": None if baseline is None else round(baseline, 3),
+            "ratio": ratio, "notes": notes}
+
+
+def build(ping: dict, landing: dict, queries: dict, conditions: str) -> dict:
+    def errs(r):
+        return f"{r['ok']} x 200, {r['error_count']} errors {r['errors'] or ''}".rstrip()
+
+    return {
+        "ping_rps": figure(ping["requests_per_s"], "req/s", None,
+                           f"BASELINE: GET {PING_PATH} -> {{\"ok\": true}} (DRF APIView, no auth, no DB). "
+                           f"{errs(ping)}. {conditions}"),
+        "ping_p50_ms": figure(ping["p50_ms"], "ms", None, f"BASELINE latency p50 of GET {PING_PATH}. {conditions}"),
+        "ping_p99_ms": figure(ping["p99_ms"], "ms", None, f"BASELINE latency p99 of GET {PING_PATH}. {conditions}"),
+        "landing_rps": figure(landing["requests_per_s"], "req/s", ping["requests_per_s"],
+                              f"GET {LANDING_PATH} (demo event, {queries['landing']['bytes']} bytes HTML); "
+                              f"baseline = ping_rps, ratio < 1 means fewer req/s than ping. {errs(landing)}. "
+                              f"{conditions}"),
+        "landing_p50_ms": figure(landing["p50_ms"], "ms", ping["p50_ms"],
+                                 f"latency p50 of GET {LANDING_PATH}; baseline = ping_p50_ms, ratio > 1 means "
+                                 f"slower. {conditions}"),
+        "landing_p99_ms": figure(landing["p99_ms"], "ms", ping["p99_ms"],
+                                 f"latency p99 of GET {LANDING_PATH}; baseline = ping_p99_ms, ratio > 1 means "
+                                 f"slower. {conditions}"),
+        "landing_queries": figure(queries["landing"]["warm"], "queries", queries["ping"]["warm"],
+                                  f"SQL queries of one anonymous GET {LANDING_PATH} through the full middleware "
+                                  f"stack, in-process (django.test.Client + CaptureQueriesContext), second request "
+                                  f"(first request: {queries['landing']['cold']}). Baseline = same count for "
+                                  f"GET {PING_PATH}; ratio is null when that baseline is 0. Deterministic, unlike "
+                                  f"the timings."),
+    }
+
+
+def print_table(results: dict, conditions: str) -> None:
+    def fmt(x):
+        return "-" if x is None else f"{x:,.3f}".rstrip("0").rstrip(".")
+
+    rows = [("figure", "value", "unit", "baseline", "ratio")]
+    rows += [(k, fmt(v["value"]), v["unit"], fmt(v["baseline"]), fmt(v["ratio"])) for k, v in results.items()]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for n, row in enumerate(rows):
+        cells = zip(row, widths, strict=True)
+        print("  ".join(c.ljust(w) if i in (0, 2) else c.rjust(w) for i, (c, w) in enumerate(cells)))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    print(f"\n{conditions}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections (default 16)")
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per endpoint (default 10)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="uncounted seconds first (default 2)")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+
+    os.environ.setdefault("MICROSTAGE_DEBUG", "true")  # as `make run` (devstack.run) sets it
+    port = free_port()
+    os.environ.setdefault("MICROSTAGE_SITE_URL", f"http://{HOST}:{port}")
+    env = dict(os.environ)
+    if not env.get("DATABASE_URL") or not env.get("REDIS_URL"):
+        log("DATABASE_URL/REDIS_URL unset: the settings' defaults (localhost:5432, :6379) apply; "
+            "`make bench` starts embedded engines instead")
+
+    log("migrate + demo data")
+    manage(env, "migrate", "--noinput", "-v", "0")
+    manage(env, "demo")
+    log("query counts (in-process)")
+    queries = query_counts()
+
+    load_before = os.getloadavg()
+    server = Server(env, port)
+    try:
+        log(f"starting uvicorn on {HOST}:{port}")
+        server.start()
+        log(f"load: GET {PING_PATH}  ({args.concurrency} connections, {args.warmup:g}+{args.duration:g} s)")
+        ping = load(port, PING_PATH, args)
+        log(f"load: GET {LANDING_PATH}  ({args.concurrency} connections, {args.warmup:g}+{args.duration:g} s)")
+        landing = load(port, LANDING_PATH, args)
+    finally:
+        server.stop()
+        Path(server.log.name).unlink(missing_ok=True)
+    load_after = os.getloadavg()
+
+    conditions = (
+        f"Loopback {HOST}, {args.concurrency} keep-alive connections, {args.warmup:g} s warm-up then "
+        f"{args.duration:g} s measured per endpoint (ping first, then landing, same server). Server: one uvicorn "
+        f"process, microstage.asgi:application --lifespan off --no-access-log, "
+        f"MICROSTAGE_DEBUG={env['MICROSTAGE_DEBUG']} as `make run` sets it (dev configuration, not production), "
+        f"CONN_MAX_AGE={env.get('MICROSTAGE_DB_CONN_MAX_AGE', '0 (default)')}, "
+        f"database {where(env.get('DATABASE_URL', ''))}, Redis {where(env.get('REDIS_URL', ''))}. "
+        f"Load generator: bench/http_load.py (aiohttp), a separate process on the same "
+        f"{os.cpu_count()}-CPU machine, which other work shares (loadavg 1 min {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after): absolute numbers are noisy; compare ratios within one run."
+    )
+    results = build(ping, landing, queries, conditions)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print()
+    print_table(results, conditions)
+    print(f"\nwritten: {args.output}")
+    if ping["error_count"] or landing["error_count"]:
+        log(f"WARNING: non-200 responses: ping {ping['errors']}, landing {landing['errors']}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        log("interrupted; server stopped")
+        sys.exit(130)
