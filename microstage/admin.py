@@ -74,3 +74,5 @@ class InvitationAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         n = queryset.filter(status=Invitation.Status.PENDING).update(status=Invitation.Status.REVOKED)
         self.message_user(request, f"{n} invitation(s) revoked.")
+
+from .payments import admin as _payments_admin  # noqa: E402,F401  (registers Payment and ProcessedEvent)

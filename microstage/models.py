@@ -161,3 +161,7 @@ class Invitation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status == self.Status.PENDING and self.expires_at > timezone.now()
+
+
+# The payments gateway's models live in their own package but belong to this app (one migration history).
+from .payments.models import Payment, ProcessedEvent  # noqa: E402,F401

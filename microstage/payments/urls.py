@@ -1,2 +1,11 @@
 """Payment pages and provider webhooks."""
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+app_name = "payments"
+
+urlpatterns = [
+    path("sandbox/checkout/<str:session_id>/", views.sandbox_checkout, name="sandbox-checkout"),
+    path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
+]

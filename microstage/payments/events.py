@@ -1,0 +1,36 @@
+"""The provider-neutral event every confirmation (webhook, sandbox click, API answer) is turned into."""
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+class Kind:
+    AUTHORIZED = "authorized"          # money held, not taken (manual capture)
+    CAPTURED = "captured"              # money taken; `amount` is what was captured
+    FAILED = "failed"
+    CANCELLED = "cancelled"            # authorisation released or checkout abandoned
+    REFUNDED = "refunded"              # `amount` is the cumulative refunded total, so replays change nothing
+    CHECKOUT_COMPLETED = "checkout_completed"  # links a checkout session to what it created
+    SUBSCRIPTION_PAID = "subscription_paid"    # one period's invoice was paid
+    SUBSCRIPTION_FAILED = "subscription_failed"
+    SUBSCRIPTION_ENDED = "subscription_ended"
+    SETUP_SUCCEEDED = "setup_succeeded"        # a payment method was saved for later
+    IGNORED = "ignored"                # a provider event we record but do not act on
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    """What happened, in the gateway's words. `event_id` is unique per provider: handled once."""
+
+    provider: str
+    event_id: str
+    kind: str
+    payment_id: str = ""               # our pay_… id, when the provider echoes our metadata
+    provider_reference: str = ""       # payment intent / authorisation id
+    checkout_session: str = ""
+    subscription: str = ""
+    invoice: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+    outcome: str = ""                  # for CHECKOUT_COMPLETED: "authorized" | "captured" | ""
+    failure_message: str = ""
+    metadata: dict = field(default_factory=dict)

@@ -1,0 +1,39 @@
+"""Who to tell when money moves: handlers registered per payment `purpose` by the apps above."""
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Callback = Callable[..., None] | None
+
+
+@dataclass(frozen=True)
+class Handlers:
+    """Callbacks for one purpose. Each receives the locked Payment (on_refunded also the new amount).
+
+    They run inside the gateway's transaction: an exception rolls the confirmation back so the provider
+    (or the next click) retries it. Business outcomes (e.g. an expired order) must be handled, not raised.
+    """
+
+    on_paid: Callback = None
+    on_authorized: Callback = None
+    on_failed: Callback = None
+    on_cancelled: Callback = None
+    on_refunded: Callback = None
+    on_subscription_ended: Callback = None
+
+
+_handlers: dict[str, Handlers] = {}
+
+
+def register_handler(purpose: str, **callbacks: Callback) -> None:
+    """Register (or replace) the callbacks for `purpose`, e.g. "commerce.order". Call from AppConfig.ready()."""
+    if not purpose or len(purpose) > 64:
+        raise ValueError("a purpose is a short non-empty string")
+    _handlers[purpose] = Handlers(**callbacks)
+
+
+def unregister_handler(purpose: str) -> None:
+    _handlers.pop(purpose, None)
+
+
+def handlers_for(purpose: str) -> Handlers:
+    return _handlers.get(purpose, Handlers())

@@ -1,0 +1,407 @@
+"""Gateway services: every write about money goes through here, in transactions, exactly once.
+
+Callers (commerce, memberships) start payments here and learn the outcome through the handlers they
+registered per `purpose` (see registry.py). Every confirmation — a provider webhook, the sandbox page, or
+the answer to our own API call — becomes a PaymentEvent and goes through `handle_event`, the one place
+that changes a Payment's status and calls handlers.
+"""
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from microstage.errors import Conflict, Invalid, NotFound
+
+from .events import Kind, PaymentEvent
+from .models import Payment, ProcessedEvent
+from .money import normalise_currency, to_minor, validate_amount
+from .providers import get_provider
+from .providers.base import ProviderResult, SetupResult
+from .registry import handlers_for
+
+log = logging.getLogger(__name__)
+Status = Payment.Status
+
+_RESULT_KINDS = {
+    "authorized": Kind.AUTHORIZED,
+    "captured": Kind.CAPTURED,
+    "failed": Kind.FAILED,
+    "cancelled": Kind.CANCELLED,
+}
+
+
+@dataclass(frozen=True)
+class StartedCheckout:
+    payment: Payment
+    provider: str
+    checkout_url: str
+    session_id: str
+
+
+# --- starting payments -----------------------------------------------------------------------
+
+def _new_payment(*, amount, currency, description, purpose, reference, metadata, capture_method,
+                 provider: str, **fields) -> Payment:
+    if not purpose or not reference:
+        raise Invalid("A payment needs a purpose and a reference.",
+                      fields={k: ["Required."] for k, v in (("purpose", purpose), ("reference", reference)) if not v})
+    meta = {str(k): str(v) for k, v in (metadata or {}).items()}
+    amount, currency = validate_amount(amount), normalise_currency(currency or settings.DEFAULT_CURRENCY)
+    to_minor(amount, currency)  # refuse what the currency cannot express (1500.50 JPY) before anything starts
+    return Payment.objects.create(
+        provider=provider, amount=amount, currency=currency, description=(description or "")[:255],
+        purpose=purpose, reference=str(reference), metadata=meta, capture_method=capture_method, **fields,
+    )
+
+
+def _provider_metadata(payment: Payment) -> dict[str, str]:
+    """What we ask the provider to echo back, so any confirmation can be matched to the Payment."""
+    return {**payment.metadata, "payment_id": payment.id, "purpose": payment.purpose, "reference": payment.reference}
+
+
+def start_checkout(*, amount: Decimal, currency: str | None = None, description: str, purpose: str, reference: str,
+                   success_url: str, cancel_url: str, capture: str = Payment.Capture.AUTOMATIC,
+                   metadata: dict | None = None, customer_email: str = "") -> StartedCheckout:
+    """Create a pending Payment and the provider's hosted checkout page for it."""
+    provider = get_provider()
+    with transaction.atomic():
+        payment = _new_payment(amount=amount, currency=currency, description=description, purpose=purpose,
+                               reference=reference, metadata=metadata, capture_method=capture, provider=provider.name,
+                               success_url=success_url, cancel_url=cancel_url)
+        checkout = provider.create_checkout(
+            amount=payment.amount, currency=payment.currency, description=payment.description,
+            metadata=_provider_metadata(payment), success_url=success_url, cancel_url=cancel_url,
+            capture_method=capture, customer_email=customer_email, idempotency_key=f"{payment.id}:checkout")
+        payment.checkout_session = checkout.session_id
+        payment.save(update_fields=["checkout_session", "updated_at"])
+    return StartedCheckout(payment, checkout.provider, checkout.checkout_url, checkout.session_id)
+
+
+def authorize(*, amount: Decimal, currency: str | None = None, description: str, purpose: str, reference: str,
+              payment_method: str = "", customer: str = "", metadata: dict | None = None) -> Payment:
+    """Hold money without taking it (manual capture). Immediate in the sandbox; with Stripe the Payment stays
+    pending until confirmed when no payment method is given (`payment.client_secret` is for the browser)."""
+    provider = get_provider()
+    with transaction.atomic():
+        payment = _new_payment(amount=amount, currency=currency, description=description, purpose=purpose,
+                               reference=reference, metadata=metadata, capture_method=Payment.Capture.MANUAL,
+                               provider=provider.name, customer=customer)
+        result = provider.authorize(amount=payment.amount, currency=payment.currency, description=payment.description,
+                                    metadata=_provider_metadata(payment), payment_method=payment_method,
+                                    customer=customer, idempotency_key=f"{payment.id}:authorize")
+        payment = _apply_result(payment, result, "authorize")
+    return payment
+
+
+def charge_off_session(*, customer: str, payment_method: str, amount: Decimal, currency: str | None = None,
+                       description: str, purpose: str, reference: str, metadata: dict | None = None) -> Payment:
+    """Charge a saved payment method while the payer is away (e.g. settling a group-buy at a new price)."""
+    provider = get_provider()
+    with transaction.atomic():
+        payment = _new_payment(amount=amount, currency=currency, description=description, purpose=purpose,
+                               reference=reference, metadata=metadata, capture_method=Payment.Capture.AUTOMATIC,
+                               provider=provider.name, customer=customer)
+        result = provider.charge_off_session(
+            customer=customer, payment_method=payment_method, amount=payment.amount, currency=payment.currency,
+            description=payment.description, metadata=_provider_metadata(payment),
+            idempotency_key=f"{payment.id}:charge")
+        payment = _apply_result(payment, result, "charge")
+    return payment
+
+
+def create_customer(*, email: str, name: str = "") -> str:
+    """A provider customer id to keep (per user) for saved payment methods and subscriptions."""
+    return get_provider().create_customer(email=email, name=name)
+
+
+def save_payment_method(*, customer: str, payment_method: str = "") -> SetupResult:
+    """Save a payment method for later off-session charges; without one, the browser confirms the
+    SetupIntent with `client_secret`."""
+    return get_provider().save_payment_method(customer=customer, payment_method=payment_method)
+
+
+def create_subscription(*, customer: str, amount: Decimal, currency: str | None = None, interval: str,
+                        description: str, purpose: str, reference: str, payment_method: str = "",
+                        metadata: dict | None = None) -> Payment:
+    """Start a recurring charge. Returns the first period's Payment (captured once its invoice is paid);
+    later periods arrive as new Payments with the same purpose, reference and `subscription`."""
+    if interval not in ("month", "year"):
+        raise Invalid("Subscriptions renew monthly or yearly.", fields={"interval": ["Use month or year."]})
+    provider = get_provider()
+    with transaction.atomic():
+        payment = _new_payment(amount=amount, currency=currency, description=description, purpose=purpose,
+                               reference=reference, metadata=metadata, capture_method=Payment.Capture.AUTOMATIC,
+                               provider=provider.name, customer=customer)
+        # No payment_id in the subscription's metadata: renewals must not be matched to this first Payment.
+        meta = {**payment.metadata, "purpose": purpose, "reference": payment.reference}
+        result = provider.create_subscription(
+            customer=customer, amount=payment.amount, currency=payment.currency, interval=interval,
+            description=payment.description, metadata=meta, payment_method=payment_method,
+            idempotency_key=f"{payment.id}:subscription")
+        payment.subscription = result.reference
+        payment.save(update_fields=["subscription", "updated_at"])
+        if result.invoice_paid:
+            handle_event(PaymentEvent(provider.name, f"subscribe:{result.invoice}:paid", Kind.SUBSCRIPTION_PAID,
+                                      subscription=result.reference, invoice=result.invoice,
+                                      provider_reference=result.payment_reference, amount=payment.amount,
+                                      currency=payment.currency))
+        payment.refresh_from_db()
+    return payment
+
+
+def cancel_subscription(subscription: str, *, provider: str | None = None) -> None:
+    """Stop a subscription now; the purpose's on_subscription_ended handler runs once."""
+    provider_obj = get_provider(provider)
+    with transaction.atomic():
+        result = provider_obj.cancel_subscription(subscription)
+        handle_event(PaymentEvent(provider_obj.name, f"unsubscribe:{subscription}", Kind.SUBSCRIPTION_ENDED,
+                                  subscription=result.reference or subscription))
+
+
+# --- acting on a payment ---------------------------------------------------------------------
+
+def _locked(payment_id: str) -> Payment:
+    try:
+        return Payment.objects.select_for_update().get(pk=payment_id)
+    except Payment.DoesNotExist:
+        raise NotFound("No such payment.")
+
+
+def capture(payment_id: str, amount: Decimal | None = None) -> Payment:
+    """Take `amount` (default: all) of an authorisation; the rest is released by the provider."""
+    with transaction.atomic():
+        payment = _locked(payment_id)
+        if payment.status != Status.AUTHORIZED:
+            raise Conflict(f"Only an authorised payment can be captured (this one is {payment.status}).",
+                           code="not_authorized")
+        amount = payment.amount if amount is None else validate_amount(amount)
+        if amount > payment.amount:
+            raise Invalid("Cannot capture more than was authorised.", fields={"amount": ["More than authorised."]})
+        result = get_provider(payment.provider).capture(payment.provider_reference, amount=amount,
+                                                        currency=payment.currency,
+                                                        idempotency_key=f"{payment.id}:capture:{amount}")
+        return _apply_result(payment, result, "capture")
+
+
+def release(payment_id: str) -> Payment:
+    """Cancel an authorisation (or a payment not yet made); nothing is taken."""
+    with transaction.atomic():
+        payment = _locked(payment_id)
+        if payment.status == Status.CANCELLED:
+            return payment
+        if payment.status not in (Status.PENDING, Status.AUTHORIZED):
+            raise Conflict(f"A {payment.status} payment cannot be released.", code="not_releasable")
+        if payment.provider_reference:
+            result = get_provider(payment.provider).cancel(payment.provider_reference,
+                                                           idempotency_key=f"{payment.id}:cancel")
+        else:  # a checkout nobody paid: nothing exists at the provider to cancel
+            result = ProviderResult("", "cancelled")
+        return _apply_result(payment, result, "release")
+
+
+def refund(payment_id: str, amount: Decimal | None = None) -> Payment:
+    """Give back `amount` (default: everything not yet refunded) of a captured payment."""
+    with transaction.atomic():
+        payment = _locked(payment_id)
+        if payment.status not in (Status.CAPTURED, Status.PARTIALLY_REFUNDED):
+            raise Conflict(f"Only a captured payment can be refunded (this one is {payment.status}).",
+                           code="not_refundable")
+        amount = payment.refundable_amount if amount is None else validate_amount(amount)
+        if amount > payment.refundable_amount:
+            raise Invalid(f"At most {payment.refundable_amount} {payment.currency} can be refunded.",
+                          fields={"amount": ["More than what is left to refund."]})
+        result = get_provider(payment.provider).refund(
+            payment.provider_reference, amount=amount, currency=payment.currency,
+            metadata={"payment_id": payment.id, "purpose": payment.purpose, "reference": payment.reference},
+            idempotency_key=f"{payment.id}:refund:{payment.refunded_amount}:{amount}")
+        # Cumulative amount: the provider's own refund webhook then finds nothing left to do.
+        handle_event(PaymentEvent(payment.provider, f"refund:{result.reference}", Kind.REFUNDED, payment_id=payment.id,
+                                  provider_reference=payment.provider_reference,
+                                  amount=payment.refunded_amount + result.amount, currency=payment.currency))
+        payment.refresh_from_db()
+        return payment
+
+
+def _apply_result(payment: Payment, result: ProviderResult, operation: str) -> Payment:
+    """Feed the provider's answer to an API call through handle_event, like any other confirmation."""
+    if result.reference and not payment.provider_reference:
+        payment.provider_reference = result.reference
+        payment.save(update_fields=["provider_reference", "updated_at"])
+    kind = _RESULT_KINDS.get(result.status)
+    if kind:
+        handle_event(PaymentEvent(payment.provider, f"{operation}:{payment.id}:{result.status}", kind,
+                                  payment_id=payment.id, provider_reference=result.reference, amount=result.amount,
+                                  currency=payment.currency, failure_message=result.failure_message))
+    payment.refresh_from_db()
+    payment.client_secret = result.client_secret  # for the browser to confirm a pending intent; not stored
+    return payment
+
+
+# --- sandbox ---------------------------------------------------------------------------------
+
+def sandbox_payment(session_or_payment: str) -> Payment:
+    """The sandbox Payment behind a test checkout session id or a pay_… id; 404 outside the sandbox."""
+    if settings.PAYMENTS_PROVIDER != "sandbox" or not session_or_payment:
+        raise NotFound("No such test checkout.")
+    payment = (Payment.objects.filter(provider="sandbox", checkout_session=session_or_payment).first()
+               or Payment.objects.filter(provider="sandbox", pk=session_or_payment).first())
+    if payment is None:
+        raise NotFound("No such test checkout.")
+    return payment
+
+
+def sandbox_complete(session_or_payment, outcome: str = "pay") -> Payment:
+    """Pay (or decline) a sandbox checkout through the same path a provider webhook takes."""
+    from .providers.sandbox import SandboxProvider
+
+    if outcome not in ("pay", "decline"):
+        raise Invalid("Outcome is pay or decline.", fields={"outcome": ["Use pay or decline."]})
+    key = session_or_payment.pk if isinstance(session_or_payment, Payment) else session_or_payment
+    payment = sandbox_payment(key)
+    provider = get_provider("sandbox")
+    assert isinstance(provider, SandboxProvider)
+    handle_event(provider.checkout_event(payment, outcome))
+    payment.refresh_from_db()
+    return payment
+
+
+# --- confirmations ---------------------------------------------------------------------------
+
+def handle_webhook(provider_name: str, body: bytes, headers) -> int:
+    """Verify a provider webhook and handle what it says; returns how many events were new.
+    Raises BadSignature (400) before touching anything when the signature does not verify."""
+    events = get_provider(provider_name).parse_webhook(body, headers)
+    return sum(1 for event in events if handle_event(event) is not None)
+
+
+def handle_event(event: PaymentEvent) -> ProcessedEvent | None:
+    """Apply one neutral event exactly once: None when it was already handled.
+
+    The (provider, event_id) unique constraint makes a concurrent duplicate wait for the first and then
+    see it as done; the Payment row lock plus status checks make two *different* events that mean the
+    same thing (e.g. Stripe's checkout.session.completed and payment_intent.succeeded) act once.
+    """
+    with transaction.atomic():
+        record, created = ProcessedEvent.objects.get_or_create(
+            provider=event.provider, event_id=event.event_id[:255], defaults={"kind": event.kind})
+        if not created:
+            log.info("payment event %s:%s already handled", event.provider, event.event_id)
+            return None
+        if event.kind in (Kind.IGNORED, Kind.SETUP_SUCCEEDED):
+            return record
+        payment = _locate(event)
+        if payment is None:
+            # Not ours (e.g. a payment made outside Microstage on the same account): remember and move on.
+            log.warning("payment event %s:%s (%s) matches no payment", event.provider, event.event_id, event.kind)
+            return record
+        record.payment = payment
+        record.save(update_fields=["payment"])
+        _apply(payment, event)
+        return record
+
+
+def _locate(event: PaymentEvent) -> Payment | None:
+    """Find (and lock) the Payment an event is about."""
+    qs = Payment.objects.select_for_update().filter(provider=event.provider)
+    if event.kind in (Kind.SUBSCRIPTION_PAID, Kind.SUBSCRIPTION_FAILED):
+        return _subscription_period(qs, event)
+    if event.kind == Kind.SUBSCRIPTION_ENDED:
+        if not event.subscription:
+            return None
+        return qs.filter(subscription=event.subscription).order_by("-created_at").first()
+    for field, value in (("pk", event.payment_id), ("checkout_session", event.checkout_session),
+                         ("provider_reference", event.provider_reference)):
+        if value:
+            payment = qs.filter(**{field: value}).first()
+            if payment:
+                return payment
+    return None
+
+
+def _subscription_period(qs, event: PaymentEvent) -> Payment | None:
+    """The Payment for one subscription invoice: known, the first period's placeholder, or a new renewal."""
+    if event.invoice and (payment := qs.filter(invoice=event.invoice).first()):
+        return payment
+    first = qs.filter(subscription=event.subscription, invoice="", status=Status.PENDING).order_by("created_at").first()
+    if first:
+        first.invoice = event.invoice
+        first.save(update_fields=["invoice", "updated_at"])
+        return first
+    template = qs.filter(subscription=event.subscription).order_by("-created_at").first()
+    purpose = template.purpose if template else event.metadata.get("purpose", "")
+    reference = template.reference if template else event.metadata.get("reference", "")
+    if not (purpose and reference and event.amount):
+        return None
+    try:
+        with transaction.atomic():
+            return Payment.objects.create(
+                provider=event.provider, subscription=event.subscription, invoice=event.invoice,
+                amount=event.amount, currency=event.currency or (template.currency if template else ""),
+                purpose=purpose, reference=reference, customer=template.customer if template else "",
+                description=template.description if template else "", metadata=template.metadata if template else {})
+    except IntegrityError:  # a concurrent event for the same invoice created it first
+        return qs.filter(invoice=event.invoice).first()
+
+
+def _apply(payment: Payment, event: PaymentEvent) -> None:
+    """Move the Payment forward and tell its purpose's handlers. Stale or repeated news changes nothing."""
+    handlers = handlers_for(payment.purpose)
+    kind, changed = event.kind, []
+    if event.provider_reference and not payment.provider_reference:
+        payment.provider_reference, changed = event.provider_reference, changed + ["provider_reference"]
+    if event.subscription and not payment.subscription:
+        payment.subscription, changed = event.subscription, changed + ["subscription"]
+    if kind == Kind.CHECKOUT_COMPLETED:
+        kind = {"captured": Kind.CAPTURED, "authorized": Kind.AUTHORIZED}.get(event.outcome, "")
+
+    def save(*fields):
+        payment.save(update_fields=[*changed, *fields, "updated_at"])
+
+    if kind == Kind.AUTHORIZED and payment.status == Status.PENDING:
+        payment.status = Status.AUTHORIZED
+        save("status")
+        _call(handlers.on_authorized, payment)
+    elif kind in (Kind.CAPTURED, Kind.SUBSCRIPTION_PAID) and payment.status in (Status.PENDING, Status.AUTHORIZED):
+        payment.status = Status.CAPTURED
+        payment.captured_amount = min(event.amount or payment.amount, payment.amount)
+        save("status", "captured_amount")
+        _call(handlers.on_paid, payment)
+    elif kind in (Kind.FAILED, Kind.SUBSCRIPTION_FAILED) and payment.status == Status.PENDING:
+        payment.status = Status.FAILED
+        payment.failure_message = (event.failure_message or "The payment failed.")[:500]
+        save("status", "failure_message")
+        _call(handlers.on_failed, payment)
+    elif kind == Kind.CANCELLED and payment.status in (Status.PENDING, Status.AUTHORIZED):
+        payment.status = Status.CANCELLED
+        save("status")
+        _call(handlers.on_cancelled, payment)
+    elif kind == Kind.REFUNDED and payment.status in (Status.CAPTURED, Status.PARTIALLY_REFUNDED):
+        total = min(event.amount or Decimal("0"), payment.captured_amount)
+        delta = total - payment.refunded_amount
+        if delta <= 0:
+            if changed:
+                save()
+            return
+        payment.refunded_amount = total
+        payment.status = Status.REFUNDED if total >= payment.captured_amount else Status.PARTIALLY_REFUNDED
+        save("refunded_amount", "status")
+        _call(handlers.on_refunded, payment, delta)
+    elif kind == Kind.SUBSCRIPTION_ENDED:
+        # Our own cancel call and the provider's webhook are two events for one ending: act once.
+        _, first = ProcessedEvent.objects.get_or_create(provider=payment.provider,
+                                                        event_id=f"subscription-ended:{payment.subscription}",
+                                                        defaults={"kind": kind, "payment": payment})
+        if first:
+            _call(handlers.on_subscription_ended, payment)
+    else:
+        if changed:
+            save()
+        if kind:
+            log.info("payment %s is %s; %s from %s changes nothing", payment.id, payment.status, kind, event.event_id)
+
+
+def _call(callback, *args) -> None:
+    if callback is not None:
+        callback(*args)
