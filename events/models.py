@@ -1,5 +1,6 @@
 """Events and their ticket tiers."""
 import zoneinfo
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -8,6 +9,18 @@ from django.utils import timezone
 
 from microstage.ids import PublicIdField
 from microstage.models import Creator
+
+
+class LocalDateTime(datetime):
+    """A datetime already in the event's timezone: templates must not convert it to the server's."""
+
+    convert_to_local_time = False
+
+
+def in_zone(value: datetime, tz: zoneinfo.ZoneInfo) -> LocalDateTime:
+    local = timezone.localtime(value, tz)
+    return LocalDateTime(local.year, local.month, local.day, local.hour, local.minute, local.second,
+                         local.microsecond, tzinfo=local.tzinfo, fold=local.fold)
 
 
 def validate_timezone(value: str) -> None:
@@ -47,6 +60,9 @@ class Event(models.Model):
     venue_lng = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)])
     venue_capacity = models.PositiveIntegerField(null=True, blank=True)
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
+    cover = models.ImageField(upload_to="events/covers/", blank=True)
+    preview_image = models.ImageField(upload_to="events/previews/", blank=True, editable=False,
+                                      help_text="1200×630 social preview, drawn at publish and on change.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -69,12 +85,12 @@ class Event(models.Model):
         return zoneinfo.ZoneInfo(self.timezone)
 
     @property
-    def local_starts_at(self):
-        return timezone.localtime(self.starts_at, self.tz)
+    def local_starts_at(self) -> LocalDateTime:
+        return in_zone(self.starts_at, self.tz)
 
     @property
-    def local_ends_at(self):
-        return timezone.localtime(self.ends_at, self.tz)
+    def local_ends_at(self) -> LocalDateTime:
+        return in_zone(self.ends_at, self.tz)
 
     @property
     def is_online(self) -> bool:
@@ -124,3 +140,57 @@ class TicketTier(models.Model):
             and (self.sales_end is None or now < self.sales_end)
             and now < self.event.ends_at
         )
+
+
+class Ticket(models.Model):
+    """One admission, issued when its order line is paid. The QR payload is signed (Ed25519)."""
+
+    class Status(models.TextChoices):
+        VALID = "valid", "Valid"
+        VOID = "void", "Void"
+
+    id = PublicIdField("tkt")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="tickets")
+    tier = models.ForeignKey(TicketTier, on_delete=models.PROTECT, related_name="tickets")
+    order_line = models.ForeignKey("commerce.OrderLine", on_delete=models.PROTECT, related_name="tickets")
+    holder = models.ForeignKey("microstage.User", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="tickets")
+    holder_email = models.EmailField(max_length=254)
+    holder_name = models.CharField(max_length=120, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.VALID, db_index=True)
+    version = models.PositiveIntegerField(default=1, help_text="Bumped on transfer: older QR codes stop working.")
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["event", "created_at"]
+        indexes = [models.Index(fields=["holder_email"], name="ticket_holder_email_idx")]
+
+    def __str__(self):
+        return f"{self.id} · {self.tier.name} · {self.holder_email}"
+
+
+class CheckIn(models.Model):
+    """A scan at the door. The first accepted scan of a ticket admits it; later ones are duplicates."""
+
+    class Result(models.TextChoices):
+        OK = "ok", "Admitted"
+        ALREADY = "already_checked_in", "Already checked in"
+        INVALID = "invalid", "Invalid"
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="checkins")
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="checkins")
+    result = models.CharField(max_length=20, choices=Result.choices)
+    scanned_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+    device = models.CharField(max_length=80, blank=True)
+    scanned_by = models.ForeignKey("microstage.User", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    offline = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-scanned_at"]
+        indexes = [models.Index(fields=["event", "-scanned_at"], name="checkin_event_idx")]
+
+    def __str__(self):
+        return f"{self.get_result_display()} at {self.scanned_at:%H:%M}"

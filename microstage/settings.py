@@ -227,6 +227,9 @@ DJSTRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
 PAYMENTS_PROVIDER = env.str("MICROSTAGE_PAYMENTS_PROVIDER", default="stripe" if STRIPE_SECRET_KEY else "sandbox")
 PLATFORM_FEE_PERCENT = Decimal(env.str("MICROSTAGE_PLATFORM_FEE_PERCENT", default="5"))
 
+# Ed25519 key (base64 of 32 raw bytes) for ticket QR codes and receipts; generated under .data/ if unset.
+SIGNING_KEY = env.str("MICROSTAGE_SIGNING_KEY", default="")
+
 # --- Commerce defaults ---------------------------------------------------------------------
 DEFAULT_CURRENCY = env.str("MICROSTAGE_CURRENCY", default="EUR").upper()
 HOLD_SECONDS = env.int("MICROSTAGE_HOLD_SECONDS", default=600)

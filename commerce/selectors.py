@@ -1,0 +1,45 @@
+"""Reads for selling: live availability, orders as their buyer or the creator's team sees them."""
+from django.db.models import Prefetch, Q, Sum
+from django.utils import timezone
+
+from microstage.errors import NotFound
+from microstage.models import EDIT_ROLES
+from microstage.selectors import role_of
+
+from .models import Hold, Inventory, Order, OrderLine
+
+
+def availability_by_key(keys: list[str], now=None) -> dict[str, int]:
+    """Units left per pool: total − sold − active unexpired holds. Unknown pools are not listed."""
+    now = now or timezone.now()
+    pools = Inventory.objects.filter(key__in=keys).annotate(
+        held=Sum("holds__quantity", filter=Q(holds__status=Hold.Status.ACTIVE, holds__expires_at__gt=now)))
+    return {p.key: max(0, p.total - p.sold - (p.held or 0)) for p in pools}
+
+
+def availability(keys: list[str], totals: dict[str, int] | None = None, now=None) -> int:
+    """What one line drawing on all `keys` can still get: the tightest pool decides.
+
+    A pool nobody has bought from yet has no row; its availability is its total (from `totals`).
+    """
+    found = availability_by_key(keys, now)
+    values = [found[k] if k in found else (totals or {}).get(k, 0) for k in keys]
+    return min(values) if values else 0
+
+
+def order_for(order_id: str, user) -> tuple[Order, bool]:
+    """The order and whether `user` sees it as the creator's team; NotFound for anyone else."""
+    order = (Order.objects.select_related("creator", "payment")
+             .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("position")))
+             .filter(pk=order_id).first())
+    if order is None or not user.is_authenticated:
+        raise NotFound("No such order.")
+    is_team = role_of(user, order.creator_id) in EDIT_ROLES
+    if not is_team and order.buyer_id != user.pk:
+        raise NotFound("No such order.")
+    return order, is_team
+
+
+def orders_of(user):
+    return (Order.objects.filter(buyer=user).select_related("creator")
+            .prefetch_related("lines").order_by("-created_at"))

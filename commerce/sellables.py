@@ -1,0 +1,51 @@
+"""The sellable registry: how commerce sells things it knows nothing about.
+
+Each app that sells something (tickets, drop items, group-buy shares, memberships, passes)
+registers a kind with an `offer` function and callbacks. Commerce asks for an Offer before it
+reserves stock — so pricing and eligibility (sales windows, per-order limits, member early access
+and discounts) are decided by the app that owns the thing, before any unit is held — and calls the
+callbacks, inside its own transaction, when a line is paid, refunded or cancelled.
+"""
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What one line would be: price, seller and the inventory pools it draws on."""
+
+    kind: str
+    item_id: str
+    creator_id: str
+    description: str
+    unit_price: Decimal
+    currency: str
+    list_price: Decimal | None = None  # before member discounts; equals unit_price when none applies
+    pools: dict[str, int] = field(default_factory=dict)  # inventory key -> that pool's current total
+
+
+@dataclass(frozen=True)
+class Sellable:
+    kind: str
+    offer: Callable  # (item_id: str, quantity: int, buyer: User | None) -> Offer; raises ServiceError
+    on_paid: Callable | None = None  # (line: OrderLine) -> None
+    on_refunded: Callable | None = None  # (line: OrderLine, quantity: int) -> None
+    on_cancelled: Callable | None = None  # (line: OrderLine) -> None
+    group: Callable | None = None  # (item_id) -> realtime group told about its availability, or ""
+
+
+_registry: dict[str, Sellable] = {}
+
+
+def register(kind: str, *, offer, on_paid=None, on_refunded=None, on_cancelled=None, group=None) -> None:
+    """Register a sellable kind; call from the selling app's AppConfig.ready()."""
+    _registry[kind] = Sellable(kind, offer, on_paid, on_refunded, on_cancelled, group)
+
+
+def get(kind: str) -> Sellable | None:
+    return _registry.get(kind)
+
+
+def kinds() -> list[str]:
+    return sorted(_registry)

@@ -1,0 +1,405 @@
+"""Selling: reserve stock, check out, confirm payment, cancel, expire and refund — once each.
+
+`reserve` is the one primitive that takes stock (DESIGN.md "Never oversell"): it locks every
+inventory pool a new order draws on, in key order, counts only active unexpired holds, and holds
+the units in the same short transaction. Every later step locks the order row first, so a
+confirmation delivered twice, or a cancel racing a payment, acts once.
+"""
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from microstage import realtime
+from microstage.errors import Conflict, Invalid, NotFound
+from microstage.payments import services as payments
+from microstage.payments.models import Payment
+
+from . import sellables
+from .models import Hold, Inventory, Order, OrderLine
+
+log = logging.getLogger(__name__)
+MAX_QUANTITY = 100  # per line; anything above is a typo or an attack, not a purchase
+MAX_LINES = 20
+PURPOSE = "commerce.order"
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    kind: str
+    item_id: str
+    quantity: int
+
+
+def _validate_requests(requests: list[LineRequest]) -> None:
+    if not requests:
+        raise Invalid("An order needs at least one line.", fields={"lines": ["Add at least one line."]})
+    if len(requests) > MAX_LINES:
+        raise Invalid("Too many lines in one order.", fields={"lines": [f"At most {MAX_LINES} lines."]})
+    for i, req in enumerate(requests):
+        q = req.quantity
+        if isinstance(q, bool) or not isinstance(q, int) or q < 1 or q > MAX_QUANTITY:
+            raise Invalid("Quantities are whole numbers from 1 to 100.",
+                          fields={f"lines[{i}].quantity": [f"Use a whole number from 1 to {MAX_QUANTITY}."]})
+        if sellables.get(req.kind) is None:
+            raise Invalid("Unknown kind of item.", fields={f"lines[{i}]": ["Unknown kind of item."]})
+
+
+def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Order:
+    """Hold the stock for a new order until `expires_at`; raises Conflict("sold_out") and friends.
+
+    Offers (price, eligibility, pools) are asked for before the transaction, so no app code runs
+    while pool rows are locked; the lock then only guards the arithmetic.
+    """
+    _validate_requests(requests)
+    merged: dict[tuple[str, str], int] = defaultdict(int)
+    for req in requests:
+        merged[(req.kind, req.item_id)] += req.quantity
+    offers = [(sellables.get(kind).offer(item_id, qty, buyer), qty) for (kind, item_id), qty in merged.items()]
+    creators = {o.creator_id for o, _ in offers}
+    currencies = {o.currency for o, _ in offers}
+    if len(creators) > 1 or len(currencies) > 1:
+        raise Invalid("One order buys from one creator in one currency.",
+                      fields={"lines": ["Split items from different creators into separate orders."]})
+    email = (email or getattr(buyer, "email", "") or "").strip().lower()
+    if not email:
+        raise Invalid("We need an email address for the tickets and receipt.", fields={"email": ["Required."]})
+
+    need: dict[str, int] = defaultdict(int)
+    totals: dict[str, int] = {}
+    for offer, qty in offers:
+        for key, total in offer.pools.items():
+            need[key] += qty
+            totals[key] = total
+    now = timezone.now()
+    expires_at = now + timedelta(seconds=settings.HOLD_SECONDS)
+    with transaction.atomic():
+        pools = _lock_pools(totals)
+        held = _active_holds(pools.values(), now)
+        for key, qty in sorted(need.items()):
+            pool = pools[key]
+            if pool.total - pool.sold - held.get(pool.pk, 0) < qty:
+                raise Conflict("Sold out: not enough left for this quantity.", code="sold_out",
+                               available=max(0, pool.total - pool.sold - held.get(pool.pk, 0)))
+        order = Order.objects.create(creator_id=creators.pop(), buyer=buyer if buyer and buyer.is_authenticated
+                                     else None, email=email, currency=currencies.pop(), expires_at=expires_at)
+        holds = []
+        for position, (offer, qty) in enumerate(offers):
+            line = OrderLine.objects.create(
+                order=order, kind=offer.kind, item_id=offer.item_id, description=offer.description[:255],
+                unit_price=offer.unit_price, list_price=offer.list_price if offer.list_price is not None
+                else offer.unit_price, quantity=qty, total=offer.unit_price * qty, position=position)
+            holds += [Hold(order=order, line=line, inventory=pools[key], quantity=qty, expires_at=expires_at)
+                      for key in offer.pools]
+        Hold.objects.bulk_create(holds)
+        _recompute_totals(order)
+        _announce([(o.kind, o.item_id, list(o.pools)) for o, _ in offers])
+    return order
+
+
+def _lock_pools(totals: dict[str, int]) -> dict[str, Inventory]:
+    """Create missing pools, lock all of them in key order (no deadlocks) and sync their totals."""
+    Inventory.objects.bulk_create([Inventory(key=k, total=t) for k, t in totals.items()], ignore_conflicts=True)
+    pools = {p.key: p for p in Inventory.objects.select_for_update().filter(key__in=totals).order_by("key")}
+    for key, total in totals.items():
+        if pools[key].total != total:
+            pools[key].total = max(total, pools[key].sold)
+            pools[key].save(update_fields=["total", "updated_at"])
+    return pools
+
+
+def _active_holds(pools, now) -> dict[int, int]:
+    rows = (Hold.objects.filter(inventory__in=list(pools), status=Hold.Status.ACTIVE, expires_at__gt=now)
+            .values("inventory_id").annotate(n=Sum("quantity")))
+    return {r["inventory_id"]: r["n"] for r in rows}
+
+
+def _recompute_totals(order: Order) -> None:
+    """The one place an order's money is added up."""
+    lines = list(order.lines.all())
+    order.subtotal = sum((ln.list_price * ln.quantity for ln in lines), Decimal("0"))
+    order.total = sum((ln.total for ln in lines), Decimal("0"))
+    order.discount = order.subtotal - order.total
+    order.save(update_fields=["subtotal", "total", "discount"])
+
+
+def _announce(items: list[tuple[str, str, list[str]]]) -> None:
+    """Tell watchers the new availability of (kind, item, pool keys) once the transaction commits."""
+    from .selectors import availability
+
+    for kind, item_id, keys in items:
+        sellable = sellables.get(kind)
+        group = sellable.group(item_id) if sellable and sellable.group else ""
+        if group:
+            realtime.publish(group, {"type": "stock", "item": item_id, "available": availability(keys)})
+
+
+def _announce_order(order: Order) -> None:
+    keys: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for h in order.holds.select_related("line", "inventory"):
+        keys[(h.line.kind, h.line.item_id)].append(h.inventory.key)
+    _announce([(kind, item_id, k) for (kind, item_id), k in keys.items()])
+
+
+# --- checkout and payment ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    order: Order
+    checkout_url: str = ""
+    provider: str = ""
+
+
+def _lock_order(order_id: str) -> Order:
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("No such order.")
+    return order
+
+
+def _expire_if_due(order: Order, now=None) -> bool:
+    """Mark an open order whose hold ran out as expired (its stock is already free by the clock)."""
+    now = now or timezone.now()
+    if order.status == Order.Status.RESERVED and order.expires_at <= now:
+        order.status = Order.Status.EXPIRED
+        order.save(update_fields=["status"])
+        order.holds.filter(status=Hold.Status.ACTIVE).update(status=Hold.Status.RELEASED)
+        return True
+    return False
+
+
+def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "") -> CheckoutResult:
+    """Zero totals are paid at once; otherwise a hosted checkout is started with the provider."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.status in Order.SETTLED:
+            return CheckoutResult(order)
+        if order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED) or _expire_if_due(order):
+            raise Conflict("This reservation has expired. Start again to get new tickets.", code="expired")
+        if order.total == 0:
+            _mark_paid(order, payment=None)
+            return CheckoutResult(order)
+        if order.status == Order.Status.AWAITING_PAYMENT and order.payment_id:
+            payment = order.payment
+            if payment.status == Payment.Status.PENDING:
+                return CheckoutResult(order, _checkout_url(payment), payment.provider)
+    base = settings.SITE_URL + order.get_absolute_url()
+    started = payments.start_checkout(
+        amount=order.total, currency=order.currency, description=_describe(order), purpose=PURPOSE,
+        reference=order.id, success_url=success_url or f"{base}?paid=1", cancel_url=cancel_url or base,
+        customer_email=order.email)
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.status in Order.OPEN:
+            order.status = Order.Status.AWAITING_PAYMENT
+            order.payment = started.payment
+            order.save(update_fields=["status", "payment"])
+    return CheckoutResult(order, started.checkout_url, started.provider)
+
+
+def _checkout_url(payment: Payment) -> str:
+    if payment.provider == "sandbox":
+        return f"{settings.SITE_URL}/payments/sandbox/checkout/{payment.checkout_session}/"
+    return payment.metadata.get("checkout_url", "")
+
+
+def _describe(order: Order) -> str:
+    return "; ".join(str(line) for line in order.lines.all())[:255]
+
+
+def sandbox_pay(order_id: str) -> Order:
+    """Sandbox only: pay an order through the same confirmation path a provider webhook takes."""
+    if settings.PAYMENTS_PROVIDER != "sandbox":
+        raise NotFound("Sandbox payments are not available.")
+    order = Order.objects.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound("No such order.")
+    if order.status in Order.SETTLED:
+        return order
+    result = checkout(order_id)
+    if result.order.status == Order.Status.PAID:
+        return result.order
+    payment = Order.objects.get(pk=order_id).payment
+    payments.sandbox_complete(payment, "pay")
+    return Order.objects.get(pk=order_id)
+
+
+def on_payment_paid(payment: Payment) -> None:
+    """Gateway callback (inside its transaction): the money for an order is in."""
+    order = _lock_order(payment.reference)
+    if order.status in Order.SETTLED:
+        return  # a second confirmation of the same order: nothing more to do
+    if order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED) or order.expires_at <= timezone.now():
+        if not _rehold(order):
+            # Paid too late and the stock went to someone else: give the money back, never oversell.
+            order.status = Order.Status.REFUNDED
+            order.note = "Paid after the reservation expired and the items were sold out; refunded in full."
+            order.payment = payment
+            order.refunded_total = order.total
+            order.save(update_fields=["status", "note", "payment", "refunded_total"])
+            transaction.on_commit(lambda: _refund_late_payment(payment.pk))
+            return
+    order.payment = payment
+    _mark_paid(order, payment)
+
+
+def _refund_late_payment(payment_id: str) -> None:
+    try:
+        payments.refund(payment_id)
+    except Exception:  # the gateway records failures; staff see the order note and the payment
+        log.exception("automatic refund of late payment %s failed", payment_id)
+
+
+def _rehold(order: Order) -> bool:
+    """Take the stock again for an order whose hold lapsed (a late payment); False if it is gone.
+
+    The order's own holds are expired or released here, so they are not in the active count.
+    """
+    now = timezone.now()
+    holds = list(order.holds.exclude(status=Hold.Status.CONVERTED))
+    need: dict[int, int] = defaultdict(int)
+    for h in holds:
+        need[h.inventory_id] += h.quantity
+    pools = list(Inventory.objects.select_for_update().filter(pk__in=need).order_by("key"))
+    held = _active_holds(pools, now)
+    if any(p.total - p.sold - held.get(p.pk, 0) < need[p.pk] for p in pools):
+        return False
+    Hold.objects.filter(pk__in=[h.pk for h in holds]).update(status=Hold.Status.ACTIVE,
+                                                             expires_at=now + timedelta(minutes=1))
+    return True
+
+
+def _mark_paid(order: Order, payment: Payment | None) -> None:
+    """Turn holds into sales and let each line's app deliver (tickets, downloads…). Order is locked."""
+    holds = list(order.holds.filter(status=Hold.Status.ACTIVE).select_related("inventory"))
+    per_pool: dict[int, int] = defaultdict(int)
+    for h in holds:
+        per_pool[h.inventory_id] += h.quantity
+    for pool in Inventory.objects.select_for_update().filter(pk__in=per_pool).order_by("key"):
+        pool.sold += per_pool[pool.pk]
+        pool.save(update_fields=["sold", "updated_at"])
+    Hold.objects.filter(pk__in=[h.pk for h in holds]).update(status=Hold.Status.CONVERTED)
+    order.status = Order.Status.PAID
+    order.paid_at = timezone.now()
+    order.save(update_fields=["status", "paid_at", "payment"])
+    for line in order.lines.all():
+        sellable = sellables.get(line.kind)
+        if sellable and sellable.on_paid:
+            sellable.on_paid(line)
+    transaction.on_commit(lambda: _send_order_email(order.pk, "paid"))
+    _announce_order(order)
+
+
+def on_payment_failed(payment: Payment) -> None:
+    """The payer gave up or the card was declined: the order stays open until its hold expires."""
+    order = _lock_order(payment.reference)
+    if order.status == Order.Status.AWAITING_PAYMENT:
+        order.status = Order.Status.RESERVED
+        order.save(update_fields=["status"])
+
+
+# --- cancel, expire, refund --------------------------------------------------------------------
+
+def cancel(order_id: str, *, actor=None) -> Order:
+    """The buyer (or staff) gives up an unpaid order: its held stock is free again at once."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.status in Order.SETTLED:
+            raise Conflict("This order is paid; ask the creator for a refund instead.", code="already_paid")
+        if order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED):
+            return order
+        order.status = Order.Status.CANCELLED
+        order.cancelled_at = timezone.now()
+        order.save(update_fields=["status", "cancelled_at"])
+        order.holds.filter(status=Hold.Status.ACTIVE).update(status=Hold.Status.RELEASED)
+        for line in order.lines.all():
+            sellable = sellables.get(line.kind)
+            if sellable and sellable.on_cancelled:
+                sellable.on_cancelled(line)
+        _announce_order(order)
+    if order.payment_id:
+        transaction.on_commit(lambda: _release_quietly(order.payment_id))
+    return order
+
+
+def _release_quietly(payment_id: str) -> None:
+    try:
+        payments.release(payment_id)
+    except Exception:  # noqa: BLE001 - an unpaid checkout that cannot be cancelled simply lapses
+        log.info("could not release payment %s", payment_id, exc_info=True)
+
+
+def expire_due_orders(now=None) -> int:
+    """Housekeeping only (statuses and emails): stock is already free by the clock."""
+    now = now or timezone.now()
+    n = 0
+    for order_id in Order.objects.filter(status=Order.Status.RESERVED, expires_at__lte=now).values_list("pk",
+                                                                                                         flat=True):
+        with transaction.atomic():
+            n += _expire_if_due(_lock_order(order_id), now)
+    return n
+
+
+def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = "") -> Order:
+    """Refund a paid order, whole or some lines: money back, stock back, tickets voided."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
+            raise Conflict("Only paid orders can be refunded.", code="not_refundable")
+        lines = list(order.lines.all())
+        by_id = {ln.id: ln for ln in lines}
+        if line_ids:
+            unknown = [i for i in line_ids if i not in by_id]
+            if unknown:
+                raise Invalid("Unknown order lines.", fields={"lines": [f"Not in this order: {', '.join(unknown)}"]})
+            chosen = [by_id[i] for i in dict.fromkeys(line_ids)]
+        else:
+            chosen = lines
+        chosen = [ln for ln in chosen if ln.active_quantity > 0]
+        if not chosen:
+            raise Conflict("Those lines are already refunded.", code="already_refunded")
+        amount = sum((ln.unit_price * ln.active_quantity for ln in chosen), Decimal("0"))
+        per_pool: dict[int, int] = defaultdict(int)
+        for ln in chosen:
+            qty = ln.active_quantity
+            for h in ln.holds.filter(status=Hold.Status.CONVERTED):
+                per_pool[h.inventory_id] += qty
+            ln.refunded_quantity = ln.quantity
+            ln.save(update_fields=["refunded_quantity"])
+            sellable = sellables.get(ln.kind)
+            if sellable and sellable.on_refunded:
+                sellable.on_refunded(ln, qty)
+        for pool in Inventory.objects.select_for_update().filter(pk__in=per_pool).order_by("key"):
+            pool.sold = max(0, pool.sold - per_pool[pool.pk])
+            pool.save(update_fields=["sold", "updated_at"])
+        order.refunded_total += amount
+        fully = all(ln.active_quantity == 0 for ln in lines)
+        order.status = Order.Status.REFUNDED if fully else Order.Status.PARTIALLY_REFUNDED
+        if reason:
+            order.note = reason[:255]
+        order.save(update_fields=["refunded_total", "status", "note"])
+        if order.payment_id and amount > 0:
+            payments.refund(order.payment_id, amount)
+        transaction.on_commit(lambda: _send_order_email(order.pk, "refunded"))
+        _announce_order(order)
+    return order
+
+
+def on_payment_refunded(payment: Payment, *args) -> None:
+    """Refunds made at the provider (e.g. in Stripe's dashboard) are recorded by the gateway; an
+    order refunded here already matches, so nothing more happens."""
+
+
+def _send_order_email(order_id: str, what: str) -> None:
+    from .emails import send_order_email
+
+    try:
+        send_order_email(order_id, what)
+    except Exception:  # an email problem must not undo a sale; it is logged for staff
+        log.exception("order email %s for %s failed", what, order_id)

@@ -1,0 +1,403 @@
+"""Writes for events: tickets as a sellable kind, issuing, voiding, transfer and door check-in."""
+import logging
+from datetime import timedelta
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.text import slugify
+
+from commerce import sellables
+from commerce.models import Inventory, OrderLine
+from commerce.sellables import Offer
+from microstage import realtime
+from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from microstage.models import User
+from microstage.signing import read_token, sign_token
+
+from .models import CheckIn, Event, Ticket, TicketTier
+
+log = logging.getLogger(__name__)
+TICKET_KIND = "ticket"
+QR_PREFIX = "MST1"
+
+
+# --- events and tiers ----------------------------------------------------------------------
+
+EVENT_FIELDS = ("title", "description", "starts_at", "ends_at", "timezone", "mode", "venue_name", "venue_address",
+                "venue_lat", "venue_lng", "venue_capacity", "visibility", "cover")
+TIER_FIELDS = ("name", "kind", "description", "price", "currency", "quantity", "max_per_order", "sales_start",
+               "sales_end", "members_only_until", "perks", "position")
+
+
+def _unique_event_slug(title: str, exclude_pk: str | None = None) -> str:
+    root = slugify(title)[:70].strip("-") or "event"
+    slug, n = root, 2
+    while Event.objects.filter(slug=slug).exclude(pk=exclude_pk).exists():
+        slug = f"{root}-{n}"
+        n += 1
+    return slug
+
+
+def _full_clean(obj, exclude=()) -> None:
+    """Model validation as a service error: field messages for forms and the API alike."""
+    try:
+        obj.full_clean(exclude=list(exclude), validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        fields = {k if k != NON_FIELD_ERRORS else "non_field_errors": list(v) for k, v in exc.message_dict.items()}
+        raise Invalid(next(iter(fields.values()))[0], fields=fields) from exc
+
+
+def _check_times(event: Event) -> None:
+    if event.starts_at and event.ends_at and event.ends_at <= event.starts_at:
+        raise Invalid("The event must end after it starts.", fields={"ends_at": ["Must be after the start."]})
+
+
+@transaction.atomic
+def create_event(*, creator, **data) -> Event:
+    unknown = set(data) - set(EVENT_FIELDS)
+    if unknown:
+        raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in unknown})
+    event = Event(creator=creator, **data)
+    event.slug = _unique_event_slug(event.title or "")
+    _full_clean(event, exclude=["slug"])
+    _check_times(event)
+    event.save()
+    return event
+
+
+@transaction.atomic
+def update_event(event: Event, **data) -> Event:
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if event.status == Event.Status.CANCELLED:
+        raise Conflict("A cancelled event cannot be changed.", code="cancelled")
+    for key, value in data.items():
+        if key not in EVENT_FIELDS:
+            raise Invalid("Unknown field.", fields={key: ["Unknown field."]})
+        setattr(event, key, value)
+    _full_clean(event)
+    _check_times(event)
+    if event.venue_capacity is not None:
+        sold = Inventory.objects.filter(key=f"venue:{event.pk}").values_list("sold", flat=True).first() or 0
+        if event.venue_capacity < sold:
+            raise Invalid("Capacity is below the tickets already sold.",
+                          fields={"venue_capacity": [f"At least {sold} tickets are sold for the room."]})
+    event.save()
+    if event.status == Event.Status.PUBLISHED:
+        transaction.on_commit(lambda: _render_preview_later(event.pk))
+    return event
+
+
+@transaction.atomic
+def add_tier(event: Event, **data) -> TicketTier:
+    if event.status == Event.Status.CANCELLED:
+        raise Conflict("A cancelled event cannot sell tickets.", code="cancelled")
+    unknown = set(data) - set(TIER_FIELDS)
+    if unknown:
+        raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in unknown})
+    data.setdefault("currency", settings.DEFAULT_CURRENCY)
+    data["currency"] = (data["currency"] or settings.DEFAULT_CURRENCY).upper()
+    tier = TicketTier(event=event, **data)
+    _full_clean(tier)
+    _check_tier(tier)
+    tier.save()
+    return tier
+
+
+@transaction.atomic
+def update_tier(tier: TicketTier, **data) -> TicketTier:
+    tier = TicketTier.objects.select_for_update().select_related("event").get(pk=tier.pk)
+    for key, value in data.items():
+        if key not in TIER_FIELDS:
+            raise Invalid("Unknown field.", fields={key: ["Unknown field."]})
+        setattr(tier, key, value)
+    tier.currency = tier.currency.upper()
+    _full_clean(tier)
+    _check_tier(tier)
+    sold = Inventory.objects.filter(key=f"tier:{tier.pk}").values_list("sold", flat=True).first() or 0
+    if tier.quantity < sold:
+        raise Invalid("Quantity is below the tickets already sold.",
+                      fields={"quantity": [f"{sold} are already sold."]})
+    tier.save()
+    return tier
+
+
+def _check_tier(tier: TicketTier) -> None:
+    if len(tier.currency) != 3 or not tier.currency.isalpha():
+        raise Invalid("Use a three-letter currency code.", fields={"currency": ["Use an ISO 4217 code like EUR."]})
+    if tier.sales_start and tier.sales_end and tier.sales_end <= tier.sales_start:
+        raise Invalid("Sales must end after they start.", fields={"sales_end": ["Must be after the sales start."]})
+    if not isinstance(tier.perks, list) or not all(isinstance(p, str) and len(p) <= 120 for p in tier.perks) \
+            or len(tier.perks) > 20:
+        raise Invalid("Perks are a list of short texts.", fields={"perks": ["Up to 20 texts of 120 characters."]})
+    if tier.price > Decimal("100000"):
+        raise Invalid("That price is too high.", fields={"price": ["At most 100000."]})
+
+
+def readiness(event: Event) -> list[str]:
+    """What still stands between this event and publishing, in the creator's words."""
+    missing = []
+    if not event.title.strip():
+        missing.append("Give the event a title.")
+    if not event.description.strip():
+        missing.append("Write a short description so people know what they are buying.")
+    if event.ends_at <= timezone.now():
+        missing.append("The event is in the past: set a future date.")
+    if event.mode != Event.Mode.ONLINE and not event.venue_name.strip():
+        missing.append("Add the venue (or make the event online only).")
+    tiers = list(event.tiers.all())
+    if not tiers:
+        missing.append("Add at least one ticket tier.")
+    elif all(t.quantity == 0 for t in tiers):
+        missing.append("Give at least one tier a quantity above zero.")
+    return missing
+
+
+@transaction.atomic
+def publish(event: Event) -> Event:
+    event = Event.objects.select_for_update().get(pk=event.pk)
+    if event.status == Event.Status.PUBLISHED:
+        return event
+    if event.status == Event.Status.CANCELLED:
+        raise Conflict("A cancelled event cannot be published.", code="cancelled")
+    missing = readiness(event)
+    if missing:
+        raise Conflict("The event is not ready to publish.", code="not_ready", reasons=missing)
+    event.status = Event.Status.PUBLISHED
+    event.published_at = timezone.now()
+    event.save(update_fields=["status", "published_at", "updated_at"])
+    transaction.on_commit(lambda: _render_preview_later(event.pk))
+    return event
+
+
+@transaction.atomic
+def duplicate(event: Event) -> Event:
+    """A draft copy with the same details and tiers, for the next show in a series."""
+    copy = Event.objects.get(pk=event.pk)
+    copy.pk = None
+    copy.id = Event._meta.get_field("id").get_default()
+    copy.title = f"{event.title} (copy)"[:140]
+    copy.slug = _unique_event_slug(copy.title)
+    copy.status = Event.Status.DRAFT
+    copy.published_at = None
+    copy.preview_image = ""
+    copy._state.adding = True
+    copy.save()
+    TicketTier.objects.bulk_create([
+        TicketTier(event=copy, **{f: getattr(t, f) for f in TIER_FIELDS}) for t in event.tiers.all()])
+    return copy
+
+
+def cancel_event(event: Event, *, reason: str = "") -> tuple[Event, int]:
+    """Cancel the show: nothing more is sold, every paid order is refunded and every attendee told."""
+    from commerce import services as commerce
+    from commerce.models import Order
+
+    with transaction.atomic():
+        event = Event.objects.select_for_update().get(pk=event.pk)
+        if event.status == Event.Status.CANCELLED:
+            return event, 0
+        event.status = Event.Status.CANCELLED
+        event.save(update_fields=["status", "updated_at"])
+    order_ids = list(Order.objects.filter(
+        lines__kind=TICKET_KIND, lines__item_id__in=list(event.tiers.values_list("pk", flat=True)),
+        status__in=[Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED]).values_list("pk", flat=True).distinct())
+    refunded = 0
+    for order_id in order_ids:  # one transaction per order: a failure leaves the rest refunded
+        try:
+            commerce.refund(order_id, reason=f"{event.title} was cancelled. {reason}".strip())
+            refunded += 1
+        except ServiceError:
+            log.exception("refund of %s for cancelled event %s failed", order_id, event.pk)
+    emails = set(Ticket.objects.filter(event=event).values_list("holder_email", flat=True))
+    context = {"event": event, "reason": reason}
+    subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + f"{event.title} is cancelled"
+    body = render_to_string("events/email/event_cancelled.txt", context)
+    for email in sorted(emails):
+        send_mail(subject, body, None, [email])
+    return event, refunded
+
+
+def _render_preview_later(event_id: str) -> None:
+    from .tasks import render_preview_image
+
+    try:
+        render_preview_image.delay(event_id)
+    except Exception:  # noqa: BLE001 - the preview is a nicety; the page falls back to the cover
+        log.warning("could not queue preview image for %s", event_id, exc_info=True)
+
+
+# --- tickets as something commerce can sell ---------------------------------------------------
+
+def tier_pools(tier: TicketTier) -> dict[str, int]:
+    """Inventory pools a ticket of this tier draws on: its own quantity, and the venue for the room."""
+    pools = {f"tier:{tier.pk}": tier.quantity}
+    event = tier.event
+    if tier.in_person and event.venue_capacity is not None and event.mode != Event.Mode.ONLINE:
+        pools[f"venue:{event.pk}"] = event.venue_capacity
+    return pools
+
+
+def ticket_offer(tier_id: str, quantity: int, buyer) -> Offer:
+    tier = TicketTier.objects.select_related("event").filter(pk=tier_id).first()
+    if tier is None or tier.event.status == Event.Status.DRAFT:
+        raise NotFound("No such ticket tier.", code="not_found")
+    if not tier.on_sale():
+        raise Conflict("These tickets are not on sale right now.", code="not_on_sale")
+    if quantity > tier.max_per_order:
+        raise Conflict(f"At most {tier.max_per_order} of these per order.", code="limit_exceeded",
+                       max_per_order=tier.max_per_order)
+    return Offer(kind=TICKET_KIND, item_id=tier.pk, creator_id=tier.event.creator_id,
+                 description=f"{tier.event.title} — {tier.name}", unit_price=tier.price, currency=tier.currency,
+                 pools=tier_pools(tier))
+
+
+def tier_group(tier_id: str) -> str:
+    event_id = TicketTier.objects.filter(pk=tier_id).values_list("event_id", flat=True).first()
+    return realtime.event_group(event_id) if event_id else ""
+
+
+def issue_tickets(line: OrderLine) -> list[Ticket]:
+    """Called by commerce when a ticket line is paid; issuing twice for the same line does nothing."""
+    existing = list(Ticket.objects.filter(order_line=line))
+    if existing:
+        return existing
+    tier = TicketTier.objects.select_related("event").get(pk=line.item_id)
+    order = line.order
+    tickets = Ticket.objects.bulk_create([
+        Ticket(event=tier.event, tier=tier, order_line=line, holder_id=order.buyer_id, holder_email=order.email)
+        for _ in range(line.quantity)])
+    return tickets
+
+
+def void_tickets(line: OrderLine, quantity: int) -> int:
+    """Called by commerce on refund: void `quantity` of the line's valid tickets (unused ones first)."""
+    ids = list(Ticket.objects.filter(order_line=line, status=Ticket.Status.VALID)
+               .order_by("checked_in_at", "-created_at").values_list("pk", flat=True)[:quantity])
+    return Ticket.objects.filter(pk__in=ids).update(status=Ticket.Status.VOID)
+
+
+def register_sellables() -> None:
+    sellables.register(TICKET_KIND, offer=ticket_offer, on_paid=issue_tickets, on_refunded=void_tickets,
+                       group=tier_group)
+
+
+# --- QR payloads ----------------------------------------------------------------------------
+
+def qr_payload(ticket: Ticket) -> str:
+    """Signed, compact and verifiable offline with the platform's public key."""
+    return sign_token(QR_PREFIX, {"t": ticket.pk, "e": ticket.event_id, "v": ticket.version})
+
+
+def read_payload(payload: str) -> dict | None:
+    claims = read_token(QR_PREFIX, payload)
+    if not claims or not all(isinstance(claims.get(k), t) for k, t in (("t", str), ("e", str), ("v", int))):
+        return None
+    return claims
+
+
+@transaction.atomic
+def transfer_ticket(*, ticket_id: str, actor: User, email: str) -> Ticket:
+    """Give a ticket to someone else: the new holder gets it by email, the old QR code stops working."""
+    ticket = Ticket.objects.select_for_update().select_related("event", "tier").filter(pk=ticket_id).first()
+    if ticket is None or not actor.is_authenticated or ticket.holder_id != actor.pk:
+        raise NotFound("No such ticket.")
+    email = User.objects.normalize_email(email or "").strip().lower()
+    if ticket.status != Ticket.Status.VALID:
+        raise Conflict("This ticket is void.", code="void")
+    if ticket.checked_in_at:
+        raise Conflict("This ticket has already been used at the door.", code="already_checked_in")
+    if ticket.event.ends_at <= timezone.now():
+        raise Conflict("The event is over.", code="event_over")
+    if email == actor.email.lower():
+        raise Invalid("That is already you.", fields={"email": ["Enter someone else's email address."]})
+    ticket.holder = User.objects.filter(email__iexact=email).first()
+    ticket.holder_email = email
+    ticket.holder_name = ""
+    ticket.version += 1
+    ticket.save(update_fields=["holder", "holder_email", "holder_name", "version"])
+    context = {"ticket": ticket, "event": ticket.event, "sender": actor, "url": f"{settings.SITE_URL}/tickets/"}
+    transaction.on_commit(lambda: send_mail(
+        settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + render_to_string("events/email/ticket_transfer_subject.txt",
+                                                                 context).strip(),
+        render_to_string("events/email/ticket_transfer.txt", context), None, [email]))
+    return ticket
+
+
+# --- check-in -------------------------------------------------------------------------------
+
+def _record(event, ticket, result, scanned_at, actor, device, offline) -> CheckIn:
+    return CheckIn.objects.create(event=event, ticket=ticket, result=result, scanned_at=scanned_at,
+                                  scanned_by=actor if actor and actor.is_authenticated else None,
+                                  device=(device or "")[:80], offline=offline)
+
+
+@transaction.atomic
+def check_in(*, event: Event, payload: str, actor=None, device: str = "", scanned_at=None,
+             offline: bool = False) -> tuple[str, Ticket | None, CheckIn]:
+    """Admit a ticket once. Returns (result, ticket, record); the earliest scan in time wins.
+
+    A scan that reaches us late (an offline device syncing) but happened earlier than the scan we
+    admitted becomes the admission, and the other one becomes the duplicate.
+    """
+    now = timezone.now()
+    scanned_at = scanned_at or now
+    claims = read_payload(payload)
+    ticket = None
+    if claims and claims["e"] == event.pk:
+        ticket = Ticket.objects.select_for_update().select_related("tier").filter(pk=claims["t"], event=event).first()
+    if ticket is None or ticket.status != Ticket.Status.VALID or ticket.version != claims["v"]:
+        return CheckIn.Result.INVALID, None, _record(event, None, CheckIn.Result.INVALID, scanned_at, actor,
+                                                     device, offline)
+    if ticket.checked_in_at and ticket.checked_in_at <= scanned_at:
+        return CheckIn.Result.ALREADY, ticket, _record(event, ticket, CheckIn.Result.ALREADY, scanned_at, actor,
+                                                       device, offline)
+    if ticket.checked_in_at:  # this scan happened first: it takes the admission over
+        ticket.checkins.filter(result=CheckIn.Result.OK).update(result=CheckIn.Result.ALREADY)
+    ticket.checked_in_at = scanned_at
+    ticket.save(update_fields=["checked_in_at"])
+    record = _record(event, ticket, CheckIn.Result.OK, scanned_at, actor, device, offline)
+    realtime.publish(realtime.event_group(event.pk), {"type": "checkins", **checkin_counts(event)})
+    return CheckIn.Result.OK, ticket, record
+
+
+def sync_scans(*, event: Event, scans: list[dict], actor=None) -> list[dict]:
+    """Apply scans queued by an offline device, oldest first (so the earliest scan admits), and
+    report each scan's result in the order they were sent."""
+    now = timezone.now()
+    parsed = []
+    for i, scan in enumerate(scans):
+        scanned_at = scan["scanned_at"]
+        if scanned_at > now + timedelta(minutes=5):
+            raise Invalid("A scan is dated in the future.", fields={f"scans[{i}].scanned_at": ["In the future."]})
+        parsed.append((scanned_at, i, scan))
+    results: list[dict | None] = [None] * len(scans)
+    for scanned_at, i, scan in sorted(parsed, key=lambda p: (p[0], p[1])):
+        result, ticket, _ = check_in(event=event, payload=scan["payload"], actor=actor,
+                                          device=scan.get("device", ""), scanned_at=scanned_at, offline=True)
+        entry = {"payload": scan["payload"], "result": result, "ticket": ticket.pk if ticket else None}
+        if result == CheckIn.Result.ALREADY:
+            entry["first_scan_at"] = ticket.checked_in_at.isoformat()
+        results[i] = entry
+    return results
+
+
+def checkin_counts(event: Event) -> dict:
+    valid = Ticket.objects.filter(event=event, status=Ticket.Status.VALID)
+    return {"checked_in": valid.filter(checked_in_at__isnull=False).count(), "tickets": valid.count()}
+
+
+def require_door(user, event: Event) -> None:
+    from microstage.models import DOOR_ROLES
+    from microstage.selectors import role_of
+
+    role = role_of(user, event.creator_id)
+    if role is None:
+        raise NotFound("No such event.")
+    if role not in DOOR_ROLES:
+        raise Forbidden("Only the door team can check tickets in.")

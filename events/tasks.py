@@ -1,0 +1,10 @@
+"""Celery tasks for events (thin: they call services and renderers)."""
+from celery import shared_task
+
+
+@shared_task(name="events.render_preview_image", ignore_result=True)
+def render_preview_image(event_id: str) -> None:
+    """Draw the 1200×630 social preview of an event (at publish and on change)."""
+    from .previews import render_and_store
+
+    render_and_store(event_id)
