@@ -39,3 +39,20 @@ def load(ctx: dict) -> None:
         ])
     ctx["event"] = event
     ctx["event_url"] = event.get_absolute_url()
+    _demo_orders(ctx, event)
+
+
+def _demo_orders(ctx: dict, event: Event) -> None:
+    """A few paid orders so the dashboard, "my tickets" and the door scanner have something to show."""
+    from commerce import services as commerce
+    from commerce.models import Order
+
+    from .services import TICKET_KIND
+
+    if settings.PAYMENTS_PROVIDER != "sandbox" or Order.objects.filter(creator=event.creator).exists():
+        return
+    tiers = {t.kind: t for t in event.tiers.all()}
+    buys = [(ctx["fan"], tiers["standard"], 2), (ctx["fan"], tiers["online"], 1), (ctx["owner"], tiers["vip"], 1)]
+    for buyer, tier, qty in buys:
+        order = commerce.reserve(requests=[commerce.LineRequest(TICKET_KIND, tier.pk, qty)], buyer=buyer)
+        commerce.sandbox_pay(order.pk)

@@ -1,17 +1,65 @@
-"""Reads for discovery and the event landing page."""
-from django.db.models import Prefetch, QuerySet
+"""Reads for events: discovery, landing pages, live tier availability and the door's bundle."""
+import math
+from datetime import datetime
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import ACos, Cos, Least, Radians, Sin
 from django.utils import timezone
 
-from .models import Event, TicketTier
+from commerce.selectors import availability_by_key
+
+from .models import Event, Ticket, TicketTier
+
+EARTH_RADIUS_KM = 6371.0
+MAX_RADIUS_KM = 20000.0
+
+
+def discover(*, q: str = "", creator: str = "", starts_after: datetime | None = None,
+             starts_before: datetime | None = None, near: tuple[float, float] | None = None,
+             radius_km: float = 50.0, include_past: bool = False) -> QuerySet[Event]:
+    """Public, published events (upcoming unless `starts_after` says otherwise), filtered.
+
+    `creator` matches a creator's id or slug; `near` keeps in-person events within `radius_km`
+    (great-circle distance computed in PostgreSQL) and orders by start time as everywhere else.
+    """
+    qs = Event.objects.filter(status=Event.Status.PUBLISHED, visibility=Event.Visibility.PUBLIC)
+    if not include_past and starts_after is None:
+        qs = qs.filter(ends_at__gt=timezone.now())
+    if starts_after is not None:
+        qs = qs.filter(starts_at__gte=starts_after)
+    if starts_before is not None:
+        qs = qs.filter(starts_at__lt=starts_before)
+    if creator:
+        qs = qs.filter(Q(creator__id=creator) | Q(creator__slug=creator))
+    if q:
+        for word in q.split()[:8]:
+            qs = qs.filter(Q(title__icontains=word) | Q(description__icontains=word) | Q(venue_name__icontains=word)
+                           | Q(venue_address__icontains=word) | Q(creator__name__icontains=word))
+    if near is not None:
+        lat, lng = near
+        # Spherical law of cosines; Least() keeps rounding from pushing acos past 1.
+        qs = qs.filter(venue_lat__isnull=False, venue_lng__isnull=False).annotate(
+            distance_km=EARTH_RADIUS_KM * ACos(Least(1.0, Cos(Radians(lat)) * Cos(Radians("venue_lat"))
+                                                     * Cos(Radians("venue_lng") - Radians(lng))
+                                                     + Sin(Radians(lat)) * Sin(Radians("venue_lat")))))
+        qs = qs.filter(distance_km__lte=min(radius_km, MAX_RADIUS_KM))
+    return qs.select_related("creator").order_by("starts_at", "id")
+
+
+def parse_near(value: str) -> tuple[float, float] | None:
+    """"52.5,13.4" → (52.5, 13.4); None when malformed or out of range."""
+    try:
+        lat_s, lng_s = value.split(",")
+        lat, lng = float(lat_s), float(lng_s)
+    except (ValueError, AttributeError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lng) and -90 <= lat <= 90 and -180 <= lng <= 180):
+        return None
+    return lat, lng
 
 
 def upcoming_public_events(limit: int | None = 24) -> QuerySet[Event]:
-    qs = (
-        Event.objects.filter(status=Event.Status.PUBLISHED, visibility=Event.Visibility.PUBLIC,
-                             ends_at__gt=timezone.now())
-        .select_related("creator")
-        .order_by("starts_at")
-    )
+    qs = discover()
     return qs[:limit] if limit else qs
 
 
@@ -23,3 +71,55 @@ def landing_event(slug: str) -> Event | None:
         .prefetch_related(Prefetch("tiers", queryset=TicketTier.objects.order_by("position", "price")))
         .first()
     )
+
+
+def tier_availability(tiers: list[TicketTier], now=None) -> dict[str, int]:
+    """Tickets left per tier: the tier's own pool and, for the room, the venue's — whichever is tighter."""
+    from .services import tier_pools
+
+    pools = {t.pk: tier_pools(t) for t in tiers}
+    found = availability_by_key(sorted({k for p in pools.values() for k in p}), now)
+    return {tier_id: min(found.get(k, total) for k, total in p.items()) for tier_id, p in pools.items()}
+
+
+def tiers_with_availability(event: Event, now=None) -> list[TicketTier]:
+    """The event's tiers, each with `.available` and `.is_on_sale` set, in display order."""
+    now = now or timezone.now()
+    tiers = list(event.tiers.all())
+    for tier in tiers:
+        tier.event = event  # avoid one query per tier
+    left = tier_availability(tiers, now)
+    for tier in tiers:
+        tier.available = left[tier.pk]
+        tier.is_on_sale = tier.on_sale(now)
+    return tiers
+
+
+def tickets_of(user) -> QuerySet[Ticket]:
+    """A person's tickets: held by their account, or sent to an email address they have verified
+    (a ticket transferred to someone who had no account yet)."""
+    from allauth.account.models import EmailAddress
+
+    if not user.is_authenticated:
+        return Ticket.objects.none()
+    verified = EmailAddress.objects.filter(user=user, verified=True).values("email")
+    return (Ticket.objects.filter(Q(holder=user) | Q(holder__isnull=True, holder_email__in=verified))
+            .select_related("event", "event__creator", "tier").order_by("event__starts_at", "created_at"))
+
+
+def checkin_bundle(event: Event) -> dict:
+    """What a door device needs to verify tickets offline: the public key, valid tickets, revocations."""
+    from microstage.signing import public_key_b64url
+
+    rows = Ticket.objects.filter(event=event).values_list("pk", "version", "status", "checked_in_at", "tier__name",
+                                                          "holder_name", "holder_email")
+    tickets, revoked = [], []
+    for pk, version, status, checked_in_at, tier_name, holder_name, holder_email in rows:
+        if status != Ticket.Status.VALID:
+            revoked.append(pk)
+            continue
+        tickets.append({"id": pk, "version": version, "tier": tier_name,
+                        "holder": holder_name or holder_email.split("@", 1)[0],
+                        "checked_in_at": checked_in_at.isoformat() if checked_in_at else None})
+    return {"event": event.pk, "public_key": public_key_b64url(), "algorithm": "Ed25519", "payload_prefix": "MST1",
+            "generated_at": timezone.now().isoformat(), "tickets": tickets, "revoked": revoked}

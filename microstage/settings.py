@@ -142,7 +142,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    "expire-due-orders": {"task": "commerce.expire_due_orders", "schedule": 60.0},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 HEALTHZ_WORKER_TIMEOUT = env.float("MICROSTAGE_HEALTHZ_WORKER_TIMEOUT", default=5.0)
 
@@ -251,6 +253,7 @@ STATICFILES_DIRS = [
     ("vendor/hls", NODE_MODULES / "hls.js" / "dist"),
     ("vendor/chart", NODE_MODULES / "chart.js" / "dist"),
     ("vendor/qr", NODE_MODULES / "html5-qrcode"),
+    ("vendor/ed25519", NODE_MODULES / "@noble" / "ed25519"),
 ]
 WHITENOISE_USE_FINDERS = env.bool("MICROSTAGE_STATIC_FROM_FINDERS", default=DEBUG)
 WHITENOISE_AUTOREFRESH = DEBUG

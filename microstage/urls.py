@@ -1,7 +1,8 @@
 """Root URLs: pages of every app, the API under /api/v1/, admin, accounts and health."""
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from allauth.account.views import password_reset_from_key
+from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -9,6 +10,8 @@ from . import views
 
 api_v1 = [
     path("", include("microstage.api.urls")),
+    path("", include("events.api.urls")),
+    path("", include("commerce.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -16,6 +19,10 @@ api_v1 = [
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    # allauth's own pattern only allows [0-9A-Za-z] before the "-": our user ids ("usr_...") have an
+    # underscore, so password-reset links would 404 without this wider pattern in front of it.
+    re_path(r"^accounts/password/reset/key/(?P<uidb36>[0-9A-Za-z_]+)-(?P<key>.+)/$", password_reset_from_key,
+            name="account_reset_password_from_key"),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include(api_v1)),
     path("payments/", include("microstage.payments.urls")),
@@ -27,6 +34,9 @@ urlpatterns = [
     path("dashboard/team/<int:membership_id>/", views.team_member, name="team-member"),
     path("dashboard/invitations/<str:invitation_id>/revoke/", views.invitation_revoke, name="invitation-revoke"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
+    path("dashboard/events/", include("events.dashboard_urls")),
+    path("door/", include("events.checkin_urls")),
+    path("", include("commerce.urls")),
     path("", include("events.urls")),
 ]
 

@@ -60,4 +60,5 @@ def test_demo_loads_once_and_is_idempotent(client):
     event = Event.objects.get(slug="late-night-session")
     assert event.status == Event.Status.PUBLISHED and event.starts_at > timezone.now()
     assert event.tiers.count() == 4
+    assert event.tickets.filter(status="valid").count() == 4  # the demo's paid sandbox orders, issued once
     assert client.get("/e/late-night-session/").status_code == 200

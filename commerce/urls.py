@@ -1,0 +1,2 @@
+"""Order pages for buyers (checkout, order page, receipts)."""
+urlpatterns: list = []

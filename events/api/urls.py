@@ -1,0 +1,2 @@
+"""API v1 routes for events, tiers, tickets and check-in."""
+urlpatterns: list = []

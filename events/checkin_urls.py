@@ -1,0 +1,2 @@
+"""Door check-in pages (mounted under /door/)."""
+urlpatterns: list = []

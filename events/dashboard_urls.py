@@ -1,0 +1,2 @@
+"""Creator dashboard pages for events (mounted under /dashboard/events/)."""
+urlpatterns: list = []
