@@ -1,7 +1,19 @@
 """allauth adapter: Microstage's users have no username and a display name."""
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import ValidationError
+
+from .models import User
+
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def populate_username(self, request, user):
         """Users log in with their email; there is no username to fill."""
+
+    def clean_email(self, email):
+        """Refuse addresses longer than the column: allauth would otherwise silently cut them short."""
+        email = super().clean_email(email)
+        if len(email) > EMAIL_MAX_LENGTH:
+            raise ValidationError(f"Use an email address of at most {EMAIL_MAX_LENGTH} characters.")
+        return email

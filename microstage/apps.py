@@ -8,4 +8,8 @@ class MicrostageConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import signals  # noqa: F401  (connects allauth signal receivers)
+        from django.db.models.signals import post_migrate
+
+        from . import signals  # connects allauth signal receivers
+
+        post_migrate.connect(signals.name_the_site, sender=self)

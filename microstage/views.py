@@ -109,7 +109,7 @@ def team(request):
             except ServiceError as exc:
                 _form_errors(form, exc)
             else:
-                messages.success(request, f"{form.cleaned_data['email']} was added to the team." if membership
+                messages.success(request, f"{membership.user.email} was added to the team." if membership
                                  else f"Invitation sent to {invitation.email}.")
                 return redirect("team")
     return render(request, "microstage/dashboard/team.html", {
