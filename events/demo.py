@@ -1,4 +1,5 @@
 """Demo event: a published hybrid show with three tiers."""
+import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
 
@@ -16,7 +17,9 @@ DEMO_EVENT_SLUG = "late-night-session"
 def load(ctx: dict) -> None:
     event = Event.objects.filter(slug=DEMO_EVENT_SLUG).first()
     if event is None:
-        start = (timezone.now() + timedelta(days=7)).replace(hour=19, minute=0, second=0, microsecond=0)
+        berlin = zoneinfo.ZoneInfo("Europe/Berlin")
+        start = (timezone.now().astimezone(berlin) + timedelta(days=7)).replace(hour=19, minute=0, second=0,
+                                                                                microsecond=0)
         event = Event.objects.create(
             creator=ctx["creator"], title="Late Night Session #12", slug=DEMO_EVENT_SLUG,
             description="An acoustic set in a 60-seat room, **streamed live**.\n\n"
