@@ -1,2 +1,12 @@
-"""Door check-in pages (mounted under /door/)."""
-urlpatterns: list = []
+"""Door check-in pages (mounted under /door/): the scanner and the JSON endpoints it calls."""
+from django.urls import path
+
+from . import checkin_views as views
+
+urlpatterns = [
+    path("", views.door_index, name="door-index"),
+    path("<str:event_id>/", views.door_page, name="door"),
+    path("<str:event_id>/bundle", views.bundle, name="door-bundle"),
+    path("<str:event_id>/scan", views.scan, name="door-scan"),
+    path("<str:event_id>/sync", views.sync, name="door-sync"),
+]

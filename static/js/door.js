@@ -1,0 +1,559 @@
+// Door scanner: live scans through the server; when the network drops, Ed25519 checks on the
+// phone against the stored check-in bundle, with a queue that syncs when the network is back.
+const root = document.getElementById('door');
+const cfg = root.dataset;
+const EVENT = cfg.event;
+const PREFIX = `microstage.door.${EVENT}.`;
+const BUNDLE_MAX_AGE_MS = 60_000;
+const RECENT_MAX = 8;
+const SYNC_BATCH = 200;
+
+// --- small helpers ---------------------------------------------------------------------------
+const $ = (id) => document.getElementById(id);
+const store = {
+  get(name, fallback) {
+    try { const raw = localStorage.getItem(PREFIX + name); return raw === null ? fallback : JSON.parse(raw); }
+    catch { return fallback; }
+  },
+  set(name, value) {
+    try { localStorage.setItem(PREFIX + name, JSON.stringify(value)); } catch { /* storage full or disabled */ }
+  },
+};
+const timeFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: cfg.timezone });
+const fmtTime = (iso) => timeFmt.format(new Date(iso));
+const csrfToken = (() => {
+  try { return JSON.parse(document.body.getAttribute('hx-headers') || '{}')['X-CSRFToken']; } catch { /* fall through */ }
+  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : '';
+})();
+const deviceId = (() => {
+  const key = 'microstage.door.device';
+  let id = null;
+  try { id = localStorage.getItem(key); } catch { /* storage disabled */ }
+  if (!id) {
+    const rnd = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
+    id = `door-${rnd.replace(/-/g, '').slice(0, 10)}`;
+    try { localStorage.setItem(key, id); } catch { /* a new id per visit, then */ }
+  }
+  return id;
+})();
+const newId = () => `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+class NetworkDown extends Error {}
+
+async function fetchJSON(url, { method = 'GET', body, timeout = 6000 } = {}) {
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), timeout);
+  let res;
+  try {
+    res = await fetch(url, {
+      method, body, signal: ctrl.signal, credentials: 'same-origin', cache: 'no-store',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken },
+    });
+  } catch (err) {
+    throw new NetworkDown(String(err));
+  } finally {
+    clearTimeout(timer);
+  }
+  if (res.status >= 500) throw new NetworkDown(`server answered ${res.status}`);
+  let data = null;
+  try { data = await res.json(); } catch { /* a non-JSON answer (a proxy's error page) */ }
+  if (data === null && res.status !== 204) throw new NetworkDown(`unreadable answer (${res.status})`);
+  return { status: res.status, data };
+}
+
+// --- state -----------------------------------------------------------------------------------
+let bundle = store.get('bundle', null);       // the server's bundle, as last fetched
+let queue = store.get('queue', []);           // scans made offline, waiting to be synced
+let duplicates = store.get('duplicates', []); // what the server reported when syncing
+let recent = store.get('recent', []);
+let counts = { checked_in: Number($('count-in').textContent), tickets: Number($('count-total').textContent) };
+let reachable = true;   // the server answered our last request
+let sessionLost = false;
+let syncing = false;
+let tickets = new Map();
+let revoked = new Set();
+let verifier = null;
+const noble = import(cfg.ed25519Url).catch(() => null); // loaded now so it is there once offline
+
+const isOnline = () => navigator.onLine && reachable;
+
+function indexBundle() {
+  tickets = new Map((bundle?.tickets || []).map((t) => [t.id, t]));
+  revoked = new Set(bundle?.revoked || []);
+}
+
+// --- signatures ------------------------------------------------------------------------------
+function b64urlBytes(text) {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error('not base64url');
+  const b64 = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+async function makeVerifier(publicKey) {
+  const raw = b64urlBytes(publicKey);
+  if (globalThis.crypto?.subtle) {
+    try {
+      const key = await crypto.subtle.importKey('raw', raw, { name: 'Ed25519' }, false, ['verify']);
+      return { engine: 'WebCrypto', verify: (sig, msg) => crypto.subtle.verify({ name: 'Ed25519' }, key, sig, msg).catch(() => false) };
+    } catch { /* this browser has no Ed25519 in WebCrypto: use the library */ }
+  }
+  const ed = await noble;
+  if (!ed) return null;
+  return { engine: 'noble-ed25519', verify: (sig, msg) => ed.verifyAsync(sig, msg, raw).catch(() => false) };
+}
+
+async function ensureVerifier() {
+  if (!bundle) return null;
+  if (!verifier || verifier.key !== bundle.public_key) {
+    const v = await makeVerifier(bundle.public_key);
+    verifier = v && { ...v, key: bundle.public_key };
+  }
+  return verifier;
+}
+
+/** The claims {t, e, v} of a genuine ticket code, or null. Same checks as the server's read_token. */
+async function readPayload(payload) {
+  const parts = payload.length <= 2000 ? payload.split('.') : [];
+  if (parts.length !== 3 || parts[0] !== (bundle.payload_prefix || 'MST1')) return null;
+  let sig; let body;
+  try { sig = b64urlBytes(parts[2]); body = b64urlBytes(parts[1]); } catch { return null; }
+  const v = await ensureVerifier();
+  if (!v) throw new Error('no Ed25519 verifier');
+  if (sig.length !== 64 || !(await v.verify(sig, new TextEncoder().encode(`${parts[0]}.${parts[1]}`)))) return null;
+  let claims;
+  try { claims = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)); } catch { return null; }
+  const good = claims && typeof claims.t === 'string' && typeof claims.e === 'string' && Number.isInteger(claims.v);
+  return good ? claims : null;
+}
+
+// --- the bundle ------------------------------------------------------------------------------
+async function refreshBundle() {
+  if (!navigator.onLine) return;
+  try {
+    const { status, data } = await fetchJSON(cfg.bundleUrl, { timeout: 15000 });
+    if (status === 401 || status === 403 || status === 404) { loseSession(data); return; }
+    if (status !== 200) return;
+    bundle = { ...data, fetched_at: new Date().toISOString() };
+    store.set('bundle', bundle);
+    indexBundle();
+    reachable = true;
+    setCounts(data.counts);
+    ensureVerifier().catch(() => null);
+  } catch (err) {
+    if (err instanceof NetworkDown) reachable = false; else throw err;
+  }
+  render();
+}
+
+/** When the ticket was first let in, as far as this phone knows: the server's list, then its own queue. */
+function firstScan(ticketId) {
+  const times = [];
+  const t = tickets.get(ticketId);
+  if (t?.checked_in_at) times.push(t.checked_in_at);
+  for (const s of queue) if (s.ticket === ticketId && s.local === 'ok') times.push(s.scanned_at);
+  times.sort((a, b) => Date.parse(a) - Date.parse(b));
+  return times[0] || null;
+}
+
+function markCheckedIn(ticketId, iso) {
+  const t = tickets.get(ticketId);
+  if (!t || !iso) return;
+  if (!t.checked_in_at || Date.parse(iso) < Date.parse(t.checked_in_at)) t.checked_in_at = iso;
+  store.set('bundle', bundle);
+}
+
+// --- scanning --------------------------------------------------------------------------------
+async function checkOnServer(payload) {
+  const { status, data } = await fetchJSON(cfg.scanUrl, { method: 'POST', body: JSON.stringify({ payload, device: deviceId }) });
+  if (status === 401) { loseSession(data); return null; } // logged out: keep the door moving, check on the phone
+  if (status === 403 || status === 404) { loseSession(data); return { kind: 'error', reason: data?.detail || 'You can no longer scan here.' }; }
+  reachable = true;
+  if (data?.counts) setCounts(data.counts);
+  const t = data?.ticket;
+  if (data?.result === 'ok') {
+    markCheckedIn(t.id, t.checked_in_at);
+    return { kind: 'ok', holder: t.holder, tier: t.tier };
+  }
+  if (data?.result === 'already_checked_in') {
+    markCheckedIn(t.id, data.first_scan_at);
+    return { kind: 'already', holder: t.holder, tier: t.tier, first: data.first_scan_at };
+  }
+  return { kind: 'invalid', reason: data?.result === 'invalid' ? 'Not a valid ticket for this event.' : (data?.detail || 'Not a ticket code.') };
+}
+
+async function checkOnPhone(payload, scannedAt) {
+  if (!bundle) return { kind: 'error', reason: 'No ticket list on this phone yet: connect once to download it.' };
+  let claims;
+  try { claims = await readPayload(payload); } catch {
+    return { kind: 'error', reason: 'This browser cannot check signatures offline (it needs HTTPS).' };
+  }
+  if (!claims) return { kind: 'invalid', reason: 'Not a genuine Microstage ticket code.', offline: true };
+  if (claims.e !== EVENT) return { kind: 'invalid', reason: 'This ticket is for another event.', offline: true };
+  if (revoked.has(claims.t)) return { kind: 'invalid', reason: 'This ticket was refunded or cancelled.', offline: true };
+  const t = tickets.get(claims.t);
+  if (t && t.version !== claims.v) return { kind: 'invalid', reason: 'An old code: this ticket was passed on to someone else.', offline: true };
+  const first = firstScan(claims.t);
+  const holder = t?.holder || 'Ticket holder';
+  const tier = t?.tier || '';
+  queue.push({ id: newId(), payload, scanned_at: scannedAt, device: deviceId, ticket: claims.t, holder, tier,
+               local: first ? 'already' : 'ok' });
+  store.set('queue', queue);
+  if (first) return { kind: 'already', holder, tier, first, offline: true };
+  return { kind: 'ok', holder, tier, offline: true,
+           note: t ? '' : 'Issued after this phone last downloaded the list; the signature is genuine.' };
+}
+
+let chain = Promise.resolve();
+function scan(text, source) {
+  const payload = (text || '').trim();
+  if (!payload) return chain;
+  chain = chain.then(() => handleScan(payload, source)).catch((err) => {
+    show({ kind: 'error', reason: 'Something went wrong checking that code. Try again.' });
+    console.error(err); // eslint-disable-line no-console
+  });
+  return chain;
+}
+
+async function handleScan(payload) {
+  const scannedAt = new Date().toISOString();
+  let answer = null;
+  if (navigator.onLine && !sessionLost) {
+    try { answer = await checkOnServer(payload); } catch (err) {
+      if (!(err instanceof NetworkDown)) throw err;
+      reachable = false;
+    }
+  }
+  if (!answer) answer = await checkOnPhone(payload, scannedAt);
+  show(answer);
+  recent.unshift({ kind: answer.kind, holder: answer.holder || '', tier: answer.tier || '', at: scannedAt,
+                   first: answer.first || null, offline: Boolean(answer.offline) });
+  recent = recent.slice(0, RECENT_MAX);
+  store.set('recent', recent);
+  render();
+  if (isOnline() && queue.length) sync();
+}
+
+// --- sync ------------------------------------------------------------------------------------
+async function sync() {
+  if (syncing || !queue.length || !navigator.onLine || sessionLost) return;
+  syncing = true;
+  render();
+  const batch = queue.slice(0, SYNC_BATCH);
+  try {
+    const body = JSON.stringify({ scans: batch.map(({ payload, scanned_at, device }) => ({ payload, scanned_at, device })) });
+    const { status, data } = await fetchJSON(cfg.syncUrl, { method: 'POST', body, timeout: 20000 });
+    reachable = true;
+    if (status === 401 || status === 403 || status === 404) { loseSession(data); return; }
+    if (status === 400 && data?.fields) { dropRefused(batch, data); return; }
+    if (status !== 200) return;
+    data.results.forEach((r, i) => settle(batch[i], r));
+    const done = new Set(batch.map((s) => s.id));
+    queue = queue.filter((s) => !done.has(s.id));
+    store.set('queue', queue);
+    store.set('duplicates', duplicates);
+    setCounts(data.counts);
+  } catch (err) {
+    if (!(err instanceof NetworkDown)) throw err;
+    reachable = false;
+  } finally {
+    syncing = false;
+    render();
+  }
+  if (queue.length && isOnline()) setTimeout(sync, 500);
+  else if (!queue.length) refreshBundle();
+}
+
+function settle(scanItem, r) {
+  if (r.result === 'ok') { markCheckedIn(scanItem.ticket, scanItem.scanned_at); return; }
+  // Our own scan delivered twice (an answer lost on the way back): it is the first scan, not a duplicate.
+  if (r.result === 'already_checked_in' && Date.parse(r.first_scan_at) === Date.parse(scanItem.scanned_at)) {
+    markCheckedIn(scanItem.ticket, scanItem.scanned_at);
+    return;
+  }
+  if (r.result === 'already_checked_in') markCheckedIn(scanItem.ticket, r.first_scan_at);
+  duplicates.unshift({ holder: scanItem.holder, tier: scanItem.tier, scanned_at: scanItem.scanned_at,
+                       local: scanItem.local, result: r.result, first: r.first_scan_at || null });
+}
+
+function dropRefused(batch, data) {
+  // A scan the server will never take (a clock far ahead): report it rather than block the queue.
+  const bad = new Set(Object.keys(data.fields).map((k) => Number((k.match(/^scans\[(\d+)\]/) || [])[1])));
+  const drop = new Set(batch.filter((_, i) => bad.has(i)).map((s) => s.id));
+  for (const s of batch) {
+    if (drop.has(s.id)) duplicates.unshift({ holder: s.holder, tier: s.tier, scanned_at: s.scanned_at, local: s.local,
+                                             result: 'refused', first: null });
+  }
+  queue = queue.filter((s) => !drop.has(s.id));
+  store.set('queue', queue);
+  store.set('duplicates', duplicates);
+  syncing = false;
+  render();
+  if (drop.size && queue.length) setTimeout(sync, 500);
+}
+
+function loseSession(data) {
+  sessionLost = true;
+  showNet('lost', data?.detail || 'Logged out: log in again to keep scanning.');
+}
+
+// --- display ---------------------------------------------------------------------------------
+const VERDICT = {
+  ok: { icon: '✓', word: () => 'Admitted' },
+  already: { icon: '!', word: (a) => `Already in at ${fmtTime(a.first)}` },
+  invalid: { icon: '✕', word: () => 'Invalid' },
+  error: { icon: '?', word: () => "Can't check" },
+};
+
+let scanCount = 0;
+function show(answer) {
+  const el = $('door-result');
+  const v = VERDICT[answer.kind];
+  scanCount += 1;
+  el.className = `door-result ${answer.kind}${answer.offline ? ' offline' : ''}`;
+  el.dataset.result = answer.kind;
+  el.dataset.scan = String(scanCount);
+  el.replaceChildren();
+  const verdict = document.createElement('p');
+  verdict.className = 'verdict';
+  const icon = document.createElement('span');
+  icon.className = 'icon';
+  icon.setAttribute('aria-hidden', 'true');
+  icon.textContent = v.icon;
+  const word = document.createElement('span');
+  word.className = 'word';
+  word.textContent = v.word(answer);
+  verdict.append(icon, ' ', word);
+  el.append(verdict);
+  if (answer.holder) {
+    const who = document.createElement('p');
+    who.className = 'who';
+    who.textContent = answer.tier ? `${answer.holder} · ${answer.tier}` : answer.holder;
+    el.append(who);
+  }
+  const detailText = [answer.reason, answer.note,
+    answer.kind === 'already' ? 'Do not let them in again without checking.' : '',
+    answer.offline && answer.kind !== 'invalid' ? 'Checked on this phone, offline.' : ''].filter(Boolean).join(' ');
+  if (detailText) {
+    const detail = document.createElement('p');
+    detail.className = 'detail';
+    detail.textContent = detailText;
+    el.append(detail);
+  }
+  feedback(answer.kind);
+}
+
+let audio = null;
+function unlockAudio() {
+  try { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); audio.resume?.(); } catch { audio = null; }
+}
+function feedback(kind) {
+  const patterns = { ok: [90], already: [120, 80, 120], invalid: [300], error: [60, 60, 60] };
+  try { navigator.vibrate?.(patterns[kind]); } catch { /* not allowed without a gesture */ }
+  if (!audio) return;
+  const tones = { ok: [[880, 0.12]], already: [[520, 0.12], [520, 0.12]], invalid: [[220, 0.35]], error: [[330, 0.1]] };
+  let t = audio.currentTime;
+  for (const [freq, len] of tones[kind]) {
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = freq;
+    gain.gain.setValueAtTime(0.15, t);
+    gain.gain.exponentialRampToValueAtTime(0.001, t + len);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(t);
+    osc.stop(t + len);
+    t += len + 0.06;
+  }
+}
+
+function setCounts(c) {
+  if (c && Number.isFinite(c.checked_in) && Number.isFinite(c.tickets)) counts = { checked_in: c.checked_in, tickets: c.tickets };
+  renderCounts();
+}
+
+function renderCounts() {
+  // Admissions made offline are not on the server yet: count them so the room total stays right.
+  const pendingAdmits = new Set(queue.filter((s) => s.local === 'ok' && !tickets.get(s.ticket)?.checked_in_at).map((s) => s.ticket)).size;
+  const shown = counts.checked_in + pendingAdmits;
+  $('count-in').textContent = String(shown);
+  $('count-total').textContent = String(counts.tickets);
+  $('count-bar').style.width = `${counts.tickets ? Math.min(100, Math.round((100 * shown) / counts.tickets)) : 0}%`;
+  const note = $('count-note');
+  note.hidden = !pendingAdmits;
+  note.textContent = pendingAdmits ? `Includes ${pendingAdmits} let in offline, not synced yet.` : '';
+}
+
+function showNet(state, text) {
+  const el = $('door-net');
+  el.className = `door-net ${state}`;
+  el.querySelector('.net-text').textContent = text;
+}
+
+function row(mainText, subText, badge) {
+  const li = document.createElement('li');
+  li.className = 'row';
+  const who = document.createElement('span');
+  who.className = 'who';
+  const strong = document.createElement('strong');
+  strong.textContent = mainText;
+  who.append(strong);
+  if (subText) {
+    const sub = document.createElement('span');
+    sub.className = 'muted';
+    sub.textContent = subText;
+    who.append(sub);
+  }
+  li.append(who);
+  if (badge) {
+    const b = document.createElement('span');
+    b.className = `badge ${badge.cls || ''}`;
+    b.textContent = badge.text;
+    li.append(b);
+  }
+  return li;
+}
+
+function render() {
+  if (sessionLost) showNet('lost', 'Logged out: log in again to keep scanning');
+  else if (!isOnline()) showNet('offline', queue.length ? `Offline · ${queue.length} to sync` : 'Offline · checking on this phone');
+  else if (syncing) showNet('syncing', `Online · syncing ${queue.length}…`);
+  else showNet('online', queue.length ? `Online · ${queue.length} to sync` : 'Online');
+  renderCounts();
+
+  $('pending').hidden = !queue.length;
+  $('pending-count').textContent = String(queue.length);
+  $('pending-list').replaceChildren(...queue.map((s) => row(
+    s.tier ? `${s.holder} · ${s.tier}` : s.holder, `Scanned ${fmtTime(s.scanned_at)}`,
+    { text: s.local === 'ok' ? 'Let in · pending sync' : 'Refused · pending sync', cls: 'warning' })));
+  $('sync-now').disabled = syncing || !navigator.onLine;
+
+  $('duplicates').hidden = !duplicates.length;
+  $('duplicates-list').replaceChildren(...duplicates.map((d) => {
+    let sub;
+    if (d.result === 'already_checked_in') {
+      sub = d.local === 'ok'
+        ? `Let in offline at ${fmtTime(d.scanned_at)}, but it was first scanned at ${fmtTime(d.first)}.`
+        : `Refused at ${fmtTime(d.scanned_at)}: already in since ${fmtTime(d.first)}.`;
+    } else if (d.result === 'refused') {
+      sub = `Scan at ${fmtTime(d.scanned_at)} not accepted: check this phone's clock.`;
+    } else {
+      sub = `Let in offline at ${fmtTime(d.scanned_at)}, but the ticket is not valid (refunded or passed on).`;
+    }
+    const badge = d.result !== 'already_checked_in' ? { text: 'Problem', cls: 'danger' }
+      : d.local === 'ok' ? { text: 'Entered twice', cls: 'danger' } : { text: 'Turned away', cls: 'warning' };
+    return row(d.tier ? `${d.holder} · ${d.tier}` : d.holder, sub, badge);
+  }));
+
+  const labels = { ok: 'Admitted', already: 'Already in', invalid: 'Invalid', error: "Can't check" };
+  const items = recent.map((r) => row(
+    r.holder ? (r.tier ? `${r.holder} · ${r.tier}` : r.holder) : labels[r.kind],
+    `${fmtTime(r.at)}${r.offline ? ' · offline' : ''}${r.kind === 'already' && r.first ? ` · first in ${fmtTime(r.first)}` : ''}`,
+    { text: labels[r.kind], cls: { ok: 'success', already: 'warning', invalid: 'danger', error: '' }[r.kind] }));
+  $('recent-list').replaceChildren(...(items.length ? items : [$('recent-empty') || row('No scans yet on this phone.')]));
+
+  const status = $('bundle-status');
+  if (bundle) {
+    const age = bundle.fetched_at ? ` · updated ${fmtTime(bundle.fetched_at)}` : '';
+    status.textContent = `Offline list: ${tickets.size} tickets, ${revoked.size} cancelled${age}${verifier ? ` · ${verifier.engine}` : ''}`;
+  } else {
+    status.textContent = navigator.onLine ? 'Downloading the offline ticket list…' : 'No offline ticket list on this phone yet.';
+  }
+}
+
+// --- camera ----------------------------------------------------------------------------------
+let scanner = null;
+let cameraOn = false;
+let lastCode = '';
+let lastCodeAt = 0;
+
+function onDecoded(text) {
+  const now = Date.now();
+  if (text === lastCode && now - lastCodeAt < 4000) return; // the same code still in front of the lens
+  if (now - lastCodeAt < 1200) return; // let the door read the last result
+  lastCode = text;
+  lastCodeAt = now;
+  scan(text, 'camera');
+}
+
+async function startCamera() {
+  const errorEl = $('camera-error');
+  errorEl.hidden = true;
+  if (!window.Html5Qrcode) {
+    errorEl.textContent = 'The camera scanner did not load. Enter codes below instead.';
+    errorEl.hidden = false;
+    return;
+  }
+  const reader = $('door-reader');
+  reader.hidden = false;
+  $('camera-toggle').disabled = true;
+  try {
+    scanner = scanner || new window.Html5Qrcode('door-reader', {
+      verbose: false, formatsToSupport: [window.Html5QrcodeSupportedFormats.QR_CODE] });
+    const qrbox = (w, h) => { const side = Math.max(120, Math.floor(Math.min(w, h) * 0.7)); return { width: side, height: side }; };
+    await scanner.start({ facingMode: 'environment' }, { fps: 10, qrbox, aspectRatio: 1 }, onDecoded, () => {});
+    cameraOn = true;
+    store.set('camera', true);
+  } catch (err) {
+    reader.hidden = true;
+    store.set('camera', false);
+    errorEl.textContent = `The camera is not available (${String(err?.message || err).slice(0, 120)}). Enter codes below instead.`;
+    errorEl.hidden = false;
+  } finally {
+    $('camera-toggle').disabled = false;
+    $('camera-toggle').textContent = cameraOn ? 'Stop camera' : 'Scan with camera';
+  }
+}
+
+async function stopCamera() {
+  try { if (scanner && cameraOn) await scanner.stop(); } catch { /* already stopped */ }
+  cameraOn = false;
+  store.set('camera', false);
+  $('door-reader').hidden = true;
+  $('camera-toggle').textContent = 'Scan with camera';
+}
+
+// --- live counts over the websocket ----------------------------------------------------------
+let wsDelay = 1000;
+function connectLive() {
+  if (!('WebSocket' in window)) return;
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${cfg.wsPath}`);
+  ws.addEventListener('open', () => { wsDelay = 1000; });
+  ws.addEventListener('message', (e) => {
+    try {
+      const msg = JSON.parse(e.data);
+      if (msg.type === 'checkins') setCounts(msg);
+    } catch { /* not for us */ }
+  });
+  ws.addEventListener('close', () => {
+    setTimeout(connectLive, wsDelay);
+    wsDelay = Math.min(wsDelay * 2, 60_000);
+  });
+}
+
+// --- wiring ----------------------------------------------------------------------------------
+$('manual-form').addEventListener('submit', (e) => {
+  e.preventDefault();
+  unlockAudio();
+  const input = $('manual-code');
+  const value = input.value;
+  input.value = '';
+  scan(value, 'manual').then(() => input.focus());
+});
+$('camera-toggle').addEventListener('click', () => { unlockAudio(); return cameraOn ? stopCamera() : startCamera(); });
+$('sync-now').addEventListener('click', () => { reachable = true; sync(); });
+$('duplicates-clear').addEventListener('click', () => { duplicates = []; store.set('duplicates', duplicates); render(); });
+window.addEventListener('online', () => { reachable = true; render(); sync(); refreshBundle(); });
+window.addEventListener('offline', render);
+setInterval(() => {
+  if (!navigator.onLine || sessionLost) return;
+  if (queue.length) { reachable = true; sync(); }
+  const age = bundle?.fetched_at ? Date.now() - Date.parse(bundle.fetched_at) : Infinity;
+  if (!queue.length && age > BUNDLE_MAX_AGE_MS) refreshBundle();
+}, 15_000);
+
+indexBundle();
+render();
+refreshBundle().then(() => { if (queue.length) sync(); });
+connectLive();
+if (store.get('camera', false)) startCamera();
+root.dataset.ready = 'true';
