@@ -304,8 +304,12 @@ def read_payload(payload: str) -> dict | None:
 @transaction.atomic
 def transfer_ticket(*, ticket_id: str, actor: User, email: str) -> Ticket:
     """Give a ticket to someone else: the new holder gets it by email, the old QR code stops working."""
-    ticket = Ticket.objects.select_for_update().select_related("event", "tier").filter(pk=ticket_id).first()
-    if ticket is None or not actor.is_authenticated or ticket.holder_id != actor.pk:
+    from .selectors import tickets_of
+
+    # Whoever sees the ticket as theirs may pass it on (incl. one sent to their verified email).
+    ticket = (tickets_of(actor).select_for_update(of=("self",)).select_related("event", "tier")
+              .filter(pk=ticket_id).first())
+    if ticket is None:
         raise NotFound("No such ticket.")
     email = User.objects.normalize_email(email or "").strip().lower()
     if ticket.status != Ticket.Status.VALID:

@@ -20,13 +20,18 @@ _CODES = {
 }
 
 
+def _join(name, sub: str) -> str:
+    return f"{name}{sub}" if sub.startswith("[") else f"{name}.{sub}"
+
+
 def _flatten(detail) -> dict[str, list[str]]:
     if isinstance(detail, dict):
         out = {}
         for name, value in detail.items():
+            name = f"[{name}]" if isinstance(name, int) else name  # DRF's dict-style list errors: {0: {...}}
             if isinstance(value, dict):
                 for sub, msgs in _flatten(value).items():
-                    out[f"{name}.{sub}"] = msgs
+                    out[_join(name, sub)] = msgs
             elif isinstance(value, list) and value and isinstance(value[0], dict):
                 for i, item in enumerate(value):
                     for sub, msgs in _flatten(item).items():

@@ -1,0 +1,112 @@
+"""Serializers for orders (API.md "Orders"): what a buyer asks for and what an order looks like."""
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from commerce.services import MAX_LINES, MAX_QUANTITY
+
+# A line names what it buys by one of these fields; each maps to a sellable kind. Only "ticket" is
+# registered so far (by events); drops and products arrive with later issues under these kinds.
+LINE_FIELDS = {"tier": "ticket", "drop": "drop", "product": "product"}
+KIND_FIELDS = {kind: name for name, kind in LINE_FIELDS.items()}
+MAX_ID_CHARS = 40
+
+
+class LineInSerializer(serializers.Serializer):
+    tier = serializers.CharField(max_length=MAX_ID_CHARS, required=False)
+    drop = serializers.CharField(max_length=MAX_ID_CHARS, required=False)
+    product = serializers.CharField(max_length=MAX_ID_CHARS, required=False)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+
+    def validate(self, attrs):
+        named = [name for name in LINE_FIELDS if name in attrs]
+        if len(named) != 1:
+            raise serializers.ValidationError("Name exactly one of tier, drop or product.")
+        attrs["field"] = named[0]
+        attrs["kind"] = LINE_FIELDS[named[0]]
+        attrs["item_id"] = attrs[named[0]]
+        return attrs
+
+
+class OrderInSerializer(serializers.Serializer):
+    lines = LineInSerializer(many=True, min_length=1, max_length=MAX_LINES)
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+
+
+class RefundInSerializer(serializers.Serializer):
+    lines = serializers.ListField(child=serializers.CharField(max_length=MAX_ID_CHARS), min_length=1,
+                                  max_length=MAX_LINES * 5, required=False,
+                                  help_text="Ids of the order lines to refund; all of them when left out.")
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class LineOutSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    kind = serializers.CharField()
+    tier = serializers.SerializerMethodField()
+    item = serializers.CharField(source="item_id")
+    description = serializers.CharField()
+    quantity = serializers.IntegerField()
+    refunded_quantity = serializers.IntegerField()
+    unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    list_price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+    def get_tier(self, line) -> str | None:
+        return line.item_id if line.kind == LINE_FIELDS["tier"] else None
+
+    def to_representation(self, line):
+        data = super().to_representation(line)
+        field = KIND_FIELDS.get(line.kind)
+        if field and field != "tier":
+            data[field] = line.item_id
+        return data
+
+
+class PaymentOutSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+    checkout_url = serializers.CharField()
+
+
+class PaymentStateSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    provider = serializers.CharField()
+    status = serializers.CharField()
+
+
+class OrderSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.CharField()
+    creator = serializers.CharField(source="creator_id")
+    email = serializers.EmailField()
+    expires_at = serializers.DateTimeField()
+    currency = serializers.CharField()
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    refunded_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    created_at = serializers.DateTimeField()
+    paid_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    note = serializers.CharField()
+    lines = LineOutSerializer(many=True)
+    payment = serializers.SerializerMethodField()
+
+    @extend_schema_field(PaymentStateSerializer(allow_null=True))
+    def get_payment(self, order):
+        return PaymentStateSerializer(order.payment).data if order.payment_id else None
+
+
+class CheckoutOutSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.CharField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    payment = PaymentOutSerializer(required=False)
+
+
+class OrderStatusSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.CharField()
+    total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    refunded_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
