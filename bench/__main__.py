@@ -4,15 +4,19 @@
 2. In-process: the SQL query count of rendering the demo landing page once (CaptureQueriesContext).
 3. Starts uvicorn the way `make run` does, on a free 127.0.0.1 port, and load-tests the trivial
    `GET /api/v1/ping` (the baseline) then the landing page with bench/http_load.py in a separate
-   process. The server is always stopped.
-4. Writes bench/results.json and prints a table. Every figure carries the same-run baseline it
-   is compared with, because absolute numbers on a shared machine mean little on their own.
+   process; then the ticket rush (bench/ticket_rush.py, also a separate process): 250 buyers with
+   API tokens, created beforehand, race through POST /api/v1/orders for a tier of 100. The server
+   is always stopped. The database is then asked what was really taken: exactly 100, or FAIL.
+4. Writes bench/results.json and prints a table, and a PASS/FAIL line for the rush (exit status 1
+   on FAIL). Every figure carries the same-run baseline it is compared with, because absolute
+   numbers on a shared machine mean little on their own.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,6 +25,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -136,10 +141,67 @@ def load(port: int, path: str, args) -> dict:
     return result
 
 
+def rush_load(port: int, prepared: dict, tokens_file: Path) -> dict:
+    from .ticket_rush import RUSH_TIMEOUT
+
+    argv = [sys.executable, "-m", "bench.ticket_rush", f"http://{HOST}:{port}", "--tier", prepared["tier"],
+            "--tokens", str(tokens_file)]
+    proc = subprocess.run(argv, cwd=BASE_DIR, check=True, capture_output=True, text=True, timeout=RUSH_TIMEOUT + 90)
+    return json.loads(proc.stdout)
+
+
 def figure(value, unit, baseline=None, notes=""):
     ratio = round(value / baseline, 3) if baseline else None
     return {"value": round(value, 3), "unit": unit, "baseline": None if baseline is None else round(baseline, 3),
             "ratio": ratio, "notes": notes}
+
+
+def server_errors(log_text: str) -> dict[str, int]:
+    """The exception lines of the tracebacks in the server's log, counted (what the 500s were)."""
+    found = re.findall(r"^([A-Za-z_][\w.]*(?:Error|Exception|Warning)\b.*)$", log_text, flags=re.MULTILINE)
+    return dict(Counter(line[:200] for line in found).most_common(5))
+
+
+def build_rush(rush: dict, db: dict, prepared: dict, ping: dict, conditions: str, errors: dict) -> dict:
+    stock, buyers = prepared["stock"], prepared["buyers"]
+    others = {k: v for k, v in rush["statuses"].items() if k not in ("201", "409:sold_out")}
+    clean = "PASS" if not others else "FAIL"
+    setup = (f"TICKET RUSH: {buyers} distinct users with API tokens (created in the DB beforehand), each on its own "
+             f"keep-alive connection opened before a common start line, send one POST /api/v1/orders "
+             f"{{\"lines\": [{{\"tier\": id, \"quantity\": 1}}]}} at once for a new tier of {stock} "
+             f"(max 1 per order; in-person, venue capacity {stock * 2}). {rush['answered']} answered, "
+             f"{rush['unanswered']} unanswered, {rush['connected_before_start']} connected before the start; "
+             f"statuses {rush['statuses']}. Wall time {rush['wall_s']:.3f} s from the start line to the last answer. "
+             f"The ping baseline was measured in the same run at 16 closed-loop connections, the rush at {buyers} "
+             f"one-shot requests, so latency ratios mostly show queueing in one server process.")
+    verdict = "PASS" if db["exact"] and rush["created"] == stock else "FAIL"
+    result = {
+        "rush_reservations_per_s": figure(rush["reservations_per_s"], "reservations/s", ping["requests_per_s"],
+                                          f"201 Created per second of rush wall time; baseline = ping_rps. "
+                                          f"{setup} {conditions}"),
+        "rush_p50_ms": figure(rush["p50_ms"], "ms", ping["p50_ms"],
+                              f"latency p50 of all {rush['answered']} rush answers (201 and 409); baseline = "
+                              f"ping_p50_ms. Of the 201s alone: p50 {rush['created_p50_ms']} ms. {setup}"),
+        "rush_p99_ms": figure(rush["p99_ms"], "ms", ping["p99_ms"],
+                              f"latency p99 of all rush answers; baseline = ping_p99_ms. Of the 201s alone: p99 "
+                              f"{rush['created_p99_ms']} ms; max {rush['max_ms']} ms. {setup}"),
+        "rush_created": figure(rush["created"], "201s", stock,
+                               f"201 answers; baseline = the tier's stock, ratio must be 1. {setup}"),
+        "rush_sold_out": {
+            **figure(rush["sold_out"], "409s", buyers - stock,
+                     f"{clean}: 409 answers with code sold_out; baseline = buyers - stock, ratio 1 when every "
+                     f"buyer who got nothing got a clean sold_out. Other answers: {others or 'none'}"
+                     f"{'; server log: ' + json.dumps(errors) if errors else ''}. {setup}"),
+            "pass": clean == "PASS"},
+        "rush_sold_exactly_stock": {
+            **figure(db["taken"], "tickets", stock,
+                     f"{verdict}: units taken from the tier's pool in the database after the rush (sold "
+                     f"{db['pool_sold']} + actively held {db['held']}) = {db['taken']}, order lines for the tier "
+                     f"{db['order_units']} units in {db['orders']} orders, pool total {db['pool_total']}; "
+                     f"must equal the stock {stock}, and {rush['created']} x 201 must too."),
+            "pass": verdict == "PASS"},
+    }
+    return result
 
 
 def build(ping: dict, landing: dict, queries: dict, conditions: str) -> dict:
@@ -192,6 +254,8 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per endpoint (default 10)")
     parser.add_argument("--warmup", type=float, default=2.0, help="uncounted seconds first (default 2)")
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--rush-buyers", type=int, default=250, help="ticket rush buyers (default 250)")
+    parser.add_argument("--rush-stock", type=int, default=100, help="ticket rush tier size (default 100)")
     args = parser.parse_args()
 
     os.environ.setdefault("MICROSTAGE_DEBUG", "true")  # as `make run` (devstack.run) sets it
@@ -207,6 +271,11 @@ def main() -> int:
     manage(env, "demo")
     log("query counts (in-process)")
     queries = query_counts()
+    from .ticket_rush import prepare, verify
+
+    log(f"ticket rush data: {args.rush_buyers} buyers with API tokens, a tier of {args.rush_stock}")
+    tokens_file = Path(tempfile.mkstemp(prefix="ms-bench-rush-", suffix=".json")[1])
+    prepared = prepare(args.rush_buyers, args.rush_stock, tokens_file)
 
     load_before = os.getloadavg()
     server = Server(env, port)
@@ -217,9 +286,14 @@ def main() -> int:
         ping = load(port, PING_PATH, args)
         log(f"load: GET {LANDING_PATH}  ({args.concurrency} connections, {args.warmup:g}+{args.duration:g} s)")
         landing = load(port, LANDING_PATH, args)
+        log(f"ticket rush: {args.rush_buyers} buyers at once for {args.rush_stock} tickets (POST /api/v1/orders)")
+        rush = rush_load(port, prepared, tokens_file)
+        errors = server_errors(Path(server.log.name).read_text(errors="replace"))
     finally:
         server.stop()
         Path(server.log.name).unlink(missing_ok=True)
+        tokens_file.unlink(missing_ok=True)
+    db = verify(prepared["tier"], args.rush_stock)
     load_after = os.getloadavg()
 
     conditions = (
@@ -234,13 +308,17 @@ def main() -> int:
         f"{load_after[0]:.2f} after): absolute numbers are noisy; compare ratios within one run."
     )
     results = build(ping, landing, queries, conditions)
+    results.update(build_rush(rush, db, prepared, ping, conditions, errors))
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print()
     print_table(results, conditions)
     print(f"\nwritten: {args.output}")
     if ping["error_count"] or landing["error_count"]:
         log(f"WARNING: non-200 responses: ping {ping['errors']}, landing {landing['errors']}")
-    return 0
+    exact, refused = results["rush_sold_exactly_stock"], results["rush_sold_out"]
+    print(f"\nticket rush, exactly {args.rush_stock} sold: {exact['notes']}")
+    print(f"ticket rush, everyone else a clean sold_out: {refused['notes'].split(' TICKET RUSH:')[0]}")
+    return 0 if exact["pass"] else 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -70,6 +72,8 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Orde
     email = (email or getattr(buyer, "email", "") or "").strip().lower()
     if not email:
         raise Invalid("We need an email address for the tickets and receipt.", fields={"email": ["Required."]})
+    if len(email) > 254 or not _is_email(email):  # Order.email is varchar(254): longer would be a 500
+        raise Invalid("That email address does not look right.", fields={"email": ["Enter a valid email address."]})
 
     need: dict[str, int] = defaultdict(int)
     totals: dict[str, int] = {}
@@ -103,9 +107,19 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Orde
     return order
 
 
+def _is_email(value: str) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True
+
+
 def _lock_pools(totals: dict[str, int]) -> dict[str, Inventory]:
     """Create missing pools, lock all of them in key order (no deadlocks) and sync their totals."""
-    Inventory.objects.bulk_create([Inventory(key=k, total=t) for k, t in totals.items()], ignore_conflicts=True)
+    # Created in key order too: two orders creating the same new pools in opposite orders deadlock.
+    Inventory.objects.bulk_create([Inventory(key=k, total=t) for k, t in sorted(totals.items())],
+                                  ignore_conflicts=True)
     pools = {p.key: p for p in Inventory.objects.select_for_update().filter(key__in=totals).order_by("key")}
     for key, total in totals.items():
         if pools[key].total != total:
@@ -164,9 +178,13 @@ def _lock_order(order_id: str) -> Order:
 
 
 def _expire_if_due(order: Order, now=None) -> bool:
-    """Mark an open order whose hold ran out as expired (its stock is already free by the clock)."""
+    """Mark an open order whose hold ran out as expired (its stock is already free by the clock).
+
+    Also an order awaiting payment: a payment that still arrives goes through on_payment_paid,
+    which takes the stock again if it is free and refunds otherwise.
+    """
     now = now or timezone.now()
-    if order.status == Order.Status.RESERVED and order.expires_at <= now:
+    if order.status in Order.OPEN and order.expires_at <= now:
         order.status = Order.Status.EXPIRED
         order.save(update_fields=["status"])
         order.holds.filter(status=Hold.Status.ACTIVE).update(status=Hold.Status.RELEASED)
@@ -180,15 +198,17 @@ def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "") -> C
         order = _lock_order(order_id)
         if order.status in Order.SETTLED:
             return CheckoutResult(order)
-        if order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED) or _expire_if_due(order):
-            raise Conflict("This reservation has expired. Start again to get new tickets.", code="expired")
-        if order.total == 0:
+        # Raised after the block: inside it, the Conflict would roll back the EXPIRED status just saved.
+        expired = order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED) or _expire_if_due(order)
+        if not expired and order.total == 0:
             _mark_paid(order, payment=None)
             return CheckoutResult(order)
-        if order.status == Order.Status.AWAITING_PAYMENT and order.payment_id:
+        if not expired and order.status == Order.Status.AWAITING_PAYMENT and order.payment_id:
             payment = order.payment
             if payment.status == Payment.Status.PENDING:
                 return CheckoutResult(order, _checkout_url(payment), payment.provider)
+    if expired:
+        raise Conflict("This reservation has expired. Start again to get new tickets.", code="expired")
     base = settings.SITE_URL + order.get_absolute_url()
     started = payments.start_checkout(
         amount=order.total, currency=order.currency, description=_describe(order), purpose=PURPOSE,
@@ -234,6 +254,12 @@ def on_payment_paid(payment: Payment) -> None:
     """Gateway callback (inside its transaction): the money for an order is in."""
     order = _lock_order(payment.reference)
     if order.status in Order.SETTLED:
+        if order.payment_id != payment.pk:
+            # A second payment for an order already settled (two checkouts started at once, both paid):
+            # the order keeps the first; this money goes back.
+            log.warning("payment %s for settled order %s (paid by %s): refunding it", payment.pk, order.pk,
+                        order.payment_id)
+            transaction.on_commit(lambda: _refund_late_payment(payment.pk))
         return  # a second confirmation of the same order: nothing more to do
     if order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED) or order.expires_at <= timezone.now():
         if not _rehold(order):
