@@ -1,2 +1,19 @@
 """Creator dashboard pages for events (mounted under /dashboard/events/)."""
-urlpatterns: list = []
+from django.urls import path
+
+from . import dashboard_views as views
+
+urlpatterns = [
+    path("", views.event_list, name="dash-events"),
+    path("new/", views.event_new, name="dash-event-new"),
+    path("markdown-preview/", views.markdown_preview, name="dash-markdown-preview"),
+    path("<str:event_id>/", views.event_detail, name="dash-event"),
+    path("<str:event_id>/edit/", views.event_edit, name="dash-event-edit"),
+    path("<str:event_id>/publish/", views.event_publish, name="dash-event-publish"),
+    path("<str:event_id>/duplicate/", views.event_duplicate, name="dash-event-duplicate"),
+    path("<str:event_id>/cancel/", views.event_cancel, name="dash-event-cancel"),
+    path("<str:event_id>/tiers/new/", views.tier_new, name="dash-tier-new"),
+    path("<str:event_id>/tiers/<str:tier_id>/", views.tier_edit, name="dash-tier-edit"),
+    path("<str:event_id>/attendees/", views.attendees, name="dash-attendees"),
+    path("<str:event_id>/attendees.csv", views.attendees_csv, name="dash-attendees-csv"),
+]

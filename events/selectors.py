@@ -123,3 +123,71 @@ def checkin_bundle(event: Event) -> dict:
                         "checked_in_at": checked_in_at.isoformat() if checked_in_at else None})
     return {"event": event.pk, "public_key": public_key_b64url(), "algorithm": "Ed25519", "payload_prefix": "MST1",
             "generated_at": timezone.now().isoformat(), "tickets": tickets, "revoked": revoked}
+
+
+# --- creator dashboard ----------------------------------------------------------------------
+
+def dashboard_events(creator, now=None) -> dict[str, list[Event]]:
+    """A creator's events as the dashboard groups them — drafts, upcoming, past, cancelled — each
+    with `tickets_sold` (valid tickets) and `tier_count`."""
+    from django.db.models import Count
+
+    now = now or timezone.now()
+    events = (Event.objects.filter(creator=creator)
+              .annotate(tickets_sold=Count("tickets", filter=Q(tickets__status=Ticket.Status.VALID), distinct=True),
+                        tier_count=Count("tiers", distinct=True))
+              .order_by("starts_at", "id"))
+    groups: dict[str, list[Event]] = {"drafts": [], "upcoming": [], "past": [], "cancelled": []}
+    for event in events:
+        if event.status == Event.Status.CANCELLED:
+            groups["cancelled"].append(event)
+        elif event.status == Event.Status.DRAFT:
+            groups["drafts"].append(event)
+        elif event.ends_at > now:
+            groups["upcoming"].append(event)
+        else:
+            groups["past"].append(event)
+    groups["past"].reverse()  # most recent first
+    groups["cancelled"].reverse()
+    return groups
+
+
+def next_event(creator, now=None) -> Event | None:
+    """The soonest draft or published event of a creator that has not ended yet."""
+    now = now or timezone.now()
+    return (Event.objects.filter(creator=creator, ends_at__gt=now,
+                                 status__in=[Event.Status.DRAFT, Event.Status.PUBLISHED])
+            .order_by("starts_at", "id").first())
+
+
+def tiers_with_sales(event: Event, now=None) -> list[TicketTier]:
+    """Tiers with `.available`, `.is_on_sale` and `.sold` (paid units in the tier's pool)."""
+    from commerce.models import Inventory
+
+    tiers = tiers_with_availability(event, now)
+    sold = dict(Inventory.objects.filter(key__in=[f"tier:{t.pk}" for t in tiers]).values_list("key", "sold"))
+    for tier in tiers:
+        tier.sold = sold.get(f"tier:{tier.pk}", 0)
+    return tiers
+
+
+def attendees(event: Event, q: str = "") -> QuerySet[Ticket]:
+    """The event's tickets with holder, tier and order, matching every word of `q` (name, email,
+    tier, or an exact ticket or order id)."""
+    qs = Ticket.objects.filter(event=event).select_related("tier", "holder", "order_line__order")
+    for word in q.split()[:6]:
+        qs = qs.filter(Q(holder_email__icontains=word) | Q(holder_name__icontains=word)
+                       | Q(holder__display_name__icontains=word) | Q(tier__name__icontains=word)
+                       | Q(id__iexact=word) | Q(order_line__order__id__iexact=word))
+    return qs.order_by("tier__position", "holder_email", "created_at", "id")
+
+
+def paid_order_count(event: Event) -> int:
+    """Paid ticket orders of the event: what cancelling it would refund."""
+    from commerce.models import Order
+
+    from .services import TICKET_KIND
+
+    return (Order.objects.filter(lines__kind=TICKET_KIND, lines__item_id__in=event.tiers.values("pk"),
+                                 status__in=[Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED])
+            .distinct().count())

@@ -18,7 +18,7 @@ def validate_image(upload, *, max_bytes: int, max_side: int, formats=("JPEG", "P
         with Image.open(upload) as img:
             fmt, (w, h) = img.format, img.size
             img.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
         raise ValidationError("This file is not an image we can read (use JPEG, PNG or WebP).") from exc
     finally:
         upload.seek(0)

@@ -1,0 +1,244 @@
+"""Dashboard forms for events and ticket tiers: times typed in the event's own timezone."""
+import zoneinfo
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.urls import reverse_lazy
+from PIL import Image
+
+from microstage.forms import validate_image
+
+from .models import Event, TicketTier
+
+MAX_COVER_BYTES = 5 * 1024 * 1024
+MAX_COVER_SIDE = 6000
+MIN_COVER_WIDTH, MIN_COVER_HEIGHT = 320, 160
+MAX_PRICE = Decimal("100000")
+MAX_QUANTITY = 100000
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+@lru_cache(maxsize=1)
+def timezone_choices() -> list[tuple[str, str]]:
+    names = sorted(n for n in zoneinfo.available_timezones() if "/" in n or n == "UTC")
+    return [(n, n.replace("_", " ")) for n in names]
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A wall-clock time without a zone: the form attaches the event's timezone, never the server's."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_FORMAT)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=None)
+        value = str(value).strip()
+        for fmt in (LOCAL_FORMAT, "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"):
+            try:
+                return datetime.strptime(value, fmt)  # made aware with the event's zone in clean()
+            except ValueError:
+                continue
+        raise ValidationError("Enter a date and time, like 2025-06-21 19:30.", code="invalid")
+
+    def prepare_value(self, value):
+        return value  # already local to the event: no conversion to the server's zone
+
+
+def as_local(value: datetime | None, tz: zoneinfo.ZoneInfo) -> datetime | None:
+    """An aware datetime as the naive wall-clock time in `tz` (for the form's initial values)."""
+    return value.astimezone(tz).replace(tzinfo=None) if value else None
+
+
+def attach_zone(form: forms.Form, name: str, tz: zoneinfo.ZoneInfo) -> None:
+    """Make the naive value of field `name` aware in `tz`, refusing times a clock change skips."""
+    value = form.cleaned_data.get(name)
+    if value is None:
+        return
+    aware = value.replace(tzinfo=tz)
+    if aware.astimezone(zoneinfo.ZoneInfo("UTC")).astimezone(tz).replace(tzinfo=None) != value:
+        form.add_error(name, f"This time does not exist in {tz.key} (the clocks change then).")
+        form.cleaned_data.pop(name, None)
+        return
+    form.cleaned_data[name] = aware
+
+
+def _check_cover(upload) -> None:
+    validate_image(upload, max_bytes=MAX_COVER_BYTES, max_side=MAX_COVER_SIDE)
+    try:
+        with Image.open(upload) as img:
+            w, h = img.size
+    finally:
+        upload.seek(0)
+    if w < MIN_COVER_WIDTH or h < MIN_COVER_HEIGHT:
+        raise ValidationError(f"The cover is too small ({w}×{h}); use at least {MIN_COVER_WIDTH}×{MIN_COVER_HEIGHT} "
+                              "pixels — 1200×630 looks best.")
+    if max(w, h) > 8 * min(w, h):
+        raise ValidationError("The cover is too narrow; use a landscape image such as 1200×630.")
+
+
+class EventForm(forms.Form):
+    title = forms.CharField(max_length=140)
+    description = forms.CharField(
+        max_length=20000, required=False, widget=forms.Textarea(attrs={"rows": 8}),
+        help_text="Markdown: **bold**, *italic*, lists with “- ”, links as [text](https://…). "
+                  "Images and scripts are removed.")
+    cover = forms.FileField(
+        required=False, widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        help_text="JPEG, PNG or WebP, up to 5 MB, at least 320×160 pixels; 1200×630 looks best.")
+    timezone = forms.ChoiceField(choices=timezone_choices, help_text="Start and end are in this timezone.")
+    starts_at = LocalDateTimeField(label="Starts")
+    ends_at = LocalDateTimeField(label="Ends")
+    mode = forms.ChoiceField(choices=Event.Mode.choices, label="Format", widget=forms.RadioSelect)
+    venue_name = forms.CharField(max_length=120, required=False, label="Venue name")
+    venue_address = forms.CharField(max_length=255, required=False, label="Address")
+    venue_lat = forms.FloatField(required=False, min_value=-90, max_value=90, label="Latitude",
+                                 widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+                                 help_text="Lets people find the show near them, e.g. 52.4875.")
+    venue_lng = forms.FloatField(required=False, min_value=-180, max_value=180, label="Longitude",
+                                 widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
+                                 help_text="e.g. 13.4297.")
+    venue_capacity = forms.IntegerField(required=False, min_value=1, max_value=MAX_QUANTITY, label="Room capacity",
+                                        help_text="Caps all in-person tickets together.")
+    visibility = forms.ChoiceField(choices=Event.Visibility.choices, widget=forms.RadioSelect,
+                                   help_text="Unlisted events are only found through their link.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Live preview of the safe rendering (htmx); without JavaScript the saved text is previewed.
+        self.fields["description"].widget.attrs.update({
+            "hx-post": reverse_lazy("dash-markdown-preview"), "hx-trigger": "input changed delay:400ms",
+            "hx-target": "#description-preview", "hx-swap": "innerHTML", "aria-controls": "description-preview"})
+
+    def clean_cover(self):
+        cover = self.cleaned_data.get("cover")
+        if cover:  # False means "remove the cover", None means "keep it"
+            _check_cover(cover)
+        return cover
+
+    def clean(self):
+        data = super().clean()
+        tz_name = data.get("timezone")
+        if tz_name:
+            tz = zoneinfo.ZoneInfo(tz_name)
+            attach_zone(self, "starts_at", tz)
+            attach_zone(self, "ends_at", tz)
+        start, end = data.get("starts_at"), data.get("ends_at")
+        if start and end:
+            if end <= start:
+                self.add_error("ends_at", "The end must be after the start.")
+            elif end - start > timedelta(days=14):
+                self.add_error("ends_at", "An event lasts at most 14 days.")
+        lat, lng = data.get("venue_lat"), data.get("venue_lng")
+        if (lat is None) != (lng is None):
+            self.add_error("venue_lng" if lng is None else "venue_lat", "Give both latitude and longitude, or neither.")
+        return data
+
+    def service_fields(self) -> dict:
+        """The cleaned values as the events service takes them."""
+        data = {k: v for k, v in self.cleaned_data.items() if k != "cover"}
+        for key in ("venue_name", "venue_address", "description", "title"):
+            data[key] = (data.get(key) or "").strip()
+        cover = self.cleaned_data.get("cover")
+        if cover is False:
+            data["cover"] = ""
+        elif cover:
+            data["cover"] = cover
+        return data
+
+    @classmethod
+    def initial_for(cls, event: Event) -> dict:
+        tz = event.tz
+        initial = {f: getattr(event, f) for f in ("title", "description", "timezone", "mode", "venue_name",
+                                                  "venue_address", "venue_lat", "venue_lng", "venue_capacity",
+                                                  "visibility", "cover")}
+        initial.update(starts_at=as_local(event.starts_at, tz), ends_at=as_local(event.ends_at, tz))
+        return initial
+
+
+class TierForm(forms.Form):
+    name = forms.CharField(max_length=80)
+    kind = forms.ChoiceField(choices=TicketTier.Kind.choices,
+                             help_text="“Stream only” tickets do not take a place in the room.")
+    description = forms.CharField(max_length=280, required=False)
+    price = forms.DecimalField(min_value=0, max_value=MAX_PRICE, max_digits=10, decimal_places=2,
+                               widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+                               help_text="0 makes the ticket free.")
+    currency = forms.CharField(min_length=3, max_length=3, validators=[RegexValidator(
+        r"^[A-Za-z]{3}$", "Use a three-letter currency code like EUR.")],
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "size": 3}))
+    quantity = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY, help_text="How many tickets of this tier exist.")
+    max_per_order = forms.IntegerField(min_value=1, max_value=100, initial=10, label="Per-order limit")
+    sales_start = LocalDateTimeField(required=False, label="Sales start",
+                                     help_text="Empty: on sale as soon as the event is published.")
+    sales_end = LocalDateTimeField(required=False, label="Sales end", help_text="Empty: until the event ends.")
+    members_only_until = LocalDateTimeField(required=False, label="Members only until",
+                                            help_text="Before this time only members can buy this tier.")
+    perks = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                            help_text="One per line, up to 20 (each up to 120 characters).")
+
+    def __init__(self, *args, event: Event, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.event = event
+        self.fields["currency"].initial = settings.DEFAULT_CURRENCY
+        tz_label = f"Times are in the event's timezone ({event.timezone})."
+        for name in ("sales_start", "sales_end", "members_only_until"):
+            self.fields[name].help_text = f"{self.fields[name].help_text} {tz_label}"
+
+    def clean_currency(self):
+        return self.cleaned_data["currency"].upper()
+
+    def clean_perks(self):
+        perks = [line.strip() for line in (self.cleaned_data.get("perks") or "").splitlines() if line.strip()]
+        if len(perks) > 20:
+            raise ValidationError("At most 20 perks.")
+        too_long = [p for p in perks if len(p) > 120]
+        if too_long:
+            raise ValidationError(f"Keep each perk under 120 characters (“{too_long[0][:30]}…” is longer).")
+        return perks
+
+    def clean(self):
+        data = super().clean()
+        for name in ("sales_start", "sales_end", "members_only_until"):
+            attach_zone(self, name, self.event.tz)
+        start, end = data.get("sales_start"), data.get("sales_end")
+        if start and end and end <= start:
+            self.add_error("sales_end", "Sales must end after they start.")
+        return data
+
+    @classmethod
+    def initial_for(cls, tier: TicketTier) -> dict:
+        tz = tier.event.tz
+        initial = {f: getattr(tier, f) for f in ("name", "kind", "description", "price", "currency", "quantity",
+                                                 "max_per_order")}
+        initial.update({f: as_local(getattr(tier, f), tz) for f in ("sales_start", "sales_end", "members_only_until")})
+        initial["perks"] = "\n".join(tier.perks or [])
+        return initial
+
+
+class CancelForm(forms.Form):
+    confirm = forms.CharField(max_length=200, label="Type the event's title to confirm",
+                              widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    reason = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                             label="Message to attendees", help_text="Sent with the cancellation email.")
+
+    def __init__(self, *args, event: Event, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.event = event
+
+    def clean_confirm(self):
+        typed = " ".join(self.cleaned_data["confirm"].split()).casefold()
+        if typed != " ".join(self.event.title.split()).casefold():
+            raise ValidationError("That is not the event's title; nothing was cancelled.")
+        return typed
+
+
+class AttendeeSearchForm(forms.Form):
+    q = forms.CharField(max_length=100, required=False, label="Search attendees",
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, email or id"}))
