@@ -86,7 +86,19 @@ TEMPLATES = [
 
 # --- Engines -------------------------------------------------------------------------------
 DATABASES = {"default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/microstage")}
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("MICROSTAGE_DB_CONN_MAX_AGE", default=0))
+# A connection pool per process (psycopg_pool): under ASGI every request in flight runs in its own
+# thread, so without a pool a rush of buyers opens one connection each and exhausts max_connections.
+# With it, requests queue for one of MICROSTAGE_DB_POOL_MAX connections instead of failing.
+DB_POOL_MAX = env.int("MICROSTAGE_DB_POOL_MAX", default=20)
+if DB_POOL_MAX > 0 and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(env.int("MICROSTAGE_DB_POOL_MIN", default=1), DB_POOL_MAX),
+        "max_size": DB_POOL_MAX,
+        "timeout": env.float("MICROSTAGE_DB_POOL_TIMEOUT", default=30.0),
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # the pool keeps connections; Django must not
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("MICROSTAGE_DB_CONN_MAX_AGE", default=0))
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("TEST", {})
 if env.str("MICROSTAGE_TEST_DB_NAME", default=""):
