@@ -1,15 +1,24 @@
-"""Order emails: confirmation with receipt, refunds."""
+"""Order emails: confirmation with the receipt (and the signed receipt attached), refunds."""
+import json
+
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 
+from . import receipts
 from .models import Order
 
 
 def send_order_email(order_id: str, what: str) -> None:
     order = Order.objects.select_related("creator").prefetch_related("lines").get(pk=order_id)
     context = {"order": order, "lines": list(order.lines.all()), "site_url": settings.SITE_URL,
-               "url": settings.SITE_URL + order.get_absolute_url()}
-    subject = render_to_string(f"commerce/email/order_{what}_subject.txt", context).strip()
+               "url": settings.SITE_URL + order.get_absolute_url(),
+               "test_mode": settings.PAYMENTS_PROVIDER == "sandbox"}
+    subject = " ".join(render_to_string(f"commerce/email/order_{what}_subject.txt", context).split())
     body = render_to_string(f"commerce/email/order_{what}.txt", context)
-    send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [order.email])
+    message = EmailMessage(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [order.email])
+    if what == "paid" and receipts.is_receipted(order):
+        document = receipts.signed_receipt(order)
+        message.attach(f"receipt-{order.pk}.json", json.dumps(document, ensure_ascii=False, indent=2),
+                       "application/json")
+    message.send()

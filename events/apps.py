@@ -7,6 +7,10 @@ class EventsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from .services import register_sellables
+        from commerce.views import register_order_section
+
+        from .services import TICKET_KIND, register_sellables
+        from .views import order_tickets_section
 
         register_sellables()
+        register_order_section(TICKET_KIND, order_tickets_section)

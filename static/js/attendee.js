@@ -1,0 +1,91 @@
+// Attendee pages: live ticket stock over the event websocket, the hold countdown, "use my location"
+// and the receipt's print button. Everything here is an enhancement: the pages work without it.
+(function () {
+  "use strict";
+
+  // Live stock: {"type": "stock", "item": tier_id, "available": n} from /ws/events/<id>/.
+  function liveStock(form) {
+    var path = form.getAttribute("data-ws");
+    if (!path || !("WebSocket" in window)) return;
+    var delay = 2000;
+    function connect() {
+      var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + path);
+      ws.onopen = function () { delay = 2000; };
+      ws.onmessage = function (event) {
+        var msg;
+        try { msg = JSON.parse(event.data); } catch (e) { return; }
+        if (!msg || msg.type !== "stock") return;
+        var status = document.getElementById("avail-" + msg.item);
+        var state = status && status.getAttribute("data-state");
+        if (state === "on_sale" || state === "sold_out") {
+          var n = parseInt(msg.available, 10);
+          if (!isNaN(n)) {
+            status.textContent = n > 0 ? n + " left" : "Sold out";
+            status.setAttribute("data-state", n > 0 ? "on_sale" : "sold_out");
+            status.className = "avail avail-" + (n > 0 ? "on_sale" : "sold_out");
+          }
+        }
+        // A ticket of one tier can change what the shared venue leaves for the others: re-read them all.
+        var poller = document.getElementById("availability-poller");
+        if (poller && window.htmx) window.htmx.trigger(poller, "refresh");
+      };
+      ws.onclose = function () {
+        setTimeout(connect, delay + Math.random() * 1000);
+        delay = Math.min(delay * 2, 60000);
+      };
+    }
+    connect();
+  }
+
+  // The hold countdown on an order page: m:ss, then a clear message.
+  function countdown(el) {
+    var left = parseInt(el.getAttribute("data-countdown"), 10);
+    if (isNaN(left)) return;
+    var end = Date.now() + left * 1000;
+    function tick() {
+      var s = Math.max(0, Math.round((end - Date.now()) / 1000));
+      el.textContent = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+      if (s <= 0) {
+        el.textContent = el.getAttribute("data-countdown-done") || "Time is up";
+        document.querySelectorAll("button.pay").forEach(function (b) { b.disabled = true; });
+        setTimeout(function () { location.reload(); }, 1500);
+        return;
+      }
+      setTimeout(tick, 1000 - (Date.now() % 1000));
+    }
+    tick();
+  }
+
+  // "Use my location" fills the near field with the browser's coordinates and submits the search.
+  function geolocate(button) {
+    if (!("geolocation" in navigator)) return;
+    var input = document.getElementById(button.getAttribute("data-geolocate"));
+    var status = button.parentNode.querySelector("[data-geolocate-status]");
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      if (status) status.textContent = "Finding you…";
+      button.disabled = true;
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        input.value = pos.coords.latitude.toFixed(3) + "," + pos.coords.longitude.toFixed(3);
+        if (status) status.textContent = "";
+        button.form.submit();
+      }, function (err) {
+        button.disabled = false;
+        if (status) status.textContent = err.code === 1 ? "Location is blocked for this site. Type coordinates instead."
+          : "Could not find your location. Type coordinates instead.";
+      }, { enableHighAccuracy: false, timeout: 10000, maximumAge: 600000 });
+    });
+  }
+
+  function init() {
+    document.querySelectorAll("form[data-ws]").forEach(liveStock);
+    document.querySelectorAll("[data-countdown]").forEach(countdown);
+    document.querySelectorAll("[data-geolocate]").forEach(geolocate);
+    document.querySelectorAll("[data-print]").forEach(function (b) {
+      b.addEventListener("click", function () { window.print(); });
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
