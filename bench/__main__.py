@@ -301,7 +301,7 @@ def main() -> int:
         f"{args.duration:g} s measured per endpoint (ping first, then landing, same server). Server: one uvicorn "
         f"process, microstage.asgi:application --lifespan off --no-access-log, "
         f"MICROSTAGE_DEBUG={env['MICROSTAGE_DEBUG']} as `make run` sets it (dev configuration, not production), "
-        f"CONN_MAX_AGE={env.get('MICROSTAGE_DB_CONN_MAX_AGE', '0 (default)')}, "
+        f"database connection pool of {env.get('MICROSTAGE_DB_POOL_MAX', '20 (default)')} per process, "
         f"database {where(env.get('DATABASE_URL', ''))}, Redis {where(env.get('REDIS_URL', ''))}. "
         f"Load generator: bench/http_load.py (aiohttp), a separate process on the same "
         f"{os.cpu_count()}-CPU machine, which other work shares (loadavg 1 min {load_before[0]:.2f} before, "
