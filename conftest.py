@@ -1,4 +1,13 @@
-"""Shared pytest fixtures: API clients, users and creators on the real PostgreSQL and Redis."""
+"""Shared pytest fixtures: API clients, users and creators on the real PostgreSQL and Redis, and
+Playwright pages driving the system Chromium (never a downloaded one).
+
+The Playwright browser lives for one test module only. Its sync API keeps an event loop running
+in the main thread, which would break async_to_sync (Channels) and Django's async-safety checks
+in tests that run afterwards; so the loop and DJANGO_ALLOW_ASYNC_UNSAFE end with the module.
+"""
+import os
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
@@ -43,3 +52,68 @@ def make_api():
         return client
 
     return make
+
+
+# --- browser -------------------------------------------------------------------------------
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+ARTIFACTS = Path(__file__).resolve().parent / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip(f"browser tests need the system Chromium at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.skip("browser tests need the playwright Python package")
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    # The test thread talks to the database while Playwright's loop runs in it.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as p:
+            chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                yield chromium
+            finally:
+                chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def _page(browser, live_server, viewport, **options):
+    context = browser.new_context(viewport=viewport, base_url=live_server.url, **options)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.js_errors = errors
+    return context, page
+
+
+@pytest.fixture
+def phone(browser, live_server):
+    """A page in a phone-sized window (390x844, touch) against the live server."""
+    context, page = _page(browser, live_server, PHONE, has_touch=True, is_mobile=True, device_scale_factor=2)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def desktop(browser, live_server):
+    context, page = _page(browser, live_server, DESKTOP)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def artifacts():
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

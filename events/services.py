@@ -1,5 +1,6 @@
 """Writes for events: tickets as a sellable kind, issuing, voiding, transfer and door check-in."""
 import logging
+import re
 from datetime import timedelta
 
 from decimal import Decimal
@@ -294,6 +295,9 @@ def qr_payload(ticket: Ticket) -> str:
     return sign_token(QR_PREFIX, {"t": ticket.pk, "e": ticket.event_id, "v": ticket.version})
 
 
+TICKET_ID_RE = re.compile(r"^tkt_[0-9a-z]{16}$")
+
+
 def read_payload(payload: str) -> dict | None:
     claims = read_token(QR_PREFIX, payload)
     if not claims or not all(isinstance(claims.get(k), t) for k, t in (("t", str), ("e", str), ("v", int))):
@@ -352,6 +356,10 @@ def check_in(*, event: Event, payload: str, actor=None, device: str = "", scanne
     now = timezone.now()
     scanned_at = scanned_at or now
     claims = read_payload(payload)
+    if claims is None and isinstance(payload, str) and TICKET_ID_RE.match(payload.strip()):
+        # The door typed the ticket id printed under the QR code: only the current ticket row counts.
+        current = Ticket.objects.filter(pk=payload.strip(), event=event).values_list("version", flat=True).first()
+        claims = {"t": payload.strip(), "e": event.pk, "v": current} if current else None
     ticket = None
     if claims and claims["e"] == event.pk:
         ticket = Ticket.objects.select_for_update().select_related("tier").filter(pk=claims["t"], event=event).first()

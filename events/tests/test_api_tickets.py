@@ -112,6 +112,17 @@ class TestTransfer:
 
 
 class TestCheckIn:
+    def test_the_ticket_id_under_the_qr_works_as_a_typed_code(self, door_api, event, ticket, tier, buyer):
+        url = f"/api/v1/events/{event.pk}/checkins"
+        other_event_ticket = buy(TierFactory(event=EventFactory(creator=event.creator)), buyer)[0]
+        assert post_json(door_api, url, {"payload": other_event_ticket.pk}).status_code == 400
+        assert post_json(door_api, url, {"payload": "tkt_0000000000000000"}).status_code == 400
+        assert post_json(door_api, url, {"payload": ticket.pk}).json()["result"] == "ok"
+        assert post_json(door_api, url, {"payload": ticket.pk}).status_code == 409
+        void = buy(tier, buyer)[0]
+        Ticket.objects.filter(pk=void.pk).update(status=Ticket.Status.VOID)
+        assert post_json(door_api, url, {"payload": void.pk}).json()["result"] == "invalid"
+
     def test_ok_then_already_then_invalid(self, door_api, event, ticket):
         url = f"/api/v1/events/{event.pk}/checkins"
         first = post_json(door_api, url, {"payload": qr_payload(ticket)})

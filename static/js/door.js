@@ -114,6 +114,10 @@ async function ensureVerifier() {
 
 /** The claims {t, e, v} of a genuine ticket code, or null. Same checks as the server's read_token. */
 async function readPayload(payload) {
+  // A ticket id typed from under the QR code ("tkt_…") counts when the signed list on this phone has it.
+  if (/^tkt_[0-9a-z]{16}$/.test(payload) && tickets.has(payload)) {
+    return { t: payload, e: EVENT, v: tickets.get(payload).version };
+  }
   const parts = payload.length <= 2000 ? payload.split('.') : [];
   if (parts.length !== 3 || parts[0] !== (bundle.payload_prefix || 'MST1')) return null;
   let sig; let body;
