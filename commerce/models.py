@@ -88,6 +88,7 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     refunded_quantity = models.PositiveIntegerField(default=0)
     total = models.DecimalField(max_digits=12, decimal_places=2)
+    options = models.JSONField(default=dict, blank=True, help_text="How the line is paid beyond money (pass, code).")
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

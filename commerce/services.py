@@ -25,6 +25,7 @@ from microstage.payments.models import Payment
 
 from . import sellables
 from .models import Hold, Inventory, Order, OrderLine
+from .signals import order_paid
 
 log = logging.getLogger(__name__)
 MAX_QUANTITY = 100  # per line; anything above is a typo or an attack, not a purchase
@@ -37,6 +38,9 @@ class LineRequest:
     kind: str
     item_id: str
     quantity: int
+    # How the buyer wants to pay for this line beyond money, read by the selling app's offer
+    # (e.g. {"pass": "pass_…"} or {"code": "MS_…"}); kept on the line.
+    options: tuple[tuple[str, str], ...] = ()
 
 
 def _validate_requests(requests: list[LineRequest]) -> None:
@@ -51,6 +55,9 @@ def _validate_requests(requests: list[LineRequest]) -> None:
                           fields={f"lines[{i}].quantity": [f"Use a whole number from 1 to {MAX_QUANTITY}."]})
         if sellables.get(req.kind) is None:
             raise Invalid("Unknown kind of item.", fields={f"lines[{i}]": ["Unknown kind of item."]})
+        if len(req.options) > 4 or not all(isinstance(k, str) and isinstance(v, str) and len(k) <= 32
+                                           and len(v) <= 64 for k, v in req.options):
+            raise Invalid("Unknown payment options.", fields={f"lines[{i}]": ["Unknown payment options."]})
 
 
 def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Order:
@@ -60,12 +67,13 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Orde
     while pool rows are locked; the lock then only guards the arithmetic.
     """
     _validate_requests(requests)
-    merged: dict[tuple[str, str], int] = defaultdict(int)
+    merged: dict[tuple, int] = defaultdict(int)
     for req in requests:
-        merged[(req.kind, req.item_id)] += req.quantity
-    offers = [(sellables.get(kind).offer(item_id, qty, buyer), qty) for (kind, item_id), qty in merged.items()]
-    creators = {o.creator_id for o, _ in offers}
-    currencies = {o.currency for o, _ in offers}
+        merged[(req.kind, req.item_id, tuple(sorted(req.options)))] += req.quantity
+    offers = [(_offer(kind, item_id, qty, buyer, dict(options)), qty, dict(options))
+              for (kind, item_id, options), qty in merged.items()]
+    creators = {o.creator_id for o, _, _ in offers}
+    currencies = {o.currency for o, _, _ in offers}
     if len(creators) > 1 or len(currencies) > 1:
         raise Invalid("One order buys from one creator in one currency.",
                       fields={"lines": ["Split items from different creators into separate orders."]})
@@ -77,7 +85,7 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Orde
 
     need: dict[str, int] = defaultdict(int)
     totals: dict[str, int] = {}
-    for offer, qty in offers:
+    for offer, qty, _ in offers:
         for key, total in offer.pools.items():
             need[key] += qty
             totals[key] = total
@@ -94,16 +102,17 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Orde
         order = Order.objects.create(creator_id=creators.pop(), buyer=buyer if buyer and buyer.is_authenticated
                                      else None, email=email, currency=currencies.pop(), expires_at=expires_at)
         holds = []
-        for position, (offer, qty) in enumerate(offers):
+        for position, (offer, qty, options) in enumerate(offers):
             line = OrderLine.objects.create(
                 order=order, kind=offer.kind, item_id=offer.item_id, description=offer.description[:255],
+                options=options,
                 unit_price=offer.unit_price, list_price=offer.list_price if offer.list_price is not None
                 else offer.unit_price, quantity=qty, total=offer.unit_price * qty, position=position)
             holds += [Hold(order=order, line=line, inventory=pools[key], quantity=qty, expires_at=expires_at)
                       for key in offer.pools]
         Hold.objects.bulk_create(holds)
         _recompute_totals(order)
-        _announce([(o.kind, o.item_id, list(o.pools)) for o, _ in offers])
+        _announce([(o.kind, o.item_id, list(o.pools)) for o, _, _ in offers])
     return order
 
 
@@ -113,6 +122,12 @@ def _is_email(value: str) -> bool:
     except ValidationError:
         return False
     return True
+
+
+def _offer(kind: str, item_id: str, quantity: int, buyer, options: dict):
+    sellable = sellables.get(kind)
+    return sellable.offer(item_id, quantity, buyer, options=options) if options else \
+        sellable.offer(item_id, quantity, buyer)
 
 
 def _lock_pools(totals: dict[str, int]) -> dict[str, Inventory]:
@@ -318,6 +333,7 @@ def _mark_paid(order: Order, payment: Payment | None) -> None:
         sellable = sellables.get(line.kind)
         if sellable and sellable.on_paid:
             sellable.on_paid(line)
+    order_paid.send(sender=Order, order=order)
     transaction.on_commit(lambda: _send_order_email(order.pk, "paid"))
     _announce_order(order)
 
