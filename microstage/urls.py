@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("microstage.api.urls")),
     path("", include("events.api.urls")),
     path("", include("commerce.api.urls")),
+    path("", include("memberships.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -36,6 +37,8 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("dashboard/events/", include("events.dashboard_urls")),
     path("door/", include("events.checkin_urls")),
+    path("dashboard/memberships/", include("memberships.dashboard_urls")),
+    path("", include("memberships.urls")),
     path("", include("commerce.urls")),
     path("", include("events.urls")),
 ]
