@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("events.api.urls")),
     path("", include("commerce.api.urls")),
     path("", include("memberships.api.urls")),
+    path("", include("streaming.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -38,6 +39,8 @@ urlpatterns = [
     path("dashboard/events/", include("events.dashboard_urls")),
     path("door/", include("events.checkin_urls")),
     path("dashboard/memberships/", include("memberships.dashboard_urls")),
+    path("dashboard/live/", include("streaming.dashboard_urls")),
+    path("streaming/", include("streaming.urls")),
     path("", include("memberships.urls")),
     path("", include("commerce.urls")),
     path("", include("events.urls")),

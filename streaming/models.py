@@ -1,0 +1,165 @@
+"""Live streams, recordings, clips and chat."""
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.deconstruct import deconstructible
+
+from events.models import Event
+from microstage.ids import PublicIdField
+
+
+@deconstructible
+class StreamKey:
+    """A secret stream key: long, random and URL-safe ("live_…")."""
+
+    def __init__(self, prefix: str = "live"):
+        self.prefix = prefix
+
+    def __call__(self) -> str:
+        return f"{self.prefix}_{secrets.token_urlsafe(24)}"
+
+    def __eq__(self, other):
+        return isinstance(other, StreamKey) and other.prefix == self.prefix
+
+
+class LiveStream(models.Model):
+    """An event's live stream: its secret ingest keys, what is being published, and its health."""
+
+    class Status(models.TextChoices):
+        IDLE = "idle", "Not live"
+        LIVE = "live", "Live"
+        ENDED = "ended", "Ended"
+
+    id = PublicIdField("str")
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="stream")
+    stream_key = models.CharField(max_length=64, unique=True, default=StreamKey("live"))
+    backup_key = models.CharField(max_length=64, unique=True, default=StreamKey("backup"))
+    key_rotated_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.IDLE, db_index=True)
+    is_free = models.BooleanField(default=False, help_text="Everyone may watch, ticket or not.")
+    rehearsal_minutes = models.PositiveIntegerField(default=120, validators=[MaxValueValidator(24 * 60)],
+                                                    help_text="Publishing is allowed this long before the start.")
+    publishing_key = models.CharField(max_length=8, blank=True, help_text="Which key is publishing: main/backup.")
+    publishing_since = models.DateTimeField(null=True, blank=True)
+    publisher_addr = models.CharField(max_length=64, blank=True)
+    slow_mode_seconds = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(3600)])
+    health = models.JSONField(default=dict, blank=True,
+                              help_text="Last measured bitrate, fps, keyframe interval and dropped frames.")
+    health_at = models.DateTimeField(null=True, blank=True)
+    peak_viewers = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Stream of {self.event}"
+
+
+class Recording(models.Model):
+    """A recording of a stream (or an uploaded file when the live stream failed), kept for the replay."""
+
+    class Source(models.TextChoices):
+        LIVE = "live", "Live ingest"
+        FILE = "file", "Go live from a file"
+        UPLOAD = "upload", "Uploaded recording"
+
+    class Status(models.TextChoices):
+        RECORDING = "recording", "Recording"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    id = PublicIdField("rec")
+    stream = models.ForeignKey(LiveStream, on_delete=models.CASCADE, related_name="recordings")
+    source = models.CharField(max_length=8, choices=Source.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECORDING)
+    file = models.CharField(max_length=500, blank=True, help_text="Storage path of the kept recording.")
+    hls_prefix = models.CharField(max_length=500, blank=True, help_text="Storage prefix of its HLS renditions.")
+    duration_seconds = models.FloatField(null=True, blank=True)
+    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.get_source_display()} recording of {self.stream.event}"
+
+
+class Clip(models.Model):
+    """A moment cut from a recording, with its own access rule."""
+
+    class Access(models.TextChoices):
+        PUBLIC = "public", "Everyone"
+        TICKET_HOLDERS = "ticket_holders", "Ticket holders"
+        MEMBERS = "members", "Members"
+        BUYERS = "buyers", "Buyers"
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    id = PublicIdField("clp")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="clips")
+    recording = models.ForeignKey(Recording, on_delete=models.CASCADE, related_name="clips")
+    title = models.CharField(max_length=120)
+    start_seconds = models.FloatField(validators=[MinValueValidator(0)])
+    end_seconds = models.FloatField(validators=[MinValueValidator(0)])
+    access = models.CharField(max_length=16, choices=Access.choices, default=Access.TICKET_HOLDERS)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROCESSING, db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
+    file = models.CharField(max_length=500, blank=True)
+    thumbnail = models.CharField(max_length=500, blank=True)
+    duration = models.FloatField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(end_seconds__gt=F("start_seconds")),
+                                              name="clip_ends_after_start")]
+
+    def __str__(self):
+        return self.title
+
+
+class ChatMessage(models.Model):
+    """A chat message in an event's room, kept so late joiners and moderators see the history."""
+
+    id = PublicIdField("msg")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="chat_messages")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_messages")
+    text = models.CharField(max_length=500)
+    sent_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        ordering = ["sent_at"]
+        indexes = [models.Index(fields=["event", "sent_at"], name="chat_event_time_idx")]
+
+    def __str__(self):
+        return f"{self.user}: {self.text[:40]}"
+
+
+class ChatMute(models.Model):
+    """A person a moderator silenced in one event's chat, until a time."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="chat_mutes")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    until = models.DateTimeField()
+    muted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "user"], name="one_mute_per_event_user")]
+
+    def __str__(self):
+        return f"{self.user} muted in {self.event} until {self.until:%H:%M}"

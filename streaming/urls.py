@@ -1,0 +1,2 @@
+"""URL routes (filled in by the streaming work)."""
+urlpatterns: list = []
