@@ -108,6 +108,9 @@ class EventForm(forms.Form):
                                         help_text="Caps all in-person tickets together.")
     visibility = forms.ChoiceField(choices=Event.Visibility.choices, widget=forms.RadioSelect,
                                    help_text="Unlisted events are only found through their link.")
+    members_only = forms.BooleanField(required=False, label="Members only",
+                                      help_text="Only your members (on a plan with members-only events) and your "
+                                                "team see it; only members can buy tickets.")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -157,7 +160,7 @@ class EventForm(forms.Form):
         tz = event.tz
         initial = {f: getattr(event, f) for f in ("title", "description", "timezone", "mode", "venue_name",
                                                   "venue_address", "venue_lat", "venue_lng", "venue_capacity",
-                                                  "visibility", "cover")}
+                                                  "visibility", "cover", "members_only")}
         initial.update(starts_at=as_local(event.starts_at, tz), ends_at=as_local(event.ends_at, tz))
         return initial
 

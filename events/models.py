@@ -60,6 +60,8 @@ class Event(models.Model):
     venue_lng = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)])
     venue_capacity = models.PositiveIntegerField(null=True, blank=True)
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
+    members_only = models.BooleanField(default=False, help_text="Only the creator's members (whose plan includes "
+                                       "members-only events) and team see and buy it.")
     cover = models.ImageField(upload_to="events/covers/", blank=True)
     preview_image = models.ImageField(upload_to="events/previews/", blank=True, editable=False,
                                       help_text="1200×630 social preview, drawn at publish and on change.")

@@ -37,18 +37,20 @@ def preview_image_url(event: Event) -> str:
 
 
 def tier_state(tier: TicketTier, now) -> str:
-    """One word for what a buyer can do with a tier: on_sale, sold_out, not_yet, ended, cancelled."""
+    """One word for what a buyer can do with a tier: on_sale, sold_out, not_yet, members_only, ended, cancelled."""
     if tier.event.status == Event.Status.CANCELLED:
         return "cancelled"
     if tier.is_on_sale:
         return "on_sale" if tier.available > 0 else "sold_out"
+    if getattr(tier, "refusal", "") == "members_only":
+        return "members_only"
     if tier.sales_start and tier.sales_start > now and now < tier.event.ends_at:
         return "not_yet"
     return "ended"
 
 
-_AVAILABILITY = {"on_sale": "InStock", "sold_out": "SoldOut", "not_yet": "PreSale", "ended": "Discontinued",
-                 "cancelled": "Discontinued"}
+_AVAILABILITY = {"on_sale": "InStock", "sold_out": "SoldOut", "not_yet": "PreSale",
+                 "members_only": "LimitedAvailability", "ended": "Discontinued", "cancelled": "Discontinued"}
 _ATTENDANCE = {Event.Mode.IN_PERSON: "OfflineEventAttendanceMode", Event.Mode.ONLINE: "OnlineEventAttendanceMode",
                Event.Mode.HYBRID: "MixedEventAttendanceMode"}
 

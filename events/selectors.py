@@ -16,13 +16,16 @@ MAX_RADIUS_KM = 20000.0
 
 def discover(*, q: str = "", creator: str = "", starts_after: datetime | None = None,
              starts_before: datetime | None = None, near: tuple[float, float] | None = None,
-             radius_km: float = 50.0, include_past: bool = False) -> QuerySet[Event]:
+             radius_km: float = 50.0, include_past: bool = False, viewer=None) -> QuerySet[Event]:
     """Public, published events (upcoming unless `starts_after` says otherwise), filtered.
+
+    Members-only events are listed only for `viewer` when they may see them (members_seeing).
 
     `creator` matches a creator's id or slug; `near` keeps in-person events within `radius_km`
     (great-circle distance computed in PostgreSQL) and orders by start time as everywhere else.
     """
     qs = Event.objects.filter(status=Event.Status.PUBLISHED, visibility=Event.Visibility.PUBLIC)
+    qs = qs.filter(Q(members_only=False) | Q(creator_id__in=members_seeing(viewer)))
     if not include_past and starts_after is None:
         qs = qs.filter(ends_at__gt=timezone.now())
     if starts_after is not None:
@@ -46,6 +49,23 @@ def discover(*, q: str = "", creator: str = "", starts_after: datetime | None = 
     return qs.select_related("creator").order_by("starts_at", "id")
 
 
+def members_seeing(user) -> list[str]:
+    """Creators whose members-only events `user` sees: where their live plan includes members-only
+    events (memberships.selectors.perks_for decides), or where they are on the team."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return []
+    from memberships.models import Membership
+    from memberships.selectors import perks_for
+    from microstage.selectors import team_roles
+
+    ids = set(team_roles(user).values_list("creator_id", flat=True))
+    for creator_id in set(Membership.objects.filter(user=user, status__in=Membership.GOOD_STANDING)
+                          .values_list("creator_id", flat=True)):
+        if creator_id not in ids and perks_for(user, creator_id).members_only_events:
+            ids.add(creator_id)
+    return sorted(ids)
+
+
 def parse_near(value: str) -> tuple[float, float] | None:
     """"52.5,13.4" → (52.5, 13.4); None when malformed or out of range."""
     try:
@@ -63,14 +83,18 @@ def upcoming_public_events(limit: int | None = 24) -> QuerySet[Event]:
     return qs[:limit] if limit else qs
 
 
-def landing_event(slug: str) -> Event | None:
-    """A published (or cancelled) event with its tiers, for the public landing page."""
-    return (
+def landing_event(slug: str, viewer=None) -> Event | None:
+    """A published (or cancelled) event with its tiers, for the public landing page; a members-only
+    event only for those who may see it (None for anyone else, as if it did not exist)."""
+    from .services import may_see_event
+
+    event = (
         Event.objects.filter(slug=slug, status__in=[Event.Status.PUBLISHED, Event.Status.CANCELLED])
         .select_related("creator")
         .prefetch_related(Prefetch("tiers", queryset=TicketTier.objects.order_by("position", "price")))
         .first()
     )
+    return event if event is not None and may_see_event(viewer, event) else None
 
 
 def tier_availability(tiers: list[TicketTier], now=None) -> dict[str, int]:
@@ -82,16 +106,32 @@ def tier_availability(tiers: list[TicketTier], now=None) -> dict[str, int]:
     return {tier_id: min(found.get(k, total) for k, total in p.items()) for tier_id, p in pools.items()}
 
 
-def tiers_with_availability(event: Event, now=None) -> list[TicketTier]:
-    """The event's tiers, each with `.available` and `.is_on_sale` set, in display order."""
+def tiers_with_availability(event: Event, now=None, buyer=None) -> list[TicketTier]:
+    """The event's tiers, each with `.available` and `.is_on_sale` set, in display order.
+
+    `.is_on_sale` is for this `buyer` (member early access and members-only windows count; anonymous
+    sees what everyone sees). Each tier also gets `.refusal` (the 409 code a purchase would get, or ""),
+    `.member_price` (the price after the buyer's member discount) and `.members_early` (members may buy
+    now, everyone else later).
+    """
+    from memberships.selectors import perks_for
+
+    from .services import member_price, sale_refusal
+
     now = now or timezone.now()
+    perks = perks_for(buyer, event.creator_id)
     tiers = list(event.tiers.all())
     for tier in tiers:
         tier.event = event  # avoid one query per tier
     left = tier_availability(tiers, now)
     for tier in tiers:
         tier.available = left[tier.pk]
-        tier.is_on_sale = tier.on_sale(now)
+        refusal = sale_refusal(tier, perks, now)
+        tier.refusal = refusal[0] if refusal else ""
+        tier.is_on_sale = refusal is None
+        tier.members_early = tier.is_on_sale and perks.is_member and (
+            not tier.on_sale(now) or (tier.members_only_until is not None and tier.members_only_until > now))
+        tier.member_price = member_price(tier.price, perks.discount_percent)
     return tiers
 
 
@@ -164,7 +204,10 @@ def tiers_with_sales(event: Event, now=None) -> list[TicketTier]:
     """Tiers with `.available`, `.is_on_sale` and `.sold` (paid units in the tier's pool)."""
     from commerce.models import Inventory
 
+    now = now or timezone.now()
     tiers = tiers_with_availability(event, now)
+    for tier in tiers:  # the team sees the sales window, not what one buyer may do
+        tier.is_on_sale = tier.on_sale(now)
     sold = dict(Inventory.objects.filter(key__in=[f"tier:{t.pk}" for t in tiers]).values_list("key", "sold"))
     for tier in tiers:
         tier.sold = sold.get(f"tier:{tier.pk}", 0)

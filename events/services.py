@@ -3,7 +3,7 @@ import logging
 import re
 from datetime import timedelta
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -31,7 +31,7 @@ QR_PREFIX = "MST1"
 # --- events and tiers ----------------------------------------------------------------------
 
 EVENT_FIELDS = ("title", "description", "starts_at", "ends_at", "timezone", "mode", "venue_name", "venue_address",
-                "venue_lat", "venue_lng", "venue_capacity", "visibility", "cover")
+                "venue_lat", "venue_lng", "venue_capacity", "visibility", "cover", "members_only")
 TIER_FIELDS = ("name", "kind", "description", "price", "currency", "quantity", "max_per_order", "sales_start",
                "sales_end", "members_only_until", "perks", "position")
 
@@ -244,18 +244,113 @@ def tier_pools(tier: TicketTier) -> dict[str, int]:
     return pools
 
 
-def ticket_offer(tier_id: str, quantity: int, buyer) -> Offer:
+CENT = Decimal("0.01")
+TICKET_OPTIONS = ("pass", "code")
+OPTION_VALUE_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")  # pass ids and codes; odd bytes never reach a query
+
+
+def member_price(price: Decimal, percent: Decimal) -> Decimal:
+    """`price` less `percent` off, to the cent (half up)."""
+    if not percent or price <= 0:
+        return price
+    return (price * (Decimal("100") - Decimal(percent)) / Decimal("100")).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _is_team(user, creator_id: str) -> bool:
+    from microstage.selectors import role_of
+
+    return bool(user is not None and getattr(user, "is_authenticated", False) and role_of(user, creator_id))
+
+
+def may_see_event(user, event: Event, perks=None) -> bool:
+    """Members-only events exist only for members whose plan includes them, and for the creator's team."""
+    if not event.members_only:
+        return True
+    from memberships.selectors import perks_for
+
+    perks = perks if perks is not None else perks_for(user, event.creator_id)
+    return perks.members_only_events or _is_team(user, event.creator_id)
+
+
+def _longest_early_access(creator_id: str) -> int:
+    from django.db.models import Max
+
+    from memberships.selectors import plans_of
+
+    return plans_of(creator_id, active_only=False).aggregate(h=Max("early_access_hours"))["h"] or 0
+
+
+def sale_refusal(tier: TicketTier, perks, now=None) -> tuple[str, str] | None:
+    """Why this buyer (with these member perks) may not buy the tier now, as (code, detail); None if they may.
+
+    Early access: before `sales_start`, members whose plan opens sales early enough buy now; others hear
+    `members_only` when some plan of the creator would let a member buy now, else `not_on_sale`.
+    `members_only_until` keeps a tier to members; a members-only event needs the members-only perk.
+    """
+    now = now or timezone.now()
+    event = tier.event
+    if event.members_only and not perks.members_only_events:
+        return "members_only", "This show is for members only."
+    if (event.status != Event.Status.PUBLISHED or (tier.sales_end is not None and now >= tier.sales_end)
+            or now >= event.ends_at):
+        return "not_on_sale", "These tickets are not on sale right now."
+    if tier.sales_start is not None and tier.sales_start > now:
+        if now < tier.sales_start - timedelta(hours=perks.early_access_hours):
+            if now >= tier.sales_start - timedelta(hours=_longest_early_access(event.creator_id)):
+                return "members_only", "Members can buy these tickets early; sales open to everyone later."
+            return "not_on_sale", "These tickets are not on sale right now."
+    if tier.members_only_until is not None and tier.members_only_until > now and not perks.is_member:
+        return "members_only", "These tickets are for members only until sales open to everyone."
+    return None
+
+
+def _ticket_options(options: dict | None) -> dict:
+    options = options or {}
+    unknown = set(options) - set(TICKET_OPTIONS)
+    if unknown:
+        raise Invalid("Unknown payment options.", fields={k: ["Unknown option."] for k in sorted(unknown)})
+    if len(options) > 1:
+        raise Invalid("Use a pass or a code, not both.", fields={"code": ["Use a pass or a code, not both."]})
+    for key, value in options.items():
+        if not isinstance(value, str) or not OPTION_VALUE_RE.fullmatch(value.strip()):
+            raise Invalid(f"That {key} does not look right.", fields={key: ["Enter the id shown on your account."]})
+    return {k: v.strip() for k, v in options.items()}
+
+
+def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None) -> Offer:
+    """Price and eligibility of `quantity` tickets for this buyer: member perks (early access, members-only
+    tiers and events, discount), a pass paying instead of money ({"pass": id}) or a reward's discount code
+    ({"code": code}; the better of it and the member discount applies, never both)."""
+    from memberships import services as memberships
+    from memberships.selectors import perks_for
+
+    options = _ticket_options(options)
     tier = TicketTier.objects.select_related("event").filter(pk=tier_id).first()
     if tier is None or tier.event.status == Event.Status.DRAFT:
         raise NotFound("No such ticket tier.", code="not_found")
-    if not tier.on_sale():
-        raise Conflict("These tickets are not on sale right now.", code="not_on_sale")
+    event = tier.event
+    perks = perks_for(buyer, event.creator_id)
+    refusal = sale_refusal(tier, perks)  # a members-only event: `members_only` for anyone but members
+    if refusal:
+        raise Conflict(refusal[1], code=refusal[0])
     if quantity > tier.max_per_order:
         raise Conflict(f"At most {tier.max_per_order} of these per order.", code="limit_exceeded",
                        max_per_order=tier.max_per_order)
-    return Offer(kind=TICKET_KIND, item_id=tier.pk, creator_id=tier.event.creator_id,
-                 description=f"{tier.event.title} — {tier.name}", unit_price=tier.price, currency=tier.currency,
-                 pools=tier_pools(tier))
+    unit_price = member_price(tier.price, perks.discount_percent)
+    description = f"{event.title} — {tier.name}"
+    if "pass" in options:
+        memberships.pass_for_redemption(pass_id=options["pass"], user=buyer, creator_id=event.creator_id,
+                                        quantity=quantity)
+        unit_price, description = Decimal("0.00"), f"{description} (pass)"
+    elif "code" in options:
+        percent = memberships.code_discount(code=options["code"], user=buyer, creator_id=event.creator_id)
+        if percent <= perks.discount_percent:
+            raise Conflict(f"Your member discount ({perks.discount_percent.normalize():f}%) is already at least "
+                           "this code's; keep the code for another time and reserve without it.",
+                           code="code_not_needed")
+        unit_price, description = member_price(tier.price, percent), f"{description} (code)"
+    return Offer(kind=TICKET_KIND, item_id=tier.pk, creator_id=event.creator_id, description=description,
+                 unit_price=unit_price, currency=tier.currency, list_price=tier.price, pools=tier_pools(tier))
 
 
 def tier_group(tier_id: str) -> str:
@@ -270,17 +365,48 @@ def issue_tickets(line: OrderLine) -> list[Ticket]:
         return existing
     tier = TicketTier.objects.select_related("event").get(pk=line.item_id)
     order = line.order
+    _spend_pass_or_code(line, order)
     tickets = Ticket.objects.bulk_create([
         Ticket(event=tier.event, tier=tier, order_line=line, holder_id=order.buyer_id, holder_email=order.email)
         for _ in range(line.quantity)])
     return tickets
 
 
+def _spend_pass_or_code(line: OrderLine, order) -> None:
+    """A line paid with a pass takes its credits now; a discount code is marked used. When they are gone
+    by now (spent on another order meanwhile) this raises Conflict: a zero-total checkout then fails
+    and nothing is issued. An order the provider already took money for cannot fail here (a webhook
+    would retry forever), so there the tickets are issued and the shortfall is logged for staff."""
+    from memberships import services as memberships
+
+    options = line.options or {}
+    if not (options.get("pass") or options.get("code")):
+        return
+    try:
+        with transaction.atomic():
+            if options.get("pass"):
+                memberships.use_pass_credits(pass_id=options["pass"], user=order.buyer, order_line_id=line.pk,
+                                             credits=line.quantity)
+            else:
+                memberships.use_reward_code(code=options["code"], user=order.buyer, order=order)
+    except ServiceError as exc:
+        if order.payment_id is None:
+            raise Conflict(f"{exc.detail} Nothing was charged or issued; reserve again.", code=exc.code) from exc
+        log.error("order %s line %s was paid but its %s could not be used: %s", order.pk, line.pk,
+                  "pass" if options.get("pass") else "code", exc.detail)
+
+
 def void_tickets(line: OrderLine, quantity: int) -> int:
-    """Called by commerce on refund: void `quantity` of the line's valid tickets (unused ones first)."""
+    """Called by commerce on refund: void `quantity` of the line's valid tickets (unused ones first); a
+    line paid with a pass gives its credits back."""
     ids = list(Ticket.objects.filter(order_line=line, status=Ticket.Status.VALID)
                .order_by("checked_in_at", "-created_at").values_list("pk", flat=True)[:quantity])
-    return Ticket.objects.filter(pk__in=ids).update(status=Ticket.Status.VOID)
+    voided = Ticket.objects.filter(pk__in=ids).update(status=Ticket.Status.VOID)
+    if (line.options or {}).get("pass"):
+        from memberships.services import return_pass_credits
+
+        return_pass_credits(order_line_id=line.pk, credits=quantity)
+    return voided
 
 
 def register_sellables() -> None:
@@ -374,8 +500,18 @@ def check_in(*, event: Event, payload: str, actor=None, device: str = "", scanne
     ticket.checked_in_at = scanned_at
     ticket.save(update_fields=["checked_in_at"])
     record = _record(event, ticket, CheckIn.Result.OK, scanned_at, actor, device, offline)
+    _award_attendance(event, ticket)
     realtime.publish(realtime.event_group(event.pk), {"type": "checkins", **checkin_counts(event)})
     return CheckIn.Result.OK, ticket, record
+
+
+def _award_attendance(event: Event, ticket: Ticket) -> None:
+    """Loyalty points for the holder of an admitted ticket, once per ticket (the ledger's key says so)."""
+    from memberships.services import award_attendance
+
+    if ticket.holder_id:
+        award_attendance(user=ticket.holder, creator_id=event.creator_id, ticket_id=ticket.pk,
+                         event_title=event.title)
 
 
 def sync_scans(*, event: Event, scans: list[dict], actor=None) -> list[dict]:

@@ -96,7 +96,7 @@ def discover(request):
     if form.is_bound:
         form.is_valid()
     filters = form.filters()
-    page = _page(request, selectors.discover(**filters))
+    page = _page(request, selectors.discover(**filters, viewer=request.user))
     return render(request, "events/discover.html", {
         "form": form, "page_obj": page, "events": page.object_list, "filters": filters,
         "filtered": bool(filters), "query": _query_without_page(request)})
@@ -104,7 +104,7 @@ def discover(request):
 
 def creator_page(request, slug):
     creator = get_object_or_404(Creator, slug=slug)
-    page = _page(request, selectors.discover(creator=creator.pk))
+    page = _page(request, selectors.discover(creator=creator.pk, viewer=request.user))
     return render(request, "events/creator.html", {
         "creator": creator, "page_obj": page, "events": page.object_list, "query": "",
         "feed_url": f"/c/{creator.slug}/events.ics",
@@ -114,30 +114,35 @@ def creator_page(request, slug):
 
 # --- the landing page and its tier picker ---------------------------------------------------
 
-def _event_or_404(slug) -> Event:
-    event = selectors.landing_event(slug)
+def _event_or_404(slug, user=None) -> Event:
+    event = selectors.landing_event(slug, viewer=user)
     if event is None:
         raise Http404("No such event.")
     return event
 
 
-def _tiers(event: Event) -> list:
+def _tiers(event: Event, user=None) -> list:
     now = timezone.now()
-    tiers = selectors.tiers_with_availability(event, now)
+    tiers = selectors.tiers_with_availability(event, now, buyer=user)
     for tier in tiers:
         tier.state = pages.tier_state(tier, now)
         tier.choices = range(1, min(tier.max_per_order, tier.available) + 1) if tier.state == "on_sale" else []
         tier.local_sales_start = in_zone(tier.sales_start, event.tz) if tier.sales_start else None
+        tier.local_members_only_until = (in_zone(tier.members_only_until, event.tz)
+                                         if tier.members_only_until and tier.members_only_until > now else None)
+        tier.opens_later = bool(tier.sales_start and tier.sales_start > now)
     return tiers
 
 
 def landing(request, slug):
-    event = _event_or_404(slug)
-    tiers = _tiers(event)
+    event = _event_or_404(slug, request.user)
+    tiers = _tiers(event, request.user)
     for tier in tiers:  # a choice kept across the log-in detour
         tier.chosen = _int(request.GET.get(f"qty_{tier.pk}"))
+    buyable = any(t.state == "on_sale" for t in tiers)
     return render(request, "events/landing.html", {
-        "event": event, "tiers": tiers, "buyable": any(t.state == "on_sale" for t in tiers),
+        "event": event, "tiers": tiers, "buyable": buyable,
+        "passes": _usable_passes(request.user, event) if buyable else [],
         "json_ld": pages.json_ld_script(pages.json_ld(event, tiers)),
         "canonical_url": pages.absolute(event.get_absolute_url()),
         "og_image": pages.preview_image_url(event), "og_description": pages.plain_text(event.description, 200),
@@ -149,8 +154,8 @@ def landing(request, slug):
 @require_GET
 def availability(request, slug):
     """The small partial the tier picker polls: one status per tier, swapped in out of band."""
-    event = _event_or_404(slug)
-    return render(request, "events/_availability.html", {"event": event, "tiers": _tiers(event)})
+    event = _event_or_404(slug, request.user)
+    return render(request, "events/_availability.html", {"event": event, "tiers": _tiers(event, request.user)})
 
 
 def _int(value) -> int:
@@ -160,9 +165,24 @@ def _int(value) -> int:
         return 0
 
 
+def _usable_passes(user, event: Event) -> list:
+    from memberships.selectors import usable_passes
+
+    return list(usable_passes(user, event.creator_id).select_related("product")) if user.is_authenticated else []
+
+
+def _payment_options(request) -> tuple[tuple[str, str], ...] | None:
+    """The tier picker's "pay with a pass" / "discount code" choice as line options; None when both."""
+    pass_id = (request.POST.get("pass") or "").strip()[:40]
+    code = (request.POST.get("code") or "").strip()[:40]
+    if pass_id and code:
+        return None
+    return (("pass", pass_id),) if pass_id else (("code", code),) if code else ()
+
+
 @require_POST
 def reserve(request, slug):
-    event = _event_or_404(slug)
+    event = _event_or_404(slug, request.user)
     tier_ids = list(event.tiers.values_list("pk", flat=True))
     raw = {tid: (request.POST.get(f"qty_{tid}") or "").strip() for tid in tier_ids}
     back = event.get_absolute_url()
@@ -178,7 +198,12 @@ def reserve(request, slug):
         messages.info(request, "Log in or sign up to reserve your tickets — your choice is kept.")
         return redirect_to_login(f"{back}?{urlencode({f'qty_{t}': q for t, q in wanted.items()})}#tickets")
     try:
-        order = commerce.reserve(requests=[LineRequest(services.TICKET_KIND, tid, q) for tid, q in wanted.items()],
+        options = _payment_options(request)
+        if options is None:
+            messages.error(request, "Use a pass or a discount code, not both. Nothing was reserved.")
+            return redirect(back + "#tickets")
+        order = commerce.reserve(requests=[LineRequest(services.TICKET_KIND, tid, q, options)
+                                           for tid, q in wanted.items()],
                                  buyer=request.user, email=request.user.email)
     except ServiceError as exc:
         messages.error(request, _reserve_message(exc))
@@ -196,6 +221,8 @@ def _reserve_message(exc: ServiceError) -> str:
         return f"{exc.detail} Nothing was reserved."
     if exc.code == "not_on_sale":
         return "Those tickets are not on sale right now. Nothing was reserved."
+    if exc.code == "members_only":
+        return f"{exc.detail} Nothing was reserved."
     return f"{exc.detail} Nothing was reserved."
 
 
@@ -211,7 +238,7 @@ def _ics_response(text: str, filename: str, attachment: bool) -> HttpResponse:
 
 @require_GET
 def event_ics(request, slug):
-    event = _event_or_404(slug)
+    event = _event_or_404(slug, request.user)
     return _ics_response(ical.calendar([event], name=event.title), f"{event.slug}.ics", attachment=True)
 
 
@@ -230,7 +257,7 @@ def preview_png(request, slug):
     """The social preview drawn on demand (when the Celery task has not stored one yet), cached."""
     from .previews import draw
 
-    event = _event_or_404(slug)
+    event = _event_or_404(slug, request.user)
     key = f"event-preview:{event.pk}:{int(event.updated_at.timestamp())}"
     data = cache.get(key)
     if data is None:

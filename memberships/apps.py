@@ -15,3 +15,11 @@ class MembershipsConfig(AppConfig):
         register_handler(services.PURPOSE, on_paid=services.on_period_paid, on_failed=services.on_period_failed,
                          on_subscription_ended=services.on_subscription_ended)
         order_paid.connect(services.on_order_paid, dispatch_uid="memberships.loyalty")
+        services.register_sellables()  # passes, sold through commerce
+
+        from allauth.account.signals import user_logged_in, user_signed_up
+
+        from .referral_views import remember_referrer
+
+        user_logged_in.connect(remember_referrer, dispatch_uid="memberships.referral.login")
+        user_signed_up.connect(remember_referrer, dispatch_uid="memberships.referral.signup")

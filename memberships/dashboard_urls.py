@@ -1,2 +1,19 @@
-"""URL routes (filled in by the memberships work)."""
-urlpatterns: list = []
+"""Creator dashboard pages for memberships (mounted under /dashboard/memberships/)."""
+from django.urls import path
+
+from . import dashboard_views as views
+
+urlpatterns = [
+    path("", views.overview, name="dash-memberships"),
+    path("plans/new/", views.plan_new, name="dash-plan-new"),
+    path("plans/<str:plan_id>/", views.plan_edit, name="dash-plan-edit"),
+    path("plans/<str:plan_id>/active/", views.plan_active, name="dash-plan-active"),
+    path("members/", views.members, name="dash-members"),
+    path("rewards/", views.rewards, name="dash-rewards"),
+    path("rewards/new/", views.reward_new, name="dash-reward-new"),
+    path("rewards/<str:reward_id>/", views.reward_edit, name="dash-reward-edit"),
+    path("redemptions/<str:redemption_id>/used/", views.redemption_used, name="dash-redemption-used"),
+    path("passes/", views.passes, name="dash-passes"),
+    path("passes/new/", views.pass_new, name="dash-pass-new"),
+    path("passes/<str:product_id>/", views.pass_edit, name="dash-pass-edit"),
+]

@@ -1,8 +1,9 @@
 """Reads for memberships: who is a member in good standing, and which perks apply to them."""
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from .models import LoyaltyAccount, LoyaltyEntry, Membership, MembershipPlan, Pass
@@ -20,6 +21,7 @@ class Perks:
 
 
 NO_PERKS = Perks()
+CENT = Decimal("0.01")
 
 
 def live_membership(user, creator_id: str) -> Membership | None:
@@ -65,3 +67,95 @@ def loyalty_of(user, creator_id: str | None = None) -> dict:
     entries = (LoyaltyEntry.objects.filter(account__in=accounts).select_related("account__creator")
                .order_by("-created_at", "-id")[:200])
     return {"balance": sum(a.balance for a in accounts), "accounts": accounts, "entries": list(entries)}
+
+
+# --- creator dashboard: members, MRR and churn --------------------------------------------------
+# A membership counts ("is live") at a moment t when it had started by t, had not ended by t, and, if
+# cancelled, its paid period had not run out by t: that is active + past due + cancelled-until-period-end.
+# MRR counts monthly plans at their price and yearly plans at price / 12, at today's plan prices,
+# summed per currency and rounded to the cent once.
+
+CHURN_WINDOW = timedelta(days=30)
+HISTORY_MONTHS = 6
+
+
+def _live_at(t) -> Q:
+    return (Q(started_at__isnull=False, started_at__lte=t) & (Q(ended_at__isnull=True) | Q(ended_at__gt=t))
+            & ~Q(status=Membership.Status.PENDING)
+            & ~Q(status=Membership.Status.ENDED, ended_at__isnull=True)
+            & ~(Q(status=Membership.Status.CANCELLED)
+                & (Q(current_period_end__isnull=True) | Q(current_period_end__lte=t))))
+
+
+def live_members_at(creator_id: str, t) -> QuerySet[Membership]:
+    return Membership.objects.filter(_live_at(t), creator_id=creator_id)
+
+
+def mrr_at(creator_id: str, t) -> dict[str, Decimal]:
+    """Monthly recurring revenue per currency at moment t: {"EUR": Decimal("14.17")}."""
+    sums: dict[str, dict[str, Decimal]] = {}
+    rows = (live_members_at(creator_id, t).values("plan__currency", "plan__interval")
+            .annotate(total=Sum("plan__price")).order_by())
+    for row in rows:
+        per = sums.setdefault(row["plan__currency"], {"month": Decimal("0"), "year": Decimal("0")})
+        per[row["plan__interval"]] += row["total"] or Decimal("0")
+    return {cur: (per["month"] + per["year"] / 12).quantize(CENT, rounding=ROUND_HALF_UP)
+            for cur, per in sorted(sums.items())}
+
+
+def churn(creator_id: str, now=None) -> dict:
+    """Memberships ended in the last 30 days ÷ members at the start of that window.
+    `rate` is a Decimal fraction (0.25 = 25 %), None when nobody was a member at the start."""
+    now = now or timezone.now()
+    start = now - CHURN_WINDOW
+    at_start = live_members_at(creator_id, start).count()
+    ended = Membership.objects.filter(creator_id=creator_id, status=Membership.Status.ENDED,
+                                      ended_at__gt=start, ended_at__lte=now).count()
+    rate = (Decimal(ended) / Decimal(at_start)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP) \
+        if at_start else None
+    return {"ended": ended, "at_start": at_start, "rate": rate,
+            "percent": (rate * 100).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP) if rate is not None else None}
+
+
+def _history_points(now) -> list[tuple[str, datetime]]:
+    """The end of each of the last HISTORY_MONTHS months (local time), the current month ending now."""
+    local = timezone.localtime(now)
+    first = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    points = [(local.strftime("%b %Y"), now)]
+    for _ in range(HISTORY_MONTHS - 1):
+        end = first  # the first instant of a month is the end of the previous one
+        first = (first - timedelta(days=1)).replace(day=1)
+        points.append(((end - timedelta(days=1)).strftime("%b %Y"), end))
+    return list(reversed(points))
+
+
+def membership_dashboard(creator_id: str, now=None) -> dict:
+    """Counts by status, MRR, churn and a month-by-month history of live members and MRR."""
+    now = now or timezone.now()
+    counts = dict(Membership.objects.filter(creator_id=creator_id).values_list("status")
+                  .annotate(n=Count("id")).order_by())
+    history = []
+    for label, t in _history_points(now):
+        history.append({"label": label, "at": t, "members": live_members_at(creator_id, t).count(),
+                        "mrr": mrr_at(creator_id, t)})
+    mrr = mrr_at(creator_id, now)
+    currencies = list(mrr) or list(MembershipPlan.objects.filter(creator_id=creator_id)
+                                   .values_list("currency", flat=True).distinct()[:1])
+    currency = currencies[0] if currencies else ""
+    return {
+        "active": counts.get(Membership.Status.ACTIVE, 0), "past_due": counts.get(Membership.Status.PAST_DUE, 0),
+        "cancelled": counts.get(Membership.Status.CANCELLED, 0), "ended": counts.get(Membership.Status.ENDED, 0),
+        "pending": counts.get(Membership.Status.PENDING, 0),
+        "live": live_members_at(creator_id, now).count(), "mrr": mrr, "currency": currency,
+        "churn": churn(creator_id, now), "history": history,
+    }
+
+
+def members_of(creator_id: str, *, status: str = "", q: str = "") -> QuerySet[Membership]:
+    qs = (Membership.objects.filter(creator_id=creator_id).select_related("user", "plan")
+          .order_by("-started_at", "-created_at"))
+    if status:
+        qs = qs.filter(status=status)
+    if q:
+        qs = qs.filter(Q(user__email__icontains=q) | Q(user__display_name__icontains=q))
+    return qs

@@ -1,16 +1,26 @@
 """Writes for memberships: subscriptions and their provider-driven states, passes, loyalty points,
 referrals and rewards. Every balance or stock change happens under a row lock."""
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from microstage.errors import Conflict, Invalid, NotFound
+from microstage.models import EDIT_ROLES
+from microstage.payments import services as payments
+from microstage.payments.events import Kind, PaymentEvent
+from microstage.payments.money import normalise_currency, to_minor
+from microstage.selectors import creator_for_team
 from microstage.payments.models import Payment
 
-from .models import (LoyaltyAccount, LoyaltyEntry, Membership, MembershipPlan, Pass, PassRedemption, Referral,
-                     Reward, RewardRedemption)
+from .models import (LoyaltyAccount, LoyaltyEntry, Membership, MembershipPlan, Pass, PassProduct, PassRedemption,
+                     Referral, Reward, RewardRedemption)
 
 log = logging.getLogger(__name__)
 PURPOSE = "memberships.membership"
@@ -147,6 +157,256 @@ def return_pass_credits(*, order_line_id: str, credits: int = 1) -> bool:
     return True
 
 
+# --- plans and subscriptions ------------------------------------------------------------------
+
+MAX_PLAN_PRICE = Decimal("10000")
+MIN_PLAN_PRICE = Decimal("0.50")  # below this card providers refuse the charge
+MAX_EARLY_ACCESS_HOURS = 24 * 90
+PLAN_FIELDS = ("name", "description", "price", "currency", "interval", "early_access_hours", "discount_percent",
+               "members_only_events", "clip_access", "is_active")
+LIVE_STATUSES = (Membership.Status.PENDING, Membership.Status.ACTIVE, Membership.Status.PAST_DUE,
+                 Membership.Status.CANCELLED)
+
+
+@dataclass(frozen=True)
+class Subscribed:
+    """What subscribe started: an active membership (sandbox), or a hosted page to pay on first (Stripe)."""
+
+    membership: Membership
+    status: str                  # "active" | "awaiting_payment"
+    checkout_url: str = ""
+
+
+def _plan_creator(actor, creator) -> str:
+    """The creator's id when `actor` is its owner or manager (NotFound for outsiders, Forbidden for other roles)."""
+    creator_id = getattr(creator, "pk", creator)
+    return creator_for_team(actor, str(creator_id or ""), roles=EDIT_ROLES).pk
+
+
+def _money(value, field: str) -> Decimal:
+    if isinstance(value, bool) or isinstance(value, float):  # money is never a float
+        raise Invalid("Give amounts as decimal strings.", fields={field: ["Use a decimal like 4.99."]})
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise Invalid("Not a number.", fields={field: ["Use a decimal like 4.99."]})
+    if not amount.is_finite():
+        raise Invalid("Not a number.", fields={field: ["Use a decimal like 4.99."]})
+    return amount
+
+
+def _check_plan(plan: MembershipPlan) -> None:
+    """Every rule of a plan, as field errors (the model's validators plus the ones a price needs)."""
+    errors: dict[str, list[str]] = {}
+    plan.price = _money(plan.price, "price")
+    plan.discount_percent = _money(plan.discount_percent, "discount_percent")
+    if not MIN_PLAN_PRICE <= plan.price <= MAX_PLAN_PRICE:
+        errors["price"] = [f"Between {MIN_PLAN_PRICE} and {MAX_PLAN_PRICE}."]
+    if not Decimal("0") <= plan.discount_percent <= Decimal("100"):
+        errors["discount_percent"] = ["Between 0 and 100."]
+    hours = plan.early_access_hours
+    if isinstance(hours, bool) or not isinstance(hours, int) or not 0 <= hours <= MAX_EARLY_ACCESS_HOURS:
+        errors["early_access_hours"] = [f"A whole number of hours from 0 to {MAX_EARLY_ACCESS_HOURS}."]
+    if plan.interval not in MembershipPlan.Interval.values:
+        errors["interval"] = ["Use month or year."]
+    try:
+        plan.currency = normalise_currency(plan.currency or settings.DEFAULT_CURRENCY)
+    except Invalid:
+        errors["currency"] = ["Use a three-letter ISO 4217 code like EUR."]
+    if not errors:
+        try:
+            to_minor(plan.price, plan.currency)  # e.g. 450.50 JPY cannot be charged
+        except Invalid as exc:
+            errors["price"] = [exc.detail]
+    if not errors:
+        try:
+            plan.full_clean(exclude=["creator"], validate_unique=False, validate_constraints=False)
+        except ValidationError as exc:
+            errors = {k if k != NON_FIELD_ERRORS else "non_field_errors": list(v) for k, v in exc.message_dict.items()}
+    if errors:
+        raise Invalid(next(iter(errors.values()))[0], fields=errors)
+
+
+@transaction.atomic
+def create_plan(*, actor, creator, name: str, price, currency: str | None = None, interval: str = "month",
+                **fields) -> MembershipPlan:
+    """A new plan of `creator` (a Creator or its id); only its owners and managers may."""
+    creator_id = _plan_creator(actor, creator)
+    unknown = set(fields) - set(PLAN_FIELDS)
+    if unknown:
+        raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in sorted(unknown)})
+    plan = MembershipPlan(creator_id=creator_id, name=name, price=price, currency=currency or "", interval=interval,
+                          **fields)
+    _check_plan(plan)
+    plan.save()
+    return plan
+
+
+@transaction.atomic
+def update_plan(*, actor, plan_id: str, **changes) -> MembershipPlan:
+    """Change a plan. A new price applies to new members; running subscriptions keep the price they started at."""
+    plan = MembershipPlan.objects.select_for_update().filter(pk=plan_id).first()
+    if plan is None:
+        raise NotFound("No such plan.")
+    _plan_creator(actor, plan.creator_id)
+    for key, value in changes.items():
+        if key not in PLAN_FIELDS:
+            raise Invalid("Unknown field.", fields={key: ["Unknown field."]})
+        setattr(plan, key, value)
+    _check_plan(plan)
+    plan.save()
+    return plan
+
+
+def _return_url() -> str:
+    try:
+        path = reverse("my-memberships")
+    except NoReverseMatch:
+        path = "/"
+    return settings.SITE_URL + path
+
+
+def _end_now(membership: Membership) -> None:
+    membership.status = Membership.Status.ENDED
+    membership.ended_at = timezone.now()
+    membership.cancel_at_period_end = False
+    membership.save(update_fields=["status", "ended_at", "cancel_at_period_end", "updated_at"])
+
+
+def subscribe(*, user, plan_id: str, success_url: str = "", cancel_url: str = "") -> Subscribed:
+    """Make `user` a member on `plan_id`. One live membership per fan and creator (409 already_member):
+    switching plans is cancel, then subscribe once the old one ended. The sandbox charges the first period at
+    once; other providers answer with a hosted page, and the first paid invoice activates the membership."""
+    plan = MembershipPlan.objects.select_related("creator").filter(pk=plan_id, is_active=True).first()
+    if plan is None:
+        raise NotFound("No such plan.")
+    now = timezone.now()
+    with transaction.atomic():
+        membership = (Membership.objects.select_for_update()
+                      .filter(user=user, creator_id=plan.creator_id, status__in=LIVE_STATUSES).first())
+        if (membership is not None and membership.status == Membership.Status.CANCELLED
+                and (membership.current_period_end is None or membership.current_period_end <= now)):
+            _end_now(membership)  # lapsed; the renewal task or the provider's notice would end it anyway
+            membership = None
+        if membership is not None and membership.status != Membership.Status.PENDING:
+            raise Conflict(f"You are already a member of {plan.creator.name}. To switch plans, cancel first.",
+                           code="already_member", membership=membership.pk)
+        if membership is None:
+            try:
+                with transaction.atomic():
+                    membership = Membership.objects.create(plan=plan, creator_id=plan.creator_id, user=user,
+                                                           provider=settings.PAYMENTS_PROVIDER)
+            except IntegrityError:  # a simultaneous subscribe won
+                raise Conflict(f"You are already a member of {plan.creator.name}.", code="already_member")
+        else:  # an unpaid earlier attempt: start again on this plan
+            membership.plan, membership.provider = plan, settings.PAYMENTS_PROVIDER
+            membership.save(update_fields=["plan", "provider", "updated_at"])
+        description = f"{plan.creator.name} — {plan.name}"[:255]
+        if settings.PAYMENTS_PROVIDER == "sandbox":
+            customer = payments.create_customer(email=user.email, name=getattr(user, "display_name", "") or "")
+            payments.create_subscription(customer=customer, amount=plan.price, currency=plan.currency,
+                                         interval=plan.interval, description=description, purpose=PURPOSE,
+                                         reference=membership.pk)
+            membership.refresh_from_db()
+            if membership.status == Membership.Status.ACTIVE:
+                return Subscribed(membership, "active")
+            return Subscribed(membership, "awaiting_payment")
+        started = payments.start_subscription_checkout(
+            amount=plan.price, currency=plan.currency, interval=plan.interval, description=description,
+            purpose=PURPOSE, reference=membership.pk, success_url=success_url or _return_url(),
+            cancel_url=cancel_url or _return_url(), customer_email=user.email)
+        return Subscribed(membership, "awaiting_payment", started.checkout_url)
+
+
+def _own_membership(user, membership_id: str) -> Membership:
+    membership = (Membership.objects.select_for_update().select_related("plan", "creator")
+                  .filter(pk=membership_id, user=user).first())
+    if membership is None:
+        raise NotFound("No such membership.")
+    return membership
+
+
+@transaction.atomic
+def cancel_membership(*, user, membership_id: str) -> Membership:
+    """Stop renewing: the perks stay until the paid period ends, then the membership ends. Repeating is harmless;
+    an unpaid (pending) membership ends at once."""
+    membership = _own_membership(user, membership_id)
+    status = membership.status
+    if status == Membership.Status.ENDED:
+        raise Conflict("This membership has already ended.", code="ended")
+    if status == Membership.Status.CANCELLED:
+        return membership
+    if status == Membership.Status.PENDING:
+        _end_now(membership)
+        return membership
+    if membership.subscription:
+        payments.set_cancel_at_period_end(membership.subscription, True, provider=membership.provider or None)
+    membership.status = Membership.Status.CANCELLED
+    membership.cancel_at_period_end = True
+    membership.save(update_fields=["status", "cancel_at_period_end", "updated_at"])
+    return membership
+
+
+@transaction.atomic
+def resume_membership(*, user, membership_id: str) -> Membership:
+    """Undo a cancel before the paid period ends: renewing again, active. Repeating is harmless."""
+    membership = _own_membership(user, membership_id)
+    if membership.status in (Membership.Status.ACTIVE, Membership.Status.PAST_DUE):
+        return membership
+    period_end = membership.current_period_end
+    if membership.status != Membership.Status.CANCELLED or period_end is None or period_end <= timezone.now():
+        raise Conflict("Only a cancelled membership whose paid period has not ended can be resumed.",
+                       code="not_resumable")
+    if membership.subscription:
+        payments.set_cancel_at_period_end(membership.subscription, False, provider=membership.provider or None)
+    membership.status = Membership.Status.ACTIVE
+    membership.cancel_at_period_end = False
+    membership.save(update_fields=["status", "cancel_at_period_end", "updated_at"])
+    return membership
+
+
+def renew_due_sandbox_memberships(now=None) -> dict[str, int]:
+    """The sandbox's billing clock (real providers renew by themselves and tell us by webhook): every sandbox
+    membership whose period is over is renewed through the gateway's renewal path, or ended when set to cancel.
+    Idempotent: a period is renewed once (the event id names it), and a second run finds nothing due."""
+    now = now or timezone.now()
+    due = list(Membership.objects.filter(provider="sandbox", current_period_end__lte=now,
+                                         status__in=Membership.GOOD_STANDING).values_list("pk", flat=True))
+    counts = {"renewed": 0, "ended": 0}
+    for membership_id in due:
+        outcome = _renew_or_end(membership_id, now)
+        if outcome:
+            counts[outcome] += 1
+    return counts
+
+
+@transaction.atomic
+def _renew_or_end(membership_id: str, now) -> str | None:
+    membership = Membership.objects.select_for_update().select_related("plan").filter(pk=membership_id).first()
+    if (membership is None or membership.status not in Membership.GOOD_STANDING
+            or membership.current_period_end is None or membership.current_period_end > now):
+        return None  # another run got there first
+    if membership.status == Membership.Status.CANCELLED or membership.cancel_at_period_end:
+        if membership.subscription:
+            payments.cancel_subscription(membership.subscription, provider="sandbox")
+        membership.refresh_from_db()
+        if membership.status != Membership.Status.ENDED:
+            _end_now(membership)
+        return "ended"
+    if not membership.subscription:
+        log.warning("sandbox membership %s has no subscription to renew", membership.pk)
+        return None
+    last = (Payment.objects.filter(provider="sandbox", subscription=membership.subscription)
+            .order_by("-created_at").first())
+    stamp = int(membership.current_period_end.timestamp())
+    payments.handle_event(PaymentEvent(
+        "sandbox", f"renew:{membership.subscription}:{stamp}", Kind.SUBSCRIPTION_PAID,
+        subscription=membership.subscription, invoice=f"sbin_{membership.subscription}_{stamp}"[:255],
+        amount=last.amount if last else membership.plan.price,
+        currency=last.currency if last else membership.plan.currency))
+    return "renewed"
+
+
 # --- membership states, driven by the payments gateway ----------------------------------------
 
 def _period(plan: MembershipPlan) -> timedelta:
@@ -192,3 +452,238 @@ def on_subscription_ended(payment: Payment) -> None:
 def on_order_paid(sender, order, **kwargs) -> None:
     """commerce.signals.order_paid receiver: purchase and referral points (idempotent by order)."""
     award_purchase(user=order.buyer, creator_id=order.creator_id, order_id=order.pk, total=order.total)
+
+
+# --- creator management: rewards and pass products ---------------------------------------------
+
+REWARD_FIELDS = ("name", "description", "kind", "cost_points", "stock", "discount_percent", "is_active")
+PASS_PRODUCT_FIELDS = ("name", "credits", "price", "currency", "valid_days", "is_active")
+
+
+def _validate_model(obj, fields: tuple[str, ...]) -> None:
+    """Run the model's validators on `fields` and turn their complaints into Invalid(fields=...)."""
+    from django.core.exceptions import ValidationError
+
+    try:
+        obj.full_clean(exclude=[f.name for f in obj._meta.fields if f.name not in fields])
+    except ValidationError as exc:
+        errors = {name: [str(m) for m in msgs] for name, msgs in exc.message_dict.items()}
+        raise Invalid("Please correct the marked fields.", fields=errors) from exc
+
+
+def _reward_rules(reward: Reward) -> None:
+    if reward.kind == Reward.Kind.DISCOUNT_CODE:
+        if reward.discount_percent is None:
+            raise Invalid("A discount code needs its percent off.",
+                          fields={"discount_percent": ["Give a percent from 1 to 100."]})
+    else:
+        reward.discount_percent = None  # only discount codes take a percent off
+
+
+def _set_fields(obj, values: dict, allowed: tuple[str, ...]) -> None:
+    unknown = set(values) - set(allowed)
+    if unknown:
+        raise Invalid("Unknown fields.", fields={name: ["Unknown field."] for name in sorted(unknown)})
+    for name, value in values.items():
+        setattr(obj, name, value.strip() if isinstance(value, str) and name != "kind" else value)
+
+
+@transaction.atomic
+def create_reward(*, creator, **values) -> Reward:
+    """A reward the creator offers for points (stock, cost; a percent off for discount codes)."""
+    reward = Reward(creator=creator)
+    _set_fields(reward, values, REWARD_FIELDS)
+    _reward_rules(reward)
+    _validate_model(reward, REWARD_FIELDS)
+    reward.save()
+    return reward
+
+
+@transaction.atomic
+def update_reward(*, creator, reward_id: str, **values) -> Reward:
+    """Change a reward of this creator (redemptions already issued keep what they were)."""
+    reward = Reward.objects.select_for_update().filter(pk=reward_id, creator=creator).first()
+    if reward is None:
+        raise NotFound("No such reward.")
+    _set_fields(reward, values, REWARD_FIELDS)
+    _reward_rules(reward)
+    _validate_model(reward, REWARD_FIELDS)
+    reward.save()
+    return reward
+
+
+@transaction.atomic
+def mark_redemption_used(*, creator, redemption_id: str) -> RewardRedemption:
+    """The creator's team took a fan's code (backstage, free item, discount): mark it used, once."""
+    redemption = (RewardRedemption.objects.select_for_update().select_related("reward")
+                  .filter(pk=redemption_id, reward__creator=creator).first())
+    if redemption is None:
+        raise NotFound("No such redemption.")
+    if redemption.status == RewardRedemption.Status.USED:
+        raise Conflict(f"Code {redemption.code} was already used.", code="already_used")
+    redemption.status = RewardRedemption.Status.USED
+    redemption.used_at = timezone.now()
+    redemption.save(update_fields=["status", "used_at"])
+    return redemption
+
+
+def _pass_product_rules(product: PassProduct) -> None:
+    from microstage.payments.money import normalise_currency, to_minor
+
+    try:
+        product.currency = normalise_currency(product.currency)
+    except Invalid as exc:
+        raise Invalid("Use a three-letter currency code like EUR.",
+                      fields={"currency": ["Use a three-letter currency code like EUR."]}) from exc
+    if product.price is not None:
+        try:
+            to_minor(Decimal(product.price), product.currency)
+        except Invalid as exc:
+            raise Invalid(exc.detail, fields={"price": ["Too many decimal places for this currency."]}) from exc
+
+
+@transaction.atomic
+def create_pass_product(*, creator, **values) -> PassProduct:
+    """A punch card the creator sells: so many show credits for a price, valid so many days."""
+    product = PassProduct(creator=creator)
+    _set_fields(product, values, PASS_PRODUCT_FIELDS)
+    _pass_product_rules(product)
+    _validate_model(product, PASS_PRODUCT_FIELDS)
+    product.save()
+    return product
+
+
+@transaction.atomic
+def update_pass_product(*, creator, product_id: str, **values) -> PassProduct:
+    """Change a pass product; passes already sold keep their credits and expiry."""
+    product = PassProduct.objects.select_for_update().filter(pk=product_id, creator=creator).first()
+    if product is None:
+        raise NotFound("No such pass.")
+    _set_fields(product, values, PASS_PRODUCT_FIELDS)
+    _pass_product_rules(product)
+    _validate_model(product, PASS_PRODUCT_FIELDS)
+    product.save()
+    return product
+
+
+# --- passes and codes as sellables -------------------------------------------------------------
+# Passes are sold through commerce as kind "pass"; a ticket line may be paid with a pass ({"pass": id})
+# or carry a reward's discount code ({"code": code}). events.services.ticket_offer asks the checks below
+# before commerce reserves, and the ticket's callbacks spend the credits or the code when it is paid.
+
+PASS_KIND = "pass"
+
+
+def _open_lines_with(option: str, value: str, *, exclude_order_id: str | None = None):
+    """Order lines of open, unexpired reservations that mean to pay with this pass or code."""
+    from commerce.models import Order, OrderLine
+
+    qs = OrderLine.objects.filter(**{f"options__{option}": value}, order__status__in=Order.OPEN,
+                                  order__expires_at__gt=timezone.now())
+    return qs.exclude(order_id=exclude_order_id) if exclude_order_id else qs
+
+
+def pass_for_redemption(*, pass_id: str, user, creator_id: str, quantity: int) -> Pass:
+    """The buyer's pass if it may pay for `quantity` tickets of this creator now; raises otherwise."""
+    from django.db.models import Sum
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise NotFound("No such pass.")
+    pass_obj = Pass.objects.filter(pk=pass_id, user=user).first()
+    if pass_obj is None:
+        raise NotFound("No such pass.")
+    if pass_obj.creator_id != creator_id:
+        raise Invalid("This pass is for another creator's shows.", fields={"pass": ["Not valid for this show."]})
+    if pass_obj.expires_at <= timezone.now():
+        raise Conflict("This pass has expired.", code="pass_expired")
+    # Credits already promised to the buyer's other open reservations are not free again until those end.
+    held = _open_lines_with("pass", pass_obj.pk).aggregate(n=Sum("quantity"))["n"] or 0
+    if pass_obj.credits_left - held < quantity:
+        left = max(0, pass_obj.credits_left - held)
+        detail = f"This pass has {left} credit{'s' if left != 1 else ''} left; this needs {quantity}."
+        if held:
+            detail += " Some credits are held by another open reservation: finish or cancel it first."
+        raise Conflict(detail, code="no_credits", credits_left=left)
+    return pass_obj
+
+
+def code_discount(*, code: str, user, creator_id: str) -> Decimal:
+    """The percent off a fan's discount-code reward gives on this creator's tickets; raises when not usable."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise NotFound("No such code.")
+    redemption = (RewardRedemption.objects.select_related("reward", "account")
+                  .filter(code__iexact=code, account__user=user).first())
+    if redemption is None:
+        raise NotFound("No such code.")
+    reward = redemption.reward
+    if reward.creator_id != creator_id:
+        raise Invalid("This code is for another creator's shows.", fields={"code": ["Not valid for this show."]})
+    if reward.kind != Reward.Kind.DISCOUNT_CODE or not reward.discount_percent:
+        raise Invalid("This code is not a discount code.", fields={"code": ["Not a discount code."]})
+    if redemption.status != RewardRedemption.Status.ISSUED:
+        raise Conflict("This code was already used.", code="code_used")
+    if _open_lines_with("code", redemption.code).exists() or _open_lines_with("code", code).exists():
+        raise Conflict("This code is held by another open reservation: finish or cancel it first.",
+                       code="code_held")
+    return reward.discount_percent
+
+
+@transaction.atomic
+def use_reward_code(*, code: str, user, order) -> RewardRedemption:
+    """Mark a discount code used by a paid order. Several lines of the same order may share it (they
+    are marked with the order's paid_at); any other use raises Conflict."""
+    redemption = (RewardRedemption.objects.select_for_update().filter(code__iexact=code, account__user=user)
+                  .select_related("reward").first())
+    if redemption is None:
+        raise NotFound("No such code.")
+    if redemption.status == RewardRedemption.Status.USED:
+        if order.paid_at is not None and redemption.used_at == order.paid_at:
+            return redemption  # another line of this order, or the same line confirmed twice
+        raise Conflict("This code was already used.", code="code_used")
+    redemption.status = RewardRedemption.Status.USED
+    redemption.used_at = order.paid_at or timezone.now()
+    redemption.save(update_fields=["status", "used_at"])
+    return redemption
+
+
+def pass_offer(item_id: str, quantity: int, buyer):
+    """commerce offer for kind "pass": a pass product at its price, no stock; one pass per line."""
+    from commerce.sellables import Offer
+
+    product = PassProduct.objects.filter(pk=item_id, is_active=True).first() if isinstance(item_id, str) else None
+    if product is None:
+        raise NotFound("No such pass.")
+    if buyer is None or not getattr(buyer, "is_authenticated", False):
+        raise Invalid("Log in to buy a pass: it is kept on your account.", fields={"buyer": ["Log in first."]})
+    if quantity != 1:
+        raise Conflict("One pass per order line.", code="limit_exceeded", max_per_order=1)
+    return Offer(kind=PASS_KIND, item_id=product.pk, creator_id=product.creator_id,
+                 description=f"{product.name} — {product.credits} show credits", unit_price=product.price,
+                 currency=product.currency)
+
+
+def issue_pass(line) -> Pass:
+    """Paid: the buyer gets the pass (once per order line)."""
+    product = PassProduct.objects.get(pk=line.item_id)
+    pass_obj, _ = Pass.objects.get_or_create(
+        order_line_id=line.pk,
+        defaults={"creator_id": product.creator_id, "user_id": line.order.buyer_id, "product": product,
+                  "credits_total": product.credits, "credits_left": product.credits,
+                  "expires_at": timezone.now() + timedelta(days=product.valid_days)})
+    return pass_obj
+
+
+def void_pass(line, quantity: int = 1) -> None:
+    """Refunded: the unused credits are gone and the pass ends (tickets it already paid for stay)."""
+    pass_obj = Pass.objects.select_for_update().filter(order_line_id=line.pk).first()
+    if pass_obj is None:
+        return
+    pass_obj.credits_left = 0
+    pass_obj.expires_at = min(pass_obj.expires_at, timezone.now())
+    pass_obj.save(update_fields=["credits_left", "expires_at"])
+
+
+def register_sellables() -> None:
+    from commerce import sellables
+
+    sellables.register(PASS_KIND, offer=pass_offer, on_paid=issue_pass, on_refunded=void_pass)

@@ -6,7 +6,11 @@ from commerce.services import MAX_LINES, MAX_QUANTITY
 
 # A line names what it buys by one of these fields; each maps to a sellable kind. Only "ticket" is
 # registered so far (by events); drops and products arrive with later issues under these kinds.
-LINE_FIELDS = {"tier": "ticket", "drop": "drop", "product": "product"}
+LINE_FIELDS = {"tier": "ticket", "drop": "drop", "product": "product", "pass_product": "pass"}
+# How a line is paid beyond money (kept on the line as its options, read by the selling app's offer):
+# a pass's id, or a reward's discount code. Only ticket lines take them.
+OPTION_FIELDS = ("pass", "code")
+OPTION_KINDS = ("ticket",)
 KIND_FIELDS = {kind: name for name, kind in LINE_FIELDS.items()}
 MAX_ID_CHARS = 40
 
@@ -15,15 +19,34 @@ class LineInSerializer(serializers.Serializer):
     tier = serializers.CharField(max_length=MAX_ID_CHARS, required=False)
     drop = serializers.CharField(max_length=MAX_ID_CHARS, required=False)
     product = serializers.CharField(max_length=MAX_ID_CHARS, required=False)
+    pass_product = serializers.CharField(max_length=MAX_ID_CHARS, required=False,
+                                         help_text="Buy a pass (punch card) of a creator.")
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    code = serializers.CharField(max_length=MAX_ID_CHARS, required=False,
+                                 help_text="A discount code from the buyer's rewards (ticket lines).")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # "pass" is a Python keyword, so it cannot be declared as a class attribute.
+        fields["pass"] = serializers.CharField(max_length=MAX_ID_CHARS, required=False,
+                                               help_text="Pay this ticket line with the buyer's pass.")
+        return fields
 
     def validate(self, attrs):
         named = [name for name in LINE_FIELDS if name in attrs]
         if len(named) != 1:
-            raise serializers.ValidationError("Name exactly one of tier, drop or product.")
+            raise serializers.ValidationError("Name exactly one of tier, drop, product or pass_product.")
         attrs["field"] = named[0]
         attrs["kind"] = LINE_FIELDS[named[0]]
         attrs["item_id"] = attrs[named[0]]
+        options = tuple((name, attrs[name].strip()) for name in OPTION_FIELDS if name in attrs)
+        if len(options) > 1:
+            raise serializers.ValidationError({"code": ["Use a pass or a code, not both."]})
+        if options and attrs["kind"] not in OPTION_KINDS:
+            raise serializers.ValidationError({options[0][0]: ["Only ticket lines take a pass or a code."]})
+        if options and not options[0][1]:
+            raise serializers.ValidationError({options[0][0]: ["This field may not be blank."]})
+        attrs["options"] = options
         return attrs
 
 
@@ -50,6 +73,8 @@ class LineOutSerializer(serializers.Serializer):
     unit_price = serializers.DecimalField(max_digits=10, decimal_places=2)
     list_price = serializers.DecimalField(max_digits=10, decimal_places=2)
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    options = serializers.DictField(child=serializers.CharField(), help_text="How the line is paid beyond money "
+                                    "(pass, code).")
 
     def get_tier(self, line) -> str | None:
         return line.item_id if line.kind == LINE_FIELDS["tier"] else None

@@ -51,7 +51,8 @@ class OrderListView(APIView):
             if sellables.get(line["kind"]) is None:
                 raise NotFound(f"No such {line['field']}: {line['item_id']}.")
         order = services.reserve(
-            requests=[services.LineRequest(ln["kind"], ln["item_id"], ln["quantity"]) for ln in data["lines"]],
+            requests=[services.LineRequest(ln["kind"], ln["item_id"], ln["quantity"], ln["options"])
+                      for ln in data["lines"]],
             buyer=request.user, email=data.get("email") or "")
         order, _ = _order(request.user, order.pk)
         return Response(s.OrderSerializer(order).data, status=status.HTTP_201_CREATED)

@@ -36,6 +36,8 @@ class EventInSerializer(serializers.Serializer):
                                    help_text="Optional; by default derived from `online` and `venue`.")
     venue = VenueInSerializer(required=False, allow_null=True)
     visibility = serializers.ChoiceField(choices=Event.Visibility.choices, required=False)
+    members_only = serializers.BooleanField(required=False,
+                                            help_text="Only the creator's members and team see it; members buy.")
 
 
 VENUE_FIELDS = {"name": "venue_name", "address": "venue_address", "lat": "venue_lat", "lng": "venue_lng",
@@ -176,6 +178,12 @@ class TierSerializer(serializers.Serializer):
     sales_end = serializers.DateTimeField(allow_null=True)
     members_only_until = serializers.DateTimeField(allow_null=True)
     perks = serializers.ListField(child=serializers.CharField())
+    member_price = serializers.SerializerMethodField(
+        help_text="The price after the caller's member discount (the price itself when none applies).")
+
+    @extend_schema_field(serializers.DecimalField(max_digits=10, decimal_places=2))
+    def get_member_price(self, tier) -> str:
+        return f"{getattr(tier, 'member_price', tier.price):.2f}"
 
 
 class EventCreatedSerializer(serializers.Serializer):
@@ -198,6 +206,7 @@ class EventSummarySerializer(EventCreatedSerializer):
     mode = serializers.CharField()
     online = serializers.BooleanField(source="is_online")
     visibility = serializers.CharField()
+    members_only = serializers.BooleanField()
     venue = serializers.SerializerMethodField()
     creator = CreatorRefSerializer()
     distance_km = serializers.SerializerMethodField()

@@ -9,9 +9,11 @@ import hashlib
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from events import selectors, services
@@ -46,9 +48,12 @@ def _team_event(user, event_id: str, roles=EDIT_ROLES) -> Event:
 
 
 def _visible_event(user, event_id: str) -> Event:
-    """Published (and cancelled) events for anyone; drafts only for the creator's team."""
+    """Published (and cancelled) events for anyone; drafts only for the creator's team; members-only
+    events only for members whose plan includes them and for the team."""
     event = _event(event_id)
     if event.status == Event.Status.DRAFT and role_of(user, event.creator_id) is None:
+        raise NotFound("No such event.")
+    if not services.may_see_event(user, event):
         raise NotFound("No such event.")
     return event
 
@@ -60,7 +65,7 @@ def _door_event(user, event_id: str) -> Event:
 
 
 def _detail(event: Event, request) -> dict:
-    event.tier_list = selectors.tiers_with_availability(event)
+    event.tier_list = selectors.tiers_with_availability(event, buyer=request.user)
     return s.EventDetailSerializer(event, context={"request": request}).data
 
 
@@ -68,6 +73,20 @@ def _tier_out(tier: TicketTier) -> dict:
     tier.available = selectors.tier_availability([tier])[tier.pk]
     tier.is_on_sale = tier.on_sale()
     return s.TierSerializer(tier).data
+
+
+def _lenient_user(request):
+    """Who calls the public list, if anyone: a missing or bad credential is simply anonymous (never a 401)."""
+    if request.user.is_authenticated:  # e.g. a test client's forced authentication
+        return request.user
+    for authenticator in api_settings.DEFAULT_AUTHENTICATION_CLASSES:
+        try:
+            found = authenticator().authenticate(request)
+        except APIException:
+            continue
+        if found and found[0].is_authenticated:
+            return found[0]
+    return None
 
 
 def _etag_matches(header: str, etag: str) -> bool:
@@ -100,9 +119,10 @@ class EventListView(APIView):
         query = s.DiscoverQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         q = query.validated_data
+        viewer = _lenient_user(request)
         events = selectors.discover(q=q.get("q", ""), creator=q.get("creator", ""), starts_after=q.get("starts_after"),
                                     starts_before=q.get("starts_before"), near=q.get("near"),
-                                    radius_km=q.get("radius_km", 50.0))
+                                    radius_km=q.get("radius_km", 50.0), viewer=viewer)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(events, request, view=self)
         response = paginator.get_paginated_response(
@@ -111,7 +131,10 @@ class EventListView(APIView):
         if _etag_matches(request.headers.get("If-None-Match", ""), etag):
             response = Response(status=status.HTTP_304_NOT_MODIFIED)
         response["ETag"] = etag
-        response["Cache-Control"] = f"public, max-age={DISCOVERY_MAX_AGE}"
+        # Anonymous callers all get the same list; a signed-in caller's may hold members-only events.
+        response["Cache-Control"] = (f"public, max-age={DISCOVERY_MAX_AGE}" if viewer is None
+                                     else f"private, max-age={DISCOVERY_MAX_AGE}")
+        response["Vary"] = "Authorization"
         return response
 
     @extend_schema(request=s.EventInSerializer, responses={201: s.EventCreatedSerializer},

@@ -151,6 +151,39 @@ def create_subscription(*, customer: str, amount: Decimal, currency: str | None 
     return payment
 
 
+def start_subscription_checkout(*, amount: Decimal, currency: str | None = None, interval: str, description: str,
+                                purpose: str, reference: str, success_url: str, cancel_url: str,
+                                metadata: dict | None = None, customer_email: str = "") -> StartedCheckout:
+    """A hosted page where the payer starts a subscription. The first period's Payment stays pending until the
+    provider says it is paid (checkout completed or first invoice paid, whichever arrives first: one capture);
+    later periods arrive as new Payments, as with create_subscription."""
+    if interval not in ("month", "year"):
+        raise Invalid("Subscriptions renew monthly or yearly.", fields={"interval": ["Use month or year."]})
+    provider = get_provider()
+    with transaction.atomic():
+        payment = _new_payment(amount=amount, currency=currency, description=description, purpose=purpose,
+                               reference=reference, metadata={**(metadata or {}), "subscription_interval": interval},
+                               capture_method=Payment.Capture.AUTOMATIC, provider=provider.name,
+                               success_url=success_url, cancel_url=cancel_url)
+        # The subscription names this Payment as "first_payment", not payment_id, so that only its first invoice
+        # is matched to it (see _subscription_period) and renewals become Payments of their own.
+        sub_meta = {**payment.metadata, "purpose": purpose, "reference": payment.reference, "first_payment": payment.id}
+        checkout = provider.create_subscription_checkout(
+            amount=payment.amount, currency=payment.currency, interval=interval, description=payment.description,
+            metadata=_provider_metadata(payment), subscription_metadata=sub_meta, success_url=success_url,
+            cancel_url=cancel_url, customer_email=customer_email,
+            idempotency_key=f"{payment.id}:subscription-checkout")
+        payment.checkout_session = checkout.session_id
+        payment.save(update_fields=["checkout_session", "updated_at"])
+    return StartedCheckout(payment, checkout.provider, checkout.checkout_url, checkout.session_id)
+
+
+def set_cancel_at_period_end(subscription: str, cancel: bool, *, provider: str | None = None) -> None:
+    """Ask the provider to stop (True) or keep (False) renewing a subscription after its paid period. Nothing
+    ends now: the provider's ending notice (or cancel_subscription) runs on_subscription_ended later."""
+    get_provider(provider).set_cancel_at_period_end(subscription, cancel)
+
+
 def cancel_subscription(subscription: str, *, provider: str | None = None) -> None:
     """Stop a subscription now; the purpose's on_subscription_ended handler runs once."""
     provider_obj = get_provider(provider)
@@ -324,10 +357,20 @@ def _subscription_period(qs, event: PaymentEvent) -> Payment | None:
     """The Payment for one subscription invoice: known, the first period's placeholder, or a new renewal."""
     if event.invoice and (payment := qs.filter(invoice=event.invoice).first()):
         return payment
-    first = qs.filter(subscription=event.subscription, invoice="", status=Status.PENDING).order_by("created_at").first()
+    first = None
+    # A subscription started on a hosted page: its first invoice belongs to the checkout's Payment, whether the
+    # checkout's completion or the invoice's payment is told first.
+    if event.checkout_session:
+        first = qs.filter(checkout_session=event.checkout_session).first()
+    elif event.metadata.get("first_payment"):
+        first = qs.filter(pk=event.metadata["first_payment"], invoice="").first()
+    if first is None and event.subscription:
+        first = (qs.filter(subscription=event.subscription, invoice="", status=Status.PENDING)
+                 .order_by("created_at").first())
     if first:
-        first.invoice = event.invoice
-        first.save(update_fields=["invoice", "updated_at"])
+        if event.invoice and not first.invoice:
+            first.invoice = event.invoice
+            first.save(update_fields=["invoice", "updated_at"])
         return first
     template = qs.filter(subscription=event.subscription).order_by("-created_at").first()
     purpose = template.purpose if template else event.metadata.get("purpose", "")
@@ -363,7 +406,10 @@ def _apply(payment: Payment, event: PaymentEvent) -> None:
         payment.status = Status.AUTHORIZED
         save("status")
         _call(handlers.on_authorized, payment)
-    elif kind in (Kind.CAPTURED, Kind.SUBSCRIPTION_PAID) and payment.status in (Status.PENDING, Status.AUTHORIZED):
+    elif kind in (Kind.CAPTURED, Kind.SUBSCRIPTION_PAID) and (
+            payment.status in (Status.PENDING, Status.AUTHORIZED)
+            # A provider retries a failed invoice; its later payment is the same period, now paid.
+            or (kind == Kind.SUBSCRIPTION_PAID and payment.status == Status.FAILED)):
         payment.status = Status.CAPTURED
         payment.captured_amount = min(event.amount or payment.amount, payment.amount)
         save("status", "captured_amount")

@@ -654,3 +654,21 @@ def test_account_emails_name_microstage_not_example_com(client, user, mailoutbox
     assert mailoutbox, "no reset email sent"
     assert "example.com" not in mailoutbox[-1].body + mailoutbox[-1].subject
     assert "Microstage" in mailoutbox[-1].body + mailoutbox[-1].subject
+
+
+def test_only_public_media_is_served_as_plain_files(client, settings):
+    import shutil
+    import uuid
+    from pathlib import Path
+
+    root, tag = Path(settings.MEDIA_ROOT), uuid.uuid4().hex  # the URLconf holds the real MEDIA_ROOT
+    paths = [f"creators/avatars/{tag}.png", f"streams/{tag}/rec_y/master.m3u8"]
+    try:
+        for path in paths:
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_bytes(b"x")
+        assert client.get(f"/media/{paths[0]}").status_code == 200
+        assert client.get(f"/media/{paths[1]}").status_code == 404
+    finally:
+        (root / paths[0]).unlink(missing_ok=True)
+        shutil.rmtree(root / "streams" / tag, ignore_errors=True)

@@ -126,8 +126,20 @@ class PaymentProvider(ABC):
         """Charge `amount` every `interval` ("month" | "year")."""
 
     @abstractmethod
+    def create_subscription_checkout(self, *, amount: Decimal, currency: str, interval: str, description: str,
+                                     metadata: dict[str, str], subscription_metadata: dict[str, str],
+                                     success_url: str, cancel_url: str, customer_email: str = "",
+                                     idempotency_key: str = "") -> Checkout:
+        """A hosted page where the payer starts paying `amount` every `interval`; `subscription_metadata` is
+        echoed on the subscription's invoices."""
+
+    @abstractmethod
     def cancel_subscription(self, reference: str) -> SubscriptionResult:
         """Stop a subscription now."""
+
+    @abstractmethod
+    def set_cancel_at_period_end(self, reference: str, cancel: bool) -> SubscriptionResult:
+        """End the subscription when its paid period ends (True), or keep it renewing (False)."""
 
     @abstractmethod
     def parse_webhook(self, body: bytes, headers) -> list[PaymentEvent]:

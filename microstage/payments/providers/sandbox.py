@@ -28,6 +28,12 @@ class SandboxProvider(PaymentProvider):
             return PaymentEvent(self.name, f"{payment.checkout_session}:declined", Kind.FAILED, payment_id=payment.id,
                                 checkout_session=payment.checkout_session,
                                 failure_message="The test card was declined.")
+        if payment.metadata.get("subscription_interval"):  # a subscription checkout: its first period is paid
+            return PaymentEvent(self.name, f"{payment.checkout_session}:completed", Kind.SUBSCRIPTION_PAID,
+                                payment_id=payment.id, checkout_session=payment.checkout_session,
+                                subscription=payment.subscription or new_id("sbsub", 20), invoice=new_id("sbin", 20),
+                                provider_reference=new_id("sbpi", 20), amount=payment.amount,
+                                currency=payment.currency)
         authorize = payment.capture_method == "manual"
         return PaymentEvent(self.name, f"{payment.checkout_session}:completed", Kind.CHECKOUT_COMPLETED,
                             payment_id=payment.id, checkout_session=payment.checkout_session,
@@ -67,8 +73,18 @@ class SandboxProvider(PaymentProvider):
         return SubscriptionResult(new_id("sbsub", 20), "active", invoice=new_id("sbin", 20), invoice_paid=True,
                                   payment_reference=new_id("sbpi", 20))
 
+    def create_subscription_checkout(self, *, amount, currency, interval, description, metadata,
+                                     subscription_metadata, success_url, cancel_url, customer_email="",
+                                     idempotency_key="") -> Checkout:
+        return self.create_checkout(amount=amount, currency=currency, description=description, metadata=metadata,
+                                    success_url=success_url, cancel_url=cancel_url)
+
     def cancel_subscription(self, reference) -> SubscriptionResult:
         return SubscriptionResult(reference, "canceled")
+
+    def set_cancel_at_period_end(self, reference, cancel) -> SubscriptionResult:
+        # Nothing renews by itself in the sandbox: memberships.tasks renews or ends due sandbox subscriptions.
+        return SubscriptionResult(reference, "active")
 
     def parse_webhook(self, body, headers):
         raise BadSignature("The sandbox provider does not receive webhooks.")

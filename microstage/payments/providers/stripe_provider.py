@@ -195,8 +195,32 @@ class StripeProvider(PaymentProvider):
         return SubscriptionResult(_get(sub, "id"), _get(sub, "status"), invoice=_id(invoice), invoice_paid=paid,
                                   payment_reference=_id(_get(invoice, "payment_intent")) if paid else "")
 
+    def create_subscription_checkout(self, *, amount, currency, interval, description, metadata,
+                                     subscription_metadata, success_url, cancel_url, customer_email="",
+                                     idempotency_key="") -> Checkout:
+        params = {
+            "mode": "subscription",
+            "line_items": [{"quantity": 1, "price_data": {
+                "currency": currency.lower(), "unit_amount": to_minor(amount, currency),
+                "recurring": {"interval": interval}, "product_data": {"name": description or "Membership"}}}],
+            "success_url": success_url,
+            "cancel_url": cancel_url,
+            "client_reference_id": metadata.get("payment_id", ""),
+            "metadata": metadata,
+            "subscription_data": {"metadata": subscription_metadata},
+        }
+        if customer_email:
+            params["customer_email"] = customer_email
+        session = self._call(stripe.checkout.Session.create, idempotency_key=idempotency_key, **params)
+        return Checkout(self.name, _get(session, "url"), _get(session, "id"))
+
     def cancel_subscription(self, reference) -> SubscriptionResult:
         sub = self._call(stripe.Subscription.cancel, reference)
+        return SubscriptionResult(_get(sub, "id"), _get(sub, "status"))
+
+    def set_cancel_at_period_end(self, reference, cancel) -> SubscriptionResult:
+        sub = self._call(stripe.Subscription.modify, reference, cancel_at_period_end=bool(cancel))
+        _sync_djstripe("Subscription", sub)
         return SubscriptionResult(_get(sub, "id"), _get(sub, "status"))
 
     # --- webhooks ---------------------------------------------------------------------------
@@ -236,6 +260,12 @@ def event_from_stripe(payload: dict) -> PaymentEvent | None:
     if kind_name in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
         if obj.get("mode") == "setup":
             return PaymentEvent(kind=Kind.SETUP_SUCCEEDED, **base)
+        if (obj.get("mode") == "subscription" and obj.get("subscription")
+                and obj.get("payment_status") in ("paid", "no_payment_required")):
+            # The first period of a subscription started on the hosted page is paid.
+            return PaymentEvent(kind=Kind.SUBSCRIPTION_PAID, checkout_session=obj.get("id", ""),
+                                subscription=_id(obj.get("subscription")), invoice=_id(obj.get("invoice")),
+                                amount=minor("amount_total"), **base)
         outcome = ""
         if obj.get("mode") == "payment":
             if obj.get("payment_status") == "paid":

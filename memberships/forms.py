@@ -1,0 +1,105 @@
+"""Forms for the memberships pages: plans, rewards and pass products (dashboard), member search."""
+from decimal import Decimal
+
+from django import forms
+from django.conf import settings
+from django.core.validators import RegexValidator
+
+from .models import Membership, MembershipPlan, Reward
+
+CURRENCY = RegexValidator(r"^[A-Za-z]{3}$", "Use a three-letter currency code like EUR.")
+
+
+def _money(label="Price", help_text=""):
+    return forms.DecimalField(label=label, max_digits=10, decimal_places=2, min_value=Decimal("0.50"),
+                              help_text=help_text,
+                              error_messages={"min_value": "The price must be at least 0.50."},
+                              widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
+
+
+def _currency():
+    return forms.CharField(min_length=3, max_length=3, validators=[CURRENCY], initial=settings.DEFAULT_CURRENCY,
+                           widget=forms.TextInput(attrs={"autocapitalize": "characters", "autocomplete": "off"}))
+
+
+class _Upper:
+    def clean_currency(self):
+        return self.cleaned_data["currency"].upper()
+
+
+class PlanForm(_Upper, forms.Form):
+    name = forms.CharField(max_length=80, help_text="What fans join, e.g. “Night Owls Club”.")
+    description = forms.CharField(max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 4}),
+                                  help_text="A few lines about what members get.")
+    price = _money(help_text="Charged every month or every year.")
+    currency = _currency()
+    interval = forms.ChoiceField(choices=MembershipPlan.Interval.choices, widget=forms.RadioSelect,
+                                 label="Billing", initial=MembershipPlan.Interval.MONTH)
+    early_access_hours = forms.IntegerField(min_value=0, max_value=24 * 90, initial=0, label="Early access (hours)",
+                                            error_messages={"min_value": "0 or more hours.",
+                                                            "max_value": "At most 2160 hours (90 days)."},
+                                            help_text="Members may buy tickets and drops this many hours before "
+                                                      "everyone. 0 for none.")
+    discount_percent = forms.DecimalField(min_value=0, max_value=100, max_digits=5, decimal_places=2, initial=0,
+                                          label="Member discount (%)",
+                                          error_messages={"min_value": "Between 0 and 100.",
+                                                          "max_value": "Between 0 and 100."},
+                                          help_text="Off ticket prices for members, from 0 to 100.",
+                                          widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
+    members_only_events = forms.BooleanField(required=False, label="Members-only shows",
+                                             help_text="Members see and buy events marked members-only.")
+    clip_access = forms.BooleanField(required=False, label="Members’ clips",
+                                     help_text="Members watch clips marked for members, free.")
+
+    @staticmethod
+    def initial_for(plan: MembershipPlan) -> dict:
+        return {f: getattr(plan, f) for f in ("name", "description", "price", "currency", "interval",
+                                               "early_access_hours", "discount_percent", "members_only_events",
+                                               "clip_access")}
+
+
+class RewardForm(forms.Form):
+    name = forms.CharField(max_length=80)
+    kind = forms.ChoiceField(choices=Reward.Kind.choices, widget=forms.RadioSelect, initial=Reward.Kind.DISCOUNT_CODE)
+    description = forms.CharField(max_length=280, required=False, widget=forms.Textarea(attrs={"rows": 3}),
+                                  help_text="What the fan gets and how to use it.")
+    cost_points = forms.IntegerField(min_value=1, max_value=10_000_000, label="Cost (points)")
+    stock = forms.IntegerField(min_value=0, max_value=1_000_000, help_text="How many fans can still redeem it.")
+    discount_percent = forms.DecimalField(min_value=1, max_value=100, max_digits=5, decimal_places=2, required=False,
+                                          label="Percent off",
+                                          help_text="Discount codes only: percent off one ticket order (1–100).",
+                                          widget=forms.NumberInput(attrs={"step": "1", "inputmode": "decimal"}))
+    is_active = forms.BooleanField(required=False, initial=True, label="Fans can redeem it now")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") == Reward.Kind.DISCOUNT_CODE and data.get("discount_percent") is None \
+                and "discount_percent" not in self.errors:
+            self.add_error("discount_percent", "A discount code needs its percent off (1–100).")
+        return data
+
+    @staticmethod
+    def initial_for(reward: Reward) -> dict:
+        return {f: getattr(reward, f) for f in ("name", "kind", "description", "cost_points", "stock",
+                                                "discount_percent", "is_active")}
+
+
+class PassProductForm(_Upper, forms.Form):
+    name = forms.CharField(max_length=80, help_text="e.g. “5-show pass”.")
+    credits = forms.IntegerField(min_value=1, max_value=100, label="Shows (credits)",
+                                 help_text="Each credit pays for one ticket.")
+    price = _money()
+    currency = _currency()
+    valid_days = forms.IntegerField(min_value=1, max_value=1825, initial=365, label="Valid for (days)",
+                                    help_text="From the day it is bought.")
+    is_active = forms.BooleanField(required=False, initial=True, label="On sale")
+
+    @staticmethod
+    def initial_for(product) -> dict:
+        return {f: getattr(product, f) for f in ("name", "credits", "price", "currency", "valid_days", "is_active")}
+
+
+class MemberSearchForm(forms.Form):
+    q = forms.CharField(max_length=120, required=False, label="Search members",
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Email or name"}))
+    status = forms.ChoiceField(required=False, choices=[("", "Every status"), *Membership.Status.choices])
