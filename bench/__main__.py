@@ -256,6 +256,9 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--rush-buyers", type=int, default=250, help="ticket rush buyers (default 250)")
     parser.add_argument("--rush-stock", type=int, default=100, help="ticket rush tier size (default 100)")
+    from .chat_fanout import add_arguments as chat_fanout_arguments  # chat fan-out (--chat-*)
+
+    chat_fanout_arguments(parser)
     args = parser.parse_args()
 
     os.environ.setdefault("MICROSTAGE_DEBUG", "true")  # as `make run` (devstack.run) sets it
@@ -309,6 +312,18 @@ def main() -> int:
     )
     results = build(ping, landing, queries, conditions)
     results.update(build_rush(rush, db, prepared, ping, conditions, errors))
+    from .chat_fanout import run as chat_fanout_run  # its own servers: one per channel layer
+
+    log(f"chat fan-out: {args.chat_clients} websocket clients, both channel layers (bench/chat_fanout.py)")
+    results.update(chat_fanout_run(env, args, free_port))
+    from .transcode import run as transcode_run  # streaming: HLS ladder vs stream-copy remux
+
+    log("transcode: HLS ladder vs stream-copy remux of the same input")
+    results.update(transcode_run())
+    log("clips: a 60 s clip from a one-hour recording (bench/clips.py)")
+    from .clips import run as run_clips
+
+    results.update(run_clips())
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print()
     print_table(results, conditions)

@@ -184,6 +184,78 @@ class Supervisor:
                 proc.wait()
 
 
+# --- RTMP ingest: nginx with the RTMP module, when this machine has it ---------------------------
+# Rendered from deploy/nginx-rtmp.conf into .data/nginx/nginx.conf and run in the foreground
+# (`daemon off;`) as one more supervised child; without nginx or its module, `make run` says so and
+# goes on (the dashboard offers "go live from a file or test pattern" instead).
+NGINX_RTMP_TEMPLATE = BASE_DIR / "deploy" / "nginx-rtmp.conf"
+NGINX_BINARIES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
+RTMP_MODULE_DIRS = ("/usr/lib/nginx/modules", "/usr/share/nginx/modules", "/usr/lib64/nginx/modules",
+                    "/etc/nginx/modules", "/usr/local/nginx/modules")
+
+
+def find_nginx_rtmp() -> tuple[str, str] | None:
+    """(nginx binary, its load_module line — empty when the module is built in), or None."""
+    import shutil
+
+    nginx = shutil.which("nginx") or next((b for b in NGINX_BINARIES if os.access(b, os.X_OK)), None)
+    if nginx is None:
+        return None
+    try:
+        built = subprocess.run([nginx, "-V"], capture_output=True, text=True, timeout=10).stderr
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if any("--add-module=" in arg and "rtmp" in arg for arg in built.split()):
+        return nginx, ""
+    module = next((Path(d) / "ngx_rtmp_module.so" for d in RTMP_MODULE_DIRS
+                   if (Path(d) / "ngx_rtmp_module.so").exists()), None)
+    return (nginx, f"load_module {module};") if module else None
+
+
+def render_nginx_rtmp(prefix: Path, *, hook_base: str, rtmp_port: int, load_module: str,
+                      listen: str = "127.0.0.1", template: Path = NGINX_RTMP_TEMPLATE) -> Path:
+    """Write `prefix`/nginx.conf from the template; returns its path."""
+    prefix.mkdir(parents=True, exist_ok=True)
+    text = template.read_text()
+    for name, value in (("LOAD_MODULE", load_module), ("PREFIX", str(prefix)), ("RTMP_LISTEN", listen),
+                        ("RTMP_PORT", str(rtmp_port)), ("HOOK_BASE", hook_base.rstrip("/"))):
+        text = text.replace(f"@{name}@", value)
+    conf = prefix / "nginx.conf"
+    conf.write_text(text)
+    return conf
+
+
+def nginx_rtmp_argv(nginx: str, conf: Path) -> list[str]:
+    prefix = conf.parent
+    return [nginx, "-p", f"{prefix}/", "-e", str(prefix / "error.log"), "-c", str(conf)]
+
+
+def start_nginx_rtmp(sup: Supervisor, http_port: str, data_dir: Path) -> bool:
+    import socket
+
+    found = find_nginx_rtmp()
+    if found is None:
+        log("RTMP ingest: nginx with the RTMP module is not installed; skipping it "
+            "(rehearse with \"go live from a file or test pattern\" in the dashboard)")
+        return False
+    nginx, load_module = found
+    port = int(os.environ["MICROSTAGE_RTMP_PORT"])
+    listen = os.environ.get("MICROSTAGE_RTMP_LISTEN", "127.0.0.1")
+    conf = render_nginx_rtmp(data_dir / "nginx", hook_base=f"http://127.0.0.1:{http_port}", rtmp_port=port,
+                             load_module=load_module, listen=listen)
+    check = subprocess.run([*nginx_rtmp_argv(nginx, conf), "-t", "-q"], capture_output=True, text=True)
+    if check.returncode != 0:
+        log(f"RTMP ingest: {conf} does not pass `nginx -t`; skipping it: {check.stderr.strip()}")
+        return False
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1" if listen in ("0.0.0.0", "") else listen, port)) == 0:  # noqa: S104
+            log(f"RTMP ingest: port {port} is already taken; skipping nginx (set MICROSTAGE_RTMP_PORT)")
+            return False
+    sup.spawn("nginx-rtmp", nginx_rtmp_argv(nginx, conf))
+    log(f"RTMP ingest: nginx on rtmp://{listen}:{port}/live (config {conf})")
+    return True
+
+
 def manage(*args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, check=True)
 
@@ -192,6 +264,7 @@ def run() -> int:
     os.environ.setdefault("MICROSTAGE_DEBUG", "true")
     port = os.environ.setdefault("PORT", "8000")
     os.environ.setdefault("MICROSTAGE_SITE_URL", f"http://127.0.0.1:{port}")
+    os.environ.setdefault("MICROSTAGE_RTMP_PORT", "1935")
     bin_dir = Path(sys.executable).parent
     with Stack():
         manage("migrate", "--noinput", "-v", "0")
@@ -205,6 +278,7 @@ def run() -> int:
         sup.spawn("beat", [str(bin_dir / "celery"), "-A", "microstage", "beat", "--loglevel", "INFO",
                            "--schedule", str(Path(os.environ.get("MICROSTAGE_DATA_DIR", BASE_DIR / ".data"))
                                              / "celerybeat-schedule")])
+        start_nginx_rtmp(sup, port, Path(os.environ.get("MICROSTAGE_DATA_DIR", BASE_DIR / ".data")))
         log(f"Microstage is running on http://127.0.0.1:{port}/  (Ctrl-C stops everything)")
         return sup.wait()
 

@@ -41,14 +41,18 @@ urlpatterns = [
     path("dashboard/memberships/", include("memberships.dashboard_urls")),
     path("dashboard/live/", include("streaming.dashboard_urls")),
     path("streaming/", include("streaming.urls")),
+    path("clips/", include("streaming.clip_urls")),
     path("", include("memberships.urls")),
     path("", include("commerce.urls")),
+    path("", include("streaming.watch_urls")),
     path("", include("events.urls")),
 ]
 
 if settings.DEBUG or settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
     # Media on the local filesystem (development and single-machine installs); production uses S3.
-    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+    # Only public media (avatars, covers, preview images) is served as plain files; recordings and
+    # clips are gated and go through the signed streaming URLs instead.
+    urlpatterns += [re_path(r"^media/(?P<path>(?:creators|events)/.+)$", serve, {"document_root": settings.MEDIA_ROOT})]
 
 handler404 = "microstage.views_errors.not_found"
 handler500 = "microstage.views_errors.server_error"

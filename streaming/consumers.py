@@ -1,22 +1,163 @@
 """Websocket consumers: an event's live channel (stock, group-buy, chat, presence)."""
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+import asyncio
+import json
+import logging
+from urllib.parse import parse_qs
 
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+
+from microstage.errors import ServiceError
 from microstage.realtime import event_group
 
+from . import selectors, services
 
-class EventConsumer(AsyncJsonWebsocketConsumer):
-    """Joins the event's group and relays whatever the platform publishes to it."""
+log = logging.getLogger(__name__)
+MAX_FRAME_CHARS = 8192
+# Frames only those who may read the chat receive; everything else in the group is public
+# (stock counts, viewer count, check-in counters).
+CHAT_TYPES = frozenset({"chat", "chat_deleted"})
+_background: set[asyncio.Task] = set()
+
+
+def _spawn(coro) -> None:
+    """Run `coro` on the server's loop beyond the life of one connection (keeps a reference)."""
+    task = asyncio.get_running_loop().create_task(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def announce_presence(event_id: str) -> None:
+    """Broadcast the viewer count, throttled per event across processes; a throttled caller tries
+    again when the window ends, so the count after the last join or leave is always announced."""
+    for _ in range(2):
+        try:
+            viewers, wait = await database_sync_to_async(services.claim_presence_broadcast)(event_id)
+            if viewers is not None:
+                await get_channel_layer().group_send(
+                    event_group(event_id), {"type": "broadcast", "payload": {"type": "presence", "viewers": viewers}})
+                return
+        except Exception:  # presence is a nicety: it must never take a connection down
+            log.exception("presence broadcast for %s failed", event_id)
+            return
+        await asyncio.sleep(wait + 0.05)
+
+
+def _error(code: str, detail: str, **extra) -> dict:
+    return {"type": "error", "code": code, "detail": detail, **extra}
+
+
+class EventConsumer(AsyncWebsocketConsumer):
+    """Joins the event's group and relays what the platform publishes to it; takes chat and
+    moderation frames from the client and hands them to streaming.services.
+
+    Watch pages connect with `?watch=1` and are counted as viewers (presence); other clients (the
+    landing page's stock counter, the control room) are not."""
+
+    access: selectors.ChatAccess | None = None
+    watching = False
+    heartbeat: asyncio.Task | None = None
 
     async def connect(self):
-        self.group = event_group(self.scope["url_route"]["kwargs"]["event_id"])
+        self.event_id = self.scope["url_route"]["kwargs"]["event_id"]
+        self.group = event_group(self.event_id)
+        self.user = self.scope.get("user")
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        self.access = await database_sync_to_async(selectors.chat_access)(self.event_id, self.user)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        if self.access is None:  # unknown event: public relay only (nothing to chat in)
+            return
+        self.watching = self.access.can_read and query.get("watch") == ["1"]
+        if self.watching:
+            await database_sync_to_async(services.presence_join)(self.event_id, self.channel_name)
+            self.heartbeat = asyncio.create_task(self._heartbeat())
+            _spawn(announce_presence(self.event_id))
+        await self._resync()
 
     async def disconnect(self, code):
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.watching:
+            try:
+                await database_sync_to_async(services.presence_leave)(self.event_id, self.channel_name)
+            finally:
+                _spawn(announce_presence(self.event_id))
 
-    async def receive_json(self, content, **kwargs):
-        await self.send_json({"type": "error", "code": "unsupported", "detail": "This channel is read-only for now."})
+    async def _heartbeat(self):
+        while True:
+            await asyncio.sleep(selectors.PRESENCE_HEARTBEAT_SECONDS)
+            try:
+                await database_sync_to_async(services.presence_join)(self.event_id, self.channel_name)
+            except Exception:
+                log.exception("presence heartbeat failed")
 
+    async def _resync(self):
+        await self.send_json(await database_sync_to_async(selectors.resync)(self.access))
+
+    async def send_json(self, content):
+        await self.send(text_data=json.dumps(content))
+
+    # --- from the client ----------------------------------------------------------------------
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None:
+            return await self.send_json(_error("invalid", "Send JSON text frames."))
+        if len(text_data) > MAX_FRAME_CHARS:
+            return await self.send_json(_error("too_long", "That frame is too large."))
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            return await self.send_json(_error("invalid", "That was not valid JSON."))
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            return await self.send_json(_error("invalid", 'Frames are JSON objects with a "type".'))
+        handler = self.HANDLERS.get(content["type"])
+        if handler is None:
+            return await self.send_json(_error("invalid", f"Unknown type {content['type'][:40]!r}."))
+        if self.access is None and handler is not EventConsumer._ping:
+            return await self.send_json(_error("not_found", "No such event."))
+        try:
+            reply = await handler(self, content)
+        except ServiceError as exc:
+            extra = {k: v for k, v in exc.extra.items() if isinstance(v, str | int | float | None)}
+            reply = _error(exc.code, exc.detail, **extra)
+        except Exception:  # never take the socket down for one bad frame
+            log.exception("chat frame failed")
+            reply = _error("server_error", "Something went wrong; try again.")
+        if reply is not None:
+            await self.send_json(reply)
+
+    async def _chat(self, content):
+        await database_sync_to_async(services.post_chat)(event_id=self.event_id, user=self.user,
+                                                         text=content.get("text"))
+        # The message itself comes back through the group like everyone else's.
+
+    async def _delete(self, content):
+        await database_sync_to_async(services.delete_chat)(event_id=self.event_id, message_id=content.get("id"),
+                                                           actor=self.user)
+
+    async def _mute(self, content):
+        return await database_sync_to_async(services.mute_chat_user)(
+            event_id=self.event_id, user_id=content.get("user"), minutes=content.get("minutes"), actor=self.user)
+
+    async def _slow_mode(self, content):
+        await database_sync_to_async(services.set_slow_mode)(event_id=self.event_id, seconds=content.get("seconds"),
+                                                             actor=self.user)
+
+    async def _ping(self, content):
+        return {"type": "pong"}
+
+    async def _resync_request(self, content):
+        await self._resync()
+
+    HANDLERS = {"chat": _chat, "delete": _delete, "mute": _mute, "slow_mode": _slow_mode, "ping": _ping,
+                "resync": _resync_request}
+
+    # --- from the group -----------------------------------------------------------------------
     async def broadcast(self, message):
-        await self.send_json(message["payload"])
+        payload = message["payload"]
+        if payload.get("type") in CHAT_TYPES and not (self.access and self.access.can_read):
+            return
+        await self.send_json(payload)

@@ -1,0 +1,49 @@
+"""API views for ingest: an event's RTMP URL and stream key, and key rotation (team owner/manager).
+
+Outsiders get 404 (they may not know the event exists), other team roles 403, as events/api does.
+"""
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from events.models import Event
+from microstage.api.views import parse
+from microstage.errors import Forbidden, NotFound
+from microstage.models import EDIT_ROLES
+from microstage.selectors import role_of
+
+from .. import services
+from . import serializers as s
+
+
+def _team_event(user, event_id: str) -> Event:
+    event = Event.objects.filter(pk=event_id).first()
+    role = role_of(user, event.creator_id) if event else None
+    if role is None:
+        raise NotFound("No such event.")
+    if role not in EDIT_ROLES:
+        raise Forbidden("Only the owner and managers see and change stream keys.")
+    return event
+
+
+def ingest_body(stream) -> dict:
+    return {"ingest_url": services.ingest_url(), "stream_key": stream.stream_key,
+            "backup_ingest_url": services.ingest_url(backup=True), "backup_stream_key": stream.backup_key,
+            "status": stream.status}
+
+
+class StreamView(APIView):
+    @extend_schema(request=None, responses={201: s.IngestSerializer})
+    def post(self, request, event_id):
+        stream = services.ensure_stream(_team_event(request.user, event_id))
+        return Response(ingest_body(stream), status=status.HTTP_201_CREATED)
+
+
+class RotateKeyView(APIView):
+    @extend_schema(request=s.RotateKeyRequestSerializer, responses={200: s.RotatedKeySerializer})
+    def post(self, request, event_id):
+        event = _team_event(request.user, event_id)
+        which = parse(s.RotateKeyRequestSerializer, request).get("which", "main")
+        stream = services.rotate_key(services.ensure_stream(event), backup=which == "backup")
+        return Response({"stream_key": stream.backup_key if which == "backup" else stream.stream_key})

@@ -1,0 +1,18 @@
+"""Serializers for the streaming API's ingest answers."""
+from rest_framework import serializers
+
+
+class IngestSerializer(serializers.Serializer):
+    ingest_url = serializers.CharField()
+    stream_key = serializers.CharField()
+    backup_ingest_url = serializers.CharField()
+    backup_stream_key = serializers.CharField()
+    status = serializers.CharField()
+
+
+class RotateKeyRequestSerializer(serializers.Serializer):
+    which = serializers.ChoiceField(choices=["main", "backup"], default="main", required=False)
+
+
+class RotatedKeySerializer(serializers.Serializer):
+    stream_key = serializers.CharField()

@@ -1,0 +1,97 @@
+"""Pages for replays and clips: the creator's replay page (mark in/out, create clips, upload a
+recording), the clip library, a clip's progress fragment (htmx), and the public clip page."""
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from events.dashboard_views import event_page
+from events.models import Event
+from microstage.errors import ServiceError
+from microstage.models import EDIT_ROLES, MODERATION_ROLES
+from microstage.views import team_page
+
+from . import selectors, services
+from .models import Clip, Recording
+
+TEAM_ROLES = EDIT_ROLES | MODERATION_ROLES
+
+
+def _replay_context(request, event, **extra):
+    recording = selectors.replay_recording(event)
+    return {"event": event, "recording": recording, "playback": selectors.playback_for(event, request.user),
+            "clips": selectors.clips_of_event(event)[:50], "access_choices": Clip.Access.choices,
+            "max_clip_seconds": services.MAX_CLIP_SECONDS, "can_edit": request.can_edit,
+            "uploads": Recording.objects.filter(stream__event=event, source=Recording.Source.UPLOAD)[:5], **extra}
+
+
+@event_page(TEAM_ROLES)
+def replay(request, event):
+    return render(request, "streaming/replay.html", _replay_context(request, event))
+
+
+@require_POST
+@event_page(EDIT_ROLES)
+def clip_new(request, event):
+    data = request.POST
+    try:
+        clip = services.create_clip(event=event, user=request.user, start_seconds=data.get("start_seconds"),
+                                    end_seconds=data.get("end_seconds"), title=data.get("title", ""),
+                                    access=data.get("access", ""))
+    except ServiceError as exc:
+        errors = getattr(exc, "fields", None) or {"__all__": [exc.detail]}
+        if request.headers.get("HX-Request"):
+            return render(request, "streaming/clip_form_errors.html", {"errors": errors}, status=400)
+        return render(request, "streaming/replay.html", _replay_context(request, event, errors=errors,
+                                                                         form=data), status=400)
+    if request.headers.get("HX-Request"):
+        return render(request, "streaming/clip_row.html", {"clip": clip, "event": event})
+    messages.success(request, f"Cutting “{clip.title}”. It appears below when it is ready.")
+    return redirect("dash-replay", event.pk)
+
+
+@event_page(TEAM_ROLES)
+def clip_status(request, event, clip_id):
+    clip = Clip.objects.filter(pk=clip_id, event=event).first()
+    if clip is None:
+        raise Http404("No such clip.")
+    response = render(request, "streaming/clip_row.html", {"clip": clip, "event": event})
+    if clip.status != Clip.Status.PROCESSING:
+        response["HX-Trigger"] = "clip-done"
+    return response
+
+
+@require_POST
+@event_page(EDIT_ROLES)
+def upload_recording(request, event):
+    upload = request.FILES.get("file")
+    if upload is None:
+        messages.error(request, "Choose a video file to upload.")
+        return redirect("dash-replay", event.pk)
+    try:
+        services.upload_recording(event=event, user=request.user, upload=upload)
+    except ServiceError as exc:
+        fields = getattr(exc, "fields", {}) or {}
+        messages.error(request, (fields.get("file") or [exc.detail])[0])
+        return redirect("dash-replay", event.pk)
+    messages.success(request, "Uploaded. The replay is being prepared; this page shows when it is ready.")
+    return redirect("dash-replay", event.pk)
+
+
+@team_page(TEAM_ROLES)
+def clip_library(request):
+    clips = selectors.clips_of_creator(request.creator.pk)[:200]
+    return render(request, "streaming/clip_library.html", {"clips": clips, "creator": request.creator})
+
+
+def clip_page(request, clip_id):
+    """The public page of a clip: plays it for those its access rule admits, else says why and how."""
+    clip = Clip.objects.select_related("event", "event__creator").filter(pk=clip_id).first()
+    if clip is None or (clip.event.status == Event.Status.DRAFT
+                        and not selectors.is_team(request.user, clip.event.creator_id)):
+        raise Http404("No such clip.")
+    allowed = selectors.can_view_clip(clip, request.user)
+    media = selectors.clip_media(clip) if allowed and clip.status == Clip.Status.READY else None
+    return render(request, "streaming/clip_page.html", {
+        "clip": clip, "event": clip.event, "allowed": allowed, "media": media,
+        "hint": "" if allowed else selectors.clip_access_hint(clip)}, status=200)

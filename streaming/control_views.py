@@ -1,0 +1,36 @@
+"""The control room: stream health, viewers, chat moderation and the preflight checklist."""
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from events.dashboard_views import event_page
+from microstage.models import MODERATION_ROLES
+
+from . import selectors, services
+
+
+@event_page(MODERATION_ROLES)
+@require_GET
+def control_room(request, event):
+    return render(request, "streaming/control.html", {
+        "event": event, "status": selectors.control_status(event),
+        "preflight": selectors.last_preflight(event.pk) or selectors.preflight(event),
+        "ws_path": f"/ws/events/{event.pk}/", "chat_history": selectors.recent_chat(event.pk),
+        "watch_url": f"/e/{event.slug}/watch/",
+    })
+
+
+@event_page(MODERATION_ROLES)
+@require_GET
+@never_cache
+def control_status(request, event):
+    """Polled every few seconds: health, viewers, slow mode."""
+    return JsonResponse(selectors.control_status(event))
+
+
+@event_page(MODERATION_ROLES)
+@require_POST
+def control_preflight(request, event):
+    """Run the checklist now (the page also does this by itself every minute)."""
+    return JsonResponse(services.run_preflight(event.pk))

@@ -1,0 +1,157 @@
+"""Signed media: HLS playlists and segments of an event, and clip files, behind playback tokens.
+
+Every request checks the token in its URL (streaming.playback); a bad or expired one is a 403,
+never a 500. Nothing here looks at the session: the token is the permission, shared per window,
+so a CDN in front can cache each URL until the token dies (Cache-Control says how long).
+
+Files come from the default storage. On the filesystem they are streamed from disk. On S3,
+playlists are proxied (small, and their relative URIs must resolve against *our* URL so the next
+request carries the token) and segments and clip files are redirected to a presigned URL that
+lives as long as the token.
+"""
+import mimetypes
+import posixpath
+import re
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.views.decorators.http import require_GET
+
+from .models import Clip, Recording
+from .playback import seconds_left
+
+CONTENT_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".m4s": "video/iso.segment",
+    ".mp4": "video/mp4",
+    ".aac": "audio/aac",
+    ".vtt": "text/vtt",
+    ".jpg": "image/jpeg",
+}
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9_\-./]{1,300}$")
+LIVE_PLAYLIST_MAX_AGE = 1  # a live media playlist changes every segment
+CHUNK = 256 * 1024
+
+
+def _refuse(status: int, text: str) -> HttpResponse:
+    response = HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _is_filesystem() -> bool:
+    try:
+        default_storage.path("x")
+        return True
+    except NotImplementedError:
+        return False
+
+
+def _ranged(request, name: str, content_type: str) -> HttpResponse:
+    """Stream a stored file from disk, honouring one simple `Range: bytes=a-b` (players seek in MP4s)."""
+    size = default_storage.size(name)
+    fh = default_storage.open(name, "rb")
+    match = re.fullmatch(r"bytes=(\d*)-(\d*)", request.headers.get("Range", "").strip())
+    if match and (match[1] or match[2]):
+        if match[1]:
+            start, end = int(match[1]), min(int(match[2]) if match[2] else size - 1, size - 1)
+        else:
+            start, end = max(0, size - int(match[2])), size - 1
+        if start > end or start >= size:
+            fh.close()
+            response = HttpResponse(status=416)
+            response["Content-Range"] = f"bytes */{size}"
+            return response
+        fh.seek(start)
+        remaining = end - start + 1
+
+        def body():
+            nonlocal remaining
+            try:
+                while remaining > 0:
+                    data = fh.read(min(CHUNK, remaining))
+                    if not data:
+                        break
+                    remaining -= len(data)
+                    yield data
+            finally:
+                fh.close()
+
+        response = StreamingHttpResponse(body(), status=206, content_type=content_type)
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+    else:
+        response = FileResponse(fh, content_type=content_type)
+        response["Content-Length"] = str(size)
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
+def _serve(request, name: str, max_age: int, *, proxy: bool) -> HttpResponse:
+    ext = posixpath.splitext(name)[1].lower()
+    content_type = CONTENT_TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    try:
+        if not default_storage.exists(name):
+            return _refuse(404, "Not found.")
+        if _is_filesystem():
+            response = _ranged(request, name, content_type)
+        elif proxy:
+            with default_storage.open(name, "rb") as fh:
+                response = HttpResponse(fh.read(), content_type=content_type)
+        else:
+            try:
+                url = default_storage.url(name, expire=max_age + 60)
+            except TypeError:
+                url = default_storage.url(name)
+            response = HttpResponseRedirect(url)
+    except OSError:
+        return _refuse(404, "Not found.")
+    response["Cache-Control"] = f"public, max-age={max(0, max_age)}"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def _clean(path: str) -> str | None:
+    """A relative path inside the rendition folder, or None (no '..', no absolute paths)."""
+    if not _SAFE_PATH.match(path) or path.startswith("/"):
+        return None
+    parts = path.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        return None
+    return path if posixpath.splitext(path)[1].lower() in CONTENT_TYPES else None
+
+
+@require_GET
+def hls_file(request, event_id: str, token: str, recording_id: str, path: str):
+    left = seconds_left(event_id, token)
+    if left is None:
+        return _refuse(403, "This playback link has expired or is not valid. Reload the player.")
+    rel = _clean(path)
+    if rel is None:
+        return _refuse(404, "Not found.")
+    recording = (Recording.objects.filter(pk=recording_id, stream__event_id=event_id).exclude(hls_prefix="")
+                 .only("hls_prefix", "status").first())
+    if recording is None:
+        return _refuse(404, "Not found.")
+    is_playlist = rel.endswith(".m3u8")
+    live = recording.status == Recording.Status.RECORDING
+    max_age = min(left, LIVE_PLAYLIST_MAX_AGE) if (is_playlist and live) else left
+    name = f"{recording.hls_prefix.rstrip('/')}/{rel}"
+    return _serve(request, name, max_age, proxy=is_playlist)
+
+
+@require_GET
+def clip_file(request, clip_id: str, token: str, name: str):
+    left = seconds_left(clip_id, token)
+    if left is None:
+        return _refuse(403, "This clip link has expired or is not valid. Reload the page.")
+    clip = Clip.objects.filter(pk=clip_id, status=Clip.Status.READY).only("file", "thumbnail").first()
+    if clip is None:
+        return _refuse(404, "Not found.")
+    stored = {"clip.mp4": clip.file, "thumb.jpg": clip.thumbnail}.get(name)
+    if not stored:
+        return _refuse(404, "Not found.")
+    return _serve(request, stored, left, proxy=False)
+

@@ -1,0 +1,26 @@
+"""Celery tasks: the control room's preflight checklist, run by itself before doors (beat)."""
+import logging
+
+from celery import shared_task
+
+from . import services
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(name="streaming.preflight_due")
+def preflight_due() -> int:
+    """Beat, every minute: run the checklist of every streamed event whose doors are near (each
+    run is a few queries, so inline; one failing event does not stop the others)."""
+    done = 0
+    for event_id in services.preflight_due_events():
+        try:
+            done += services.run_preflight(event_id) is not None
+        except Exception:
+            log.exception("preflight of %s failed", event_id)
+    return done
+
+
+@shared_task(name="streaming.preflight_event")
+def preflight_event(event_id: str) -> bool:
+    return services.run_preflight(event_id) is not None

@@ -1,0 +1,376 @@
+"""Reads for streaming: who may watch and see clips, what plays, and what the pages show."""
+from django.db.models import QuerySet
+
+from commerce.models import Order
+from events.models import Event, Ticket
+from events.selectors import tickets_of
+from memberships.selectors import perks_for
+from microstage.selectors import role_of
+
+from .models import Clip, LiveStream, Recording
+
+# --- access
+# One place for the rules; pages, API views, tokens and the clip files all ask these.
+
+PAID_ORDER_STATUSES = (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED)
+
+
+def is_team(user, creator_id: str) -> bool:
+    """Any team role of the creator (owner, manager, door, moderator)."""
+    return role_of(user, creator_id) is not None
+
+
+def holds_ticket(user, event: Event) -> bool:
+    return tickets_of(user).filter(event=event, status=Ticket.Status.VALID).exists()
+
+
+def is_buyer(user, creator_id: str) -> bool:
+    """Someone with a paid order from the creator (a fully refunded one does not count)."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return Order.objects.filter(creator_id=creator_id, buyer=user, status__in=PAID_ORDER_STATUSES).exists()
+
+
+def stream_is_free(event: Event) -> bool:
+    return LiveStream.objects.filter(event=event, is_free=True).exists()
+
+
+def can_watch(event: Event, user) -> bool:
+    """The live stream and the replay: the team always; otherwise a published event, and either a
+    free stream (anyone, signed in or not) or a valid ticket of the event."""
+    if is_team(user, event.creator_id):
+        return True
+    if event.status != Event.Status.PUBLISHED:
+        return False
+    return stream_is_free(event) or holds_ticket(user, event)
+
+
+def can_view_clip(clip: Clip, user) -> bool:
+    """A clip by its access rule; the creator's team always."""
+    creator_id = clip.event.creator_id
+    if is_team(user, creator_id):
+        return True
+    if clip.access == Clip.Access.PUBLIC:
+        return True
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if clip.access == Clip.Access.TICKET_HOLDERS:
+        return holds_ticket(user, clip.event)
+    if clip.access == Clip.Access.MEMBERS:
+        return perks_for(user, creator_id).clip_access
+    if clip.access == Clip.Access.BUYERS:
+        return is_buyer(user, creator_id)
+    return False
+
+
+def clip_access_hint(clip: Clip) -> str:
+    """Why someone may not see a clip, and how to get access (for the public clip page)."""
+    creator = clip.event.creator.name
+    return {
+        Clip.Access.TICKET_HOLDERS: f"This clip is for ticket holders of “{clip.event.title}”. "
+                                    f"Get a ticket to watch it.",
+        Clip.Access.MEMBERS: f"This clip is for members of {creator} whose membership includes clips. "
+                             f"Join a membership plan to watch it.",
+        Clip.Access.BUYERS: f"This clip is for people who bought something from {creator}. "
+                            f"Any paid order — a ticket or merchandise — unlocks it.",
+    }.get(clip.access, "")
+
+
+# --- playback
+
+def playable_recording(event: Event) -> Recording | None:
+    """What plays for an event now: the recording being made while the stream is live, else the newest
+    finished one (the replay). Only recordings with HLS renditions count."""
+    recordings = Recording.objects.filter(stream__event=event).exclude(hls_prefix="")
+    stream = LiveStream.objects.filter(event=event).only("status").first()
+    if stream is not None and stream.status == LiveStream.Status.LIVE:
+        live = recordings.filter(status=Recording.Status.RECORDING).order_by("-created_at").first()
+        if live is not None:
+            return live
+    return recordings.filter(status=Recording.Status.READY).order_by("-created_at").first()
+
+
+def playback_for(event: Event, user) -> dict | None:
+    """{"hls_url", "expires_at"} for someone admitted to watch (live, or the replay after the show),
+    or None — not admitted, or nothing to play yet. `hls_url` is site-relative; the token in it is
+    shared by everyone admitted in the same window (CDN-cacheable) and must be renewed before
+    `expires_at` by calling this again (the API: GET /api/v1/events/{id}/playback)."""
+    if not can_watch(event, user):
+        return None
+    recording = playable_recording(event)
+    if recording is None:
+        return None
+    return playback_urls(event, recording)
+
+
+def playback_urls(event: Event, recording: Recording) -> dict:
+    from .playback import make_token
+
+    token, expires_at = make_token(event.pk)
+    return {"hls_url": f"/streaming/hls/{event.pk}/{token}/{recording.pk}/{MASTER_PLAYLIST}",
+            "expires_at": expires_at, "recording": recording.pk,
+            "live": recording.status == Recording.Status.RECORDING}
+
+
+MASTER_PLAYLIST = "master.m3u8"
+
+
+# --- clips
+
+def clips_of_event(event: Event) -> QuerySet[Clip]:
+    return Clip.objects.filter(event=event).select_related("event", "event__creator").order_by("-created_at")
+
+
+def clips_of_creator(creator_id: str) -> QuerySet[Clip]:
+    return (Clip.objects.filter(event__creator_id=creator_id).select_related("event", "event__creator")
+            .order_by("-created_at"))
+
+
+def clip_media(clip: Clip) -> dict:
+    """Signed, site-relative URLs of a ready clip's file and thumbnail, and when they expire. Call
+    only for someone can_view_clip admits."""
+    from .playback import make_token
+
+    token, expires_at = make_token(clip.pk)
+    base = f"/streaming/clips/{clip.pk}/{token}"
+    return {"url": f"{base}/clip.mp4", "thumbnail_url": f"{base}/thumb.jpg" if clip.thumbnail else None,
+            "expires_at": expires_at}
+
+
+def replay_recording(event: Event) -> Recording | None:
+    """The newest finished recording of an event with a kept file (what clips are cut from)."""
+    return (Recording.objects.filter(stream__event=event, status=Recording.Status.READY).exclude(file="")
+            .order_by("-created_at").first())
+
+
+# --- chat and presence ----------------------------------------------------------------------
+# Who may read and write an event's chat, its recent history, and the live viewer count. The
+# count lives in Redis (a sorted set of connection ids scored by their last heartbeat) so every
+# web process sees the same number.
+import functools as _functools  # noqa: E402
+import time as _time  # noqa: E402
+from dataclasses import dataclass as _dataclass  # noqa: E402
+
+CHAT_HISTORY = 50
+PRESENCE_TTL_SECONDS = 60  # a connection without a heartbeat for this long no longer counts
+PRESENCE_HEARTBEAT_SECONDS = 20
+
+
+@_dataclass(frozen=True)
+class ChatAccess:
+    """What one person may do in one event's live room."""
+
+    event_id: str
+    user_id: str | None
+    can_read: bool  # see chat history and new messages (and, on the watch page, the stream)
+    can_post: bool  # ticket holders and the team
+    can_moderate: bool  # team roles owner / manager / moderator
+
+
+@_functools.cache
+def chat_redis():
+    """A Redis client on the cache database (process-wide; redis-py clients are thread-safe)."""
+    import redis
+    from django.conf import settings
+
+    return redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
+
+
+def presence_key(event_id: str) -> str:
+    return f"ms:presence:{event_id}"
+
+
+def chat_access(event_id: str, user) -> ChatAccess | None:
+    """None when there is no such event (or it is a draft and `user` is not on its team). Reading
+    follows the watch rule (`can_watch`); posting needs a valid ticket or a team role."""
+    from events.models import Event
+    from microstage.models import MODERATION_ROLES
+    from microstage.selectors import role_of
+
+    event = Event.objects.filter(pk=event_id).only("pk", "creator_id", "status").first()
+    if event is None:
+        return None
+    signed_in = user is not None and user.is_authenticated
+    role = role_of(user, event.creator_id) if signed_in else None
+    team = role is not None
+    if event.status == Event.Status.DRAFT and not team:
+        return None
+    holder = signed_in and event.status == Event.Status.PUBLISHED and holds_ticket(user, event)
+    can_read = team or holder or (event.status == Event.Status.PUBLISHED and stream_is_free(event))
+    return ChatAccess(event_id=event.pk, user_id=user.pk if signed_in else None, can_read=can_read,
+                      can_post=team or holder, can_moderate=role in MODERATION_ROLES)
+
+
+def chat_author_name(user) -> str:
+    """The name shown next to a message: the display name, never the email address."""
+    return user.display_name or f"guest-{user.pk[-4:]}"
+
+
+def chat_payload(message) -> dict:
+    return {"type": "chat", "id": message.pk, "user": chat_author_name(message.user), "user_id": message.user_id,
+            "text": message.text, "sent_at": message.sent_at.isoformat()}
+
+
+def recent_chat(event_id: str, limit: int = CHAT_HISTORY) -> list[dict]:
+    """The last `limit` messages that were not deleted, oldest first."""
+    from .models import ChatMessage
+
+    rows = list(ChatMessage.objects.filter(event_id=event_id, deleted_at__isnull=True)
+                .select_related("user").order_by("-sent_at")[:limit])
+    return [chat_payload(m) for m in reversed(rows)]
+
+
+def viewer_count(event_id: str) -> int:
+    """Connections watching the event right now, across all web processes."""
+    r = chat_redis()
+    key = presence_key(event_id)
+    pipe = r.pipeline(transaction=True)
+    pipe.zremrangebyscore(key, "-inf", _time.time() - PRESENCE_TTL_SECONDS)
+    pipe.zcard(key)
+    return int(pipe.execute()[1])
+
+
+def stock_snapshot(event_id: str) -> list[dict]:
+    """Current "n left" of every tier, as {"type": "stock"} frames carry it."""
+    from events.models import Event
+    from events.selectors import tiers_with_availability
+
+    event = Event.objects.filter(pk=event_id).first()
+    if event is None:
+        return []
+    return [{"item": t.pk, "available": t.available} for t in tiers_with_availability(event)]
+
+
+def slow_mode_seconds(event_id: str) -> int:
+    from .models import LiveStream
+
+    return LiveStream.objects.filter(event_id=event_id).values_list("slow_mode_seconds", flat=True).first() or 0
+
+
+def resync(access: ChatAccess) -> dict:
+    """What a (re)connecting client needs to catch up: recent chat, counts and its own rights."""
+    return {"type": "resync", "messages": recent_chat(access.event_id) if access.can_read else [],
+            "viewers": viewer_count(access.event_id), "stock": stock_snapshot(access.event_id),
+            "slow_mode_seconds": slow_mode_seconds(access.event_id),
+            "can_post": access.can_post, "can_moderate": access.can_moderate}
+
+
+# --- watch page and control room ------------------------------------------------------------
+# What the watch page shows before, during and after a show, and the control room's preflight.
+
+PREFLIGHT_HEALTH_FRESH_SECONDS = 30
+
+
+def show_state(event: Event, stream: LiveStream | None, now=None) -> str:
+    """"cancelled", "live" (the stream is publishing), "after" (ended, or past the end) or "before"."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    if event.status == Event.Status.CANCELLED:
+        return "cancelled"
+    if stream is not None and stream.status == LiveStream.Status.LIVE:
+        return "live"
+    if (stream is not None and stream.status == LiveStream.Status.ENDED) or now >= event.ends_at:
+        return "after"
+    return "before"
+
+
+def watch_status(event: Event, user, access: ChatAccess | None = None) -> dict:
+    """The state of the show and, for those admitted, what to play: {"state", "playback",
+    "starts_in", "viewers"} (JSON-ready; the page polls it to follow state changes and renew tokens)."""
+    from django.utils import timezone
+
+    access = access or chat_access(event.pk, user)
+    stream = LiveStream.objects.filter(event=event).first()
+    now = timezone.now()
+    state = show_state(event, stream, now)
+    playback = playback_for(event, user) if access is not None and access.can_read else None
+    if playback is not None:
+        playback = {**playback, "expires_at": playback["expires_at"].isoformat()
+                    if hasattr(playback["expires_at"], "isoformat") else playback["expires_at"]}
+    return {"state": state, "playback": playback, "starts_in": max(0, int((event.starts_at - now).total_seconds())),
+            "viewers": viewer_count(event.pk), "stream_id": stream.pk if stream else None}
+
+
+def _recording_has_hls(recording: Recording) -> bool:
+    from django.core.files.storage import default_storage
+
+    try:
+        return default_storage.exists(f"{recording.hls_prefix.rstrip('/')}/{MASTER_PLAYLIST}")
+    except Exception:  # a storage outage is a failed check, not a crash
+        return False
+
+
+def preflight(event: Event, now=None) -> dict:
+    """The control room's checklist before doors: one line per check, each "pass", "fail" or "n/a"."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from events.selectors import tiers_with_availability
+
+    now = now or timezone.now()
+    stream = LiveStream.objects.filter(event=event).first()
+    lines = []
+
+    def line(key, label, status, detail):
+        lines.append({"key": key, "label": label, "status": status, "detail": detail})
+
+    if stream is None:
+        line("ingest", "Ingest receiving", "fail", "No stream set up yet: open the ingest page for the stream key.")
+    else:
+        fresh = stream.health_at is not None and (now - stream.health_at).total_seconds() <= \
+            PREFLIGHT_HEALTH_FRESH_SECONDS
+        if stream.status == LiveStream.Status.LIVE and fresh:
+            line("ingest", "Ingest receiving", "pass", "The encoder is publishing and reporting health.")
+        elif stream.status == LiveStream.Status.LIVE:
+            line("ingest", "Ingest receiving", "fail", "Publishing, but no health report in the last "
+                 f"{PREFLIGHT_HEALTH_FRESH_SECONDS} s: check the encoder and the transcoder.")
+        else:
+            line("ingest", "Ingest receiving", "fail", "Nothing is publishing: start your encoder (or a rehearsal).")
+    recordings = (list(Recording.objects.filter(stream=stream).exclude(hls_prefix="")
+                       .exclude(status=Recording.Status.FAILED).order_by("-created_at")[:3]) if stream else [])
+    if any(_recording_has_hls(r) for r in recordings):
+        line("renditions", "Renditions produced", "pass", "HLS playlists are being written.")
+    else:
+        line("renditions", "Renditions produced", "fail", "No HLS renditions yet.")
+    tiers = tiers_with_availability(event, now)
+    selling = [t for t in tiers if t.is_on_sale and t.available > 0]
+    if selling:
+        line("tickets", "Tickets on sale", "pass", f"{len(selling)} of {len(tiers)} tiers on sale, "
+             f"{sum(t.available for t in selling)} tickets left.")
+    else:
+        line("tickets", "Tickets on sale", "fail", "No tier is on sale with tickets left." if tiers
+             else "The event has no ticket tiers.")
+    provider = settings.PAYMENTS_PROVIDER
+    if provider == "stripe" and settings.STRIPE_SECRET_KEY and settings.STRIPE_WEBHOOK_SECRET:
+        line("payments", "Payments configured", "pass",
+             "Stripe, live mode." if settings.STRIPE_LIVE_MODE else "Stripe, test keys.")
+    elif provider == "stripe":
+        line("payments", "Payments configured", "fail", "Stripe is selected but its secret or webhook key is missing.")
+    else:
+        line("payments", "Payments configured", "fail",
+             f"Provider “{provider}”: test mode, payments are simulated and no money is taken.")
+    # DROPS-SLOT: drops are not built yet; when they are, check each drop has stock and a window.
+    line("drops", "Drops stocked", "n/a", "No drops for this show.")
+    return {"event": event.pk, "checked_at": now.isoformat(), "lines": lines,
+            "ok": all(x["status"] != "fail" for x in lines)}
+
+
+def last_preflight(event_id: str) -> dict | None:
+    """The last automatic preflight run (Celery beat), if one ran recently."""
+    from django.core.cache import cache
+
+    return cache.get(f"streaming:preflight:{event_id}")
+
+
+def control_status(event: Event) -> dict:
+    """Stream health and audience for the control room (polled by the page)."""
+    from django.utils import timezone
+
+    stream = LiveStream.objects.filter(event=event).first()
+    health = dict(stream.health or {}) if stream else {}
+    age = int((timezone.now() - stream.health_at).total_seconds()) if stream and stream.health_at else None
+    return {"status": stream.status if stream else "none", "health": health, "health_age_seconds": age,
+            "health_fresh": age is not None and age <= PREFLIGHT_HEALTH_FRESH_SECONDS,
+            "viewers": viewer_count(event.pk), "peak_viewers": stream.peak_viewers if stream else 0,
+            "slow_mode_seconds": stream.slow_mode_seconds if stream else 0}

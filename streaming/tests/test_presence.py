@@ -1,0 +1,103 @@
+"""Presence: a viewer count per event kept in Redis, broadcast (throttled) on join and leave."""
+import asyncio
+import time
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from streaming import selectors, services
+from streaming.models import LiveStream
+
+from .live_helpers import connect, make_room, receive_type
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _settings(settings):
+    settings.PAYMENTS_PROVIDER = "sandbox"
+    settings.PRESENCE_THROTTLE_SECONDS = 0.3
+
+
+@pytest.fixture
+def room():
+    room = make_room()
+    LiveStream.objects.create(event=room.event)
+    return room
+
+
+async def presence_until(comm, viewers: int, timeout: float = 5.0) -> dict:
+    """Presence frames until one says `viewers` (throttling may skip intermediate counts)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        frame = await receive_type(comm, "presence", timeout=max(0.1, deadline - time.monotonic()))
+        if frame["viewers"] == viewers:
+            return frame
+
+
+async def test_watchers_are_counted_on_join_and_leave_and_the_peak_is_kept(room):
+    a = await connect(room.event.pk, room.tokens["holder"], watch=True)
+    await presence_until(a, 1)
+    b = await connect(room.event.pk, room.tokens["holder2"], watch=True)
+    assert b.resync["viewers"] == 2
+    await presence_until(a, 2)
+    await presence_until(b, 2)
+    await b.disconnect()
+    await presence_until(a, 1)
+    stream = await sync_to_async(LiveStream.objects.get)(event=room.event)
+    assert stream.peak_viewers == 2
+    await a.disconnect()
+    assert await sync_to_async(selectors.viewer_count)(room.event.pk) == 0
+
+
+async def test_only_watch_page_connections_with_access_count(room):
+    watcher = await connect(room.event.pk, room.tokens["holder"], watch=True)
+    await presence_until(watcher, 1)
+    landing = await connect(room.event.pk, room.tokens["holder2"])  # the landing page's stock counter
+    no_ticket = await connect(room.event.pk, room.tokens["stranger"], watch=True)
+    anonymous = await connect(room.event.pk, watch=True)
+    try:
+        await asyncio.sleep(0.8)
+        assert await sync_to_async(selectors.viewer_count)(room.event.pk) == 1
+        # They still see the count.
+        assert no_ticket.resync["viewers"] == 1 and anonymous.resync["viewers"] == 1
+    finally:
+        for comm in (watcher, landing, no_ticket, anonymous):
+            await comm.disconnect()
+
+
+async def test_a_burst_of_joins_is_throttled_but_the_last_count_arrives(room, settings):
+    settings.PRESENCE_THROTTLE_SECONDS = 1.0
+    first = await connect(room.event.pk, room.tokens["owner"], watch=True)
+    await presence_until(first, 1)
+    others = [await connect(room.event.pk, room.tokens[name], watch=True)
+              for name in ("moderator", "door", "holder", "holder2")]
+    seen = []
+    deadline = time.monotonic() + 5
+    while not seen or seen[-1] != 5:
+        seen.append((await receive_type(first, "presence", timeout=max(0.1, deadline - time.monotonic())))["viewers"])
+    assert seen[-1] == 5
+    assert len(seen) < 4  # 4 joins within the 1 s window: fewer broadcasts than changes
+    for comm in [first, *others]:
+        await comm.disconnect()
+
+
+def test_stale_connections_expire(room):
+    services.presence_join(room.event.pk, "specific.live!a")
+    services.presence_join(room.event.pk, "specific.dead!b")
+    selectors.chat_redis().zadd(selectors.presence_key(room.event.pk),
+                                {"specific.dead!b": time.time() - selectors.PRESENCE_TTL_SECONDS - 1})
+    assert selectors.viewer_count(room.event.pk) == 1
+    services.presence_leave(room.event.pk, "specific.live!a")
+    assert selectors.viewer_count(room.event.pk) == 0
+
+
+def test_the_broadcast_claim_is_throttled_and_raises_the_peak(room, settings):
+    settings.PRESENCE_THROTTLE_SECONDS = 5
+    for i in range(3):
+        services.presence_join(room.event.pk, f"specific.x!{i}")
+    viewers, wait = services.claim_presence_broadcast(room.event.pk)
+    assert viewers == 3 and wait == 0
+    viewers, wait = services.claim_presence_broadcast(room.event.pk)
+    assert viewers is None and 0 < wait <= 5
+    assert LiveStream.objects.get(event=room.event).peak_viewers == 3
