@@ -1,13 +1,24 @@
 """Reads for streaming: who may watch and see clips, what plays, and what the pages show."""
+import functools
+import time
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.storage import default_storage
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from commerce.models import Order
 from events.models import Event, Ticket
-from events.selectors import tickets_of
+from events.selectors import tickets_of, tiers_with_availability
 from memberships.selectors import perks_for
+from microstage.models import MODERATION_ROLES
 from microstage.selectors import role_of
 
-from .models import Clip, LiveStream, Recording
+from .models import ChatMessage, Clip, LiveStream, Recording
+from .playback import make_token
 
 # --- access
 # One place for the rules; pages, API views, tokens and the clip files all ask these.
@@ -104,7 +115,6 @@ def playback_for(event: Event, user) -> dict | None:
 
 
 def playback_urls(event: Event, recording: Recording) -> dict:
-    from .playback import make_token
 
     token, expires_at = make_token(event.pk)
     return {"hls_url": f"/streaming/hls/{event.pk}/{token}/{recording.pk}/{MASTER_PLAYLIST}",
@@ -129,7 +139,6 @@ def clips_of_creator(creator_id: str) -> QuerySet[Clip]:
 def clip_media(clip: Clip) -> dict:
     """Signed, site-relative URLs of a ready clip's file and thumbnail, and when they expire. Call
     only for someone can_view_clip admits."""
-    from .playback import make_token
 
     token, expires_at = make_token(clip.pk)
     base = f"/streaming/clips/{clip.pk}/{token}"
@@ -147,16 +156,13 @@ def replay_recording(event: Event) -> Recording | None:
 # Who may read and write an event's chat, its recent history, and the live viewer count. The
 # count lives in Redis (a sorted set of connection ids scored by their last heartbeat) so every
 # web process sees the same number.
-import functools as _functools  # noqa: E402
-import time as _time  # noqa: E402
-from dataclasses import dataclass as _dataclass  # noqa: E402
 
 CHAT_HISTORY = 50
 PRESENCE_TTL_SECONDS = 60  # a connection without a heartbeat for this long no longer counts
 PRESENCE_HEARTBEAT_SECONDS = 20
 
 
-@_dataclass(frozen=True)
+@dataclass(frozen=True)
 class ChatAccess:
     """What one person may do in one event's live room."""
 
@@ -167,11 +173,9 @@ class ChatAccess:
     can_moderate: bool  # team roles owner / manager / moderator
 
 
-@_functools.cache
+@functools.cache
 def chat_redis():
     """A Redis client on the cache database (process-wide; redis-py clients are thread-safe)."""
-    import redis
-    from django.conf import settings
 
     return redis.Redis.from_url(settings.CACHES["default"]["LOCATION"])
 
@@ -183,9 +187,6 @@ def presence_key(event_id: str) -> str:
 def chat_access(event_id: str, user) -> ChatAccess | None:
     """None when there is no such event (or it is a draft and `user` is not on its team). Reading
     follows the watch rule (`can_watch`); posting needs a valid ticket or a team role."""
-    from events.models import Event
-    from microstage.models import MODERATION_ROLES
-    from microstage.selectors import role_of
 
     event = Event.objects.filter(pk=event_id).only("pk", "creator_id", "status").first()
     if event is None:
@@ -213,7 +214,6 @@ def chat_payload(message) -> dict:
 
 def recent_chat(event_id: str, limit: int = CHAT_HISTORY) -> list[dict]:
     """The last `limit` messages that were not deleted, oldest first."""
-    from .models import ChatMessage
 
     rows = list(ChatMessage.objects.filter(event_id=event_id, deleted_at__isnull=True)
                 .select_related("user").order_by("-sent_at")[:limit])
@@ -225,15 +225,13 @@ def viewer_count(event_id: str) -> int:
     r = chat_redis()
     key = presence_key(event_id)
     pipe = r.pipeline(transaction=True)
-    pipe.zremrangebyscore(key, "-inf", _time.time() - PRESENCE_TTL_SECONDS)
+    pipe.zremrangebyscore(key, "-inf", time.time() - PRESENCE_TTL_SECONDS)
     pipe.zcard(key)
     return int(pipe.execute()[1])
 
 
 def stock_snapshot(event_id: str) -> list[dict]:
     """Current "n left" of every tier, as {"type": "stock"} frames carry it."""
-    from events.models import Event
-    from events.selectors import tiers_with_availability
 
     event = Event.objects.filter(pk=event_id).first()
     if event is None:
@@ -242,7 +240,6 @@ def stock_snapshot(event_id: str) -> list[dict]:
 
 
 def slow_mode_seconds(event_id: str) -> int:
-    from .models import LiveStream
 
     return LiveStream.objects.filter(event_id=event_id).values_list("slow_mode_seconds", flat=True).first() or 0
 
@@ -263,7 +260,6 @@ PREFLIGHT_HEALTH_FRESH_SECONDS = 30
 
 def show_state(event: Event, stream: LiveStream | None, now=None) -> str:
     """"cancelled", "live" (the stream is publishing), "after" (ended, or past the end) or "before"."""
-    from django.utils import timezone
 
     now = now or timezone.now()
     if event.status == Event.Status.CANCELLED:
@@ -278,7 +274,6 @@ def show_state(event: Event, stream: LiveStream | None, now=None) -> str:
 def watch_status(event: Event, user, access: ChatAccess | None = None) -> dict:
     """The state of the show and, for those admitted, what to play: {"state", "playback",
     "starts_in", "viewers"} (JSON-ready; the page polls it to follow state changes and renew tokens)."""
-    from django.utils import timezone
 
     access = access or chat_access(event.pk, user)
     stream = LiveStream.objects.filter(event=event).first()
@@ -293,7 +288,6 @@ def watch_status(event: Event, user, access: ChatAccess | None = None) -> dict:
 
 
 def _recording_has_hls(recording: Recording) -> bool:
-    from django.core.files.storage import default_storage
 
     try:
         return default_storage.exists(f"{recording.hls_prefix.rstrip('/')}/{MASTER_PLAYLIST}")
@@ -303,10 +297,7 @@ def _recording_has_hls(recording: Recording) -> bool:
 
 def preflight(event: Event, now=None) -> dict:
     """The control room's checklist before doors: one line per check, each "pass", "fail" or "n/a"."""
-    from django.conf import settings
-    from django.utils import timezone
 
-    from events.selectors import tiers_with_availability
 
     now = now or timezone.now()
     stream = LiveStream.objects.filter(event=event).first()
@@ -358,14 +349,12 @@ def preflight(event: Event, now=None) -> dict:
 
 def last_preflight(event_id: str) -> dict | None:
     """The last automatic preflight run (Celery beat), if one ran recently."""
-    from django.core.cache import cache
 
     return cache.get(f"streaming:preflight:{event_id}")
 
 
 def control_status(event: Event) -> dict:
     """Stream health and audience for the control room (polled by the page)."""
-    from django.utils import timezone
 
     stream = LiveStream.objects.filter(event=event).first()
     health = dict(stream.health or {}) if stream else {}

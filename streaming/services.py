@@ -1,5 +1,41 @@
 """Writes for streaming: ingest, playback, clips, chat and presence."""
+import math
+import os
+import re
+import secrets
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path, PurePath
 
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from events.models import Event
+from microstage import realtime
+from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from microstage.models import EDIT_ROLES, User
+from microstage.selectors import creator_for_team, role_of
+
+from . import cutting, media, tasks
+from .models import ChatMessage, ChatMute, Clip, LiveStream, Recording, StreamKey
+from .selectors import (
+    PRESENCE_TTL_SECONDS,
+    chat_access,
+    chat_payload,
+    chat_redis,
+    preflight,
+    presence_key,
+    replay_recording,
+    slow_mode_seconds,
+    viewer_count,
+)
 
 # --- ingest ---------------------------------------------------------------------------------
 # Stream keys, the RTMP publish hooks' rules, rehearsals from a file or test pattern, and the
@@ -7,8 +43,6 @@
 # "Publishing now" is a short-lived heartbeat in the cache per key (refreshed by nginx's on_update
 # and by the transcoder), so a lost on_publish_done (crashed nginx) cannot block a key for good;
 # the LiveStream row says which key the transcoder follows. Every change takes the row's lock.
-import os as _os  # noqa: E402
-from datetime import timedelta as _ingest_timedelta  # noqa: E402
 
 INGEST_APP = "live"
 PUBLISH_HEARTBEAT_SECONDS = 45  # nginx calls on_update every 10 s; three missed calls = gone
@@ -19,10 +53,10 @@ _KEY_NAMES = ("main", "backup", "file")
 
 def rtmp_endpoint(*, backup: bool = False) -> tuple[str, int]:
     """Where encoders publish: MICROSTAGE_RTMP_HOST / _PORT (backup: MICROSTAGE_RTMP_BACKUP_HOST)."""
-    host = _os.environ.get("MICROSTAGE_RTMP_HOST", "127.0.0.1")
+    host = os.environ.get("MICROSTAGE_RTMP_HOST", "127.0.0.1")
     if backup:
-        host = _os.environ.get("MICROSTAGE_RTMP_BACKUP_HOST", host)
-    return host, int(_os.environ.get("MICROSTAGE_RTMP_PORT", "1935"))
+        host = os.environ.get("MICROSTAGE_RTMP_BACKUP_HOST", host)
+    return host, int(os.environ.get("MICROSTAGE_RTMP_PORT", "1935"))
 
 
 def ingest_url(*, backup: bool = False) -> str:
@@ -40,34 +74,29 @@ def _stop_key(recording_id: str) -> str:
 
 def is_publishing(stream, which: str | None = None) -> bool:
     """A fresh heartbeat for that key (or any key)."""
-    from django.core.cache import cache
 
     names = [which] if which else list(_KEY_NAMES)
     return any(cache.get(_heartbeat_key(stream.pk, n)) for n in names)
 
 
 def _beat(stream_id: str, which: str, addr: str = "") -> None:
-    from django.core.cache import cache
 
     cache.set(_heartbeat_key(stream_id, which), addr or "-", PUBLISH_HEARTBEAT_SECONDS)
 
 
 def request_stop(recording_id: str) -> None:
     """Ask the transcoder of a recording to finish (it checks every couple of seconds)."""
-    from django.core.cache import cache
 
     cache.set(_stop_key(recording_id), 1, STOP_FLAG_SECONDS)
 
 
 def stop_requested(recording_id: str) -> bool:
-    from django.core.cache import cache
 
     return bool(cache.get(_stop_key(recording_id)))
 
 
 def ensure_stream(event):
     """The event's LiveStream, created with fresh keys on first use."""
-    from .models import LiveStream
 
     stream, _ = LiveStream.objects.get_or_create(event=event)
     return stream
@@ -76,11 +105,7 @@ def ensure_stream(event):
 def rotate_key(stream, *, backup: bool = False):
     """A new main (or backup) key. The old key is refused from now on; an encoder still publishing
     with it is dropped at nginx's next on_update call, and its recording is finished."""
-    from django.core.cache import cache
-    from django.db import transaction
-    from django.utils import timezone
 
-    from .models import LiveStream, StreamKey
 
     which = "backup" if backup else "main"
     field = "backup_key" if backup else "stream_key"
@@ -96,9 +121,7 @@ def rotate_key(stream, *, backup: bool = False):
 
 def _key_lookup(key: str):
     """(stream, "main"|"backup") for a key, or (None, None)."""
-    from django.db.models import Q
 
-    from .models import LiveStream
 
     if not key:
         return None, None
@@ -111,7 +134,7 @@ def _key_lookup(key: str):
 def publish_window(stream):
     """(opens, closes): from starts_at minus the rehearsal allowance to ends_at."""
     event = stream.event
-    return event.starts_at - _ingest_timedelta(minutes=stream.rehearsal_minutes), event.ends_at
+    return event.starts_at - timedelta(minutes=stream.rehearsal_minutes), event.ends_at
 
 
 def authorize_publish(key: str, app: str, addr: str = "", *, now=None):
@@ -121,13 +144,8 @@ def authorize_publish(key: str, app: str, addr: str = "", *, now=None):
     The first key to publish is transcoded (a new live Recording, task queued on commit); the other
     key, publishing at the same time, stands by and takes over if the first one leaves.
     """
-    from django.db import transaction
-    from django.utils import timezone
 
-    from events.models import Event
-    from microstage.errors import Forbidden
 
-    from .models import LiveStream
 
     now = now or timezone.now()
     if app != INGEST_APP:
@@ -170,9 +188,7 @@ def keep_publishing(key: str, app: str = INGEST_APP) -> bool:
 
 def publish_done(key: str, app: str = INGEST_APP):
     """nginx-rtmp's on_publish_done. Unknown (e.g. rotated) keys are a no-op. Returns the stream."""
-    from django.db import transaction
 
-    from .models import LiveStream
 
     stream, which = _key_lookup(key)
     if stream is None:
@@ -185,10 +201,7 @@ def publish_done(key: str, app: str = INGEST_APP):
 
 def _end_publish(stream, which: str) -> None:
     """Under the row lock: forget `which`'s publish; fail over to the other key, or go idle."""
-    from django.core.cache import cache
-    from django.utils import timezone
 
-    from .models import LiveStream
 
     cache.delete(_heartbeat_key(stream.pk, which))
     if stream.publishing_key != which:
@@ -205,7 +218,6 @@ def _end_publish(stream, which: str) -> None:
 
 
 def _finish_current_recordings(stream) -> None:
-    from .models import Recording
 
     for rec_id in Recording.objects.filter(stream=stream, status=Recording.Status.RECORDING).values_list("pk",
                                                                                                           flat=True):
@@ -214,7 +226,6 @@ def _finish_current_recordings(stream) -> None:
 
 def _start_live_recording(stream, which: str, addr: str, now):
     """Under the row lock: follow `which`, with a new live Recording and its transcode task queued."""
-    from .models import LiveStream, Recording
 
     stream.publishing_key, stream.publisher_addr, stream.publishing_since = which, addr[:64], now
     stream.status = LiveStream.Status.LIVE
@@ -226,9 +237,7 @@ def _start_live_recording(stream, which: str, addr: str, now):
 
 def _queue_transcode(recording_id: str, spec: dict) -> None:
     """Queue the transcode task once the transaction commits (tests replace this)."""
-    from django.db import transaction
 
-    from . import tasks
 
     transaction.on_commit(lambda: tasks.transcode_recording.delay(recording_id, spec))
 
@@ -237,16 +246,9 @@ def start_rehearsal(stream, *, pattern_seconds: int | None = None, upload=None, 
     """"Go live from a file or test pattern": the same transcode as a live publish, fed by ffmpeg's
     test pattern (`pattern_seconds` long) or an uploaded file (saved to storage first). Refused while
     an encoder or another rehearsal is on air. Returns the Recording."""
-    import uuid
-    from pathlib import PurePath
 
-    from django.core.files.storage import default_storage
-    from django.db import transaction
-    from django.utils import timezone
 
-    from microstage.errors import Conflict, Invalid
 
-    from .models import LiveStream, Recording
 
     if (pattern_seconds is None) == (upload is None):
         raise Invalid("Choose a test pattern or a file.", code="invalid")
@@ -272,7 +274,6 @@ def start_rehearsal(stream, *, pattern_seconds: int | None = None, upload=None, 
 
 
 def stop_rehearsal(stream) -> None:
-    from .models import Recording
 
     for rec_id in Recording.objects.filter(stream=stream, source=Recording.Source.FILE,
                                            status=Recording.Status.RECORDING).values_list("pk", flat=True):
@@ -281,9 +282,7 @@ def stop_rehearsal(stream) -> None:
 
 def record_health(stream_id: str, health: dict, *, which: str | None = None) -> None:
     """The transcoder's latest measurements (also a heartbeat for the key it follows)."""
-    from django.utils import timezone
 
-    from .models import LiveStream
 
     LiveStream.objects.filter(pk=stream_id).update(health=health, health_at=timezone.now())
     if which and LiveStream.objects.filter(pk=stream_id, publishing_key=which).exists():
@@ -291,7 +290,6 @@ def record_health(stream_id: str, health: dict, *, which: str | None = None) -> 
 
 
 def recording_progress(recording_id: str, *, duration: float | None, progress: int | None = None) -> None:
-    from .models import Recording
 
     fields: dict = {"duration_seconds": duration}
     if progress is not None:
@@ -310,16 +308,8 @@ def transcode_recording(recording_id: str, spec: dict) -> str:
     spec: {"kind": "rtmp", "which": "main"|"backup"} | {"kind": "pattern", "seconds": n, "realtime": b}
           | {"kind": "file", "path": <storage name>, "realtime": b}. Returns the final status.
     """
-    import tempfile
-    from pathlib import Path
 
-    from django.conf import settings
-    from django.core.files.storage import default_storage
-    from django.db import transaction
-    from django.utils import timezone
 
-    from . import media
-    from .models import Recording
 
     with transaction.atomic():
         rec = Recording.objects.select_for_update().select_related("stream", "stream__event").filter(
@@ -390,9 +380,7 @@ def transcode_recording(recording_id: str, spec: dict) -> str:
 def _probe_live(source, recording_id: str, attempts: int = 15):
     """Probe an RTMP pull, retrying while nginx has not started the stream yet (on_publish answers
     before the first packet); gives up when the publish is over."""
-    import time
 
-    from . import media
 
     for attempt in range(attempts):
         try:
@@ -405,7 +393,6 @@ def _probe_live(source, recording_id: str, attempts: int = 15):
 
 
 def _hls_duration(hls_dir) -> float | None:
-    from . import media
 
     for rung in media.LADDER:
         playlist = hls_dir / rung.name / media.VARIANT_PLAYLIST
@@ -416,11 +403,7 @@ def _hls_duration(hls_dir) -> float | None:
 
 def _release_file_publish(stream_id: str, source: str) -> None:
     """After a rehearsal (file or pattern) ends: the stream is off air again, unless an encoder took over."""
-    from django.core.cache import cache
-    from django.db import transaction
-    from django.utils import timezone
 
-    from .models import LiveStream, Recording
 
     if source != Recording.Source.FILE:
         return
@@ -438,27 +421,20 @@ def _release_file_publish(stream_id: str, source: str) -> None:
 # Posting, moderation and presence of an event's live chat. Consumers call these through
 # database_sync_to_async; every call re-checks who the person is allowed to be. Limits that must
 # hold across web processes (rate limit, slow mode, presence) live in Redis.
-import re as _re  # noqa: E402
-import time as _time  # noqa: E402
-import uuid as _uuid  # noqa: E402
-from datetime import timedelta as _timedelta  # noqa: E402
 
 MAX_MUTE_MINUTES = 7 * 24 * 60
 MAX_SLOW_MODE_SECONDS = 3600
-_CONTROL_CHARS = _re.compile(r"[\x00-\x1f\x7f]+")
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def _chat_rate() -> tuple[int, float]:
-    from django.conf import settings
 
     count, _, seconds = str(settings.CHAT_RATE_LIMIT).partition("/")
     return int(count), float(seconds or 10)
 
 
 def _chat_access_or_refuse(event_id: str, user, *, moderate: bool = False):
-    from microstage.errors import Forbidden, NotFound
 
-    from .selectors import chat_access
 
     access = chat_access(event_id, user)
     if access is None:
@@ -475,9 +451,7 @@ def _chat_access_or_refuse(event_id: str, user, *, moderate: bool = False):
 def clean_chat_text(text) -> str:
     """One line of plain text: control characters (including NUL, which PostgreSQL refuses) become
     spaces; empty or over-long text is refused. HTML is never interpreted: clients set textContent."""
-    from django.conf import settings
 
-    from microstage.errors import Invalid
 
     if not isinstance(text, str):
         raise Invalid("The text must be a string.", code="invalid")
@@ -492,14 +466,12 @@ def clean_chat_text(text) -> str:
 
 def _take_rate_slot(event_id: str, user_id: str) -> None:
     """Sliding window in a Redis sorted set: at most N messages per window per person and event."""
-    from microstage.errors import ServiceError
 
-    from .selectors import chat_redis
 
     limit, window = _chat_rate()
     key = f"ms:chat:rate:{event_id}:{user_id}"
-    now = _time.time()
-    member = f"{now:.6f}:{_uuid.uuid4().hex[:8]}"
+    now = time.time()
+    member = f"{now:.6f}:{uuid.uuid4().hex[:8]}"
     pipe = chat_redis().pipeline(transaction=True)
     pipe.zremrangebyscore(key, "-inf", now - window)
     pipe.zadd(key, {member: now})
@@ -515,9 +487,7 @@ def _take_rate_slot(event_id: str, user_id: str) -> None:
 
 
 def _take_slow_mode_slot(event_id: str, user_id: str, seconds: int) -> None:
-    from microstage.errors import ServiceError
 
-    from .selectors import chat_redis
 
     if seconds <= 0:
         return
@@ -531,14 +501,8 @@ def _take_slow_mode_slot(event_id: str, user_id: str, seconds: int) -> None:
 
 def post_chat(*, event_id: str, user, text) -> dict:
     """Keep a message and announce it to the room (on commit). Returns the broadcast payload."""
-    from django.db import transaction
-    from django.utils import timezone
 
-    from microstage import realtime
-    from microstage.errors import Forbidden
 
-    from .models import ChatMessage, ChatMute
-    from .selectors import chat_payload, slow_mode_seconds
 
     text = clean_chat_text(text)
     access = _chat_access_or_refuse(event_id, user)
@@ -560,17 +524,21 @@ def post_chat(*, event_id: str, user, text) -> dict:
 
 def delete_chat(*, event_id: str, message_id, actor) -> dict:
     """Moderators hide a message for everyone; deleting twice is harmless."""
-    from django.db import transaction
-    from django.utils import timezone
 
-    from microstage import realtime
-    from microstage.errors import Invalid, NotFound
 
-    from .models import ChatMessage
 
     if not isinstance(message_id, str) or not message_id:
         raise Invalid("Which message? Give its id.", code="invalid")
     _chat_access_or_refuse(event_id, actor, moderate=True)
+    return hide_chat_message(event_id=event_id, message_id=message_id, actor=actor)
+
+
+def hide_chat_message(*, event_id: str, message_id: str, actor) -> dict:
+    """Hide a message for everyone (after the caller checked the actor may: team moderators, or staff
+    in the admin)."""
+
+
+
     with transaction.atomic():
         message = ChatMessage.objects.select_for_update().filter(pk=message_id, event_id=event_id).first()
         if message is None:
@@ -585,14 +553,8 @@ def delete_chat(*, event_id: str, message_id, actor) -> dict:
 
 def mute_chat_user(*, event_id: str, user_id, minutes, actor) -> dict:
     """Silence someone in this event's chat for `minutes` (0 lifts the mute). The team cannot be muted."""
-    from django.utils import timezone
 
-    from events.models import Event
-    from microstage.errors import Forbidden, Invalid, NotFound
-    from microstage.models import User
-    from microstage.selectors import role_of
 
-    from .models import ChatMute
 
     if not isinstance(user_id, str) or not user_id:
         raise Invalid("Whom? Give the person's id.", code="invalid")
@@ -608,17 +570,14 @@ def mute_chat_user(*, event_id: str, user_id, minutes, actor) -> dict:
     if minutes == 0:
         ChatMute.objects.filter(event_id=event_id, user=target).delete()
         return {"type": "mute", "user": target.pk, "until": None}
-    until = timezone.now() + _timedelta(minutes=minutes)
+    until = timezone.now() + timedelta(minutes=minutes)
     ChatMute.objects.update_or_create(event_id=event_id, user=target, defaults={"until": until, "muted_by": actor})
     return {"type": "mute", "user": target.pk, "until": until.isoformat()}
 
 
 def set_slow_mode(*, event_id: str, seconds, actor) -> dict:
     """Per-event minimum seconds between one person's messages (0 turns slow mode off)."""
-    from microstage import realtime
-    from microstage.errors import Invalid
 
-    from .models import LiveStream
 
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= MAX_SLOW_MODE_SECONDS:
         raise Invalid(f"Slow mode is a whole number of seconds from 0 to {MAX_SLOW_MODE_SECONDS}.", code="invalid")
@@ -634,17 +593,15 @@ def set_slow_mode(*, event_id: str, seconds, actor) -> dict:
 
 def presence_join(event_id: str, connection_id: str) -> None:
     """Count a watching connection (also its heartbeat: the score is the time last seen)."""
-    from .selectors import PRESENCE_TTL_SECONDS, chat_redis, presence_key
 
     key = presence_key(event_id)
     pipe = chat_redis().pipeline(transaction=False)
-    pipe.zadd(key, {connection_id: _time.time()})
+    pipe.zadd(key, {connection_id: time.time()})
     pipe.expire(key, PRESENCE_TTL_SECONDS * 10)
     pipe.execute()
 
 
 def presence_leave(event_id: str, connection_id: str) -> None:
-    from .selectors import chat_redis, presence_key
 
     chat_redis().zrem(presence_key(event_id), connection_id)
 
@@ -655,10 +612,7 @@ def claim_presence_broadcast(event_id: str) -> tuple[int | None, float]:
     Returns (viewers, 0) to whoever may broadcast now (also raising the stream's peak), else
     (None, seconds until it may try again) — the caller retries then, so the last change is
     always announced."""
-    from django.conf import settings
 
-    from .models import LiveStream
-    from .selectors import chat_redis, viewer_count
 
     throttle_ms = max(1, int(settings.PRESENCE_THROTTLE_SECONDS * 1000))
     r = chat_redis()
@@ -681,7 +635,6 @@ UPLOAD_CONTENT_TYPES = ("video/",)
 
 
 def _storage():
-    from django.core.files.storage import default_storage
 
     return default_storage
 
@@ -700,7 +653,6 @@ def storage_source(name: str) -> str:
 
 
 def _save(name: str, path) -> str:
-    from django.core.files import File
 
     storage = _storage()
     if storage.exists(name):
@@ -711,16 +663,9 @@ def _save(name: str, path) -> str:
 
 def create_clip(*, event, user, start_seconds, end_seconds, title, access):
     """A clip of the event's replay, cut in the background; only the owner and managers make clips."""
-    import math
 
-    from django.db import transaction
 
-    from microstage.errors import Conflict, Invalid
-    from microstage.models import EDIT_ROLES
-    from microstage.selectors import creator_for_team
 
-    from .models import Clip
-    from .selectors import replay_recording
 
     creator_for_team(user, event.creator_id, roles=EDIT_ROLES)
     fields: dict[str, list[str]] = {}
@@ -783,12 +728,7 @@ def _progress_writer(model, pk):
 def cut_clip(clip_id: str) -> None:
     """Cut a clip, make its thumbnail and store both. Idempotent: a ready clip is left alone, a
     re-run (crashed worker) starts over and replaces the files."""
-    import secrets
-    import tempfile
-    from pathlib import Path
 
-    from . import cutting
-    from .models import Clip
 
     clip = Clip.objects.select_related("recording").filter(pk=clip_id).first()
     if clip is None or clip.status == Clip.Status.READY:
@@ -819,16 +759,9 @@ def cut_clip(clip_id: str) -> None:
 def upload_recording(*, event, user, upload):
     """A recording uploaded when the live stream failed: validated (a video type, within the size
     limit, and it decodes), stored, then given HLS renditions by a task. Owner and managers only."""
-    import tempfile
 
-    from django.db import transaction
 
-    from microstage.errors import Invalid
-    from microstage.models import EDIT_ROLES
-    from microstage.selectors import creator_for_team
 
-    from . import cutting
-    from .models import LiveStream, Recording
 
     creator_for_team(user, event.creator_id, roles=EDIT_ROLES)
     content_type = (getattr(upload, "content_type", "") or "").lower()
@@ -874,14 +807,8 @@ def _package_later(recording_id: str) -> None:
 
 def package_upload(recording_id: str) -> None:
     """HLS renditions of an uploaded recording, written through the storage. Idempotent."""
-    import secrets
-    import tempfile
-    from pathlib import Path
 
-    from django.utils import timezone
 
-    from . import cutting
-    from .models import Recording
 
     recording = Recording.objects.filter(pk=recording_id).first()
     if recording is None or recording.status == Recording.Status.READY or not recording.file:
@@ -910,11 +837,8 @@ PREFLIGHT_WINDOW_HOURS = 3  # how long before doors the checklist starts running
 def run_preflight(event_id: str) -> dict | None:
     """Run the checklist now and keep the result for the control room (idempotent: a later run
     simply replaces it)."""
-    from django.core.cache import cache
 
-    from events.models import Event
 
-    from .selectors import preflight
 
     event = Event.objects.filter(pk=event_id).first()
     if event is None:
@@ -926,11 +850,9 @@ def run_preflight(event_id: str) -> dict | None:
 
 def preflight_due_events(now=None) -> list[str]:
     """Published events whose doors are within the preflight window (and not over)."""
-    from django.utils import timezone
 
-    from events.models import Event
 
     now = now or timezone.now()
-    return list(Event.objects.filter(status=Event.Status.PUBLISHED, starts_at__lte=now + _timedelta(
+    return list(Event.objects.filter(status=Event.Status.PUBLISHED, starts_at__lte=now + timedelta(
         hours=PREFLIGHT_WINDOW_HOURS), ends_at__gt=now).exclude(mode=Event.Mode.IN_PERSON)
         .values_list("pk", flat=True))

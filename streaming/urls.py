@@ -1,21 +1,12 @@
-"""URL routes (filled in by the streaming work)."""
-urlpatterns: list = []
+"""Streaming endpoints (mounted under /streaming/): nginx-rtmp's hooks and signed media files."""
+from django.urls import path
 
-# --- playback: signed HLS playlists/segments and clip files (streaming/hls_views.py)
-from django.urls import path as _path  # noqa: E402
+from . import hls_views, views
 
-from . import hls_views as _hls  # noqa: E402
-
-urlpatterns += [
-    _path("hls/<str:event_id>/<str:token>/<str:recording_id>/<path:path>", _hls.hls_file, name="hls-file"),
-    _path("clips/<str:clip_id>/<str:token>/<str:name>", _hls.clip_file, name="clip-file"),
-]
-
-# --- ingest: nginx-rtmp's callbacks (streaming/views.py)
-from . import views as _ingest  # noqa: E402
-
-urlpatterns += [
-    _path("rtmp/on-publish", _ingest.on_publish, name="rtmp-on-publish"),
-    _path("rtmp/on-update", _ingest.on_update, name="rtmp-on-update"),
-    _path("rtmp/on-publish-done", _ingest.on_publish_done, name="rtmp-on-publish-done"),
+urlpatterns = [
+    path("rtmp/on-publish", views.on_publish, name="rtmp-on-publish"),
+    path("rtmp/on-update", views.on_update, name="rtmp-on-update"),
+    path("rtmp/on-publish-done", views.on_publish_done, name="rtmp-on-publish-done"),
+    path("hls/<str:event_id>/<str:token>/<str:recording_id>/<path:path>", hls_views.hls_file, name="hls-file"),
+    path("clips/<str:clip_id>/<str:token>/<str:name>", hls_views.clip_file, name="clip-file"),
 ]

@@ -1,24 +1,15 @@
-"""URL routes (filled in by the streaming work)."""
-urlpatterns: list = []
+"""API v1 routes for streams, playback and clips."""
+from django.urls import path, re_path
 
-# --- playback and clips (streaming/api/playback_views.py)
-from django.urls import path as _path  # noqa: E402
+from . import ingest_views, playback_views
 
-from . import playback_views as _pv  # noqa: E402
+EVENT = r"(?P<event_id>[A-Za-z0-9_-]{1,64})"
 
-urlpatterns += [
-    _path("events/<str:event_id>/playback", _pv.PlaybackView.as_view(), name="api-event-playback"),
-    _path("clips", _pv.ClipListView.as_view(), name="api-clips"),
-    _path("clips/<str:clip_id>", _pv.ClipDetailView.as_view(), name="api-clip"),
-]
-
-# --- ingest (streaming/api/ingest_views.py)
-from django.urls import re_path as _re_path  # noqa: E402
-
-from . import ingest_views as _iv  # noqa: E402
-
-urlpatterns += [
-    _re_path(r"^events/(?P<event_id>[A-Za-z0-9_-]{1,64})/stream$", _iv.StreamView.as_view(), name="api-event-stream"),
-    _re_path(r"^events/(?P<event_id>[A-Za-z0-9_-]{1,64})/stream/rotate-key$", _iv.RotateKeyView.as_view(),
-             name="api-event-stream-rotate-key"),
+urlpatterns = [
+    re_path(rf"^events/{EVENT}/stream$", ingest_views.StreamView.as_view(), name="api-event-stream"),
+    re_path(rf"^events/{EVENT}/stream/rotate-key$", ingest_views.RotateKeyView.as_view(),
+            name="api-event-stream-rotate-key"),
+    path("events/<str:event_id>/playback", playback_views.PlaybackView.as_view(), name="api-event-playback"),
+    path("clips", playback_views.ClipListView.as_view(), name="api-clips"),
+    path("clips/<str:clip_id>", playback_views.ClipDetailView.as_view(), name="api-clip"),
 ]
