@@ -130,3 +130,222 @@ class Hold(models.Model):
 
     def __str__(self):
         return f"{self.quantity} of {self.inventory.key} for {self.order_id}"
+
+
+# --- products ------------------------------------------------------------------------------------
+
+class Product(models.Model):
+    """Something a creator sells beyond tickets: physical merch or a digital file."""
+
+    class Kind(models.TextChoices):
+        PHYSICAL = "physical", "Physical"
+        DIGITAL = "digital", "Digital"
+
+    id = PublicIdField("prd")
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="products")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True, max_length=5000)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PHYSICAL)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    image = models.ImageField(upload_to="creators/products/", blank=True)
+    digital_file = models.FileField(upload_to="products/files/", blank=True,
+                                    help_text="For digital products: unlocked by a signed, expiring link.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["creator", "name"]
+        constraints = [models.CheckConstraint(condition=Q(price__gte=0), name="product_price_not_negative")]
+
+    def __str__(self):
+        return self.name
+
+
+class ProductVariant(models.Model):
+    """A size or colour of a product, with its own stock (its inventory pool is "variant:<id>")."""
+
+    id = PublicIdField("var")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
+    name = models.CharField(max_length=60, help_text='e.g. "M / black"; "Default" for products without variants.')
+    sku = models.CharField(max_length=60, blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True,
+                                help_text="Overrides the product's price when set.")
+    stock = models.PositiveIntegerField(default=0, help_text="Central stock available to sell online.")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["product", "position", "name"]
+
+    def __str__(self):
+        return f"{self.product.name} — {self.name}"
+
+    @property
+    def unit_price(self) -> Decimal:
+        return self.price if self.price is not None else self.product.price
+
+
+# --- group-buys ----------------------------------------------------------------------------------
+
+class GroupBuy(models.Model):
+    """A price that drops as more people commit before a deadline; settled once, at the deadline."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        SUCCEEDED = "succeeded", "Succeeded (settling)"
+        FAILED = "failed", "Failed (releasing)"
+        SETTLED = "settled", "Settled"
+
+    id = PublicIdField("gb")
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="group_buys")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="group_buys")
+    variant = models.ForeignKey(ProductVariant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    event_id = models.CharField(max_length=40, blank=True, help_text="The show it runs during, if any (evt_…).")
+    title = models.CharField(max_length=120, blank=True)
+    deadline = models.DateTimeField(db_index=True)
+    max_quantity = models.PositiveIntegerField(null=True, blank=True, help_text="Cap on committed units.")
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN, db_index=True)
+    committed_quantity = models.PositiveIntegerField(default=0)
+    final_price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    settle_started_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["deadline"]
+        constraints = [models.CheckConstraint(
+            condition=Q(max_quantity__isnull=True) | Q(committed_quantity__lte=F("max_quantity")),
+            name="groupbuy_within_cap")]
+
+    def __str__(self):
+        return self.title or f"Group-buy of {self.product}"
+
+
+class GroupBuyPriceTier(models.Model):
+    """From `min_quantity` committed units on, everyone pays `price`."""
+
+    group_buy = models.ForeignKey(GroupBuy, on_delete=models.CASCADE, related_name="price_tiers")
+    min_quantity = models.PositiveIntegerField()
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+
+    class Meta:
+        ordering = ["group_buy", "min_quantity"]
+        constraints = [models.UniqueConstraint(fields=["group_buy", "min_quantity"], name="one_price_per_threshold"),
+                       models.CheckConstraint(condition=Q(price__gte=0), name="groupbuy_tier_price_not_negative")]
+
+    def __str__(self):
+        return f"≥{self.min_quantity}: {self.price}"
+
+
+class GroupBuyParticipant(models.Model):
+    """One person's commitment: money authorised (or a saved card) now, charged once at settlement."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting authorisation"
+        AUTHORIZED = "authorized", "Authorised"
+        CAPTURED = "captured", "Charged"
+        RELEASED = "released", "Released"
+        DECLINED = "declined", "Declined at settlement"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = PublicIdField("gbp")
+    group_buy = models.ForeignKey(GroupBuy, on_delete=models.CASCADE, related_name="participants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="group_buys")
+    quantity = models.PositiveIntegerField()
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="group_buy_share")
+    payment = models.ForeignKey("microstage.Payment", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    customer = models.CharField(max_length=255, blank=True, help_text="Provider customer (saved-card path).")
+    payment_method = models.CharField(max_length=255, blank=True, help_text="Saved payment method, if any.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    charged_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    outcome = models.CharField(max_length=255, blank=True, help_text="What settlement did, in words.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["group_buy", "created_at"]
+
+    def __str__(self):
+        return f"{self.user} × {self.quantity} in {self.group_buy}"
+
+
+# --- tips ----------------------------------------------------------------------------------------
+
+class Tip(models.Model):
+    """Money a fan gives a creator during a show; paid through an order with one "tip" line."""
+
+    id = PublicIdField("tip")
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="tips")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="tips")
+    event_id = models.CharField(max_length=40, blank=True)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    message = models.CharField(max_length=200, blank=True)
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="tip")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="tip_amount_positive")]
+
+    def __str__(self):
+        return f"{self.amount} {self.currency} tip to {self.creator}"
+
+
+# --- the creator's money -------------------------------------------------------------------------
+
+class LedgerEntry(models.Model):
+    """Append-only record of a creator's money: sales, platform fees, refunds, disputes and payouts.
+
+    The balance is the sum of `amount` per currency; `key` makes every entry happen once.
+    """
+
+    class Kind(models.TextChoices):
+        SALE = "sale", "Sale (gross)"
+        FEE = "fee", "Platform fee"
+        REFUND = "refund", "Refund"
+        DISPUTE_HOLD = "dispute_hold", "Held for a dispute"
+        DISPUTE_RELEASE = "dispute_release", "Dispute resolved"
+        DISPUTE_LOSS = "dispute_loss", "Dispute lost"
+        PAYOUT = "payout", "Payout"
+
+    creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="ledger")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, help_text="Positive credits, negative debits.")
+    currency = models.CharField(max_length=3)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
+    key = models.CharField(max_length=120, unique=True)
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "ledger entries"
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount} {self.currency}"
+
+
+class Dispute(models.Model):
+    """A payer's bank disputing a payment: the order is flagged and the amount held until resolved."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    id = PublicIdField("dsp")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes")
+    provider_reference = models.CharField(max_length=255, unique=True)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=120, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Dispute {self.provider_reference} on {self.order_id} ({self.status})"

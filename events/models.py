@@ -5,6 +5,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
 
 from microstage.ids import PublicIdField
@@ -196,3 +197,34 @@ class CheckIn(models.Model):
 
     def __str__(self):
         return f"{self.get_result_display()} at {self.scanned_at:%H:%M}"
+
+
+class Drop(models.Model):
+    """A product offered in limited quantity during a time window of an event (pool "drop:<id>")."""
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        LIVE = "live", "Live"
+        ENDED = "ended", "Ended"
+
+    id = PublicIdField("drp")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="drops")
+    product = models.ForeignKey("commerce.Product", on_delete=models.PROTECT, related_name="drops")
+    variant = models.ForeignKey("commerce.ProductVariant", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="drops")
+    quantity = models.PositiveIntegerField()
+    price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True,
+                                help_text="Drop price; the product's price when empty.")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    members_only_until = models.DateTimeField(null=True, blank=True)
+    per_person_limit = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
+    stopped_at = models.DateTimeField(null=True, blank=True, help_text="Stopped early from the control room.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["event", "starts_at"]
+        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="drop_ends_after_start")]
+
+    def __str__(self):
+        return f"{self.product} drop at {self.event}"
