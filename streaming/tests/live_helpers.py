@@ -114,14 +114,19 @@ class UvicornServer:
         import time
         import urllib.request
         from pathlib import Path
+        from urllib.parse import quote
 
         from django.conf import settings
         from django.db import connection
 
         db = connection.settings_dict
         auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-        env = dict(os.environ, DATABASE_URL=f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
-                                            f"{db['NAME']}",
+        host = db["HOST"] or "127.0.0.1"
+        if host.startswith("/"):  # a unix socket directory (the embedded PostgreSQL): django-environ's form
+            url = f"postgres://{auth}@/{quote(host, safe='')}/{db['NAME']}"
+        else:
+            url = f"postgres://{auth}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+        env = dict(os.environ, DATABASE_URL=url,
                    MICROSTAGE_DB_POOL_MAX="4", MICROSTAGE_DB_POOL_MIN="1",
                    MICROSTAGE_PRESENCE_THROTTLE_SECONDS=str(settings.PRESENCE_THROTTLE_SECONDS),
                    MICROSTAGE_PAYMENTS_PROVIDER=settings.PAYMENTS_PROVIDER, **self.extra_env)
