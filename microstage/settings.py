@@ -234,7 +234,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "microstage.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"auth": env.str("MICROSTAGE_API_AUTH_RATE", default="20/min")},
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -260,6 +259,14 @@ DJSTRIPE_USE_NATIVE_JSONFIELD = True
 DJSTRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
 PAYMENTS_PROVIDER = env.str("MICROSTAGE_PAYMENTS_PROVIDER", default="stripe" if STRIPE_SECRET_KEY else "sandbox")
 PLATFORM_FEE_PERCENT = Decimal(env.str("MICROSTAGE_PLATFORM_FEE_PERCENT", default="5"))
+
+# --- Streaming -----------------------------------------------------------------------------
+# Where encoders publish (shown in the dashboard); `make run` starts nginx-rtmp on RTMP_PORT.
+RTMP_HOST = env.str("MICROSTAGE_RTMP_HOST", default="127.0.0.1")
+RTMP_BACKUP_HOST = env.str("MICROSTAGE_RTMP_BACKUP_HOST", default=RTMP_HOST)
+RTMP_PORT = env.int("MICROSTAGE_RTMP_PORT", default=1935)
+# Playback tokens are shared per window (CDN-cacheable) and live between one and two windows.
+PLAYBACK_WINDOW_SECONDS = env.int("MICROSTAGE_PLAYBACK_WINDOW_SECONDS", default=300)
 
 # Ed25519 key (base64 of 32 raw bytes) for ticket QR codes and receipts; generated under .data/ if unset.
 SIGNING_KEY = env.str("MICROSTAGE_SIGNING_KEY", default="")

@@ -21,7 +21,7 @@ from django.utils.crypto import salted_hmac
 from microstage.signing import b64url
 
 # A token issued in window n expires at the end of window n+1: between WINDOW and 2*WINDOW seconds of life.
-WINDOW_SECONDS = getattr(settings, "MICROSTAGE_PLAYBACK_WINDOW_SECONDS", 300)
+WINDOW_SECONDS = settings.PLAYBACK_WINDOW_SECONDS
 _SALT = "microstage.streaming.playback"
 _MAC_CHARS = 22  # 132 bits of the HMAC-SHA256, URL-safe
 

@@ -1,6 +1,5 @@
 """Writes for streaming: ingest, playback, clips, chat and presence."""
 import math
-import os
 import re
 import secrets
 import tempfile
@@ -52,11 +51,8 @@ _KEY_NAMES = ("main", "backup", "file")
 
 
 def rtmp_endpoint(*, backup: bool = False) -> tuple[str, int]:
-    """Where encoders publish: MICROSTAGE_RTMP_HOST / _PORT (backup: MICROSTAGE_RTMP_BACKUP_HOST)."""
-    host = os.environ.get("MICROSTAGE_RTMP_HOST", "127.0.0.1")
-    if backup:
-        host = os.environ.get("MICROSTAGE_RTMP_BACKUP_HOST", host)
-    return host, int(os.environ.get("MICROSTAGE_RTMP_PORT", "1935"))
+    """Where encoders publish: settings RTMP_HOST / RTMP_PORT (backup: RTMP_BACKUP_HOST)."""
+    return (settings.RTMP_BACKUP_HOST if backup else settings.RTMP_HOST), settings.RTMP_PORT
 
 
 def ingest_url(*, backup: bool = False) -> str:

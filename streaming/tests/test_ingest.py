@@ -176,9 +176,8 @@ def test_api_stream_and_rotate_for_owner_and_manager(make_api, stream):
         assert LiveStream.objects.get(pk=stream.pk).stream_key == rotated.json()["stream_key"]
 
 
-def test_api_creates_the_stream_and_honours_env(make_api, monkeypatch):
-    monkeypatch.setenv("MICROSTAGE_RTMP_HOST", "ingest.example")
-    monkeypatch.setenv("MICROSTAGE_RTMP_PORT", "1936")
+def test_api_creates_the_stream_and_honours_settings(make_api, settings):
+    settings.RTMP_HOST, settings.RTMP_BACKUP_HOST, settings.RTMP_PORT = "ingest.example", "ingest.example", 1936
     event = EventFactory()
     api = make_api(team_member(event.creator, Role.OWNER))
     response = api.post(f"/api/v1/events/{event.pk}/stream")

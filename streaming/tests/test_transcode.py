@@ -158,7 +158,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def nginx_rtmp(live_server, tmp_path, monkeypatch):
+def nginx_rtmp(settings, live_server, tmp_path, monkeypatch):
     if NGINX is None:
         pytest.skip("needs nginx with the RTMP module (CI installs nginx and libnginx-mod-rtmp)")
     port = free_port()
@@ -170,7 +170,7 @@ def nginx_rtmp(live_server, tmp_path, monkeypatch):
     while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
         assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "nginx" / "error.log").read_text()
         time.sleep(0.1)
-    monkeypatch.setenv("MICROSTAGE_RTMP_PORT", str(port))
+    settings.RTMP_PORT = port
     yield port
     proc.terminate()
     proc.wait(10)
