@@ -324,6 +324,10 @@ def main() -> int:
     from .clips import run as run_clips
 
     results.update(run_clips())
+    log("group-buy settlement: 5,000 participants in the sandbox (bench/settlement.py)")
+    from .settlement import run as run_settlement
+
+    results.update(run_settlement())
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print()
     print_table(results, conditions)

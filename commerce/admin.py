@@ -9,7 +9,8 @@ from django.utils.html import format_html
 from microstage.errors import ServiceError
 
 from . import services
-from .models import Hold, Inventory, Order, OrderLine
+from .models import (Dispute, GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Hold, Inventory, LedgerEntry, Order,
+                     OrderLine, Product, ProductVariant, Tip)
 
 REFUNDABLE = (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED)
 
@@ -150,3 +151,76 @@ class InventoryAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- the creator's money (records only: services in commerce/money.py write them) ---------------
+
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["created_at", "creator", "kind", "amount", "currency", "order", "note"]
+    list_filter = ["kind", "currency"]
+    search_fields = ["key", "order__id", "creator__name", "note"]
+    list_select_related = ["creator", "order"]
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "provider_reference", "order", "amount", "currency", "reason", "status", "resolved_at"]
+    list_filter = ["status"]
+    search_fields = ["id", "provider_reference", "order__id", "order__email"]
+
+
+@admin.register(Tip)
+class TipAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["created_at", "creator", "user", "amount", "currency", "event_id", "message"]
+    search_fields = ["creator__name", "user__email", "message", "order__id"]
+
+
+# --- products and group-buys ---------------------------------------------------------------------
+
+class VariantInline(admin.TabularInline):
+    model = ProductVariant
+    extra = 0
+    fields = ["name", "sku", "price", "stock", "position"]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["name", "creator", "kind", "price", "currency", "is_active", "created_at"]
+    list_filter = ["kind", "is_active", "currency"]
+    search_fields = ["name", "id", "creator__name"]
+    list_select_related = ["creator"]
+    readonly_fields = ["id", "created_at"]
+    inlines = [VariantInline]
+
+
+class PriceTierInline(admin.TabularInline):
+    model = GroupBuyPriceTier
+    extra = 0
+
+
+class ParticipantInline(ReadOnlyMixin, admin.TabularInline):
+    model = GroupBuyParticipant
+    fields = ["user", "quantity", "status", "charged_amount", "outcome", "attempts", "settled_at"]
+    readonly_fields = fields
+
+
+@admin.register(GroupBuy)
+class GroupBuyAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "creator", "status", "committed_quantity", "max_quantity", "final_price", "deadline"]
+    list_filter = ["status", "deadline"]
+    search_fields = ["title", "id", "product__name", "creator__name"]
+    list_select_related = ["creator", "product"]
+    readonly_fields = ["id", "status", "committed_quantity", "final_price", "settle_started_at", "settled_at",
+                       "created_at"]
+    inlines = [PriceTierInline, ParticipantInline]
+
+
+@admin.register(GroupBuyParticipant)
+class GroupBuyParticipantAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "group_buy", "user", "quantity", "status", "charged_amount", "settled_at"]
+    list_filter = ["status"]
+    search_fields = ["id", "user__email", "group_buy__title"]
+    list_select_related = ["group_buy", "user"]

@@ -11,5 +11,20 @@ class CommerceConfig(AppConfig):
 
         from . import services
 
+        from . import money, sellables, signals
+
         register_handler(services.PURPOSE, on_paid=services.on_payment_paid, on_failed=services.on_payment_failed,
-                         on_cancelled=services.on_payment_failed, on_refunded=services.on_payment_refunded)
+                         on_cancelled=services.on_payment_failed, on_refunded=services.on_payment_refunded,
+                         on_dispute_opened=money.on_dispute_opened, on_dispute_closed=money.on_dispute_closed)
+        # The creator's money: tips as a sellable kind, the ledger fed by paid and refunded orders.
+        sellables.register(money.TIP_KIND, offer=money.tip_offer, on_paid=money.on_tip_paid)
+        signals.order_paid.connect(money.record_sale, dispatch_uid="commerce.money.sale")
+        signals.order_refunded.connect(money.record_refund, dispatch_uid="commerce.money.refund")
+        services.register_product_sellable()
+        from . import groupbuys
+
+        groupbuys.register()  # the group_buy sellable kind and the commerce.group_buy payment handlers
+        from .shop_views import downloads_section
+        from .views import register_order_section
+
+        register_order_section(services.PRODUCT_KIND, downloads_section)

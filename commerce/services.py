@@ -19,13 +19,13 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from microstage import realtime
-from microstage.errors import Conflict, Invalid, NotFound
+from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
 
 from . import sellables
 from .models import Hold, Inventory, Order, OrderLine
-from .signals import order_paid
+from .signals import order_paid, order_refunded
 
 log = logging.getLogger(__name__)
 MAX_QUANTITY = 100  # per line; anything above is a typo or an attack, not a purchase
@@ -213,6 +213,8 @@ def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "") -> C
         order = _lock_order(order_id)
         if order.status in Order.SETTLED:
             return CheckoutResult(order)
+        if order.lines.filter(kind="group_buy").exists():  # paid at the group-buy's settlement, never here
+            raise Conflict("This order is paid when its group-buy settles.", code="group_buy")
         # Raised after the block: inside it, the Conflict would roll back the EXPIRED status just saved.
         expired = order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED) or _expire_if_due(order)
         if not expired and order.total == 0:
@@ -228,7 +230,7 @@ def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "") -> C
     started = payments.start_checkout(
         amount=order.total, currency=order.currency, description=_describe(order), purpose=PURPOSE,
         reference=order.id, success_url=success_url or f"{base}?paid=1", cancel_url=cancel_url or base,
-        customer_email=order.email)
+        customer_email=order.email, **_connect_params(order))
     with transaction.atomic():
         order = _lock_order(order_id)
         if order.status in Order.OPEN:
@@ -236,6 +238,12 @@ def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "") -> C
             order.payment = started.payment
             order.save(update_fields=["status", "payment"])
     return CheckoutResult(order, started.checkout_url, started.provider)
+
+
+def _connect_params(order: Order) -> dict:
+    from .money import connect_params  # money builds on this module
+
+    return connect_params(order)
 
 
 def _checkout_url(payment: Payment) -> str:
@@ -426,6 +434,7 @@ def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = ""
         if reason:
             order.note = reason[:255]
         order.save(update_fields=["refunded_total", "status", "note"])
+        order_refunded.send(sender=Order, order=order, amount=amount)  # the creator's ledger (commerce/money.py)
         if order.payment_id and amount > 0:
             payments.refund(order.payment_id, amount)
         transaction.on_commit(lambda: _send_order_email(order.pk, "refunded"))
@@ -445,3 +454,313 @@ def _send_order_email(order_id: str, what: str) -> None:
         send_order_email(order_id, what)
     except Exception:  # an email problem must not undo a sale; it is logged for staff
         log.exception("order email %s for %s failed", what, order_id)
+
+
+# --- products ------------------------------------------------------------------------------------
+# Physical and digital products with variants; each variant's stock is the inventory pool
+# "variant:<id>" (total = variant.stock, the units ever available online; sold units stay counted
+# in the pool). Sold in the shop as the sellable kind "product"; a drop of an event sells the same
+# units under its own kind and pool (events.services), so the variant pool is shared by both.
+
+PRODUCT_KIND = "product"
+PRODUCT_MAX_PER_ORDER = 10
+PRODUCT_MAX_PRICE = Decimal("100000")
+PRODUCT_MAX_STOCK = 1_000_000
+PRODUCT_MAX_VARIANTS = 30
+PRODUCT_IMAGE_MAX_BYTES = 5 * 1024 * 1024
+PRODUCT_IMAGE_MAX_SIDE = 4000
+DIGITAL_FILE_MAX_BYTES = 500 * 1024 * 1024
+DOWNLOAD_SALT = "commerce.download"
+DOWNLOAD_MAX_AGE = 24 * 3600  # seconds a download link works; the order page mints fresh ones
+PRODUCT_FIELDS = ("name", "description", "kind", "price", "currency", "image", "digital_file", "is_active")
+VARIANT_FIELDS = ("name", "sku", "price", "stock", "position")
+
+# kind -> (line) -> Product | None: which product a paid line of that kind unlocks (for downloads).
+_download_resolvers: dict = {}
+
+
+def variant_key(variant_id: str) -> str:
+    return f"variant:{variant_id}"
+
+
+def register_download_resolver(kind: str, resolve) -> None:
+    """Apps that sell products under their own kind (drops) say which product a line unlocks."""
+    _download_resolvers[kind] = resolve
+
+
+def _require_editor(actor, creator_id: str) -> None:
+    if actor is None:
+        return
+    from microstage.models import EDIT_ROLES
+    from microstage.selectors import creator_for_team
+
+    creator_for_team(actor, creator_id, roles=EDIT_ROLES)
+
+
+def _check_money(price, field: str = "price") -> Decimal:
+    try:
+        price = Decimal(str(price))
+    except (ArithmeticError, ValueError, TypeError):
+        raise Invalid("Enter a price like 12.50.", fields={field: ["Enter a price like 12.50."]}) from None
+    if not price.is_finite() or price < 0 or price > PRODUCT_MAX_PRICE:
+        raise Invalid("Prices run from 0 to 100000.", fields={field: ["Use a price from 0 to 100000."]})
+    if price != price.quantize(Decimal("0.01")):
+        raise Invalid("Prices have at most two decimals.", fields={field: ["At most two decimals."]})
+    return price.quantize(Decimal("0.01"))
+
+
+def _check_stock(stock, field: str = "stock") -> int:
+    if isinstance(stock, bool) or not isinstance(stock, int) or stock < 0 or stock > PRODUCT_MAX_STOCK:
+        raise Invalid("Stock is a whole number from 0.",
+                      fields={field: [f"Use a whole number from 0 to {PRODUCT_MAX_STOCK}."]})
+    return stock
+
+
+def _check_product(product) -> None:
+    from .models import Product
+
+    product.name = (product.name or "").strip()
+    if not product.name or len(product.name) > 120:
+        raise Invalid("Give the product a name.", fields={"name": ["Use 1 to 120 characters."]})
+    if len(product.description or "") > 5000:
+        raise Invalid("The description is too long.", fields={"description": ["At most 5000 characters."]})
+    if product.kind not in Product.Kind.values:
+        raise Invalid("A product is physical or digital.", fields={"kind": ["Use physical or digital."]})
+    product.price = _check_money(product.price)
+    product.currency = (product.currency or settings.DEFAULT_CURRENCY).upper()
+    if len(product.currency) != 3 or not product.currency.isalpha():
+        raise Invalid("Use a three-letter currency code.", fields={"currency": ["Use an ISO 4217 code like EUR."]})
+
+
+def _check_image(upload) -> None:
+    from microstage.forms import validate_image
+
+    try:
+        validate_image(upload, max_bytes=PRODUCT_IMAGE_MAX_BYTES, max_side=PRODUCT_IMAGE_MAX_SIDE)
+    except ValidationError as exc:
+        raise Invalid(exc.messages[0], fields={"image": exc.messages}) from exc
+
+
+def _check_digital_file(upload) -> None:
+    if upload.size > DIGITAL_FILE_MAX_BYTES:
+        raise Invalid("The file is too large.", fields={"digital_file": ["At most 500 MB."]})
+
+
+def _check_variant(variant) -> None:
+    variant.name = (variant.name or "").strip()
+    if not variant.name or len(variant.name) > 60:
+        raise Invalid("Name each variant.", fields={"variants": ["Each variant needs a name of up to 60 characters."]})
+    if len(variant.sku or "") > 60:
+        raise Invalid("The SKU is too long.", fields={"sku": ["At most 60 characters."]})
+    if variant.price is not None:
+        variant.price = _check_money(variant.price, "variant price")
+    variant.stock = _check_stock(variant.stock)
+
+
+@transaction.atomic
+def create_product(*, creator, name: str, price, kind: str = "physical", currency: str = "", description: str = "",
+                   stock: int = 0, image=None, digital_file=None, variants: list[dict] | None = None,
+                   actor=None):
+    """A new product of `creator` (its owners and managers: pass `actor` to have that checked).
+
+    Without `variants` it gets one "Default" variant holding `stock`; with them, each variant
+    ({name, sku?, price?, stock}) holds its own stock. Images are checked with Pillow; a digital
+    product needs its file before it can be sold (the shop hides it until then).
+    """
+    from .models import Product, ProductVariant
+
+    _require_editor(actor, creator.pk)
+    product = Product(creator=creator, name=name, description=description or "", kind=kind, price=price,
+                      currency=currency or settings.DEFAULT_CURRENCY)
+    _check_product(product)
+    if image:
+        _check_image(image)
+        product.image = image
+    if digital_file:
+        if product.kind != Product.Kind.DIGITAL:
+            raise Invalid("Only digital products carry a file.", fields={"digital_file": ["Make it digital first."]})
+        _check_digital_file(digital_file)
+        product.digital_file = digital_file
+    if variants is not None and not isinstance(variants, list | tuple):
+        raise Invalid("Variants are a list.", fields={"variants": ["Send a list of variants."]})
+    if variants and len(variants) > PRODUCT_MAX_VARIANTS:
+        raise Invalid("Too many variants.", fields={"variants": [f"At most {PRODUCT_MAX_VARIANTS}."]})
+    rows = []
+    for position, data in enumerate(variants or [{"name": "Default", "stock": stock}]):
+        if not isinstance(data, dict) or set(data) - set(VARIANT_FIELDS):
+            raise Invalid("Unknown variant fields.", fields={"variants": [f"Use {', '.join(VARIANT_FIELDS)}."]})
+        variant = ProductVariant(product=product, name=data.get("name", ""), sku=data.get("sku") or "",
+                                 price=data.get("price"), stock=data.get("stock", 0), position=position)
+        _check_variant(variant)
+        rows.append(variant)
+    if len({v.name.lower() for v in rows}) != len(rows):
+        raise Invalid("Variant names repeat.", fields={"variants": ["Give each variant its own name."]})
+    product.save()
+    for variant in rows:
+        variant.save()
+    return product
+
+
+@transaction.atomic
+def update_product(product, *, actor=None, **data):
+    """Change a product's details (any of PRODUCT_FIELDS); stock lives on the variants (save_variant)."""
+    from .models import Product
+
+    _require_editor(actor, product.creator_id)
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    unknown = set(data) - set(PRODUCT_FIELDS)
+    if unknown:
+        raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in sorted(unknown)})
+    image, digital_file = data.pop("image", None), data.pop("digital_file", None)
+    for key, value in data.items():
+        setattr(product, key, value)
+    _check_product(product)
+    if image:
+        _check_image(image)
+        product.image = image
+    if digital_file:
+        _check_digital_file(digital_file)
+        product.digital_file = digital_file
+    if product.digital_file and product.kind != Product.Kind.DIGITAL:
+        raise Invalid("Only digital products carry a file.",
+                      fields={"kind": ["This product has a file: keep it digital."]})
+    product.save()
+    return product
+
+
+@transaction.atomic
+def save_variant(product, *, variant_id: str | None = None, actor=None, **data):
+    """Add a variant, or change one (its stock never below what is already sold)."""
+    from .models import ProductVariant
+
+    _require_editor(actor, product.creator_id)
+    unknown = set(data) - set(VARIANT_FIELDS)
+    if unknown:
+        raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in sorted(unknown)})
+    if variant_id:
+        variant = ProductVariant.objects.select_for_update().filter(pk=variant_id, product=product).first()
+        if variant is None:
+            raise NotFound("No such variant.")
+    else:
+        if product.variants.count() >= PRODUCT_MAX_VARIANTS:
+            raise Invalid("Too many variants.", fields={"name": [f"At most {PRODUCT_MAX_VARIANTS}."]})
+        variant = ProductVariant(product=product, position=product.variants.count())
+    for key, value in data.items():
+        setattr(variant, key, value)
+    _check_variant(variant)
+    if product.variants.exclude(pk=variant.pk).filter(name__iexact=variant.name).exists():
+        raise Invalid("Another variant has that name.", fields={"name": ["Give each variant its own name."]})
+    if variant.pk:
+        pool = Inventory.objects.select_for_update().filter(key=variant_key(variant.pk)).first()
+        if pool is not None:
+            if variant.stock < pool.sold:
+                raise Invalid("Stock is below what is already sold.",
+                              fields={"stock": [f"{pool.sold} are already sold."]})
+            pool.total = variant.stock
+            pool.save(update_fields=["total", "updated_at"])
+    variant.save()
+    _announce([(PRODUCT_KIND, variant.pk, [variant_key(variant.pk)])])
+    return variant
+
+
+def _product_variant(item_id: str):
+    """The variant a line names: a variant id, or a product id when the product has one variant."""
+    from .models import ProductVariant
+
+    qs = ProductVariant.objects.select_related("product", "product__creator")
+    if item_id.startswith("var_"):
+        variant = qs.filter(pk=item_id).first()
+    else:
+        variants = list(qs.filter(product_id=item_id)[:2])
+        if len(variants) > 1:
+            raise Invalid("Choose a variant of this product.", fields={"product": ["Name the variant's id."]})
+        variant = variants[0] if variants else None
+    if variant is None or not variant.product.is_active:
+        raise NotFound("No such product.")
+    return variant
+
+
+def product_offer(item_id: str, quantity: int, buyer) -> sellables.Offer:
+    from .models import Product
+
+    variant = _product_variant(item_id)
+    product = variant.product
+    if product.kind == Product.Kind.DIGITAL and not product.digital_file:
+        raise Conflict("This product is not on sale yet.", code="not_on_sale")
+    if quantity > PRODUCT_MAX_PER_ORDER:
+        raise Conflict(f"At most {PRODUCT_MAX_PER_ORDER} of these per order.", code="limit_exceeded",
+                       max_per_order=PRODUCT_MAX_PER_ORDER)
+    name = product.name if variant.name == "Default" else f"{product.name} — {variant.name}"
+    return sellables.Offer(kind=PRODUCT_KIND, item_id=variant.pk, creator_id=product.creator_id, description=name,
+                           unit_price=variant.unit_price, currency=product.currency,
+                           pools={variant_key(variant.pk): variant.stock})
+
+
+def _product_of_line(line):
+    from .models import ProductVariant
+
+    if line.kind == PRODUCT_KIND:
+        variant = ProductVariant.objects.select_related("product").filter(pk=line.item_id).first()
+        return variant.product if variant else None
+    resolve = _download_resolvers.get(line.kind)
+    return resolve(line) if resolve else None
+
+
+def register_product_sellable() -> None:
+    sellables.register(PRODUCT_KIND, offer=product_offer)
+
+
+def download_token(line, user) -> str:
+    """A signed, expiring token for the digital file of a paid line, good for its buyer only."""
+    from django.core.signing import TimestampSigner
+
+    return TimestampSigner(salt=DOWNLOAD_SALT).sign_object({"l": line.pk, "u": user.pk}, compress=False)
+
+
+def downloads_for(order, user) -> list[dict]:
+    """[{line, product, token}] for the digital items of a paid order, for its buyer; [] otherwise."""
+    if order.buyer_id != getattr(user, "pk", None) or order.status not in (Order.Status.PAID,
+                                                                           Order.Status.PARTIALLY_REFUNDED):
+        return []
+    out = []
+    for line in order.lines.all():
+        product = _product_of_line(line) if line.active_quantity > 0 else None
+        if product is not None and product.kind == product.Kind.DIGITAL and product.digital_file:
+            out.append({"line": line, "product": product, "token": download_token(line, user)})
+    return out
+
+
+def open_download(token: str, user):
+    """(file, filename) for a download link; Forbidden when forged, expired or not (any more) paid,
+    NotFound when the link belongs to someone else."""
+    from pathlib import PurePath
+
+    from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
+
+    try:
+        claims = TimestampSigner(salt=DOWNLOAD_SALT).unsign_object(token, max_age=DOWNLOAD_MAX_AGE)
+    except SignatureExpired:
+        raise Forbidden("This download link has expired: open your order for a fresh one.", code="expired") from None
+    except (BadSignature, ValueError, TypeError):
+        raise Forbidden("This download link is not valid.", code="invalid_link") from None
+    if not isinstance(claims, dict) or claims.get("u") != getattr(user, "pk", None):
+        raise NotFound("No such download.")
+    line = OrderLine.objects.select_related("order").filter(pk=claims.get("l")).first()
+    if line is None or line.order.buyer_id != user.pk:
+        raise NotFound("No such download.")
+    if line.order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED) or line.active_quantity < 1:
+        raise Forbidden("This item is not paid (or was refunded).", code="not_paid")
+    product = _product_of_line(line)
+    if product is None or not product.digital_file:
+        raise NotFound("No such download.")
+    return product.digital_file.storage.open(product.digital_file.name, "rb"), PurePath(product.digital_file.name).name
+
+
+# --- group-buys ----------------------------------------------------------------------------------
+# They grew large enough for a module of their own: commerce/groupbuys.py (create, pricing, join,
+# leave, settle). Re-exported here so callers find every commerce write under services.
+from .groupbuys import (  # noqa: E402, F401
+    begin_settlement, create_group_buy, finish_settlement, join as join_group_buy, leave as leave_group_buy,
+    settle as settle_group_buy, settle_by_team as settle_group_buy_by_team,
+    settle_participant as settle_group_buy_participant,
+)

@@ -3,3 +3,6 @@ from django.dispatch import Signal
 
 # Sent inside the transaction that marks an order paid (receivers must be idempotent): order=Order.
 order_paid = Signal()
+# Sent inside the refund's transaction (order locked): order=Order (refunded_total already includes it),
+# amount=Decimal refunded by this step.
+order_refunded = Signal()

@@ -8,3 +8,54 @@ def expire_due_orders() -> int:
     from . import services
 
     return services.expire_due_orders()
+
+
+# --- group-buys ----------------------------------------------------------------------------------
+# Settlement survives restarts: nothing waits in memory for a deadline. Every minute the beat finds
+# open group-buys past their deadline and decided ones not yet settled, and queues them; each is
+# decided once (under its row lock) and its participants are settled in batches, a task each, spaced
+# out so captures stay under the provider's rate limits. Rate-limited batches retry with a countdown.
+GROUP_BUY_BATCH = 50
+GROUP_BUY_BATCH_PAUSE = 1.0  # seconds between batches (≈ 50 captures/s, under Stripe's 100/s)
+
+
+@shared_task(name="commerce.settle_due_group_buys", ignore_result=True)
+def settle_due_group_buys() -> int:
+    from django.core.cache import cache
+
+    from . import groupbuys
+
+    groupbuys.drop_stale_pending()
+    queued = 0
+    for gb_id in groupbuys.due_group_buys():
+        # A run already queued in the last two minutes is not queued again (batches may still run).
+        if cache.add(f"groupbuy:queued:{gb_id}", 1, 120):
+            settle_group_buy.delay(gb_id)
+            queued += 1
+    return queued
+
+
+@shared_task(name="commerce.settle_group_buy", ignore_result=True)
+def settle_group_buy(group_buy_id: str) -> int:
+    """Decide the outcome, then queue the unsettled participants in batches."""
+    from . import groupbuys
+
+    groupbuys.begin_settlement(group_buy_id)
+    ids = groupbuys.unsettled_participants(group_buy_id)
+    for n, start in enumerate(range(0, len(ids), GROUP_BUY_BATCH)):
+        settle_group_buy_batch.apply_async((group_buy_id, ids[start:start + GROUP_BUY_BATCH]),
+                                           countdown=n * GROUP_BUY_BATCH_PAUSE)
+    if not ids:
+        groupbuys.finish_settlement(group_buy_id)
+    return len(ids)
+
+
+@shared_task(name="commerce.settle_group_buy_batch", bind=True, ignore_result=True, max_retries=8)
+def settle_group_buy_batch(self, group_buy_id: str, participant_ids: list[str]) -> int:
+    """Settle some participants; on a rate limit, retry the batch later (finished ones are skipped)."""
+    from . import groupbuys
+
+    done = groupbuys.settle_batch(group_buy_id, participant_ids)
+    if done.rate_limited:
+        raise self.retry(countdown=min(300, 2 ** self.request.retries * 5))
+    return done.settled

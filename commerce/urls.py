@@ -1,10 +1,16 @@
 """Order pages for buyers (order, pay, cancel, receipts) and the published signing key."""
 from django.urls import path
 
-from . import views
+from . import groupbuy_views, shop_views, views
 
 urlpatterns = [
     path(".well-known/microstage-signing-key", views.signing_key, name="signing-key"),
+    path("c/<slug:slug>/shop/", shop_views.shop, name="creator-shop"),
+    path("c/<slug:slug>/shop/buy/", shop_views.shop_buy, name="creator-shop-buy"),
+    path("downloads/<str:token>/", shop_views.download, name="download"),
+    path("g/<str:group_buy_id>/", groupbuy_views.group_buy_page, name="group-buy"),
+    path("g/<str:group_buy_id>/join/", groupbuy_views.group_buy_join, name="group-buy-join"),
+    path("g/<str:group_buy_id>/leave/<str:participant_id>/", groupbuy_views.group_buy_leave, name="group-buy-leave"),
     path("orders/", views.orders_list, name="orders"),
     path("orders/<str:order_id>/", views.order_detail, name="order"),
     path("orders/<str:order_id>/pay/", views.order_pay, name="order-pay"),

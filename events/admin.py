@@ -2,7 +2,7 @@
 from django.contrib import admin
 from django.db.models import Count, Q
 
-from .models import CheckIn, Event, Ticket, TicketTier
+from .models import CheckIn, Drop, Event, Ticket, TicketTier
 
 
 class TierInline(admin.TabularInline):
@@ -98,3 +98,13 @@ class CheckInAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(Drop)
+class DropAdmin(admin.ModelAdmin):
+    list_display = ["product", "event", "quantity", "price", "starts_at", "ends_at", "stopped_at"]
+    list_filter = ["starts_at"]
+    search_fields = ["id", "product__name", "event__title"]
+    list_select_related = ["product", "event"]
+    autocomplete_fields = ["event"]
+    readonly_fields = ["id", "created_at"]

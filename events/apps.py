@@ -14,3 +14,9 @@ class EventsConfig(AppConfig):
 
         register_sellables()
         register_order_section(TICKET_KIND, order_tickets_section)
+        from commerce.shop_views import downloads_section
+
+        from .services import DROP_KIND, register_drop_sellable
+
+        register_drop_sellable()
+        register_order_section(DROP_KIND, downloads_section)

@@ -2,6 +2,7 @@
 from django.urls import path
 
 from . import dashboard_views as views
+from . import drop_views
 
 urlpatterns = [
     path("", views.event_list, name="dash-events"),
@@ -14,6 +15,10 @@ urlpatterns = [
     path("<str:event_id>/cancel/", views.event_cancel, name="dash-event-cancel"),
     path("<str:event_id>/tiers/new/", views.tier_new, name="dash-tier-new"),
     path("<str:event_id>/tiers/<str:tier_id>/", views.tier_edit, name="dash-tier-edit"),
+    path("<str:event_id>/drops/new/", drop_views.drop_new, name="dash-drop-new"),
+    path("<str:event_id>/drops/<str:drop_id>/", drop_views.drop_edit, name="dash-drop-edit"),
+    path("<str:event_id>/drops/<str:drop_id>/start/", drop_views.drop_start, name="dash-drop-start"),
+    path("<str:event_id>/drops/<str:drop_id>/stop/", drop_views.drop_stop, name="dash-drop-stop"),
     path("<str:event_id>/attendees/", views.attendees, name="dash-attendees"),
     path("<str:event_id>/attendees.csv", views.attendees_csv, name="dash-attendees-csv"),
 ]

@@ -131,7 +131,7 @@ def markdown_preview(request):
 
 def _detail(request, event, *, status=200, publish_failed=False):
     return render(request, "events/dashboard/detail.html", {
-        "event": event, "tiers": selectors.tiers_with_sales(event),
+        "event": event, "tiers": selectors.tiers_with_sales(event), "drops": selectors.drops_with_availability(event),
         "missing": _readiness(event) if event.status == Event.Status.DRAFT else [],
         "counts": services.checkin_counts(event), "can_edit": request.can_edit, "publish_failed": publish_failed,
         "now": timezone.now(),

@@ -1,4 +1,4 @@
-"""Demo event: a published hybrid show with three tiers."""
+"""Demo event: a published hybrid show with its tiers, a few orders and a live drop of tour posters."""
 import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
@@ -43,6 +43,26 @@ def load(ctx: dict) -> None:
     ctx["event"] = event
     ctx["event_url"] = event.get_absolute_url()
     _demo_orders(ctx, event)
+    _demo_drop(ctx, event)
+
+
+def _demo_drop(ctx: dict, event: Event) -> None:
+    """A tour poster (25 in stock) in a drop that is live now and runs through the show."""
+    from commerce import services as commerce
+    from commerce.models import Product
+
+    from . import services
+    from .models import Drop
+
+    if Drop.objects.filter(event=event).exists():
+        return
+    product = Product.objects.filter(creator=event.creator, name="Tour poster (signed)").first() or \
+        commerce.create_product(creator=event.creator, name="Tour poster (signed)", price=Decimal("15.00"),
+                                currency=settings.DEFAULT_CURRENCY, kind=Product.Kind.PHYSICAL, stock=25,
+                                description="A2 risograph print of the tour, signed after the show.")
+    now = timezone.now()
+    services.create_drop(event, product=product, quantity=25, starts_at=now - timedelta(minutes=10),
+                         ends_at=max(event.ends_at, now + timedelta(hours=1)), per_person_limit=2)
 
 
 def _demo_orders(ctx: dict, event: Event) -> None:

@@ -234,3 +234,35 @@ def paid_order_count(event: Event) -> int:
     return (Order.objects.filter(lines__kind=TICKET_KIND, lines__item_id__in=event.tiers.values("pk"),
                                  status__in=[Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED])
             .distinct().count())
+
+
+# --- drops ---------------------------------------------------------------------------------------
+
+def drops_with_availability(event: Event, now=None) -> list:
+    """The event's drops, each with `available` (the tightest of its pools), `sold`, `state`
+    (scheduled/live/ended), `is_on_sale`, `unit_price`, `currency` and `name` set."""
+    from commerce.models import Inventory
+
+    from .models import Drop
+    from .services import drop_on_sale, drop_pools, drop_state, drop_variant
+
+    now = now or timezone.now()
+    drops = list(Drop.objects.filter(event=event).select_related("event", "product", "variant")
+                 .prefetch_related("product__variants").order_by("starts_at", "id"))
+    pools = {}
+    for d in drops:
+        d.variant_obj = drop_variant(d)
+        pools[d.pk] = drop_pools(d, d.variant_obj)
+    found = availability_by_key([k for p in pools.values() for k in p], now)
+    sold = dict(Inventory.objects.filter(key__in=[f"drop:{d.pk}" for d in drops]).values_list("key", "sold"))
+    for d in drops:
+        d.available = min(found.get(k, total) for k, total in pools[d.pk].items())
+        d.sold = sold.get(f"drop:{d.pk}", 0)
+        d.state = drop_state(d, now)
+        d.is_on_sale = drop_on_sale(d, now)
+        v = d.variant_obj
+        d.unit_price = d.price if d.price is not None else (v.unit_price if v else d.product.price)
+        d.currency = d.product.currency
+        d.name = d.product.name if v is None or v.name == "Default" else f"{d.product.name} — {v.name}"
+        d.choices = range(1, max(1, min(d.per_person_limit, d.available, 10)) + 1)
+    return drops

@@ -141,7 +141,7 @@ def landing(request, slug):
         tier.chosen = _int(request.GET.get(f"qty_{tier.pk}"))
     buyable = any(t.state == "on_sale" for t in tiers)
     return render(request, "events/landing.html", {
-        "event": event, "tiers": tiers, "buyable": buyable,
+        "event": event, "tiers": tiers, "buyable": buyable, "drops": selectors.drops_with_availability(event),
         "passes": _usable_passes(request.user, event) if buyable else [],
         "json_ld": pages.json_ld_script(pages.json_ld(event, tiers)),
         "canonical_url": pages.absolute(event.get_absolute_url()),

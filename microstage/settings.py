@@ -172,6 +172,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-due-orders": {"task": "commerce.expire_due_orders", "schedule": 60.0},
+    "settle-due-group-buys": {"task": "commerce.settle_due_group_buys", "schedule": 60.0},
     "streaming-preflight": {"task": "streaming.preflight_due", "schedule": 60.0},
     "renew-sandbox-memberships": {"task": "memberships.renew_sandbox_memberships", "schedule": 300.0},
 }
@@ -251,6 +252,8 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_API_HOST = env.str("STRIPE_API_HOST", default="")
 STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2024-12-18.acacia")
+# Stripe Connect: orders of creators with a connected account become destination charges with an application fee.
+STRIPE_CONNECT = env.bool("MICROSTAGE_STRIPE_CONNECT", default=False)
 STRIPE_LIVE_MODE = STRIPE_SECRET_KEY.startswith("sk_live_")
 STRIPE_TEST_SECRET_KEY = "" if STRIPE_LIVE_MODE else STRIPE_SECRET_KEY
 STRIPE_LIVE_SECRET_KEY = STRIPE_SECRET_KEY if STRIPE_LIVE_MODE else ""

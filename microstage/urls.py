@@ -36,6 +36,8 @@ urlpatterns = [
     path("dashboard/team/<int:membership_id>/", views.team_member, name="team-member"),
     path("dashboard/invitations/<str:invitation_id>/revoke/", views.invitation_revoke, name="invitation-revoke"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
+    path("dashboard/products/", include("commerce.dashboard_urls")),
+    path("dashboard/group-buys/", include("commerce.groupbuy_dashboard")),
     path("dashboard/events/", include("events.dashboard_urls")),
     path("door/", include("events.checkin_urls")),
     path("dashboard/memberships/", include("memberships.dashboard_urls")),
@@ -45,6 +47,7 @@ urlpatterns = [
     path("", include("memberships.urls")),
     path("", include("commerce.urls")),
     path("", include("streaming.watch_urls")),
+    path("", include("commerce.money_urls")),
     path("", include("events.urls")),
 ]
 

@@ -5,6 +5,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from events.dashboard_views import event_page
+from events.selectors import drops_with_availability
 from microstage.models import MODERATION_ROLES
 
 from . import selectors, services
@@ -17,7 +18,7 @@ def control_room(request, event):
         "event": event, "status": selectors.control_status(event),
         "preflight": selectors.last_preflight(event.pk) or selectors.preflight(event),
         "ws_path": f"/ws/events/{event.pk}/", "chat_history": selectors.recent_chat(event.pk),
-        "watch_url": f"/e/{event.slug}/watch/",
+        "watch_url": f"/e/{event.slug}/watch/", "drops": drops_with_availability(event), "can_edit": request.can_edit,
     })
 
 

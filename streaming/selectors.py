@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from commerce.models import Order
 from events.models import Event, Ticket
-from events.selectors import tickets_of, tiers_with_availability
+from events.selectors import drops_with_availability, tickets_of, tiers_with_availability
 from memberships.selectors import perks_for
 from microstage.models import MODERATION_ROLES
 from microstage.selectors import role_of
@@ -236,7 +236,8 @@ def stock_snapshot(event_id: str) -> list[dict]:
     event = Event.objects.filter(pk=event_id).first()
     if event is None:
         return []
-    return [{"item": t.pk, "available": t.available} for t in tiers_with_availability(event)]
+    return ([{"item": t.pk, "available": t.available} for t in tiers_with_availability(event)]
+            + [{"item": d.pk, "available": d.available} for d in drops_with_availability(event)])
 
 
 def slow_mode_seconds(event_id: str) -> int:
@@ -341,8 +342,16 @@ def preflight(event: Event, now=None) -> dict:
     else:
         line("payments", "Payments configured", "fail",
              f"Provider “{provider}”: test mode, payments are simulated and no money is taken.")
-    # DROPS-SLOT: drops are not built yet; when they are, check each drop has stock and a window.
-    line("drops", "Drops stocked", "n/a", "No drops for this show.")
+    drops = [d for d in drops_with_availability(event, now) if d.state != "ended"]
+    if not drops:
+        line("drops", "Drops stocked", "n/a", "No live or scheduled drops for this show.")
+    else:
+        empty = [d.name for d in drops if d.quantity < 1 or not d.product.is_active]
+        if empty:
+            line("drops", "Drops stocked", "fail", f"No quantity or product switched off: {', '.join(empty)[:200]}.")
+        else:
+            line("drops", "Drops stocked", "pass", f"{len(drops)} drop{'s' if len(drops) != 1 else ''} ready, "
+                 f"{sum(d.available for d in drops)} items left.")
     return {"event": event.pk, "checked_at": now.isoformat(), "lines": lines,
             "ok": all(x["status"] != "fail" for x in lines)}
 

@@ -5,7 +5,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from events.models import Event
-from events.selectors import tiers_with_availability
+from events.selectors import drops_with_availability, tiers_with_availability
 
 from . import selectors
 
@@ -25,6 +25,7 @@ def watch(request, slug: str):
     status = selectors.watch_status(event, request.user, access)
     return render(request, "streaming/watch.html", {
         "event": event, "access": access, "status": status, "tiers": tiers_with_availability(event),
+        "drops": drops_with_availability(event),
         "ws_path": f"/ws/events/{event.pk}/", "status_url": request.path + "status/",
         "chat_history": selectors.recent_chat(event.pk) if access.can_read else [],
     })

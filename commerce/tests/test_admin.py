@@ -136,3 +136,12 @@ def test_refund_action_needs_change_permission(client, shop):
                                            "confirm": "yes"})
     shop["paid"].refresh_from_db()
     assert shop["paid"].status == Order.Status.PAID
+
+
+@pytest.mark.parametrize("model", ["product", "groupbuy", "groupbuyparticipant", "ledgerentry", "dispute", "tip"])
+def test_live_commerce_changelists_render(staff, shop, model):
+    from django.urls import reverse
+
+    url = reverse(f"admin:commerce_{model}_changelist")
+    assert staff.get(url).status_code == 200
+    assert staff.get(url, {"q": "x"}).status_code == 200

@@ -186,6 +186,38 @@ class TierSerializer(serializers.Serializer):
         return f"{getattr(tier, 'member_price', tier.price):.2f}"
 
 
+class DropInSerializer(serializers.Serializer):
+    product = serializers.CharField(max_length=40)
+    variant = serializers.CharField(max_length=40, required=False, allow_null=True)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_TIER_QUANTITY)
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0, max_value=100000, required=False,
+                                     allow_null=True)
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    members_only_until = serializers.DateTimeField(required=False, allow_null=True)
+    per_person_limit = serializers.IntegerField(min_value=1, max_value=100, required=False)
+
+
+class DropSerializer(serializers.Serializer):
+    """A drop with `available`, `is_on_sale`, `state`, `unit_price`, `currency`, `name` set
+    (events.selectors.drops_with_availability)."""
+
+    id = serializers.CharField()
+    product = serializers.CharField(source="product_id")
+    variant = serializers.CharField(source="variant_id", allow_null=True)
+    name = serializers.CharField()
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, source="unit_price")
+    currency = serializers.CharField()
+    quantity = serializers.IntegerField()
+    available = serializers.IntegerField()
+    on_sale = serializers.BooleanField(source="is_on_sale")
+    status = serializers.CharField(source="state")
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    members_only_until = serializers.DateTimeField(allow_null=True)
+    per_person_limit = serializers.IntegerField()
+
+
 class EventCreatedSerializer(serializers.Serializer):
     id = serializers.CharField()
     slug = serializers.CharField()
@@ -235,7 +267,7 @@ class EventDetailSerializer(EventSummarySerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_drops(self, event):
-        return []
+        return DropSerializer(getattr(event, "drop_list", []), many=True).data
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_group_buys(self, event):

@@ -19,6 +19,7 @@ urlpatterns = [
     re_path(rf"^{EVENT}$", views.EventDetailView.as_view(), name="api-event"),
     re_path(rf"^{EVENT}/publish$", views.EventPublishView.as_view(), name="api-event-publish"),
     re_path(rf"^{EVENT}/tiers$", views.TierListView.as_view(), name="api-event-tiers"),
+    re_path(rf"^{EVENT}/drops$", views.DropListView.as_view(), name="api-event-drops"),
     re_path(rf"^{EVENT}/checkins$", views.CheckInView.as_view(), name="api-event-checkins"),
     re_path(rf"^{EVENT}/checkins/sync$", views.CheckInSyncView.as_view(), name="api-event-checkins-sync"),
     re_path(rf"^{EVENT}/checkin-bundle$", views.CheckInBundleView.as_view(), name="api-event-checkin-bundle"),

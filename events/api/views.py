@@ -66,6 +66,7 @@ def _door_event(user, event_id: str) -> Event:
 
 def _detail(event: Event, request) -> dict:
     event.tier_list = selectors.tiers_with_availability(event, buyer=request.user)
+    event.drop_list = selectors.drops_with_availability(event)
     return s.EventDetailSerializer(event, context={"request": request}).data
 
 
@@ -186,6 +187,16 @@ class TierListView(APIView):
         event = _team_event(request.user, event_id)
         data = parse(s.TierInSerializer, request)
         return Response(_tier_out(services.add_tier(event, **data)), status=status.HTTP_201_CREATED)
+
+
+class DropListView(APIView):
+    @extend_schema(request=s.DropInSerializer, responses={201: s.DropSerializer}, summary="Add a drop to an event")
+    def post(self, request, event_id):
+        event = _team_event(request.user, event_id)
+        data = parse(s.DropInSerializer, request)
+        drop = services.create_drop(event, actor=request.user, **data)
+        out = next(d for d in selectors.drops_with_availability(event) if d.pk == drop.pk)
+        return Response(s.DropSerializer(out).data, status=status.HTTP_201_CREATED)
 
 
 class TicketListView(APIView):

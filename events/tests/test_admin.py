@@ -62,3 +62,11 @@ def test_columns_change_pages_and_read_only_records(staff, shop):
     assert 'name="status"' not in ticket_page and 'name="holder_email"' not in ticket_page
     assert staff.get("/admin/events/ticket/add/").status_code == 403
     assert staff.get("/admin/events/checkin/add/").status_code == 403
+
+
+def test_drop_changelist_renders(staff):
+    from django.urls import reverse
+
+    url = reverse("admin:events_drop_changelist")
+    assert staff.get(url).status_code == 200
+    assert staff.get(url, {"q": "poster"}).status_code == 200

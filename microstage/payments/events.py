@@ -14,6 +14,8 @@ class Kind:
     SUBSCRIPTION_FAILED = "subscription_failed"
     SUBSCRIPTION_ENDED = "subscription_ended"
     SETUP_SUCCEEDED = "setup_succeeded"        # a payment method was saved for later
+    DISPUTE_OPENED = "dispute_opened"          # the payer's bank disputes a payment; `dispute`, `amount`
+    DISPUTE_CLOSED = "dispute_closed"          # ... and decided it; `outcome` is "won" | "lost"
     IGNORED = "ignored"                # a provider event we record but do not act on
 
 
@@ -31,6 +33,7 @@ class PaymentEvent:
     invoice: str = ""
     amount: Decimal | None = None
     currency: str = ""
-    outcome: str = ""                  # for CHECKOUT_COMPLETED: "authorized" | "captured" | ""
+    outcome: str = ""                  # CHECKOUT_COMPLETED: authorized | captured | ""; DISPUTE_CLOSED: won | lost
+    dispute: str = ""                  # the provider's dispute id (DISPUTE_* kinds)
     failure_message: str = ""
     metadata: dict = field(default_factory=dict)

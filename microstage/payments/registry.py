@@ -7,7 +7,8 @@ Callback = Callable[..., None] | None
 
 @dataclass(frozen=True)
 class Handlers:
-    """Callbacks for one purpose. Each receives the locked Payment (on_refunded also the new amount).
+    """Callbacks for one purpose. Each receives the locked Payment (on_refunded also the new amount;
+    on_dispute_opened / on_dispute_closed also the PaymentEvent, whose `dispute` id makes them idempotent).
 
     They run inside the gateway's transaction: an exception rolls the confirmation back so the provider
     (or the next click) retries it. Business outcomes (e.g. an expired order) must be handled, not raised.
@@ -19,6 +20,8 @@ class Handlers:
     on_cancelled: Callback = None
     on_refunded: Callback = None
     on_subscription_ended: Callback = None
+    on_dispute_opened: Callback = None
+    on_dispute_closed: Callback = None
 
 
 _handlers: dict[str, Handlers] = {}

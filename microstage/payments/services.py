@@ -63,17 +63,25 @@ def _provider_metadata(payment: Payment) -> dict[str, str]:
 
 def start_checkout(*, amount: Decimal, currency: str | None = None, description: str, purpose: str, reference: str,
                    success_url: str, cancel_url: str, capture: str = Payment.Capture.AUTOMATIC,
-                   metadata: dict | None = None, customer_email: str = "") -> StartedCheckout:
-    """Create a pending Payment and the provider's hosted checkout page for it."""
+                   metadata: dict | None = None, customer_email: str = "", transfer_destination: str = "",
+                   application_fee: Decimal | None = None) -> StartedCheckout:
+    """Create a pending Payment and the provider's hosted checkout page for it.
+
+    `transfer_destination` (a connected account) makes it a destination charge: the provider moves the money to
+    that account and keeps `application_fee` for the platform (Stripe Connect; the sandbox ignores both)."""
     provider = get_provider()
     with transaction.atomic():
+        if transfer_destination:  # kept on the Payment so the caller's ledger knows the money went straight out
+            metadata = {**(metadata or {}), "transfer_destination": transfer_destination,
+                        "application_fee": str(application_fee or Decimal("0"))}
         payment = _new_payment(amount=amount, currency=currency, description=description, purpose=purpose,
                                reference=reference, metadata=metadata, capture_method=capture, provider=provider.name,
                                success_url=success_url, cancel_url=cancel_url)
         checkout = provider.create_checkout(
             amount=payment.amount, currency=payment.currency, description=payment.description,
             metadata=_provider_metadata(payment), success_url=success_url, cancel_url=cancel_url,
-            capture_method=capture, customer_email=customer_email, idempotency_key=f"{payment.id}:checkout")
+            capture_method=capture, customer_email=customer_email, idempotency_key=f"{payment.id}:checkout",
+            transfer_destination=transfer_destination, application_fee=application_fee)
         payment.checkout_session = checkout.session_id
         payment.save(update_fields=["checkout_session", "updated_at"])
     return StartedCheckout(payment, checkout.provider, checkout.checkout_url, checkout.session_id)
@@ -434,6 +442,13 @@ def _apply(payment: Payment, event: PaymentEvent) -> None:
         payment.status = Status.REFUNDED if total >= payment.captured_amount else Status.PARTIALLY_REFUNDED
         save("refunded_amount", "status")
         _call(handlers.on_refunded, payment, delta)
+    elif kind in (Kind.DISPUTE_OPENED, Kind.DISPUTE_CLOSED) and event.dispute:
+        # The Payment's own status stays: a dispute is about captured money, decided later. Handlers key on
+        # `event.dispute`, so a closing told before its opening (or twice) still acts once.
+        if changed:
+            save()
+        _call(handlers.on_dispute_opened if kind == Kind.DISPUTE_OPENED else handlers.on_dispute_closed,
+              payment, event)
     elif kind == Kind.SUBSCRIPTION_ENDED:
         # Our own cancel call and the provider's webhook are two events for one ending: act once.
         _, first = ProcessedEvent.objects.get_or_create(provider=payment.provider,

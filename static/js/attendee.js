@@ -78,7 +78,9 @@
   }
 
   function init() {
-    document.querySelectorAll("form[data-ws]").forEach(liveStock);
+    // One socket per page: the tier picker's, else the drops panel's (either updates every count).
+    var live = document.querySelector("form[data-ws]") || document.querySelector("[data-ws]");
+    if (live) liveStock(live);
     document.querySelectorAll("[data-countdown]").forEach(countdown);
     document.querySelectorAll("[data-geolocate]").forEach(geolocate);
     document.querySelectorAll("[data-print]").forEach(function (b) {

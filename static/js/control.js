@@ -28,10 +28,11 @@
   var slowSelect = document.getElementById("slow-mode");
   socket = new live.LiveSocket(root.getAttribute("data-ws"), function (msg) {
     switch (msg.type) {
-      case "resync": chat.reset(msg.messages || []); slowSelect.value = String(msg.slow_mode_seconds || 0); break;
+      case "resync": chat.reset(msg.messages || []); (msg.stock || []).forEach(function (s) { live.setStock(s.item, s.available); }); slowSelect.value = String(msg.slow_mode_seconds || 0); break;
       case "chat": chat.add(msg); break;
       case "chat_deleted": chat.remove(msg.id); break;
       case "presence": live.setViewers(document.getElementById("viewers"), msg.viewers); break;
+      case "stock": live.setStock(msg.item, msg.available); break;
       case "slow_mode": slowSelect.value = String(msg.seconds); showError(""); break;
       case "mute": showError(msg.until ? "Muted until " + new Date(msg.until).toLocaleTimeString() + "." : "Mute lifted."); break;
       case "error": showError(live.errorText(msg)); break;

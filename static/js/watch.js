@@ -224,6 +224,7 @@
         (msg.stock || []).forEach(function (s) { setStock(s.item, s.available); });
         setViewers(viewersNode, msg.viewers);
         setSlowMode(msg.slow_mode_seconds);
+        if (window.MicrostageGroupBuy) window.MicrostageGroupBuy.refresh();  // updates missed while away
         break;
       case "chat":
         if (chat) chat.add(msg);
@@ -237,6 +238,9 @@
         break;
       case "stock":
         setStock(msg.item, msg.available);
+        break;
+      case "group_buy":  // live group-buy progress (static/js/groupbuy.js draws it)
+        if (window.MicrostageGroupBuy) window.MicrostageGroupBuy.update(msg);
         break;
       case "slow_mode":
         setSlowMode(msg.seconds);
@@ -411,4 +415,23 @@
     video.addEventListener("volumechange", function () { unmute.hidden = !video.muted; });
   }
   window.MicrostageWatch = { socket: socket, refresh: refreshStatus, polling: polling };
+})();
+
+// Tip form of the watch page: the "Other amount" field shows only when "Other" is picked (without
+// JavaScript it is always there), and typing in it picks "Other".
+(function () {
+  "use strict";
+  var form = document.querySelector("[data-tip-form]");
+  if (!form) return;
+  var custom = form.querySelector("[data-tip-custom]");
+  var input = custom && custom.querySelector("input");
+  function sync() {
+    var picked = form.querySelector("input[name=amount]:checked");
+    var other = picked && picked.value === "custom";
+    custom.hidden = !other;
+    input.required = other;
+    if (other) input.focus();
+  }
+  form.addEventListener("change", function (e) { if (e.target.name === "amount") sync(); });
+  custom.hidden = true;
 })();

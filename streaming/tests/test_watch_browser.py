@@ -83,6 +83,8 @@ def test_chat_stock_and_player_across_two_browsers(browser, tmp_path, artifacts)
     if no_video is None:
         Recording.objects.filter(pk=recording.pk).update(hls_prefix=prefix)
 
+    drop = off_the_loop(_live_drop, room)
+
     with UvicornServer(MICROSTAGE_MEDIA_ROOT=str(media)) as server:
         one_ctx, one = logged_in_page(browser, server, room.holder)
         two_ctx, two = logged_in_page(browser, server, room.holder2)
@@ -109,6 +111,13 @@ def test_chat_stock_and_player_across_two_browsers(browser, tmp_path, artifacts)
             for page in (one, two):
                 page.wait_for_function(f"document.querySelector('{stock}').textContent === '16 left'")
 
+            # A drop purchase updates the drop card's count on both pages too.
+            drop_stock = f"#stock-{drop.pk}"
+            assert one.inner_text(drop_stock) == "5 left"
+            off_the_loop(_buy_drop, drop, room.stranger)
+            for page in (one, two):
+                page.wait_for_function(f"document.querySelector('{drop_stock}').textContent === '4 left'")
+
             # The player: hls.js in Chromium, playing the test pattern.
             if no_video is not None:
                 pytest.skip(f"chat and stock passed; video playback not checked ({no_video})")
@@ -119,3 +128,26 @@ def test_chat_stock_and_player_across_two_browsers(browser, tmp_path, artifacts)
             one_ctx.close()
             two_ctx.close()
     shutil.rmtree(media, ignore_errors=True)
+
+
+def _live_drop(room):
+    """A poster drop on sale now for the room's event, 5 of 10 posters."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from commerce.services import create_product
+    from events.services import create_drop
+
+    product = create_product(creator=room.event.creator, name="Tour poster", price="15.00", stock=10)
+    now = timezone.now()
+    return create_drop(room.event, product=product, quantity=5, starts_at=now - timedelta(minutes=5),
+                       ends_at=room.event.ends_at + timedelta(hours=1))
+
+
+def _buy_drop(drop, buyer):
+    from commerce import services as commerce
+    from events.services import DROP_KIND
+
+    order = commerce.reserve(requests=[commerce.LineRequest(DROP_KIND, drop.pk, 1)], buyer=buyer)
+    commerce.sandbox_pay(order.pk)

@@ -84,8 +84,10 @@ class PaymentProvider(ABC):
     @abstractmethod
     def create_checkout(self, *, amount: Decimal, currency: str, description: str, metadata: dict[str, str],
                         success_url: str, cancel_url: str, capture_method: str = "automatic",
-                        customer_email: str = "", idempotency_key: str = "") -> Checkout:
-        """A hosted page where the payer pays (or authorises, with manual capture)."""
+                        customer_email: str = "", idempotency_key: str = "", transfer_destination: str = "",
+                        application_fee: Decimal | None = None) -> Checkout:
+        """A hosted page where the payer pays (or authorises, with manual capture); with `transfer_destination`
+        a destination charge to that connected account, the platform keeping `application_fee`."""
 
     @abstractmethod
     def authorize(self, *, amount: Decimal, currency: str, description: str, metadata: dict[str, str],

@@ -14,7 +14,9 @@ class SandboxProvider(PaymentProvider):
     name = "sandbox"
 
     def create_checkout(self, *, amount, currency, description, metadata, success_url, cancel_url,
-                        capture_method="automatic", customer_email="", idempotency_key="") -> Checkout:
+                        capture_method="automatic", customer_email="", idempotency_key="", transfer_destination="",
+                        application_fee=None) -> Checkout:
+        # No connected accounts in the sandbox: a destination charge is an ordinary one here.
         # The session id is the capability to complete the checkout, so it is long and random.
         session_id = new_id("sbcs", 24)
         return Checkout(self.name, reverse("payments:sandbox-checkout", args=[session_id]), session_id)

@@ -97,7 +97,8 @@ class StripeProvider(PaymentProvider):
 
     # --- payments ---------------------------------------------------------------------------
     def create_checkout(self, *, amount, currency, description, metadata, success_url, cancel_url,
-                        capture_method="automatic", customer_email="", idempotency_key="") -> Checkout:
+                        capture_method="automatic", customer_email="", idempotency_key="", transfer_destination="",
+                        application_fee=None) -> Checkout:
         meta = {**metadata, "capture_method": capture_method}
         params = {
             "mode": "payment",
@@ -113,6 +114,10 @@ class StripeProvider(PaymentProvider):
         }
         if customer_email:
             params["customer_email"] = customer_email
+        if transfer_destination:  # Connect destination charge: the creator's account gets it, minus our fee
+            params["payment_intent_data"]["transfer_data"] = {"destination": transfer_destination}
+            if application_fee:
+                params["payment_intent_data"]["application_fee_amount"] = to_minor(application_fee, currency)
         session = self._call(stripe.checkout.Session.create, idempotency_key=idempotency_key, **params)
         return Checkout(self.name, _get(session, "url"), _get(session, "id"))
 
@@ -308,6 +313,15 @@ def event_from_stripe(payload: dict) -> PaymentEvent | None:
             return PaymentEvent(kind=kind, subscription=subscription, invoice=obj.get("id", ""),
                                 provider_reference=_id(obj.get("payment_intent")), amount=amount,
                                 **{**base, "metadata": details.get("metadata") or meta})
+    if kind_name in ("charge.dispute.created", "charge.dispute.closed") and obj.get("id"):
+        # Located by its payment intent; `dispute` keys the handlers' idempotency. A closed dispute that was not
+        # won ("lost"; "warning_closed" is an inquiry that ended without a chargeback, so it counts as won).
+        closed = kind_name == "charge.dispute.closed"
+        outcome = ("lost" if obj.get("status") == "lost" else "won") if closed else ""
+        return PaymentEvent(kind=Kind.DISPUTE_CLOSED if closed else Kind.DISPUTE_OPENED, dispute=obj["id"],
+                            provider_reference=_id(obj.get("payment_intent")), amount=minor("amount"),
+                            outcome=outcome,
+                            **{**base, "metadata": {**meta, "reason": (obj.get("reason") or "")[:120]}})
     if kind_name == "customer.subscription.deleted":
         return PaymentEvent(kind=Kind.SUBSCRIPTION_ENDED, subscription=obj.get("id", ""), **base)
     if kind_name == "setup_intent.succeeded":

@@ -1,0 +1,12 @@
+"""Creator dashboard pages for products (mounted under /dashboard/products/)."""
+from django.urls import path
+
+from . import dashboard_views as views
+
+urlpatterns = [
+    path("", views.product_list, name="dash-products"),
+    path("new/", views.product_new, name="dash-product-new"),
+    path("<str:product_id>/", views.product_edit, name="dash-product"),
+    path("<str:product_id>/variants/", views.variant_save, name="dash-variant-new"),
+    path("<str:product_id>/variants/<str:variant_id>/", views.variant_save, name="dash-variant"),
+]

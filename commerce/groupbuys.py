@@ -1,0 +1,756 @@
+"""Group-buys: create, price, join, leave and settle — every write and rule about them, once.
+
+Money: joining authorises the full (list) price now, or — when the deadline is further out than a
+card hold lasts — saves the payment method and charges it off-session at the deadline. Settlement
+decides the outcome once, under the group-buy's row lock (SUCCEEDED with a final price, or FAILED),
+then settles participants one by one, each in its own transaction: the gateway's capture (or
+off-session charge, or release) and the handler that records it (participant captured, order paid
+at the final price) commit together. A crash part-way leaves finished participants finished; the
+next run (the beat task every minute) picks up the rest. When none is left, the group-buy is SETTLED.
+
+Orders are built here, not through `services.reserve`: a reservation's hold lasts minutes, a
+group-buy commitment lasts until the deadline, and the cap is enforced by `committed_quantity`
+under the group-buy's row lock (plus the model's check constraint), so no inventory pool is needed.
+The order line is of the "group_buy" sellable kind, priced at the list price until settlement
+reprices it (totals through `services._recompute_totals`, the one place they are added up).
+
+Lock order, so nothing deadlocks: group-buy → participant → order (join, decide); the buyer's
+order cancel (= leave) goes order → group-buy → participant only while the group-buy is open, and
+participants are settled only after it stopped being open.
+"""
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.apps import apps
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from microstage import realtime
+from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from microstage.models import EDIT_ROLES
+from microstage.payments import services as payments
+from microstage.payments.models import Payment
+from microstage.payments.providers.base import CardDeclined, ProviderError
+from microstage.selectors import creator_for_team, role_of
+
+from . import sellables
+from .models import GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Order, OrderLine, Product, ProductVariant
+
+log = logging.getLogger(__name__)
+P = GroupBuyParticipant.Status
+KIND = "group_buy"
+PURPOSE = "commerce.group_buy"
+MAX_TIERS = 10
+MAX_JOIN_QUANTITY = 100
+MAX_CAP = 1_000_000
+MAX_AHEAD = timedelta(days=366)
+# Card authorisations last about 7 days: further out, the card is saved and charged at the deadline.
+SAVED_CARD_AFTER = timedelta(days=6)
+# An off-session charge that is declined is retried once, this long after settlement started.
+DECLINE_GRACE = timedelta(hours=24)
+MAX_CHARGE_ATTEMPTS = 2
+ACTIVE = (P.PENDING, P.AUTHORIZED)
+DONE = (P.CAPTURED, P.RELEASED, P.DECLINED, P.CANCELLED)
+LOCK_SECONDS = 300
+SYNC_SETTLE_MAX = 200  # participants settled within the team's request (sandbox only); more are queued
+
+
+# --- pricing -------------------------------------------------------------------------------------
+
+def list_price(gb: GroupBuy) -> Decimal:
+    """What one unit costs without the group: the variant's price, else the product's."""
+    return gb.variant.unit_price if gb.variant_id else gb.product.price
+
+
+def tiers_of(gb: GroupBuy) -> list[GroupBuyPriceTier]:
+    cached = getattr(gb, "_tiers", None)
+    if cached is None:
+        cached = sorted(gb.price_tiers.all(), key=lambda t: t.min_quantity)
+        gb._tiers = cached
+    return cached
+
+
+def reached_tier(gb: GroupBuy, quantity: int | None = None) -> GroupBuyPriceTier | None:
+    quantity = gb.committed_quantity if quantity is None else quantity
+    reached = None
+    for tier in tiers_of(gb):
+        if tier.min_quantity <= quantity:
+            reached = tier
+    return reached
+
+
+@dataclass(frozen=True)
+class Progress:
+    committed_quantity: int
+    current_price: Decimal
+    next_tier: GroupBuyPriceTier | None
+    needed: int
+    tier_reached: bool
+    left: int | None  # units left under the cap, None without a cap
+
+    def as_payload(self, gb: GroupBuy) -> dict:
+        return {"type": "group_buy", "id": gb.pk, "status": gb.status,
+                "committed_quantity": self.committed_quantity, "current_price": str(self.current_price),
+                "currency": gb.currency,
+                "next_tier": ({"min_quantity": self.next_tier.min_quantity, "price": str(self.next_tier.price)}
+                              if self.next_tier else None),
+                "needed": self.needed}
+
+
+def progress(gb: GroupBuy) -> Progress:
+    """Current price (the tier reached, or the list price before the first), next tier, how many more."""
+    if gb.final_price is not None:
+        current = gb.final_price
+    else:
+        tier = reached_tier(gb)
+        current = tier.price if tier else list_price(gb)
+    nxt = next((t for t in tiers_of(gb) if t.min_quantity > gb.committed_quantity), None)
+    needed = nxt.min_quantity - gb.committed_quantity if nxt else 0
+    left = None if gb.max_quantity is None else max(0, gb.max_quantity - gb.committed_quantity)
+    return Progress(gb.committed_quantity, current, nxt, needed, reached_tier(gb) is not None, left)
+
+
+def _publish(gb: GroupBuy) -> None:
+    """Tell watchers (the event's page and the group-buy's own group) once the change commits."""
+    payload = progress(gb).as_payload(gb)
+    if gb.event_id:
+        try:
+            realtime.publish(realtime.event_group(gb.event_id), payload)
+        except ValueError:  # an odd event id must not break the write
+            log.warning("group-buy %s has an unusable event id %r", gb.pk, gb.event_id)
+    realtime.publish(f"group_buy.{gb.pk}", payload)
+
+
+# --- create --------------------------------------------------------------------------------------
+
+def _decimal(value, field: str) -> Decimal:
+    if isinstance(value, float) or isinstance(value, bool):
+        value = str(value)
+    try:
+        d = Decimal(str(value).strip()) if value is not None else None
+    except (InvalidOperation, ValueError):
+        d = None
+    if d is None or not d.is_finite() or d != d.quantize(Decimal("0.01")) or d < 0 or d >= Decimal("100000000"):
+        raise Invalid("Prices are amounts of at least 0 with at most two decimal places.",
+                      fields={field: ["Enter an amount like 12.50."]})
+    return d.quantize(Decimal("0.01"))
+
+
+def _whole(value, field: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise Invalid(f"Use a whole number from {low} to {high}.", fields={field: [f"From {low} to {high}."]})
+    return value
+
+
+def create_group_buy(*, actor, creator_id: str, product_id: str, deadline, price_tiers: list, variant_id: str = "",
+                     event_id: str = "", max_quantity: int | None = None, title: str = "") -> GroupBuy:
+    """A new open group-buy of one of the creator's products (team owners and managers only)."""
+    creator = creator_for_team(actor, creator_id, EDIT_ROLES)
+    product = Product.objects.filter(pk=product_id, creator=creator).first() if isinstance(product_id, str) else None
+    if product is None:
+        raise NotFound("No such product.")
+    variant = None
+    if variant_id:
+        variant = ProductVariant.objects.filter(pk=variant_id, product=product).first()
+        if variant is None:
+            raise NotFound("No such variant of this product.")
+    now = timezone.now()
+    if deadline is None or timezone.is_naive(deadline):
+        raise Invalid("The deadline needs a date, a time and a timezone.", fields={"deadline": ["Invalid."]})
+    if deadline <= now:
+        raise Invalid("The deadline must be in the future.", fields={"deadline": ["Must be in the future."]})
+    if deadline > now + MAX_AHEAD:
+        raise Invalid("The deadline is at most a year away.", fields={"deadline": ["At most a year away."]})
+    if not isinstance(price_tiers, list | tuple) or not 1 <= len(price_tiers) <= MAX_TIERS:
+        raise Invalid(f"Give from 1 to {MAX_TIERS} price tiers.", fields={"price_tiers": ["1 to 10 tiers."]})
+    base = variant.unit_price if variant else product.price
+    tiers: list[tuple[int, Decimal]] = []
+    for i, raw in enumerate(price_tiers):
+        if not isinstance(raw, dict):
+            raise Invalid("Each tier is {min_quantity, price}.", fields={f"price_tiers[{i}]": ["Invalid."]})
+        qty = _whole(raw.get("min_quantity"), f"price_tiers[{i}].min_quantity", 1, MAX_CAP)
+        price = _decimal(raw.get("price"), f"price_tiers[{i}].price")
+        if tiers and qty <= tiers[-1][0]:
+            raise Invalid("Tier thresholds must strictly increase.",
+                          fields={f"price_tiers[{i}].min_quantity": ["Must be more than the tier before."]})
+        if tiers and price > tiers[-1][1]:
+            raise Invalid("A larger group never pays more: prices must not increase.",
+                          fields={f"price_tiers[{i}].price": ["Must not be more than the tier before."]})
+        if price > base:
+            # Joining authorises the list price; a capture can never take more than was authorised.
+            raise Invalid("A tier price cannot be above the product's price.",
+                          fields={f"price_tiers[{i}].price": [f"At most {base}."]})
+        tiers.append((qty, price))
+    if max_quantity is not None:
+        max_quantity = _whole(max_quantity, "max_quantity", 1, MAX_CAP)
+        if max_quantity < tiers[-1][0]:
+            raise Invalid("The cap must allow the top tier to be reached.",
+                          fields={"max_quantity": [f"At least {tiers[-1][0]}."]})
+    event_id = (event_id or "").strip()
+    if event_id and not _creator_has_event(creator.pk, event_id):
+        raise NotFound("No such event.")
+    title = (title or "").strip()[:120]
+    with transaction.atomic():
+        gb = GroupBuy.objects.create(creator=creator, product=product, variant=variant, event_id=event_id,
+                                     title=title, deadline=deadline, max_quantity=max_quantity,
+                                     currency=product.currency)
+        GroupBuyPriceTier.objects.bulk_create([GroupBuyPriceTier(group_buy=gb, min_quantity=q, price=p)
+                                               for q, p in tiers])
+        _publish(gb)
+    return gb
+
+
+def _creator_has_event(creator_id: str, event_id: str) -> bool:
+    """Commerce may not import events (layering); the model is looked up by name at run time."""
+    if len(event_id) > 40 or not apps.is_installed("events"):
+        return False
+    return apps.get_model("events", "Event").objects.filter(pk=event_id, creator_id=creator_id).exists()
+
+
+# --- join and leave ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class JoinResult:
+    participant: GroupBuyParticipant
+    order: Order
+    status: str  # "authorized" | "awaiting_payment"
+    payment: Payment | None = None
+    client_secret: str = ""
+
+
+def _get(gb_id) -> GroupBuy:
+    gb = (GroupBuy.objects.select_related("product", "variant", "variant__product").filter(pk=gb_id).first()
+          if isinstance(gb_id, str) else None)
+    if gb is None:
+        raise NotFound("No such group-buy.")
+    return gb
+
+
+def _lock(gb_id: str) -> GroupBuy:
+    gb = GroupBuy.objects.select_for_update().filter(pk=gb_id).first()
+    if gb is None:
+        raise NotFound("No such group-buy.")
+    return gb
+
+
+def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "") -> JoinResult:
+    """Commit `quantity` units: a seat under the cap (row lock), an order at list price, money authorised.
+
+    Raises Conflict "closed" after the deadline, "sold_out" over the cap (nothing created then).
+    """
+    if not getattr(user, "is_authenticated", False):
+        raise Forbidden("Log in to join a group-buy.")
+    quantity = _whole(quantity, "quantity", 1, MAX_JOIN_QUANTITY)
+    gb = _get(group_buy_id)
+    unit = list_price(gb)
+    email = (user.email or "").strip().lower()
+    with transaction.atomic():
+        gb = _lock(gb.pk)
+        if gb.status != GroupBuy.Status.OPEN or gb.deadline <= timezone.now():
+            raise Conflict("This group-buy has closed.", code="closed")
+        if gb.max_quantity is not None and gb.committed_quantity + quantity > gb.max_quantity:
+            left = gb.max_quantity - gb.committed_quantity
+            raise Conflict(f"Only {left} left in this group-buy." if left else "This group-buy is full.",
+                           code="sold_out", available=left)
+        GroupBuy.objects.filter(pk=gb.pk).update(committed_quantity=F("committed_quantity") + quantity)
+        gb.committed_quantity += quantity
+        order = Order.objects.create(creator_id=gb.creator_id, buyer=user, email=email, currency=gb.currency,
+                                     status=Order.Status.AWAITING_PAYMENT,
+                                     expires_at=gb.deadline + DECLINE_GRACE * MAX_CHARGE_ATTEMPTS)
+        OrderLine.objects.create(order=order, kind=KIND, item_id=gb.pk, description=f"Group-buy: {gb}"[:255],
+                                 unit_price=unit, list_price=unit, quantity=quantity, total=unit * quantity)
+        _recompute(order)
+        participant = GroupBuyParticipant.objects.create(group_buy=gb, user=user, quantity=quantity, order=order)
+        gb = _get(gb.pk)
+        _publish(gb)
+    saved_card = gb.deadline - timezone.now() > SAVED_CARD_AFTER
+    try:
+        if order.total <= 0:  # a free product: nothing to authorise
+            _set_participant(participant.pk, status=P.AUTHORIZED, outcome="Nothing to pay.")
+        elif saved_card:
+            customer = payments.create_customer(email=email, name=getattr(user, "display_name", "") or "")
+            setup = payments.save_payment_method(customer=customer, payment_method=payment_method)
+            fields = {"customer": customer, "payment_method": setup.payment_method}
+            if setup.status == "succeeded":
+                fields["status"] = P.AUTHORIZED
+            _set_participant(participant.pk, **fields)
+            participant.refresh_from_db()
+            return JoinResult(participant, Order.objects.get(pk=order.pk),
+                              "authorized" if participant.status == P.AUTHORIZED else "awaiting_payment",
+                              None, setup.client_secret)
+        else:
+            payment = payments.authorize(amount=order.total, currency=order.currency,
+                                         description=f"Group-buy {gb}"[:255], purpose=PURPOSE,
+                                         reference=participant.pk, payment_method=payment_method,
+                                         metadata={"order": order.pk, "group_buy": gb.pk})
+            participant.refresh_from_db()
+            if payment.status == Payment.Status.FAILED:
+                raise CardDeclined(payment.failure_message or "The card was declined.")
+            with transaction.atomic():
+                GroupBuyParticipant.objects.filter(pk=participant.pk, payment__isnull=True).update(payment=payment)
+            participant.refresh_from_db()
+            return JoinResult(participant, Order.objects.get(pk=order.pk),
+                              "authorized" if participant.status == P.AUTHORIZED else "awaiting_payment",
+                              payment, getattr(payment, "client_secret", ""))
+    except ServiceError:
+        _abandon(participant.pk, "The card was not accepted when joining.")
+        raise
+    participant.refresh_from_db()
+    return JoinResult(participant, Order.objects.get(pk=order.pk), "authorized", None)
+
+
+def _recompute(order: Order) -> None:
+    from .services import _recompute_totals  # the one place totals are added up
+
+    _recompute_totals(order)
+
+
+def _set_participant(participant_id: str, **fields) -> None:
+    with transaction.atomic():
+        GroupBuyParticipant.objects.filter(pk=participant_id).update(**fields)
+
+
+def leave(*, participant_id: str, user) -> GroupBuyParticipant:
+    """Give up a seat before the deadline: the order is cancelled, the authorisation released."""
+    from .services import cancel
+
+    participant = GroupBuyParticipant.objects.filter(pk=participant_id).first() \
+        if isinstance(participant_id, str) else None
+    if participant is None or participant.user_id != getattr(user, "pk", None):
+        raise NotFound("No such participation.")
+    cancel(participant.order_id, actor=user)  # → on_order_cancelled below, inside cancel's transaction
+    participant.refresh_from_db()
+    return participant
+
+
+def on_order_cancelled(line: OrderLine) -> None:
+    """Sellable callback (order locked by services.cancel): the buyer leaves; refused after the deadline."""
+    gb = _lock(line.item_id)
+    # Checked before the participant is locked: settlement locks participant then order, the other way round,
+    # but only once the group-buy is no longer open — so a cancel that gets past this check cannot meet it.
+    if gb.status != GroupBuy.Status.OPEN or gb.deadline <= timezone.now():
+        raise Conflict("The deadline has passed: this group-buy is being settled.", code="closed")
+    participant = GroupBuyParticipant.objects.select_for_update().filter(order_id=line.order_id).first()
+    if participant is None or participant.status not in ACTIVE:
+        return
+    _free_seat(gb, participant, P.CANCELLED, "Left before the deadline.")
+
+
+def _free_seat(gb: GroupBuy, participant: GroupBuyParticipant, status: str, outcome: str) -> None:
+    """Locked group-buy and participant: give the units back under the cap and tell watchers."""
+    GroupBuy.objects.filter(pk=gb.pk).update(committed_quantity=F("committed_quantity") - participant.quantity)
+    participant.status, participant.outcome, participant.settled_at = status, outcome[:255], timezone.now()
+    participant.save(update_fields=["status", "outcome", "settled_at"])
+    _publish(_get(gb.pk))
+
+
+def _abandon(participant_id: str, outcome: str) -> None:
+    """Joining failed after the seat was taken (declined card, provider down): undo seat and order."""
+    with transaction.atomic():
+        participant = GroupBuyParticipant.objects.select_related("group_buy").get(pk=participant_id)
+        gb = _lock(participant.group_buy_id)
+        participant = GroupBuyParticipant.objects.select_for_update().get(pk=participant_id)
+        if participant.status not in ACTIVE:
+            return
+        order = Order.objects.select_for_update().get(pk=participant.order_id)
+        if gb.status == GroupBuy.Status.OPEN:
+            _free_seat(gb, participant, P.CANCELLED, outcome)
+        else:
+            participant.status, participant.outcome = P.CANCELLED, outcome[:255]
+            participant.settled_at = timezone.now()
+            participant.save(update_fields=["status", "outcome", "settled_at"])
+        _cancel_order(order, outcome)
+
+
+def _cancel_order(order: Order, note: str) -> None:
+    if order.status in Order.OPEN:
+        order.status, order.cancelled_at, order.note = Order.Status.CANCELLED, timezone.now(), note[:255]
+        order.save(update_fields=["status", "cancelled_at", "note"])
+
+
+def sellable_offer(item_id, quantity, buyer):
+    raise Conflict("Join the group-buy on its page to buy at the group price.", code="not_on_sale")
+
+
+# --- gateway callbacks (inside the gateway's transaction, Payment locked) ------------------------
+
+def _participant_for(payment: Payment) -> GroupBuyParticipant | None:
+    return (GroupBuyParticipant.objects.select_for_update().select_related("group_buy")
+            .filter(pk=payment.reference).first())
+
+
+def on_payment_authorized(payment: Payment) -> None:
+    participant = _participant_for(payment)
+    if participant and participant.status == P.PENDING:
+        participant.status, participant.payment = P.AUTHORIZED, payment
+        participant.save(update_fields=["status", "payment"])
+        Order.objects.filter(pk=participant.order_id, payment__isnull=True).update(payment=payment)
+
+
+def on_payment_paid(payment: Payment) -> None:
+    """A capture (or off-session charge) went through: the participant is charged, the order paid."""
+    from .services import _lock_order, _mark_paid
+
+    participant = _participant_for(payment)
+    if participant is None:
+        return
+    if participant.status == P.CAPTURED:
+        if participant.payment_id != payment.pk:  # a second charge for one seat: give it back
+            log.warning("second charge %s for group-buy participant %s: refunding", payment.pk, participant.pk)
+            transaction.on_commit(lambda: _refund_quietly(payment.pk))
+        return
+    gb = participant.group_buy
+    amount = payment.captured_amount
+    unit = gb.final_price if gb.final_price is not None else (amount / participant.quantity).quantize(Decimal("0.01"))
+    participant.status, participant.payment, participant.charged_amount = P.CAPTURED, payment, amount
+    participant.outcome = f"Charged {amount} {payment.currency} ({participant.quantity} × {unit})."[:255]
+    participant.settled_at = timezone.now()
+    participant.save(update_fields=["status", "payment", "charged_amount", "outcome", "settled_at"])
+    order = _lock_order(participant.order_id)
+    _reprice(order, unit)
+    if order.status in Order.OPEN or order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED):
+        order.payment = payment
+        _mark_paid(order, payment)
+    _email_on_commit(participant.pk, "charged")
+
+
+def on_payment_failed(payment: Payment) -> None:
+    """An authorisation the browser was confirming failed, or an off-session charge was declined."""
+    participant = _participant_for(payment)
+    if participant is None or participant.status not in ACTIVE:
+        return
+    if participant.group_buy.status == GroupBuy.Status.OPEN and not participant.payment_method:
+        transaction.on_commit(lambda: _abandon(participant.pk, "The card was declined when joining."))
+        return
+    _record_decline(participant, payment.failure_message or "The card was declined.")
+
+
+def on_payment_cancelled(payment: Payment) -> None:
+    """An authorisation was released: at settlement of a failed group-buy, or by the buyer leaving."""
+    participant = _participant_for(payment)
+    if participant is None or participant.status not in ACTIVE or participant.payment_id not in (None, payment.pk):
+        return
+    gb = participant.group_buy
+    if gb.status == GroupBuy.Status.OPEN:  # released at the provider while open: the seat goes
+        transaction.on_commit(lambda: _abandon(participant.pk, "The card authorisation was cancelled."))
+        return
+    failed = gb.status == GroupBuy.Status.FAILED or (gb.status == GroupBuy.Status.SETTLED and gb.final_price is None)
+    outcome = ("The group did not reach its first tier: nothing was charged, the authorisation is released."
+               if failed else "The card authorisation was released; nothing was charged.")
+    participant.status, participant.outcome, participant.settled_at = P.RELEASED, outcome[:255], timezone.now()
+    participant.save(update_fields=["status", "outcome", "settled_at"])
+    _cancel_order(Order.objects.select_for_update().get(pk=participant.order_id), outcome)
+    _email_on_commit(participant.pk, "released")
+
+
+def _record_decline(participant: GroupBuyParticipant, message: str) -> None:
+    """Participant locked. One retry after DECLINE_GRACE; the second decline releases the seat."""
+    participant.attempts += 1
+    if participant.attempts >= MAX_CHARGE_ATTEMPTS:
+        participant.status = P.DECLINED
+        participant.outcome = f"Declined twice at settlement ({message}); the seat is released."[:255]
+        participant.settled_at = timezone.now()
+        participant.save(update_fields=["attempts", "status", "outcome", "settled_at"])
+        _cancel_order(Order.objects.select_for_update().get(pk=participant.order_id), participant.outcome)
+        _email_on_commit(participant.pk, "declined")
+    else:
+        participant.outcome = (f"Declined at settlement ({message}); we try once more in "
+                               f"{int(DECLINE_GRACE.total_seconds() // 3600)} hours.")[:255]
+        participant.save(update_fields=["attempts", "outcome"])
+        _email_on_commit(participant.pk, "retry")
+
+
+def _refund_quietly(payment_id: str) -> None:
+    try:
+        payments.refund(payment_id)
+    except Exception:  # the gateway records the failure; staff see it on the payment
+        log.exception("refund of duplicate group-buy charge %s failed", payment_id)
+
+
+def _reprice(order: Order, unit: Decimal) -> None:
+    """The order's group-buy line at the final unit price; totals recomputed in the one place."""
+    for line in order.lines.filter(kind=KIND):
+        if line.unit_price != unit:
+            line.unit_price, line.total = unit, unit * line.quantity
+            line.save(update_fields=["unit_price", "total"])
+    _recompute(order)
+
+
+def _email_on_commit(participant_id: str, what: str) -> None:
+    transaction.on_commit(lambda: _send_email(participant_id, what))
+
+
+def _send_email(participant_id: str, what: str) -> None:
+    try:
+        send_group_buy_email(participant_id, what)
+    except Exception:  # an email problem must not undo a settlement; logged for staff
+        log.exception("group-buy email %s for %s failed", what, participant_id)
+
+
+def send_group_buy_email(participant_id: str, what: str) -> None:
+    """Tell a participant the outcome: charged, released, declined (seat gone) or retry (card declined once)."""
+    p = GroupBuyParticipant.objects.select_related("group_buy", "group_buy__creator", "order").get(pk=participant_id)
+    context = {"participant": p, "group_buy": p.group_buy, "order": p.order,
+               "url": f"{settings.SITE_URL}/g/{p.group_buy_id}/",
+               "order_url": settings.SITE_URL + p.order.get_absolute_url(),
+               "grace_hours": int(DECLINE_GRACE.total_seconds() // 3600),
+               "test_mode": settings.PAYMENTS_PROVIDER == "sandbox"}
+    subject = " ".join(render_to_string(f"commerce/email/group_buy_{what}_subject.txt", context).split())
+    body = render_to_string(f"commerce/email/group_buy_{what}.txt", context)
+    send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [p.order.email])
+
+
+# --- settlement ----------------------------------------------------------------------------------
+
+def begin_settlement(group_buy_id: str, *, now=None) -> GroupBuy:
+    """Decide the outcome once, under the lock: SUCCEEDED at the reached tier's price, or FAILED.
+
+    Idempotent: a decided group-buy is returned as it is. Raises Conflict "too_early" before the deadline.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        gb = _lock(group_buy_id)
+        if gb.status != GroupBuy.Status.OPEN:
+            return _get(gb.pk)
+        if gb.deadline > now:
+            raise Conflict("The group-buy is still open until its deadline.", code="too_early")
+        tier = reached_tier(gb)
+        gb.status = GroupBuy.Status.SUCCEEDED if tier else GroupBuy.Status.FAILED
+        gb.final_price = tier.price if tier else None
+        gb.settle_started_at = now
+        gb.save(update_fields=["status", "final_price", "settle_started_at"])
+        gb = _get(gb.pk)
+        _publish(gb)
+    return gb
+
+
+def unsettled_participants(group_buy_id: str) -> list[str]:
+    return list(GroupBuyParticipant.objects.filter(group_buy_id=group_buy_id, status__in=ACTIVE)
+                .order_by("created_at", "pk").values_list("pk", flat=True))
+
+
+def settle_participant(participant_id: str, *, now=None) -> str:
+    """Charge, capture or release one participant; returns its status afterwards.
+
+    Safe to run twice or concurrently: a short cache lock keeps two workers off one participant, the
+    gateway's Payment lock and status checks keep one capture from happening twice, and an off-session
+    charge is made only when no charge for this participant succeeded. Provider errors propagate
+    (rate limits are the caller's to retry); the participant then stays as it was for the next run.
+    """
+    now = now or timezone.now()
+    key = f"groupbuy:settle:{participant_id}"
+    if not cache.add(key, 1, LOCK_SECONDS):
+        return "busy"
+    try:
+        return _settle_participant(participant_id, now)
+    finally:
+        cache.delete(key)
+
+
+def _settle_participant(participant_id: str, now) -> str:
+    p = GroupBuyParticipant.objects.select_related("group_buy", "payment").get(pk=participant_id)
+    gb = p.group_buy
+    if p.status in DONE or gb.status == GroupBuy.Status.OPEN:
+        return p.status
+    captured = (Payment.objects.filter(purpose=PURPOSE, reference=p.pk, status=Payment.Status.CAPTURED)
+                .order_by("created_at").first())
+    if captured is not None:  # charged already (a run that crashed after the provider said yes)
+        with transaction.atomic():
+            Payment.objects.select_for_update().get(pk=captured.pk)
+            on_payment_paid(captured)
+        return _status(p)
+    succeeded = gb.status == GroupBuy.Status.SUCCEEDED or (gb.status == GroupBuy.Status.SETTLED and
+                                                           gb.final_price is not None)
+    if not succeeded or p.status == P.PENDING:
+        return _release(p, "The authorisation was never completed." if succeeded else "")
+    amount = gb.final_price * p.quantity
+    payment = p.payment
+    if payment is not None and payment.status == Payment.Status.AUTHORIZED:
+        if amount <= 0:
+            payments.release(payment.pk)
+            return _paid_free(p)
+        try:
+            payments.capture(payment.pk, amount)  # → on_payment_paid in the gateway's transaction
+        except Conflict:  # someone else settled it meanwhile: look again
+            pass
+        return _status(p)
+    if amount <= 0:
+        return _paid_free(p)
+    if p.payment_method:
+        if p.attempts >= 1 and now < (gb.settle_started_at or now) + DECLINE_GRACE:
+            return "waiting"  # declined once: the retry waits for the grace period
+        try:
+            payments.charge_off_session(customer=p.customer, payment_method=p.payment_method, amount=amount,
+                                        currency=gb.currency, description=f"Group-buy {gb}"[:255], purpose=PURPOSE,
+                                        reference=p.pk, metadata={"order": p.order_id, "group_buy": gb.pk})
+        except CardDeclined as exc:  # a provider that raises instead of answering "failed"
+            with transaction.atomic():
+                locked = GroupBuyParticipant.objects.select_for_update().get(pk=p.pk)
+                if locked.status in ACTIVE:
+                    _record_decline(locked, exc.detail)
+        return _status(p)
+    # Authorised with nothing to capture (its authorisation lapsed or failed): nothing can be charged.
+    return _release(p, "The card authorisation had lapsed; nothing was charged.")
+
+
+def _status(p: GroupBuyParticipant) -> str:
+    return GroupBuyParticipant.objects.filter(pk=p.pk).values_list("status", flat=True).get()
+
+
+def _release(p: GroupBuyParticipant, outcome: str) -> str:
+    if p.payment_id and p.payment.status in (Payment.Status.AUTHORIZED, Payment.Status.PENDING):
+        payments.release(p.payment_id)  # → on_payment_cancelled records it, in the gateway's transaction
+        if _status(p) not in ACTIVE:
+            return _status(p)
+    failed = p.group_buy.final_price is None
+    outcome = outcome or ("The group did not reach its first tier: nothing was charged."
+                          if failed else "Nothing was charged.")
+    with transaction.atomic():
+        locked = GroupBuyParticipant.objects.select_for_update().get(pk=p.pk)
+        if locked.status in ACTIVE:
+            locked.status, locked.outcome, locked.settled_at = P.RELEASED, outcome[:255], timezone.now()
+            locked.save(update_fields=["status", "outcome", "settled_at"])
+            _cancel_order(Order.objects.select_for_update().get(pk=locked.order_id), outcome)
+            _email_on_commit(locked.pk, "released")
+    return _status(p)
+
+
+def _paid_free(p: GroupBuyParticipant) -> str:
+    from .services import _lock_order, _mark_paid
+
+    with transaction.atomic():
+        locked = GroupBuyParticipant.objects.select_for_update().get(pk=p.pk)
+        if locked.status in ACTIVE:
+            locked.status, locked.charged_amount, locked.settled_at = P.CAPTURED, Decimal("0"), timezone.now()
+            locked.outcome = "The final price is free: nothing was charged."
+            locked.save(update_fields=["status", "charged_amount", "outcome", "settled_at"])
+            order = _lock_order(locked.order_id)
+            _reprice(order, Decimal("0"))
+            if order.status in Order.OPEN:
+                _mark_paid(order, None)
+            _email_on_commit(locked.pk, "charged")
+    return _status(p)
+
+
+def finish_settlement(group_buy_id: str) -> GroupBuy:
+    """SETTLED once no participant is left to settle; otherwise unchanged."""
+    with transaction.atomic():
+        gb = _lock(group_buy_id)
+        if gb.status in (GroupBuy.Status.SUCCEEDED, GroupBuy.Status.FAILED) and \
+                not GroupBuyParticipant.objects.filter(group_buy_id=gb.pk, status__in=ACTIVE).exists():
+            gb.status, gb.settled_at = GroupBuy.Status.SETTLED, timezone.now()
+            gb.save(update_fields=["status", "settled_at"])
+            _publish(_get(gb.pk))
+    return _get(group_buy_id)
+
+
+def is_rate_limited(exc: Exception) -> bool:
+    """The gateway raises ProviderError; a 429 or a "rate_limited" code means: slow down and retry."""
+    return isinstance(exc, ProviderError) and (exc.status == 429 or exc.code in ("rate_limited", "rate_limit"))
+
+
+def settle(group_buy_id: str, *, now=None) -> GroupBuy:
+    """Settle synchronously (tests, the management path): decide, settle every participant, finish.
+
+    Provider errors stop the run; what was done stays done, the next run resumes.
+    """
+    begin_settlement(group_buy_id, now=now)
+    for pid in unsettled_participants(group_buy_id):
+        settle_participant(pid, now=now)
+    return finish_settlement(group_buy_id)
+
+
+def due_group_buys(now=None) -> list[str]:
+    """Open group-buys past their deadline and decided ones not yet settled (for the beat task)."""
+    now = now or timezone.now()
+    open_due = GroupBuy.objects.filter(status=GroupBuy.Status.OPEN, deadline__lte=now)
+    unsettled = GroupBuy.objects.filter(status__in=[GroupBuy.Status.SUCCEEDED, GroupBuy.Status.FAILED])
+    return list(open_due.values_list("pk", flat=True)) + list(unsettled.values_list("pk", flat=True))
+
+
+def drop_stale_pending(now=None) -> int:
+    """Seats whose authorisation the buyer never completed (a provider page abandoned) are freed."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.HOLD_SECONDS)
+    ids = list(GroupBuyParticipant.objects.filter(status=P.PENDING, created_at__lte=cutoff,
+                                                  group_buy__status=GroupBuy.Status.OPEN)
+               .values_list("pk", flat=True))
+    for pid in ids:
+        p = GroupBuyParticipant.objects.select_related("payment").get(pk=pid)
+        if p.payment_id and p.payment.status == Payment.Status.PENDING:
+            try:
+                payments.release(p.payment_id)
+            except ServiceError:
+                log.info("could not release pending payment %s", p.payment_id, exc_info=True)
+        _abandon(pid, "The payment was not completed in time.")
+    return len(ids)
+
+
+# --- settlement by the team ------------------------------------------------------------------------
+
+def settle_by_team(*, group_buy_id: str, actor) -> GroupBuy:
+    """The team asks to settle now (after the deadline): decided at once, the rest queued."""
+    gb = _get(group_buy_id)
+    role = role_of(actor, gb.creator_id)
+    if role not in EDIT_ROLES:
+        if role is not None or GroupBuyParticipant.objects.filter(group_buy=gb, user_id=actor.pk).exists():
+            raise Forbidden("Only the creator's team can settle a group-buy.")
+        raise NotFound("No such group-buy.")
+    gb = begin_settlement(gb.pk)
+    if gb.status == GroupBuy.Status.SETTLED:
+        return gb
+    if settings.PAYMENTS_PROVIDER == "sandbox" and len(unsettled_participants(gb.pk)) <= SYNC_SETTLE_MAX:
+        try:  # small and in the sandbox: settled before answering
+            return settle(gb.pk)
+        except ProviderError:
+            log.warning("settling %s in the request stopped; queued", gb.pk, exc_info=True)
+    from .tasks import settle_group_buy
+
+    transaction.on_commit(lambda: settle_group_buy.delay(gb.pk))
+    return _get(gb.pk)
+
+
+# --- wiring --------------------------------------------------------------------------------------
+
+def register() -> None:
+    """Called from CommerceConfig.ready(): the sellable kind and the gateway's handlers."""
+    from microstage.payments.registry import register_handler
+
+    sellables.register(KIND, offer=sellable_offer, on_cancelled=on_order_cancelled)
+    register_handler(PURPOSE, on_authorized=on_payment_authorized, on_paid=on_payment_paid,
+                     on_failed=on_payment_failed, on_cancelled=on_payment_cancelled)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    settled: int
+    rate_limited: bool
+
+
+def settle_batch(group_buy_id: str, participant_ids: list[str], *, pause: float = 0.0) -> BatchResult:
+    """Settle these participants in turn; stop at a rate limit (the caller retries the batch later).
+
+    Other provider errors leave that participant for the next run and go on with the rest.
+    """
+    settled = 0
+    for pid in participant_ids:
+        try:
+            status = settle_participant(pid)
+        except ProviderError as exc:
+            if is_rate_limited(exc):
+                return BatchResult(settled, True)
+            log.warning("settling group-buy participant %s failed; next run retries", pid, exc_info=True)
+            continue
+        settled += status in DONE
+        if pause:
+            time.sleep(pause)
+    finish_settlement(group_buy_id)
+    return BatchResult(settled, False)
