@@ -349,3 +349,246 @@ class Dispute(models.Model):
 
     def __str__(self):
         return f"Dispute {self.provider_reference} on {self.order_id} ({self.status})"
+
+
+# --- stock across places -------------------------------------------------------------------------
+
+class StockLocation(models.Model):
+    """Where units physically are: the central stock, or a pop-up (a merch table at a show)."""
+
+    class Kind(models.TextChoices):
+        CENTRAL = "central", "Central stock"
+        POPUP = "popup", "Pop-up"
+
+    id = PublicIdField("loc")
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="stock_locations")
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.POPUP)
+    event_id = models.CharField(max_length=40, blank=True, help_text="The show a pop-up belongs to (evt_…).")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["creator", "kind", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class StockMovement(models.Model):
+    """Append-only ledger of units in or out of a location; a location's stock is the sum of its rows.
+
+    `key` makes every movement happen once (a POS sale synced twice moves stock once).
+    """
+
+    class Reason(models.TextChoices):
+        RECEIVED = "received", "Received"
+        TRANSFER_OUT = "transfer_out", "Transfer out"
+        TRANSFER_IN = "transfer_in", "Transfer in"
+        POS_SALE = "pos_sale", "Pop-up sale"
+        ONLINE_SALE = "online_sale", "Online sale"
+        RETURN = "return", "Return"
+        CORRECTION = "correction", "Correction"
+
+    location = models.ForeignKey(StockLocation, on_delete=models.PROTECT, related_name="movements")
+    variant = models.ForeignKey(ProductVariant, on_delete=models.PROTECT, related_name="movements")
+    quantity = models.IntegerField(help_text="Positive in, negative out.")
+    reason = models.CharField(max_length=16, choices=Reason.choices)
+    key = models.CharField(max_length=120, unique=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["location", "variant"], name="movement_location_variant_idx")]
+
+    def __str__(self):
+        return f"{self.quantity:+d} {self.variant} @ {self.location}"
+
+
+class StockOverride(models.Model):
+    """A manual count for a location that wins until it expires, then the ledger's value is back."""
+
+    location = models.ForeignKey(StockLocation, on_delete=models.CASCADE, related_name="overrides")
+    variant = models.ForeignKey(ProductVariant, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField()
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.variant} @ {self.location} = {self.quantity} until {self.expires_at:%H:%M}"
+
+
+class PosSale(models.Model):
+    """A sale rung up at a pop-up, possibly offline; `client_id` (made on the device) dedupes syncs."""
+
+    class Payment(models.TextChoices):
+        CASH = "cash", "Cash"
+        QR = "qr", "Paid by the buyer's phone (QR)"
+
+    class Status(models.TextChoices):
+        PENDING_PAYMENT = "pending_payment", "Waiting for the buyer to pay"
+        COMPLETED = "completed", "Completed"
+        CONFLICT = "conflict", "Sold more than the pop-up held"
+        BACK_ORDERED = "back_ordered", "Back-ordered"
+        CANCELLED = "cancelled", "Cancelled"
+
+    id = PublicIdField("pos")
+    location = models.ForeignKey(StockLocation, on_delete=models.PROTECT, related_name="pos_sales")
+    client_id = models.CharField(max_length=64, unique=True)
+    items = models.JSONField(help_text='[{"variant": "var_…", "quantity": n, "unit_price": "12.00"}]')
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    payment_method = models.CharField(max_length=8, choices=Payment.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED, db_index=True)
+    order = models.OneToOneField(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="pos_sale")
+    sold_at = models.DateTimeField(help_text="When the device rang it up (maybe offline).")
+    synced_at = models.DateTimeField(auto_now_add=True)
+    device = models.CharField(max_length=80, blank=True)
+    sold_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    resolution = models.CharField(max_length=200, blank=True, help_text="How a conflict was resolved.")
+
+    class Meta:
+        ordering = ["-sold_at"]
+
+    def __str__(self):
+        return f"{self.total} {self.currency} at {self.location} ({self.get_status_display()})"
+
+
+# --- fulfilment ----------------------------------------------------------------------------------
+
+class ShippingBatch(models.Model):
+    """Everything to ship for one settled group-buy (or a manual batch)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Packing"
+        SHIPPED = "shipped", "Shipped"
+
+    id = PublicIdField("shp")
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="shipping_batches")
+    group_buy = models.OneToOneField(GroupBuy, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="shipping_batch")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Shipping batch {self.id}"
+
+
+class Shipment(models.Model):
+    """One order's parcel: address, tracking, and what it cost to send."""
+
+    id = PublicIdField("sh")
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="shipment")
+    batch = models.ForeignKey(ShippingBatch, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="shipments")
+    address = models.TextField(blank=True, max_length=1000)
+    carrier = models.CharField(max_length=40, blank=True)
+    tracking_number = models.CharField(max_length=80, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Shipment of {self.order_id}"
+
+
+class PickupWindow(models.Model):
+    """A time and place where buyers collect their orders (shown with a pickup QR)."""
+
+    id = PublicIdField("pkw")
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="pickup_windows")
+    event_id = models.CharField(max_length=40, blank=True)
+    place = models.CharField(max_length=160)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="pickup_ends_after_start")]
+
+    def __str__(self):
+        return f"Pickup at {self.place}"
+
+
+class Pickup(models.Model):
+    """An order to be collected in a window; the pickup QR is signed, and collecting happens once."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="pickup")
+    window = models.ForeignKey(PickupWindow, on_delete=models.PROTECT, related_name="pickups")
+    picked_up_at = models.DateTimeField(null=True, blank=True)
+    picked_up_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+
+    def __str__(self):
+        return f"Pickup of {self.order_id}"
+
+
+class FulfilmentCost(models.Model):
+    """What fulfilling an order cost the creator (postage, packaging, handling) — for analytics."""
+
+    class Kind(models.TextChoices):
+        POSTAGE = "postage", "Postage"
+        PACKAGING = "packaging", "Packaging"
+        HANDLING = "handling", "Handling"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fulfilment_costs")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=10, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="fulfilment_cost_not_negative")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount} {self.currency} for {self.order_id}"
+
+
+# --- abuse ---------------------------------------------------------------------------------------
+
+class CheckoutAttempt(models.Model):
+    """One checkout try, for velocity checks. IPs and card fingerprints are stored only as keyed hashes."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    email = models.EmailField(max_length=254, blank=True)
+    ip_hash = models.CharField(max_length=64, blank=True)
+    card_fingerprint_hash = models.CharField(max_length=64, blank=True)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    succeeded = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["email", "created_at"], name="attempt_email_idx"),
+                   models.Index(fields=["ip_hash", "created_at"], name="attempt_ip_idx"),
+                   models.Index(fields=["user", "created_at"], name="attempt_user_idx")]
+
+    def __str__(self):
+        return f"Checkout attempt by {self.email or self.user_id} ({'ok' if self.succeeded else 'failed'})"
+
+
+class RiskReview(models.Model):
+    """A risky order held for a staff decision before it is fulfilled or paid out."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected (refunded)"
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="risk_review")
+    score = models.PositiveSmallIntegerField()
+    reasons = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Risk {self.score} on {self.order_id} ({self.status})"
