@@ -1,4 +1,5 @@
-"""Demo event: a published hybrid show with its tiers, a few orders and a live drop of tour posters."""
+"""Demo event: a published hybrid show with its tiers, a few orders, a live drop of tour posters and an
+open group-buy."""
 import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
@@ -44,6 +45,27 @@ def load(ctx: dict) -> None:
     ctx["event_url"] = event.get_absolute_url()
     _demo_orders(ctx, event)
     _demo_drop(ctx, event)
+    _demo_group_buy(ctx, event)
+
+
+def _demo_group_buy(ctx: dict, event: Event) -> None:
+    """An open group-buy for tour hoodies during the show: cheaper from 10 and from 25 committed."""
+    from commerce import groupbuys
+    from commerce import services as commerce
+    from commerce.models import GroupBuy, Product
+
+    if GroupBuy.objects.filter(event_id=event.pk).exists():
+        return
+    product = Product.objects.filter(creator=event.creator, name="Tour hoodie").first() or \
+        commerce.create_product(creator=event.creator, name="Tour hoodie", price=Decimal("55.00"),
+                                currency=settings.DEFAULT_CURRENCY, kind=Product.Kind.PHYSICAL, stock=100,
+                                description="Heavy cotton, embroidered logo. Printed to order after the group-buy.")
+    gb = groupbuys.create_group_buy(
+        actor=ctx["owner"], creator_id=event.creator_id, product_id=product.pk, event_id=event.pk,
+        title="Tour hoodie group-buy", deadline=event.ends_at + timedelta(days=1), max_quantity=60,
+        price_tiers=[{"min_quantity": 10, "price": "45.00"}, {"min_quantity": 25, "price": "38.00"}])
+    if settings.PAYMENTS_PROVIDER == "sandbox":
+        groupbuys.join(group_buy_id=gb.pk, user=ctx["fan"], quantity=2)
 
 
 def _demo_drop(ctx: dict, event: Event) -> None:

@@ -253,7 +253,7 @@ class EventSummarySerializer(EventCreatedSerializer):
 
 
 class EventDetailSerializer(EventSummarySerializer):
-    """One event with its tiers (set on the instance as `tier_list`); drops and group-buys come later."""
+    """One event with its tiers (set on the instance as `tier_list`), drops and group-buys."""
 
     description = serializers.CharField()
     cover = serializers.SerializerMethodField()
@@ -271,7 +271,18 @@ class EventDetailSerializer(EventSummarySerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_group_buys(self, event):
-        return []
+        """The event's group-buys with their live progress (as the websocket sends it), plus deadline."""
+        from commerce import groupbuys
+        from commerce.models import GroupBuy
+
+        out = []
+        for gb in (GroupBuy.objects.filter(event_id=event.pk).select_related("product", "variant")
+                   .prefetch_related("price_tiers").order_by("deadline")):
+            state = groupbuys.progress(gb).as_payload(gb)
+            state.pop("type")
+            out.append({**state, "title": str(gb), "product": gb.product_id, "deadline": gb.deadline.isoformat(),
+                        "max_quantity": gb.max_quantity})
+        return out
 
 
 class PublishedSerializer(serializers.Serializer):

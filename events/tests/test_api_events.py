@@ -384,3 +384,23 @@ def test_schema_generates(api, user):
 def test_odd_ids_in_paths_are_a_json_404(auth_api, path):
     r = auth_api.get(path) if "checkins" not in path and "transfer" not in path else auth_api.post(path)
     assert r.status_code == 404 and r.json()["code"] == "not_found"
+
+
+def test_event_detail_lists_its_group_buys_with_live_progress(api, settings):
+    from commerce import groupbuys
+    from commerce.services import create_product
+    from microstage.tests.factories import UserFactory
+
+    settings.PAYMENTS_PROVIDER = "sandbox"
+    event = EventFactory()
+    owner = team_member(event.creator, Role.OWNER)
+    product = create_product(creator=event.creator, name="Hoodie", price="40.00", stock=50)
+    gb = groupbuys.create_group_buy(actor=owner, creator_id=event.creator_id, product_id=product.pk,
+                                    deadline=timezone.now() + timedelta(days=2), event_id=event.pk,
+                                    price_tiers=[{"min_quantity": 2, "price": "30.00"}], max_quantity=10)
+    groupbuys.join(group_buy_id=gb.pk, user=UserFactory(), quantity=1)
+    body = api.get(f"/api/v1/events/{event.pk}").json()
+    (entry,) = body["group_buys"]
+    assert entry["id"] == gb.pk and entry["status"] == "open" and entry["committed_quantity"] == 1
+    assert Decimal(entry["current_price"]) == Decimal("40.00")
+    assert entry["next_tier"] == {"min_quantity": 2, "price": "30.00"} and entry["needed"] == 1

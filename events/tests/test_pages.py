@@ -61,4 +61,8 @@ def test_demo_loads_once_and_is_idempotent(client):
     assert event.status == Event.Status.PUBLISHED and event.starts_at > timezone.now()
     assert event.tiers.count() == 4
     assert event.tickets.filter(status="valid").count() == 4  # the demo's paid sandbox orders, issued once
+    from commerce.models import GroupBuy
+
+    (gb,) = GroupBuy.objects.filter(event_id=event.pk)  # an open group-buy, created once
+    assert gb.status == GroupBuy.Status.OPEN and gb.participants.count() == 1 and gb.committed_quantity == 2
     assert client.get("/e/late-night-session/").status_code == 200
