@@ -259,6 +259,9 @@ def main() -> int:
     from .chat_fanout import add_arguments as chat_fanout_arguments  # chat fan-out (--chat-*)
 
     chat_fanout_arguments(parser)
+    from .drop_rush import add_arguments as drop_rush_arguments  # drop rush (--drop-*)
+
+    drop_rush_arguments(parser)
     args = parser.parse_args()
 
     os.environ.setdefault("MICROSTAGE_DEBUG", "true")  # as `make run` (devstack.run) sets it
@@ -328,6 +331,10 @@ def main() -> int:
     from .settlement import run as run_settlement
 
     results.update(run_settlement())
+    log(f"drop rush: {args.drop_clients} watchers, {args.drop_purchases} purchases (bench/drop_rush.py)")
+    from .drop_rush import run as run_drop_rush
+
+    results.update(run_drop_rush(env, args, free_port))
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print()
     print_table(results, conditions)

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 
 from microstage.errors import ServiceError
 
-from . import services
+from . import risk, services
 from .models import (Dispute, GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Hold, Inventory, LedgerEntry, Order,
                      OrderLine, Product, ProductVariant, Tip)
 
@@ -224,3 +224,185 @@ class GroupBuyParticipantAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["id", "user__email", "group_buy__title"]
     list_select_related = ["group_buy", "user"]
+
+
+# --- risk reviews (commerce/risk.py decides; reject refunds through commerce.services.refund) -----
+
+from .models import RiskReview  # noqa: E402 - appended section, kept self-contained
+
+
+class RiskScoreFilter(admin.SimpleListFilter):
+    title = "score"
+    parameter_name = "score_band"
+    BANDS = {"70-84": (70, 84), "85-94": (85, 94), "95-100": (95, 100), "below-70": (0, 69)}
+
+    def lookups(self, request, model_admin):
+        return [(k, k.replace("-", "–")) for k in self.BANDS]
+
+    def queryset(self, request, queryset):
+        band = self.BANDS.get(self.value() or "")
+        return queryset.filter(score__gte=band[0], score__lte=band[1]) if band else queryset
+
+
+@admin.register(RiskReview)
+class RiskReviewAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["order", "score", "status", "order_email", "order_total", "created_at", "decided_by",
+                    "decided_at"]
+    list_filter = ["status", RiskScoreFilter, "created_at", "decided_at"]
+    search_fields = ["order__id", "order__email", "order__buyer__email"]
+    list_select_related = ["order", "decided_by"]
+    date_hierarchy = "created_at"
+    ordering = ["-created_at"]
+    actions = ["approve_reviews", "reject_reviews"]
+
+    @admin.display(description="Email", ordering="order__email")
+    def order_email(self, obj):
+        return obj.order.email
+
+    @admin.display(description="Total")
+    def order_total(self, obj):
+        return f"{obj.order.total} {obj.order.currency}"
+
+    def _decide(self, request, queryset, decide, verb):
+        done, failed = [], []
+        for review in queryset.order_by("created_at"):
+            try:
+                decide(review.pk, actor=request.user)
+            except ServiceError as exc:
+                failed.append(f"{review.order_id}: {exc.detail}")
+            else:
+                done.append(review.order_id)
+        if done:
+            self.message_user(request, f"{verb} {len(done)}: {', '.join(done)}.", messages.SUCCESS)
+        if failed:
+            self.message_user(request, f"{len(failed)} not changed — " + "; ".join(failed), messages.ERROR)
+
+    @admin.action(description="Approve selected orders (release them)", permissions=["change"])
+    def approve_reviews(self, request, queryset):
+        self._decide(request, queryset, risk.approve, "Approved")
+
+    @admin.action(description="Reject selected orders (refund them in full)", permissions=["change"])
+    def reject_reviews(self, request, queryset):
+        self._decide(request, queryset, risk.reject, "Rejected and refunded")
+
+
+# --- fulfilment ----------------------------------------------------------------------------------
+
+from .models import FulfilmentCost, Pickup, PickupWindow, Shipment, ShippingBatch  # noqa: E402
+
+
+class ShipmentInline(ReadOnlyMixin, admin.TabularInline):
+    model = Shipment
+    fields = ["order", "address", "carrier", "tracking_number", "shipped_at"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(ShippingBatch)
+class ShippingBatchAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "creator", "group_buy", "status", "created_at", "shipped_at"]
+    list_filter = ["status"]
+    search_fields = ["id", "creator__name", "group_buy__title", "group_buy__id"]
+    list_select_related = ["creator", "group_buy"]
+    inlines = [ShipmentInline]
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "order", "batch", "carrier", "tracking_number", "shipped_at"]
+    list_filter = [("shipped_at", admin.EmptyFieldListFilter), "carrier"]
+    search_fields = ["id", "order__id", "order__email", "tracking_number"]
+    list_select_related = ["order", "batch"]
+
+
+class PickupInline(ReadOnlyMixin, admin.TabularInline):
+    model = Pickup
+    fields = ["order", "picked_up_at", "picked_up_by"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(PickupWindow)
+class PickupWindowAdmin(admin.ModelAdmin):
+    list_display = ["place", "creator", "starts_at", "ends_at", "event_id"]
+    search_fields = ["place", "creator__name", "event_id"]
+    list_select_related = ["creator"]
+    readonly_fields = ["id"]
+    inlines = [PickupInline]
+
+
+@admin.register(Pickup)
+class PickupAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["order", "window", "picked_up_at", "picked_up_by"]
+    list_filter = [("picked_up_at", admin.EmptyFieldListFilter)]
+    search_fields = ["order__id", "order__email", "window__place"]
+    list_select_related = ["order", "window", "picked_up_by"]
+
+
+@admin.register(FulfilmentCost)
+class FulfilmentCostAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["order", "kind", "amount", "currency", "created_at"]
+    list_filter = ["kind", "currency"]
+    search_fields = ["order__id", "order__email"]
+    list_select_related = ["order"]
+
+
+# --- stock across places (commerce/stock.py holds the rules; the ledger is append-only) -----------
+from .models import PosSale, StockLocation, StockMovement, StockOverride  # noqa: E402
+
+
+class StockMovementInline(ReadOnlyMixin, admin.TabularInline):
+    model = StockMovement
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "variant", "quantity", "reason", "key", "note", "created_by"]
+    ordering = ["-created_at", "-id"]
+    show_change_link = False
+
+
+class StockOverrideInline(ReadOnlyMixin, admin.TabularInline):
+    model = StockOverride
+    extra = 0
+    can_delete = False
+    fields = ["variant", "quantity", "expires_at", "created_by", "created_at"]
+
+
+@admin.register(StockLocation)
+class StockLocationAdmin(admin.ModelAdmin):
+    list_display = ["name", "creator", "kind", "event_id", "is_active", "created_at"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name", "creator__name", "event_id"]
+    list_select_related = ["creator"]
+    readonly_fields = ["id", "creator", "created_at"]
+    inlines = [StockOverrideInline, StockMovementInline]
+
+    def has_add_permission(self, request):
+        return False  # made by the creator's team in the dashboard (commerce.stock.create_location)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its ledger must stay
+
+
+class PosConflictFilter(admin.SimpleListFilter):
+    title = "needs resolving"
+    parameter_name = "conflict"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Conflicts to resolve"), ("owed", "Back-ordered (owed)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(status=PosSale.Status.CONFLICT)
+        if self.value() == "owed":
+            return queryset.filter(status=PosSale.Status.BACK_ORDERED)
+        return queryset
+
+
+@admin.register(PosSale)
+class PosSaleAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "location", "status", "payment_method", "total", "currency", "sold_at", "synced_at",
+                    "device"]
+    list_filter = [PosConflictFilter, "status", "payment_method"]
+    search_fields = ["id", "client_id", "location__name", "order__id", "device"]
+    list_select_related = ["location"]
+    date_hierarchy = "sold_at"

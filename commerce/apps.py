@@ -1,4 +1,4 @@
-"""App configuration for commerce: it takes money for orders through the payments gateway."""
+"""App configuration for commerce: payment handlers, sellable kinds and signal receivers, wired once."""
 from django.apps import AppConfig
 
 
@@ -9,9 +9,9 @@ class CommerceConfig(AppConfig):
     def ready(self):
         from microstage.payments.registry import register_handler
 
-        from . import services
-
-        from . import money, sellables, signals
+        from . import groupbuys, money, sellables, services, signals, stock
+        from .shop_views import downloads_section
+        from .views import register_order_section
 
         register_handler(services.PURPOSE, on_paid=services.on_payment_paid, on_failed=services.on_payment_failed,
                          on_cancelled=services.on_payment_failed, on_refunded=services.on_payment_refunded,
@@ -21,10 +21,6 @@ class CommerceConfig(AppConfig):
         signals.order_paid.connect(money.record_sale, dispatch_uid="commerce.money.sale")
         signals.order_refunded.connect(money.record_refund, dispatch_uid="commerce.money.refund")
         services.register_product_sellable()
-        from . import groupbuys
-
         groupbuys.register()  # the group_buy sellable kind and the commerce.group_buy payment handlers
-        from .shop_views import downloads_section
-        from .views import register_order_section
-
+        stock.register()  # pop-up QR sales (pos_item) and their paid-order listener
         register_order_section(services.PRODUCT_KIND, downloads_section)

@@ -41,7 +41,7 @@ from microstage.payments.models import Payment
 from microstage.payments.providers.base import CardDeclined, ProviderError
 from microstage.selectors import creator_for_team, role_of
 
-from . import sellables
+from . import fulfilment, sellables
 from .models import GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Order, OrderLine, Product, ProductVariant
 
 log = logging.getLogger(__name__)
@@ -648,6 +648,7 @@ def finish_settlement(group_buy_id: str) -> GroupBuy:
                 not GroupBuyParticipant.objects.filter(group_buy_id=gb.pk, status__in=ACTIVE).exists():
             gb.status, gb.settled_at = GroupBuy.Status.SETTLED, timezone.now()
             gb.save(update_fields=["status", "settled_at"])
+            fulfilment.create_batch_for_group_buy(gb.pk)  # its shipping batch commits with SETTLED, once
             _publish(_get(gb.pk))
     return _get(group_buy_id)
 

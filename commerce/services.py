@@ -23,7 +23,7 @@ from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
 
-from . import sellables
+from . import risk, sellables
 from .models import Hold, Inventory, Order, OrderLine
 from .signals import order_paid, order_refunded
 
@@ -207,8 +207,12 @@ def _expire_if_due(order: Order, now=None) -> bool:
     return False
 
 
-def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "") -> CheckoutResult:
-    """Zero totals are paid at once; otherwise a hosted checkout is started with the provider."""
+def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "", ip: str = "") -> CheckoutResult:
+    """Zero totals are paid at once; otherwise a hosted checkout is started with the provider.
+
+    Every attempt is recorded and scored first (commerce/risk.py; `ip` is the client's, hashed
+    there): an extreme score is refused with Conflict("risk_refused")."""
+    risk.check_checkout(order_id, ip=ip)
     with transaction.atomic():
         order = _lock_order(order_id)
         if order.status in Order.SETTLED:
@@ -341,6 +345,7 @@ def _mark_paid(order: Order, payment: Payment | None) -> None:
         sellable = sellables.get(line.kind)
         if sellable and sellable.on_paid:
             sellable.on_paid(line)
+    risk.on_paid(order, payment)  # a risky order stays paid but waits for a staff review
     order_paid.send(sender=Order, order=order)
     transaction.on_commit(lambda: _send_order_email(order.pk, "paid"))
     _announce_order(order)

@@ -1,5 +1,5 @@
 """Order pages for buyers (order, pay, cancel, receipts) and the published signing key."""
-from django.urls import path
+from django.urls import include, path
 
 from . import groupbuy_views, shop_views, views
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("g/<str:group_buy_id>/", groupbuy_views.group_buy_page, name="group-buy"),
     path("g/<str:group_buy_id>/join/", groupbuy_views.group_buy_join, name="group-buy-join"),
     path("g/<str:group_buy_id>/leave/<str:participant_id>/", groupbuy_views.group_buy_leave, name="group-buy-leave"),
+    path("", include("commerce.fulfilment_views")),  # /dashboard/fulfilment/… and the order page's delivery forms
     path("orders/", views.orders_list, name="orders"),
     path("orders/<str:order_id>/", views.order_detail, name="order"),
     path("orders/<str:order_id>/pay/", views.order_pay, name="order-pay"),

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from microstage.errors import NotFound, ServiceError
 
-from . import receipts, selectors, services
+from . import receipts, risk, selectors, services
 from .models import Order
 
 _sections: dict[str, Callable] = {}
@@ -76,7 +76,8 @@ def order_pay(request, order_id):
     order = _buyer_order_or_404(request, order_id)
     page = request.build_absolute_uri(order.get_absolute_url())
     try:
-        result = services.checkout(order.pk, success_url=f"{page}?paid=1", cancel_url=page)
+        result = services.checkout(order.pk, success_url=f"{page}?paid=1", cancel_url=page,
+                                   ip=risk.client_ip(request))
     except ServiceError as exc:
         messages.error(request, exc.detail)
         return redirect(order.get_absolute_url())

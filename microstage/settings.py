@@ -277,6 +277,11 @@ SIGNING_KEY = env.str("MICROSTAGE_SIGNING_KEY", default="")
 # --- Commerce defaults ---------------------------------------------------------------------
 DEFAULT_CURRENCY = env.str("MICROSTAGE_CURRENCY", default="EUR").upper()
 HOLD_SECONDS = env.int("MICROSTAGE_HOLD_SECONDS", default=600)
+# Checkout risk (commerce/risk.py): scores 0-100; at REVIEW a paid order waits for staff, at REFUSE
+# checkout answers 409 risk_refused. X-Forwarded-For is trusted only behind a proxy of ours.
+RISK_REVIEW_THRESHOLD = env.int("MICROSTAGE_RISK_REVIEW_THRESHOLD", default=70)
+RISK_REFUSE_THRESHOLD = env.int("MICROSTAGE_RISK_REFUSE_THRESHOLD", default=95)
+RISK_TRUST_X_FORWARDED_FOR = env.bool("MICROSTAGE_TRUST_X_FORWARDED_FOR", default=False)
 
 # --- Email ---------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("MICROSTAGE_EMAIL_URL", default="consolemail://")

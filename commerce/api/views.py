@@ -19,7 +19,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce import selectors, sellables, services
+from commerce import risk, selectors, sellables, services
 from commerce.models import Order
 from microstage.api.views import parse
 from microstage.errors import Forbidden, NotFound
@@ -67,11 +67,11 @@ class OrderDetailView(APIView):
 
 class OrderCheckoutView(APIView):
     @extend_schema(request=None, responses={200: s.CheckoutOutSerializer,
-                                            409: OpenApiResponse(description="expired")},
+                                            409: OpenApiResponse(description="expired, risk_refused")},
                    summary="Pay: zero totals are paid at once, otherwise a hosted checkout starts")
     def post(self, request, order_id):
         order = _buyers_order(request.user, order_id)
-        result = services.checkout(order.pk)
+        result = services.checkout(order.pk, ip=risk.client_ip(request))
         body = {"id": result.order.pk, "status": result.order.status, "total": result.order.total,
                 "currency": result.order.currency}
         if result.checkout_url:

@@ -1,0 +1,271 @@
+"""Fulfilment pages: the team's /dashboard/fulfilment/ (batches, packing list CSV, mark shipped, costs,
+pickup windows and the pickup scan) and the buyer's address / pickup choice from the order page.
+Thin: forms parse, commerce.fulfilment decides."""
+import csv
+from datetime import timezone as dt_timezone
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from microstage.errors import NotFound, ServiceError
+from microstage.models import DOOR_ROLES, EDIT_ROLES
+from microstage.views import team_page
+
+from . import fulfilment
+from .models import FulfilmentCost
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+
+
+def safe_cell(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+class ShipForm(forms.Form):
+    carrier = forms.CharField(max_length=fulfilment.MAX_CARRIER)
+    tracking_number = forms.CharField(max_length=fulfilment.MAX_TRACKING, required=False)
+
+
+class CostForm(forms.Form):
+    order = forms.CharField(max_length=40)
+    kind = forms.ChoiceField(choices=FulfilmentCost.Kind.choices)
+    amount = forms.DecimalField(min_value=0, max_value=fulfilment.MAX_COST, max_digits=10, decimal_places=2)
+
+
+class PostageForm(forms.Form):
+    amount = forms.DecimalField(min_value=0, max_value=fulfilment.MAX_COST, max_digits=10, decimal_places=2)
+
+
+def _aware(value):
+    return timezone.make_aware(value, dt_timezone.utc) if value and timezone.is_naive(value) else value
+
+
+class WindowForm(forms.Form):
+    place = forms.CharField(max_length=fulfilment.MAX_PLACE)
+    starts_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="UTC")
+    ends_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="UTC")
+
+
+class AssignForm(forms.Form):
+    order = forms.CharField(max_length=40)
+    window = forms.CharField(max_length=40)
+
+
+class ScanForm(forms.Form):
+    payload = forms.CharField(max_length=2000, label="Pickup code",
+                              help_text="Scan the buyer's pickup QR or paste its text.")
+
+
+def _back(anchor=""):
+    return redirect(reverse("dash-fulfilment") + anchor)
+
+
+def _errors(request, form) -> None:
+    for errs in form.errors.values():
+        for e in errs:
+            messages.error(request, e)
+
+
+@team_page(roles=DOOR_ROLES)
+def fulfilment_page(request):
+    editor = request.role in EDIT_ROLES
+    context = {"creator": request.creator, "editor": editor, "scan_form": ScanForm(),
+               "scan": request.session.pop("fulfilment_scan", None)}
+    if editor:
+        batches = []
+        for batch in fulfilment.batches_for(request.creator)[:50]:
+            batch.rows = list(fulfilment.packing_rows(batch))
+            batches.append(batch)
+        context.update(batches=batches, singles=list(fulfilment.unbatched_shipments(request.creator)[:100]),
+                       costs=fulfilment.costs_for(request.creator),
+                       windows=fulfilment.windows_with_pickups(request.creator),
+                       ship_form=ShipForm(), cost_form=CostForm(), postage_form=PostageForm(),
+                       window_form=WindowForm(), assign_form=AssignForm())
+    return render(request, "commerce/fulfilment.html", context)
+
+
+@team_page(roles=EDIT_ROLES)
+def packing_list_csv(request, batch_id):
+    try:
+        batch = fulfilment.team_batch(request.user, batch_id)
+    except ServiceError:
+        raise Http404("No such shipping batch.") from None
+    if batch.creator_id != request.creator.pk:
+        raise Http404("No such shipping batch.")
+
+    def rows():
+        yield ["order", "buyer", "items", "address", "carrier", "tracking number"]
+        for r in fulfilment.packing_rows(batch):
+            yield [r.order_id, r.buyer, r.items, r.address, r.carrier, r.tracking_number]
+
+    writer = csv.writer(_Echo())
+    stream = (writer.writerow([safe_cell(c) for c in row]) for row in rows())
+    response = StreamingHttpResponse(_with_bom(stream), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="packing-list-{batch.pk}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _with_bom(lines):
+    yield "\ufeff"  # so spreadsheet apps read names with accents as UTF-8
+    yield from lines
+
+
+def _post(request, form_class, action, done):
+    """Validate, run the service (ServiceError -> message), flash, back to the page. Never a 500."""
+    form = form_class(request.POST)
+    if not form.is_valid():
+        _errors(request, form)
+        return _back()
+    try:
+        result = action(form.cleaned_data)
+    except ServiceError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, done(result))
+    return _back()
+
+
+@team_page(roles=EDIT_ROLES)
+@require_POST
+def batch_ship(request, batch_id):
+    def done(r):
+        text = f"{r.shipped} parcel{'s' if r.shipped != 1 else ''} marked shipped."
+        return text + (f" {r.without_address} still without an address." if r.without_address else "")
+    return _post(request, ShipForm, lambda d: fulfilment.mark_batch_shipped(
+        actor=request.user, batch_id=batch_id, carrier=d["carrier"], tracking_number=d["tracking_number"]), done)
+
+
+@team_page(roles=EDIT_ROLES)
+@require_POST
+def shipment_ship(request, shipment_id):
+    return _post(request, ShipForm, lambda d: fulfilment.mark_shipped(
+        actor=request.user, shipment_id=shipment_id, carrier=d["carrier"], tracking_number=d["tracking_number"]),
+        lambda s: f"Order {s.order_id} marked shipped; the buyer was emailed.")
+
+
+@team_page(roles=EDIT_ROLES)
+@require_POST
+def batch_postage(request, batch_id):
+    return _post(request, PostageForm, lambda d: fulfilment.split_batch_postage(
+        actor=request.user, batch_id=batch_id, amount=d["amount"]),
+        lambda rows: f"Postage split across {len(rows)} order{'s' if len(rows) != 1 else ''}.")
+
+
+@team_page(roles=EDIT_ROLES)
+@require_POST
+def cost_add(request):
+    return _post(request, CostForm, lambda d: fulfilment.record_cost(
+        actor=request.user, order_id=d["order"].strip(), kind=d["kind"], amount=d["amount"]),
+        lambda c: f"Recorded {c}.")
+
+
+@team_page(roles=EDIT_ROLES)
+@require_POST
+def window_add(request):
+    return _post(request, WindowForm, lambda d: fulfilment.create_pickup_window(
+        actor=request.user, creator_id=request.creator.pk, place=d["place"], starts_at=_aware(d["starts_at"]),
+        ends_at=_aware(d["ends_at"])), lambda w: f"Pickup window at {w.place} added.")
+
+
+@team_page(roles=EDIT_ROLES)
+@require_POST
+def window_assign(request):
+    return _post(request, AssignForm, lambda d: fulfilment.assign_pickup(
+        actor=request.user, order_id=d["order"].strip(), window_id=d["window"].strip()),
+        lambda p: f"Order {p.order_id} will be collected at {p.window.place}.")
+
+
+@team_page(roles=DOOR_ROLES)
+@require_POST
+def pickup_confirm(request):
+    form = ScanForm(request.POST)
+    if not form.is_valid():
+        _errors(request, form)
+        return _back("#scan")
+    try:
+        result = fulfilment.confirm_pickup(actor=request.user, creator_id=request.creator.pk,
+                                           payload=form.cleaned_data["payload"])
+    except NotFound:
+        messages.error(request, "No pickup for this code here: wrong creator, or the order has none.")
+    except ServiceError as exc:
+        messages.error(request, exc.detail)
+    else:
+        when = timezone.localtime(result.pickup.picked_up_at).strftime("%H:%M")
+        if result.already:
+            messages.warning(request, f"Already collected at {when} (order {result.pickup.order_id}).")
+        else:
+            messages.success(request, f"Hand over order {result.pickup.order_id} — collected at {when}.")
+        request.session["fulfilment_scan"] = {"order": result.pickup.order_id, "already": result.already,
+                                              "when": when}
+    return _back("#scan")
+
+
+# --- the buyer, from the order page --------------------------------------------------------------
+
+class AddressForm(forms.Form):
+    address = forms.CharField(max_length=fulfilment.MAX_ADDRESS, widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class ChooseWindowForm(forms.Form):
+    window = forms.CharField(max_length=40)
+
+
+def _buyer_post(request, order_id, form_class, action, done):
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            result = action(form.cleaned_data)
+        except NotFound:
+            raise Http404("No such order.") from None
+        except ServiceError as exc:
+            messages.error(request, exc.detail)
+        else:
+            messages.success(request, done(result))
+    else:
+        _errors(request, form)
+    return redirect(reverse("order", args=[order_id]) + "#delivery")
+
+
+@login_required
+@require_POST
+def order_address(request, order_id):
+    return _buyer_post(request, order_id, AddressForm, lambda d: fulfilment.set_shipping_address(
+        user=request.user, order_id=order_id, address=d["address"]), lambda s: "Shipping address saved.")
+
+
+@login_required
+@require_POST
+def order_pickup(request, order_id):
+    return _buyer_post(request, order_id, ChooseWindowForm, lambda d: fulfilment.choose_pickup(
+        user=request.user, order_id=order_id, window_id=d["window"]),
+        lambda p: f"You'll collect it at {p.window.place}. Show the pickup code there.")
+
+
+urlpatterns = [
+    path("dashboard/fulfilment/", fulfilment_page, name="dash-fulfilment"),
+    path("dashboard/fulfilment/batches/<str:batch_id>/packing-list.csv", packing_list_csv,
+         name="dash-fulfilment-packing-list"),
+    path("dashboard/fulfilment/batches/<str:batch_id>/ship/", batch_ship, name="dash-fulfilment-batch-ship"),
+    path("dashboard/fulfilment/batches/<str:batch_id>/postage/", batch_postage, name="dash-fulfilment-postage"),
+    path("dashboard/fulfilment/shipments/<str:shipment_id>/ship/", shipment_ship, name="dash-fulfilment-ship"),
+    path("dashboard/fulfilment/costs/", cost_add, name="dash-fulfilment-cost"),
+    path("dashboard/fulfilment/windows/", window_add, name="dash-fulfilment-window"),
+    path("dashboard/fulfilment/windows/assign/", window_assign, name="dash-fulfilment-assign"),
+    path("dashboard/fulfilment/pickups/confirm/", pickup_confirm, name="dash-fulfilment-pickup"),
+    path("orders/<str:order_id>/address/", order_address, name="order-address"),
+    path("orders/<str:order_id>/pickup/", order_pickup, name="order-pickup"),
+]

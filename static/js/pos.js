@@ -1,0 +1,278 @@
+// Pop-up till: pick items, take cash (queued on the phone, synced when the network is back) or let the
+// buyer pay by QR on their own phone (needs the network). Each sale carries a client id made here, so a
+// batch synced twice is recorded once; the server answers conflicts, never drops a sale.
+const root = document.getElementById('pos');
+const cfg = root.dataset;
+const PREFIX = `microstage.pos.${cfg.location}.`;
+const SYNC_BATCH = 100;
+const $ = (id) => document.getElementById(id);
+const store = {
+  get(name, fallback) {
+    try { const raw = localStorage.getItem(PREFIX + name); return raw === null ? fallback : JSON.parse(raw); }
+    catch { return fallback; }
+  },
+  set(name, value) { try { localStorage.setItem(PREFIX + name, JSON.stringify(value)); } catch { /* full */ } },
+};
+const csrfToken = (() => {
+  try { return JSON.parse(document.body.getAttribute('hx-headers') || '{}')['X-CSRFToken']; } catch { /* below */ }
+  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : '';
+})();
+const deviceId = (() => {
+  const key = 'microstage.pos.device';
+  let id = null;
+  try { id = localStorage.getItem(key); } catch { /* disabled */ }
+  if (!id) {
+    id = `till-${Math.random().toString(36).slice(2, 12)}`;
+    try { localStorage.setItem(key, id); } catch { /* a new id per visit */ }
+  }
+  return id;
+})();
+const newId = () => `${deviceId}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+
+class NetworkDown extends Error {}
+async function fetchJSON(url, { method = 'GET', body, timeout = 8000 } = {}) {
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), timeout);
+  let res;
+  try {
+    res = await fetch(url, { method, body, signal: ctrl.signal, credentials: 'same-origin', cache: 'no-store',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken } });
+  } catch (err) { throw new NetworkDown(String(err)); } finally { clearTimeout(timer); }
+  if (res.status >= 500) throw new NetworkDown(`server answered ${res.status}`);
+  let data = null;
+  try { data = await res.json(); } catch { /* not JSON */ }
+  if (data === null) throw new NetworkDown(`unreadable answer (${res.status})`);
+  return { status: res.status, data };
+}
+
+// --- state -----------------------------------------------------------------------------------
+let snapshot = store.get('snapshot', null) || JSON.parse($('pos-snapshot').textContent);
+let queue = store.get('queue', []);
+let refused = store.get('refused', []);
+let cart = {};
+let reachable = true;
+let sessionLost = false;
+let syncing = false;
+let qrSale = null;
+let qrTimer = null;
+
+const isOnline = () => navigator.onLine && reachable && !sessionLost;
+const items = () => snapshot?.items || [];
+const byId = (id) => items().find((i) => i.variant === id);
+const cents = (s) => Math.round(Number(s) * 100);
+const money = (c) => (c / 100).toFixed(2);
+
+/** On-hand as the server last said, minus what this phone sold and has not synced yet. */
+function onHand(variant) {
+  const base = byId(variant)?.on_hand ?? 0;
+  let queued = 0;
+  for (const s of queue) for (const i of s.items) if (i.variant === variant) queued += i.quantity;
+  return base - queued - (cart[variant] || 0);
+}
+
+function say(text) { $('pos-result').textContent = text; }
+
+// --- cart ------------------------------------------------------------------------------------
+function add(variant) { cart[variant] = (cart[variant] || 0) + 1; render(); }
+function remove(variant) { if (cart[variant] > 1) cart[variant] -= 1; else delete cart[variant]; render(); }
+function cartLines() {
+  return Object.entries(cart).map(([variant, quantity]) => ({ variant, quantity, unit_price: byId(variant)?.price ?? '0' }));
+}
+function cartTotal() { return cartLines().reduce((t, l) => t + cents(l.unit_price) * l.quantity, 0); }
+
+function payCash() {
+  const lines = cartLines();
+  if (!lines.length) return;
+  queue.push({ client_id: newId(), items: lines, sold_at: new Date().toISOString(), device: deviceId,
+               total: money(cartTotal()) });
+  store.set('queue', queue);
+  cart = {};
+  say(`Cash sale saved${isOnline() ? '' : ' on this phone (offline)'}.`);
+  render();
+  sync();
+}
+
+async function payQr() {
+  const lines = cartLines();
+  if (!lines.length) return;
+  if (!isOnline()) { say('Paying by QR needs the network: take cash instead.'); return; }
+  $('pay-qr').disabled = true;
+  try {
+    const { status, data } = await fetchJSON(cfg.qrUrl, { method: 'POST',
+      body: JSON.stringify({ client_id: newId(), items: lines, device: deviceId }) });
+    if (status === 401 || status === 403 || status === 404) { loseSession(data); return; }
+    if (status !== 201 && status !== 200) { say(data.detail || 'Could not start the QR payment.'); return; }
+    cart = {};
+    qrSale = data.sale;
+    $('qr-code').innerHTML = data.qr_svg; // eslint-disable-line no-unsanitized/property -- SVG made by the server (segno)
+    $('qr-status').textContent = 'Waiting for the buyer to pay…';
+    $('qr-panel').hidden = false;
+    pollQr();
+    refresh();
+  } catch (err) {
+    if (!(err instanceof NetworkDown)) throw err;
+    reachable = false;
+    say('The network dropped: take cash instead.');
+  } finally { render(); }
+}
+
+async function pollQr() {
+  clearTimeout(qrTimer);
+  if (!qrSale || qrSale.status !== 'pending_payment') return;
+  try {
+    const { status, data } = await fetchJSON(cfg.saleUrl.replace('SALE', qrSale.id));
+    if (status === 200) qrSale = data.sale;
+  } catch { /* try again */ }
+  if (qrSale.status === 'completed') { $('qr-status').textContent = 'Paid ✓'; say('Paid by QR.'); refresh(); return; }
+  if (qrSale.status === 'cancelled') { $('qr-status').textContent = 'Not paid: the items are back on the table.'; refresh(); return; }
+  qrTimer = setTimeout(pollQr, 3000);
+}
+
+async function cancelQr() {
+  if (!qrSale) return;
+  try {
+    const { data } = await fetchJSON(cfg.cancelUrl.replace('SALE', qrSale.id), { method: 'POST', body: '{}' });
+    if (data.sale) qrSale = data.sale;
+    $('qr-status').textContent = data.detail || (qrSale.status === 'completed' ? 'Paid ✓' : 'Cancelled: the items are back.');
+  } catch { $('qr-status').textContent = 'No network: try again.'; }
+  refresh();
+}
+
+// --- sync ------------------------------------------------------------------------------------
+function applySnapshot(data) {
+  if (!data?.items) return;
+  snapshot = { location: data.location, items: data.items, conflicts: data.conflicts || [],
+               fetched_at: new Date().toISOString() };
+  store.set('snapshot', snapshot);
+}
+
+async function refresh() {
+  if (!navigator.onLine || sessionLost) return;
+  try {
+    const { status, data } = await fetchJSON(cfg.catalogueUrl);
+    if (status === 401 || status === 403 || status === 404) { loseSession(data); return; }
+    reachable = true;
+    if (status === 200) applySnapshot(data);
+  } catch (err) { if (err instanceof NetworkDown) reachable = false; else throw err; }
+  render();
+}
+
+async function sync() {
+  if (syncing || !queue.length || !navigator.onLine || sessionLost) { render(); return; }
+  syncing = true;
+  render();
+  const batch = queue.slice(0, SYNC_BATCH);
+  try {
+    const body = JSON.stringify({ device: deviceId, sales: batch.map(({ client_id, items: lines, sold_at, device }) => ({ client_id, items: lines, sold_at, device })) });
+    const { status, data } = await fetchJSON(cfg.syncUrl, { method: 'POST', body, timeout: 20000 });
+    reachable = true;
+    if (status === 401 || status === 403 || status === 404) { loseSession(data); return; }
+    if (status !== 200) { say(data.detail || 'The server did not take the queue.'); return; }
+    const done = new Set();
+    data.results.forEach((r, i) => {
+      done.add(batch[i].client_id);
+      if (r.result === 'refused') refused.unshift({ ...batch[i], detail: r.detail });
+    });
+    queue = queue.filter((s) => !done.has(s.client_id));
+    store.set('queue', queue);
+    store.set('refused', refused);
+    applySnapshot(data);
+    const conflicts = data.results.filter((r) => r.sale?.status === 'conflict').length;
+    say(conflicts ? `Synced — ${conflicts} sale(s) sold more than the table held: see below.` : 'Synced.');
+  } catch (err) {
+    if (!(err instanceof NetworkDown)) throw err;
+    reachable = false;
+  } finally {
+    syncing = false;
+    render();
+  }
+  if (queue.length && isOnline()) setTimeout(sync, 300);
+}
+
+function loseSession(data) { sessionLost = true; say(data?.detail || 'Logged out: log in again to sync.'); render(); }
+
+// --- display ---------------------------------------------------------------------------------
+function li(text, right) {
+  const el = document.createElement('li');
+  const a = document.createElement('span');
+  a.textContent = text;
+  el.append(a);
+  if (right) el.append(right);
+  return el;
+}
+
+function render() {
+  const net = $('pos-net');
+  let state = 'online';
+  let text = queue.length ? `Online · ${queue.length} to sync` : 'Online';
+  if (sessionLost) { state = 'lost'; text = 'Logged out'; }
+  else if (!isOnline()) { state = 'offline'; text = `Offline · ${queue.length} to sync`; }
+  else if (syncing) text = `Syncing ${queue.length}…`;
+  net.className = `pos-net ${state}`;
+  net.dataset.state = state;
+  net.querySelector('.net-text').textContent = text;
+
+  const grid = $('pos-items');
+  grid.replaceChildren(...items().map((item) => {
+    const left = onHand(item.variant);
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = `pos-item secondary${left <= 0 ? ' out' : ''}`;
+    b.dataset.variant = item.variant;
+    const name = document.createElement('span'); name.textContent = item.label;
+    const price = document.createElement('span'); price.className = 'price'; price.textContent = `${item.price} ${item.currency}`;
+    const l = document.createElement('span'); l.className = 'left'; l.textContent = left <= 0 ? `${left} left — count the table` : `${left} left`;
+    b.append(name, price, l);
+    b.addEventListener('click', () => add(item.variant));
+    return b;
+  }));
+  $('pos-empty').hidden = items().length > 0;
+
+  $('cart-list').replaceChildren(...cartLines().map((l) => {
+    const minus = document.createElement('button');
+    minus.type = 'button'; minus.className = 'small secondary'; minus.textContent = '−';
+    minus.setAttribute('aria-label', `One less ${byId(l.variant)?.label || ''}`);
+    minus.addEventListener('click', () => remove(l.variant));
+    return li(`${l.quantity} × ${byId(l.variant)?.label || l.variant}`, minus);
+  }));
+  const currency = items()[0]?.currency || '';
+  $('cart-total').textContent = `${money(cartTotal())} ${currency}`;
+  const empty = !cartLines().length;
+  $('pay-cash').disabled = empty;
+  $('pay-qr').disabled = empty || !isOnline();
+
+  $('pending').hidden = !queue.length;
+  $('pending-count').textContent = String(queue.length);
+  $('pending-list').replaceChildren(...queue.map((s) => li(
+    `${new Date(s.sold_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })} · ${s.items.map((i) => `${i.quantity} × ${byId(i.variant)?.label || i.variant}`).join(', ')}`)));
+  $('sync-now').disabled = syncing || !navigator.onLine;
+
+  const conflicts = snapshot?.conflicts || [];
+  $('conflicts').hidden = !conflicts.length;
+  $('conflict-count').textContent = String(conflicts.length);
+  $('conflict-list').replaceChildren(...conflicts.map((c) => li(
+    `${new Date(c.sold_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })} · ${c.items.map((i) => `${i.quantity} × ${i.label}`).join(', ')} · ${c.total} ${c.currency}`)));
+
+  $('refused').hidden = !refused.length;
+  $('refused-list').replaceChildren(...refused.map((s) => li(`${s.items.map((i) => `${i.quantity} × ${byId(i.variant)?.label || i.variant}`).join(', ')}: ${s.detail}`)));
+}
+
+// --- wiring ----------------------------------------------------------------------------------
+$('pay-cash').addEventListener('click', payCash);
+$('pay-qr').addEventListener('click', payQr);
+$('cart-clear').addEventListener('click', () => { cart = {}; render(); });
+$('qr-cancel').addEventListener('click', cancelQr);
+$('qr-close').addEventListener('click', () => { clearTimeout(qrTimer); qrSale = null; $('qr-panel').hidden = true; });
+$('sync-now').addEventListener('click', () => { reachable = true; sync(); });
+window.addEventListener('online', () => { reachable = true; render(); sync(); refresh(); });
+window.addEventListener('offline', render);
+setInterval(() => {
+  if (!navigator.onLine || sessionLost) return;
+  reachable = true;
+  if (queue.length) sync(); else refresh();
+}, 15_000);
+
+render();
+refresh().then(() => { if (queue.length) sync(); });
+root.dataset.ready = 'true';
