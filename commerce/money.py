@@ -322,19 +322,8 @@ def ledger_entries(creator_id: str, limit: int = 100):
 # --- Stripe Connect ------------------------------------------------------------------------------
 
 def connected_account_for(creator_id: str) -> str:
-    """The creator's Stripe Connect account id, or "".
-
-    There is no model field for it (one is needed: Creator.stripe_account). Until then the account is found in
-    dj-stripe's mirror of connected accounts by its Stripe metadata {"microstage_creator": <creator id>}.
-    """
-    try:
-        from djstripe.models import Account
-
-        return (Account.objects.filter(metadata__microstage_creator=creator_id)
-                .values_list("id", flat=True).first() or "")
-    except Exception:  # noqa: BLE001 - no mirror, no Connect: an ordinary charge
-        log.info("no connected account lookup for %s", creator_id, exc_info=True)
-        return ""
+    """The creator's Stripe Connect account id (Creator.stripe_account, set by staff in the admin), or ""."""
+    return Creator.objects.filter(pk=creator_id).values_list("stripe_account", flat=True).first() or ""
 
 
 def connect_params(order: Order) -> dict:

@@ -79,6 +79,8 @@ class Creator(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     bio = models.TextField(blank=True, max_length=4000)
     avatar = models.ImageField(upload_to="creators/avatars/", blank=True)
+    stripe_account = models.CharField(max_length=64, blank=True,
+                                      help_text="Stripe Connect account (acct_…) that receives this creator's sales.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -140,10 +140,12 @@ def test_capture_told_after_a_stale_refund_pays_once(catalog, fake_stripe):
 # --- Stripe Connect ----------------------------------------------------------------------------
 
 def test_connect_destination_charge_parameters_and_ledger(catalog, fake_stripe, settings, monkeypatch):
+    from microstage.models import Creator
+
     settings.STRIPE_CONNECT = True
-    monkeypatch.setattr(money, "connected_account_for", lambda creator_id: "acct_creator_1")
     catalog.add("a", {"pool:a": 5}, price="30.00")
     order = services.reserve(requests=[LineRequest(KIND, "a", 1)], buyer=UserFactory())
+    Creator.objects.filter(pk=order.creator_id).update(stripe_account="acct_creator_1")  # set by staff
     result = services.checkout(order.pk)
     assert result.checkout_url == "https://checkout.stripe.test/pay"
     path, form = fake_stripe.requests[-1]

@@ -36,4 +36,5 @@ class PaymentEvent:
     outcome: str = ""                  # CHECKOUT_COMPLETED: authorized | captured | ""; DISPUTE_CLOSED: won | lost
     dispute: str = ""                  # the provider's dispute id (DISPUTE_* kinds)
     failure_message: str = ""
+    card_fingerprint: str = ""         # the provider's fingerprint of the card, when it tells us (risk checks)
     metadata: dict = field(default_factory=dict)

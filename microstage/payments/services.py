@@ -404,6 +404,9 @@ def _apply(payment: Payment, event: PaymentEvent) -> None:
         payment.provider_reference, changed = event.provider_reference, changed + ["provider_reference"]
     if event.subscription and not payment.subscription:
         payment.subscription, changed = event.subscription, changed + ["subscription"]
+    if event.card_fingerprint and (payment.metadata or {}).get("card_fingerprint") != event.card_fingerprint:
+        payment.metadata = {**(payment.metadata or {}), "card_fingerprint": event.card_fingerprint}
+        changed.append("metadata")
     if kind == Kind.CHECKOUT_COMPLETED:
         kind = {"captured": Kind.CAPTURED, "authorized": Kind.AUTHORIZED}.get(event.outcome, "")
 

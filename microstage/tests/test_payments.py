@@ -353,3 +353,17 @@ class TestValidation:
             services.authorize(amount=Decimal("1500.50"), currency="JPY", description="x", purpose=PURPOSE,
                                reference="r")
         assert not Payment.objects.exists()
+
+
+def test_stripe_card_fingerprint_is_kept_on_the_payment(client, stripe_settings, recorder):
+    """Risk checks (commerce.risk) count payments per card: the fingerprint Stripe reports is kept."""
+    payment = Payment.objects.create(provider="stripe", provider_reference="pi_fp", amount=Decimal("20.00"),
+                                     currency="EUR", purpose=PURPOSE, reference="r-fp")
+    body = stripe_event("evt_fp", "payment_intent.succeeded", {
+        "id": "pi_fp", "object": "payment_intent", "status": "succeeded", "amount": 2000, "amount_received": 2000,
+        "currency": "eur", "metadata": {"payment_id": payment.pk},
+        "latest_charge": {"id": "ch_fp", "payment_method_details": {"card": {"fingerprint": "Xt5EWLLDS7FJjR1c"}}}})
+    assert post_webhook(client, body, signed_headers(body)).status_code == 200
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.CAPTURED
+    assert payment.metadata["card_fingerprint"] == "Xt5EWLLDS7FJjR1c"

@@ -47,6 +47,17 @@ def _get(obj, key, default=None):
     return default if value is None else value
 
 
+def _card_fingerprint(intent) -> str:
+    """The card's fingerprint from a payment intent whose latest charge is expanded (or, in older API
+    versions, listed under `charges`); "" when Stripe did not include it."""
+    charge = _get(intent, "latest_charge")
+    if charge is None or isinstance(charge, str):  # not expanded
+        charges = _get(_get(intent, "charges"), "data") or []
+        charge = charges[0] if charges else None
+    card = _get(_get(charge, "payment_method_details"), "card")
+    return str(_get(card, "fingerprint", ""))[:255]
+
+
 def _id(value) -> str:
     """An expandable field is either an id or an object; we want the id."""
     if not value:
@@ -291,7 +302,8 @@ def event_from_stripe(payload: dict) -> PaymentEvent | None:
             return PaymentEvent(kind=Kind.AUTHORIZED, provider_reference=ref, amount=minor("amount_capturable"), **base)
         if kind_name == "payment_intent.succeeded":
             return PaymentEvent(kind=Kind.CAPTURED, provider_reference=ref,
-                                amount=minor("amount_received") or minor("amount"), **base)
+                                amount=minor("amount_received") or minor("amount"),
+                                card_fingerprint=_card_fingerprint(obj), **base)
         if kind_name == "payment_intent.payment_failed":
             error = obj.get("last_payment_error") or {}
             return PaymentEvent(kind=Kind.FAILED, provider_reference=ref, failure_message=error.get("message", ""),
