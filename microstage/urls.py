@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("commerce.api.urls")),
     path("", include("memberships.api.urls")),
     path("", include("streaming.api.urls")),
+    path("", include("analytics.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -44,6 +45,7 @@ urlpatterns = [
     path("dashboard/live/", include("streaming.dashboard_urls")),
     path("streaming/", include("streaming.urls")),
     path("clips/", include("streaming.clip_urls")),
+    path("", include("analytics.urls")),
     path("", include("memberships.urls")),
     path("", include("commerce.urls")),
     path("", include("streaming.watch_urls")),

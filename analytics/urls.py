@@ -1,0 +1,2 @@
+"""URL routes (filled in by the analytics work)."""
+urlpatterns: list = []
