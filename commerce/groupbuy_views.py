@@ -33,7 +33,8 @@ def group_buy_page(request, group_buy_id: str, form=None, status=200):
     gb = _group_buy(group_buy_id)
     mine = (list(GroupBuyParticipant.objects.filter(group_buy=gb, user=request.user).select_related("order")
                  .order_by("-created_at")) if request.user.is_authenticated else [])
-    context = {**progress_context(gb), "form": form or JoinForm(), "mine": mine,
+    context = {**progress_context(gb), "list_price": groupbuys.offer_price(gb),
+               "form": form or JoinForm(), "mine": mine,
                "can_join": gb.status == GroupBuy.Status.OPEN,
                "saved_card": gb.deadline - gb.created_at > groupbuys.SAVED_CARD_AFTER}
     return render(request, "commerce/group_buy.html", context, status=status)
@@ -52,6 +53,8 @@ def group_buy_join(request, group_buy_id: str):
             raise Http404(exc.detail) from exc
         form.add_error(None, exc.detail)
         return group_buy_page(request, group_buy_id, form=form, status=409 if exc.status == 409 else 400)
+    if result.checkout_url:  # authorise on the provider's page, then come back here
+        return redirect(result.checkout_url)
     if result.status == "authorized":
         messages.success(request, "You're in! The money is reserved on your card and charged at the deadline "
                                   "at the price the group reaches.")

@@ -33,7 +33,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from microstage import realtime
+from microstage import overrides, realtime
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from microstage.models import EDIT_ROLES
 from microstage.payments import services as payments
@@ -68,6 +68,19 @@ SYNC_SETTLE_MAX = 200  # participants settled within the team's request (sandbox
 def list_price(gb: GroupBuy) -> Decimal:
     """What one unit costs without the group: the variant's price, else the product's."""
     return gb.variant.unit_price if gb.variant_id else gb.product.price
+
+
+def offer_price(gb: GroupBuy) -> Decimal:
+    """What joining authorises per unit for this request: the list price, or an experiment's (lower)
+    variant price, which then also caps the group price charged (`charged_unit`)."""
+    return min(list_price(gb), overrides.price("group_buy", gb.pk, list_price(gb)))
+
+
+def charged_unit(gb: GroupBuy, participant: GroupBuyParticipant) -> Decimal:
+    """The group's final price, never above what the participant's join authorised per unit."""
+    authorised = (OrderLine.objects.filter(order_id=participant.order_id, kind=KIND, item_id=gb.pk)
+                  .values_list("list_price", flat=True).first())
+    return gb.final_price if authorised is None else min(gb.final_price, authorised)
 
 
 def tiers_of(gb: GroupBuy) -> list[GroupBuyPriceTier]:
@@ -224,6 +237,7 @@ class JoinResult:
     status: str  # "authorized" | "awaiting_payment"
     payment: Payment | None = None
     client_secret: str = ""
+    checkout_url: str = ""  # the provider's hosted page where the payer authorises (Stripe Checkout)
 
 
 def _get(gb_id) -> GroupBuy:
@@ -250,7 +264,7 @@ def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "") ->
         raise Forbidden("Log in to join a group-buy.")
     quantity = _whole(quantity, "quantity", 1, MAX_JOIN_QUANTITY)
     gb = _get(group_buy_id)
-    unit = list_price(gb)
+    unit = offer_price(gb)
     email = (user.email or "").strip().lower()
     with transaction.atomic():
         gb = _lock(gb.pk)
@@ -286,6 +300,20 @@ def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "") ->
             return JoinResult(participant, Order.objects.get(pk=order.pk),
                               "authorized" if participant.status == P.AUTHORIZED else "awaiting_payment",
                               None, setup.client_secret)
+        elif not payment_method and settings.PAYMENTS_PROVIDER != "sandbox":
+            # No card yet: the payer authorises on the provider's hosted page (Checkout, manual capture);
+            # its webhook reaches on_payment_authorized like any other confirmation.
+            page = f"{settings.SITE_URL}/g/{gb.pk}/"
+            started = payments.start_checkout(
+                amount=order.total, currency=order.currency, description=f"Group-buy {gb}"[:255], purpose=PURPOSE,
+                reference=participant.pk, success_url=f"{page}?joined=1", cancel_url=page,
+                capture=Payment.Capture.MANUAL, customer_email=email, metadata={"order": order.pk, "group_buy": gb.pk})
+            with transaction.atomic():
+                GroupBuyParticipant.objects.filter(pk=participant.pk, payment__isnull=True).update(
+                    payment=started.payment)
+            participant.refresh_from_db()
+            return JoinResult(participant, Order.objects.get(pk=order.pk), "awaiting_payment", started.payment,
+                              checkout_url=started.checkout_url)
         else:
             payment = payments.authorize(amount=order.total, currency=order.currency,
                                          description=f"Group-buy {gb}"[:255], purpose=PURPOSE,
@@ -409,7 +437,8 @@ def on_payment_paid(payment: Payment) -> None:
         return
     gb = participant.group_buy
     amount = payment.captured_amount
-    unit = gb.final_price if gb.final_price is not None else (amount / participant.quantity).quantize(Decimal("0.01"))
+    unit = (charged_unit(gb, participant) if gb.final_price is not None
+            else (amount / participant.quantity).quantize(Decimal("0.01")))
     participant.status, participant.payment, participant.charged_amount = P.CAPTURED, payment, amount
     participant.outcome = f"Charged {amount} {payment.currency} ({participant.quantity} × {unit})."[:255]
     participant.settled_at = timezone.now()
@@ -571,7 +600,7 @@ def _settle_participant(participant_id: str, now) -> str:
                                                            gb.final_price is not None)
     if not succeeded or p.status == P.PENDING:
         return _release(p, "The authorisation was never completed." if succeeded else "")
-    amount = gb.final_price * p.quantity
+    amount = charged_unit(gb, p) * p.quantity
     payment = p.payment
     if payment is not None and payment.status == Payment.Status.AUTHORIZED:
         if amount <= 0:

@@ -129,7 +129,7 @@ class GroupBuyJoinView(APIView):
             body["payment"] = {"id": result.payment.pk if result.payment else None,
                                "provider": result.payment.provider if result.payment else "",
                                "status": result.payment.status if result.payment else "pending",
-                               "client_secret": result.client_secret}
+                               "client_secret": result.client_secret, "checkout_url": result.checkout_url}
         return Response(body, status=status.HTTP_201_CREATED)
 
 
