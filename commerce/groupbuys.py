@@ -289,6 +289,16 @@ def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "") ->
     try:
         if order.total <= 0:  # a free product: nothing to authorise
             _set_participant(participant.pk, status=P.AUTHORIZED, outcome="Nothing to pay.")
+        elif saved_card and not payment_method and settings.PAYMENTS_PROVIDER != "sandbox":
+            # The card is saved on the provider's page (Checkout in setup mode); on_card_saved follows.
+            customer = payments.create_customer(email=email, name=getattr(user, "display_name", "") or "")
+            _set_participant(participant.pk, customer=customer)
+            page = f"{settings.SITE_URL}/g/{gb.pk}/"
+            url = payments.start_setup_checkout(customer=customer, purpose=PURPOSE, reference=participant.pk,
+                                                success_url=f"{page}?joined=1", cancel_url=page)
+            participant.refresh_from_db()
+            return JoinResult(participant, Order.objects.get(pk=order.pk), "awaiting_payment", None,
+                              checkout_url=url)
         elif saved_card:
             customer = payments.create_customer(email=email, name=getattr(user, "display_name", "") or "")
             setup = payments.save_payment_method(customer=customer, payment_method=payment_method)
@@ -756,7 +766,20 @@ def register() -> None:
 
     sellables.register(KIND, offer=sellable_offer, on_cancelled=on_order_cancelled)
     register_handler(PURPOSE, on_authorized=on_payment_authorized, on_paid=on_payment_paid,
-                     on_failed=on_payment_failed, on_cancelled=on_payment_cancelled)
+                     on_failed=on_payment_failed, on_cancelled=on_payment_cancelled, on_setup_succeeded=on_card_saved)
+
+
+def on_card_saved(participant_id: str, payment_method: str, customer: str) -> None:
+    """Gateway callback: the payer saved a card on the provider's page; the seat is held (charged at the
+    deadline, off-session). Repeated confirmations change nothing."""
+    participant = GroupBuyParticipant.objects.select_for_update().filter(pk=participant_id).first()
+    if participant is None or participant.status != P.PENDING:
+        return
+    participant.payment_method = payment_method
+    participant.customer = participant.customer or customer
+    participant.status = P.AUTHORIZED
+    participant.outcome = "Card saved; charged at the deadline."
+    participant.save(update_fields=["payment_method", "customer", "status", "outcome"])
 
 
 @dataclass(frozen=True)

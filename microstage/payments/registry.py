@@ -20,6 +20,8 @@ class Handlers:
     on_cancelled: Callback = None
     on_refunded: Callback = None
     on_subscription_ended: Callback = None
+    # A payment method was saved on the provider's page: called with (reference, payment_method, customer).
+    on_setup_succeeded: Callback = None
     on_dispute_opened: Callback = None
     on_dispute_closed: Callback = None
 

@@ -130,6 +130,16 @@ def save_payment_method(*, customer: str, payment_method: str = "") -> SetupResu
     return get_provider().save_payment_method(customer=customer, payment_method=payment_method)
 
 
+def start_setup_checkout(*, customer: str, purpose: str, reference: str, success_url: str, cancel_url: str) -> str:
+    """The provider's page where the payer saves a card for later off-session charges; the purpose's
+    on_setup_succeeded handler runs (once) when the provider confirms. Returns the page's URL."""
+    meta = {"purpose": purpose, "reference": str(reference)}
+    checkout = get_provider().create_setup_checkout(
+        customer=customer, metadata=meta, success_url=success_url, cancel_url=cancel_url,
+        idempotency_key=f"{purpose}:{reference}:setup")
+    return checkout.checkout_url
+
+
 def create_subscription(*, customer: str, amount: Decimal, currency: str | None = None, interval: str,
                         description: str, purpose: str, reference: str, payment_method: str = "",
                         metadata: dict | None = None) -> Payment:
@@ -330,7 +340,13 @@ def handle_event(event: PaymentEvent) -> ProcessedEvent | None:
         if not created:
             log.info("payment event %s:%s already handled", event.provider, event.event_id)
             return None
-        if event.kind in (Kind.IGNORED, Kind.SETUP_SUCCEEDED):
+        if event.kind == Kind.SETUP_SUCCEEDED:
+            meta = event.metadata or {}
+            if meta.get("purpose") and meta.get("reference") and meta.get("payment_method"):
+                _call(handlers_for(meta["purpose"]).on_setup_succeeded, meta["reference"], meta["payment_method"],
+                      meta.get("customer", ""))
+            return record
+        if event.kind == Kind.IGNORED:
             return record
         payment = _locate(event)
         if payment is None:

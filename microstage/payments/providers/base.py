@@ -116,6 +116,11 @@ class PaymentProvider(ABC):
                             idempotency_key: str = "") -> SetupResult:
         """Save a payment method for later off-session charges (a SetupIntent)."""
 
+    def create_setup_checkout(self, *, customer: str, metadata: dict[str, str], success_url: str, cancel_url: str,
+                              idempotency_key: str = "") -> "Checkout":
+        """A hosted page where the payer saves a card for later; providers without one confirm at once."""
+        raise NotImplementedError
+
     @abstractmethod
     def charge_off_session(self, *, customer: str, payment_method: str, amount: Decimal, currency: str,
                            description: str, metadata: dict[str, str], idempotency_key: str = "") -> ProviderResult:

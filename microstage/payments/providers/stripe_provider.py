@@ -230,6 +230,15 @@ class StripeProvider(PaymentProvider):
         session = self._call(stripe.checkout.Session.create, idempotency_key=idempotency_key, **params)
         return Checkout(self.name, _get(session, "url"), _get(session, "id"))
 
+    def create_setup_checkout(self, *, customer, metadata, success_url, cancel_url, idempotency_key=""):
+        """A hosted page where the payer saves a card for later (Checkout in setup mode); the resulting
+        setup_intent.succeeded webhook carries our metadata back."""
+        session = self._call(stripe.checkout.Session.create, idempotency_key=idempotency_key, mode="setup",
+                             customer=customer, payment_method_types=["card"],
+                             setup_intent_data={"metadata": metadata}, metadata=metadata,
+                             success_url=success_url, cancel_url=cancel_url)
+        return Checkout(self.name, _get(session, "url"), _get(session, "id"))
+
     def cancel_subscription(self, reference) -> SubscriptionResult:
         sub = self._call(stripe.Subscription.cancel, reference)
         return SubscriptionResult(_get(sub, "id"), _get(sub, "status"))
@@ -337,7 +346,9 @@ def event_from_stripe(payload: dict) -> PaymentEvent | None:
     if kind_name == "customer.subscription.deleted":
         return PaymentEvent(kind=Kind.SUBSCRIPTION_ENDED, subscription=obj.get("id", ""), **base)
     if kind_name == "setup_intent.succeeded":
-        return PaymentEvent(kind=Kind.SETUP_SUCCEEDED, **base)
+        return PaymentEvent(kind=Kind.SETUP_SUCCEEDED, provider_reference=obj.get("id", ""),
+                            **{**base, "metadata": {**meta, "payment_method": _id(obj.get("payment_method")),
+                                                    "customer": _id(obj.get("customer"))}})
     return PaymentEvent(kind=Kind.IGNORED, **base)
 
 
