@@ -130,3 +130,19 @@ def test_djstripe_mirror_is_best_effort(localstripe, stripe_settings, django_cap
                                      reference="r", payment_method="pm_card_visa")
     assert callbacks  # the mirror was attempted; whatever it did, the payment stands
     assert Payment.objects.get(pk=payment.pk).status == Payment.Status.AUTHORIZED
+
+
+def test_stripe_rate_limits_become_a_retryable_provider_error(settings):
+    """Settlement retries batches on rate limits (commerce.groupbuys.is_rate_limited)."""
+    from unittest import mock
+
+    import stripe
+
+    from microstage.payments.providers.base import ProviderError
+    from microstage.payments.providers.stripe_provider import StripeProvider
+
+    settings.STRIPE_SECRET_KEY = "sk_test_microstage0000000000000000"
+    with mock.patch("stripe.PaymentIntent.capture", side_effect=stripe.RateLimitError("Too many requests")):
+        with pytest.raises(ProviderError) as exc:
+            StripeProvider().capture("pi_1", amount=Decimal("5.00"), currency="EUR")
+    assert exc.value.status == 429 and exc.value.code == "rate_limited"

@@ -84,6 +84,10 @@ class StripeProvider(PaymentProvider):
             return func(*args, **params, **self._options(idempotency_key))
         except stripe.CardError as exc:
             raise CardDeclined(exc.user_message or "The card was declined.", payment_intent=_card_error_intent(exc))
+        except stripe.RateLimitError as exc:  # callers that batch (settlement) slow down and retry
+            log.info("stripe rate limit on %s", getattr(func, "__qualname__", func))
+            raise ProviderError("The payment provider asked us to slow down; retrying shortly.",
+                                code="rate_limited", status=429) from exc
         except stripe.StripeError as exc:
             log.warning("stripe call %s failed: %s", getattr(func, "__qualname__", func), exc)
             raise ProviderError(exc.user_message or "The payment provider could not complete the request.")
