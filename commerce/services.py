@@ -401,8 +401,12 @@ def expire_due_orders(now=None) -> int:
     return n
 
 
-def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = "") -> Order:
-    """Refund a paid order, whole or some lines: money back, stock back, tickets voided."""
+def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = "",
+           provider_done: bool = False) -> Order:
+    """Refund a paid order, whole or some lines: money back, stock back, tickets voided.
+
+    `provider_done`: the money already went back at the provider (a refund made in its dashboard);
+    only our side is brought in line."""
     with transaction.atomic():
         order = _lock_order(order_id)
         if order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
@@ -440,7 +444,7 @@ def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = ""
             order.note = reason[:255]
         order.save(update_fields=["refunded_total", "status", "note"])
         order_refunded.send(sender=Order, order=order, amount=amount)  # the creator's ledger (commerce/money.py)
-        if order.payment_id and amount > 0:
+        if order.payment_id and amount > 0 and not provider_done:
             payments.refund(order.payment_id, amount)
         transaction.on_commit(lambda: _send_order_email(order.pk, "refunded"))
         _announce_order(order)
@@ -448,8 +452,27 @@ def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = ""
 
 
 def on_payment_refunded(payment: Payment, *args) -> None:
-    """Refunds made at the provider (e.g. in Stripe's dashboard) are recorded by the gateway; an
-    order refunded here already matches, so nothing more happens."""
+    """Gateway callback (inside its transaction) when the provider reports refunded money.
+
+    Refunds made here already counted themselves on the order first, so nothing more happens. A
+    refund made at the provider (e.g. in Stripe's dashboard) is brought in: all of it → the order is
+    refunded here too (stock back, tickets voided, ledger); part of it → recorded as a partial refund
+    for the creator's team to match to lines.
+    """
+    order = Order.objects.select_for_update().filter(pk=payment.reference).first()
+    if order is None or order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
+        return
+    outside = payment.refunded_amount - order.refunded_total
+    if outside <= 0:
+        return
+    if payment.refunded_amount >= order.total:
+        refund(order.pk, reason="Refunded at the payment provider.", provider_done=True)
+        return
+    order.refunded_total += outside
+    order.status = Order.Status.PARTIALLY_REFUNDED
+    order.note = f"{outside} {order.currency} refunded at the payment provider; match it to lines."[:255]
+    order.save(update_fields=["refunded_total", "status", "note"])
+    order_refunded.send(sender=Order, order=order, amount=outside)
 
 
 def _send_order_email(order_id: str, what: str) -> None:
