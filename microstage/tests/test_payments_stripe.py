@@ -146,3 +146,18 @@ def test_stripe_rate_limits_become_a_retryable_provider_error(settings):
         with pytest.raises(ProviderError) as exc:
             StripeProvider().capture("pi_1", amount=Decimal("5.00"), currency="EUR")
     assert exc.value.status == 429 and exc.value.code == "rate_limited"
+
+
+def test_refunds_of_destination_charges_reverse_the_transfer_and_the_fee(settings):
+    from unittest import mock
+
+    from microstage.payments.providers.stripe_provider import StripeProvider
+
+    settings.STRIPE_SECRET_KEY = "sk_test_microstage0000000000000000"
+    with mock.patch("stripe.Refund.create", return_value={"id": "re_1", "amount": 500}) as create:
+        StripeProvider().refund("pi_1", amount=Decimal("5.00"), currency="EUR",
+                                metadata={"transfer_destination": "acct_1"})
+        StripeProvider().refund("pi_2", amount=Decimal("5.00"), currency="EUR", metadata={})
+    connect, plain = create.call_args_list
+    assert connect.kwargs["reverse_transfer"] is True and connect.kwargs["refund_application_fee"] is True
+    assert "reverse_transfer" not in plain.kwargs

@@ -166,8 +166,12 @@ class StripeProvider(PaymentProvider):
         return self._pi_result(pi)
 
     def refund(self, reference, *, amount, currency, metadata, idempotency_key="") -> RefundResult:
+        params = {}
+        if metadata.get("transfer_destination"):
+            # A destination charge: take the money back from the creator's account, and our fee with it.
+            params = {"reverse_transfer": True, "refund_application_fee": True}
         refund = self._call(stripe.Refund.create, payment_intent=reference, amount=to_minor(amount, currency),
-                            metadata=metadata, idempotency_key=idempotency_key)
+                            metadata=metadata, idempotency_key=idempotency_key, **params)
         return RefundResult(_get(refund, "id"), from_minor(_get(refund, "amount"), currency))
 
     # --- saved payment methods and subscriptions ---------------------------------------------
