@@ -19,24 +19,8 @@ from streaming import cutting, services
 from streaming.models import Clip, Recording
 from streaming.selectors import can_view_clip, playback_for
 
-from .media_helpers import make_recording, media_root, source_hls, source_video  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _sandbox(settings):
-    settings.PAYMENTS_PROVIDER = "sandbox"
-
-
-@pytest.fixture
-def event():
-    return EventFactory()
-
-
-@pytest.fixture
-def recording(event, media_root, source_video, source_hls):  # noqa: F811
-    return make_recording(event, source_video, source_hls)
 
 
 @pytest.fixture

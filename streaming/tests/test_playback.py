@@ -13,24 +13,8 @@ from streaming import playback
 from streaming.models import LiveStream
 from streaming.selectors import can_watch, playback_for
 
-from .media_helpers import make_recording, media_root, source_hls, source_video  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _sandbox(settings):
-    settings.PAYMENTS_PROVIDER = "sandbox"
-
-
-@pytest.fixture
-def event():
-    return EventFactory()
-
-
-@pytest.fixture
-def recording(event, media_root, source_video, source_hls):  # noqa: F811
-    return make_recording(event, source_video, source_hls)
 
 
 def ticket_holder(event):
