@@ -55,6 +55,7 @@ class TelemetrySample(models.Model):
         REBUFFER_MS = "rebuffer_ms", "Rebuffering (ms)"
         CHECKOUT_LATENCY_MS = "checkout_latency_ms", "Checkout latency (ms)"
         CHECKOUT_ERROR = "checkout_error", "Checkout error"
+        VIEWERS = "viewers", "Viewers watching (sampled each minute while live)"
 
     event_id = models.CharField(max_length=40, db_index=True)
     kind = models.CharField(max_length=24, choices=Kind.choices)

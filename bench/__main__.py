@@ -335,6 +335,10 @@ def main() -> int:
     from .drop_rush import run as run_drop_rush
 
     results.update(run_drop_rush(env, args, free_port))
+    log("analytics: event_metrics and the event analytics page, 100,000 views / 10,000 orders (bench/analytics.py)")
+    from .analytics import run as run_analytics
+
+    results.update(run_analytics())
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print()
     print_table(results, conditions)

@@ -462,6 +462,8 @@ def on_payment_refunded(payment: Payment, *args) -> None:
     order = Order.objects.select_for_update().filter(pk=payment.reference).first()
     if order is None or order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
         return
+    if order.payment_id != payment.pk:
+        return  # a second payment for the same order, refunded by on_payment_paid: the order keeps the first
     outside = payment.refunded_amount - order.refunded_total
     if outside <= 0:
         return

@@ -16,7 +16,7 @@ from django.utils.text import slugify
 from commerce import sellables
 from commerce.models import Inventory, OrderLine
 from commerce.sellables import Offer
-from microstage import realtime
+from microstage import overrides, realtime
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from microstage.models import User
 from microstage.signing import read_token, sign_token
@@ -786,6 +786,7 @@ def drop_offer(drop_id: str, quantity: int, buyer) -> Offer:
     if variant is None:
         raise Conflict("This drop is not on sale right now.", code="not_on_sale")
     price = drop.price if drop.price is not None else variant.unit_price
+    price = overrides.price("drop", drop.pk, price)  # an experiment's variant price, if one runs
     name = drop.product.name if variant.name == "Default" else f"{drop.product.name} — {variant.name}"
     return Offer(kind=DROP_KIND, item_id=drop.pk, creator_id=event.creator_id, description=f"{name} (drop)",
                  unit_price=price, currency=drop.product.currency, list_price=price,

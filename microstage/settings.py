@@ -61,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "microstage.middleware.CurrentCreatorMiddleware",
+    "analytics.middleware.AnalyticsMiddleware",
 ]
 
 ROOT_URLCONF = "microstage.urls"
@@ -174,6 +175,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "expire-due-orders": {"task": "commerce.expire_due_orders", "schedule": 60.0},
     "settle-due-group-buys": {"task": "commerce.settle_due_group_buys", "schedule": 60.0},
     "streaming-preflight": {"task": "streaming.preflight_due", "schedule": 60.0},
+    "sample-viewers": {"task": "analytics.sample_viewers", "schedule": 60.0},
     "renew-sandbox-memberships": {"task": "memberships.renew_sandbox_memberships", "schedule": 300.0},
 }
 # Task modules beyond each app's tasks.py (autodiscovery finds only those).

@@ -6,6 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.utils import quote  # admin URLs escape "_" in our ids
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -352,6 +353,6 @@ def test_admin_lists_conflicts_and_locations_read_only(shop):
     c.force_login(staff)
     page = c.get("/admin/commerce/possale/?conflict=yes")
     assert page.status_code == 200 and conflict.pk.encode() in page.content
-    detail = c.get(f"/admin/commerce/stocklocation/{shop['popup'].pk}/change/")
+    detail = c.get(f"/admin/commerce/stocklocation/{quote(shop['popup'].pk)}/change/")
     assert detail.status_code == 200 and b"stocking" in detail.content
     assert c.get("/admin/commerce/stocklocation/add/").status_code == 403

@@ -2,6 +2,7 @@
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.utils import quote  # admin URLs escape "_" in our ids
 
 from commerce import services as commerce
 from events.models import CheckIn, Ticket
@@ -53,12 +54,14 @@ def test_columns_change_pages_and_read_only_records(staff, shop):
     tickets = staff.get("/admin/events/ticket/").content.decode()
     assert ticket.pk in tickets and paid.pk in tickets
     checkin = CheckIn.objects.get()
-    for url in [f"/admin/events/event/{event.pk}/change/", f"/admin/events/ticket/{ticket.pk}/change/",
-                f"/admin/events/tickettier/{tier.pk}/change/", f"/admin/events/checkin/{checkin.pk}/change/"]:
+    for url in [f"/admin/events/event/{quote(event.pk)}/change/",
+                f"/admin/events/ticket/{quote(ticket.pk)}/change/",
+                f"/admin/events/tickettier/{quote(tier.pk)}/change/",
+                f"/admin/events/checkin/{quote(checkin.pk)}/change/"]:
         assert staff.get(url).status_code == 200, url
-    tier_page = staff.get(f"/admin/events/tickettier/{tier.pk}/change/").content.decode()
+    tier_page = staff.get(f"/admin/events/tickettier/{quote(tier.pk)}/change/").content.decode()
     assert 'name="price"' not in tier_page and 'name="quantity"' in tier_page  # on sale: price as buyers saw it
-    ticket_page = staff.get(f"/admin/events/ticket/{ticket.pk}/change/").content.decode()
+    ticket_page = staff.get(f"/admin/events/ticket/{quote(ticket.pk)}/change/").content.decode()
     assert 'name="status"' not in ticket_page and 'name="holder_email"' not in ticket_page
     assert staff.get("/admin/events/ticket/add/").status_code == 403
     assert staff.get("/admin/events/checkin/add/").status_code == 403

@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.utils import quote  # admin URLs escape "_" in our ids
 from django.utils import timezone
 
 from memberships.models import LoyaltyAccount, LoyaltyEntry, Pass, Referral, RewardRedemption
@@ -74,23 +75,23 @@ def test_membership_filter_by_status_and_creator(staff, data):
 
 
 def test_change_pages_render(staff, data):
-    for url in [f"/admin/memberships/membershipplan/{data['plan'].pk}/change/",
-                f"/admin/memberships/membership/{data['membership'].pk}/change/",
-                f"/admin/memberships/pass/{data['pass'].pk}/change/",
-                f"/admin/memberships/passproduct/{data['product'].pk}/change/",
-                f"/admin/memberships/loyaltyaccount/{data['account'].pk}/change/",
-                f"/admin/memberships/loyaltyentry/{data['entry'].pk}/change/",
-                f"/admin/memberships/referral/{data['referral'].pk}/change/",
-                f"/admin/memberships/reward/{data['reward'].pk}/change/",
-                f"/admin/memberships/rewardredemption/{data['redemption'].pk}/change/"]:
+    for url in [f"/admin/memberships/membershipplan/{quote(data['plan'].pk)}/change/",
+                f"/admin/memberships/membership/{quote(data['membership'].pk)}/change/",
+                f"/admin/memberships/pass/{quote(data['pass'].pk)}/change/",
+                f"/admin/memberships/passproduct/{quote(data['product'].pk)}/change/",
+                f"/admin/memberships/loyaltyaccount/{quote(data['account'].pk)}/change/",
+                f"/admin/memberships/loyaltyentry/{quote(data['entry'].pk)}/change/",
+                f"/admin/memberships/referral/{quote(data['referral'].pk)}/change/",
+                f"/admin/memberships/reward/{quote(data['reward'].pk)}/change/",
+                f"/admin/memberships/rewardredemption/{quote(data['redemption'].pk)}/change/"]:
         assert staff.get(url).status_code == 200, url
 
 
 def test_balance_is_read_only_and_the_ledger_append_only(staff, data):
     account, entry = data["account"], data["entry"]
-    html = page(staff.get(f"/admin/memberships/loyaltyaccount/{account.pk}/change/"))
+    html = page(staff.get(f"/admin/memberships/loyaltyaccount/{quote(account.pk)}/change/"))
     assert 'name="balance"' not in html and "200" in html  # 300 earned − 100 spent, shown, not editable
-    staff.post(f"/admin/memberships/loyaltyaccount/{account.pk}/change/", {"balance": "99999"})
+    staff.post(f"/admin/memberships/loyaltyaccount/{quote(account.pk)}/change/", {"balance": "99999"})
     account.refresh_from_db()
     assert account.balance == 200
     assert staff.get(f"/admin/memberships/loyaltyaccount/{account.pk}/delete/").status_code == 403
@@ -99,13 +100,13 @@ def test_balance_is_read_only_and_the_ledger_append_only(staff, data):
     assert staff.get(f"/admin/memberships/loyaltyentry/{entry.pk}/delete/").status_code == 403
     r = staff.post("/admin/memberships/loyaltyentry/", {"action": "delete_selected", "_selected_action": [entry.pk]})
     assert LoyaltyEntry.objects.filter(pk=entry.pk).exists() and r.status_code in (200, 302)
-    html = page(staff.get(f"/admin/memberships/loyaltyentry/{entry.pk}/change/"))
+    html = page(staff.get(f"/admin/memberships/loyaltyentry/{quote(entry.pk)}/change/"))
     assert 'name="points"' not in html and 'name="_save"' not in html
 
 
 def test_membership_state_is_read_only(staff, data):
     membership = data["membership"]
-    html = page(staff.get(f"/admin/memberships/membership/{membership.pk}/change/"))
+    html = page(staff.get(f"/admin/memberships/membership/{quote(membership.pk)}/change/"))
     assert 'name="status"' not in html
     assert staff.get("/admin/memberships/membership/add/").status_code == 403
 

@@ -1,5 +1,6 @@
 """Staff admin: list views with search and filters render for every platform model."""
 import pytest
+from django.contrib.admin.utils import quote  # admin URLs escape "_" in our ids
 from django.urls import reverse
 
 from microstage.models import Invitation, Role
@@ -42,7 +43,7 @@ def test_revoke_invitations_action(staff_client):
 
 def test_creator_change_page_with_team_inline(staff_client):
     creator = CreatorFactory()
-    assert staff_client.get(reverse("admin:microstage_creator_change", args=[creator.pk])).status_code == 200
+    assert staff_client.get(reverse("admin:microstage_creator_change", args=[quote(creator.pk)])).status_code == 200
 
 
 def test_non_staff_cannot_open_admin(client):

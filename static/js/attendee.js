@@ -77,7 +77,42 @@
     });
   }
 
+  // Checkout telemetry: a form marked data-checkout="reserve|pay" notes when it was sent; the page that
+  // answers it reports the latency (submit → first byte) or, when it shows an error, the error code.
+  var CHECKOUT_KEY = "ms-checkout";
+  function sendSample(sample) {
+    if (!navigator.sendBeacon || !/^evt_/.test(sample.event || "")) return;
+    navigator.sendBeacon("/api/v1/telemetry", new Blob([JSON.stringify(sample)], { type: "application/json" }));
+  }
+  function checkoutTelemetry() {
+    document.querySelectorAll("form[data-checkout]").forEach(function (form) {
+      form.addEventListener("submit", function () {
+        try {
+          sessionStorage.setItem(CHECKOUT_KEY, JSON.stringify({ event: form.getAttribute("data-telemetry-event"),
+            step: form.getAttribute("data-checkout"), t: Date.now() }));
+        } catch (e) { /* storage blocked: nothing measured */ }
+      });
+    });
+    var pending;
+    try { pending = JSON.parse(sessionStorage.getItem(CHECKOUT_KEY) || "null"); sessionStorage.removeItem(CHECKOUT_KEY); }
+    catch (e) { pending = null; }
+    if (!pending || !/^[a-z]{1,16}$/.test(pending.step || "")) return;
+    var nav = performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+    var origin = performance.timeOrigin || Date.now() - performance.now();
+    if (!nav || origin - pending.t > 5000 || origin < pending.t - 1000) return;  // not this form's answer
+    var status = nav.responseStatus || 200;
+    var failed = status >= 400 || document.querySelector(".message.error, .errorlist, [data-checkout-error]");
+    if (failed) {
+      var code = status >= 400 ? "http_" + status : pending.step + "_refused";
+      sendSample({ event: pending.event, kind: "checkout_error", value: 1, detail: code });
+    } else {
+      var ms = Math.round(origin + nav.responseStart - pending.t);
+      if (ms >= 0 && ms <= 600000) sendSample({ event: pending.event, kind: "checkout_latency_ms", value: ms });
+    }
+  }
+
   function init() {
+    checkoutTelemetry();
     // One socket per page: the tier picker's, else the drops panel's (either updates every count).
     var live = document.querySelector("form[data-ws]") || document.querySelector("[data-ws]");
     if (live) liveStock(live);

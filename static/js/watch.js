@@ -304,6 +304,33 @@
   // --- player ----------------------------------------------------------------------------------
   var video = document.getElementById("player");
   var currentUrl = null;
+
+  // Telemetry: player startup (page load, or the play() call, to the first "playing") and the total
+  // rebuffering after that ("waiting" → "playing"), sent on pagehide. No viewer id goes with it.
+  var tmEvent = (String(cfg.ws || "").match(/\/ws\/events\/([^/?]+)\//) || [])[1];
+  var tm = { asked: 0, started: false, waitingSince: 0, rebuffer: 0, sent: false };
+  function report(kind, value) {
+    if (!tmEvent || !navigator.sendBeacon) return;
+    var body = JSON.stringify({ event: tmEvent, kind: kind, value: Math.max(0, Math.min(600000, Math.round(value))) });
+    navigator.sendBeacon("/api/v1/telemetry", new Blob([body], { type: "application/json" }));
+  }
+  if (video) {
+    video.addEventListener("playing", function () {
+      var now = performance.now();
+      if (!tm.started) { tm.started = true; report("player_startup_ms", now - tm.asked); }
+      else if (tm.waitingSince) tm.rebuffer += now - tm.waitingSince;
+      tm.waitingSince = 0;
+    });
+    video.addEventListener("waiting", function () {
+      if (tm.started && !tm.waitingSince) tm.waitingSince = performance.now();
+    });
+    window.addEventListener("pagehide", function () {
+      if (!tm.started || tm.sent) return;
+      tm.sent = true;
+      if (tm.waitingSince) tm.rebuffer += performance.now() - tm.waitingSince;
+      report("rebuffer_ms", tm.rebuffer);
+    });
+  }
   var hls = null;
   var renewTimer = null;
 
@@ -342,6 +369,7 @@
       if (note) note.hidden = false;
       return;
     }
+    if (!tm.asked) tm.asked = performance.now();
     var playing = video.play();
     if (playing && playing.catch) playing.catch(function () { /* autoplay refused: the controls remain */ });
     scheduleRenewal(playback.expires_at);

@@ -1,0 +1,40 @@
+"""POST /api/v1/telemetry: what the player and checkout pages measured (anonymous, CSRF-exempt JSON).
+
+A sample carries no cookie id, IP or user agent; it is rate limited per visitor (else per client
+address, hashed in the cache key, never stored). Do Not Track / GPC: accepted and not stored."""
+import json
+
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from analytics import services
+from analytics.middleware import opted_out, visitor_id_of
+from microstage.errors import Invalid
+
+MAX_BODY = 2048
+
+
+def _error(code: str, detail: str, status: int) -> JsonResponse:
+    return JsonResponse({"code": code, "detail": detail}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def telemetry(request):
+    if len(request.body) > MAX_BODY:
+        return _error("invalid", "The sample is too large.", 400)
+    try:
+        data = json.loads(request.body.decode("utf-8"), parse_constant=lambda name: float("nan"))
+    except (ValueError, UnicodeDecodeError):
+        return _error("invalid", "Send a JSON object.", 400)
+    try:
+        services.clean_telemetry(data)
+    except Invalid as exc:
+        return JsonResponse({"code": "invalid", "detail": exc.detail, "fields": exc.fields}, status=400)
+    client = visitor_id_of(request) or "ip:" + request.META.get("REMOTE_ADDR", "")
+    if not services.telemetry_allowed(client):
+        return _error("rate_limited", "Too many samples; try again in a minute.", 429)
+    if not opted_out(request):
+        services.record_telemetry(data)
+    return HttpResponse(status=204)

@@ -1,0 +1,74 @@
+"""API views for analytics (thin: check the team role, call a selector, answer JSON).
+
+Team owners and managers only: someone outside the creator's team gets 404, another role 403,
+an anonymous caller 401. Money goes out as decimal strings, datetimes as ISO 8601."""
+from datetime import date, datetime
+from decimal import Decimal
+
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analytics import selectors
+from events.models import Event
+from microstage.errors import Forbidden, Invalid, NotFound
+from microstage.models import EDIT_ROLES
+from microstage.selectors import creator_for_team, role_of
+
+MIN_DAYS, MAX_DAYS, DEFAULT_DAYS = 1, 365, 90
+
+
+def jsonable(value):
+    """Decimals to strings ("12.50"), datetimes to ISO 8601, recursively."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def team_event(user, event_id: str) -> Event:
+    """The event if `user` is an owner or manager of its creator: 404 outside the team, 403 inside."""
+    event = Event.objects.select_related("creator").filter(pk=event_id).first()
+    role = role_of(user, event.creator_id) if event else None
+    if role is None:
+        raise NotFound("No such event.")
+    if role not in EDIT_ROLES:
+        raise Forbidden("Your role on this creator's team does not allow this.")
+    return event
+
+
+def parse_days(raw) -> int:
+    if raw in (None, ""):
+        return DEFAULT_DAYS
+    message = f"Give a whole number of days from {MIN_DAYS} to {MAX_DAYS}."
+    try:
+        days = int(str(raw).strip())
+    except ValueError:
+        raise Invalid(message, fields={"days": [message]}) from None
+    if not MIN_DAYS <= days <= MAX_DAYS:
+        raise Invalid(message, fields={"days": [message]})
+    return days
+
+
+class EventAnalyticsView(APIView):
+    @extend_schema(responses={200: OpenApiResponse(description="The event's metrics (API.md, Analytics)."),
+                              403: OpenApiResponse(description="Role not owner/manager"),
+                              404: OpenApiResponse(description="Not on the creator's team")})
+    def get(self, request, event_id):
+        event = team_event(request.user, event_id)
+        return Response(jsonable(selectors.event_metrics(event)))
+
+
+class CreatorAnalyticsView(APIView):
+    @extend_schema(parameters=[OpenApiParameter("days", int, description="1–365, default 90")],
+                   responses={200: OpenApiResponse(description="The creator's metrics (API.md, Analytics)."),
+                              400: OpenApiResponse(description="Bad `days`")})
+    def get(self, request, creator_id):
+        creator = creator_for_team(request.user, creator_id, EDIT_ROLES)
+        days = parse_days(request.query_params.get("days"))
+        return Response(jsonable(selectors.creator_metrics(creator, days=days)))

@@ -1,0 +1,238 @@
+"""Writes of the analytics app: page views and visitors, client telemetry, experiments."""
+import hashlib
+import math
+import re
+from decimal import Decimal, InvalidOperation
+
+from django.core.cache import cache
+from django.db import transaction
+
+from commerce import groupbuys
+from commerce.models import GroupBuy
+from events.models import Drop
+from microstage.errors import Conflict, Invalid, NotFound
+from streaming.models import LiveStream
+from streaming.selectors import viewer_count
+
+from .middleware import current_request
+from .models import Experiment, PageView, TelemetrySample, Visitor
+
+# --- tracking
+
+
+def record_page_view(*, visitor_id: str, page: str, event_id: str = "", creator_id: str = "", item_id: str = "",
+                     variants: dict | None = None) -> PageView:
+    """One view of a tracked page by a visitor (created on first sight). Nothing about the browser is
+    kept: no IP address, no user agent, no account (linked only at login or purchase)."""
+    Visitor.objects.get_or_create(pk=visitor_id)
+    variant = _variant_shown(page, event_id, item_id, variants or {})
+    return PageView.objects.create(visitor_id=visitor_id, page=page, event_id=event_id or "",
+                                   creator_id=creator_id or "", variant=variant)
+
+
+def link_visitor(visitor_id: str | None, user) -> bool:
+    """Link a visitor to an account (at login or purchase); an existing link is kept."""
+    if not visitor_id or user is None or not getattr(user, "pk", None):
+        return False
+    return Visitor.objects.filter(pk=visitor_id, user__isnull=True).update(user=user) > 0
+
+
+# --- telemetry
+
+KINDS = {k.value for k in TelemetrySample.Kind}
+MAX_VALUE_MS = 600_000
+EVENT_ID_RE = re.compile(r"^evt_[A-Za-z0-9]{8,32}$")
+DETAIL_RE = re.compile(r"^[a-z0-9_]{1,64}$")
+TELEMETRY_RATE = 60  # samples per client per minute
+
+
+def clean_telemetry(data) -> dict:
+    """The sample, strictly checked; raises Invalid (nothing stored) for anything else."""
+    if not isinstance(data, dict):
+        raise Invalid("Send a JSON object.", code="invalid")
+    unknown = set(data) - {"event", "kind", "value", "detail"}
+    if unknown:
+        raise Invalid("Unknown fields.", code="invalid", fields={f: ["Unknown field."] for f in sorted(unknown)})
+    event_id, kind, value, detail = data.get("event"), data.get("kind"), data.get("value"), data.get("detail", "")
+    if not isinstance(event_id, str) or not EVENT_ID_RE.match(event_id):
+        raise Invalid("Unknown event id.", code="invalid", fields={"event": ["Not an event id."]})
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise Invalid("Unknown kind.", code="invalid", fields={"kind": [f"One of {', '.join(sorted(KINDS))}."]})
+    if kind == TelemetrySample.Kind.CHECKOUT_ERROR and value is None:
+        value = 1
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or not 0 <= value <= MAX_VALUE_MS:
+        raise Invalid("The value is a number of milliseconds from 0 to 600000.", code="invalid",
+                      fields={"value": ["A finite number from 0 to 600000."]})
+    if detail is None:
+        detail = ""
+    if not isinstance(detail, str) or (detail and not DETAIL_RE.match(detail)):
+        raise Invalid("The detail is an error code: a-z, 0-9 and _, at most 64.", code="invalid",
+                      fields={"detail": ["An error code."]})
+    if kind == TelemetrySample.Kind.CHECKOUT_ERROR and not detail:
+        raise Invalid("A checkout error needs its code.", code="invalid", fields={"detail": ["Required."]})
+    return {"event_id": event_id, "kind": kind, "value": float(value), "detail": detail}
+
+
+def telemetry_allowed(client_key: str) -> bool:
+    """Rate limit per client (the key is a hash, never the IP itself), in the cache."""
+    key = "analytics:telemetry:" + hashlib.sha256(client_key.encode()).hexdigest()[:32]
+    cache.add(key, 0, 60)
+    try:
+        return cache.incr(key) <= TELEMETRY_RATE
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, 60)
+        return True
+
+
+def record_telemetry(data) -> TelemetrySample:
+    return TelemetrySample.objects.create(**clean_telemetry(data))
+
+
+# --- experiments
+
+RUNNING_KEY = "analytics:experiments:running"
+KEY_RE = re.compile(r"^[a-z0-9_]{1,16}$")
+MAX_VARIANTS = 5
+
+
+def _running() -> list[dict]:
+    """Running experiments with their target's show (cached; reset when one starts or stops)."""
+    found = cache.get(RUNNING_KEY)
+    if found is not None:
+        return found
+
+    found = []
+    for exp in Experiment.objects.filter(status=Experiment.Status.RUNNING).order_by("created_at"):
+        model = Drop if exp.target == Experiment.Target.DROP else GroupBuy
+        event_id = model.objects.filter(pk=exp.target_id).values_list("event_id", flat=True).first() or ""
+        found.append({"id": exp.pk, "target": exp.target, "target_id": exp.target_id, "event_id": event_id,
+                      "variants": exp.variants})
+    cache.set(RUNNING_KEY, found, 300)
+    return found
+
+
+def _forget_running() -> None:
+    cache.delete(RUNNING_KEY)  # now, and again once committed (a reader in between may re-cache the old list)
+    transaction.on_commit(lambda: cache.delete(RUNNING_KEY))
+
+
+def assign(experiment_id: str, visitor_id: str, variants: list[dict]) -> dict:
+    """The visitor's variant: sha256(experiment id + visitor id) placed on the cumulative weights."""
+    total = sum(int(v["weight"]) for v in variants)
+    digest = hashlib.sha256(f"{experiment_id}:{visitor_id}".encode()).digest()
+    point = int.from_bytes(digest[:8], "big") % total
+    for v in variants:
+        point -= int(v["weight"])
+        if point < 0:
+            return v
+    return variants[-1]
+
+
+def variants_for(visitor_id: str) -> dict:
+    """{(target, target_id): {experiment, key, price, event_id}} for every running experiment."""
+    out = {}
+    for exp in _running():
+        v = assign(exp["id"], visitor_id, exp["variants"])
+        out[(exp["target"], exp["target_id"])] = {"experiment": exp["id"], "key": v["key"],
+                                                  "price": Decimal(str(v["price"])), "event_id": exp["event_id"]}
+    return out
+
+
+def _variant_shown(page: str, event_id: str, item_id: str, variants: dict) -> str:
+    """The variant a page view showed, as "<experiment id>:<key>" (the first experiment that applies)."""
+    for (target, target_id), v in variants.items():
+        if (page == PageView.Page.GROUP_BUY and target == Experiment.Target.GROUP_BUY and target_id == item_id) \
+                or (page in (PageView.Page.EVENT, PageView.Page.WATCH, PageView.Page.ORDER)
+                    and event_id and v["event_id"] == event_id):
+            return f"{v['experiment']}:{v['key']}"[:40]
+    return ""
+
+
+def price_override(target: str, item_id: str) -> Decimal | None:
+    """microstage.overrides provider: the current request's variant price for this item, if any."""
+
+    request = current_request.get()
+    if request is None:
+        return None
+    v = (getattr(request, "experiment_variants", None) or {}).get((target, item_id))
+    return v["price"] if v else None
+
+
+def _clean_variants(raw) -> list[dict]:
+    if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_VARIANTS:
+        raise Invalid(f"Give from 2 to {MAX_VARIANTS} variants.", fields={"variants": ["2 to 5 variants."]})
+    out, keys = [], set()
+    for i, v in enumerate(raw):
+        if not isinstance(v, dict):
+            raise Invalid("Each variant is {key, price, weight}.", fields={f"variants[{i}]": ["Invalid."]})
+        key = str(v.get("key", "")).strip().lower()
+        if not KEY_RE.match(key) or key in keys:
+            raise Invalid("Variant keys are short and unique (a-z, 0-9, _).",
+                          fields={f"variants[{i}].key": ["Invalid."]})
+        try:
+            price = Decimal(str(v.get("price"))).quantize(Decimal("0.01"))
+        except (InvalidOperation, ValueError):
+            raise Invalid("Enter a price like 12.50.", fields={f"variants[{i}].price": ["Invalid."]}) from None
+        if not price.is_finite() or not 0 <= price <= 100000:
+            raise Invalid("Prices run from 0 to 100000.", fields={f"variants[{i}].price": ["0 to 100000."]})
+        try:
+            weight = int(v.get("weight", 1))
+        except (TypeError, ValueError):
+            weight = -1
+        if not 1 <= weight <= 1000:
+            raise Invalid("Weights are whole numbers from 1 to 1000.", fields={f"variants[{i}].weight": ["1 to 1000."]})
+        keys.add(key)
+        out.append({"key": key, "price": str(price), "weight": weight})
+    return out
+
+
+def create_experiment(*, creator, name: str, target: str, target_id: str, variants) -> Experiment:
+    """Start an A/B test of one of the creator's drops or group-buys (one running test per item)."""
+
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise Invalid("Name the experiment (at most 120 characters).", fields={"name": ["Required."]})
+    if target == Experiment.Target.DROP:
+        item = Drop.objects.filter(pk=target_id, event__creator=creator).first()
+    elif target == Experiment.Target.GROUP_BUY:
+        item = GroupBuy.objects.filter(pk=target_id, creator=creator).select_related("product", "variant").first()
+    else:
+        raise Invalid("Test a drop or a group-buy.", fields={"target": ["drop or group_buy."]})
+    if item is None:
+        raise NotFound("No such drop or group-buy of yours.")
+    cleaned = _clean_variants(variants)
+    if target == Experiment.Target.GROUP_BUY:
+        top = groupbuys.list_price(item)
+        if any(Decimal(v["price"]) > top for v in cleaned):
+            # Joining authorises the offer price: never more than the list price.
+            raise Invalid(f"A group-buy offer price is at most {top}.", fields={"variants": [f"At most {top}."]})
+    with transaction.atomic():
+        if Experiment.objects.filter(target=target, target_id=target_id, status=Experiment.Status.RUNNING).exists():
+            raise Conflict("This item already has a running experiment.", code="already_running")
+        exp = Experiment.objects.create(creator=creator, name=name, target=target, target_id=target_id,
+                                        variants=cleaned)
+        _forget_running()
+    return exp
+
+
+def stop_experiment(experiment: Experiment) -> Experiment:
+    if experiment.status != Experiment.Status.STOPPED:
+        Experiment.objects.filter(pk=experiment.pk).update(status=Experiment.Status.STOPPED)
+        experiment.status = Experiment.Status.STOPPED
+        _forget_running()
+    return experiment
+
+
+# --- viewer samples --------------------------------------------------------------------------
+
+def sample_viewers() -> int:
+    """Record the current viewer count of every live stream (presence in Redis) as one sample each;
+    the event's average viewers is the mean of these samples."""
+
+
+    live = list(LiveStream.objects.filter(status=LiveStream.Status.LIVE).values_list("event_id", flat=True))
+    TelemetrySample.objects.bulk_create([
+        TelemetrySample(event_id=event_id, kind=TelemetrySample.Kind.VIEWERS, value=viewer_count(event_id))
+        for event_id in live])
+    return len(live)
