@@ -488,15 +488,19 @@ def _set_fields(obj, values: dict, allowed: tuple[str, ...]) -> None:
         setattr(obj, name, value.strip() if isinstance(value, str) and name != "kind" else value)
 
 
+def _checked_save(obj, values: dict, allowed: tuple[str, ...], rules):
+    """Set the allowed fields, apply the object's rules and model validation, then save."""
+    _set_fields(obj, values, allowed)
+    rules(obj)
+    _validate_model(obj, allowed)
+    obj.save()
+    return obj
+
+
 @transaction.atomic
 def create_reward(*, creator, **values) -> Reward:
     """A reward the creator offers for points (stock, cost; a percent off for discount codes)."""
-    reward = Reward(creator=creator)
-    _set_fields(reward, values, REWARD_FIELDS)
-    _reward_rules(reward)
-    _validate_model(reward, REWARD_FIELDS)
-    reward.save()
-    return reward
+    return _checked_save(Reward(creator=creator), values, REWARD_FIELDS, _reward_rules)
 
 
 @transaction.atomic
@@ -505,11 +509,7 @@ def update_reward(*, creator, reward_id: str, **values) -> Reward:
     reward = Reward.objects.select_for_update().filter(pk=reward_id, creator=creator).first()
     if reward is None:
         raise NotFound("No such reward.")
-    _set_fields(reward, values, REWARD_FIELDS)
-    _reward_rules(reward)
-    _validate_model(reward, REWARD_FIELDS)
-    reward.save()
-    return reward
+    return _checked_save(reward, values, REWARD_FIELDS, _reward_rules)
 
 
 @transaction.atomic
@@ -545,12 +545,7 @@ def _pass_product_rules(product: PassProduct) -> None:
 @transaction.atomic
 def create_pass_product(*, creator, **values) -> PassProduct:
     """A punch card the creator sells: so many show credits for a price, valid so many days."""
-    product = PassProduct(creator=creator)
-    _set_fields(product, values, PASS_PRODUCT_FIELDS)
-    _pass_product_rules(product)
-    _validate_model(product, PASS_PRODUCT_FIELDS)
-    product.save()
-    return product
+    return _checked_save(PassProduct(creator=creator), values, PASS_PRODUCT_FIELDS, _pass_product_rules)
 
 
 @transaction.atomic
@@ -559,11 +554,7 @@ def update_pass_product(*, creator, product_id: str, **values) -> PassProduct:
     product = PassProduct.objects.select_for_update().filter(pk=product_id, creator=creator).first()
     if product is None:
         raise NotFound("No such pass.")
-    _set_fields(product, values, PASS_PRODUCT_FIELDS)
-    _pass_product_rules(product)
-    _validate_model(product, PASS_PRODUCT_FIELDS)
-    product.save()
-    return product
+    return _checked_save(product, values, PASS_PRODUCT_FIELDS, _pass_product_rules)
 
 
 # --- passes and codes as sellables -------------------------------------------------------------
