@@ -23,6 +23,9 @@ class Offer:
     currency: str
     list_price: Decimal | None = None  # before member discounts; equals unit_price when none applies
     pools: dict[str, int] = field(default_factory=dict)  # inventory key -> that pool's current total
+    # Personal caps held under the same locks but never shown as availability, e.g. a drop's
+    # per-person limit as {"limit:drop:<id>:<user>": 2}; keys start with LIMIT_PREFIX.
+    limits: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class Sellable:
     on_cancelled: Callable | None = None  # (line: OrderLine) -> None
     group: Callable | None = None  # (item_id) -> realtime group told about its availability, or ""
 
+
+LIMIT_PREFIX = "limit:"
 
 _registry: dict[str, Sellable] = {}
 

@@ -86,7 +86,7 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Orde
     need: dict[str, int] = defaultdict(int)
     totals: dict[str, int] = {}
     for offer, qty, _ in offers:
-        for key, total in offer.pools.items():
+        for key, total in {**offer.pools, **offer.limits}.items():
             need[key] += qty
             totals[key] = total
     now = timezone.now()
@@ -96,9 +96,12 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Orde
         held = _active_holds(pools.values(), now)
         for key, qty in sorted(need.items()):
             pool = pools[key]
-            if pool.total - pool.sold - held.get(pool.pk, 0) < qty:
-                raise Conflict("Sold out: not enough left for this quantity.", code="sold_out",
-                               available=max(0, pool.total - pool.sold - held.get(pool.pk, 0)))
+            left = max(0, pool.total - pool.sold - held.get(pool.pk, 0))
+            if left < qty and key.startswith(sellables.LIMIT_PREFIX):
+                raise Conflict(f"That is over the limit per person ({left} more allowed).", code="limit_exceeded",
+                               available=left)
+            if left < qty:
+                raise Conflict("Sold out: not enough left for this quantity.", code="sold_out", available=left)
         order = Order.objects.create(creator_id=creators.pop(), buyer=buyer if buyer and buyer.is_authenticated
                                      else None, email=email, currency=currencies.pop(), expires_at=expires_at)
         holds = []
@@ -109,7 +112,7 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Orde
                 unit_price=offer.unit_price, list_price=offer.list_price if offer.list_price is not None
                 else offer.unit_price, quantity=qty, total=offer.unit_price * qty, position=position)
             holds += [Hold(order=order, line=line, inventory=pools[key], quantity=qty, expires_at=expires_at)
-                      for key in offer.pools]
+                      for key in {**offer.pools, **offer.limits}]
         Hold.objects.bulk_create(holds)
         _recompute_totals(order)
         _announce([(o.kind, o.item_id, list(o.pools)) for o, _, _ in offers])
@@ -172,7 +175,8 @@ def _announce(items: list[tuple[str, str, list[str]]]) -> None:
 def _announce_order(order: Order) -> None:
     keys: dict[tuple[str, str], list[str]] = defaultdict(list)
     for h in order.holds.select_related("line", "inventory"):
-        keys[(h.line.kind, h.line.item_id)].append(h.inventory.key)
+        if not h.inventory.key.startswith(sellables.LIMIT_PREFIX):  # personal caps are not availability
+            keys[(h.line.kind, h.line.item_id)].append(h.inventory.key)
     _announce([(kind, item_id, k) for (kind, item_id), k in keys.items()])
 
 

@@ -788,9 +788,13 @@ def drop_offer(drop_id: str, quantity: int, buyer) -> Offer:
     price = drop.price if drop.price is not None else variant.unit_price
     price = overrides.price("drop", drop.pk, price)  # an experiment's variant price, if one runs
     name = drop.product.name if variant.name == "Default" else f"{drop.product.name} — {variant.name}"
+    # The per-person limit is also a personal pool, so two simultaneous orders by one buyer cannot
+    # get past it (the count above runs before reserve's locks).
+    limits = ({f"{sellables.LIMIT_PREFIX}drop:{drop.pk}:{buyer.pk}": drop.per_person_limit}
+              if getattr(buyer, "is_authenticated", False) else {})
     return Offer(kind=DROP_KIND, item_id=drop.pk, creator_id=event.creator_id, description=f"{name} (drop)",
                  unit_price=price, currency=drop.product.currency, list_price=price,
-                 pools=drop_pools(drop, variant))
+                 pools=drop_pools(drop, variant), limits=limits)
 
 
 def drop_group(drop_id: str) -> str:

@@ -334,3 +334,39 @@ def test_demo_data_has_a_live_drop_of_tour_posters():
     event = Event.objects.get(slug=DEMO_EVENT_SLUG)
     [drop] = drops_with_availability(event)
     assert drop.is_on_sale and drop.available == 25 and drop.name == "Tour poster (signed)"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_buyer_racing_two_orders_cannot_pass_the_per_person_limit(settings):
+    """The limit is counted before reserve's locks; the personal pool makes it hold under them too."""
+    from commerce import services as commerce
+    from commerce.tests.helpers import run_together
+    from events.services import DROP_KIND
+    from microstage.errors import Conflict
+
+    settings.PAYMENTS_PROVIDER = "sandbox"
+    drop = _drop_for_limit_race()
+    buyer = UserFactory()
+
+    def buy_two():
+        return commerce.reserve(requests=[commerce.LineRequest(DROP_KIND, drop.pk, 2)], buyer=buyer)
+
+    results, errors = run_together([buy_two] * 4)
+    assert len(results) == 1  # per_person_limit is 2
+    assert all(isinstance(e, Conflict) and e.code in ("limit_exceeded", "sold_out") for e in errors)
+
+
+def _drop_for_limit_race():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from commerce.services import create_product
+    from events.services import create_drop
+    from events.tests.factories import EventFactory
+
+    event = EventFactory()
+    product = create_product(creator=event.creator, name="Poster", price="10.00", stock=50)
+    now = timezone.now()
+    return create_drop(event, product=product, quantity=50, starts_at=now - timedelta(minutes=1),
+                       ends_at=event.ends_at + timedelta(hours=1), per_person_limit=2)
