@@ -80,13 +80,16 @@ def _with_payment(orders, pays):
 
 
 def _cleanup(creator, gb, users, baseline_ids) -> None:
-    from commerce.models import GroupBuyParticipant, LedgerEntry, Order
+    from commerce.models import GroupBuyParticipant, LedgerEntry, Order, Shipment, ShippingBatch
     from microstage.payments.models import Payment, ProcessedEvent
 
     order_ids = list(Order.objects.filter(creator=creator).values_list("pk", flat=True))
     pay_ids = list(Payment.objects.filter(reference__in=GroupBuyParticipant.objects.filter(group_buy=gb)
                                           .values("pk")).values_list("pk", flat=True)) + list(baseline_ids)
     LedgerEntry.objects.filter(creator=creator).delete()
+    # Settling made a shipping batch (commerce.fulfilment); its parcels protect the orders.
+    Shipment.objects.filter(order_id__in=order_ids).delete()
+    ShippingBatch.objects.filter(group_buy=gb).delete()
     GroupBuyParticipant.objects.filter(group_buy=gb).delete()
     Order.objects.filter(pk__in=order_ids).delete()
     ProcessedEvent.objects.filter(payment_id__in=pay_ids).delete()
