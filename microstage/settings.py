@@ -290,6 +290,10 @@ EMAIL_CONFIG = env.email_url("MICROSTAGE_EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("MICROSTAGE_FROM_EMAIL", default="Microstage <hello@microstage.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Notifications: SMS provider by URL (console:// prints; twilio://SID:TOKEN@+15551234567 sends) and
+# at most N messages per person and event in a window of seconds.
+SMS_URL = env.str("MICROSTAGE_SMS_URL", default="console://")
+NOTIFY_RATE_LIMIT = env.str("MICROSTAGE_NOTIFY_RATE_LIMIT", default="8/3600")
 
 # --- Static and media ----------------------------------------------------------------------
 STATIC_URL = "/static/"
