@@ -175,6 +175,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "expire-due-orders": {"task": "commerce.expire_due_orders", "schedule": 60.0},
     "settle-due-group-buys": {"task": "commerce.settle_due_group_buys", "schedule": 60.0},
     "streaming-preflight": {"task": "streaming.preflight_due", "schedule": 60.0},
+    "send-due-notifications": {"task": "events.send_due_notifications", "schedule": 30.0},
     "sample-viewers": {"task": "analytics.sample_viewers", "schedule": 60.0},
     "renew-sandbox-memberships": {"task": "memberships.renew_sandbox_memberships", "schedule": 300.0},
 }
