@@ -254,3 +254,9 @@ def summary(event: Event) -> dict:
         attendees.append({"ticket": pk, "holder_email": email, "answers": answers,
                           "no_recording": no_recording(answers)})
     return {"questions": questions, "counts": counts, "attendees": attendees}
+
+
+def count_rows(event: Event, summary_: dict | None = None) -> list[dict]:
+    """[{key, text, yes, no, unanswered}] in the form's order: what the dashboard and control room show."""
+    data = summary_ or summary(event)
+    return [{"key": q["key"], "text": q["text"], **data["counts"][q["key"]]} for q in data["questions"]]
