@@ -253,3 +253,21 @@ class TestTeamAndDoor:
         Ticket.objects.filter(pk=ticket.pk).update(status=Ticket.Status.VOID)
         body = owner_api.get(f"/api/v1/events/{event.pk}/consents").json()
         assert body["counts"]["recording"] == {"yes": 0, "no": 0, "unanswered": 0} and body["attendees"] == []
+
+
+def test_demo_event_has_a_consent_form_and_a_no_recording_answer():
+    import io
+
+    from django.core.management import call_command
+
+    from events import consent
+    from events.demo import DEMO_EVENT_SLUG
+    from events.models import Event
+
+    call_command("demo", stdout=io.StringIO())
+    call_command("demo", stdout=io.StringIO())  # twice: nothing doubles
+    event = Event.objects.get(slug=DEMO_EVENT_SLUG)
+    assert [q["key"] for q in consent.questions_of(event)] == ["recording", "photos", "share_email"]
+    summary = consent.summary(event)
+    assert summary["counts"]["recording"]["no"] == 1 and ConsentAnswers.objects.count() == 1
+    assert sum(a["no_recording"] for a in summary["attendees"]) == 1
