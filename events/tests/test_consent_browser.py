@@ -1,6 +1,7 @@
 """Consent and notifications in a phone-sized Chromium: a holder answers the questions before the show,
 the door sees "no recording" (online and offline), and a fan sets up SMS with a confirmation code."""
 import re
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
@@ -137,3 +138,34 @@ def test_sms_preferences_with_a_confirmation_code(phone, live_server):
     expect(page.locator(".badge", has_text="SMS on")).to_be_visible()
     assert NotificationPreference.objects.get(user=user).sms_usable
     assert page.evaluate(LAYOUT_PROBLEMS) == [] and page.js_errors == []
+
+
+def test_notify_me_then_the_link_opens_the_drop_chosen(phone, live_server):
+    from django.core import mail
+    from playwright.sync_api import expect
+
+    from events import notices
+    from events.tests.test_notify_me import drop_in_an_hour
+
+    page = phone
+    drop = drop_in_an_hour()
+    user = UserFactory()
+    log_in(page, live_server, user)
+    page.goto(drop.event.get_absolute_url())
+    page.get_by_role("button", name=re.compile("Notify me")).click()
+    expect(page.get_by_text("We'll tell you once, the moment the drop opens.")).to_be_visible()
+    assert page.evaluate(LAYOUT_PROBLEMS) == []
+
+    mail.outbox.clear()
+    assert notices.send_due(now=drop.starts_at + timedelta(seconds=1)) == 1
+    link = re.search(r"http\S+\?drop=\S+", mail.outbox[0].body).group(0)
+    # The drop is open now: the link opens the event page scrolled to it, marked as the chosen one.
+    drop.starts_at = drop.starts_at - timedelta(hours=2)
+    drop.save(update_fields=["starts_at"])
+    page.goto(link.replace(settings.SITE_URL, live_server.url))
+    chosen = page.locator(f"#drop-{drop.pk}")
+    expect(chosen).to_have_attribute("aria-current", "true")
+    expect(chosen).to_be_in_viewport()
+    expect(chosen.get_by_role("button", name=re.compile("Buy"))).to_be_visible()
+    assert "chosen" in chosen.get_attribute("class")
+    assert page.js_errors == []
