@@ -227,6 +227,9 @@ def attendees(request, event):
     search = AttendeeSearchForm(request.GET or None)
     q = search.cleaned_data["q"].strip() if search.is_valid() else ""
     page = Paginator(selectors.attendees(event, q), ATTENDEES_PER_PAGE).get_page(request.GET.get("page"))
+    answered = consent.answers_by_ticket(event, [t.pk for t in page.object_list])
+    for t in page.object_list:  # the recording release at a glance
+        t.no_recording = consent.no_recording(answered.get(t.pk, {}))
     return render(request, "events/dashboard/attendees.html", {
         "event": event, "search": search, "q": q, "page": page, "counts": services.checkin_counts(event),
         "can_edit": request.can_edit})

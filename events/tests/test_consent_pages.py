@@ -161,3 +161,10 @@ class TestNotifyMeButtons:
         event = EventFactory()
         client.force_login(UserFactory())
         assert client.post(f"/e/{event.slug}/drops/drp_nothere/notify-me/").status_code == 404
+
+
+def test_attendee_list_flags_no_recording(client, ticket):
+    consent.answer(ticket.holder, ticket.pk, {"recording": False})
+    client.force_login(team_member(ticket.event.creator, Role.DOOR))
+    r = client.get(f"/dashboard/events/{ticket.event.pk}/attendees/")
+    assert r.status_code == 200 and b"No recording" in r.content
