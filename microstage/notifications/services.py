@@ -98,7 +98,9 @@ def update_preferences(user, *, email: bool | None = None, sms_on: bool | None =
         phone_after = pref.phone if new_phone is None else new_phone
         if sms_on and not phone_after:
             raise Invalid("Add a phone number to get SMS.", fields={"sms": ["Add a phone number first."]})
-        code_needed = new_phone is not None and new_phone and (new_phone != pref.phone or not pref.phone_confirmed)
+        code_needed = bool(new_phone) and (new_phone != pref.phone or not pref.phone_confirmed)
+        if code_needed and new_phone == pref.phone and _code_is_fresh(pref):
+            code_needed = False  # the same number again while its code is still fresh: keep that code
         if code_needed:
             _check_code_rate(pref, same_phone=new_phone == pref.phone)
         if new_phone is not None and new_phone != pref.phone:
@@ -122,6 +124,10 @@ def update_preferences(user, *, email: bool | None = None, sms_on: bool | None =
     return pref, bool(code)
 
 
+def _code_is_fresh(pref: NotificationPreference) -> bool:
+    return bool(pref.code_hash and pref.code_sent_at and timezone.now() - pref.code_sent_at < CODE_RESEND_AFTER)
+
+
 def _check_code_rate(pref: NotificationPreference, *, same_phone: bool) -> None:
     now = timezone.now()
     if same_phone and pref.code_sent_at and now - pref.code_sent_at < CODE_RESEND_AFTER:
@@ -139,6 +145,9 @@ def resend_code(user) -> NotificationPreference:
         raise Invalid("Add a phone number first.", fields={"phone": ["Required."]})
     if pref.phone_confirmed:
         raise Conflict("This number is already confirmed.", code="already_confirmed")
+    if _code_is_fresh(pref):
+        wait = int((CODE_RESEND_AFTER - (timezone.now() - pref.code_sent_at)).total_seconds()) + 1
+        raise ServiceError(f"A code was just sent. Ask again in {wait} seconds.", code="rate_limited", status=429)
     pref, _ = update_preferences(user, phone=pref.phone)
     return pref
 

@@ -223,3 +223,15 @@ class TestPages:
         r = client.post("/account/notifications/", {"action": "confirm", "code": last_code()})
         assert r.status_code == 302
         assert NotificationPreference.objects.get(user=user).sms_usable
+
+
+def test_the_same_number_again_keeps_its_code(auth_api, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        auth_api.put("/api/v1/me/notifications", {"phone": PHONE}, format="json")
+    code = last_code()
+    with django_capture_on_commit_callbacks(execute=True):
+        r = auth_api.put("/api/v1/me/notifications", {"phone": PHONE, "sms": True}, format="json")
+    assert r.status_code == 200 and r.json()["code_sent"] is False and r.json()["sms"] is True
+    assert len(sms.outbox) == 1
+    r = auth_api.post("/api/v1/me/notifications/confirm-phone", {"code": code}, format="json")
+    assert r.status_code == 200 and r.json()["sms_active"] is True
