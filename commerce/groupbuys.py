@@ -542,6 +542,12 @@ def send_group_buy_email(participant_id: str, what: str) -> None:
                "order_url": settings.SITE_URL + p.order.get_absolute_url(),
                "grace_hours": int(DECLINE_GRACE.total_seconds() // 3600),
                "test_mode": settings.PAYMENTS_PROVIDER == "sandbox"}
+    if what == "charged":  # a message that matters: through notifications (email and/or SMS, recorded, once)
+        from microstage.notifications.services import notify
+
+        notify(p.order.buyer if p.order.buyer_id else p.order.email, "group_buy_succeeded",
+               p.group_buy.event_id or None, context, key=f"group_buy_succeeded:{p.pk}")
+        return
     subject = " ".join(render_to_string(f"commerce/email/group_buy_{what}_subject.txt", context).split())
     body = render_to_string(f"commerce/email/group_buy_{what}.txt", context)
     send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [p.order.email])

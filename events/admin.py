@@ -108,3 +108,4 @@ class DropAdmin(admin.ModelAdmin):
     list_select_related = ["product", "event"]
     autocomplete_fields = ["event"]
     readonly_fields = ["id", "created_at"]
+from . import consent_admin as _consent_admin  # noqa: E402,F401  (registers consent forms, answers, notify-me)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from microstage.errors import Forbidden, Invalid, NotFound, ServiceError
 from microstage.models import DOOR_ROLES, TeamMembership
 
-from . import selectors, services
+from . import consent, selectors, services
 from .models import CheckIn, Event, Ticket
 
 MAX_SYNC_SCANS = 500
@@ -63,7 +63,8 @@ def door_json(view):
 def _ticket_json(ticket: Ticket) -> dict:
     return {"id": ticket.pk, "tier": ticket.tier.name,
             "holder": ticket.holder_name or ticket.holder_email.split("@")[0],  # as in the offline bundle
-            "checked_in_at": ticket.checked_in_at.isoformat() if ticket.checked_in_at else None}
+            "checked_in_at": ticket.checked_in_at.isoformat() if ticket.checked_in_at else None,
+            **consent.door_view(ticket.event, ticket)}  # the holder's answers and no_recording
 
 
 def _json_body(request) -> dict:
@@ -126,6 +127,7 @@ def scan(request, event):
     answer = {"result": result, "counts": services.checkin_counts(event)}
     if ticket is not None:
         answer["ticket"] = _ticket_json(ticket)
+        answer["no_recording"] = answer["ticket"]["no_recording"]
     if result == CheckIn.Result.ALREADY:
         answer["first_scan_at"] = ticket.checked_in_at.isoformat()
     return JsonResponse(answer, status=ANSWER_STATUS[result])

@@ -1,6 +1,7 @@
 """Creator dashboard pages for events (mounted under /dashboard/events/)."""
 from django.urls import path
 
+from . import consent_dashboard
 from . import dashboard_views as views
 from . import drop_views
 
@@ -21,4 +22,5 @@ urlpatterns = [
     path("<str:event_id>/drops/<str:drop_id>/stop/", drop_views.drop_stop, name="dash-drop-stop"),
     path("<str:event_id>/attendees/", views.attendees, name="dash-attendees"),
     path("<str:event_id>/attendees.csv", views.attendees_csv, name="dash-attendees-csv"),
+    path("<str:event_id>/consent/", consent_dashboard.consent_form, name="dash-consent"),
 ]

@@ -19,7 +19,7 @@ from microstage.selectors import role_of
 from microstage.text import render_markdown
 from microstage.views import _form_errors, team_page
 
-from . import selectors, services
+from . import consent, selectors, services
 from .forms import AttendeeSearchForm, CancelForm, EventForm, TierForm
 from .models import Event, TicketTier
 
@@ -227,6 +227,9 @@ def attendees(request, event):
     search = AttendeeSearchForm(request.GET or None)
     q = search.cleaned_data["q"].strip() if search.is_valid() else ""
     page = Paginator(selectors.attendees(event, q), ATTENDEES_PER_PAGE).get_page(request.GET.get("page"))
+    answered = consent.answers_by_ticket(event, [t.pk for t in page.object_list])
+    for t in page.object_list:  # the recording release at a glance
+        t.no_recording = consent.no_recording(answered.get(t.pk, {}))
     return render(request, "events/dashboard/attendees.html", {
         "event": event, "search": search, "q": q, "page": page, "counts": services.checkin_counts(event),
         "can_edit": request.can_edit})
@@ -255,13 +258,23 @@ def attendees_csv(request, event):
     def local(value):
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M") if value else ""
 
+    keys = [q["key"] for q in consent.questions_of(event)]
+    answered = consent.answers_by_ticket(event) if keys else {}
+
+    def yes_no(value) -> str:
+        return "" if value is None else ("yes" if value else "no")
+
     def rows():
         yield ["ticket", "status", "tier", "holder_name", "holder_email", "order", "order_status",
-               f"checked_in_at ({event.timezone})", f"issued_at ({event.timezone})"]
+               f"checked_in_at ({event.timezone})", f"issued_at ({event.timezone})",
+               *(f"consent:{k}" for k in keys), *(["no_recording"] if keys else [])]
         for t in selectors.attendees(event, q).iterator(chunk_size=500):
             order = t.order_line.order
+            answers = answered.get(t.pk, {})
             yield [t.pk, t.status, t.tier.name, t.holder_name or (t.holder.display_name if t.holder else ""),
-                   t.holder_email, order.pk, order.status, local(t.checked_in_at), local(t.created_at)]
+                   t.holder_email, order.pk, order.status, local(t.checked_in_at), local(t.created_at),
+                   *(yes_no(answers.get(k)) for k in keys),
+                   *([yes_no(consent.no_recording(answers))] if keys else [])]
 
     writer = csv.writer(_Echo())
     stream = (writer.writerow([safe_cell(c) for c in row]) for row in rows())

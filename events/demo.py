@@ -1,5 +1,5 @@
-"""Demo event: a published hybrid show with its tiers, a few orders, a live drop of tour posters and an
-open group-buy."""
+"""Demo event: a published hybrid show with its tiers, a consent form, a few orders, a live drop of tour
+posters and an open group-buy."""
 import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
@@ -43,9 +43,33 @@ def load(ctx: dict) -> None:
         ])
     ctx["event"] = event
     ctx["event_url"] = event.get_absolute_url()
+    _demo_consent_form(event)
     _demo_orders(ctx, event)
+    _demo_consent_answers(ctx, event)
     _demo_drop(ctx, event)
     _demo_group_buy(ctx, event)
+
+
+def _demo_consent_form(event: Event) -> None:
+    """The suggested consent form: recording release (required), photos, sharing the email."""
+    from .consent import SUGGESTED, set_consent_form
+    from .models import ConsentForm
+
+    if not ConsentForm.objects.filter(event=event).exists():
+        set_consent_form(event, SUGGESTED)
+
+
+def _demo_consent_answers(ctx: dict, event: Event) -> None:
+    """The fan answered for one ticket and said no to recording: the door flags it; the other is open."""
+    from .consent import answer
+    from .models import ConsentAnswers, Ticket
+
+    if ConsentAnswers.objects.filter(ticket__event=event).exists():
+        return
+    ticket = (Ticket.objects.filter(event=event, holder=ctx["fan"], tier__kind="standard")
+              .order_by("created_at", "id").first())
+    if ticket is not None and event.starts_at > timezone.now():
+        answer(ctx["fan"], ticket.pk, {"recording": False, "photos": True, "share_email": False})
 
 
 def _demo_group_buy(ctx: dict, event: Event) -> None:

@@ -228,3 +228,7 @@ class Drop(models.Model):
 
     def __str__(self):
         return f"{self.product} drop at {self.event}"
+
+
+# Consent forms, answers and "notify me" requests live in their own module but belong to this app.
+from .consent_models import ConsentAnswers, ConsentForm, NotifyRequest  # noqa: E402,F401

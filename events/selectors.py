@@ -152,18 +152,24 @@ def checkin_bundle(event: Event) -> dict:
     """What a door device needs to verify tickets offline: the public key, valid tickets, revocations."""
     from microstage.signing import public_key_b64url
 
+    from .consent import answers_by_ticket, no_recording, questions_of
+
     rows = Ticket.objects.filter(event=event).values_list("pk", "version", "status", "checked_in_at", "tier__name",
                                                           "holder_name", "holder_email")
+    answered = answers_by_ticket(event)  # the holders' consent answers travel with the bundle (offline door)
     tickets, revoked = [], []
     for pk, version, status, checked_in_at, tier_name, holder_name, holder_email in rows:
         if status != Ticket.Status.VALID:
             revoked.append(pk)
             continue
+        answers = answered.get(pk, {})
         tickets.append({"id": pk, "version": version, "tier": tier_name,
                         "holder": holder_name or holder_email.split("@", 1)[0],
-                        "checked_in_at": checked_in_at.isoformat() if checked_in_at else None})
+                        "checked_in_at": checked_in_at.isoformat() if checked_in_at else None,
+                        "answers": answers, "no_recording": no_recording(answers)})
     return {"event": event.pk, "public_key": public_key_b64url(), "algorithm": "Ed25519", "payload_prefix": "MST1",
-            "generated_at": timezone.now().isoformat(), "tickets": tickets, "revoked": revoked}
+            "generated_at": timezone.now().isoformat(), "tickets": tickets, "revoked": revoked,
+            "questions": [{"key": q["key"], "text": q["text"]} for q in questions_of(event)]}
 
 
 # --- creator dashboard ----------------------------------------------------------------------

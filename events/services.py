@@ -21,6 +21,7 @@ from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceErr
 from microstage.models import User
 from microstage.signing import read_token, sign_token
 
+from . import consent
 from .models import CheckIn, Drop, Event, Ticket, TicketTier
 
 log = logging.getLogger(__name__)
@@ -369,6 +370,8 @@ def issue_tickets(line: OrderLine) -> list[Ticket]:
     tickets = Ticket.objects.bulk_create([
         Ticket(event=tier.event, tier=tier, order_line=line, holder_id=order.buyer_id, holder_email=order.email)
         for _ in range(line.quantity)])
+    if consent.questions_of(tier.event):  # each holder gets the link to answer before the show
+        consent.send_onboarding_later(tickets)
     return tickets
 
 
@@ -455,6 +458,7 @@ def transfer_ticket(*, ticket_id: str, actor: User, email: str) -> Ticket:
     ticket.holder_name = ""
     ticket.version += 1
     ticket.save(update_fields=["holder", "holder_email", "holder_name", "version"])
+    consent.reset_on_transfer(ticket)  # the new holder is asked again
     context = {"ticket": ticket, "event": ticket.event, "sender": actor, "url": f"{settings.SITE_URL}/tickets/"}
     transaction.on_commit(lambda: send_mail(
         settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + render_to_string("events/email/ticket_transfer_subject.txt",
@@ -731,7 +735,17 @@ def start_drop_now(drop: Drop, *, actor=None) -> Drop:
         drop.ends_at = max(drop.event.ends_at, now + timedelta(minutes=30))
     drop.save(update_fields=["stopped_at", "starts_at", "ends_at"])
     _announce_drop(drop)
+    transaction.on_commit(_send_notify_me)  # those who asked hear it now, not at the next beat
     return drop
+
+
+def _send_notify_me() -> None:
+    from .notices import send_due
+
+    try:
+        send_due()
+    except Exception:  # noqa: BLE001 - the beat task sends them within the minute anyway
+        log.warning("notify-me after a drop start failed", exc_info=True)
 
 
 @transaction.atomic

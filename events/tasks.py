@@ -8,3 +8,19 @@ def render_preview_image(event_id: str) -> None:
     from .previews import render_and_store
 
     render_and_store(event_id)
+
+
+@shared_task(name="events.send_due_notifications", ignore_result=True)
+def send_due_notifications() -> int:
+    """Every minute (beat): "notify me" requests whose drop opened or tier went on sale, and doors open."""
+    from .notices import doors_open_due, send_due
+
+    return send_due() + doors_open_due()
+
+
+@shared_task(name="events.notify_stream_live", ignore_result=True)
+def notify_stream_live(event_id: str) -> int:
+    """The stream went live: tell every ticket holder once."""
+    from .notices import notify_stream_live as run
+
+    return run(event_id)

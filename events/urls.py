@@ -1,7 +1,7 @@
 """Public event pages: discovery, creator pages, landing, tier picker, calendars and my tickets."""
 from django.urls import path
 
-from . import drop_views, views
+from . import consent_views, drop_views, views
 
 urlpatterns = [
     path("", views.discover, name="home"),
@@ -11,8 +11,11 @@ urlpatterns = [
     path("e/<slug:slug>/availability/", views.availability, name="event-availability"),
     path("e/<slug:slug>/reserve/", views.reserve, name="event-reserve"),
     path("e/<slug:slug>/drops/<str:drop_id>/reserve/", drop_views.drop_reserve, name="drop-reserve"),
+    path("e/<slug:slug>/drops/<str:drop_id>/notify-me/", consent_views.drop_notify_me, name="drop-notify-me"),
+    path("e/<slug:slug>/tiers/<str:tier_id>/notify-me/", consent_views.tier_notify_me, name="tier-notify-me"),
     path("e/<slug:slug>/event.ics", views.event_ics, name="event-ics"),
     path("e/<slug:slug>/preview.png", views.preview_png, name="event-preview"),
     path("tickets/", views.my_tickets, name="my-tickets"),
     path("tickets/<str:ticket_id>/transfer/", views.ticket_transfer, name="ticket-transfer"),
+    path("tickets/<str:ticket_id>/onboarding/", consent_views.onboarding, name="ticket-onboarding"),
 ]

@@ -20,7 +20,7 @@ from commerce.services import LineRequest
 from microstage.errors import ServiceError
 from microstage.models import Creator
 
-from . import ical, pages, selectors, services
+from . import consent, ical, pages, selectors, services
 from .models import Event, Ticket, in_zone
 
 PAGE_SIZE = 12
@@ -137,11 +137,14 @@ def _tiers(event: Event, user=None) -> list:
 def landing(request, slug):
     event = _event_or_404(slug, request.user)
     tiers = _tiers(event, request.user)
-    for tier in tiers:  # a choice kept across the log-in detour
-        tier.chosen = _int(request.GET.get(f"qty_{tier.pk}"))
+    for tier in tiers:  # a choice kept across the log-in detour, or the tier a "notify me" link names
+        tier.chosen = _int(request.GET.get(f"qty_{tier.pk}")) or (1 if request.GET.get("tier") == tier.pk else 0)
     buyable = any(t.state == "on_sale" for t in tiers)
+    drops = selectors.drops_with_availability(event)
+    for drop in drops:  # a "notify me" link opens its drop already chosen
+        drop.chosen = request.GET.get("drop") == drop.pk
     return render(request, "events/landing.html", {
-        "event": event, "tiers": tiers, "buyable": buyable, "drops": selectors.drops_with_availability(event),
+        "event": event, "tiers": tiers, "buyable": buyable, "drops": drops,
         "passes": _usable_passes(request.user, event) if buyable else [],
         "json_ld": pages.json_ld_script(pages.json_ld(event, tiers)),
         "canonical_url": pages.absolute(event.get_absolute_url()),
@@ -280,6 +283,9 @@ def _ticket_rows(tickets, user) -> list[dict]:
                "valid": ticket.status == Ticket.Status.VALID, "transferable": ticket.holder_id == user.pk}
         if row["valid"] and mine:
             row["qr"] = pages.ticket_qr_svg(services.qr_payload(ticket), pages.ticket_label(ticket))
+            state = consent.onboarding(ticket)
+            if state["questions"]:
+                row["onboarding"] = state
         rows.append(row)
     return rows
 

@@ -76,3 +76,4 @@ class InvitationAdmin(admin.ModelAdmin):
         self.message_user(request, f"{n} invitation(s) revoked.")
 
 from .payments import admin as _payments_admin  # noqa: E402,F401  (registers Payment and ProcessedEvent)
+from .notifications import admin as _notifications_admin  # noqa: E402,F401  (registers Notification and preferences)

@@ -167,3 +167,4 @@ class Invitation(models.Model):
 
 # The payments gateway's models live in their own package but belong to this app (one migration history).
 from .payments.models import Payment, ProcessedEvent  # noqa: E402,F401
+from .notifications.models import Notification, NotificationPreference  # noqa: E402,F401

@@ -175,6 +175,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "expire-due-orders": {"task": "commerce.expire_due_orders", "schedule": 60.0},
     "settle-due-group-buys": {"task": "commerce.settle_due_group_buys", "schedule": 60.0},
     "streaming-preflight": {"task": "streaming.preflight_due", "schedule": 60.0},
+    "send-due-notifications": {"task": "events.send_due_notifications", "schedule": 30.0},
     "sample-viewers": {"task": "analytics.sample_viewers", "schedule": 60.0},
     "renew-sandbox-memberships": {"task": "memberships.renew_sandbox_memberships", "schedule": 300.0},
 }
@@ -290,6 +291,10 @@ EMAIL_CONFIG = env.email_url("MICROSTAGE_EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("MICROSTAGE_FROM_EMAIL", default="Microstage <hello@microstage.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Notifications: SMS provider by URL (console:// prints; twilio://SID:TOKEN@+15551234567 sends) and
+# at most N messages per person and event in a window of seconds.
+SMS_URL = env.str("MICROSTAGE_SMS_URL", default="console://")
+NOTIFY_RATE_LIMIT = env.str("MICROSTAGE_NOTIFY_RATE_LIMIT", default="8/3600")
 
 # --- Static and media ----------------------------------------------------------------------
 STATIC_URL = "/static/"

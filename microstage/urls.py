@@ -7,6 +7,7 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
+from .notifications import views as notification_views
 
 api_v1 = [
     path("", include("microstage.api.urls")),
@@ -37,6 +38,7 @@ urlpatterns = [
     path("dashboard/team/<int:membership_id>/", views.team_member, name="team-member"),
     path("dashboard/invitations/<str:invitation_id>/revoke/", views.invitation_revoke, name="invitation-revoke"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
+    path("account/notifications/", notification_views.preferences, name="notification-preferences"),
     path("dashboard/products/", include("commerce.dashboard_urls")),
     path("dashboard/group-buys/", include("commerce.groupbuy_dashboard")),
     path("dashboard/events/", include("events.dashboard_urls")),

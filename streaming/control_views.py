@@ -4,6 +4,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from events import consent
 from events.dashboard_views import event_page
 from events.selectors import drops_with_availability
 from microstage.models import MODERATION_ROLES
@@ -14,7 +15,10 @@ from . import selectors, services
 @event_page(MODERATION_ROLES)
 @require_GET
 def control_room(request, event):
+    summary = consent.summary(event)  # the counts the creator checks before going live
     return render(request, "streaming/control.html", {
+        "consent_rows": consent.count_rows(event, summary),
+        "consent_no_recording": sum(a["no_recording"] for a in summary["attendees"]),
         "event": event, "status": selectors.control_status(event),
         "preflight": selectors.last_preflight(event.pk) or selectors.preflight(event),
         "ws_path": f"/ws/events/{event.pk}/", "chat_history": selectors.recent_chat(event.pk),

@@ -1,4 +1,5 @@
 """Writes for streaming: ingest, playback, clips, chat and presence."""
+import logging
 import math
 import re
 import secrets
@@ -35,6 +36,8 @@ from .selectors import (
     slow_mode_seconds,
     viewer_count,
 )
+
+log = logging.getLogger(__name__)
 
 # --- ingest ---------------------------------------------------------------------------------
 # Stream keys, the RTMP publish hooks' rules, rehearsals from a file or test pattern, and the
@@ -228,7 +231,19 @@ def _start_live_recording(stream, which: str, addr: str, now):
     stream.save(update_fields=["publishing_key", "publisher_addr", "publishing_since", "status", "updated_at"])
     recording = Recording.objects.create(stream=stream, source=Recording.Source.LIVE)
     _queue_transcode(recording.pk, {"kind": "rtmp", "which": which})
+    event_id = stream.event_id
+    transaction.on_commit(lambda: _announce_live(event_id))
     return recording
+
+
+def _announce_live(event_id: str) -> None:
+    """Tell the ticket holders the stream is live (once per person and event: notifications deduplicate)."""
+    from events.tasks import notify_stream_live
+
+    try:
+        notify_stream_live.delay(event_id)
+    except Exception:  # noqa: BLE001 - the broker being down must not stop the stream
+        log.warning("could not queue stream-live notifications for %s", event_id, exc_info=True)
 
 
 def _queue_transcode(recording_id: str, spec: dict) -> None:

@@ -333,13 +333,30 @@ class ScannedTicketSerializer(serializers.Serializer):
     tier = serializers.CharField(source="tier.name")
     holder = serializers.SerializerMethodField()
     checked_in_at = serializers.DateTimeField(allow_null=True)
+    answers = serializers.SerializerMethodField()
+    no_recording = serializers.SerializerMethodField()
 
     def get_holder(self, ticket) -> str:
         return ticket.holder_name or ticket.holder_email.split("@", 1)[0]
 
+    def _door(self, ticket) -> dict:
+        from events.consent import door_view
+
+        if not hasattr(ticket, "_door_consent"):
+            ticket._door_consent = door_view(ticket.event, ticket)
+        return ticket._door_consent
+
+    def get_answers(self, ticket) -> dict[str, bool]:
+        return self._door(ticket)["answers"]
+
+    def get_no_recording(self, ticket) -> bool:
+        return self._door(ticket)["no_recording"]
+
 
 class CheckInResultSerializer(serializers.Serializer):
     result = serializers.ChoiceField(choices=["ok", "already_checked_in", "invalid"])
+    no_recording = serializers.BooleanField(required=False)
+    answers = serializers.DictField(child=serializers.BooleanField(), required=False)
     ticket = ScannedTicketSerializer(required=False)
     first_scan_at = serializers.DateTimeField(required=False)
     code = serializers.CharField(required=False)

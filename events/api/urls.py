@@ -5,7 +5,7 @@ a view runs, so no odd byte (a NUL, say) ever reaches a database query.
 """
 from django.urls import re_path
 
-from . import views
+from . import consent_views, views
 
 
 def ID(name: str) -> str:  # noqa: N802 - reads as a pattern piece
@@ -23,6 +23,12 @@ urlpatterns = [
     re_path(rf"^{EVENT}/checkins$", views.CheckInView.as_view(), name="api-event-checkins"),
     re_path(rf"^{EVENT}/checkins/sync$", views.CheckInSyncView.as_view(), name="api-event-checkins-sync"),
     re_path(rf"^{EVENT}/checkin-bundle$", views.CheckInBundleView.as_view(), name="api-event-checkin-bundle"),
+    re_path(rf"^{EVENT}/consent-form$", consent_views.ConsentFormView.as_view(), name="api-event-consent-form"),
+    re_path(rf"^{EVENT}/consents$", consent_views.ConsentsView.as_view(), name="api-event-consents"),
     re_path(r"^tickets$", views.TicketListView.as_view(), name="api-tickets"),
+    re_path(rf"^tickets/{ID('ticket_id')}/onboarding$", consent_views.OnboardingView.as_view(),
+            name="api-ticket-onboarding"),
+    re_path(rf"^drops/{ID('drop_id')}/notify-me$", consent_views.DropNotifyMeView.as_view(), name="api-drop-notify-me"),
+    re_path(rf"^tiers/{ID('tier_id')}/notify-me$", consent_views.TierNotifyMeView.as_view(), name="api-tier-notify-me"),
     re_path(rf"^tickets/{ID('ticket_id')}/transfer$", views.TicketTransferView.as_view(), name="api-ticket-transfer"),
 ]

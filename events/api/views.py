@@ -235,14 +235,16 @@ class CheckInView(APIView):
         result, ticket, _ = services.check_in(event=event, payload=data["payload"], actor=request.user,
                                               device=data["device"])
         if result == CheckIn.Result.OK:
-            return Response({"result": result, "ticket": s.ScannedTicketSerializer(ticket).data},
-                            status=status.HTTP_201_CREATED)
+            scanned = s.ScannedTicketSerializer(ticket).data
+            return Response({"result": result, "ticket": scanned, "answers": scanned["answers"],
+                             "no_recording": scanned["no_recording"]}, status=status.HTTP_201_CREATED)
         if result == CheckIn.Result.ALREADY:
             first = ticket.checked_in_at
+            scanned = s.ScannedTicketSerializer(ticket).data
             return Response({"result": result, "code": result,
                              "detail": f"Already checked in at {in_zone(first, event.tz):%H:%M}.",
-                             "first_scan_at": first.isoformat(),
-                             "ticket": s.ScannedTicketSerializer(ticket).data}, status=status.HTTP_409_CONFLICT)
+                             "first_scan_at": first.isoformat(), "ticket": scanned, "answers": scanned["answers"],
+                             "no_recording": scanned["no_recording"]}, status=status.HTTP_409_CONFLICT)
         return Response({"result": result, "code": "invalid", "detail": "Not a valid ticket for this event.",
                          "fields": {"payload": ["Not a valid ticket for this event."]}},
                         status=status.HTTP_400_BAD_REQUEST)

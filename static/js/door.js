@@ -177,11 +177,12 @@ async function checkOnServer(payload) {
   const t = data?.ticket;
   if (data?.result === 'ok') {
     markCheckedIn(t.id, t.checked_in_at);
-    return { kind: 'ok', holder: t.holder, tier: t.tier };
+    return { kind: 'ok', holder: t.holder, tier: t.tier, answers: t.answers, noRecording: t.no_recording };
   }
   if (data?.result === 'already_checked_in') {
     markCheckedIn(t.id, data.first_scan_at);
-    return { kind: 'already', holder: t.holder, tier: t.tier, first: data.first_scan_at };
+    return { kind: 'already', holder: t.holder, tier: t.tier, first: data.first_scan_at, answers: t.answers,
+             noRecording: t.no_recording };
   }
   return { kind: 'invalid', reason: data?.result === 'invalid' ? 'Not a valid ticket for this event.' : (data?.detail || 'Not a ticket code.') };
 }
@@ -203,8 +204,10 @@ async function checkOnPhone(payload, scannedAt) {
   queue.push({ id: newId(), payload, scanned_at: scannedAt, device: deviceId, ticket: claims.t, holder, tier,
                local: first ? 'already' : 'ok' });
   store.set('queue', queue);
-  if (first) return { kind: 'already', holder, tier, first, offline: true };
-  return { kind: 'ok', holder, tier, offline: true,
+  const answers = t?.answers || {};
+  const noRecording = Boolean(t?.no_recording);
+  if (first) return { kind: 'already', holder, tier, first, offline: true, answers, noRecording };
+  return { kind: 'ok', holder, tier, offline: true, answers, noRecording,
            note: t ? '' : 'Issued after this phone last downloaded the list; the signature is genuine.' };
 }
 
@@ -335,6 +338,7 @@ function show(answer) {
     who.textContent = answer.tier ? `${answer.holder} · ${answer.tier}` : answer.holder;
     el.append(who);
   }
+  showConsent(el, answer);
   const detailText = [answer.reason, answer.note,
     answer.kind === 'already' ? 'Do not let them in again without checking.' : '',
     answer.offline && answer.kind !== 'invalid' ? 'Checked on this phone, offline.' : ''].filter(Boolean).join(' ');
@@ -345,6 +349,31 @@ function show(answer) {
     el.append(detail);
   }
   feedback(answer.kind);
+}
+
+// The holder's answers to the consent form, from the server or the offline bundle.
+function showConsent(el, answer) {
+  if (answer.kind !== 'ok' && answer.kind !== 'already') return;
+  if (answer.noRecording) {
+    const warn = document.createElement('p');
+    warn.className = 'door-consent no-recording';
+    warn.dataset.noRecording = 'true';
+    warn.textContent = 'No recording: said no to being filmed. Seat them away from the cameras.';
+    el.append(warn);
+  }
+  const questions = bundle?.questions || [];
+  if (!questions.length) return;
+  const list = document.createElement('ul');
+  list.className = 'door-answers';
+  list.setAttribute('aria-label', 'Answers to the consent form');
+  for (const q of questions) {
+    const value = answer.answers ? answer.answers[q.key] : undefined;
+    const item = document.createElement('li');
+    item.dataset.key = q.key;
+    item.textContent = `${q.text} — ${value === true ? 'Yes' : value === false ? 'No' : 'Not answered'}`;
+    list.append(item);
+  }
+  el.append(list);
 }
 
 let audio = null;

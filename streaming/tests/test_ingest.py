@@ -254,3 +254,27 @@ def test_dashboard_ingest_access(client, stream, user):
     assert response.status_code == 302 and stream.stream_key not in response.content.decode()
     assert client.post(url + "rotate/", {"which": "main", "confirm": "on"}).status_code == 302
     assert LiveStream.objects.get(pk=stream.pk).stream_key == stream.stream_key
+
+
+def test_going_live_tells_ticket_holders_once(client, stream, queued, monkeypatch, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from events.notices import notify_stream_live
+    from events.services import TICKET_KIND
+    from events.tasks import notify_stream_live as task
+    from events.tests.factories import TierFactory
+    from commerce import services as commerce
+    from microstage.tests.factories import UserFactory
+
+    monkeypatch.setattr(task, "delay", notify_stream_live)  # the worker, inline
+    tier = TierFactory(event=stream.event)
+    order = commerce.reserve(requests=[commerce.LineRequest(TICKET_KIND, tier.pk, 1)], buyer=UserFactory())
+    commerce.sandbox_pay(order.pk)
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert publish(client, stream.stream_key).status_code == 200
+    assert done(client, stream.stream_key).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert publish(client, stream.stream_key).status_code == 200  # back after a drop-out: no second message
+    live = [m for m in mail.outbox if "is live now" in m.subject]
+    assert len(live) == 1 and live[0].to == [order.email.lower()]

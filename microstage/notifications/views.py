@@ -1,0 +1,78 @@
+"""The account page where a person chooses email and/or SMS and confirms their phone by code."""
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from microstage.errors import ServiceError
+
+from . import services
+
+
+class PreferencesForm(forms.Form):
+    email = forms.BooleanField(required=False, label="Email me")
+    sms = forms.BooleanField(required=False, label="Text me (SMS)",
+                             help_text="Used once your number is confirmed. Messages that matter only: your "
+                                       "waiting-list offer, doors open, the stream is live, a drop you asked about "
+                                       "is open, your group-buy succeeded.")
+    phone = forms.CharField(required=False, max_length=32, label="Mobile number",
+                            help_text="International format, starting with + and the country code: +4915112345678.",
+                            widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel",
+                                                          "placeholder": "+4915112345678"}))
+
+
+class ConfirmForm(forms.Form):
+    code = forms.CharField(max_length=12, label="Code from the SMS",
+                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
+                                                         "pattern": "[0-9 ]*"}))
+
+
+def _apply_errors(form, exc: ServiceError) -> None:
+    fields = getattr(exc, "fields", {}) or {}
+    for name, msgs in fields.items():
+        for msg in msgs:
+            form.add_error(name if name in form.fields else None, msg)
+    if not fields:
+        form.add_error(None, exc.detail)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preferences(request):
+    pref = services.preferences_of(request.user)
+    form = PreferencesForm(initial={"email": pref.email, "sms": pref.sms, "phone": pref.phone})
+    confirm = ConfirmForm()
+    status = 400
+    action = request.POST.get("action") if request.method == "POST" else None
+    try:
+        if action == "save":
+            form = PreferencesForm(request.POST)
+            if form.is_valid():
+                data = form.cleaned_data
+                _, code_sent = services.update_preferences(request.user, email=data["email"], sms_on=data["sms"],
+                                                           phone=data["phone"])
+                messages.success(request, "We sent a code to your phone: type it below to confirm the number."
+                                 if code_sent else "Your notification settings are saved.")
+                return redirect("notification-preferences")
+        elif action == "confirm":
+            confirm = ConfirmForm(request.POST)
+            if confirm.is_valid():
+                services.confirm_phone(request.user, confirm.cleaned_data["code"])
+                messages.success(request, "Your number is confirmed.")
+                return redirect("notification-preferences")
+        elif action == "resend":
+            services.resend_code(request.user)
+            messages.success(request, "A new code is on its way.")
+            return redirect("notification-preferences")
+        elif request.method == "POST":
+            form.add_error(None, "Unknown action.")
+    except ServiceError as exc:
+        _apply_errors(confirm if action == "confirm" else form, exc)
+        status = exc.status
+    if request.method == "POST":
+        pref.refresh_from_db()
+    else:
+        status = 200
+    return render(request, "microstage/notifications.html", {
+        "form": form, "confirm": confirm, "pref": pref, "tab": "notifications"}, status=status)
