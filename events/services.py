@@ -21,6 +21,7 @@ from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceErr
 from microstage.models import User
 from microstage.signing import read_token, sign_token
 
+from . import waitlist
 from .models import CheckIn, Drop, Event, Ticket, TicketTier
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ def update_tier(tier: TicketTier, **data) -> TicketTier:
         raise Invalid("Quantity is below the tickets already sold.",
                       fields={"quantity": [f"{sold} are already sold."]})
     tier.save()
+    waitlist.tickets_came_back(tier.pk)  # more quantity goes to the waiting list first
     return tier
 
 
@@ -333,6 +335,7 @@ def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None
     refusal = sale_refusal(tier, perks)  # a members-only event: `members_only` for anyone but members
     if refusal:
         raise Conflict(refusal[1], code=refusal[0])
+    waitlist.guard(tier, buyer)  # while people wait, tickets that come back are theirs
     if quantity > tier.max_per_order:
         raise Conflict(f"At most {tier.max_per_order} of these per order.", code="limit_exceeded",
                        max_per_order=tier.max_per_order)
@@ -411,7 +414,7 @@ def void_tickets(line: OrderLine, quantity: int) -> int:
 
 def register_sellables() -> None:
     sellables.register(TICKET_KIND, offer=ticket_offer, on_paid=issue_tickets, on_refunded=void_tickets,
-                       group=tier_group)
+                       on_cancelled=waitlist.on_ticket_line_cancelled, group=tier_group)
 
 
 # --- QR payloads ----------------------------------------------------------------------------

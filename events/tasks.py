@@ -8,3 +8,13 @@ def render_preview_image(event_id: str) -> None:
     from .previews import render_and_store
 
     render_and_store(event_id)
+
+
+@shared_task(name="events.promote_waiting_lists", ignore_result=True)
+def promote_waiting_lists() -> int:
+    """Every tier with a waiting list: expire offers not taken, offer tickets that came back.
+
+    Holds expire by the clock alone, so this is how "a hold expired" reaches the line."""
+    from .waitlist import promote_due
+
+    return promote_due()
