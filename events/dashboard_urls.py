@@ -2,7 +2,8 @@
 from django.urls import path
 
 from . import dashboard_views as views
-from . import drop_views
+from . import drop_views, waitlist_views
+from microstage.models import DOOR_ROLES
 
 urlpatterns = [
     path("", views.event_list, name="dash-events"),
@@ -20,5 +21,7 @@ urlpatterns = [
     path("<str:event_id>/drops/<str:drop_id>/start/", drop_views.drop_start, name="dash-drop-start"),
     path("<str:event_id>/drops/<str:drop_id>/stop/", drop_views.drop_stop, name="dash-drop-stop"),
     path("<str:event_id>/attendees/", views.attendees, name="dash-attendees"),
+    path("<str:event_id>/waitlist/", views.event_page(DOOR_ROLES)(waitlist_views.team_waitlist),
+         name="dash-waitlist"),
     path("<str:event_id>/attendees.csv", views.attendees_csv, name="dash-attendees-csv"),
 ]

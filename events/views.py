@@ -20,7 +20,7 @@ from commerce.services import LineRequest
 from microstage.errors import ServiceError
 from microstage.models import Creator
 
-from . import ical, pages, selectors, services
+from . import ical, pages, selectors, services, waitlist_views
 from .models import Event, Ticket, in_zone
 
 PAGE_SIZE = 12
@@ -131,6 +131,7 @@ def _tiers(event: Event, user=None) -> list:
         tier.local_members_only_until = (in_zone(tier.members_only_until, event.tz)
                                          if tier.members_only_until and tier.members_only_until > now else None)
         tier.opens_later = bool(tier.sales_start and tier.sales_start > now)
+    waitlist_views.annotate_tiers(tiers, user)  # "sold out — join the waiting list", your place in line
     return tiers
 
 

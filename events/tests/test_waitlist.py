@@ -293,3 +293,42 @@ def test_team_sees_the_list_on_the_dashboard(client, make_api, sandbox):
     assert fan.email in r.content.decode()
     client.force_login(fan)
     assert client.get(f"/dashboard/events/{tier.event_id}/waitlist/").status_code == 404
+
+
+@pytest.mark.django_db
+class TestPages:
+    def test_sold_out_tier_page_offers_the_list_and_shows_my_place(self, client, sandbox):
+        tier = TierFactory(quantity=1)
+        sell_out(tier)
+        url = tier.event.get_absolute_url()
+        first = UserFactory()
+        waitlist.join(tier_id=tier.pk, user=first)
+        page = client.get(url).content.decode()
+        assert "Sold out — join the waiting list" in page
+        fan = UserFactory()
+        client.force_login(fan)
+        r = client.post(f"{url}tiers/{tier.pk}/waitlist/", {f"wlqty_{tier.pk}": "2"}, follow=True)
+        body = r.content.decode()
+        assert "number 2 in line" in body and "You're number 2 in line" in body
+        assert WaitlistEntry.objects.get(user=fan).quantity == 2
+        mine = client.get("/waitlist/").content.decode()
+        assert "Number 2 in line" in mine
+        entry = WaitlistEntry.objects.get(user=fan)
+        client.post(f"/waitlist/{entry.pk}/leave/", {"next": "/waitlist/"})
+        assert WaitlistEntry.objects.get(pk=entry.pk).status == "left"
+
+    def test_bad_quantity_and_open_tier_change_nothing(self, client):
+        tier = TierFactory(quantity=5)
+        client.force_login(UserFactory())
+        url = f"{tier.event.get_absolute_url()}tiers/{tier.pk}/waitlist/"
+        r = client.post(url, {f"wlqty_{tier.pk}": "x"}, follow=True)
+        assert "Choose how many" in r.content.decode()
+        r = client.post(url, {}, follow=True)
+        assert "not sold out" in r.content.decode()
+        assert not WaitlistEntry.objects.exists()
+
+    def test_anonymous_is_sent_to_log_in(self, client, sandbox):
+        tier = TierFactory(quantity=1)
+        sell_out(tier)
+        r = client.post(f"{tier.event.get_absolute_url()}tiers/{tier.pk}/waitlist/")
+        assert r.status_code == 302 and "login" in r["Location"]
