@@ -165,7 +165,7 @@ def settle_refund(order: Order, lines: list[OrderLine], amount: Decimal) -> tupl
 
 
 @transaction.atomic
-def claim_for(user) -> int:
-    """A guest's credit under `user`'s (verified) email joins their account."""
+def claim_for(user, order_ids) -> int:
+    """Credit bought as a guest on these orders (shown to be theirs) joins the new account."""
     _lock_user(user)
-    return CreditEntry.objects.filter(user__isnull=True, email__iexact=user.email).update(user=user)
+    return CreditEntry.objects.filter(user__isnull=True, order_id__in=list(order_ids)).update(user=user)

@@ -47,6 +47,9 @@ def _sections_for(request, order, lines) -> list:
     return out
 
 
+sections_for = _sections_for  # public: the cart's guest order page draws the same sections
+
+
 @never_cache
 @login_required
 def order_detail(request, order_id):

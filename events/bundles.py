@@ -299,6 +299,17 @@ def describe_items(bundle: Bundle) -> list[dict]:
     return out
 
 
+def for_event(event) -> list[Bundle]:
+    """Active bundles with a ticket of this event, each with `.available` and `.item_list` set."""
+    out = list(Bundle.objects.filter(creator_id=event.creator_id, is_active=True, items__tier__event=event)
+               .distinct().order_by("price", "name"))
+    for b in out:
+        b.available = available(b)
+        b.item_list = describe_items(b)
+        b.choices = range(1, min(b.max_per_order, b.available) + 1)
+    return out
+
+
 def bundles_of(creator, active_only: bool = True):
     qs = Bundle.objects.filter(creator=creator)
     return qs.filter(is_active=True) if active_only else qs

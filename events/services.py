@@ -412,6 +412,12 @@ def void_tickets(line: OrderLine, quantity: int) -> int:
     return voided
 
 
+def attach_guest_tickets(sender, order, user, **kwargs) -> None:
+    """guest_order_claimed receiver: a guest's tickets follow the order into their new account."""
+    Ticket.objects.filter(order_line__order=order, holder__isnull=True,
+                          holder_email__iexact=order.email).update(holder=user)
+
+
 def register_sellables() -> None:
     sellables.register(TICKET_KIND, offer=ticket_offer, on_paid=issue_tickets, on_refunded=void_tickets,
                        on_cancelled=waitlist.on_ticket_line_cancelled, group=tier_group)

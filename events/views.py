@@ -20,7 +20,7 @@ from commerce.services import LineRequest
 from microstage.errors import ServiceError
 from microstage.models import Creator
 
-from . import ical, pages, selectors, services, waitlist_views
+from . import bundles, ical, pages, selectors, services, waitlist_views
 from .models import Event, Ticket, in_zone
 
 PAGE_SIZE = 12
@@ -148,7 +148,7 @@ def landing(request, slug):
         "canonical_url": pages.absolute(event.get_absolute_url()),
         "og_image": pages.preview_image_url(event), "og_description": pages.plain_text(event.description, 200),
         "calendar": pages.calendar_links(event),
-        "ws_path": f"/ws/events/{event.pk}/"})
+        "ws_path": f"/ws/events/{event.pk}/", "bundles": bundles.for_event(event)})
 
 
 @never_cache
