@@ -200,3 +200,45 @@ def test_simultaneous_bundle_buyers_never_oversell_any_part(sandbox):
     for h in Hold.objects.select_related("inventory"):
         held[h.inventory.key] += h.quantity
     assert held == {f"tier:{tier.pk}": 6, f"variant:{product.variants.get().pk}": 3}
+
+
+@pytest.mark.django_db
+class TestDashboard:
+    def test_owner_creates_a_bundle_from_the_dashboard(self, setup, client):
+        from events.models import Bundle
+
+        tier, product, variant, creator, owner = setup
+        client.force_login(owner)
+        page = client.get("/dashboard/bundles/")
+        assert page.status_code == 200 and "New bundle" in page.content.decode()
+        r = client.post("/dashboard/bundles/", {
+            "name": "Front row + shirt", "price": "45.00", "currency": "EUR", "credit": "5.00", "max_per_order": "2",
+            "item_0": f"tier:{tier.pk}", "qty_0": "1", "item_1": f"variant:{variant.pk}", "qty_1": "1"})
+        assert r.status_code == 302
+        bundle = Bundle.objects.get()
+        assert (bundle.price, bundle.credit, bundle.items.count()) == (Decimal("45.00"), Decimal("5.00"), 2)
+        listing = client.get("/dashboard/bundles/").content.decode()
+        assert "Front row + shirt" in listing and "3 left" in listing
+        assert "Front row + shirt" in client.get(tier.event.get_absolute_url()).content.decode()
+        client.post(f"/dashboard/bundles/{bundle.pk}/toggle/")
+        assert not Bundle.objects.get().is_active
+
+    def test_bad_form_input_is_shown_and_changes_nothing(self, setup, client):
+        from events.models import Bundle
+
+        tier, product, variant, creator, owner = setup
+        client.force_login(owner)
+        r = client.post("/dashboard/bundles/", {"name": "", "price": "-3", "currency": "EURO", "max_per_order": "1",
+                                                "item_0": "tier:tier_forged", "qty_0": "1"})
+        assert r.status_code == 400 and "nothing was saved" in r.content.decode()
+        r = client.post("/dashboard/bundles/", {"name": "X", "price": "3", "currency": "USD", "max_per_order": "1",
+                                                "item_0": f"tier:{tier.pk}", "qty_0": "1"})
+        assert r.status_code == 400 and "currency" in r.content.decode()
+        assert not Bundle.objects.exists()
+
+    def test_fans_and_door_staff_cannot_open_it(self, setup, client):
+        from microstage.models import Role
+
+        tier, product, variant, creator, owner = setup
+        client.force_login(team_member(creator, Role.DOOR))
+        assert client.get("/dashboard/bundles/").status_code == 302

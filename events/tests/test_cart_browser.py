@@ -19,8 +19,8 @@ def test_guest_cart_to_one_payment_and_an_account_on_a_phone(phone, live_server,
     tier = TierFactory(quantity=20, price="15.00", name="Standard")
     creator = tier.event.creator
     product = commerce.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5)
-    bundle = bundles.create_bundle(creator=creator, name="Night out", price="50.00", credit_amount="10.00",
-                                   items=[{"tier": tier.pk, "quantity": 2}, {"product": product.pk, "quantity": 1}])
+    bundles.create_bundle(creator=creator, name="Night out", price="50.00", credit_amount="10.00",
+                          items=[{"tier": tier.pk, "quantity": 2}, {"product": product.pk, "quantity": 1}])
     page = phone
 
     page.goto(tier.event.get_absolute_url())
