@@ -104,3 +104,14 @@ def test_a_member_spends_their_credit_in_the_cart(client, shop):
     assert r.status_code == 302
     page = client.get(second.get_absolute_url()).content.decode()
     assert "Store credit with" in page
+
+
+def test_the_account_shows_store_credit(client, shop):
+    tier, variant, bundle, creator = shop
+    fan = UserFactory()
+    client.force_login(fan)
+    client.post("/cart/add/", {"kind": "bundle", "item": bundle.pk, "quantity": "1"})
+    client.post("/cart/checkout/")
+    payments.sandbox_complete(Order.objects.get(buyer=fan).payment, "pay")
+    page = client.get("/orders/").content.decode()
+    assert "Store credit" in page and creator.name in page and "€10.00" in page
