@@ -332,3 +332,22 @@ class TestPages:
         sell_out(tier)
         r = client.post(f"{tier.event.get_absolute_url()}tiers/{tier.pk}/waitlist/")
         assert r.status_code == 302 and "login" in r["Location"]
+
+
+@pytest.mark.django_db
+def test_demo_data_has_a_waiting_list_and_a_bundle(settings):
+    import io
+
+    from django.core.management import call_command
+
+    from events.demo import DEMO_EVENT_SLUG, WAITLIST_EVENT_SLUG
+    from events.models import Bundle, Event
+
+    settings.PAYMENTS_PROVIDER = "sandbox"
+    call_command("demo", stdout=io.StringIO())
+    call_command("demo", stdout=io.StringIO())  # twice: nothing doubles
+    show = Event.objects.get(slug=WAITLIST_EVENT_SLUG)
+    (entry,) = WaitlistEntry.objects.filter(tier__event=show)
+    assert entry.status == "waiting" and entry.user.email == "fan@demo.microstage.dev"
+    (bundle,) = Bundle.objects.all()
+    assert bundle.items.filter(tier__event__slug=DEMO_EVENT_SLUG).exists() and bundle.credit > 0
