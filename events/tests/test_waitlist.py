@@ -257,6 +257,44 @@ def test_simultaneous_joins_get_distinct_places_in_order(make_api, sandbox):
     assert WaitlistEntry.objects.filter(tier=tier, user=u).count() == 1
 
 
+@pytest.fixture
+def slow_numbering(monkeypatch):
+    """Dawdle after reading the last place number, inside join's transaction (and its lock, if any)."""
+    import time
+
+    from django.db.models.query import QuerySet
+
+    original = QuerySet.aggregate
+
+    def slow(self, *args, **kwargs):
+        result = original(self, *args, **kwargs)
+        if self.model is WaitlistEntry:
+            time.sleep(0.05)
+        return result
+
+    monkeypatch.setattr(QuerySet, "aggregate", slow)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("locked", [True, False])
+def test_places_are_fair_only_because_of_the_tier_lock(monkeypatch, sandbox, slow_numbering, locked):
+    """As pretix's concurrency tests do: the same rush with the row lock (1..n, nobody refused) and
+    with it patched away (two people read the same last number; one of them fails)."""
+    from events.models import TicketTier
+
+    tier = TierFactory(quantity=1)
+    sell_out(tier)
+    if not locked:
+        monkeypatch.setattr(TicketTier.objects, "select_for_update", lambda *a, **kw: TicketTier.objects.all())
+    people = [UserFactory() for _ in range(6)]
+    results, errors = run_together([lambda u=u: waitlist.join(tier_id=tier.pk, user=u) for u in people])
+    numbers = sorted(WaitlistEntry.objects.filter(tier=tier).values_list("number", flat=True))
+    if locked:
+        assert not errors and numbers == list(range(1, 7))
+    else:
+        assert errors and len(numbers) < 6
+
+
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_returns_offer_each_ticket_once_in_line_order(sandbox):
     tier = TierFactory(quantity=6)
