@@ -207,8 +207,15 @@ def cancel_event(event: Event, *, reason: str = "") -> tuple[Event, int]:
             return event, 0
         event.status = Event.Status.CANCELLED
         event.save(update_fields=["status", "updated_at"])
+    from django.db.models import Q
+
+    from .bundles import BUNDLE_KIND
+    from .models import BundleItem
+
+    bundle_ids = list(BundleItem.objects.filter(tier__event=event).values_list("bundle_id", flat=True))
     order_ids = list(Order.objects.filter(
-        lines__kind=TICKET_KIND, lines__item_id__in=list(event.tiers.values_list("pk", flat=True)),
+        Q(lines__kind=TICKET_KIND, lines__item_id__in=list(event.tiers.values_list("pk", flat=True)))
+        | Q(lines__kind=BUNDLE_KIND, lines__item_id__in=bundle_ids),  # a bundle's show is part of what was bought
         status__in=[Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED]).values_list("pk", flat=True).distinct())
     refunded = 0
     for order_id in order_ids:  # one transaction per order: a failure leaves the rest refunded

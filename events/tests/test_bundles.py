@@ -242,3 +242,17 @@ class TestDashboard:
         tier, product, variant, creator, owner = setup
         client.force_login(team_member(creator, Role.DOOR))
         assert client.get("/dashboard/bundles/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_cancelling_the_show_refunds_its_bundles(setup, make_api):
+    from events.services import cancel_event
+
+    tier, product, variant, creator, owner = setup
+    bundle = make_bundle(creator, tier, variant)
+    fan = UserFactory()
+    oid = reserve_bundle(make_api(fan), bundle).json()["id"]
+    make_api(fan).post(f"/api/v1/orders/{oid}/sandbox-pay")
+    cancel_event(tier.event, reason="Storm.")
+    assert Order.objects.get(pk=oid).status == "refunded"
+    assert credit.balance(fan, creator.pk, "EUR") == 0
