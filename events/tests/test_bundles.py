@@ -136,6 +136,12 @@ class TestBuying:
         order = Order.objects.get(pk=nxt)
         assert order.credit_used == Decimal("20.00") and order.total == 0
         assert receipt_data(order)["credit_used"] == "20.00"
+        from django.core import mail
+
+        from commerce.emails import send_order_email
+
+        send_order_email(nxt, "paid")  # what the payment sends once it commits
+        assert "Store credit with" in mail.outbox[-1].body and "−€20.00" in mail.outbox[-1].body
         assert api.get(f"/api/v1/me/credit?creator={creator.pk}").json()["balance"] == "10.00"
         third = api.post("/api/v1/orders", {"lines": [{"tier": tier.pk, "quantity": 1}]}, format="json").json()["id"]
         body = api.post(f"/api/v1/orders/{third}/checkout").json()
@@ -256,3 +262,27 @@ def test_cancelling_the_show_refunds_its_bundles(setup, make_api):
     cancel_event(tier.event, reason="Storm.")
     assert Order.objects.get(pk=oid).status == "refunded"
     assert credit.balance(fan, creator.pk, "EUR") == 0
+
+
+@pytest.mark.django_db
+def test_staff_see_waiting_lists_bundles_and_credit_in_the_admin(setup, make_api, client):
+    from events import waitlist
+
+    tier, product, variant, creator, owner = setup
+    bundle = make_bundle(creator, tier, variant)
+    fan = UserFactory()
+    oid = reserve_bundle(make_api(fan), bundle).json()["id"]
+    make_api(fan).post(f"/api/v1/orders/{oid}/sandbox-pay")
+    small = TierFactory(quantity=1, event=tier.event)
+    commerce.sandbox_pay(commerce.reserve(requests=[commerce.LineRequest("ticket", small.pk, 1)],
+                                          buyer=UserFactory()).pk)
+    entry, _ = waitlist.join(tier_id=small.pk, user=fan)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    for url in ["/admin/events/waitlistentry/", f"/admin/events/waitlistentry/{entry.pk}/change/",
+                "/admin/events/bundle/", f"/admin/events/bundle/{bundle.pk}/change/", "/admin/commerce/creditentry/"]:
+        r = client.get(url)
+        assert r.status_code == 200, url
+    assert fan.email in client.get("/admin/commerce/creditentry/").content.decode()
+    r = client.post("/admin/events/waitlistentry/", {"action": "offer_now", "_selected_action": [entry.pk]},
+                    follow=True)
+    assert "0 offers made" in r.content.decode()
