@@ -286,3 +286,20 @@ def test_staff_see_waiting_lists_bundles_and_credit_in_the_admin(setup, make_api
     r = client.post("/admin/events/waitlistentry/", {"action": "offer_now", "_selected_action": [entry.pk]},
                     follow=True)
     assert "0 offers made" in r.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_checkouts_at_once_cannot_spend_the_same_credit_twice(sandbox):
+    tier = TierFactory(quantity=20, price="20.00")
+    creator = tier.event.creator
+    bundle = bundles.create_bundle(creator=creator, name="Credit pack", price="30.00", credit_amount="30.00",
+                                   items=[{"tier": tier.pk, "quantity": 1}])
+    fan = UserFactory()
+    first = commerce.reserve(requests=[commerce.LineRequest("bundle", bundle.pk, 1)], buyer=fan)
+    commerce.sandbox_pay(first.pk)
+    orders = [commerce.reserve(requests=[commerce.LineRequest("ticket", tier.pk, 1)], buyer=fan) for _ in range(4)]
+    results, errors = run_together([lambda o=o: commerce.checkout(o.pk) for o in orders])
+    assert not errors, errors
+    used = sum(Order.objects.get(pk=o.pk).credit_used for o in orders)
+    assert used == Decimal("30.00")  # 20 + 10, never more than the balance
+    assert credit.balance(fan, creator.pk, "EUR") == 0
