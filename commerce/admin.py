@@ -9,8 +9,8 @@ from django.utils.html import format_html
 from microstage.errors import ServiceError
 
 from . import risk, services
-from .models import (Dispute, GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Hold, Inventory, LedgerEntry, Order,
-                     OrderLine, Product, ProductVariant, Tip)
+from .models import (CreditEntry, Dispute, GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Hold, Inventory,
+                     LedgerEntry, Order, OrderLine, Product, ProductVariant, Tip)
 
 REFUNDABLE = (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED)
 
@@ -163,6 +163,16 @@ class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["kind", "currency"]
     search_fields = ["key", "order__id", "creator__name", "note"]
     list_select_related = ["creator", "order"]
+
+
+@admin.register(CreditEntry)
+class CreditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Store credit (commerce/credit.py writes it): grants, spends, returns and revocations."""
+
+    list_display = ["created_at", "creator", "user", "email", "kind", "amount", "currency", "order", "note"]
+    list_filter = ["kind", "currency"]
+    search_fields = ["key", "email", "user__email", "order__id", "creator__name"]
+    list_select_related = ["creator", "user", "order"]
 
 
 @admin.register(Dispute)

@@ -54,6 +54,8 @@ class Order(models.Model):
     discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     refunded_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    credit_used = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"),
+                                      help_text="Store credit with the creator spent on this order.")
     expires_at = models.DateTimeField()
     payment = models.ForeignKey("microstage.Payment", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+")
@@ -592,3 +594,41 @@ class RiskReview(models.Model):
 
     def __str__(self):
         return f"Risk {self.score} on {self.order_id} ({self.status})"
+
+
+# --- store credit --------------------------------------------------------------------------------
+
+class CreditEntry(models.Model):
+    """Append-only store credit a buyer holds with one creator (rules in commerce/credit.py).
+
+    The balance is the sum of `amount` per (user, creator, currency); `key` makes every entry
+    happen once. A guest's credit waits under their email (user empty) until they have an account.
+    """
+
+    class Kind(models.TextChoices):
+        GRANT = "grant", "Granted by a purchase"
+        REVOKE = "revoke", "Taken back by a refund"
+        SPEND = "spend", "Spent on an order"
+        RETURN = "return", "Given back (order not paid or refunded)"
+
+    creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="credit_entries")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="credit_entries")
+    email = models.EmailField(max_length=254)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, help_text="Positive adds, negative takes.")
+    currency = models.CharField(max_length=3)
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="credit_entries")
+    line = models.ForeignKey(OrderLine, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=120, unique=True)
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "credit entries"
+        indexes = [models.Index(fields=["user", "creator", "currency"], name="credit_balance_idx"),
+                   models.Index(fields=["email", "user"], name="credit_guest_idx")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount} {self.currency}"

@@ -50,6 +50,7 @@ def receipt_data(order: Order, *, issued_at: datetime | None = None) -> dict:
                   for ln in order.lines.all()],
         "subtotal": _money(order.subtotal),
         "discount": _money(order.discount),
+        "credit_used": _money(order.credit_used),
         "total": _money(order.total),
         "refunded_total": _money(order.refunded_total),
         "currency": order.currency,

@@ -26,6 +26,9 @@ class Offer:
     # Personal caps held under the same locks but never shown as availability, e.g. a drop's
     # per-person limit as {"limit:drop:<id>:<user>": 2}; keys start with LIMIT_PREFIX.
     limits: dict[str, int] = field(default_factory=dict)
+    # Units of a pool one unit of the line takes, when more than one (a bundle of two tickets takes
+    # 2 from "tier:…" per bundle); pools not named take 1.
+    units: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
 
-from . import risk, sellables
+from . import credit, risk, sellables
 from .models import Hold, Inventory, Order, OrderLine
 from .signals import order_paid, order_refunded
 
@@ -60,8 +60,10 @@ def _validate_requests(requests: list[LineRequest]) -> None:
             raise Invalid("Unknown payment options.", fields={f"lines[{i}]": ["Unknown payment options."]})
 
 
-def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Order:
+def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_seconds: int | None = None) -> Order:
     """Hold the stock for a new order until `expires_at`; raises Conflict("sold_out") and friends.
+
+    `hold_seconds` overrides MICROSTAGE_HOLD_SECONDS (a waiting-list offer is held longer).
 
     Offers (price, eligibility, pools) are asked for before the transaction, so no app code runs
     while pool rows are locked; the lock then only guards the arithmetic.
@@ -87,10 +89,10 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Orde
     totals: dict[str, int] = {}
     for offer, qty, _ in offers:
         for key, total in {**offer.pools, **offer.limits}.items():
-            need[key] += qty
+            need[key] += qty * offer.units.get(key, 1)
             totals[key] = total
     now = timezone.now()
-    expires_at = now + timedelta(seconds=settings.HOLD_SECONDS)
+    expires_at = now + timedelta(seconds=hold_seconds or settings.HOLD_SECONDS)
     with transaction.atomic():
         pools = _lock_pools(totals)
         held = _active_holds(pools.values(), now)
@@ -111,8 +113,8 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Orde
                 options=options,
                 unit_price=offer.unit_price, list_price=offer.list_price if offer.list_price is not None
                 else offer.unit_price, quantity=qty, total=offer.unit_price * qty, position=position)
-            holds += [Hold(order=order, line=line, inventory=pools[key], quantity=qty, expires_at=expires_at)
-                      for key in {**offer.pools, **offer.limits}]
+            holds += [Hold(order=order, line=line, inventory=pools[key], quantity=qty * offer.units.get(key, 1),
+                           expires_at=expires_at) for key in {**offer.pools, **offer.limits}]
         Hold.objects.bulk_create(holds)
         _recompute_totals(order)
         _announce([(o.kind, o.item_id, list(o.pools)) for o, _, _ in offers])
@@ -207,6 +209,7 @@ def _expire_if_due(order: Order, now=None) -> bool:
         order.status = Order.Status.EXPIRED
         order.save(update_fields=["status"])
         order.holds.filter(status=Hold.Status.ACTIVE).update(status=Hold.Status.RELEASED)
+        credit.give_back(order)
         return True
     return False
 
@@ -225,6 +228,8 @@ def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "", ip: 
             raise Conflict("This order is paid when its group-buy settles.", code="group_buy")
         # Raised after the block: inside it, the Conflict would roll back the EXPIRED status just saved.
         expired = order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED) or _expire_if_due(order)
+        if not expired and order.status == Order.Status.RESERVED and order.payment_id is None:
+            credit.apply_to(order)  # the buyer's store credit with this creator pays first
         if not expired and order.total == 0:
             _mark_paid(order, payment=None)
             return CheckoutResult(order)
@@ -302,6 +307,7 @@ def on_payment_paid(payment: Payment) -> None:
             order.save(update_fields=["status", "note", "payment", "refunded_total"])
             transaction.on_commit(lambda: _refund_late_payment(payment.pk))
             return
+        credit.spend_again(order)
     order.payment = payment
     _mark_paid(order, payment)
 
@@ -377,6 +383,7 @@ def cancel(order_id: str, *, actor=None) -> Order:
         order.cancelled_at = timezone.now()
         order.save(update_fields=["status", "cancelled_at"])
         order.holds.filter(status=Hold.Status.ACTIVE).update(status=Hold.Status.RELEASED)
+        credit.give_back(order)
         for line in order.lines.all():
             sellable = sellables.get(line.kind)
             if sellable and sellable.on_cancelled:
@@ -428,11 +435,14 @@ def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = ""
         if not chosen:
             raise Conflict("Those lines are already refunded.", code="already_refunded")
         amount = sum((ln.unit_price * ln.active_quantity for ln in chosen), Decimal("0"))
+        # Store credit: what the order spent comes back as credit, what the lines granted goes; a part
+        # of that already spent is kept out of the money (commerce/credit.py).
+        amount, credit_note = credit.settle_refund(order, chosen, amount)
         per_pool: dict[int, int] = defaultdict(int)
         for ln in chosen:
             qty = ln.active_quantity
             for h in ln.holds.filter(status=Hold.Status.CONVERTED):
-                per_pool[h.inventory_id] += qty
+                per_pool[h.inventory_id] += h.quantity * qty // ln.quantity  # a bundle holds several per unit
             ln.refunded_quantity = ln.quantity
             ln.save(update_fields=["refunded_quantity"])
             sellable = sellables.get(ln.kind)
@@ -444,8 +454,8 @@ def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = ""
         order.refunded_total += amount
         fully = all(ln.active_quantity == 0 for ln in lines)
         order.status = Order.Status.REFUNDED if fully else Order.Status.PARTIALLY_REFUNDED
-        if reason:
-            order.note = reason[:255]
+        if reason or credit_note:
+            order.note = " ".join(x for x in (reason, credit_note) if x)[:255]
         order.save(update_fields=["refunded_total", "status", "note"])
         order_refunded.send(sender=Order, order=order, amount=amount)  # the creator's ledger (commerce/money.py)
         if order.payment_id and amount > 0 and not provider_done:

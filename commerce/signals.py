@@ -6,3 +6,6 @@ order_paid = Signal()
 # Sent inside the refund's transaction (order locked): order=Order (refunded_total already includes it),
 # amount=Decimal refunded by this step.
 order_refunded = Signal()
+# Sent when a guest who bought without an account makes one from the order page: order=Order (its
+# buyer now set), user=User. Apps attach what the order delivered (tickets) to the new account.
+guest_order_claimed = Signal()

@@ -12,6 +12,7 @@ urlpatterns = [
     path("g/<str:group_buy_id>/join/", groupbuy_views.group_buy_join, name="group-buy-join"),
     path("g/<str:group_buy_id>/leave/<str:participant_id>/", groupbuy_views.group_buy_leave, name="group-buy-leave"),
     path("", include("commerce.fulfilment_views")),  # /dashboard/fulfilment/… and the order page's delivery forms
+    path("", include("commerce.cart_views")),  # /cart/…: one order, one payment; guests with an email
     path("orders/", views.orders_list, name="orders"),
     path("orders/<str:order_id>/", views.order_detail, name="order"),
     path("orders/<str:order_id>/pay/", views.order_pay, name="order-pay"),

@@ -47,6 +47,9 @@ def _sections_for(request, order, lines) -> list:
     return out
 
 
+sections_for = _sections_for  # public: the cart's guest order page draws the same sections
+
+
 @never_cache
 @login_required
 def order_detail(request, order_id):
@@ -107,7 +110,10 @@ def order_cancel(request, order_id):
 @login_required
 def orders_list(request):
     page = Paginator(selectors.orders_of(request.user), 20).get_page(request.GET.get("page"))
-    return render(request, "commerce/orders.html", {"page_obj": page, "orders": page.object_list, "query": ""})
+    from .credit import balances_of
+
+    return render(request, "commerce/orders.html", {"page_obj": page, "orders": page.object_list, "query": "",
+                                                    "credit_balances": balances_of(request.user)})
 
 
 def _receipted_or_404(request, order_id) -> Order:

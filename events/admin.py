@@ -2,7 +2,7 @@
 from django.contrib import admin
 from django.db.models import Count, Q
 
-from .models import CheckIn, Drop, Event, Ticket, TicketTier
+from .models import Bundle, BundleItem, CheckIn, Drop, Event, Ticket, TicketTier, WaitlistEntry
 
 
 class TierInline(admin.TabularInline):
@@ -108,4 +108,57 @@ class DropAdmin(admin.ModelAdmin):
     list_select_related = ["product", "event"]
     autocomplete_fields = ["event"]
     readonly_fields = ["id", "created_at"]
-from . import consent_admin as _consent_admin  # noqa: E402,F401  (registers consent forms, answers, notify-me)
+
+
+# --- waiting lists and bundles -------------------------------------------------------------------
+
+@admin.register(WaitlistEntry)
+class WaitlistEntryAdmin(admin.ModelAdmin):
+    """Entries change only through events/waitlist.py (places, offers): staff read and leave."""
+
+    list_display = ["number", "tier", "user", "quantity", "status", "offer_expires_at", "order", "created_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["id", "user__email", "tier__name", "tier__id", "tier__event__title", "order__id"]
+    list_select_related = ["tier", "tier__event", "user", "order"]
+    readonly_fields = ["id", "tier", "user", "quantity", "number", "status", "order", "offer_expires_at", "offered_at",
+                       "ended_at", "note", "created_at"]
+    actions = ["offer_now"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Offer tickets that came back to these tiers' lines now")
+    def offer_now(self, request, queryset):
+        from .waitlist import promote
+
+        made = sum(len(promote(tier_id)) for tier_id in set(queryset.values_list("tier_id", flat=True)))
+        self.message_user(request, f"{made} offer{'s' if made != 1 else ''} made.")
+
+
+class BundleItemInline(admin.TabularInline):
+    model = BundleItem
+    extra = 0
+    fields = ["tier", "variant", "quantity", "position"]
+    raw_id_fields = ["tier", "variant"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None or not obj.pk  # parts are fixed once buyers may hold them
+
+
+@admin.register(Bundle)
+class BundleAdmin(admin.ModelAdmin):
+    list_display = ["name", "creator", "price", "currency", "credit", "max_per_order", "is_active", "created_at"]
+    list_filter = ["is_active", "currency"]
+    search_fields = ["name", "id", "creator__name", "creator__slug"]
+    list_select_related = ["creator"]
+    autocomplete_fields = ["creator"]
+    readonly_fields = ["id", "created_at"]
+    inlines = [BundleItemInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None:  # what buyers were shown stays: make a new bundle to change the deal
+            return [*self.readonly_fields, "creator", "price", "currency", "credit"]
+        return self.readonly_fields
+
+
+from . import consent_admin  # noqa: E402,F401  (registers consent forms, answers, notify-me)

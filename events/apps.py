@@ -20,3 +20,14 @@ class EventsConfig(AppConfig):
 
         register_drop_sellable()
         register_order_section(DROP_KIND, downloads_section)
+
+        from commerce.signals import guest_order_claimed, order_paid, order_refunded
+
+        from .services import attach_guest_tickets
+
+        from . import bundles, waitlist
+
+        order_paid.connect(waitlist.on_order_paid, dispatch_uid="events.waitlist.paid")
+        order_refunded.connect(waitlist.on_order_refunded, dispatch_uid="events.waitlist.refunded")
+        bundles.register()
+        guest_order_claimed.connect(attach_guest_tickets, dispatch_uid="events.tickets.guest_claimed")

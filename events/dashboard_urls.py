@@ -3,7 +3,8 @@ from django.urls import path
 
 from . import consent_dashboard
 from . import dashboard_views as views
-from . import drop_views
+from . import drop_views, waitlist_views
+from microstage.models import DOOR_ROLES
 
 urlpatterns = [
     path("", views.event_list, name="dash-events"),
@@ -21,6 +22,8 @@ urlpatterns = [
     path("<str:event_id>/drops/<str:drop_id>/start/", drop_views.drop_start, name="dash-drop-start"),
     path("<str:event_id>/drops/<str:drop_id>/stop/", drop_views.drop_stop, name="dash-drop-stop"),
     path("<str:event_id>/attendees/", views.attendees, name="dash-attendees"),
+    path("<str:event_id>/waitlist/", views.event_page(DOOR_ROLES)(waitlist_views.team_waitlist),
+         name="dash-waitlist"),
     path("<str:event_id>/attendees.csv", views.attendees_csv, name="dash-attendees-csv"),
     path("<str:event_id>/consent/", consent_dashboard.consent_form, name="dash-consent"),
 ]

@@ -12,6 +12,7 @@ from microstage import demo
 from .models import Event, TicketTier
 
 DEMO_EVENT_SLUG = "late-night-session"
+WAITLIST_EVENT_SLUG = "soundcheck-session"
 
 
 @demo.register
@@ -48,6 +49,49 @@ def load(ctx: dict) -> None:
     _demo_consent_answers(ctx, event)
     _demo_drop(ctx, event)
     _demo_group_buy(ctx, event)
+    _demo_waitlist(ctx, event)
+    _demo_bundle(ctx, event)
+
+
+def _demo_waitlist(ctx: dict, event: Event) -> None:
+    """A small sold-out show ("Soundcheck session", 2 seats, both sold) with the demo fan first in line."""
+    from commerce import services as commerce
+
+    from . import waitlist
+    from .services import TICKET_KIND
+
+    if settings.PAYMENTS_PROVIDER != "sandbox" or Event.objects.filter(slug=WAITLIST_EVENT_SLUG).exists():
+        return
+    show = Event.objects.create(
+        creator=event.creator, title="Soundcheck session", slug=WAITLIST_EVENT_SLUG,
+        description="Two seats at the desk while the band soundchecks. **Sold out** — join the waiting list.",
+        starts_at=event.starts_at - timedelta(hours=2), ends_at=event.starts_at - timedelta(hours=1),
+        timezone=event.timezone, mode=Event.Mode.IN_PERSON, venue_name=event.venue_name,
+        venue_address=event.venue_address, status=Event.Status.PUBLISHED, published_at=timezone.now())
+    tier = TicketTier.objects.create(
+        event=show, name="Desk seat", kind="backstage", price=Decimal("25.00"), currency=settings.DEFAULT_CURRENCY,
+        quantity=2, max_per_order=2, perks=["Watch the soundcheck from the desk"])
+    order = commerce.reserve(requests=[commerce.LineRequest(TICKET_KIND, tier.pk, 2)], buyer=ctx["owner"])
+    commerce.sandbox_pay(order.pk)
+    waitlist.join(tier_id=tier.pk, user=ctx["fan"], quantity=1)
+    ctx["waitlist_url"] = show.get_absolute_url()
+
+
+def _demo_bundle(ctx: dict, event: Event) -> None:
+    """"Night out": a Standard ticket, the signed poster and 5.00 of store credit for next time."""
+    from commerce.models import Product
+
+    from . import bundles
+    from .models import Bundle
+
+    poster = Product.objects.filter(creator=event.creator, name="Tour poster (signed)").first()
+    standard = event.tiers.filter(kind="standard").first()
+    if poster is None or standard is None or Bundle.objects.filter(creator=event.creator).exists():
+        return
+    bundles.create_bundle(creator=event.creator, name="Night out", price=Decimal("35.00"),
+                          currency=standard.currency, credit_amount=Decimal("5.00"),
+                          description="The show, a signed poster and credit for your next ticket.",
+                          items=[{"tier": standard.pk, "quantity": 1}, {"product": poster.pk, "quantity": 1}])
 
 
 def _demo_consent_form(event: Event) -> None:

@@ -230,5 +230,94 @@ class Drop(models.Model):
         return f"{self.product} drop at {self.event}"
 
 
+class WaitlistEntry(models.Model):
+    """One person waiting for tickets of a sold-out tier, in line by `number` (services: events/waitlist.py).
+
+    When tickets come back the first waiting entry gets an offer: a reserved order held for them
+    alone for MICROSTAGE_WAITLIST_OFFER_SECONDS; `status` then says what the offer became.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        OFFERED = "offered", "Offered"
+        EXPIRED = "expired", "Offer expired"
+        BOUGHT = "bought", "Bought"
+        LEFT = "left", "Left the list"
+
+    ACTIVE = (Status.WAITING, Status.OFFERED)
+
+    id = PublicIdField("wl")
+    tier = models.ForeignKey(TicketTier, on_delete=models.CASCADE, related_name="waitlist")
+    user = models.ForeignKey("microstage.User", on_delete=models.CASCADE, related_name="waitlist_entries")
+    quantity = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    number = models.PositiveIntegerField(help_text="Place in the tier's line, in the order people joined.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.WAITING, db_index=True)
+    order = models.ForeignKey("commerce.Order", null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="waitlist_offers", help_text="The offer: held for this person alone.")
+    offer_expires_at = models.DateTimeField(null=True, blank=True)
+    offered_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tier", "number"]
+        verbose_name_plural = "waiting list entries"
+        constraints = [
+            models.UniqueConstraint(fields=["tier", "number"], name="waitlist_one_place_per_number"),
+            models.UniqueConstraint(fields=["tier", "user"], condition=Q(status__in=["waiting", "offered"]),
+                                    name="waitlist_one_active_entry_per_person"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="waitlist_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"#{self.number} {self.user} for {self.tier.name} ({self.status})"
+
+
+class Bundle(models.Model):
+    """An experience plus goods plus future credit, sold as one line (services: events/bundles.py)."""
+
+    id = PublicIdField("bdl")
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="bundles")
+    name = models.CharField(max_length=120)
+    description = models.CharField(max_length=500, blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
+    currency = models.CharField(max_length=3)
+    credit = models.DecimalField(max_digits=10, decimal_places=2, default=0, validators=[MinValueValidator(0)],
+                                 help_text="Store credit with this creator that paying for the bundle adds.")
+    max_per_order = models.PositiveSmallIntegerField(default=4, validators=[MinValueValidator(1)])
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["creator", "name"]
+        constraints = [models.CheckConstraint(condition=Q(price__gte=0), name="bundle_price_not_negative"),
+                       models.CheckConstraint(condition=Q(credit__gte=0), name="bundle_credit_not_negative")]
+
+    def __str__(self):
+        return self.name
+
+
+class BundleItem(models.Model):
+    """One part of a bundle: `quantity` tickets of a tier or units of a product variant."""
+
+    bundle = models.ForeignKey(Bundle, on_delete=models.CASCADE, related_name="items")
+    tier = models.ForeignKey(TicketTier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    variant = models.ForeignKey("commerce.ProductVariant", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+")
+    quantity = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["bundle", "position"]
+        constraints = [models.CheckConstraint(condition=(Q(tier__isnull=False, variant__isnull=True)
+                                                         | Q(tier__isnull=True, variant__isnull=False)),
+                                              name="bundle_item_is_tier_or_variant"),
+                       models.CheckConstraint(condition=Q(quantity__gte=1), name="bundle_item_quantity_positive")]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.tier or self.variant}"
+
+
 # Consent forms, answers and "notify me" requests live in their own module but belong to this app.
 from .consent_models import ConsentAnswers, ConsentForm, NotifyRequest  # noqa: E402,F401

@@ -125,8 +125,13 @@ def tiers_with_availability(event: Event, now=None, buyer=None) -> list[TicketTi
     for tier in tiers:
         tier.event = event  # avoid one query per tier
     left = tier_availability(tiers, now)
+    from .waitlist import waiting_counts
+
+    waiting = waiting_counts([t.pk for t in tiers])
     for tier in tiers:
-        tier.available = left[tier.pk]
+        # While people wait, tickets that come back are theirs: the tier is sold out for everyone else.
+        tier.waiting = waiting.get(tier.pk, 0)
+        tier.available = 0 if tier.waiting else left[tier.pk]
         refusal = sale_refusal(tier, perks, now)
         tier.refusal = refusal[0] if refusal else ""
         tier.is_on_sale = refusal is None

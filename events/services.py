@@ -21,7 +21,7 @@ from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceErr
 from microstage.models import User
 from microstage.signing import read_token, sign_token
 
-from . import consent
+from . import consent, waitlist
 from .models import CheckIn, Drop, Event, Ticket, TicketTier
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,7 @@ def update_tier(tier: TicketTier, **data) -> TicketTier:
         raise Invalid("Quantity is below the tickets already sold.",
                       fields={"quantity": [f"{sold} are already sold."]})
     tier.save()
+    waitlist.tickets_came_back(tier.pk)  # more quantity goes to the waiting list first
     return tier
 
 
@@ -206,8 +207,15 @@ def cancel_event(event: Event, *, reason: str = "") -> tuple[Event, int]:
             return event, 0
         event.status = Event.Status.CANCELLED
         event.save(update_fields=["status", "updated_at"])
+    from django.db.models import Q
+
+    from .bundles import BUNDLE_KIND
+    from .models import BundleItem
+
+    bundle_ids = list(BundleItem.objects.filter(tier__event=event).values_list("bundle_id", flat=True))
     order_ids = list(Order.objects.filter(
-        lines__kind=TICKET_KIND, lines__item_id__in=list(event.tiers.values_list("pk", flat=True)),
+        Q(lines__kind=TICKET_KIND, lines__item_id__in=list(event.tiers.values_list("pk", flat=True)))
+        | Q(lines__kind=BUNDLE_KIND, lines__item_id__in=bundle_ids),  # a bundle's show is part of what was bought
         status__in=[Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED]).values_list("pk", flat=True).distinct())
     refunded = 0
     for order_id in order_ids:  # one transaction per order: a failure leaves the rest refunded
@@ -334,6 +342,7 @@ def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None
     refusal = sale_refusal(tier, perks)  # a members-only event: `members_only` for anyone but members
     if refusal:
         raise Conflict(refusal[1], code=refusal[0])
+    waitlist.guard(tier, buyer)  # while people wait, tickets that come back are theirs
     if quantity > tier.max_per_order:
         raise Conflict(f"At most {tier.max_per_order} of these per order.", code="limit_exceeded",
                        max_per_order=tier.max_per_order)
@@ -412,9 +421,15 @@ def void_tickets(line: OrderLine, quantity: int) -> int:
     return voided
 
 
+def attach_guest_tickets(sender, order, user, **kwargs) -> None:
+    """guest_order_claimed receiver: a guest's tickets follow the order into their new account."""
+    Ticket.objects.filter(order_line__order=order, holder__isnull=True,
+                          holder_email__iexact=order.email).update(holder=user)
+
+
 def register_sellables() -> None:
     sellables.register(TICKET_KIND, offer=ticket_offer, on_paid=issue_tickets, on_refunded=void_tickets,
-                       group=tier_group)
+                       on_cancelled=waitlist.on_ticket_line_cancelled, group=tier_group)
 
 
 # --- QR payloads ----------------------------------------------------------------------------

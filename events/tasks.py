@@ -24,3 +24,11 @@ def notify_stream_live(event_id: str) -> int:
     from .notices import notify_stream_live as run
 
     return run(event_id)
+@shared_task(name="events.promote_waiting_lists", ignore_result=True)
+def promote_waiting_lists() -> int:
+    """Every tier with a waiting list: expire offers not taken, offer tickets that came back.
+
+    Holds expire by the clock alone, so this is how "a hold expired" reaches the line."""
+    from .waitlist import promote_due
+
+    return promote_due()

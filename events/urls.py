@@ -1,7 +1,7 @@
 """Public event pages: discovery, creator pages, landing, tier picker, calendars and my tickets."""
 from django.urls import path
 
-from . import consent_views, drop_views, views
+from . import consent_views, drop_views, views, waitlist_views
 
 urlpatterns = [
     path("", views.discover, name="home"),
@@ -15,6 +15,9 @@ urlpatterns = [
     path("e/<slug:slug>/tiers/<str:tier_id>/notify-me/", consent_views.tier_notify_me, name="tier-notify-me"),
     path("e/<slug:slug>/event.ics", views.event_ics, name="event-ics"),
     path("e/<slug:slug>/preview.png", views.preview_png, name="event-preview"),
+    path("e/<slug:slug>/tiers/<str:tier_id>/waitlist/", waitlist_views.join, name="waitlist-join"),
+    path("waitlist/", waitlist_views.my_waitlist, name="my-waitlist"),
+    path("waitlist/<str:entry_id>/leave/", waitlist_views.leave, name="waitlist-leave"),
     path("tickets/", views.my_tickets, name="my-tickets"),
     path("tickets/<str:ticket_id>/transfer/", views.ticket_transfer, name="ticket-transfer"),
     path("tickets/<str:ticket_id>/onboarding/", consent_views.onboarding, name="ticket-onboarding"),

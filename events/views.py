@@ -20,7 +20,7 @@ from commerce.services import LineRequest
 from microstage.errors import ServiceError
 from microstage.models import Creator
 
-from . import consent, ical, pages, selectors, services
+from . import bundles, consent, ical, pages, selectors, services, waitlist_views
 from .models import Event, Ticket, in_zone
 
 PAGE_SIZE = 12
@@ -131,6 +131,7 @@ def _tiers(event: Event, user=None) -> list:
         tier.local_members_only_until = (in_zone(tier.members_only_until, event.tz)
                                          if tier.members_only_until and tier.members_only_until > now else None)
         tier.opens_later = bool(tier.sales_start and tier.sales_start > now)
+    waitlist_views.annotate_tiers(tiers, user)  # "sold out — join the waiting list", your place in line
     return tiers
 
 
@@ -150,7 +151,7 @@ def landing(request, slug):
         "canonical_url": pages.absolute(event.get_absolute_url()),
         "og_image": pages.preview_image_url(event), "og_description": pages.plain_text(event.description, 200),
         "calendar": pages.calendar_links(event),
-        "ws_path": f"/ws/events/{event.pk}/"})
+        "ws_path": f"/ws/events/{event.pk}/", "bundles": bundles.for_event(event)})
 
 
 @never_cache

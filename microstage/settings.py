@@ -173,6 +173,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {
     "expire-due-orders": {"task": "commerce.expire_due_orders", "schedule": 60.0},
+    "promote-waiting-lists": {"task": "events.promote_waiting_lists", "schedule": 30.0},
     "settle-due-group-buys": {"task": "commerce.settle_due_group_buys", "schedule": 60.0},
     "streaming-preflight": {"task": "streaming.preflight_due", "schedule": 60.0},
     "send-due-notifications": {"task": "events.send_due_notifications", "schedule": 30.0},
@@ -280,6 +281,8 @@ SIGNING_KEY = env.str("MICROSTAGE_SIGNING_KEY", default="")
 # --- Commerce defaults ---------------------------------------------------------------------
 DEFAULT_CURRENCY = env.str("MICROSTAGE_CURRENCY", default="EUR").upper()
 HOLD_SECONDS = env.int("MICROSTAGE_HOLD_SECONDS", default=600)
+# How long a waiting-list offer (an order reserved for the first in line) is held for them alone.
+WAITLIST_OFFER_SECONDS = env.int("MICROSTAGE_WAITLIST_OFFER_SECONDS", default=1800)
 # Checkout risk (commerce/risk.py): scores 0-100; at REVIEW a paid order waits for staff, at REFUSE
 # checkout answers 409 risk_refused. X-Forwarded-For is trusted only behind a proxy of ours.
 RISK_REVIEW_THRESHOLD = env.int("MICROSTAGE_RISK_REVIEW_THRESHOLD", default=70)

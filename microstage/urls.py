@@ -42,6 +42,7 @@ urlpatterns = [
     path("dashboard/products/", include("commerce.dashboard_urls")),
     path("dashboard/group-buys/", include("commerce.groupbuy_dashboard")),
     path("dashboard/events/", include("events.dashboard_urls")),
+    path("dashboard/bundles/", include("events.bundle_urls")),
     path("door/", include("events.checkin_urls")),
     path("dashboard/memberships/", include("memberships.dashboard_urls")),
     path("dashboard/live/", include("streaming.dashboard_urls")),

@@ -6,12 +6,13 @@ from commerce.services import MAX_LINES, MAX_QUANTITY
 
 # A line names what it buys by one of these fields; each maps to a sellable kind. Only "ticket" is
 # registered so far (by events); drops and products arrive with later issues under these kinds.
-LINE_FIELDS = {"tier": "ticket", "drop": "drop", "product": "product", "pass_product": "pass"}
+LINE_FIELDS = {"tier": "ticket", "drop": "drop", "product": "product", "pass_product": "pass", "bundle": "bundle",
+               "variant": "product"}
 # How a line is paid beyond money (kept on the line as its options, read by the selling app's offer):
 # a pass's id, or a reward's discount code. Only ticket lines take them.
 OPTION_FIELDS = ("pass", "code")
 OPTION_KINDS = ("ticket",)
-KIND_FIELDS = {kind: name for name, kind in LINE_FIELDS.items()}
+KIND_FIELDS = {kind: name for name, kind in LINE_FIELDS.items() if name != "variant"}
 MAX_ID_CHARS = 40
 
 
@@ -21,6 +22,10 @@ class LineInSerializer(serializers.Serializer):
     product = serializers.CharField(max_length=MAX_ID_CHARS, required=False)
     pass_product = serializers.CharField(max_length=MAX_ID_CHARS, required=False,
                                          help_text="Buy a pass (punch card) of a creator.")
+    bundle = serializers.CharField(max_length=MAX_ID_CHARS, required=False,
+                                   help_text="A bundle: tickets, goods and store credit as one line.")
+    variant = serializers.CharField(max_length=MAX_ID_CHARS, required=False,
+                                    help_text="A product's variant (sold as the product).")
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
     code = serializers.CharField(max_length=MAX_ID_CHARS, required=False,
                                  help_text="A discount code from the buyer's rewards (ticket lines).")
@@ -35,7 +40,8 @@ class LineInSerializer(serializers.Serializer):
     def validate(self, attrs):
         named = [name for name in LINE_FIELDS if name in attrs]
         if len(named) != 1:
-            raise serializers.ValidationError("Name exactly one of tier, drop, product or pass_product.")
+            raise serializers.ValidationError("Name exactly one of tier, drop, product, variant, bundle or "
+                                              "pass_product.")
         attrs["field"] = named[0]
         attrs["kind"] = LINE_FIELDS[named[0]]
         attrs["item_id"] = attrs[named[0]]
@@ -109,6 +115,8 @@ class OrderSerializer(serializers.Serializer):
     discount = serializers.DecimalField(max_digits=12, decimal_places=2)
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
     refunded_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    credit_used = serializers.DecimalField(max_digits=12, decimal_places=2,
+                                           help_text="Store credit with the creator spent on this order.")
     created_at = serializers.DateTimeField()
     paid_at = serializers.DateTimeField(allow_null=True)
     cancelled_at = serializers.DateTimeField(allow_null=True)
@@ -134,4 +142,15 @@ class OrderStatusSerializer(serializers.Serializer):
     status = serializers.CharField()
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
     refunded_total = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+
+
+class CreditQuerySerializer(serializers.Serializer):
+    creator = serializers.CharField(max_length=60, help_text="The creator's id (or slug).")
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False, help_text="ISO 4217; the one held by default.")
+
+
+class CreditOutSerializer(serializers.Serializer):
+    creator = serializers.CharField()
+    balance = serializers.DecimalField(max_digits=12, decimal_places=2)
     currency = serializers.CharField()

@@ -19,6 +19,7 @@ urlpatterns = [
     re_path(r"^products$", product_views.ProductListView.as_view(), name="api-products"),
     re_path(r"^products/(?P<product_id>[A-Za-z0-9_-]{1,64})$", product_views.ProductDetailView.as_view(),
             name="api-product"),
+    re_path(r"^me/credit$", views.MyCreditView.as_view(), name="api-my-credit"),
     re_path(r"^orders$", views.OrderListView.as_view(), name="api-orders"),
     re_path(rf"^{ORDER}$", views.OrderDetailView.as_view(), name="api-order"),
     re_path(rf"^{ORDER}/checkout$", views.OrderCheckoutView.as_view(), name="api-order-checkout"),

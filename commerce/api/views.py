@@ -15,6 +15,7 @@ types and out-of-range quantities are 400 "invalid" with the field named. Reserv
 expired.
 """
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.conf import settings
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -106,3 +107,24 @@ class OrderRefundView(APIView):
             raise Forbidden("Only the creator's team can refund an order.")
         data = parse(s.RefundInSerializer, request)
         return Response(_status(services.refund(order.pk, line_ids=data.get("lines"), reason=data["reason"])))
+
+
+class MyCreditView(APIView):
+    @extend_schema(responses={200: s.CreditOutSerializer}, summary="The caller's store credit with a creator",
+                   parameters=[s.CreditQuerySerializer])
+    def get(self, request):
+        from commerce import credit
+        from microstage.models import Creator
+
+        query = s.CreditQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        creator_ref = query.validated_data["creator"]
+        creator = Creator.objects.filter(pk=creator_ref).first() or Creator.objects.filter(slug=creator_ref).first()
+        if creator is None:
+            raise NotFound("No such creator.")
+        currency = (query.validated_data.get("currency") or "").upper()
+        if not currency:
+            held = [b for b in credit.balances_of(request.user) if b["creator_id"] == creator.pk]
+            currency = held[0]["currency"] if held else settings.DEFAULT_CURRENCY
+        return Response({"creator": creator.pk, "balance": f"{credit.balance(request.user, creator.pk, currency):.2f}",
+                         "currency": currency})

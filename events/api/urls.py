@@ -5,7 +5,7 @@ a view runs, so no odd byte (a NUL, say) ever reaches a database query.
 """
 from django.urls import re_path
 
-from . import consent_views, views
+from . import consent_views, views, waitlist_views
 
 
 def ID(name: str) -> str:  # noqa: N802 - reads as a pattern piece
@@ -30,5 +30,10 @@ urlpatterns = [
             name="api-ticket-onboarding"),
     re_path(rf"^drops/{ID('drop_id')}/notify-me$", consent_views.DropNotifyMeView.as_view(), name="api-drop-notify-me"),
     re_path(rf"^tiers/{ID('tier_id')}/notify-me$", consent_views.TierNotifyMeView.as_view(), name="api-tier-notify-me"),
+    re_path(rf"^tiers/{ID('tier_id')}/waitlist$", waitlist_views.TierWaitlistView.as_view(), name="api-tier-waitlist"),
+    re_path(r"^me/waitlist$", waitlist_views.MyWaitlistView.as_view(), name="api-my-waitlist"),
+    re_path(rf"^waitlist/{ID('entry_id')}$", waitlist_views.WaitlistEntryView.as_view(), name="api-waitlist-entry"),
+    re_path(r"^bundles$", waitlist_views.BundleListView.as_view(), name="api-bundles"),
+    re_path(rf"^bundles/{ID('bundle_id')}$", waitlist_views.BundleDetailView.as_view(), name="api-bundle"),
     re_path(rf"^tickets/{ID('ticket_id')}/transfer$", views.TicketTransferView.as_view(), name="api-ticket-transfer"),
 ]
