@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='credit_used',
-            field=models.DecimalField(decimal_places=2, default=Decimal('0'), help_text='Store credit with the creator spent on this order (commerce/credit.py).', max_digits=12),
+            field=models.DecimalField(decimal_places=2, default=Decimal('0'), help_text='Store credit with the creator spent on this order.', max_digits=12),
         ),
         migrations.CreateModel(
             name='CreditEntry',
