@@ -758,6 +758,11 @@ def settle_by_team(*, group_buy_id: str, actor) -> GroupBuy:
     return _get(gb.pk)
 
 
+def event_of_line(line) -> str:
+    """The show a group-buy share belongs to (money settles after it), or ""."""
+    return GroupBuy.objects.filter(pk=line.item_id).values_list("event_id", flat=True).first() or ""
+
+
 # --- wiring --------------------------------------------------------------------------------------
 
 def register() -> None:
