@@ -40,6 +40,7 @@ def start_onboarding(creator: Creator, *, email: str, refresh_url: str, return_u
         with transaction.atomic():
             found = PayoutProfile.objects.select_for_update().get(pk=profile(creator.pk).pk)
             found.sandbox_connected = True
+            found.save(update_fields=["sandbox_connected"])
             _apply(found, stripe_connect.AccountStatus("sandbox", True, True, True))
         return return_url
     account = Creator.objects.filter(pk=creator.pk).values_list("stripe_account", flat=True).get()

@@ -28,6 +28,8 @@ from microstage.models import Creator
 
 from .models import LedgerEntry, Order, Payout, PayoutLine, PayoutProfile, RiskReview
 
+__all__ = ["PayoutProfile"]  # re-exported for views
+
 log = logging.getLogger(__name__)
 Kind = LedgerEntry.Kind
 ORDER_KINDS = (Kind.SALE, Kind.FEE, Kind.REFUND)
@@ -272,20 +274,18 @@ def next_payout(creator_id: str, currency: str, now: datetime | None = None) -> 
     pending = (LedgerEntry.objects.filter(creator_id=creator_id, currency=currency, kind__in=ORDER_KINDS,
                                           available_at__gt=now)
                .exclude(order_id__in=_risk_held_orders(creator_id)))
+    first = pending.order_by("available_at").values_list("available_at", flat=True).first()
+    start = now if available > 0 else first
+    if start is None:
+        return None
     if schedule == PayoutProfile.Schedule.WEEKLY:
-        days = (settings.PAYOUT_WEEKDAY - now.weekday()) % 7
-        run_at = (now + timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
-        this_week = _period_key(creator_id, currency, schedule, now)
-        if days == 0 and (this_week is None or Payout.objects.filter(key=this_week).exists()):
-            run_at += timedelta(days=7)
-        run_at = max(run_at, now)
-    elif available > 0:
-        run_at = now
+        days = (settings.PAYOUT_WEEKDAY - start.weekday()) % 7
+        run_at = start if days == 0 else (start + timedelta(days=days)).replace(hour=0, minute=0, second=0,
+                                                                                  microsecond=0)
+        if days == 0 and Payout.objects.filter(key=_period_key(creator_id, currency, schedule, start)).exists():
+            run_at = (start + timedelta(days=7)).replace(hour=0, minute=0, second=0, microsecond=0)
     else:
-        first = pending.order_by("available_at").values_list("available_at", flat=True).first()
-        if first is None:
-            return None
-        run_at = first
+        run_at = start
     amount = available + _sum(pending.filter(available_at__lte=run_at))
     if amount <= 0:
         return None

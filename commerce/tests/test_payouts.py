@@ -281,3 +281,34 @@ def test_balance_api_refuses_others(show, sandbox):
     owner = team_member(creator, Role.OWNER)
     bad = _api(owner).get(f"/api/v1/creators/{creator.pk}/balance?currency=12")
     assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+
+
+# --- pages ---------------------------------------------------------------------------------------
+
+def test_money_page_shows_next_payout_and_statements(show, sandbox, settings):
+    creator = Creator.objects.get(pk=show.creator_id)
+    first = paid_seat(show)
+    owner = _api(team_member(creator, Role.OWNER))
+    html = owner.get("/dashboard/money/").content.decode()
+    assert 'id="bal-pending" data-amount="9.50"' in html and "Next payout" in html and "9.50" in html
+    assert owner.post("/dashboard/money/schedule/", {"schedule": "after_show"}).status_code == 302
+    assert PayoutProfile.objects.get(creator=creator).schedule == "after_show"
+    assert owner.post("/dashboard/money/schedule/", {"schedule": "hourly"}, follow=True).status_code == 200
+    assert PayoutProfile.objects.get(creator=creator).schedule == "after_show"
+    payouts.run_due_payouts(settled(settings))
+    payout = Payout.objects.get(creator=creator)
+    page = owner.get(f"/dashboard/money/payouts/{payout.pk}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert first.pk in text and "Platform fee" in text and "Paid out" in text
+    csv_answer = owner.get(f"/dashboard/money/payouts/{payout.pk}.csv")
+    assert csv_answer["Content-Type"].startswith("text/csv")
+    lines = csv_answer.content.decode().splitlines()
+    assert lines[0] == "date,type,description,order,amount,currency"
+    assert any(f",Order,,{first.pk},10.00,EUR" in ln for ln in lines)
+    assert lines[-1].endswith(",Total paid out,Paid,,9.50,EUR")
+    # Someone else's payout is not found; other roles do not get in.
+    other = _api(team_member(Creator.objects.create(name="Other", slug="other-x"), Role.OWNER))
+    assert other.get(f"/dashboard/money/payouts/{payout.pk}/").status_code == 404
+    assert other.get(f"/dashboard/money/payouts/{payout.pk}.csv").status_code == 404
+    assert _api(team_member(creator, Role.DOOR)).get(f"/dashboard/money/payouts/{payout.pk}.csv").status_code == 302

@@ -61,9 +61,10 @@ def _options(idempotency_key: str = "", account: str = "") -> dict:
     return options
 
 
-def _call(func, *args, idempotency_key: str = "", account: str = "", **params):
+def _call(func, *args, idempotency_key: str = "", on_account: str = "", **params):
+    """`on_account`: act as that connected account (the Stripe-Account header)."""
     try:
-        return func(*args, **params, **_options(idempotency_key, account))
+        return func(*args, **params, **_options(idempotency_key, on_account))
     except stripe.StripeError as exc:
         log.warning("stripe connect call %s failed: %s", getattr(func, "__qualname__", func), exc)
         raise ProviderError(exc.user_message or "Stripe could not complete the request.") from exc
@@ -98,6 +99,6 @@ def payout(*, amount: Decimal, currency: str, account: str, idempotency_key: str
            metadata: dict) -> tuple[str, datetime | None]:
     """Pay a connected account's Stripe balance out to its bank: (payout id, expected arrival)."""
     result = _call(stripe.Payout.create, amount=to_minor(amount, currency), currency=currency.lower(),
-                   metadata=metadata, idempotency_key=idempotency_key, account=account)
+                   metadata=metadata, idempotency_key=idempotency_key, on_account=account)
     arrival = _value(result, "arrival_date")
     return str(_value(result, "id", "")), (datetime.fromtimestamp(int(arrival), tz=UTC) if arrival else None)
