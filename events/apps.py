@@ -23,3 +23,6 @@ class EventsConfig(AppConfig):
         from . import settling
 
         settling.register()  # which show a line belongs to, for when the creator's money settles
+        from . import perks
+
+        perks.register()  # tier perks that deliver: downloads through the ticket line, show-time merch discount

@@ -73,3 +73,108 @@ def describe(perk: TierPerk) -> str:
     if perk.kind == Kind.MERCH_DISCOUNT:
         return f"{(perk.percent or 0):g}% off merch during the show"
     return "Backstage access"
+
+
+# --- writes --------------------------------------------------------------------------------------
+
+MAX_REPLAY_DAYS = 3650
+
+
+def _clean_spec(tier: TicketTier, spec) -> TierPerk:
+    from commerce.models import Product
+    from microstage.errors import Invalid
+
+    if not isinstance(spec, dict) or spec.get("kind") not in Kind.values:
+        raise Invalid("Each entitlement needs a kind: replay, download, merch_discount or backstage.",
+                      fields={"entitlements": ["Unknown kind."]})
+    kind = spec["kind"]
+    perk = TierPerk(tier=tier, kind=kind)
+    if kind == Kind.REPLAY and spec.get("days") not in (None, ""):
+        try:
+            days = int(spec["days"])
+        except (TypeError, ValueError):
+            days = -1
+        if not 1 <= days <= MAX_REPLAY_DAYS:
+            raise Invalid(f"Replay days are from 1 to {MAX_REPLAY_DAYS}.",
+                          fields={"entitlements": [f"days: 1 to {MAX_REPLAY_DAYS}, or none for no end."]})
+        perk.days = days
+    if kind == Kind.DOWNLOAD:
+        product_id = spec.get("product")
+        product = (Product.objects.filter(pk=product_id, creator_id=tier.event.creator_id,
+                                          kind=Product.Kind.DIGITAL).first() if isinstance(product_id, str) else None)
+        if product is None:
+            raise Invalid("A download needs one of your digital products.",
+                          fields={"entitlements": ["product: one of the creator's digital products."]})
+        perk.product = product
+    if kind == Kind.MERCH_DISCOUNT:
+        try:
+            percent = Decimal(str(spec.get("percent")))
+        except ArithmeticError:
+            percent = Decimal("-1")
+        if not percent.is_finite() or not Decimal("0") < percent <= Decimal("100") \
+                or percent != percent.quantize(Decimal("0.01")):
+            raise Invalid("A merch discount is a percent above 0 and at most 100.",
+                          fields={"entitlements": ["percent: above 0, at most 100."]})
+        perk.percent = percent
+    return perk
+
+
+def set_entitlements(tier: TicketTier, specs: list | None) -> list[TierPerk]:
+    """Replace the tier's entitlements (one per kind). Call inside the tier's transaction."""
+    from django.db import transaction
+
+    from microstage.errors import Invalid
+
+    specs = list(specs or [])
+    perks = [_clean_spec(tier, spec) for spec in specs]
+    if len({p.kind for p in perks}) != len(perks):
+        raise Invalid("One entitlement of each kind per tier.", fields={"entitlements": ["A kind is repeated."]})
+    with transaction.atomic():
+        TierPerk.objects.filter(tier=tier).delete()
+        TierPerk.objects.bulk_create(perks)
+    return perks
+
+
+def entitlements_json(tier: TicketTier) -> list[dict]:
+    return [{"kind": p.kind, "days": p.days, "product": p.product_id, "percent": str(p.percent) if p.percent
+             is not None else None, "label": describe(p)} for p in tier.entitlements.all()]
+
+
+def create_tier(event: Event, *, entitlements=None, **data) -> TicketTier:
+    from django.db import transaction
+
+    from .services import add_tier
+
+    with transaction.atomic():
+        tier = add_tier(event, **data)
+        set_entitlements(tier, entitlements)
+    return tier
+
+
+def update_tier(tier: TicketTier, *, entitlements=None, **data) -> TicketTier:
+    from django.db import transaction
+
+    from .services import update_tier as update
+
+    with transaction.atomic():
+        tier = update(tier, **data)
+        set_entitlements(tier, entitlements)
+    return tier
+
+
+# --- wiring: downloads through the ticket's order line ----------------------------------------------
+
+def ticket_download_product(line):
+    """A ticket line's digital product (its tier's download perk), for commerce's signed downloads."""
+    perk = (TierPerk.objects.select_related("product").filter(tier_id=line.item_id, kind=Kind.DOWNLOAD,
+                                                               product__isnull=False).first())
+    return perk.product if perk else None
+
+
+def register() -> None:
+    from commerce.services import register_download_resolver, register_price_adjuster
+
+    from .services import TICKET_KIND
+
+    register_download_resolver(TICKET_KIND, ticket_download_product)
+    register_price_adjuster(merch_discount)

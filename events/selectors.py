@@ -152,14 +152,18 @@ def checkin_bundle(event: Event) -> dict:
     """What a door device needs to verify tickets offline: the public key, valid tickets, revocations."""
     from microstage.signing import public_key_b64url
 
+    from .models import TierPerk
+
     rows = Ticket.objects.filter(event=event).values_list("pk", "version", "status", "checked_in_at", "tier__name",
-                                                          "holder_name", "holder_email")
+                                                          "holder_name", "holder_email", "tier_id")
+    backstage = set(TierPerk.objects.filter(tier__event=event, kind=TierPerk.Kind.BACKSTAGE)
+                    .values_list("tier_id", flat=True))
     tickets, revoked = [], []
-    for pk, version, status, checked_in_at, tier_name, holder_name, holder_email in rows:
+    for pk, version, status, checked_in_at, tier_name, holder_name, holder_email, tier_id in rows:
         if status != Ticket.Status.VALID:
             revoked.append(pk)
             continue
-        tickets.append({"id": pk, "version": version, "tier": tier_name,
+        tickets.append({"id": pk, "version": version, "tier": tier_name, "backstage": tier_id in backstage,
                         "holder": holder_name or holder_email.split("@", 1)[0],
                         "checked_in_at": checked_in_at.isoformat() if checked_in_at else None})
     return {"event": event.pk, "public_key": public_key_b64url(), "algorithm": "Ed25519", "payload_prefix": "MST1",

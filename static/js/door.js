@@ -177,11 +177,11 @@ async function checkOnServer(payload) {
   const t = data?.ticket;
   if (data?.result === 'ok') {
     markCheckedIn(t.id, t.checked_in_at);
-    return { kind: 'ok', holder: t.holder, tier: t.tier };
+    return { kind: 'ok', holder: t.holder, tier: t.tier, backstage: !!t.backstage };
   }
   if (data?.result === 'already_checked_in') {
     markCheckedIn(t.id, data.first_scan_at);
-    return { kind: 'already', holder: t.holder, tier: t.tier, first: data.first_scan_at };
+    return { kind: 'already', holder: t.holder, tier: t.tier, first: data.first_scan_at, backstage: !!t.backstage };
   }
   return { kind: 'invalid', reason: data?.result === 'invalid' ? 'Not a valid ticket for this event.' : (data?.detail || 'Not a ticket code.') };
 }
@@ -203,8 +203,9 @@ async function checkOnPhone(payload, scannedAt) {
   queue.push({ id: newId(), payload, scanned_at: scannedAt, device: deviceId, ticket: claims.t, holder, tier,
                local: first ? 'already' : 'ok' });
   store.set('queue', queue);
-  if (first) return { kind: 'already', holder, tier, first, offline: true };
-  return { kind: 'ok', holder, tier, offline: true,
+  const backstage = !!t?.backstage;
+  if (first) return { kind: 'already', holder, tier, first, offline: true, backstage };
+  return { kind: 'ok', holder, tier, offline: true, backstage,
            note: t ? '' : 'Issued after this phone last downloaded the list; the signature is genuine.' };
 }
 
@@ -334,6 +335,13 @@ function show(answer) {
     who.className = 'who';
     who.textContent = answer.tier ? `${answer.holder} · ${answer.tier}` : answer.holder;
     el.append(who);
+  }
+  if (answer.backstage && answer.kind !== 'invalid') {
+    const flag = document.createElement('p');
+    flag.className = 'backstage-flag';
+    flag.id = 'door-backstage';
+    flag.textContent = 'Backstage access';
+    el.append(flag);
   }
   const detailText = [answer.reason, answer.note,
     answer.kind === 'already' ? 'Do not let them in again without checking.' : '',
