@@ -312,3 +312,13 @@ def test_money_page_shows_next_payout_and_statements(show, sandbox, settings):
     assert other.get(f"/dashboard/money/payouts/{payout.pk}/").status_code == 404
     assert other.get(f"/dashboard/money/payouts/{payout.pk}.csv").status_code == 404
     assert _api(team_member(creator, Role.DOOR)).get(f"/dashboard/money/payouts/{payout.pk}.csv").status_code == 302
+
+
+def test_staff_see_payouts_in_the_admin(show, sandbox, settings, admin_client):
+    paid_seat(show)
+    payouts.set_schedule(show.creator_id, "after_show")
+    payouts.run_due_payouts(settled(settings))
+    payout = Payout.objects.get()
+    for url in ("/admin/commerce/payout/", f"/admin/commerce/payout/{payout.pk}/change/",
+                "/admin/commerce/payoutprofile/", "/admin/streaming/replayoffer/", "/admin/streaming/contentaccess/"):
+        assert admin_client.get(url).status_code == 200, url
