@@ -264,6 +264,9 @@ def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "") ->
         raise Forbidden("Log in to join a group-buy.")
     quantity = _whole(quantity, "quantity", 1, MAX_JOIN_QUANTITY)
     gb = _get(group_buy_id)
+    from .connect import require_charges  # connect builds on payouts, which builds on the models only
+
+    require_charges(gb.creator_id)  # with Connect on, not before the creator's account takes charges
     unit = offer_price(gb)
     email = (user.email or "").strip().lower()
     with transaction.atomic():

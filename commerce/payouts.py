@@ -20,7 +20,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from microstage.errors import ServiceError
@@ -72,8 +72,8 @@ def _sum(qs) -> Decimal:
 
 def currency_of(creator_id: str) -> str:
     """The creator's main currency: the one most of their ledger is in, else the platform default."""
-    row = (LedgerEntry.objects.filter(creator_id=creator_id).values("currency").annotate(n=Sum("amount"))
-           .order_by("-n").first())
+    row = (LedgerEntry.objects.filter(creator_id=creator_id).values("currency").annotate(n=Count("id"))
+           .order_by("-n", "currency").first())
     return row["currency"] if row else settings.DEFAULT_CURRENCY
 
 

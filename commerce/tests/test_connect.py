@@ -121,3 +121,28 @@ def test_sandbox_connects_at_once(catalog, sandbox, settings):
     assert profile.sandbox_connected and profile.charges_enabled and profile.payouts_enabled
     assert "All set" in owner.get("/dashboard/money/connect/return/").content.decode()
     assert services.checkout(order.pk).provider == "sandbox"
+
+
+def test_group_buy_join_is_refused_until_charges_are_enabled(db, sandbox, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from commerce import groupbuys
+    from commerce.models import GroupBuy
+    from commerce.services import create_product
+    from microstage.tests.factories import CreatorFactory
+
+    creator = CreatorFactory()
+    owner = team_member(creator, Role.OWNER)
+    product = create_product(creator=creator, name="Hoodie", price="50.00", stock=50)
+    gb = groupbuys.create_group_buy(actor=owner, creator_id=creator.pk, product_id=product.pk,
+                                    deadline=timezone.now() + timedelta(days=2),
+                                    price_tiers=[{"min_quantity": 5, "price": "40.00"}])
+    settings.STRIPE_CONNECT = True
+    with pytest.raises(Conflict) as refused:
+        groupbuys.join(group_buy_id=gb.pk, user=UserFactory(), quantity=1)
+    assert refused.value.code == "payouts_not_set_up"
+    assert GroupBuy.objects.get(pk=gb.pk).committed_quantity == 0
+    PayoutProfile.objects.create(creator=creator, charges_enabled=True, sandbox_connected=True)
+    assert groupbuys.join(group_buy_id=gb.pk, user=UserFactory(), quantity=1).participant is not None

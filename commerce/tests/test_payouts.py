@@ -15,7 +15,7 @@ from commerce.services import LineRequest
 from microstage.models import Creator, Role
 from microstage.tests.factories import UserFactory, team_member
 
-from .helpers import KIND, catalog, sandbox  # noqa: F401 - fixtures
+from .helpers import KIND, catalog, run_together, sandbox  # noqa: F401 - fixtures
 from .money_helpers import awaiting_stripe, dispute, fake_stripe, intent_succeeded, post_webhook  # noqa: F401
 
 D = Decimal
@@ -322,3 +322,20 @@ def test_staff_see_payouts_in_the_admin(show, sandbox, settings, admin_client):
     for url in ("/admin/commerce/payout/", f"/admin/commerce/payout/{payout.pk}/change/",
                 "/admin/commerce/payoutprofile/", "/admin/streaming/replayoffer/", "/admin/streaming/contentaccess/"):
         assert admin_client.get(url).status_code == 200, url
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_payout_runs_at_once_pay_each_entry_once(show, sandbox, settings):
+    """Two beat runs (or a retry racing the schedule) under different keys: the creator's row lock makes the
+    second find nothing left to cover, so the money goes out once."""
+    payouts.set_schedule(show.creator_id, "after_show")
+    paid_seat(show, 3)
+    later = settled(settings)
+    results, errors = run_together([
+        lambda: payouts.create_payout(show.creator_id, "EUR", key="race-a", now=later),
+        lambda: payouts.create_payout(show.creator_id, "EUR", key="race-b", now=later)])
+    assert errors == []
+    made = [p for p in results if p is not None]
+    assert len(made) == 1 and made[0].amount == D("28.50")
+    assert Payout.objects.count() == 1
+    assert payouts.split(show.creator_id, "EUR", later).available == D("0.00")
