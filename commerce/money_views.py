@@ -13,6 +13,7 @@ from microstage.models import EDIT_ROLES
 from microstage.views import team_page
 
 from . import connect, money, payouts, services
+from .models import PayoutProfile
 
 TIP_CHOICES = ("2.00", "5.00", "10.00", "20.00")
 
@@ -34,7 +35,7 @@ def money_page(request):
         "payout_key": uuid.uuid4().hex, "fee_percent": settings.PLATFORM_FEE_PERCENT,
         "split": payouts.split(creator.pk, currency), "next_payout": payouts.next_payout(creator.pk, currency),
         "payouts": payouts.payouts_for(creator.pk)[:20], "profile": payouts.profile(creator.pk),
-        "schedules": payouts.PayoutProfile.Schedule.choices, "connect": connect.status_of(creator),
+        "schedules": PayoutProfile.Schedule.choices, "connect": connect.status_of(creator),
         "is_owner": request.role == "owner", "settling_hours": settings.PAYOUT_SETTLING_HOURS,
     })
 

@@ -23,12 +23,10 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from microstage.errors import ServiceError
+from microstage.errors import Invalid, ServiceError
 from microstage.models import Creator
 
 from .models import LedgerEntry, Order, Payout, PayoutLine, PayoutProfile, RiskReview
-
-__all__ = ["PayoutProfile"]  # re-exported for views
 
 log = logging.getLogger(__name__)
 Kind = LedgerEntry.Kind
@@ -51,8 +49,6 @@ def profile(creator_id: str) -> PayoutProfile:
 
 
 def set_schedule(creator_id: str, schedule: str) -> PayoutProfile:
-    from microstage.errors import Invalid
-
     if schedule not in PayoutProfile.Schedule.values:
         raise Invalid("Choose weekly or after each show.", fields={"schedule": ["Choose weekly or after_show."]})
     found = profile(creator_id)
