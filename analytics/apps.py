@@ -35,5 +35,10 @@ class AnalyticsConfig(AppConfig):
         from . import services
 
         overrides.register(services.price_override)
+        from microstage.home import register_panel
+
+        from .home import render_panel
+
+        register_panel(render_panel)  # the creator home at /dashboard/
         user_logged_in.connect(_on_login, dispatch_uid="analytics-link-visitor-login")
         order_paid.connect(_on_order_paid, dispatch_uid="analytics-link-visitor-purchase")

@@ -10,7 +10,8 @@ from microstage.errors import ServiceError
 
 from . import risk, services
 from .models import (CreditEntry, Dispute, GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Hold, Inventory,
-                     LedgerEntry, Order, OrderLine, Product, ProductVariant, Tip)
+                     LedgerEntry, Order, OrderLine, Payout, PayoutLine, PayoutProfile, Product, ProductVariant,
+                     Tip)
 
 REFUNDABLE = (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED)
 
@@ -416,3 +417,34 @@ class PosSaleAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ["id", "client_id", "location__name", "order__id", "device"]
     list_select_related = ["location"]
     date_hierarchy = "sold_at"
+
+
+# --- payouts (records only: commerce/payouts.py and commerce/connect.py write them) ---------------
+
+class PayoutLineInline(admin.TabularInline):
+    model = PayoutLine
+    extra = 0
+    can_delete = False
+    fields = ["entry"]
+    readonly_fields = ["entry"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "creator", "amount", "currency", "status", "method", "schedule", "created_at",
+                    "expected_at", "paid_at"]
+    list_filter = ["status", "method", "schedule", "currency"]
+    search_fields = ["id", "creator__name", "provider_reference", "transfer_reference"]
+    list_select_related = ["creator"]
+    inlines = [PayoutLineInline]
+
+
+@admin.register(PayoutProfile)
+class PayoutProfileAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["creator", "schedule", "charges_enabled", "payouts_enabled", "details_submitted",
+                    "sandbox_connected", "account_updated_at"]
+    list_filter = ["schedule", "charges_enabled", "payouts_enabled"]
+    search_fields = ["creator__name", "creator__stripe_account"]

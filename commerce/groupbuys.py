@@ -264,6 +264,9 @@ def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "") ->
         raise Forbidden("Log in to join a group-buy.")
     quantity = _whole(quantity, "quantity", 1, MAX_JOIN_QUANTITY)
     gb = _get(group_buy_id)
+    from .connect import require_charges  # connect builds on payouts, which builds on the models only
+
+    require_charges(gb.creator_id)  # with Connect on, not before the creator's account takes charges
     unit = offer_price(gb)
     email = (user.email or "").strip().lower()
     with transaction.atomic():
@@ -762,6 +765,11 @@ def settle_by_team(*, group_buy_id: str, actor) -> GroupBuy:
 
     transaction.on_commit(lambda: settle_group_buy.delay(gb.pk))
     return _get(gb.pk)
+
+
+def event_of_line(line) -> str:
+    """The show a group-buy share belongs to (money settles after it), or ""."""
+    return GroupBuy.objects.filter(pk=line.item_id).values_list("event_id", flat=True).first() or ""
 
 
 # --- wiring --------------------------------------------------------------------------------------

@@ -321,6 +321,9 @@ class LedgerEntry(models.Model):
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
     key = models.CharField(max_length=120, unique=True)
     note = models.CharField(max_length=255, blank=True)
+    available_at = models.DateTimeField(null=True, blank=True, help_text=(
+        "When a sale (and its fee and refunds) stops being pending: the show's end plus the settling period. "
+        "Empty means at once."))
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -632,3 +635,75 @@ class CreditEntry(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount} {self.currency}"
+# --- payouts -------------------------------------------------------------------------------------
+
+class PayoutProfile(models.Model):
+    """How a creator is paid: the schedule, and the state of their Stripe Connect (or sandbox) account."""
+
+    class Schedule(models.TextChoices):
+        WEEKLY = "weekly", "Weekly"
+        AFTER_SHOW = "after_show", "After each show"
+
+    creator = models.OneToOneField(Creator, on_delete=models.CASCADE, related_name="payout_profile")
+    schedule = models.CharField(max_length=12, choices=Schedule.choices, default=Schedule.WEEKLY)
+    # Connect: the account id itself stays on Creator.stripe_account (what checkout reads).
+    sandbox_connected = models.BooleanField(default=False, help_text="The sandbox's stand-in for a Connect account.")
+    charges_enabled = models.BooleanField(default=False)
+    payouts_enabled = models.BooleanField(default=False)
+    details_submitted = models.BooleanField(default=False)
+    requirements = models.JSONField(default=list, blank=True, help_text="What Stripe still needs (currently_due).")
+    disabled_reason = models.CharField(max_length=120, blank=True)
+    account_updated_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"Payouts of {self.creator}"
+
+
+class Payout(models.Model):
+    """Money sent to a creator: the sum of the ledger entries it covers (its lines), minus nothing else."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Being sent"
+        IN_TRANSIT = "in_transit", "On its way"
+        PAID = "paid", "Paid"
+        FAILED = "failed", "Failed"
+
+    class Method(models.TextChoices):
+        SANDBOX = "sandbox", "Sandbox (test mode)"
+        STRIPE = "stripe", "Stripe Connect"
+
+    id = PublicIdField("pyt")
+    creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="payouts")
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
+    method = models.CharField(max_length=8, choices=Method.choices)
+    schedule = models.CharField(max_length=12, choices=PayoutProfile.Schedule.choices)
+    key = models.CharField(max_length=120, unique=True, help_text="One payout per creator, currency and period.")
+    destination = models.CharField(max_length=64, blank=True)
+    transfer_reference = models.CharField(max_length=255, blank=True)
+    provider_reference = models.CharField(max_length=255, blank=True)
+    failure_reason = models.CharField(max_length=255, blank=True)
+    expected_at = models.DateTimeField(null=True, blank=True, help_text="When it should land in the bank.")
+    paid_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive")]
+
+    def __str__(self):
+        return f"Payout {self.amount} {self.currency} to {self.creator} ({self.status})"
+
+
+class PayoutLine(models.Model):
+    """One ledger entry a payout covers; an entry is covered at most once."""
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="lines")
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="payout_line")
+
+    class Meta:
+        ordering = ["payout", "entry__created_at", "entry_id"]
+
+    def __str__(self):
+        return f"{self.entry} in {self.payout_id}"

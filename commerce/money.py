@@ -43,13 +43,16 @@ def platform_fee(amount: Decimal) -> Decimal:
     return (amount * Decimal(settings.PLATFORM_FEE_PERCENT) / 100).quantize(CENT, ROUND_HALF_UP)
 
 
-def _append(*, creator_id: str, kind: str, amount: Decimal, currency: str, key: str, order: Order | None = None,
-            note: str = "") -> bool:
+def append_entry(*, creator_id: str, kind: str, amount: Decimal, currency: str, key: str,
+                 order: Order | None = None, note: str = "", available_at=None) -> bool:
     """Append one entry unless its key exists; True when it was new."""
     _, created = LedgerEntry.objects.get_or_create(key=key[:120], defaults={
         "creator_id": creator_id, "kind": kind, "amount": amount, "currency": currency, "order": order,
-        "note": note[:255]})
+        "note": note[:255], "available_at": available_at})
     return created
+
+
+_append = append_entry
 
 
 # --- tips --------------------------------------------------------------------------------------
@@ -126,23 +129,36 @@ def tips_for(creator_id: str, event_id: str = "", limit: int = 50):
 
 # --- the ledger ---------------------------------------------------------------------------------
 
+def settles_at(order: Order):
+    """When the money of a paid order stops being pending: the end of the latest show its lines belong to
+    (or the payment, for things sold outside a show), plus the settling period."""
+    event_ids = {sellables.event_of(line) for line in order.lines.all()} - {""}
+    ends = [t for t in sellables.show_ends(event_ids).values() if t is not None] if event_ids else []
+    base = max([order.paid_at or timezone.now(), *ends])
+    return base + timedelta(hours=settings.PAYOUT_SETTLING_HOURS)
+
+
 def record_sale(sender=None, *, order: Order, **kwargs) -> None:
-    """order_paid receiver (inside the transaction that marks it paid): sale and platform fee, once."""
+    """order_paid receiver (inside the transaction that marks it paid): sale and platform fee, once.
+
+    Both stay pending until `settles_at`; a destination charge (Stripe Connect) already sits in the
+    creator's Stripe balance, and the scheduled payout sends it on to their bank with the rest.
+    """
     if order.total <= 0:
         return
     payment = order.payment
     meta = payment.metadata if payment is not None else {}
     # A destination charge: the provider kept exactly the application fee we asked for.
     fee = Decimal(meta["application_fee"]) if meta.get("transfer_destination") else platform_fee(order.total)
+    available_at = settles_at(order)
     _append(creator_id=order.creator_id, kind=Kind.SALE, amount=order.total, currency=order.currency,
-            key=f"sale:{order.pk}", order=order)
+            key=f"sale:{order.pk}", order=order, available_at=available_at,
+            note=f"Sent to {meta['transfer_destination']} by Stripe Connect (destination charge)"
+            if meta.get("transfer_destination") else "")
     if fee:
         _append(creator_id=order.creator_id, kind=Kind.FEE, amount=-fee, currency=order.currency,
-                key=f"fee:{order.pk}", order=order, note=f"{settings.PLATFORM_FEE_PERCENT}% platform fee")
-    if meta.get("transfer_destination"):
-        _append(creator_id=order.creator_id, kind=Kind.PAYOUT, amount=-(order.total - fee), currency=order.currency,
-                key=f"payout:connect:{order.pk}", order=order,
-                note=f"Paid to {meta['transfer_destination']} by Stripe Connect (destination charge)")
+                key=f"fee:{order.pk}", order=order, note=f"{settings.PLATFORM_FEE_PERCENT}% platform fee",
+                available_at=available_at)
 
 
 def record_refund(sender=None, *, order: Order, amount: Decimal, **kwargs) -> None:
@@ -150,8 +166,10 @@ def record_refund(sender=None, *, order: Order, amount: Decimal, **kwargs) -> No
     if amount <= 0 or not LedgerEntry.objects.filter(key=f"sale:{order.pk}").exists():
         return  # never recorded as a sale (paid before the ledger, or a late payment refunded at once)
     step = f"{order.pk}:{order.refunded_total}"
+    # Taken from the same bucket as the sale: pending while the sale is, else from what is available.
+    available_at = LedgerEntry.objects.filter(key=f"sale:{order.pk}").values_list("available_at", flat=True).first()
     _append(creator_id=order.creator_id, kind=Kind.REFUND, amount=-amount, currency=order.currency,
-            key=f"refund:{step}", order=order)
+            key=f"refund:{step}", order=order, available_at=available_at)
     charged = -(LedgerEntry.objects.filter(key=f"fee:{order.pk}").values_list("amount", flat=True).first()
                 or Decimal("0"))
     if charged <= 0 or order.total <= 0:
@@ -161,7 +179,8 @@ def record_refund(sender=None, *, order: Order, amount: Decimal, **kwargs) -> No
             .aggregate(s=Sum("amount"))["s"] or Decimal("0"))
     if target - done > 0:
         _append(creator_id=order.creator_id, kind=Kind.FEE, amount=target - done, currency=order.currency,
-                key=f"fee_refund:{step}", order=order, note="Platform fee returned with the refund")
+                key=f"fee_refund:{step}", order=order, note="Platform fee returned with the refund",
+                available_at=available_at)
 
 
 # --- disputes -----------------------------------------------------------------------------------
@@ -322,12 +341,17 @@ def ledger_entries(creator_id: str, limit: int = 100):
 # --- Stripe Connect ------------------------------------------------------------------------------
 
 def connected_account_for(creator_id: str) -> str:
-    """The creator's Stripe Connect account id (Creator.stripe_account, set by staff in the admin), or ""."""
+    """The creator's Stripe Connect account id (Creator.stripe_account, from onboarding or the admin), or ""."""
     return Creator.objects.filter(pk=creator_id).values_list("stripe_account", flat=True).first() or ""
 
 
 def connect_params(order: Order) -> dict:
-    """Extra start_checkout arguments for a destination charge, when Connect is on and the creator has an account."""
+    """Extra start_checkout arguments for a destination charge, when Connect is on and the creator has an account.
+
+    With Connect on, a creator whose account cannot take charges yet is refused (409 payouts_not_set_up)."""
+    from .connect import require_charges
+
+    require_charges(order.creator_id)
     if not getattr(settings, "STRIPE_CONNECT", False) or settings.PAYMENTS_PROVIDER != "stripe":
         return {}
     account = connected_account_for(order.creator_id)

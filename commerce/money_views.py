@@ -12,7 +12,8 @@ from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
 from microstage.views import team_page
 
-from . import money, services
+from . import connect, money, payouts, services
+from .models import PayoutProfile
 
 TIP_CHOICES = ("2.00", "5.00", "10.00", "20.00")
 
@@ -32,6 +33,10 @@ def money_page(request):
         "entries": money.ledger_entries(creator.pk), "disputes": list(money.open_disputes(creator.pk)),
         "tips": money.tips_for(creator.pk, limit=20), "can_pay_out": request.user.is_staff,
         "payout_key": uuid.uuid4().hex, "fee_percent": settings.PLATFORM_FEE_PERCENT,
+        "split": payouts.split(creator.pk, currency), "next_payout": payouts.next_payout(creator.pk, currency),
+        "payouts": payouts.payouts_for(creator.pk)[:20], "profile": payouts.profile(creator.pk),
+        "schedules": PayoutProfile.Schedule.choices, "connect": connect.status_of(creator),
+        "is_owner": request.role == "owner", "settling_hours": settings.PAYOUT_SETTLING_HOURS,
     })
 
 

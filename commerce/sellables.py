@@ -57,3 +57,32 @@ def get(kind: str) -> Sellable | None:
 
 def kinds() -> list[str]:
     return sorted(_registry)
+
+
+# --- when the money of a line settles ---------------------------------------------------------------
+# A sale stays pending until its show is over (plus a settling period). The selling app tells commerce
+# which show a line belongs to, and the app that owns shows tells it when they end: commerce never
+# imports events.
+_event_of: dict[str, Callable] = {}  # kind -> (line: OrderLine) -> "evt_…" or ""
+_show_ends: list[Callable] = []  # (event_ids: set[str]) -> {event_id: ends_at}
+
+
+def register_event_of(kind: str, func: Callable) -> None:
+    _event_of[kind] = func
+
+
+def register_show_ends(func: Callable) -> None:
+    if func not in _show_ends:
+        _show_ends.append(func)
+
+
+def event_of(line) -> str:
+    func = _event_of.get(line.kind)
+    return (func(line) or "") if func else ""
+
+
+def show_ends(event_ids: set[str]) -> dict:
+    found: dict = {}
+    for func in _show_ends:
+        found.update(func(set(event_ids)))
+    return found

@@ -9,7 +9,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -527,6 +527,24 @@ def variant_key(variant_id: str) -> str:
     return f"variant:{variant_id}"
 
 
+_price_adjusters: list = []
+
+
+def register_price_adjuster(func) -> None:
+    """Apps above say what percent off a buyer gets on a creator's merch right now: (buyer, creator_id) -> Decimal
+    (events: a ticket whose tier gives a merch discount during the show)."""
+    if func not in _price_adjusters:
+        _price_adjusters.append(func)
+
+
+def merch_price(price: Decimal, buyer, creator_id: str) -> Decimal:
+    """`price` after the best merch discount the buyer has with the creator now (half-up to the cent)."""
+    percent = max((Decimal(func(buyer, creator_id)) for func in _price_adjusters), default=Decimal("0"))
+    if percent <= 0:
+        return price
+    return (price * (Decimal("100") - min(percent, Decimal("100"))) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
 def register_download_resolver(kind: str, resolve) -> None:
     """Apps that sell products under their own kind (drops) say which product a line unlocks."""
     _download_resolvers[kind] = resolve
@@ -736,7 +754,8 @@ def product_offer(item_id: str, quantity: int, buyer) -> sellables.Offer:
                        max_per_order=PRODUCT_MAX_PER_ORDER)
     name = product.name if variant.name == "Default" else f"{product.name} — {variant.name}"
     return sellables.Offer(kind=PRODUCT_KIND, item_id=variant.pk, creator_id=product.creator_id, description=name,
-                           unit_price=variant.unit_price, currency=product.currency,
+                           unit_price=merch_price(variant.unit_price, buyer, product.creator_id),
+                           list_price=variant.unit_price, currency=product.currency,
                            pools={variant_key(variant.pk): variant.stock})
 
 

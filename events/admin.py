@@ -2,7 +2,7 @@
 from django.contrib import admin
 from django.db.models import Count, Q
 
-from .models import Bundle, BundleItem, CheckIn, Drop, Event, Ticket, TicketTier, WaitlistEntry
+from .models import Bundle, BundleItem, CheckIn, Drop, Event, Ticket, TicketTier, TierPerk, WaitlistEntry
 
 
 class TierInline(admin.TabularInline):
@@ -32,8 +32,16 @@ class EventAdmin(admin.ModelAdmin):
         return obj._sold
 
 
+class TierPerkInline(admin.TabularInline):
+    model = TierPerk
+    extra = 0
+    fields = ["kind", "days", "product", "percent"]
+    autocomplete_fields = ["product"]
+
+
 @admin.register(TicketTier)
 class TicketTierAdmin(admin.ModelAdmin):
+    inlines = [TierPerkInline]
     list_display = ["name", "event", "kind", "price", "currency", "quantity", "max_per_order", "sales_start",
                     "sales_end"]
     list_filter = ["kind", "currency", "event__status"]

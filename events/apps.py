@@ -31,3 +31,9 @@ class EventsConfig(AppConfig):
         order_refunded.connect(waitlist.on_order_refunded, dispatch_uid="events.waitlist.refunded")
         bundles.register()
         guest_order_claimed.connect(attach_guest_tickets, dispatch_uid="events.tickets.guest_claimed")
+        from . import settling
+
+        settling.register()  # which show a line belongs to, for when the creator's money settles
+        from . import perks
+
+        perks.register()  # tier perks that deliver: downloads through the ticket line, show-time merch discount

@@ -19,7 +19,7 @@ from microstage.selectors import role_of
 from microstage.text import render_markdown
 from microstage.views import _form_errors, team_page
 
-from . import consent, selectors, services
+from . import consent, perks, selectors, services
 from .forms import AttendeeSearchForm, CancelForm, EventForm, TierForm
 from .models import Event, TicketTier
 
@@ -192,7 +192,7 @@ def tier_new(request, event):
                                                                 "kind": TicketTier.Kind.STANDARD})
     if request.method == "POST" and form.is_valid():
         try:
-            tier = services.add_tier(event, **form.cleaned_data)
+            tier = perks.create_tier(event, **form.service_data())
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
@@ -210,7 +210,7 @@ def tier_edit(request, event, tier_id):
     form = TierForm(request.POST or None, event=event, initial=TierForm.initial_for(tier))
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_tier(tier, **form.cleaned_data)
+            perks.update_tier(tier, **form.service_data())
         except ServiceError as exc:
             _form_errors(form, exc)
         else:

@@ -183,12 +183,30 @@ class TierForm(forms.Form):
     sales_end = LocalDateTimeField(required=False, label="Sales end", help_text="Empty: until the event ends.")
     members_only_until = LocalDateTimeField(required=False, label="Members only until",
                                             help_text="Before this time only members can buy this tier.")
-    perks = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                            help_text="One per line, up to 20 (each up to 120 characters).")
+    perks = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Text-only perks",
+                            help_text="Shown to buyers as promises; the platform does not enforce them. "
+                                      "One per line, up to 20 (each up to 120 characters).")
+    includes_replay = forms.BooleanField(required=False, label="Includes the replay",
+                                         help_text="Holders watch the replay even when it is sold separately.")
+    replay_days = forms.IntegerField(required=False, min_value=1, max_value=3650, label="Replay for (days)",
+                                     help_text="Days after the show; empty: no end.")
+    download_product = forms.ChoiceField(required=False, label="Digital download",
+                                         help_text="One of your digital products, unlocked with the ticket.")
+    merch_discount = forms.DecimalField(required=False, min_value=Decimal("0.01"), max_value=100, decimal_places=2,
+                                        label="Merch discount during the show (%)",
+                                        help_text="Off your products and drops while the show runs.")
+    backstage = forms.BooleanField(required=False, label="Backstage",
+                                   help_text="The door scanner shows a backstage flag for these tickets.")
+
+    PERK_FIELDS = ("includes_replay", "replay_days", "download_product", "merch_discount", "backstage")
 
     def __init__(self, *args, event: Event, **kwargs):
         super().__init__(*args, **kwargs)
         self.event = event
+        from commerce.models import Product
+
+        digital = Product.objects.filter(creator_id=event.creator_id, kind=Product.Kind.DIGITAL, is_active=True)
+        self.fields["download_product"].choices = [("", "None")] + [(p.pk, p.name) for p in digital]
         self.fields["currency"].initial = settings.DEFAULT_CURRENCY
         tz_label = f"Times are in the event's timezone ({event.timezone})."
         for name in ("sales_start", "sales_end", "members_only_until"):
@@ -222,7 +240,31 @@ class TierForm(forms.Form):
                                                  "max_per_order")}
         initial.update({f: as_local(getattr(tier, f), tz) for f in ("sales_start", "sales_end", "members_only_until")})
         initial["perks"] = "\n".join(tier.perks or [])
+        for perk in tier.entitlements.all():
+            if perk.kind == "replay":
+                initial.update(includes_replay=True, replay_days=perk.days)
+            elif perk.kind == "download":
+                initial["download_product"] = perk.product_id
+            elif perk.kind == "merch_discount":
+                initial["merch_discount"] = perk.percent
+            elif perk.kind == "backstage":
+                initial["backstage"] = True
         return initial
+
+    def service_data(self) -> dict:
+        """The tier's fields plus `entitlements` for events.perks.create_tier / update_tier."""
+        data = {k: v for k, v in self.cleaned_data.items() if k not in self.PERK_FIELDS}
+        specs = []
+        if self.cleaned_data.get("includes_replay"):
+            specs.append({"kind": "replay", "days": self.cleaned_data.get("replay_days")})
+        if self.cleaned_data.get("download_product"):
+            specs.append({"kind": "download", "product": self.cleaned_data["download_product"]})
+        if self.cleaned_data.get("merch_discount"):
+            specs.append({"kind": "merch_discount", "percent": self.cleaned_data["merch_discount"]})
+        if self.cleaned_data.get("backstage"):
+            specs.append({"kind": "backstage"})
+        data["entitlements"] = specs
+        return data
 
 
 class CancelForm(forms.Form):

@@ -319,5 +319,35 @@ class BundleItem(models.Model):
         return f"{self.quantity} × {self.tier or self.variant}"
 
 
+class TierPerk(models.Model):
+    """A perk the platform delivers to holders of a tier's valid tickets (an entitlement).
+
+    Text-only perks ("meet the band") stay in `TicketTier.perks` and promise nothing the platform checks.
+    """
+
+    class Kind(models.TextChoices):
+        REPLAY = "replay", "Replay access"
+        DOWNLOAD = "download", "Digital download"
+        MERCH_DISCOUNT = "merch_discount", "Merch discount during the show"
+        BACKSTAGE = "backstage", "Backstage"
+
+    tier = models.ForeignKey(TicketTier, on_delete=models.CASCADE, related_name="entitlements")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    days = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(3650)],
+                                            help_text="Replay: days after the show it stays open (empty: no end).")
+    product = models.ForeignKey("commerce.Product", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="+", help_text="Download: the digital product unlocked.")
+    percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True,
+                                  validators=[MinValueValidator(0), MaxValueValidator(100)],
+                                  help_text="Merch discount: percent off the creator's products during the show.")
+
+    class Meta:
+        ordering = ["tier", "kind"]
+        constraints = [models.UniqueConstraint(fields=["tier", "kind"], name="one_perk_kind_per_tier")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} with {self.tier}"
+
+
 # Consent forms, answers and "notify me" requests live in their own module but belong to this app.
 from .consent_models import ConsentAnswers, ConsentForm, NotifyRequest  # noqa: E402,F401

@@ -158,17 +158,20 @@ def checkin_bundle(event: Event) -> dict:
     from microstage.signing import public_key_b64url
 
     from .consent import answers_by_ticket, no_recording, questions_of
+    from .models import TierPerk
 
     rows = Ticket.objects.filter(event=event).values_list("pk", "version", "status", "checked_in_at", "tier__name",
-                                                          "holder_name", "holder_email")
+                                                          "holder_name", "holder_email", "tier_id")
     answered = answers_by_ticket(event)  # the holders' consent answers travel with the bundle (offline door)
+    backstage = set(TierPerk.objects.filter(tier__event=event, kind=TierPerk.Kind.BACKSTAGE)
+                    .values_list("tier_id", flat=True))
     tickets, revoked = [], []
-    for pk, version, status, checked_in_at, tier_name, holder_name, holder_email in rows:
+    for pk, version, status, checked_in_at, tier_name, holder_name, holder_email, tier_id in rows:
         if status != Ticket.Status.VALID:
             revoked.append(pk)
             continue
         answers = answered.get(pk, {})
-        tickets.append({"id": pk, "version": version, "tier": tier_name,
+        tickets.append({"id": pk, "version": version, "tier": tier_name, "backstage": tier_id in backstage,
                         "holder": holder_name or holder_email.split("@", 1)[0],
                         "checked_in_at": checked_in_at.isoformat() if checked_in_at else None,
                         "answers": answers, "no_recording": no_recording(answers)})

@@ -821,8 +821,11 @@ def drop_offer(drop_id: str, quantity: int, buyer) -> Offer:
     # get past it (the count above runs before reserve's locks).
     limits = ({f"{sellables.LIMIT_PREFIX}drop:{drop.pk}:{buyer.pk}": drop.per_person_limit}
               if getattr(buyer, "is_authenticated", False) else {})
+    from commerce.services import merch_price  # a ticket's show-time merch discount (events/perks.py)
+
     return Offer(kind=DROP_KIND, item_id=drop.pk, creator_id=event.creator_id, description=f"{name} (drop)",
-                 unit_price=price, currency=drop.product.currency, list_price=price,
+                 unit_price=merch_price(price, buyer, event.creator_id), currency=drop.product.currency,
+                 list_price=price,
                  pools=drop_pools(drop, variant), limits=limits)
 
 

@@ -50,12 +50,14 @@ class PlanForm(_Upper, forms.Form):
                                              help_text="Members see and buy events marked members-only.")
     clip_access = forms.BooleanField(required=False, label="Members’ clips",
                                      help_text="Members watch clips marked for members, free.")
+    replay_access = forms.BooleanField(required=False, label="Replays included",
+                                       help_text="Members watch paid replays and priced clips without buying them.")
 
     @staticmethod
     def initial_for(plan: MembershipPlan) -> dict:
         return {f: getattr(plan, f) for f in ("name", "description", "price", "currency", "interval",
                                                "early_access_hours", "discount_percent", "members_only_events",
-                                               "clip_access")}
+                                               "clip_access", "replay_access")}
 
 
 class RewardForm(forms.Form):

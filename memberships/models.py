@@ -30,6 +30,8 @@ class MembershipPlan(models.Model):
                                            validators=[MinValueValidator(0), MaxValueValidator(100)])
     members_only_events = models.BooleanField(default=False, help_text="Members see and buy members-only events.")
     clip_access = models.BooleanField(default=False, help_text="Members watch clips marked for members.")
+    replay_access = models.BooleanField(default=False, help_text="Members watch the creator's paid replays and "
+                                        "priced clips without buying them.")
     is_active = models.BooleanField(default=True, help_text="Inactive plans take no new members.")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -47,7 +49,8 @@ class MembershipPlan(models.Model):
     @property
     def perks(self) -> dict:
         return {"early_access_hours": self.early_access_hours, "discount_percent": str(self.discount_percent),
-                "members_only_events": self.members_only_events, "clip_access": self.clip_access}
+                "members_only_events": self.members_only_events, "clip_access": self.clip_access,
+                "replay_access": self.replay_access}
 
 
 class Membership(models.Model):

@@ -18,6 +18,7 @@ class Perks:
     discount_percent: Decimal = Decimal("0")
     members_only_events: bool = False
     clip_access: bool = False
+    replay_access: bool = False
 
 
 NO_PERKS = Perks()
@@ -41,7 +42,8 @@ def perks_for(user, creator_id: str) -> Perks:
     if membership is None:
         return NO_PERKS
     plan = membership.plan
-    return Perks(True, plan.early_access_hours, plan.discount_percent, plan.members_only_events, plan.clip_access)
+    return Perks(True, plan.early_access_hours, plan.discount_percent, plan.members_only_events, plan.clip_access,
+                 plan.replay_access)
 
 
 def plans_of(creator_id: str, *, active_only: bool = True) -> QuerySet[MembershipPlan]:

@@ -163,7 +163,7 @@ MAX_PLAN_PRICE = Decimal("10000")
 MIN_PLAN_PRICE = Decimal("0.50")  # below this card providers refuse the charge
 MAX_EARLY_ACCESS_HOURS = 24 * 90
 PLAN_FIELDS = ("name", "description", "price", "currency", "interval", "early_access_hours", "discount_percent",
-               "members_only_events", "clip_access", "is_active")
+               "members_only_events", "clip_access", "replay_access", "is_active")
 LIVE_STATUSES = (Membership.Status.PENDING, Membership.Status.ACTIVE, Membership.Status.PAST_DUE,
                  Membership.Status.CANCELLED)
 

@@ -179,6 +179,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "send-due-notifications": {"task": "events.send_due_notifications", "schedule": 30.0},
     "sample-viewers": {"task": "analytics.sample_viewers", "schedule": 60.0},
     "renew-sandbox-memberships": {"task": "memberships.renew_sandbox_memberships", "schedule": 300.0},
+    "run-due-payouts": {"task": "commerce.run_due_payouts", "schedule": 900.0},
 }
 # Task modules beyond each app's tasks.py (autodiscovery finds only those).
 CELERY_IMPORTS = ("streaming.preflight_tasks",)
@@ -266,6 +267,11 @@ DJSTRIPE_USE_NATIVE_JSONFIELD = True
 DJSTRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
 PAYMENTS_PROVIDER = env.str("MICROSTAGE_PAYMENTS_PROVIDER", default="stripe" if STRIPE_SECRET_KEY else "sandbox")
 PLATFORM_FEE_PERCENT = Decimal(env.str("MICROSTAGE_PLATFORM_FEE_PERCENT", default="5"))
+# Creator payouts: a sale is pending until its show is over plus this many hours; weekly payouts run on
+# this weekday (0 = Monday, UTC) and are expected in the bank this many days after they are sent.
+PAYOUT_SETTLING_HOURS = env.int("MICROSTAGE_PAYOUT_SETTLING_HOURS", default=72)
+PAYOUT_WEEKDAY = env.int("MICROSTAGE_PAYOUT_WEEKDAY", default=0)
+PAYOUT_ARRIVAL_DAYS = env.int("MICROSTAGE_PAYOUT_ARRIVAL_DAYS", default=2)
 
 # --- Streaming -----------------------------------------------------------------------------
 # Where encoders publish (shown in the dashboard); `make run` starts nginx-rtmp on RTMP_PORT.

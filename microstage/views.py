@@ -47,8 +47,12 @@ def dashboard(request):
     membership = request.team_membership
     if not membership:
         return render(request, "microstage/dashboard/welcome.html", {"form": CreatorForm()})
-    return render(request, "microstage/dashboard/overview.html", {"creator": membership.creator,
-                                                                   "role": membership.role})
+    from . import home
+
+    # Each panel is rendered by its app's template (render_to_string: already safe HTML).
+    return render(request, "microstage/dashboard/overview.html", {
+        "creator": membership.creator, "role": membership.role,
+        "panels": home.panels(request, membership.creator, membership.role)})
 
 
 @login_required

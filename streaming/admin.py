@@ -2,7 +2,7 @@
 from django.contrib import admin, messages
 
 from . import services
-from .models import ChatMessage, ChatMute, Clip, LiveStream, Recording
+from .models import ChatMessage, ChatMute, Clip, ContentAccess, LiveStream, Recording, ReplayOffer
 
 
 @admin.register(LiveStream)
@@ -70,3 +70,19 @@ class ChatMuteAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "event__title"]
     list_select_related = ["user", "event", "muted_by"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(ReplayOffer)
+class ReplayOfferAdmin(admin.ModelAdmin):
+    list_display = ["event", "price", "currency", "is_active", "updated_at"]
+    list_filter = ["is_active", "currency"]
+    search_fields = ["event__title", "event__id"]
+    autocomplete_fields = ["event"]
+
+
+@admin.register(ContentAccess)
+class ContentAccessAdmin(admin.ModelAdmin):
+    list_display = ["id", "event", "clip", "email", "status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["id", "email", "event__title", "order_line__order__id"]
+    readonly_fields = ["id", "event", "clip", "user", "email", "order_line", "created_at"]

@@ -9,3 +9,6 @@ class StreamingConfig(AppConfig):
     def ready(self):
         # Celery autodiscovery imports tasks.py only; clip and upload tasks live in clip_tasks.py.
         from . import clip_tasks  # noqa: F401
+        from . import replays
+
+        replays.register()  # replays and clips sold alone

@@ -11,7 +11,7 @@ from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES, MODERATION_ROLES
 from microstage.views import team_page
 
-from . import selectors, services
+from . import replays, selectors, services
 from .models import Clip, Recording
 
 TEAM_ROLES = EDIT_ROLES | MODERATION_ROLES
@@ -21,6 +21,7 @@ def _replay_context(request, event, **extra):
     recording = selectors.replay_recording(event)
     return {"event": event, "recording": recording, "playback": selectors.playback_for(event, request.user),
             "clips": selectors.clips_of_event(event)[:50], "access_choices": Clip.Access.choices,
+            "replay_offer": replays.active_offer(event),
             "max_clip_seconds": services.MAX_CLIP_SECONDS, "can_edit": request.can_edit,
             "uploads": Recording.objects.filter(stream__event=event, source=Recording.Source.UPLOAD)[:5], **extra}
 
@@ -90,8 +91,9 @@ def clip_page(request, clip_id):
     if clip is None or (clip.event.status == Event.Status.DRAFT
                         and not selectors.is_team(request.user, clip.event.creator_id)):
         raise Http404("No such clip.")
-    allowed = selectors.can_view_clip(clip, request.user)
+    allowed = replays.can_view_clip(clip, request.user)
     media = selectors.clip_media(clip) if allowed and clip.status == Clip.Status.READY else None
+    for_sale = not allowed and clip.price and clip.status == Clip.Status.READY
     return render(request, "streaming/clip_page.html", {
-        "clip": clip, "event": clip.event, "allowed": allowed, "media": media,
+        "clip": clip, "event": clip.event, "allowed": allowed, "media": media, "for_sale": for_sale,
         "hint": "" if allowed else selectors.clip_access_hint(clip)}, status=200)

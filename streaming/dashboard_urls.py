@@ -1,7 +1,7 @@
 """Creator pages for going live (mounted under /dashboard/live/): ingest, control room, replay and clips."""
 from django.urls import path
 
-from . import clip_views, control_views, dashboard_views
+from . import clip_views, control_views, dashboard_views, replay_views
 
 urlpatterns = [
     path("clips/", clip_views.clip_library, name="dash-clips"),
@@ -17,5 +17,7 @@ urlpatterns = [
     path("<str:event_id>/replay/", clip_views.replay, name="dash-replay"),
     path("<str:event_id>/replay/upload/", clip_views.upload_recording, name="dash-replay-upload"),
     path("<str:event_id>/clips/new/", clip_views.clip_new, name="dash-clip-new"),
+    path("<str:event_id>/replay/price/", replay_views.replay_price, name="dash-replay-price"),
+    path("<str:event_id>/clips/<str:clip_id>/price/", replay_views.clip_price, name="dash-clip-price"),
     path("<str:event_id>/clips/<str:clip_id>/status/", clip_views.clip_status, name="dash-clip-status"),
 ]

@@ -111,6 +111,10 @@ class Clip(models.Model):
     start_seconds = models.FloatField(validators=[MinValueValidator(0)])
     end_seconds = models.FloatField(validators=[MinValueValidator(0)])
     access = models.CharField(max_length=16, choices=Access.choices, default=Access.TICKET_HOLDERS)
+    price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True,
+                                validators=[MinValueValidator(0)],
+                                help_text="Anyone may also buy the clip alone at this price (empty: not for sale).")
+    currency = models.CharField(max_length=3, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROCESSING, db_index=True)
     progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
     file = models.CharField(max_length=500, blank=True)
@@ -163,3 +167,48 @@ class ChatMute(models.Model):
 
     def __str__(self):
         return f"{self.user} muted in {self.event} until {self.until:%H:%M}"
+
+
+class ReplayOffer(models.Model):
+    """An event's replay for sale on its own. While one is active, the replay is for its buyers, ticket holders
+    whose tier includes the replay, members whose plan includes replays, and the team (not every ticket holder)."""
+
+    id = PublicIdField("rpo")
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="replay_offer")
+    price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
+    currency = models.CharField(max_length=3)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(price__gt=0), name="replay_price_positive")]
+
+    def __str__(self):
+        return f"Replay of {self.event} at {self.price} {self.currency}"
+
+
+class ContentAccess(models.Model):
+    """A bought replay or clip: issued when its order line is paid, void when refunded."""
+
+    class Status(models.TextChoices):
+        VALID = "valid", "Valid"
+        VOID = "void", "Void"
+
+    id = PublicIdField("cac")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="content_access")
+    clip = models.ForeignKey(Clip, null=True, blank=True, on_delete=models.CASCADE, related_name="purchases",
+                             help_text="Empty: the whole replay.")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    email = models.EmailField(max_length=254, help_text="A guest's access follows their verified email.")
+    order_line = models.OneToOneField("commerce.OrderLine", on_delete=models.PROTECT, related_name="content_access")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.VALID, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["email"], name="content_access_email_idx")]
+
+    def __str__(self):
+        return f"{self.clip or 'Replay'} for {self.email}"

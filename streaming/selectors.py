@@ -280,7 +280,10 @@ def watch_status(event: Event, user, access: ChatAccess | None = None) -> dict:
     stream = LiveStream.objects.filter(event=event).first()
     now = timezone.now()
     state = show_state(event, stream, now)
-    playback = playback_for(event, user) if access is not None and access.can_read else None
+    from .replays import playback_for as playback_by_rule  # replays builds on this module
+
+    # The live stream follows the chat's read rule; a replay may also be bought alone (streaming/replays.py).
+    playback = playback_by_rule(event, user) if access is not None else None
     if playback is not None:
         playback = {**playback, "expires_at": playback["expires_at"].isoformat()
                     if hasattr(playback["expires_at"], "isoformat") else playback["expires_at"]}

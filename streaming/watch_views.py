@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 from events.models import Event
 from events.selectors import drops_with_availability, tiers_with_availability
 
-from . import selectors
+from . import replays, selectors
 
 
 def _event_and_access(request, slug: str):
@@ -28,6 +28,7 @@ def watch(request, slug: str):
         "drops": drops_with_availability(event),
         "ws_path": f"/ws/events/{event.pk}/", "status_url": request.path + "status/",
         "chat_history": selectors.recent_chat(event.pk) if access.can_read else [],
+        "replay_offer": replays.replay_for_sale(event, request.user) if status["state"] == "after" else None,
     })
 
 

@@ -7,7 +7,7 @@ from commerce.services import MAX_LINES, MAX_QUANTITY
 # A line names what it buys by one of these fields; each maps to a sellable kind. Only "ticket" is
 # registered so far (by events); drops and products arrive with later issues under these kinds.
 LINE_FIELDS = {"tier": "ticket", "drop": "drop", "product": "product", "pass_product": "pass", "bundle": "bundle",
-               "variant": "product"}
+               "variant": "product", "replay": "replay", "clip": "clip"}
 # How a line is paid beyond money (kept on the line as its options, read by the selling app's offer):
 # a pass's id, or a reward's discount code. Only ticket lines take them.
 OPTION_FIELDS = ("pass", "code")
@@ -26,6 +26,9 @@ class LineInSerializer(serializers.Serializer):
                                    help_text="A bundle: tickets, goods and store credit as one line.")
     variant = serializers.CharField(max_length=MAX_ID_CHARS, required=False,
                                     help_text="A product's variant (sold as the product).")
+    replay = serializers.CharField(max_length=MAX_ID_CHARS, required=False,
+                                   help_text="Buy an event's replay alone (the event's id).")
+    clip = serializers.CharField(max_length=MAX_ID_CHARS, required=False, help_text="Buy a priced clip alone.")
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)
     code = serializers.CharField(max_length=MAX_ID_CHARS, required=False,
                                  help_text="A discount code from the buyer's rewards (ticket lines).")
@@ -40,8 +43,8 @@ class LineInSerializer(serializers.Serializer):
     def validate(self, attrs):
         named = [name for name in LINE_FIELDS if name in attrs]
         if len(named) != 1:
-            raise serializers.ValidationError("Name exactly one of tier, drop, product, variant, bundle or "
-                                              "pass_product.")
+            raise serializers.ValidationError("Name exactly one of tier, drop, product, variant, bundle, "
+                                              "pass_product, replay or clip.")
         attrs["field"] = named[0]
         attrs["kind"] = LINE_FIELDS[named[0]]
         attrs["item_id"] = attrs[named[0]]

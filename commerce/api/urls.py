@@ -5,13 +5,17 @@ before a view runs, so no odd byte (a NUL, say) ever reaches a database query.
 """
 from django.urls import re_path
 
-from . import groupbuy_views, product_views, views
+from . import groupbuy_views, money_views, product_views, views
 
 ORDER = r"orders/(?P<order_id>[A-Za-z0-9_-]{1,64})"
 
 GROUP_BUY = r"group-buys/(?P<group_buy_id>[A-Za-z0-9_-]{1,64})"
 
+CREATOR = r"creators/(?P<creator_id>[A-Za-z0-9_-]{1,64})"
+
 urlpatterns = [
+    re_path(rf"^{CREATOR}/balance$", money_views.CreatorBalanceView.as_view(), name="api-creator-balance"),
+    re_path(rf"^{CREATOR}/payouts$", money_views.CreatorPayoutsView.as_view(), name="api-creator-payouts"),
     re_path(r"^group-buys$", groupbuy_views.GroupBuyListView.as_view(), name="api-group-buys"),
     re_path(rf"^{GROUP_BUY}$", groupbuy_views.GroupBuyDetailView.as_view(), name="api-group-buy"),
     re_path(rf"^{GROUP_BUY}/join$", groupbuy_views.GroupBuyJoinView.as_view(), name="api-group-buy-join"),

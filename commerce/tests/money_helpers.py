@@ -20,8 +20,24 @@ from microstage.tests.test_payments_helpers import WEBHOOK_SECRET, signed_header
 class FakeStripe:
     def __init__(self):
         self.requests: list[tuple[str, dict]] = []
+        self.headers: list[dict] = []  # per request, in the same order
+        self.fail: set[str] = set()  # paths answered with a Stripe error
+        self.account: dict = {"id": "acct_new_1", "object": "account", "charges_enabled": False,
+                              "payouts_enabled": False, "details_submitted": False,
+                              "requirements": {"currently_due": ["external_account", "individual.dob.day"]}}
 
     def answer(self, path: str, form: dict) -> dict:
+        if path.split("?")[0] in self.fail:
+            return {"error": {"message": "Stripe said no.", "type": "invalid_request_error"}}
+        if path == "/v1/transfers":
+            return {"id": f"tr_{len(self.requests)}", "object": "transfer", "amount": int(form["amount"])}
+        if path == "/v1/payouts":
+            return {"id": f"po_{len(self.requests)}", "object": "payout", "amount": int(form["amount"]),
+                    "arrival_date": 1893456000, "status": "pending"}
+        if path == "/v1/accounts" or path.startswith("/v1/accounts/"):
+            return self.account
+        if path == "/v1/account_links":
+            return {"object": "account_link", "url": "https://connect.stripe.test/setup/e/acct_new_1"}
         if path == "/v1/refunds":
             return {"id": f"re_{len(self.requests)}", "object": "refund", "amount": int(form["amount"]),
                     "currency": "eur", "status": "succeeded"}
@@ -36,9 +52,13 @@ def fake_stripe(settings):
     fake = FakeStripe()
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.do_POST()
+
         def do_POST(self):  # noqa: N802 - http.server's name
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
             form = dict(parse_qsl(body))
+            fake.headers.append(dict(self.headers))
             fake.requests.append((self.path, form))
             answer = fake.answer(self.path, form)
             data = json.dumps(answer).encode()

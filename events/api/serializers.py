@@ -76,7 +76,12 @@ class TierInSerializer(serializers.Serializer):
     sales_start = serializers.DateTimeField(required=False, allow_null=True)
     sales_end = serializers.DateTimeField(required=False, allow_null=True)
     members_only_until = serializers.DateTimeField(required=False, allow_null=True)
-    perks = serializers.ListField(child=serializers.CharField(max_length=120), max_length=20, required=False)
+    perks = serializers.ListField(child=serializers.CharField(max_length=120), max_length=20, required=False,
+                                  help_text="Text-only perks: shown to buyers, enforced by nobody.")
+    entitlements = serializers.ListField(
+        child=serializers.DictField(), max_length=4, required=False,
+        help_text='Perks the platform delivers: {"kind": "replay", "days"?}, {"kind": "download", "product"}, '
+                  '{"kind": "merch_discount", "percent"}, {"kind": "backstage"}.')
     kind = serializers.ChoiceField(choices=["standard", "backstage", "vip", "online"], required=False)
     description = serializers.CharField(max_length=280, required=False, allow_blank=True)
 
@@ -178,12 +183,19 @@ class TierSerializer(serializers.Serializer):
     sales_end = serializers.DateTimeField(allow_null=True)
     members_only_until = serializers.DateTimeField(allow_null=True)
     perks = serializers.ListField(child=serializers.CharField())
+    entitlements = serializers.SerializerMethodField(help_text="Perks the platform delivers (see tier create).")
     member_price = serializers.SerializerMethodField(
         help_text="The price after the caller's member discount (the price itself when none applies).")
 
     @extend_schema_field(serializers.DecimalField(max_digits=10, decimal_places=2))
     def get_member_price(self, tier) -> str:
         return f"{getattr(tier, 'member_price', tier.price):.2f}"
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField()))
+    def get_entitlements(self, tier) -> list:
+        from events.perks import entitlements_json
+
+        return entitlements_json(tier)
 
 
 class DropInSerializer(serializers.Serializer):
@@ -335,6 +347,7 @@ class ScannedTicketSerializer(serializers.Serializer):
     checked_in_at = serializers.DateTimeField(allow_null=True)
     answers = serializers.SerializerMethodField()
     no_recording = serializers.SerializerMethodField()
+    backstage = serializers.SerializerMethodField(help_text="The tier's backstage perk: show the door.")
 
     def get_holder(self, ticket) -> str:
         return ticket.holder_name or ticket.holder_email.split("@", 1)[0]
@@ -351,6 +364,10 @@ class ScannedTicketSerializer(serializers.Serializer):
 
     def get_no_recording(self, ticket) -> bool:
         return self._door(ticket)["no_recording"]
+    def get_backstage(self, ticket) -> bool:
+        from events.perks import is_backstage
+
+        return is_backstage(ticket.tier)
 
 
 class CheckInResultSerializer(serializers.Serializer):

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from events import selectors, services
+from events import perks, selectors, services
 from events.models import CheckIn, Event, TicketTier, in_zone
 from microstage.api.pagination import Pagination
 from microstage.api.views import parse
@@ -186,7 +186,7 @@ class TierListView(APIView):
     def post(self, request, event_id):
         event = _team_event(request.user, event_id)
         data = parse(s.TierInSerializer, request)
-        return Response(_tier_out(services.add_tier(event, **data)), status=status.HTTP_201_CREATED)
+        return Response(_tier_out(perks.create_tier(event, **data)), status=status.HTTP_201_CREATED)
 
 
 class DropListView(APIView):

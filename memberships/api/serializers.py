@@ -16,6 +16,8 @@ class PlanPerksInSerializer(serializers.Serializer):
                                                 max_value=Decimal("100"), required=False)
     members_only_events = serializers.BooleanField(required=False)
     clip_access = serializers.BooleanField(required=False)
+    replays = serializers.BooleanField(required=False, source="replay_access",
+                                       help_text="Members watch paid replays and priced clips included.")
 
 
 class PlanInSerializer(serializers.Serializer):
@@ -53,6 +55,7 @@ class PlanPerksSerializer(serializers.Serializer):
     discount_percent = serializers.DecimalField(max_digits=5, decimal_places=2)
     members_only_events = serializers.BooleanField()
     clip_access = serializers.BooleanField()
+    replays = serializers.BooleanField(source="replay_access")
 
 
 class MembershipPlanSerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ from microstage.selectors import role_of
 
 from . import serializers as s
 
-PERK_FIELDS = ("early_access_hours", "discount_percent", "members_only_events", "clip_access")
+PERK_FIELDS = ("early_access_hours", "discount_percent", "members_only_events", "clip_access", "replay_access")
 
 
 def _plan_fields(data: dict) -> dict:

@@ -38,6 +38,13 @@ def owner_api(creator, make_api):
 # --- creating plans --------------------------------------------------------------------------
 
 class TestCreatePlan:
+    def test_a_plan_can_include_replays(self, owner_api, creator):
+        body = plan_body(creator)
+        body["perks"] = {**body["perks"], "replays": True}
+        r = owner_api.post(PLANS, body, format="json")
+        assert r.status_code == 201 and r.json()["perks"]["replays"] is True
+        assert MembershipPlan.objects.get(pk=r.json()["id"]).replay_access
+
     def test_owner_creates_a_plan(self, owner_api, creator):
         r = owner_api.post(PLANS, plan_body(creator), format="json")
         assert r.status_code == 201, r.json()
@@ -45,7 +52,7 @@ class TestCreatePlan:
         assert data["id"].startswith("plan_") and data["creator"] == creator.pk
         assert data["price"] == "4.99" and data["currency"] == "EUR" and data["interval"] == "month"
         assert data["perks"] == {"early_access_hours": 48, "discount_percent": "10.00", "members_only_events": True,
-                                 "clip_access": True}
+                                 "clip_access": True, "replays": False}
         plan = MembershipPlan.objects.get(pk=data["id"])
         assert plan.price == Decimal("4.99") and plan.discount_percent == Decimal("10")
 

@@ -16,6 +16,9 @@ class Kind:
     SETUP_SUCCEEDED = "setup_succeeded"        # a payment method was saved for later
     DISPUTE_OPENED = "dispute_opened"          # the payer's bank disputes a payment; `dispute`, `amount`
     DISPUTE_CLOSED = "dispute_closed"          # ... and decided it; `outcome` is "won" | "lost"
+    ACCOUNT_UPDATED = "account_updated"        # a connected account changed; `data` is the account object
+    PAYOUT_PAID = "payout_paid"                # a payout to a connected account's bank landed; `provider_reference`
+    PAYOUT_FAILED = "payout_failed"            # ... or failed (`failure_message`)
     IGNORED = "ignored"                # a provider event we record but do not act on
 
 
@@ -38,3 +41,4 @@ class PaymentEvent:
     failure_message: str = ""
     card_fingerprint: str = ""         # the provider's fingerprint of the card, when it tells us (risk checks)
     metadata: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)  # the provider's object, for kinds that need more (ACCOUNT_UPDATED)

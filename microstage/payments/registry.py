@@ -42,3 +42,16 @@ def unregister_handler(purpose: str) -> None:
 
 def handlers_for(purpose: str) -> Handlers:
     return _handlers.get(purpose, Handlers())
+
+
+# Stripe Connect news that concerns no payment: a connected account changed, a payout to a bank ended.
+# Commerce registers: on_account_updated(data: dict), on_payout(reference: str, status: "paid"|"failed", reason).
+_connect: dict[str, Callback] = {}
+
+
+def register_connect_handler(*, on_account_updated: Callback = None, on_payout: Callback = None) -> None:
+    _connect.update(on_account_updated=on_account_updated, on_payout=on_payout)
+
+
+def connect_handler(name: str) -> Callback:
+    return _connect.get(name)

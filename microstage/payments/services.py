@@ -19,7 +19,7 @@ from .models import Payment, ProcessedEvent
 from .money import normalise_currency, to_minor, validate_amount
 from .providers import get_provider
 from .providers.base import ProviderResult, SetupResult
-from .registry import handlers_for
+from .registry import connect_handler, handlers_for
 
 log = logging.getLogger(__name__)
 Status = Payment.Status
@@ -348,6 +348,9 @@ def handle_event(event: PaymentEvent) -> ProcessedEvent | None:
             return record
         if event.kind == Kind.IGNORED:
             return record
+        if event.kind in (Kind.ACCOUNT_UPDATED, Kind.PAYOUT_PAID, Kind.PAYOUT_FAILED):
+            _connect_news(event)
+            return record
         payment = _locate(event)
         if payment is None:
             # Not ours (e.g. a payment made outside Microstage on the same account): remember and move on.
@@ -357,6 +360,15 @@ def handle_event(event: PaymentEvent) -> ProcessedEvent | None:
         record.save(update_fields=["payment"])
         _apply(payment, event)
         return record
+
+
+def _connect_news(event: PaymentEvent) -> None:
+    """Inside handle_event's transaction (so a replay does nothing): tell the app that keeps Connect state."""
+    if event.kind == Kind.ACCOUNT_UPDATED:
+        _call(connect_handler("on_account_updated"), event.data)
+    else:
+        _call(connect_handler("on_payout"), event.provider_reference,
+              "paid" if event.kind == Kind.PAYOUT_PAID else "failed", event.failure_message)
 
 
 def _locate(event: PaymentEvent) -> Payment | None:

@@ -23,3 +23,12 @@ def money(amount, currency):
         return "Free"
     symbol = _SYMBOLS.get(currency)
     return f"{symbol}{value:,.2f}" if symbol else f"{value:,.2f} {currency}"
+
+
+@register.simple_tag
+def amount(value, currency):
+    """An account amount: 0 → "€0.00", -0.5 → "−€0.50" (balances and statements, where zero is not "Free")."""
+    value = Decimal(value or 0)
+    symbol = _SYMBOLS.get(currency)
+    sign = "−" if value < 0 else ""
+    return f"{sign}{symbol}{abs(value):,.2f}" if symbol else f"{sign}{abs(value):,.2f} {currency}"

@@ -177,12 +177,13 @@ async function checkOnServer(payload) {
   const t = data?.ticket;
   if (data?.result === 'ok') {
     markCheckedIn(t.id, t.checked_in_at);
-    return { kind: 'ok', holder: t.holder, tier: t.tier, answers: t.answers, noRecording: t.no_recording };
+    return { kind: 'ok', holder: t.holder, tier: t.tier, answers: t.answers, noRecording: t.no_recording,
+             backstage: !!t.backstage };
   }
   if (data?.result === 'already_checked_in') {
     markCheckedIn(t.id, data.first_scan_at);
     return { kind: 'already', holder: t.holder, tier: t.tier, first: data.first_scan_at, answers: t.answers,
-             noRecording: t.no_recording };
+             noRecording: t.no_recording, backstage: !!t.backstage };
   }
   return { kind: 'invalid', reason: data?.result === 'invalid' ? 'Not a valid ticket for this event.' : (data?.detail || 'Not a ticket code.') };
 }
@@ -206,8 +207,9 @@ async function checkOnPhone(payload, scannedAt) {
   store.set('queue', queue);
   const answers = t?.answers || {};
   const noRecording = Boolean(t?.no_recording);
-  if (first) return { kind: 'already', holder, tier, first, offline: true, answers, noRecording };
-  return { kind: 'ok', holder, tier, offline: true, answers, noRecording,
+  const backstage = !!t?.backstage;
+  if (first) return { kind: 'already', holder, tier, first, offline: true, answers, noRecording, backstage };
+  return { kind: 'ok', holder, tier, offline: true, answers, noRecording, backstage,
            note: t ? '' : 'Issued after this phone last downloaded the list; the signature is genuine.' };
 }
 
@@ -339,6 +341,13 @@ function show(answer) {
     el.append(who);
   }
   showConsent(el, answer);
+  if (answer.backstage && answer.kind !== 'invalid') {
+    const flag = document.createElement('p');
+    flag.className = 'backstage-flag';
+    flag.id = 'door-backstage';
+    flag.textContent = 'Backstage access';
+    el.append(flag);
+  }
   const detailText = [answer.reason, answer.note,
     answer.kind === 'already' ? 'Do not let them in again without checking.' : '',
     answer.offline && answer.kind !== 'invalid' ? 'Checked on this phone, offline.' : ''].filter(Boolean).join(' ');

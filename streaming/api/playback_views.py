@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from events.models import Event
 from microstage.errors import Conflict, Forbidden, NotFound
 
-from .. import selectors, services
+from .. import replays, selectors, services
 from ..models import Clip
 
 
@@ -53,9 +53,10 @@ class PlaybackView(APIView):
     @extend_schema(responses={200: PlaybackSerializer})
     def get(self, request, event_id):
         event = _event_or_404(event_id, request.user)
-        if not selectors.can_watch(event, request.user):
-            raise Forbidden("Only ticket holders and the team can watch this stream.")
-        playback = selectors.playback_for(event, request.user)
+        if not replays.can_play(event, request.user):
+            raise Forbidden("Only ticket holders and the team can watch this stream"
+                            + (", and buyers of the replay." if replays.active_offer(event) else "."))
+        playback = replays.playback_for(event, request.user)
         if playback is None:
             raise Conflict("Nothing is streaming yet, and there is no replay.", code="not_live")
         return Response({"hls_url": _absolute(playback["hls_url"]), "expires_at": playback["expires_at"]})
@@ -76,7 +77,7 @@ def clip_status(clip: Clip, user) -> dict:
     body = {"id": clip.pk, "status": clip.status, "progress": clip.progress}
     if clip.status == Clip.Status.READY:
         body["duration"] = clip.duration
-        if selectors.can_view_clip(clip, user):
+        if replays.can_view_clip(clip, user):
             media = selectors.clip_media(clip)
             body["url"] = _absolute(media["url"])
             if media["thumbnail_url"]:

@@ -313,6 +313,12 @@ def event_from_stripe(payload: dict) -> PaymentEvent | None:
         return PaymentEvent(kind=Kind.FAILED, checkout_session=obj.get("id", ""), **base)
     if kind_name == "checkout.session.expired":
         return PaymentEvent(kind=Kind.CANCELLED, checkout_session=obj.get("id", ""), **base)
+    if kind_name == "account.updated" and obj.get("id"):  # Connect: what Stripe still needs, what is enabled
+        return PaymentEvent(kind=Kind.ACCOUNT_UPDATED, data=obj, **base)
+    if kind_name in ("payout.paid", "payout.failed") and obj.get("id"):
+        return PaymentEvent(kind=Kind.PAYOUT_PAID if kind_name == "payout.paid" else Kind.PAYOUT_FAILED,
+                            provider_reference=obj["id"], failure_message=str(obj.get("failure_message") or ""),
+                            **base)
     if kind_name.startswith("payment_intent."):
         ref = obj.get("id", "")
         if kind_name == "payment_intent.amount_capturable_updated" and obj.get("status") == "requires_capture":

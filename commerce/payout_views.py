@@ -1,0 +1,102 @@
+"""The creator's payout pages: schedule, statements (printable and CSV) and Stripe Connect onboarding."""
+import csv
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from microstage.errors import ServiceError
+from microstage.models import EDIT_ROLES, Role
+from microstage.views import team_page
+
+from . import connect, payouts
+
+
+@require_POST
+@team_page(roles=EDIT_ROLES)
+def schedule(request):
+    try:
+        payouts.set_schedule(request.creator.pk, request.POST.get("schedule", ""))
+    except ServiceError as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, "Payout schedule saved.")
+    return redirect(reverse("dash-money") + "#payouts")
+
+
+def _statement(request, payout_id):
+    payout = payouts.payout_for_team(request.creator.pk, payout_id)
+    if payout is None:
+        raise Http404("No such payout.")
+    return payout, payouts.statement(payout)
+
+
+@team_page(roles=EDIT_ROLES)
+def statement_page(request, payout_id):
+    payout, rows = _statement(request, payout_id)
+    return render(request, "commerce/payout_statement.html", {"payout": payout, "rows": rows,
+                                                              "creator": request.creator})
+
+
+@team_page(roles=EDIT_ROLES)
+def statement_csv(request, payout_id):
+    payout, rows = _statement(request, payout_id)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="payout-{payout.pk}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["date", "type", "description", "order", "amount", "currency"])
+    for row in rows:
+        # A leading =, +, - or @ would be read as a formula by spreadsheets: notes are quoted with a '.
+        note = row["note"]
+        note = f"'{note}" if note[:1] in ("=", "+", "-", "@") else note
+        writer.writerow([row["created_at"].isoformat(), row["label"], note, row["order"], str(row["amount"]),
+                         row["currency"]])
+    writer.writerow([payout.created_at.isoformat(), "Total paid out", payout.get_status_display(), "",
+                     str(payout.amount), payout.currency])
+    return response
+
+
+def _owner_only(request) -> bool:
+    if request.role != Role.OWNER:
+        messages.error(request, "Only the owner connects the payout account.")
+        return False
+    return True
+
+
+@require_POST
+@team_page(roles=EDIT_ROLES)
+def connect_start(request):
+    if not _owner_only(request):
+        return redirect(reverse("dash-money") + "#payout-account")
+    try:
+        url = connect.start_onboarding(
+            request.creator, email=request.user.email,
+            refresh_url=request.build_absolute_uri(reverse("dash-connect-refresh")),
+            return_url=request.build_absolute_uri(reverse("dash-connect-return")))
+    except ServiceError as exc:
+        messages.error(request, f"Stripe could not start the set-up: {exc.detail}")
+        return redirect(reverse("dash-money") + "#payout-account")
+    return redirect(url)
+
+
+@team_page(roles=EDIT_ROLES)
+def connect_refresh(request):
+    """Stripe's refresh_url: the link expired or was used; the owner starts again with a fresh one."""
+    messages.info(request, "That set-up link expired. Continue with a new one below.")
+    return redirect("dash-connect-return")
+
+
+@team_page(roles=EDIT_ROLES)
+def connect_return(request):
+    """Where Stripe sends the owner back: what works now and what Stripe still needs."""
+    try:
+        connect.refresh(request.creator)
+    except ServiceError as exc:
+        messages.error(request, f"Could not ask Stripe for the account's status: {exc.detail}")
+    request.creator.refresh_from_db()
+    return render(request, "commerce/connect_return.html", {
+        "status": connect.status_of(request.creator), "is_owner": request.role == Role.OWNER,
+        "sandbox": settings.PAYMENTS_PROVIDER == "sandbox"})
