@@ -71,7 +71,8 @@ class StripeProvider(PaymentProvider):
     # --- plumbing ---------------------------------------------------------------------------
     def _options(self, idempotency_key: str = "") -> dict:
         # The API base is read on every call so tests (localstripe) and settings changes take effect at once.
-        stripe.api_base = settings.STRIPE_API_HOST.rstrip("/") if settings.STRIPE_API_HOST else DEFAULT_API_BASE
+        api_host = getattr(settings, "STRIPE_API_HOST", "")  # absent unless the environment names one
+        stripe.api_base = api_host.rstrip("/") if api_host else DEFAULT_API_BASE
         if not settings.STRIPE_SECRET_KEY:
             raise ProviderError("Card payments are not configured.", code="payments_not_configured", status=503)
         options = {"api_key": settings.STRIPE_SECRET_KEY, "stripe_version": settings.STRIPE_API_VERSION}
