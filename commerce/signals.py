@@ -6,3 +6,6 @@ order_paid = Signal()
 # Sent inside the refund's transaction (order locked): order=Order (refunded_total already includes it),
 # amount=Decimal refunded by this step.
 order_refunded = Signal()
+# Sent inside the dispute's transaction (order locked) when the payer's bank opens a chargeback and when
+# it is decided: order=Order, dispute=Dispute, outcome="opened"|"won"|"lost". Receivers must be idempotent.
+order_disputed = Signal()

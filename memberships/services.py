@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -452,6 +453,63 @@ def on_subscription_ended(payment: Payment) -> None:
 def on_order_paid(sender, order, **kwargs) -> None:
     """commerce.signals.order_paid receiver: purchase and referral points (idempotent by order)."""
     award_purchase(user=order.buyer, creator_id=order.creator_id, order_id=order.pk, total=order.total)
+
+
+def on_order_refunded(sender, order, amount, **kwargs) -> None:
+    """commerce.signals.order_refunded receiver: take back the purchase points of the refunded share."""
+    if order.total <= 0 or amount <= 0:
+        return
+    before = max(Decimal("0"), order.refunded_total - amount)
+    reverse_purchase_points(order=order, share_before=min(before / order.total, Decimal("1")),
+                            share_after=min(order.refunded_total / order.total, Decimal("1")),
+                            key=f"reversal:{order.pk}:refund:{order.refunded_total}",
+                            note=f"Order {order.pk} refunded")
+
+
+def on_order_disputed(sender, order, dispute, outcome: str, **kwargs) -> None:
+    """commerce.signals.order_disputed receiver: a chargeback takes the disputed share's purchase
+    points back when opened; a dispute the creator wins gives back what it took."""
+    if order.total <= 0:
+        return
+    key = f"reversal:{order.pk}:dispute:{dispute.pk}"
+    if outcome == "opened":
+        reverse_purchase_points(order=order, share_before=Decimal("0"),
+                                share_after=min(dispute.amount / order.total, Decimal("1")), key=key,
+                                note=f"Order {order.pk}: chargeback opened")
+    elif outcome == "won":
+        taken = LoyaltyEntry.objects.filter(key=key).values_list("points", flat=True).first()
+        if taken:
+            entry = LoyaltyEntry.objects.get(key=key)
+            award(user=entry.account.user, creator_id=entry.account.creator_id, points=-taken,
+                  reason=LoyaltyEntry.Reason.ADJUSTMENT, key=f"restored:{order.pk}:dispute:{dispute.pk}",
+                  note=f"Order {order.pk}: chargeback won, points restored")
+
+
+def reverse_purchase_points(*, order, share_before: Decimal, share_after: Decimal, key: str,
+                            note: str) -> LoyaltyEntry | None:
+    """Take back, once per `key`, the purchase points of the share of `order` between the two shares
+    (0..1), as a "reversal" entry in the fan's ledger. Never more than the order earned in all, and
+    never below zero: points the fan already redeemed stay spent. None when there is nothing to take."""
+    earned = LoyaltyEntry.objects.filter(key=f"order:{order.pk}", reason=LoyaltyEntry.Reason.PURCHASE).first()
+    if earned is None or earned.points <= 0:
+        return None  # no points were earned on it (a guest, a held order, a zero total)
+    with transaction.atomic():
+        account = LoyaltyAccount.objects.select_for_update().get(pk=earned.account_id)
+        if LoyaltyEntry.objects.filter(key=key[:120]).exists():
+            return None
+        due = int(earned.points * share_after) - int(earned.points * share_before)
+        reversed_so_far = -(LoyaltyEntry.objects.filter(account=account, key__startswith=f"reversal:{order.pk}:")
+                            .aggregate(s=Sum("points"))["s"] or 0)
+        restored = (LoyaltyEntry.objects.filter(account=account, key__startswith=f"restored:{order.pk}:")
+                    .aggregate(s=Sum("points"))["s"] or 0)
+        take = max(0, min(due, earned.points - reversed_so_far + restored, account.balance))
+        if take <= 0:
+            return None
+        entry = LoyaltyEntry.objects.create(account=account, points=-take, reason=LoyaltyEntry.Reason.REVERSAL,
+                                            key=key[:120], note=note[:200])
+        account.balance -= take
+        account.save(update_fields=["balance"])
+        return entry
 
 
 # --- creator management: rewards and pass products ---------------------------------------------
