@@ -10,7 +10,7 @@ from commerce.models import GroupBuy
 from events.tests.factories import EventFactory
 from microstage.tests.factories import UserFactory
 
-from .groupbuy_helpers import group_buy, join, past_deadline
+from commerce.tests.groupbuy_helpers import group_buy, join, past_deadline
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sandbox_provider")]
 
