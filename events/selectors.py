@@ -9,7 +9,7 @@ from django.utils import timezone
 from commerce.selectors import availability_by_key
 from microstage import overrides
 
-from .models import Event, Ticket, TicketTier
+from .models import Event, Ticket, TicketTier, opens_room
 
 EARTH_RADIUS_KM = 6371.0
 MAX_RADIUS_KM = 20000.0
@@ -153,13 +153,15 @@ def checkin_bundle(event: Event) -> dict:
     from microstage.signing import public_key_b64url
 
     rows = Ticket.objects.filter(event=event).values_list("pk", "version", "status", "checked_in_at", "tier__name",
-                                                          "holder_name", "holder_email")
+                                                          "tier__kind", "holder_name", "holder_email")
     tickets, revoked = [], []
-    for pk, version, status, checked_in_at, tier_name, holder_name, holder_email in rows:
+    for pk, version, status, checked_in_at, tier_name, tier_kind, holder_name, holder_email in rows:
         if status != Ticket.Status.VALID:
             revoked.append(pk)
             continue
-        tickets.append({"id": pk, "version": version, "tier": tier_name,
+        # The tier's kind travels with the ticket so an offline door refuses stream-only tickets too.
+        tickets.append({"id": pk, "version": version, "tier": tier_name, "tier_kind": tier_kind,
+                        "opens_room": opens_room(event.mode, tier_kind),
                         "holder": holder_name or holder_email.split("@", 1)[0],
                         "checked_in_at": checked_in_at.isoformat() if checked_in_at else None})
     return {"event": event.pk, "public_key": public_key_b64url(), "algorithm": "Ed25519", "payload_prefix": "MST1",

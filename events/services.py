@@ -21,7 +21,7 @@ from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceErr
 from microstage.models import User
 from microstage.signing import read_token, sign_token
 
-from .models import CheckIn, Drop, Event, Ticket, TicketTier
+from .models import CheckIn, Drop, Event, Ticket, TicketTier, opens_room
 
 log = logging.getLogger(__name__)
 TICKET_KIND = "ticket"
@@ -492,6 +492,9 @@ def check_in(*, event: Event, payload: str, actor=None, device: str = "", scanne
     if ticket is None or ticket.status != Ticket.Status.VALID or ticket.version != claims["v"]:
         return CheckIn.Result.INVALID, None, _record(event, None, CheckIn.Result.INVALID, scanned_at, actor,
                                                      device, offline)
+    if not opens_room(event.mode, ticket.tier.kind):  # a genuine ticket, but for the stream: never the room
+        return CheckIn.Result.STREAM_ONLY, ticket, _record(event, ticket, CheckIn.Result.STREAM_ONLY, scanned_at,
+                                                           actor, device, offline)
     if ticket.checked_in_at and ticket.checked_in_at <= scanned_at:
         return CheckIn.Result.ALREADY, ticket, _record(event, ticket, CheckIn.Result.ALREADY, scanned_at, actor,
                                                        device, offline)
@@ -536,8 +539,12 @@ def sync_scans(*, event: Event, scans: list[dict], actor=None) -> list[dict]:
 
 
 def checkin_counts(event: Event) -> dict:
+    """The room at the door: tickets that open it (stream-only ones never count) and how many are in,
+    against the venue's capacity (None when it has none)."""
     valid = Ticket.objects.filter(event=event, status=Ticket.Status.VALID)
-    return {"checked_in": valid.filter(checked_in_at__isnull=False).count(), "tickets": valid.count()}
+    room = valid.none() if event.mode == Event.Mode.ONLINE else valid.exclude(tier__kind=TicketTier.Kind.ONLINE)
+    return {"checked_in": room.filter(checked_in_at__isnull=False).count(), "tickets": room.count(),
+            "capacity": event.venue_capacity if event.mode != Event.Mode.ONLINE else None}
 
 
 def require_door(user, event: Event) -> None:

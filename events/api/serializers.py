@@ -339,7 +339,7 @@ class ScannedTicketSerializer(serializers.Serializer):
 
 
 class CheckInResultSerializer(serializers.Serializer):
-    result = serializers.ChoiceField(choices=["ok", "already_checked_in", "invalid"])
+    result = serializers.ChoiceField(choices=["ok", "already_checked_in", "invalid", "stream_only"])
     ticket = ScannedTicketSerializer(required=False)
     first_scan_at = serializers.DateTimeField(required=False)
     code = serializers.CharField(required=False)
