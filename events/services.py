@@ -401,7 +401,10 @@ def void_tickets(line: OrderLine, quantity: int) -> int:
     line paid with a pass gives its credits back."""
     ids = list(Ticket.objects.filter(order_line=line, status=Ticket.Status.VALID)
                .order_by("checked_in_at", "-created_at").values_list("pk", flat=True)[:quantity])
+    holders = set(Ticket.objects.filter(pk__in=ids).values_list("holder_id", "event_id"))
     voided = Ticket.objects.filter(pk__in=ids).update(status=Ticket.Status.VOID)
+    for holder_id, event_id in holders:  # their open chat sockets re-check (and close without a ticket)
+        realtime.access_changed(holder_id, event_id)
     if (line.options or {}).get("pass"):
         from memberships.services import return_pass_credits
 
@@ -450,11 +453,14 @@ def transfer_ticket(*, ticket_id: str, actor: User, email: str) -> Ticket:
         raise Conflict("The event is over.", code="event_over")
     if email == actor.email.lower():
         raise Invalid("That is already you.", fields={"email": ["Enter someone else's email address."]})
+    previous_holder = ticket.holder_id
     ticket.holder = User.objects.filter(email__iexact=email).first()
     ticket.holder_email = email
     ticket.holder_name = ""
     ticket.version += 1
     ticket.save(update_fields=["holder", "holder_email", "holder_name", "version"])
+    for user_id in (previous_holder, ticket.holder_id):  # chat access moves with the ticket, at once
+        realtime.access_changed(user_id, ticket.event_id)
     context = {"ticket": ticket, "event": ticket.event, "sender": actor, "url": f"{settings.SITE_URL}/tickets/"}
     transaction.on_commit(lambda: send_mail(
         settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + render_to_string("events/email/ticket_transfer_subject.txt",

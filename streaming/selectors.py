@@ -2,6 +2,7 @@
 import functools
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import redis
 from django.conf import settings
@@ -17,7 +18,7 @@ from memberships.selectors import perks_for
 from microstage.models import MODERATION_ROLES
 from microstage.selectors import role_of
 
-from .models import ChatMessage, Clip, LiveStream, Recording
+from .models import ChatMessage, ChatMute, Clip, LiveStream, Recording
 from .playback import make_token
 
 # --- access
@@ -245,12 +246,23 @@ def slow_mode_seconds(event_id: str) -> int:
     return LiveStream.objects.filter(event_id=event_id).values_list("slow_mode_seconds", flat=True).first() or 0
 
 
+def muted_until(event_id: str, user_id) -> datetime | None:
+    """Until when a moderator muted this person in the event's chat (None: not muted)."""
+    if not user_id:
+        return None
+    return (ChatMute.objects.filter(event_id=event_id, user_id=user_id, until__gt=timezone.now())
+            .values_list("until", flat=True).first())
+
+
 def resync(access: ChatAccess) -> dict:
-    """What a (re)connecting client needs to catch up: recent chat, counts and its own rights."""
+    """What a (re)connecting client needs to catch up: recent chat, counts and its own rights (a muted
+    person reads but may not post until `muted_until`)."""
+    muted = muted_until(access.event_id, access.user_id)
     return {"type": "resync", "messages": recent_chat(access.event_id) if access.can_read else [],
             "viewers": viewer_count(access.event_id), "stock": stock_snapshot(access.event_id),
             "slow_mode_seconds": slow_mode_seconds(access.event_id),
-            "can_post": access.can_post, "can_moderate": access.can_moderate}
+            "can_post": access.can_post and muted is None, "can_moderate": access.can_moderate,
+            "muted_until": muted.isoformat() if muted else None}
 
 
 # --- watch page and control room ------------------------------------------------------------

@@ -563,6 +563,7 @@ def mute_chat_user(*, event_id: str, user_id, minutes, actor) -> dict:
     creator_id = Event.objects.filter(pk=event_id).values_list("creator_id", flat=True).first()
     if role_of(target, creator_id) is not None:
         raise Forbidden("Team members cannot be muted.", code="forbidden")
+    realtime.access_changed(target.pk, event_id)  # their sockets go read-only (or back) at once
     if minutes == 0:
         ChatMute.objects.filter(event_id=event_id, user=target).delete()
         return {"type": "mute", "user": target.pk, "until": None}
