@@ -13,7 +13,8 @@ class MembershipsConfig(AppConfig):
         from . import services
 
         register_handler(services.PURPOSE, on_paid=services.on_period_paid, on_failed=services.on_period_failed,
-                         on_subscription_ended=services.on_subscription_ended)
+                         on_subscription_ended=services.on_subscription_ended,
+                         on_subscription_updated=services.on_subscription_updated)
         order_paid.connect(services.on_order_paid, dispatch_uid="memberships.loyalty")
         order_refunded.connect(services.on_order_refunded, dispatch_uid="memberships.loyalty.refund")
         order_disputed.connect(services.on_order_disputed, dispatch_uid="memberships.loyalty.dispute")

@@ -19,6 +19,7 @@ from microstage.payments.events import Kind, PaymentEvent
 from microstage.payments.money import normalise_currency, to_minor
 from microstage.selectors import creator_for_team
 from microstage.payments.models import Payment
+from microstage.payments.providers.base import ProviderError
 
 from .models import (LoyaltyAccount, LoyaltyEntry, Membership, MembershipPlan, Pass, PassProduct, PassRedemption,
                      Referral, Reward, RewardRedemption)
@@ -411,7 +412,27 @@ def _renew_or_end(membership_id: str, now) -> str | None:
 # --- membership states, driven by the payments gateway ----------------------------------------
 
 def _period(plan: MembershipPlan) -> timedelta:
+    """The sandbox's own billing clock (it has no provider subscription to read a period from)."""
     return timedelta(days=365) if plan.interval == MembershipPlan.Interval.YEAR else timedelta(days=30)
+
+
+def provider_period_end(payment: Payment):
+    """When the period `payment` paid for ends, as the provider says: told with the payment (the invoice's
+    period, the created subscription), else read from the provider's subscription. None when it cannot say."""
+    told = (payment.metadata or {}).get("period_end")
+    if told:
+        from django.utils.dateparse import parse_datetime
+
+        parsed = parse_datetime(str(told))
+        if parsed is not None:
+            return parsed
+    if payment.provider == "sandbox" or not payment.subscription:
+        return None
+    try:
+        return payments.subscription_period_end(payment.subscription, provider=payment.provider)
+    except ProviderError:
+        log.warning("could not read the period end of subscription %s", payment.subscription, exc_info=True)
+        return None
 
 
 def _locked_membership(reference: str) -> Membership | None:
@@ -425,8 +446,13 @@ def on_period_paid(payment: Payment) -> None:
         log.warning("payment %s for unknown or ended membership %s", payment.pk, payment.reference)
         return
     now = timezone.now()
-    start = max(now, membership.current_period_end or now)
-    membership.current_period_end = start + _period(membership.plan)
+    period_end = provider_period_end(payment)
+    if period_end is None:
+        if payment.provider != "sandbox":  # the provider could not be read: the next subscription update corrects it
+            log.warning("membership %s: no period end from %s; estimating one", membership.pk, payment.provider)
+        period_end = max(now, membership.current_period_end or now) + _period(membership.plan)
+    # A late notice for an older period never shortens a newer one.
+    membership.current_period_end = max(period_end, membership.current_period_end or period_end)
     if membership.status != Membership.Status.CANCELLED:
         membership.status = Membership.Status.ACTIVE
     membership.started_at = membership.started_at or now
@@ -440,6 +466,16 @@ def on_period_failed(payment: Payment) -> None:
     if membership is not None and membership.status == Membership.Status.ACTIVE:
         membership.status = Membership.Status.PAST_DUE
         membership.save(update_fields=["status", "updated_at"])
+
+
+def on_subscription_updated(payment: Payment, event) -> None:
+    """The provider's subscription changed: its current period end is the truth (a renewal, a date moved)."""
+    membership = _locked_membership(payment.reference)
+    if membership is None or membership.status in (Membership.Status.ENDED, Membership.Status.PENDING):
+        return
+    if event.period_end and event.period_end != membership.current_period_end:
+        membership.current_period_end = event.period_end
+        membership.save(update_fields=["current_period_end", "updated_at"])
 
 
 def on_subscription_ended(payment: Payment) -> None:
