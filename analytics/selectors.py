@@ -190,6 +190,7 @@ def _group_buys(event) -> list[dict]:
                 GroupBuyParticipant.Status.CANCELLED, GroupBuyParticipant.Status.PENDING])))
             .order_by("deadline", "pk"))
     return [{"id": g.pk, "title": str(g), "committed_quantity": g.committed_quantity, "status": g.status,
+             "outcome": g.outcome,
              "participants": g.n_participants, "max_quantity": g.max_quantity, "final_price": g.final_price,
              "deadline": g.deadline} for g in rows]
 

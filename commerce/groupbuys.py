@@ -110,7 +110,7 @@ class Progress:
     left: int | None  # units left under the cap, None without a cap
 
     def as_payload(self, gb: GroupBuy) -> dict:
-        return {"type": "group_buy", "id": gb.pk, "status": gb.status,
+        return {"type": "group_buy", "id": gb.pk, "status": gb.status, "outcome": gb.outcome,
                 "committed_quantity": self.committed_quantity, "current_price": str(self.current_price),
                 "currency": gb.currency,
                 "next_tier": ({"min_quantity": self.next_tier.min_quantity, "price": str(self.next_tier.price)}

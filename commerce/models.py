@@ -220,8 +220,33 @@ class GroupBuy(models.Model):
             condition=Q(max_quantity__isnull=True) | Q(committed_quantity__lte=F("max_quantity")),
             name="groupbuy_within_cap")]
 
+    class Outcome(models.TextChoices):
+        REACHED = "reached", "Deal reached"
+        NOT_REACHED = "not_reached", "Deal not reached"
+
     def __str__(self):
         return self.title or f"Group-buy of {self.product}"
+
+    @property
+    def outcome(self) -> str | None:
+        """What the deadline decided: None while open; "reached" or "not_reached" from the decision on,
+        kept after settlement (a settled group-buy's status alone no longer tells which it was)."""
+        if self.status == self.Status.OPEN:
+            return None
+        return self.Outcome.REACHED if self.final_price is not None else self.Outcome.NOT_REACHED
+
+    @property
+    def status_summary(self) -> str:
+        """The status in people's words, with the outcome (static/js/groupbuy.js says the same)."""
+        outcome = self.outcome
+        if outcome is None:
+            return "Open"
+        reached = outcome == self.Outcome.REACHED
+        if self.status == self.Status.SETTLED:
+            step = "settled" if reached else "nothing charged"
+        else:
+            step = "charging…" if reached else "releasing holds…"
+        return f"{self.Outcome(outcome).label} · {step}"
 
 
 class GroupBuyPriceTier(models.Model):

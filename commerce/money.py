@@ -28,6 +28,7 @@ from microstage.payments.money import exponent, normalise_currency, validate_amo
 
 from . import sellables
 from .models import Dispute, LedgerEntry, Order, OrderLine, Tip
+from .signals import order_disputed
 
 log = logging.getLogger(__name__)
 CENT = Decimal("0.01")
@@ -211,6 +212,7 @@ def on_dispute_opened(payment, event) -> None:
     if not created:
         return  # told twice, or its closing arrived first (which already held and resolved it)
     _hold(dispute, order)
+    order_disputed.send(sender=Order, order=order, dispute=dispute, outcome="opened")
     _flag(order, f"Disputed by the payer's bank ({dispute.reason or 'no reason given'}): "
                  f"{dispute.amount} {dispute.currency} held until resolved.")
     transaction.on_commit(lambda: _send_dispute_email(dispute.pk, "opened"))
@@ -231,6 +233,9 @@ def on_dispute_closed(payment, event) -> None:
     dispute.status = Dispute.Status.WON if won else Dispute.Status.LOST
     dispute.resolved_at = timezone.now()
     dispute.save(update_fields=["status", "resolved_at"])
+    # A closing may come without its opening: receivers hear both (they act once per dispute and outcome).
+    order_disputed.send(sender=Order, order=order, dispute=dispute, outcome="opened")
+    order_disputed.send(sender=Order, order=order, dispute=dispute, outcome="won" if won else "lost")
     _append(creator_id=order.creator_id, kind=Kind.DISPUTE_RELEASE, amount=dispute.amount, currency=dispute.currency,
             key=f"dispute_release:{dispute.pk}", order=order,
             note=f"Dispute {dispute.provider_reference} {'won' if won else 'lost'}: hold released")

@@ -4,8 +4,10 @@ Every call of `commerce.services.checkout` for an open order writes a `CheckoutA
 email, keyed hash of the client IP, order) and scores it; the order's payment confirmation marks
 its attempts succeeded, adds the card fingerprint's hash when the provider gave one, scores again
 and, at or above `RISK_REVIEW_THRESHOLD` (env MICROSTAGE_RISK_REVIEW_THRESHOLD, default 70),
-opens one `RiskReview` (pending) for staff: the order is paid normally but held until a decision
-(`is_held`); rejecting refunds it in full. At or above `RISK_REFUSE_THRESHOLD` (env
+opens one `RiskReview` (pending) for staff: the order is paid but held until a decision
+(`is_held`): nothing is delivered (no tickets, downloads, passes or fulfilment) and its sale is not
+in the creator's ledger (so not available for payout); approving delivers it once, rejecting
+refunds it in full. At or above `RISK_REFUSE_THRESHOLD` (env
 MICROSTAGE_RISK_REFUSE_THRESHOLD, default 95) checkout is refused with 409 `risk_refused` before
 any payment starts (the reservation simply lapses).
 
@@ -187,8 +189,14 @@ def on_paid(order: Order, payment=None) -> RiskReview | None:
 
 
 def is_held(order: Order) -> bool:
-    """Paid but waiting for a staff decision: fulfilment and payouts should wait."""
+    """Paid but waiting for a staff decision: nothing is delivered, fulfilled or paid out yet."""
     return RiskReview.objects.filter(order=order, status=RiskReview.Status.PENDING).exists()
+
+
+def is_delivered(order: Order) -> bool:
+    """Whether the order's lines were delivered when paid: not while its review is pending, never
+    after a rejection (so a refund has no tickets, passes or credits to take back)."""
+    return not RiskReview.objects.filter(order=order).exclude(status=RiskReview.Status.APPROVED).exists()
 
 
 def _decide(review_id, actor, status: str) -> RiskReview:
@@ -203,9 +211,16 @@ def _decide(review_id, actor, status: str) -> RiskReview:
 
 
 def approve(review_id, *, actor=None) -> RiskReview:
-    """Release a held order: it goes on as any paid order."""
+    """Release a held order: it is delivered now (tickets, downloads, passes), once, and its sale
+    reaches the creator's ledger. An order refunded meanwhile is only marked."""
+    from . import services  # services calls this module from checkout and payment
+
     with transaction.atomic():
-        return _decide(review_id, actor, RiskReview.Status.APPROVED)
+        review = _decide(review_id, actor, RiskReview.Status.APPROVED)
+        order = services.lock_order(review.order_id)
+        if order.status in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
+            services.deliver_paid_order(order)
+    return review
 
 
 def reject(review_id, *, actor=None) -> RiskReview:

@@ -351,14 +351,29 @@ def _mark_paid(order: Order, payment: Payment | None) -> None:
     order.status = Order.Status.PAID
     order.paid_at = timezone.now()
     order.save(update_fields=["status", "paid_at", "payment"])
+    if risk.on_paid(order, payment) is not None:
+        # Held for a staff review: nothing is delivered and no ledger sees the sale until it is
+        # approved (risk.approve calls deliver_paid_order); a rejection refunds it.
+        transaction.on_commit(lambda: _send_order_email(order.pk, "held"))
+    else:
+        deliver_paid_order(order)
+    _announce_order(order)
+
+
+def deliver_paid_order(order: Order) -> None:
+    """Once per paid order (order locked): each line's app delivers (tickets, downloads, passes…) and
+    the order_paid receivers book it (ledger, loyalty points, analytics); then the confirmation."""
     for line in order.lines.all():
         sellable = sellables.get(line.kind)
         if sellable and sellable.on_paid:
             sellable.on_paid(line)
-    risk.on_paid(order, payment)  # a risky order stays paid but waits for a staff review
     order_paid.send(sender=Order, order=order)
     transaction.on_commit(lambda: _send_order_email(order.pk, "paid"))
-    _announce_order(order)
+
+
+def lock_order(order_id: str) -> Order:
+    """The order, locked for update (NotFound when there is none)."""
+    return _lock_order(order_id)
 
 
 def on_payment_failed(payment: Payment) -> None:
@@ -434,6 +449,11 @@ def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = ""
         chosen = [ln for ln in chosen if ln.active_quantity > 0]
         if not chosen:
             raise Conflict("Those lines are already refunded.", code="already_refunded")
+        delivered = risk.is_delivered(order)  # a held or rejected order issued nothing to take back
+        if not delivered and len(chosen) < len([ln for ln in lines if ln.active_quantity > 0]):
+            # Approval delivers whole orders; a held order is refunded whole or not at all.
+            raise Conflict("This order is waiting for a risk review: refund all of it, or wait for the decision.",
+                           code="held_for_review")
         amount = sum((ln.unit_price * ln.active_quantity for ln in chosen), Decimal("0"))
         # Store credit: what the order spent comes back as credit, what the lines granted goes; a part
         # of that already spent is kept out of the money (commerce/credit.py).
@@ -446,7 +466,7 @@ def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = ""
             ln.refunded_quantity = ln.quantity
             ln.save(update_fields=["refunded_quantity"])
             sellable = sellables.get(ln.kind)
-            if sellable and sellable.on_refunded:
+            if sellable and sellable.on_refunded and delivered:
                 sellable.on_refunded(ln, qty)
         for pool in Inventory.objects.select_for_update().filter(pk__in=per_pool).order_by("key"):
             pool.sold = max(0, pool.sold - per_pool[pool.pk])
@@ -785,6 +805,8 @@ def downloads_for(order, user) -> list[dict]:
     if order.buyer_id != getattr(user, "pk", None) or order.status not in (Order.Status.PAID,
                                                                            Order.Status.PARTIALLY_REFUNDED):
         return []
+    if not risk.is_delivered(order):  # held for a risk review (or rejected): nothing to download
+        return []
     out = []
     for line in order.lines.all():
         product = _product_of_line(line) if line.active_quantity > 0 else None
@@ -813,6 +835,9 @@ def open_download(token: str, user):
         raise NotFound("No such download.")
     if line.order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED) or line.active_quantity < 1:
         raise Forbidden("This item is not paid (or was refunded).", code="not_paid")
+    if not risk.is_delivered(line.order):
+        raise Forbidden("This order is being checked; your download opens once it is confirmed.",
+                        code="held_for_review")
     product = _product_of_line(line)
     if product is None or not product.digital_file:
         raise NotFound("No such download.")

@@ -9,3 +9,6 @@ order_refunded = Signal()
 # Sent when a guest who bought without an account makes one from the order page: order=Order (its
 # buyer now set), user=User. Apps attach what the order delivered (tickets) to the new account.
 guest_order_claimed = Signal()
+# Sent inside the dispute's transaction (order locked) when the payer's bank opens a chargeback and when
+# it is decided: order=Order, dispute=Dispute, outcome="opened"|"won"|"lost". Receivers must be idempotent.
+order_disputed = Signal()

@@ -63,7 +63,8 @@ def order_detail(request, order_id):
         "is_open": order.status in Order.OPEN and not lapsed, "lapsed": lapsed,
         "seconds_left": max(0, int((order.expires_at - now).total_seconds())),
         "confirming": order.status == Order.Status.AWAITING_PAYMENT and request.GET.get("paid") == "1",
-        "has_receipt": receipts.is_receipted(order), "sections": _sections_for(request, order, lines)})
+        "has_receipt": receipts.is_receipted(order), "sections": _sections_for(request, order, lines),
+        "held": order.status == Order.Status.PAID and risk.is_held(order)})
 
 
 def _buyer_order_or_404(request, order_id) -> Order:

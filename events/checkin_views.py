@@ -23,7 +23,8 @@ from .models import CheckIn, Event, Ticket
 
 MAX_SYNC_SCANS = 500
 MAX_PAYLOAD_CHARS = 2000
-ANSWER_STATUS = {CheckIn.Result.OK: 201, CheckIn.Result.ALREADY: 409, CheckIn.Result.INVALID: 400}
+ANSWER_STATUS = {CheckIn.Result.OK: 201, CheckIn.Result.ALREADY: 409, CheckIn.Result.INVALID: 400,
+                 CheckIn.Result.STREAM_ONLY: 409}
 
 
 def _error(exc: ServiceError) -> JsonResponse:

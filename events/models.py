@@ -173,6 +173,11 @@ class Ticket(models.Model):
         return f"{self.id} · {self.tier.name} · {self.holder_email}"
 
 
+def opens_room(event_mode: str, tier_kind: str) -> bool:
+    """What a ticket is decides where it admits: never the room for a stream-only tier or an online show."""
+    return tier_kind != TicketTier.Kind.ONLINE and event_mode != Event.Mode.ONLINE
+
+
 class CheckIn(models.Model):
     """A scan at the door. The first accepted scan of a ticket admits it; later ones are duplicates."""
 
@@ -180,6 +185,7 @@ class CheckIn(models.Model):
         OK = "ok", "Admitted"
         ALREADY = "already_checked_in", "Already checked in"
         INVALID = "invalid", "Invalid"
+        STREAM_ONLY = "stream_only", "Stream-only ticket (refused at the door)"
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="checkins")
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="checkins")

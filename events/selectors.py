@@ -9,7 +9,7 @@ from django.utils import timezone
 from commerce.selectors import availability_by_key
 from microstage import overrides
 
-from .models import Event, Ticket, TicketTier
+from .models import Event, Ticket, TicketTier, opens_room
 
 EARTH_RADIUS_KM = 6371.0
 MAX_RADIUS_KM = 20000.0
@@ -161,17 +161,19 @@ def checkin_bundle(event: Event) -> dict:
     from .models import TierPerk
 
     rows = Ticket.objects.filter(event=event).values_list("pk", "version", "status", "checked_in_at", "tier__name",
-                                                          "holder_name", "holder_email", "tier_id")
+                                                          "tier__kind", "holder_name", "holder_email", "tier_id")
     answered = answers_by_ticket(event)  # the holders' consent answers travel with the bundle (offline door)
     backstage = set(TierPerk.objects.filter(tier__event=event, kind=TierPerk.Kind.BACKSTAGE)
                     .values_list("tier_id", flat=True))
     tickets, revoked = [], []
-    for pk, version, status, checked_in_at, tier_name, holder_name, holder_email, tier_id in rows:
+    for pk, version, status, checked_in_at, tier_name, tier_kind, holder_name, holder_email, tier_id in rows:
         if status != Ticket.Status.VALID:
             revoked.append(pk)
             continue
         answers = answered.get(pk, {})
-        tickets.append({"id": pk, "version": version, "tier": tier_name, "backstage": tier_id in backstage,
+        # The tier's kind travels with the ticket so an offline door refuses stream-only tickets too.
+        tickets.append({"id": pk, "version": version, "tier": tier_name, "tier_kind": tier_kind,
+                        "opens_room": opens_room(event.mode, tier_kind), "backstage": tier_id in backstage,
                         "holder": holder_name or holder_email.split("@", 1)[0],
                         "checked_in_at": checked_in_at.isoformat() if checked_in_at else None,
                         "answers": answers, "no_recording": no_recording(answers)})

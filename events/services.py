@@ -22,7 +22,7 @@ from microstage.models import User
 from microstage.signing import read_token, sign_token
 
 from . import consent, waitlist
-from .models import CheckIn, Drop, Event, Ticket, TicketTier
+from .models import CheckIn, Drop, Event, Ticket, TicketTier, opens_room
 
 log = logging.getLogger(__name__)
 TICKET_KIND = "ticket"
@@ -413,7 +413,10 @@ def void_tickets(line: OrderLine, quantity: int) -> int:
     line paid with a pass gives its credits back."""
     ids = list(Ticket.objects.filter(order_line=line, status=Ticket.Status.VALID)
                .order_by("checked_in_at", "-created_at").values_list("pk", flat=True)[:quantity])
+    holders = set(Ticket.objects.filter(pk__in=ids).values_list("holder_id", "event_id"))
     voided = Ticket.objects.filter(pk__in=ids).update(status=Ticket.Status.VOID)
+    for holder_id, event_id in holders:  # their open chat sockets re-check (and close without a ticket)
+        realtime.access_changed(holder_id, event_id)
     if (line.options or {}).get("pass"):
         from memberships.services import return_pass_credits
 
@@ -468,12 +471,15 @@ def transfer_ticket(*, ticket_id: str, actor: User, email: str) -> Ticket:
         raise Conflict("The event is over.", code="event_over")
     if email == actor.email.lower():
         raise Invalid("That is already you.", fields={"email": ["Enter someone else's email address."]})
+    previous_holder = ticket.holder_id
     ticket.holder = User.objects.filter(email__iexact=email).first()
     ticket.holder_email = email
     ticket.holder_name = ""
     ticket.version += 1
     ticket.save(update_fields=["holder", "holder_email", "holder_name", "version"])
     consent.reset_on_transfer(ticket)  # the new holder is asked again
+    for user_id in (previous_holder, ticket.holder_id):  # chat access moves with the ticket, at once
+        realtime.access_changed(user_id, ticket.event_id)
     context = {"ticket": ticket, "event": ticket.event, "sender": actor, "url": f"{settings.SITE_URL}/tickets/"}
     transaction.on_commit(lambda: send_mail(
         settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + render_to_string("events/email/ticket_transfer_subject.txt",
@@ -511,6 +517,9 @@ def check_in(*, event: Event, payload: str, actor=None, device: str = "", scanne
     if ticket is None or ticket.status != Ticket.Status.VALID or ticket.version != claims["v"]:
         return CheckIn.Result.INVALID, None, _record(event, None, CheckIn.Result.INVALID, scanned_at, actor,
                                                      device, offline)
+    if not opens_room(event.mode, ticket.tier.kind):  # a genuine ticket, but for the stream: never the room
+        return CheckIn.Result.STREAM_ONLY, ticket, _record(event, ticket, CheckIn.Result.STREAM_ONLY, scanned_at,
+                                                           actor, device, offline)
     if ticket.checked_in_at and ticket.checked_in_at <= scanned_at:
         return CheckIn.Result.ALREADY, ticket, _record(event, ticket, CheckIn.Result.ALREADY, scanned_at, actor,
                                                        device, offline)
@@ -555,8 +564,12 @@ def sync_scans(*, event: Event, scans: list[dict], actor=None) -> list[dict]:
 
 
 def checkin_counts(event: Event) -> dict:
+    """The room at the door: tickets that open it (stream-only ones never count) and how many are in,
+    against the venue's capacity (None when it has none)."""
     valid = Ticket.objects.filter(event=event, status=Ticket.Status.VALID)
-    return {"checked_in": valid.filter(checked_in_at__isnull=False).count(), "tickets": valid.count()}
+    room = valid.none() if event.mode == Event.Mode.ONLINE else valid.exclude(tier__kind=TicketTier.Kind.ONLINE)
+    return {"checked_in": room.filter(checked_in_at__isnull=False).count(), "tickets": room.count(),
+            "capacity": event.venue_capacity if event.mode != Event.Mode.ONLINE else None}
 
 
 def require_door(user, event: Event) -> None:

@@ -7,14 +7,17 @@ class MembershipsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from commerce.signals import order_paid
+        from commerce.signals import order_disputed, order_paid, order_refunded
         from microstage.payments.registry import register_handler
 
         from . import services
 
         register_handler(services.PURPOSE, on_paid=services.on_period_paid, on_failed=services.on_period_failed,
-                         on_subscription_ended=services.on_subscription_ended)
+                         on_subscription_ended=services.on_subscription_ended,
+                         on_subscription_updated=services.on_subscription_updated)
         order_paid.connect(services.on_order_paid, dispatch_uid="memberships.loyalty")
+        order_refunded.connect(services.on_order_refunded, dispatch_uid="memberships.loyalty.refund")
+        order_disputed.connect(services.on_order_disputed, dispatch_uid="memberships.loyalty.dispute")
         services.register_sellables()  # passes, sold through commerce
 
         from allauth.account.signals import user_logged_in, user_signed_up

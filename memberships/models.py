@@ -176,6 +176,7 @@ class LoyaltyEntry(models.Model):
         REFERRAL = "referral", "Referred a fan"
         REDEMPTION = "redemption", "Redeemed a reward"
         ADJUSTMENT = "adjustment", "Adjustment"
+        REVERSAL = "reversal", "Reversed (refund or chargeback)"
 
     account = models.ForeignKey(LoyaltyAccount, on_delete=models.CASCADE, related_name="entries")
     points = models.IntegerField()

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from microstage.payments.events import Kind, PaymentEvent
 from microstage.payments.money import normalise_currency, to_minor
 from microstage.selectors import creator_for_team
 from microstage.payments.models import Payment
+from microstage.payments.providers.base import ProviderError
 
 from .models import (LoyaltyAccount, LoyaltyEntry, Membership, MembershipPlan, Pass, PassProduct, PassRedemption,
                      Referral, Reward, RewardRedemption)
@@ -410,7 +412,27 @@ def _renew_or_end(membership_id: str, now) -> str | None:
 # --- membership states, driven by the payments gateway ----------------------------------------
 
 def _period(plan: MembershipPlan) -> timedelta:
+    """The sandbox's own billing clock (it has no provider subscription to read a period from)."""
     return timedelta(days=365) if plan.interval == MembershipPlan.Interval.YEAR else timedelta(days=30)
+
+
+def provider_period_end(payment: Payment):
+    """When the period `payment` paid for ends, as the provider says: told with the payment (the invoice's
+    period, the created subscription), else read from the provider's subscription. None when it cannot say."""
+    told = (payment.metadata or {}).get("period_end")
+    if told:
+        from django.utils.dateparse import parse_datetime
+
+        parsed = parse_datetime(str(told))
+        if parsed is not None:
+            return parsed
+    if payment.provider == "sandbox" or not payment.subscription:
+        return None
+    try:
+        return payments.subscription_period_end(payment.subscription, provider=payment.provider)
+    except ProviderError:
+        log.warning("could not read the period end of subscription %s", payment.subscription, exc_info=True)
+        return None
 
 
 def _locked_membership(reference: str) -> Membership | None:
@@ -424,8 +446,13 @@ def on_period_paid(payment: Payment) -> None:
         log.warning("payment %s for unknown or ended membership %s", payment.pk, payment.reference)
         return
     now = timezone.now()
-    start = max(now, membership.current_period_end or now)
-    membership.current_period_end = start + _period(membership.plan)
+    period_end = provider_period_end(payment)
+    if period_end is None:
+        if payment.provider != "sandbox":  # the provider could not be read: the next subscription update corrects it
+            log.warning("membership %s: no period end from %s; estimating one", membership.pk, payment.provider)
+        period_end = max(now, membership.current_period_end or now) + _period(membership.plan)
+    # A late notice for an older period never shortens a newer one.
+    membership.current_period_end = max(period_end, membership.current_period_end or period_end)
     if membership.status != Membership.Status.CANCELLED:
         membership.status = Membership.Status.ACTIVE
     membership.started_at = membership.started_at or now
@@ -441,6 +468,16 @@ def on_period_failed(payment: Payment) -> None:
         membership.save(update_fields=["status", "updated_at"])
 
 
+def on_subscription_updated(payment: Payment, event) -> None:
+    """The provider's subscription changed: its current period end is the truth (a renewal, a date moved)."""
+    membership = _locked_membership(payment.reference)
+    if membership is None or membership.status in (Membership.Status.ENDED, Membership.Status.PENDING):
+        return
+    if event.period_end and event.period_end != membership.current_period_end:
+        membership.current_period_end = event.period_end
+        membership.save(update_fields=["current_period_end", "updated_at"])
+
+
 def on_subscription_ended(payment: Payment) -> None:
     membership = _locked_membership(payment.reference)
     if membership is not None and membership.status != Membership.Status.ENDED:
@@ -452,6 +489,63 @@ def on_subscription_ended(payment: Payment) -> None:
 def on_order_paid(sender, order, **kwargs) -> None:
     """commerce.signals.order_paid receiver: purchase and referral points (idempotent by order)."""
     award_purchase(user=order.buyer, creator_id=order.creator_id, order_id=order.pk, total=order.total)
+
+
+def on_order_refunded(sender, order, amount, **kwargs) -> None:
+    """commerce.signals.order_refunded receiver: take back the purchase points of the refunded share."""
+    if order.total <= 0 or amount <= 0:
+        return
+    before = max(Decimal("0"), order.refunded_total - amount)
+    reverse_purchase_points(order=order, share_before=min(before / order.total, Decimal("1")),
+                            share_after=min(order.refunded_total / order.total, Decimal("1")),
+                            key=f"reversal:{order.pk}:refund:{order.refunded_total}",
+                            note=f"Order {order.pk} refunded")
+
+
+def on_order_disputed(sender, order, dispute, outcome: str, **kwargs) -> None:
+    """commerce.signals.order_disputed receiver: a chargeback takes the disputed share's purchase
+    points back when opened; a dispute the creator wins gives back what it took."""
+    if order.total <= 0:
+        return
+    key = f"reversal:{order.pk}:dispute:{dispute.pk}"
+    if outcome == "opened":
+        reverse_purchase_points(order=order, share_before=Decimal("0"),
+                                share_after=min(dispute.amount / order.total, Decimal("1")), key=key,
+                                note=f"Order {order.pk}: chargeback opened")
+    elif outcome == "won":
+        taken = LoyaltyEntry.objects.filter(key=key).values_list("points", flat=True).first()
+        if taken:
+            entry = LoyaltyEntry.objects.get(key=key)
+            award(user=entry.account.user, creator_id=entry.account.creator_id, points=-taken,
+                  reason=LoyaltyEntry.Reason.ADJUSTMENT, key=f"restored:{order.pk}:dispute:{dispute.pk}",
+                  note=f"Order {order.pk}: chargeback won, points restored")
+
+
+def reverse_purchase_points(*, order, share_before: Decimal, share_after: Decimal, key: str,
+                            note: str) -> LoyaltyEntry | None:
+    """Take back, once per `key`, the purchase points of the share of `order` between the two shares
+    (0..1), as a "reversal" entry in the fan's ledger. Never more than the order earned in all, and
+    never below zero: points the fan already redeemed stay spent. None when there is nothing to take."""
+    earned = LoyaltyEntry.objects.filter(key=f"order:{order.pk}", reason=LoyaltyEntry.Reason.PURCHASE).first()
+    if earned is None or earned.points <= 0:
+        return None  # no points were earned on it (a guest, a held order, a zero total)
+    with transaction.atomic():
+        account = LoyaltyAccount.objects.select_for_update().get(pk=earned.account_id)
+        if LoyaltyEntry.objects.filter(key=key[:120]).exists():
+            return None
+        due = int(earned.points * share_after) - int(earned.points * share_before)
+        reversed_so_far = -(LoyaltyEntry.objects.filter(account=account, key__startswith=f"reversal:{order.pk}:")
+                            .aggregate(s=Sum("points"))["s"] or 0)
+        restored = (LoyaltyEntry.objects.filter(account=account, key__startswith=f"restored:{order.pk}:")
+                    .aggregate(s=Sum("points"))["s"] or 0)
+        take = max(0, min(due, earned.points - reversed_so_far + restored, account.balance))
+        if take <= 0:
+            return None
+        entry = LoyaltyEntry.objects.create(account=account, points=-take, reason=LoyaltyEntry.Reason.REVERSAL,
+                                            key=key[:120], note=note[:200])
+        account.balance -= take
+        account.save(update_fields=["balance"])
+        return entry
 
 
 # --- creator management: rewards and pass products ---------------------------------------------

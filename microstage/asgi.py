@@ -6,10 +6,10 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "microstage.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs Django set up first)
 from django.utils.module_loading import import_string  # noqa: E402
+
+from microstage.websocket_auth import TokenOrSessionAuth  # noqa: E402
 
 # The platform knows no app above it: websocket routes are looked up by name (streaming adds them).
 try:
@@ -19,5 +19,6 @@ except ImportError:
 
 application = ProtocolTypeRouter({
     "http": django_asgi_app,
-    "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+    # `?token=` clients with or without an Origin; session cookies only from an allowed Origin.
+    "websocket": TokenOrSessionAuth(URLRouter(websocket_urlpatterns)),
 })

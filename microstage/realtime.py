@@ -31,3 +31,18 @@ def publish(group: str, payload: dict) -> None:
 def event_group(event_id: str) -> str:
     """The group every watcher of an event's page and websocket joins."""
     return f"event.{event_id}"
+
+
+ACCESS_CHANGED = "access_changed"
+
+
+def user_event_group(user_id: str, event_id: str) -> str:
+    """The group a signed-in person's sockets for one event join (to hear that their rights changed)."""
+    return f"user.{user_id}.event.{event_id}"
+
+
+def access_changed(user_id, event_id: str) -> None:
+    """On commit, tell `user_id`'s open sockets for the event to check their rights again (a refund,
+    a transfer, a mute): they close, or go read-only, at once instead of at the next reconnect."""
+    if user_id and event_id:
+        publish(user_event_group(str(user_id), str(event_id)), {"type": ACCESS_CHANGED})

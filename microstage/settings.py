@@ -255,7 +255,9 @@ SPECTACULAR_SETTINGS = {
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
-STRIPE_API_HOST = env.str("STRIPE_API_HOST", default="")
+if env.str("STRIPE_API_HOST", default=""):
+    # Only when named (localstripe in tests): dj-stripe's deploy check warns whenever the setting exists.
+    STRIPE_API_HOST = env.str("STRIPE_API_HOST")
 STRIPE_API_VERSION = env.str("STRIPE_API_VERSION", default="2024-12-18.acacia")
 # Stripe Connect: orders of creators with a connected account become destination charges with an application fee.
 STRIPE_CONNECT = env.bool("MICROSTAGE_STRIPE_CONNECT", default=False)

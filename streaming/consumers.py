@@ -9,7 +9,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
 from microstage.errors import ServiceError
-from microstage.realtime import event_group
+from microstage.realtime import ACCESS_CHANGED, event_group, user_event_group
 
 from . import selectors, services
 
@@ -58,6 +58,8 @@ class EventConsumer(AsyncWebsocketConsumer):
     access: selectors.ChatAccess | None = None
     watching = False
     heartbeat: asyncio.Task | None = None
+    user_group: str | None = None
+    ACCESS_REVOKED_CLOSE_CODE = 4403
 
     async def connect(self):
         self.event_id = self.scope["url_route"]["kwargs"]["event_id"]
@@ -69,6 +71,9 @@ class EventConsumer(AsyncWebsocketConsumer):
         await self.accept()
         if self.access is None:  # unknown event: public relay only (nothing to chat in)
             return
+        if self.access.user_id:  # told when a refund, transfer or mute changes this person's rights
+            self.user_group = user_event_group(self.access.user_id, self.event_id)
+            await self.channel_layer.group_add(self.user_group, self.channel_name)
         self.watching = self.access.can_read and query.get("watch") == ["1"]
         if self.watching:
             await database_sync_to_async(services.presence_join)(self.event_id, self.channel_name)
@@ -81,6 +86,8 @@ class EventConsumer(AsyncWebsocketConsumer):
             self.heartbeat.cancel()
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.user_group:
+            await self.channel_layer.group_discard(self.user_group, self.channel_name)
         if self.watching:
             try:
                 await database_sync_to_async(services.presence_leave)(self.event_id, self.channel_name)
@@ -158,6 +165,20 @@ class EventConsumer(AsyncWebsocketConsumer):
     # --- from the group -----------------------------------------------------------------------
     async def broadcast(self, message):
         payload = message["payload"]
+        if payload.get("type") == ACCESS_CHANGED:
+            return await self._recheck_access()
         if payload.get("type") in CHAT_TYPES and not (self.access and self.access.can_read):
             return
         await self.send_json(payload)
+
+    async def _recheck_access(self):
+        """This person's rights changed (refund, transfer, mute): without read access the socket closes;
+        otherwise the new rights go out in a resync (e.g. read-only while muted)."""
+        access = await database_sync_to_async(selectors.chat_access)(self.event_id, self.user)
+        if access is None or not access.can_read:
+            self.access = None
+            await self.send_json(_error("access_revoked", "Your ticket no longer admits you to this show's chat."))
+            await self.close(code=self.ACCESS_REVOKED_CLOSE_CODE)
+            return
+        self.access = access
+        await self._resync()

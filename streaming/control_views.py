@@ -23,6 +23,7 @@ def control_room(request, event):
         "preflight": selectors.last_preflight(event.pk) or selectors.preflight(event),
         "ws_path": f"/ws/events/{event.pk}/", "chat_history": selectors.recent_chat(event.pk),
         "watch_url": f"/e/{event.slug}/watch/", "drops": drops_with_availability(event), "can_edit": request.can_edit,
+        "test_preview": selectors.private_test_preview(event),
     })
 
 

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET
 
 from .models import Clip, Recording
 from .playback import seconds_left
+from .selectors import private_test_subject
 
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -125,15 +126,16 @@ def _clean(path: str) -> str | None:
 
 @require_GET
 def hls_file(request, event_id: str, token: str, recording_id: str, path: str):
-    left = seconds_left(event_id, token)
+    recording = (Recording.objects.filter(pk=recording_id, stream__event_id=event_id).exclude(hls_prefix="")
+                 .only("hls_prefix", "status", "source").first())
+    # A private test ingest plays only with the team's own token (an attendee's event token never opens it).
+    subject = private_test_subject(event_id) if recording and recording.source == Recording.Source.TEST \
+        else event_id
+    left = seconds_left(subject, token)
     if left is None:
         return _refuse(403, "This playback link has expired or is not valid. Reload the player.")
     rel = _clean(path)
-    if rel is None:
-        return _refuse(404, "Not found.")
-    recording = (Recording.objects.filter(pk=recording_id, stream__event_id=event_id).exclude(hls_prefix="")
-                 .only("hls_prefix", "status").first())
-    if recording is None:
+    if rel is None or recording is None:
         return _refuse(404, "Not found.")
     is_playlist = rel.endswith(".m3u8")
     live = recording.status == Recording.Status.RECORDING

@@ -37,6 +37,9 @@ class LiveStream(models.Model):
     event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="stream")
     stream_key = models.CharField(max_length=64, unique=True, default=StreamKey("live"))
     backup_key = models.CharField(max_length=64, unique=True, default=StreamKey("backup"))
+    # The team's private test ingest: always open (days before the show too), transcoded, shown only in
+    # the control room, never to attendees.
+    test_key = models.CharField(max_length=64, unique=True, default=StreamKey("test"))
     key_rotated_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.IDLE, db_index=True)
     is_free = models.BooleanField(default=False, help_text="Everyone may watch, ticket or not.")
@@ -64,6 +67,7 @@ class Recording(models.Model):
         LIVE = "live", "Live ingest"
         FILE = "file", "Go live from a file"
         UPLOAD = "upload", "Uploaded recording"
+        TEST = "test", "Private test ingest (team only)"
 
     class Status(models.TextChoices):
         RECORDING = "recording", "Recording"

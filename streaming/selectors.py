@@ -2,6 +2,7 @@
 import functools
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import redis
 from django.conf import settings
@@ -17,7 +18,7 @@ from memberships.selectors import perks_for
 from microstage.models import MODERATION_ROLES
 from microstage.selectors import role_of
 
-from .models import ChatMessage, Clip, LiveStream, Recording
+from .models import ChatMessage, ChatMute, Clip, LiveStream, Recording
 from .playback import make_token
 
 # --- access
@@ -92,7 +93,8 @@ def clip_access_hint(clip: Clip) -> str:
 def playable_recording(event: Event) -> Recording | None:
     """What plays for an event now: the recording being made while the stream is live, else the newest
     finished one (the replay). Only recordings with HLS renditions count."""
-    recordings = Recording.objects.filter(stream__event=event).exclude(hls_prefix="")
+    recordings = (Recording.objects.filter(stream__event=event).exclude(hls_prefix="")
+                  .exclude(source=Recording.Source.TEST))  # the team's private tests never play here
     stream = LiveStream.objects.filter(event=event).only("status").first()
     if stream is not None and stream.status == LiveStream.Status.LIVE:
         live = recordings.filter(status=Recording.Status.RECORDING).order_by("-created_at").first()
@@ -125,6 +127,24 @@ def playback_urls(event: Event, recording: Recording) -> dict:
 MASTER_PLAYLIST = "master.m3u8"
 
 
+def private_test_subject(event_id: str) -> str:
+    """Playback tokens for the private test ingest are for this subject, never the event's own."""
+    return f"{event_id}.test"
+
+
+def private_test_preview(event: Event) -> dict | None:
+    """For the team's control room only: the newest private test ingest with renditions, as
+    {"hls_url", "expires_at", "recording", "live", "status", "created_at"}; None before the first test."""
+    rec = (Recording.objects.filter(stream__event=event, source=Recording.Source.TEST).exclude(hls_prefix="")
+           .exclude(status=Recording.Status.FAILED).order_by("-created_at").first())
+    if rec is None:
+        return None
+    token, expires_at = make_token(private_test_subject(event.pk))
+    return {"hls_url": f"/streaming/hls/{event.pk}/{token}/{rec.pk}/{MASTER_PLAYLIST}", "expires_at": expires_at,
+            "recording": rec.pk, "live": rec.status == Recording.Status.RECORDING, "status": rec.status,
+            "created_at": rec.created_at}
+
+
 # --- clips
 
 def clips_of_event(event: Event) -> QuerySet[Clip]:
@@ -149,7 +169,7 @@ def clip_media(clip: Clip) -> dict:
 def replay_recording(event: Event) -> Recording | None:
     """The newest finished recording of an event with a kept file (what clips are cut from)."""
     return (Recording.objects.filter(stream__event=event, status=Recording.Status.READY).exclude(file="")
-            .order_by("-created_at").first())
+            .exclude(source=Recording.Source.TEST).order_by("-created_at").first())
 
 
 # --- chat and presence ----------------------------------------------------------------------
@@ -245,12 +265,23 @@ def slow_mode_seconds(event_id: str) -> int:
     return LiveStream.objects.filter(event_id=event_id).values_list("slow_mode_seconds", flat=True).first() or 0
 
 
+def muted_until(event_id: str, user_id) -> datetime | None:
+    """Until when a moderator muted this person in the event's chat (None: not muted)."""
+    if not user_id:
+        return None
+    return (ChatMute.objects.filter(event_id=event_id, user_id=user_id, until__gt=timezone.now())
+            .values_list("until", flat=True).first())
+
+
 def resync(access: ChatAccess) -> dict:
-    """What a (re)connecting client needs to catch up: recent chat, counts and its own rights."""
+    """What a (re)connecting client needs to catch up: recent chat, counts and its own rights (a muted
+    person reads but may not post until `muted_until`)."""
+    muted = muted_until(access.event_id, access.user_id)
     return {"type": "resync", "messages": recent_chat(access.event_id) if access.can_read else [],
             "viewers": viewer_count(access.event_id), "stock": stock_snapshot(access.event_id),
             "slow_mode_seconds": slow_mode_seconds(access.event_id),
-            "can_post": access.can_post, "can_moderate": access.can_moderate}
+            "can_post": access.can_post and muted is None, "can_moderate": access.can_moderate,
+            "muted_until": muted.isoformat() if muted else None}
 
 
 # --- watch page and control room ------------------------------------------------------------

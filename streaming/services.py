@@ -50,7 +50,8 @@ INGEST_APP = "live"
 PUBLISH_HEARTBEAT_SECONDS = 45  # nginx calls on_update every 10 s; three missed calls = gone
 STOP_FLAG_SECONDS = 24 * 3600
 REHEARSAL_MAX_SECONDS = 30 * 60
-_KEY_NAMES = ("main", "backup", "file")
+_KEY_NAMES = ("main", "backup", "file")  # what puts the show on air (the test key never does)
+TEST_KEY = "test"
 
 
 def rtmp_endpoint(*, backup: bool = False) -> tuple[str, int]:
@@ -124,10 +125,11 @@ def _key_lookup(key: str):
 
     if not key:
         return None, None
-    stream = LiveStream.objects.select_related("event").filter(Q(stream_key=key) | Q(backup_key=key)).first()
+    stream = (LiveStream.objects.select_related("event")
+              .filter(Q(stream_key=key) | Q(backup_key=key) | Q(test_key=key)).first())
     if stream is None:
         return None, None
-    return stream, ("main" if stream.stream_key == key else "backup")
+    return stream, {stream.stream_key: "main", stream.backup_key: "backup"}.get(key, TEST_KEY)
 
 
 def publish_window(stream):
@@ -152,6 +154,8 @@ def authorize_publish(key: str, app: str, addr: str = "", *, now=None):
     stream, which = _key_lookup(key)
     if stream is None:
         raise Forbidden("Unknown stream key.", code="unknown_key")
+    if which == TEST_KEY:
+        return _authorize_test_publish(stream, key, addr, now)
     if stream.event.status == Event.Status.CANCELLED:
         raise Forbidden("The event is cancelled.", code="event_cancelled")
     opens, closes = publish_window(stream)
@@ -175,6 +179,22 @@ def authorize_publish(key: str, app: str, addr: str = "", *, now=None):
     return locked
 
 
+def _authorize_test_publish(stream, key: str, addr: str, now):
+    """The private test ingest: open to the team at any time (an encoder test days before the show), one
+    publish at a time. It is transcoded like the show, for the control room only: the stream does not go
+    live and attendees never see it."""
+    with transaction.atomic():
+        locked = LiveStream.objects.select_for_update().select_related("event").get(pk=stream.pk)
+        if locked.test_key != key:  # rotated between the lookup and the lock
+            raise Forbidden("Unknown stream key.", code="unknown_key")
+        if is_publishing(locked, TEST_KEY):
+            raise Forbidden("This key is already publishing.", code="already_publishing")
+        _beat(locked.pk, TEST_KEY, addr)
+        recording = Recording.objects.create(stream=locked, source=Recording.Source.TEST)
+        _queue_transcode(recording.pk, {"kind": "rtmp", "which": TEST_KEY})
+    return locked
+
+
 def keep_publishing(key: str, app: str = INGEST_APP) -> bool:
     """nginx-rtmp's on_update (every few seconds while publishing): False drops the publisher
     (its key was rotated away); True refreshes the heartbeat."""
@@ -192,6 +212,12 @@ def publish_done(key: str, app: str = INGEST_APP):
     stream, which = _key_lookup(key)
     if stream is None:
         return None
+    if which == TEST_KEY:  # the test ends; the show's state is untouched
+        cache.delete(_heartbeat_key(stream.pk, TEST_KEY))
+        for rec_id in Recording.objects.filter(stream=stream, source=Recording.Source.TEST,
+                                               status=Recording.Status.RECORDING).values_list("pk", flat=True):
+            request_stop(rec_id)
+        return stream
     with transaction.atomic():
         locked = LiveStream.objects.select_for_update().select_related("event").get(pk=stream.pk)
         _end_publish(locked, which)
@@ -218,8 +244,8 @@ def _end_publish(stream, which: str) -> None:
 
 def _finish_current_recordings(stream) -> None:
 
-    for rec_id in Recording.objects.filter(stream=stream, status=Recording.Status.RECORDING).values_list("pk",
-                                                                                                          flat=True):
+    for rec_id in (Recording.objects.filter(stream=stream, status=Recording.Status.RECORDING)
+                   .exclude(source=Recording.Source.TEST).values_list("pk", flat=True)):
         request_stop(rec_id)
 
 
@@ -316,7 +342,7 @@ def transcode_recording(recording_id: str, spec: dict) -> str:
     """Run a recording's transcode from start to finish; idempotent (a finished recording is left
     alone; a recording whose earlier run died part-way is marked failed rather than overwritten).
 
-    spec: {"kind": "rtmp", "which": "main"|"backup"} | {"kind": "pattern", "seconds": n, "realtime": b}
+    spec: {"kind": "rtmp", "which": "main"|"backup"|"test"} | {"kind": "pattern", "seconds": n, "realtime": b}
           | {"kind": "file", "path": <storage name>, "realtime": b}. Returns the final status.
     """
 
@@ -342,7 +368,7 @@ def transcode_recording(recording_id: str, spec: dict) -> str:
     error = ""
     try:
         if kind == "rtmp":
-            key = stream.stream_key if which == "main" else stream.backup_key
+            key = {"main": stream.stream_key, "backup": stream.backup_key, TEST_KEY: stream.test_key}[which]
             host, port = "127.0.0.1", rtmp_endpoint()[1]
             source = _probe_live(media.rtmp_source(media.rtmp_pull_url(host, port, INGEST_APP, key)), rec.pk)
         elif kind == "pattern":
@@ -358,7 +384,11 @@ def transcode_recording(recording_id: str, spec: dict) -> str:
         total = source.duration
 
         def on_health(health):
-            record_health(stream.pk, health, which=None if stop_requested(rec.pk) else which)
+            if which == TEST_KEY:  # a test is not the show: keep its key's heartbeat, not the stream's health
+                if not stop_requested(rec.pk):
+                    _beat(stream.pk, TEST_KEY)
+            else:
+                record_health(stream.pk, health, which=None if stop_requested(rec.pk) else which)
             out = health.get("out_time_s")
             recording_progress(rec.pk, duration=out,
                                progress=int(out * 100 / total) if (out and total) else None)
@@ -578,6 +608,7 @@ def mute_chat_user(*, event_id: str, user_id, minutes, actor) -> dict:
     creator_id = Event.objects.filter(pk=event_id).values_list("creator_id", flat=True).first()
     if role_of(target, creator_id) is not None:
         raise Forbidden("Team members cannot be muted.", code="forbidden")
+    realtime.access_changed(target.pk, event_id)  # their sockets go read-only (or back) at once
     if minutes == 0:
         ChatMute.objects.filter(event_id=event_id, user=target).delete()
         return {"type": "mute", "user": target.pk, "until": None}

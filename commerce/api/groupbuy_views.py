@@ -57,6 +57,7 @@ class GroupBuyOutSerializer(serializers.Serializer):
     event = serializers.CharField(allow_null=True)
     title = serializers.CharField()
     status = serializers.CharField()
+    outcome = serializers.ChoiceField(choices=GroupBuy.Outcome.values, allow_null=True)
     currency = serializers.CharField()
     list_price = serializers.DecimalField(max_digits=10, decimal_places=2)
     committed_quantity = serializers.IntegerField()
@@ -82,7 +83,8 @@ def group_buy_data(gb: GroupBuy) -> dict:
     prog = groupbuys.progress(gb)
     return GroupBuyOutSerializer({
         "id": gb.pk, "creator": gb.creator_id, "product": gb.product_id, "event": gb.event_id or None,
-        "title": str(gb), "status": gb.status, "currency": gb.currency, "list_price": groupbuys.list_price(gb),
+        "title": str(gb), "status": gb.status, "outcome": gb.outcome, "currency": gb.currency,
+        "list_price": groupbuys.list_price(gb),
         "committed_quantity": gb.committed_quantity, "current_price": prog.current_price,
         "final_price": gb.final_price, "next_tier": prog.next_tier, "needed": prog.needed,
         "max_quantity": gb.max_quantity, "left": prog.left, "deadline": gb.deadline,

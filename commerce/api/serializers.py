@@ -4,8 +4,9 @@ from rest_framework import serializers
 
 from commerce.services import MAX_LINES, MAX_QUANTITY
 
-# A line names what it buys by one of these fields; each maps to a sellable kind. Only "ticket" is
-# registered so far (by events); drops and products arrive with later issues under these kinds.
+# A line names what it buys by one of these fields; each maps to a sellable kind, registered by the
+# app that sells it at start-up: "ticket", "drop" and "bundle" by events, "product" by commerce, "pass" by
+# memberships, "replay" and "clip" by streaming (commerce.sellables.register).
 LINE_FIELDS = {"tier": "ticket", "drop": "drop", "product": "product", "pass_product": "pass", "bundle": "bundle",
                "variant": "product", "replay": "replay", "clip": "clip"}
 # How a line is paid beyond money (kept on the line as its options, read by the selling app's offer):

@@ -213,7 +213,8 @@ def test_progress_is_published_on_commit_to_the_event_and_the_group_buy(monkeypa
     groups = {g for g, _ in sent}
     assert groups == {"event.evt_show", f"group_buy.{gb.pk}"}
     payload = sent[-1][1]
-    assert payload == {"type": "group_buy", "id": gb.pk, "status": "open", "committed_quantity": 2,
+    assert payload == {"type": "group_buy", "id": gb.pk, "status": "open", "outcome": None,
+                       "committed_quantity": 2,
                        "current_price": "7.00", "currency": "EUR", "next_tier": None, "needed": 0}
 
 

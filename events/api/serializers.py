@@ -371,7 +371,7 @@ class ScannedTicketSerializer(serializers.Serializer):
 
 
 class CheckInResultSerializer(serializers.Serializer):
-    result = serializers.ChoiceField(choices=["ok", "already_checked_in", "invalid"])
+    result = serializers.ChoiceField(choices=["ok", "already_checked_in", "invalid", "stream_only"])
     no_recording = serializers.BooleanField(required=False)
     answers = serializers.DictField(child=serializers.BooleanField(), required=False)
     ticket = ScannedTicketSerializer(required=False)

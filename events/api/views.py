@@ -26,6 +26,7 @@ from microstage.selectors import creator_for_team, role_of
 
 from . import serializers as s
 
+STREAM_ONLY_DETAIL = "A stream-only ticket: it does not open the room."
 DISCOVERY_MAX_AGE = 60  # seconds a shared cache may keep the public list
 
 
@@ -220,13 +221,14 @@ class TicketTransferView(APIView):
 
 
 class CheckInView(APIView):
-    """One scan at the door: 201 admitted, 409 already in (with the first scan's time), 400 invalid.
+    """One scan at the door: 201 admitted, 409 already in (with the first scan's time) or stream-only
+    (a genuine ticket that does not open the room), 400 invalid.
 
     The 409 and 400 bodies carry `result` as API.md says and also `code`/`detail` like every error.
     """
 
     @extend_schema(request=s.CheckInInSerializer,
-                   responses={201: s.CheckInResultSerializer, 409: s.CheckInResultSerializer,
+                   responses={201: s.CheckInResultSerializer, 409: s.CheckInResultSerializer,  # already / stream_only
                               400: s.CheckInResultSerializer},
                    summary="Check a ticket in (door team)")
     def post(self, request, event_id):
@@ -245,6 +247,11 @@ class CheckInView(APIView):
                              "detail": f"Already checked in at {in_zone(first, event.tz):%H:%M}.",
                              "first_scan_at": first.isoformat(), "ticket": scanned, "answers": scanned["answers"],
                              "no_recording": scanned["no_recording"]}, status=status.HTTP_409_CONFLICT)
+        if result == CheckIn.Result.STREAM_ONLY:
+            scanned = s.ScannedTicketSerializer(ticket).data
+            return Response({"result": result, "code": result, "detail": STREAM_ONLY_DETAIL, "ticket": scanned,
+                             "answers": scanned["answers"], "no_recording": scanned["no_recording"]},
+                            status=status.HTTP_409_CONFLICT)
         return Response({"result": result, "code": "invalid", "detail": "Not a valid ticket for this event.",
                          "fields": {"payload": ["Not a valid ticket for this event."]}},
                         status=status.HTTP_400_BAD_REQUEST)

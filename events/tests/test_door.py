@@ -142,7 +142,7 @@ def test_bundle_has_key_tickets_revocations_counts_and_timezone(show):
     assert [t["id"] for t in data["tickets"]] == [tickets[0].pk]
     assert data["tickets"][0]["version"] == 1 and data["tickets"][0]["tier"] == tier.name
     assert data["revoked"] == [tickets[1].pk]
-    assert data["counts"] == {"checked_in": 0, "tickets": 1}
+    assert data["counts"] == {"checked_in": 0, "tickets": 1, "capacity": None}
 
 
 # --- live scans -------------------------------------------------------------------------------
@@ -155,7 +155,7 @@ def test_scan_admits_once_then_says_already_in_with_the_first_time(show):
     assert first.status_code == 201
     body = first.json()
     assert body["result"] == "ok" and body["ticket"]["id"] == tickets[0].pk and body["ticket"]["tier"] == tier.name
-    assert body["ticket"]["holder"] == "fan" and body["counts"] == {"checked_in": 1, "tickets": 2}
+    assert body["ticket"]["holder"] == "fan" and body["counts"] == {"checked_in": 1, "tickets": 2, "capacity": None}
     tickets[0].refresh_from_db()
     admitted_at = tickets[0].checked_in_at
     assert admitted_at is not None
@@ -236,7 +236,7 @@ def test_sync_earlier_offline_scan_wins_and_duplicates_are_reported(show):
     assert [r["payload"] for r in results] == [s["payload"] for s in scans]  # in the order sent
     assert [r["result"] for r in results] == ["already_checked_in", "ok", "ok", "invalid"]
     assert results[0]["first_scan_at"] == earliest.isoformat()
-    assert answer.json()["counts"] == {"checked_in": 2, "tickets": 2}
+    assert answer.json()["counts"] == {"checked_in": 2, "tickets": 2, "capacity": None}
     a.refresh_from_db()
     b.refresh_from_db()
     assert a.checked_in_at == earliest and b.checked_in_at is not None

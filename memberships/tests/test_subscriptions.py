@@ -264,13 +264,29 @@ def checkout_completed(first_payment, invoice="in_1", subscription="sub_1"):
                                             "reference": first_payment.reference}}
 
 
-def invoice(invoice_id, membership, amount=499, subscription="sub_1", first_payment=""):
+def invoice(invoice_id, membership, amount=499, subscription="sub_1", first_payment="", period_end=None):
+    """An invoice as Stripe sends it; `period_end` (a timestamp) is its subscription line's period end."""
     meta = {"purpose": services.PURPOSE, "reference": membership.pk}
     if first_payment:
         meta["first_payment"] = first_payment
-    return {"id": invoice_id, "object": "invoice", "currency": "eur", "amount_paid": amount, "amount_due": amount,
+    body = {"id": invoice_id, "object": "invoice", "currency": "eur", "amount_paid": amount, "amount_due": amount,
             "payment_intent": f"pi_{invoice_id}",
             "parent": {"subscription_details": {"subscription": subscription, "metadata": meta}}}
+    if period_end is not None:
+        body["lines"] = {"object": "list", "data": [{"object": "line_item", "period": {"start": period_end - 2592000,
+                                                                                     "end": period_end}}]}
+    return body
+
+
+@pytest.fixture(autouse=True)
+def stripe_subscription():
+    """Stripe's answer when the gateway reads a subscription's current period (no network in tests)."""
+    def retrieve(sub_id, **kwargs):
+        end = int((timezone.now() + MONTH).timestamp())
+        return {"id": sub_id, "object": "subscription", "status": "active", "current_period_end": end}
+
+    with mock.patch("stripe.Subscription.retrieve", side_effect=retrieve) as patched:
+        yield patched
 
 
 @pytest.fixture
@@ -337,10 +353,11 @@ class TestStripe:
     def test_renewal_invoice_paid_twice_extends_once(self, client, stripe_member):
         m = stripe_member
         end = m.current_period_end
+        renewed = int((end + MONTH).timestamp())  # the next period's end, as Stripe's invoice line says
         for _ in range(2):
-            send(client, "evt_inv2", "invoice.paid", invoice("in_2", m))
+            send(client, "evt_inv2", "invoice.paid", invoice("in_2", m, period_end=renewed))
         # The same invoice under another event id (Stripe's retries can do that): still one period.
-        send(client, "evt_inv2_again", "invoice.paid", invoice("in_2", m))
+        send(client, "evt_inv2_again", "invoice.paid", invoice("in_2", m, period_end=renewed))
         m.refresh_from_db()
         assert m.status == Membership.Status.ACTIVE
         assert close_to(m.current_period_end, end + MONTH)
@@ -368,7 +385,7 @@ class TestStripe:
         m.refresh_from_db()
         assert m.status == Membership.Status.PAST_DUE and m.current_period_end == end
         # Stripe retries the same invoice and it is paid.
-        send(client, "evt_paid", "invoice.paid", invoice("in_2", m))
+        send(client, "evt_paid", "invoice.paid", invoice("in_2", m, period_end=int((end + MONTH).timestamp())))
         m.refresh_from_db()
         assert m.status == Membership.Status.ACTIVE and close_to(m.current_period_end, end + MONTH)
         # A failure notice for that invoice arriving late changes nothing.

@@ -1,5 +1,6 @@
 """The provider-neutral event every confirmation (webhook, sandbox click, API answer) is turned into."""
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 
@@ -13,6 +14,7 @@ class Kind:
     SUBSCRIPTION_PAID = "subscription_paid"    # one period's invoice was paid
     SUBSCRIPTION_FAILED = "subscription_failed"
     SUBSCRIPTION_ENDED = "subscription_ended"
+    SUBSCRIPTION_UPDATED = "subscription_updated"  # the provider's subscription changed; `period_end` is its own
     SETUP_SUCCEEDED = "setup_succeeded"        # a payment method was saved for later
     DISPUTE_OPENED = "dispute_opened"          # the payer's bank disputes a payment; `dispute`, `amount`
     DISPUTE_CLOSED = "dispute_closed"          # ... and decided it; `outcome` is "won" | "lost"
@@ -40,5 +42,6 @@ class PaymentEvent:
     dispute: str = ""                  # the provider's dispute id (DISPUTE_* kinds)
     failure_message: str = ""
     card_fingerprint: str = ""         # the provider's fingerprint of the card, when it tells us (risk checks)
+    period_end: datetime | None = None  # SUBSCRIPTION_*: when the subscription's paid period ends, as the provider says
     metadata: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)  # the provider's object, for kinds that need more (ACCOUNT_UPDATED)

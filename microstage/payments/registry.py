@@ -20,6 +20,8 @@ class Handlers:
     on_cancelled: Callback = None
     on_refunded: Callback = None
     on_subscription_ended: Callback = None
+    # The provider's subscription changed (its period end moved): called with (payment, event).
+    on_subscription_updated: Callback = None
     # A payment method was saved on the provider's page: called with (reference, payment_method, customer).
     on_setup_succeeded: Callback = None
     on_dispute_opened: Callback = None

@@ -164,7 +164,7 @@ def create_subscription(*, customer: str, amount: Decimal, currency: str | None 
             handle_event(PaymentEvent(provider.name, f"subscribe:{result.invoice}:paid", Kind.SUBSCRIPTION_PAID,
                                       subscription=result.reference, invoice=result.invoice,
                                       provider_reference=result.payment_reference, amount=payment.amount,
-                                      currency=payment.currency))
+                                      currency=payment.currency, period_end=result.period_end))
         payment.refresh_from_db()
     return payment
 
@@ -194,6 +194,11 @@ def start_subscription_checkout(*, amount: Decimal, currency: str | None = None,
         payment.checkout_session = checkout.session_id
         payment.save(update_fields=["checkout_session", "updated_at"])
     return StartedCheckout(payment, checkout.provider, checkout.checkout_url, checkout.session_id)
+
+
+def subscription_period_end(subscription: str, *, provider: str | None = None):
+    """When a subscription's current paid period ends, read from the provider (None when it cannot say)."""
+    return get_provider(provider).subscription_period_end(subscription)
 
 
 def set_cancel_at_period_end(subscription: str, cancel: bool, *, provider: str | None = None) -> None:
@@ -376,7 +381,7 @@ def _locate(event: PaymentEvent) -> Payment | None:
     qs = Payment.objects.select_for_update().filter(provider=event.provider)
     if event.kind in (Kind.SUBSCRIPTION_PAID, Kind.SUBSCRIPTION_FAILED):
         return _subscription_period(qs, event)
-    if event.kind == Kind.SUBSCRIPTION_ENDED:
+    if event.kind in (Kind.SUBSCRIPTION_ENDED, Kind.SUBSCRIPTION_UPDATED):
         if not event.subscription:
             return None
         return qs.filter(subscription=event.subscription).order_by("-created_at").first()
@@ -435,6 +440,11 @@ def _apply(payment: Payment, event: PaymentEvent) -> None:
     if event.card_fingerprint and (payment.metadata or {}).get("card_fingerprint") != event.card_fingerprint:
         payment.metadata = {**(payment.metadata or {}), "card_fingerprint": event.card_fingerprint}
         changed.append("metadata")
+    if event.period_end and kind in (Kind.SUBSCRIPTION_PAID, Kind.CHECKOUT_COMPLETED):
+        # The period this payment paid for ends when the provider says (handlers read it from here).
+        payment.metadata = {**(payment.metadata or {}), "period_end": event.period_end.isoformat()}
+        if "metadata" not in changed:
+            changed.append("metadata")
     if kind == Kind.CHECKOUT_COMPLETED:
         kind = {"captured": Kind.CAPTURED, "authorized": Kind.AUTHORIZED}.get(event.outcome, "")
 
@@ -473,6 +483,10 @@ def _apply(payment: Payment, event: PaymentEvent) -> None:
         payment.status = Status.REFUNDED if total >= payment.captured_amount else Status.PARTIALLY_REFUNDED
         save("refunded_amount", "status")
         _call(handlers.on_refunded, payment, delta)
+    elif kind == Kind.SUBSCRIPTION_UPDATED:
+        if changed:
+            save()
+        _call(handlers.on_subscription_updated, payment, event)
     elif kind in (Kind.DISPUTE_OPENED, Kind.DISPUTE_CLOSED) and event.dispute:
         # The Payment's own status stays: a dispute is about captured money, decided later. Handlers key on
         # `event.dispute`, so a closing told before its opening (or twice) still acts once.

@@ -67,7 +67,8 @@ let bundle = store.get('bundle', null);       // the server's bundle, as last fe
 let queue = store.get('queue', []);           // scans made offline, waiting to be synced
 let duplicates = store.get('duplicates', []); // what the server reported when syncing
 let recent = store.get('recent', []);
-let counts = { checked_in: Number($('count-in').textContent), tickets: Number($('count-total').textContent) };
+let counts = { checked_in: Number($('count-in').textContent), tickets: Number($('count-total').textContent),
+  capacity: Number($('occupancy').dataset.capacity) || null };
 let reachable = true;   // the server answered our last request
 let sessionLost = false;
 let syncing = false;
@@ -185,6 +186,7 @@ async function checkOnServer(payload) {
     return { kind: 'already', holder: t.holder, tier: t.tier, first: data.first_scan_at, answers: t.answers,
              noRecording: t.no_recording, backstage: !!t.backstage };
   }
+  if (data?.result === 'stream_only') return { kind: 'stream_only', holder: t?.holder, tier: t?.tier, reason: STREAM_ONLY };
   return { kind: 'invalid', reason: data?.result === 'invalid' ? 'Not a valid ticket for this event.' : (data?.detail || 'Not a ticket code.') };
 }
 
@@ -199,6 +201,7 @@ async function checkOnPhone(payload, scannedAt) {
   if (revoked.has(claims.t)) return { kind: 'invalid', reason: 'This ticket was refunded or cancelled.', offline: true };
   const t = tickets.get(claims.t);
   if (t && t.version !== claims.v) return { kind: 'invalid', reason: 'An old code: this ticket was passed on to someone else.', offline: true };
+  if (t && t.opens_room === false) return { kind: 'stream_only', holder: t.holder, tier: t.tier, reason: STREAM_ONLY, offline: true };
   const first = firstScan(claims.t);
   const holder = t?.holder || 'Ticket holder';
   const tier = t?.tier || '';
@@ -307,8 +310,10 @@ function loseSession(data) {
 }
 
 // --- display ---------------------------------------------------------------------------------
+const STREAM_ONLY = 'A stream-only ticket: it does not open the room.';
 const VERDICT = {
   ok: { icon: '✓', word: () => 'Admitted' },
+  stream_only: { icon: '✕', word: () => 'Stream only' },
   already: { icon: '!', word: (a) => `Already in at ${fmtTime(a.first)}` },
   invalid: { icon: '✕', word: () => 'Invalid' },
   error: { icon: '?', word: () => "Can't check" },
@@ -350,7 +355,7 @@ function show(answer) {
   }
   const detailText = [answer.reason, answer.note,
     answer.kind === 'already' ? 'Do not let them in again without checking.' : '',
-    answer.offline && answer.kind !== 'invalid' ? 'Checked on this phone, offline.' : ''].filter(Boolean).join(' ');
+    answer.offline && answer.kind !== 'invalid' && answer.kind !== 'stream_only' ? 'Checked on this phone, offline.' : ''].filter(Boolean).join(' ');
   if (detailText) {
     const detail = document.createElement('p');
     detail.className = 'detail';
@@ -390,10 +395,11 @@ function unlockAudio() {
   try { audio = audio || new (window.AudioContext || window.webkitAudioContext)(); audio.resume?.(); } catch { audio = null; }
 }
 function feedback(kind) {
-  const patterns = { ok: [90], already: [120, 80, 120], invalid: [300], error: [60, 60, 60] };
+  const patterns = { ok: [90], already: [120, 80, 120], invalid: [300], stream_only: [300], error: [60, 60, 60] };
   try { navigator.vibrate?.(patterns[kind]); } catch { /* not allowed without a gesture */ }
   if (!audio) return;
-  const tones = { ok: [[880, 0.12]], already: [[520, 0.12], [520, 0.12]], invalid: [[220, 0.35]], error: [[330, 0.1]] };
+  const tones = { ok: [[880, 0.12]], already: [[520, 0.12], [520, 0.12]], invalid: [[220, 0.35]],
+    stream_only: [[220, 0.35]], error: [[330, 0.1]] };
   let t = audio.currentTime;
   for (const [freq, len] of tones[kind]) {
     const osc = audio.createOscillator();
@@ -409,7 +415,9 @@ function feedback(kind) {
 }
 
 function setCounts(c) {
-  if (c && Number.isFinite(c.checked_in) && Number.isFinite(c.tickets)) counts = { checked_in: c.checked_in, tickets: c.tickets };
+  if (c && Number.isFinite(c.checked_in) && Number.isFinite(c.tickets)) {
+    counts = { checked_in: c.checked_in, tickets: c.tickets, capacity: 'capacity' in c ? c.capacity : counts.capacity };
+  }
   renderCounts();
 }
 
@@ -423,6 +431,13 @@ function renderCounts() {
   const note = $('count-note');
   note.hidden = !pendingAdmits;
   note.textContent = pendingAdmits ? `Includes ${pendingAdmits} let in offline, not synced yet.` : '';
+  // The room against the venue's capacity (stream-only tickets never count).
+  const occ = $('occupancy');
+  occ.hidden = !counts.capacity;
+  occ.classList.toggle('full', Boolean(counts.capacity) && shown >= counts.capacity);
+  $('occ-in').textContent = String(shown);
+  $('occ-cap').textContent = String(counts.capacity || '');
+  $('occ-full').textContent = counts.capacity && shown >= counts.capacity ? ' · the room is full' : '';
 }
 
 function showNet(state, text) {
@@ -476,6 +491,8 @@ function render() {
       sub = d.local === 'ok'
         ? `Let in offline at ${fmtTime(d.scanned_at)}, but it was first scanned at ${fmtTime(d.first)}.`
         : `Refused at ${fmtTime(d.scanned_at)}: already in since ${fmtTime(d.first)}.`;
+    } else if (d.result === 'stream_only') {
+      sub = `Let in offline at ${fmtTime(d.scanned_at)}, but it is a stream-only ticket.`;
     } else if (d.result === 'refused') {
       sub = `Scan at ${fmtTime(d.scanned_at)} not accepted: check this phone's clock.`;
     } else {
@@ -486,11 +503,11 @@ function render() {
     return row(d.tier ? `${d.holder} · ${d.tier}` : d.holder, sub, badge);
   }));
 
-  const labels = { ok: 'Admitted', already: 'Already in', invalid: 'Invalid', error: "Can't check" };
+  const labels = { ok: 'Admitted', already: 'Already in', invalid: 'Invalid', stream_only: 'Stream only', error: "Can't check" };
   const items = recent.map((r) => row(
     r.holder ? (r.tier ? `${r.holder} · ${r.tier}` : r.holder) : labels[r.kind],
     `${fmtTime(r.at)}${r.offline ? ' · offline' : ''}${r.kind === 'already' && r.first ? ` · first in ${fmtTime(r.first)}` : ''}`,
-    { text: labels[r.kind], cls: { ok: 'success', already: 'warning', invalid: 'danger', error: '' }[r.kind] }));
+    { text: labels[r.kind], cls: { ok: 'success', already: 'warning', invalid: 'danger', stream_only: 'danger', error: '' }[r.kind] }));
   $('recent-list').replaceChildren(...(items.length ? items : [$('recent-empty') || row('No scans yet on this phone.')]));
 
   const status = $('bundle-status');

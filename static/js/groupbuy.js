@@ -36,7 +36,12 @@
       var status = msg.status || "open";
       root.setAttribute("data-status", status);
       var next;
-      if (status !== "open") next = status === "settled" ? "Settled" : "Settling…";
+      if (status !== "open") {  // as GroupBuy.status_summary says it
+        var reached = msg.outcome === "reached";
+        root.setAttribute("data-outcome", msg.outcome || "");
+        next = (reached ? "Deal reached" : "Deal not reached") + " · " + (status === "settled"
+          ? (reached ? "settled" : "nothing charged") : (reached ? "charging…" : "releasing holds…"));
+      }
       else if (msg.next_tier) next = msg.needed + " more for " + money(msg.next_tier.price, currency) + " each";
       else next = "Best price reached";
       setText(root, ".gb-next", next);

@@ -30,7 +30,7 @@ def _team_event(user, event_id: str) -> Event:
 def ingest_body(stream) -> dict:
     return {"ingest_url": services.ingest_url(), "stream_key": stream.stream_key,
             "backup_ingest_url": services.ingest_url(backup=True), "backup_stream_key": stream.backup_key,
-            "status": stream.status}
+            "test_stream_key": stream.test_key, "status": stream.status}
 
 
 class StreamView(APIView):

@@ -7,6 +7,7 @@ class IngestSerializer(serializers.Serializer):
     stream_key = serializers.CharField()
     backup_ingest_url = serializers.CharField()
     backup_stream_key = serializers.CharField()
+    test_stream_key = serializers.CharField(help_text="The private test ingest: always open, seen only by the team")
     status = serializers.CharField()
 
 

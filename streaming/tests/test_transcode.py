@@ -79,10 +79,15 @@ def keyframe_times(path: Path) -> list[float]:
 
 
 @pytest.mark.django_db
-def test_test_pattern_makes_the_full_ladder(storage_root, queued):
+def test_test_pattern_makes_the_full_ladder(storage_root, queued, django_capture_on_commit_callbacks):
     stream = live_stream()
-    rec = services.start_rehearsal(stream, pattern_seconds=5, realtime=False)
-    assert queued == [] or queued  # on_commit does not fire inside the test transaction
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        rec = services.start_rehearsal(stream, pattern_seconds=5, realtime=False)
+    assert queued == []  # nothing is queued before the recording row is committed
+    for callback in callbacks:
+        callback()
+    # Once committed, exactly this recording's transcode is queued, once.
+    assert queued == [(rec.pk, {"kind": "pattern", "seconds": 5, "realtime": False})]
     status = services.transcode_recording(rec.pk, {"kind": "pattern", "seconds": 5, "realtime": False})
     rec.refresh_from_db()
     assert status == Recording.Status.READY, rec.error

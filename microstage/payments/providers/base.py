@@ -1,6 +1,7 @@
 """The provider interface: what a payment provider must do, in the gateway's neutral vocabulary."""
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from microstage.errors import ServiceError
@@ -70,6 +71,7 @@ class SubscriptionResult:
     invoice: str = ""            # the first period's invoice
     invoice_paid: bool = False
     payment_reference: str = ""  # the payment intent that paid the invoice, when known
+    period_end: datetime | None = None  # the end of the current paid period, as the provider says
 
 
 class PaymentProvider(ABC):
@@ -143,6 +145,10 @@ class PaymentProvider(ABC):
     @abstractmethod
     def cancel_subscription(self, reference: str) -> SubscriptionResult:
         """Stop a subscription now."""
+
+    def subscription_period_end(self, reference: str) -> datetime | None:
+        """When the subscription's current paid period ends, read from the provider (None: it cannot say)."""
+        return None
 
     @abstractmethod
     def set_cancel_at_period_end(self, reference: str, cancel: bool) -> SubscriptionResult:

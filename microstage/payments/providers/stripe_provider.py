@@ -2,6 +2,7 @@
 subscriptions and signed webhooks, through the official `stripe` library; dj-stripe mirrors objects."""
 import json
 import logging
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import stripe
@@ -71,7 +72,8 @@ class StripeProvider(PaymentProvider):
     # --- plumbing ---------------------------------------------------------------------------
     def _options(self, idempotency_key: str = "") -> dict:
         # The API base is read on every call so tests (localstripe) and settings changes take effect at once.
-        stripe.api_base = settings.STRIPE_API_HOST.rstrip("/") if settings.STRIPE_API_HOST else DEFAULT_API_BASE
+        api_host = getattr(settings, "STRIPE_API_HOST", "")  # absent unless the environment names one
+        stripe.api_base = api_host.rstrip("/") if api_host else DEFAULT_API_BASE
         if not settings.STRIPE_SECRET_KEY:
             raise ProviderError("Card payments are not configured.", code="payments_not_configured", status=503)
         options = {"api_key": settings.STRIPE_SECRET_KEY, "stripe_version": settings.STRIPE_API_VERSION}
@@ -217,7 +219,11 @@ class StripeProvider(PaymentProvider):
         invoice = _get(sub, "latest_invoice")
         paid = bool(invoice) and not isinstance(invoice, str) and _get(invoice, "status") == "paid"
         return SubscriptionResult(_get(sub, "id"), _get(sub, "status"), invoice=_id(invoice), invoice_paid=paid,
-                                  payment_reference=_id(_get(invoice, "payment_intent")) if paid else "")
+                                  payment_reference=_id(_get(invoice, "payment_intent")) if paid else "",
+                                  period_end=subscription_period_end(sub))
+
+    def subscription_period_end(self, reference):
+        return subscription_period_end(self._call(stripe.Subscription.retrieve, reference))
 
     def create_subscription_checkout(self, *, amount, currency, interval, description, metadata,
                                      subscription_metadata, success_url, cancel_url, customer_email="",
@@ -274,6 +280,32 @@ class StripeProvider(PaymentProvider):
 def _card_error_intent(exc) -> str:
     error = (exc.json_body or {}).get("error", {}) if isinstance(exc.json_body, dict) else {}
     return _id(error.get("payment_intent"))
+
+
+def _timestamp(value) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC) if value else None
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def subscription_period_end(sub) -> datetime | None:
+    """A subscription's `current_period_end` (API versions since 2025-03-31 keep it on each item)."""
+    if not sub:
+        return None
+    end = _timestamp(_get(sub, "current_period_end"))
+    if end is None:
+        items = (_get(sub, "items") or {})
+        ends = [_timestamp(_get(item, "current_period_end")) for item in (_get(items, "data") or [])]
+        end = max((e for e in ends if e), default=None)
+    return end
+
+
+def invoice_period_end(invoice: dict) -> datetime | None:
+    """The end of the subscription period an invoice bills: its subscription lines' `period.end`."""
+    ends = [_timestamp((line.get("period") or {}).get("end"))
+            for line in ((invoice.get("lines") or {}).get("data") or []) if isinstance(line, dict)]
+    return max((e for e in ends if e), default=None)
 
 
 def event_from_stripe(payload: dict) -> PaymentEvent | None:
@@ -347,6 +379,7 @@ def event_from_stripe(payload: dict) -> PaymentEvent | None:
             kind = Kind.SUBSCRIPTION_PAID if kind_name == "invoice.paid" else Kind.SUBSCRIPTION_FAILED
             return PaymentEvent(kind=kind, subscription=subscription, invoice=obj.get("id", ""),
                                 provider_reference=_id(obj.get("payment_intent")), amount=amount,
+                                period_end=invoice_period_end(obj),
                                 **{**base, "metadata": details.get("metadata") or meta})
     if kind_name in ("charge.dispute.created", "charge.dispute.closed") and obj.get("id"):
         # Located by its payment intent; `dispute` keys the handlers' idempotency. A closed dispute that was not
@@ -359,6 +392,9 @@ def event_from_stripe(payload: dict) -> PaymentEvent | None:
                             **{**base, "metadata": {**meta, "reason": (obj.get("reason") or "")[:120]}})
     if kind_name == "customer.subscription.deleted":
         return PaymentEvent(kind=Kind.SUBSCRIPTION_ENDED, subscription=obj.get("id", ""), **base)
+    if kind_name in ("customer.subscription.created", "customer.subscription.updated") and obj.get("id"):
+        return PaymentEvent(kind=Kind.SUBSCRIPTION_UPDATED, subscription=obj["id"],
+                            period_end=subscription_period_end(obj), **base)
     if kind_name == "setup_intent.succeeded":
         return PaymentEvent(kind=Kind.SETUP_SUCCEEDED, provider_reference=obj.get("id", ""),
                             **{**base, "metadata": {**meta, "payment_method": _id(obj.get("payment_method")),
