@@ -272,6 +272,10 @@ RTMP_BACKUP_HOST = env.str("MICROSTAGE_RTMP_BACKUP_HOST", default=RTMP_HOST)
 RTMP_PORT = env.int("MICROSTAGE_RTMP_PORT", default=1935)
 # Playback tokens are shared per window (CDN-cacheable) and live between one and two windows.
 PLAYBACK_WINDOW_SECONDS = env.int("MICROSTAGE_PLAYBACK_WINDOW_SECONDS", default=300)
+# nginx-rtmp's publish hooks answer only calls carrying this secret (`?secret=` in the hook URLs) or
+# coming from an address in RTMP_HOOK_ALLOW (IPs or networks). Unset: generated into .data/.
+RTMP_HOOK_SECRET = env.str("MICROSTAGE_RTMP_HOOK_SECRET", default="")
+RTMP_HOOK_ALLOW = env.list("MICROSTAGE_RTMP_HOOK_ALLOW", default=[])
 
 # Ed25519 key (base64 of 32 raw bytes) for ticket QR codes and receipts; generated under .data/ if unset.
 SIGNING_KEY = env.str("MICROSTAGE_SIGNING_KEY", default="")
