@@ -54,6 +54,20 @@ def _full_clean(obj, exclude=()) -> None:
         raise Invalid(next(iter(fields.values()))[0], fields=fields) from exc
 
 
+def _cover(data: dict) -> None:
+    """Re-encode an uploaded cover in `data` (the one image rule: microstage.uploads)."""
+    cover = data.get("cover")
+    if cover and not isinstance(cover, str):
+        from django.core.exceptions import ValidationError as FormError
+
+        from .forms import check_cover
+
+        try:
+            data["cover"] = check_cover(cover)
+        except FormError as exc:
+            raise Invalid(exc.messages[0], fields={"cover": exc.messages}) from exc
+
+
 def _check_times(event: Event) -> None:
     if event.starts_at and event.ends_at and event.ends_at <= event.starts_at:
         raise Invalid("The event must end after it starts.", fields={"ends_at": ["Must be after the start."]})
@@ -64,6 +78,7 @@ def create_event(*, creator, **data) -> Event:
     unknown = set(data) - set(EVENT_FIELDS)
     if unknown:
         raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in unknown})
+    _cover(data)
     event = Event(creator=creator, **data)
     event.slug = _unique_event_slug(event.title or "")
     _full_clean(event, exclude=["slug"])
@@ -77,6 +92,7 @@ def update_event(event: Event, **data) -> Event:
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
         raise Conflict("A cancelled event cannot be changed.", code="cancelled")
+    _cover(data)
     for key, value in data.items():
         if key not in EVENT_FIELDS:
             raise Invalid("Unknown field.", fields={key: ["Unknown field."]})

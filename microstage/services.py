@@ -11,7 +11,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .forms import MAX_AVATAR_BYTES, MAX_AVATAR_SIDE
 from .models import Creator, Invitation, Role, TeamMembership, User
+from .uploads import image_or_invalid
 
 RESERVED_SLUGS = frozenset({"admin", "api", "dashboard", "accounts", "static", "media", "healthz", "new", "e"})
 
@@ -90,7 +92,9 @@ def update_creator(creator: Creator, *, name: str | None = None, bio: str | None
     if bio is not None:
         creator.bio = bio
     if avatar is not None:
-        creator.avatar = avatar
+        # Re-encoded whatever the caller checked before: only our own pictures are stored.
+        creator.avatar = image_or_invalid(avatar, field="avatar", max_bytes=MAX_AVATAR_BYTES,
+                                          max_side=MAX_AVATAR_SIDE) if avatar else avatar
     creator.save()
     return creator
 

@@ -310,7 +310,9 @@ STATICFILES_DIRS = [
 ]
 WHITENOISE_USE_FINDERS = env.bool("MICROSTAGE_STATIC_FROM_FINDERS", default=DEBUG)
 WHITENOISE_AUTOREFRESH = DEBUG
-MEDIA_URL = "/media/"
+# Uploaded media is best served from an origin of its own (a cookie-less storage or CDN domain), so
+# nothing in it can ever act on the site: e.g. https://media.microstage-content.example/media/.
+MEDIA_URL = env.str("MICROSTAGE_MEDIA_URL", default="/media/")
 MEDIA_ROOT = Path(env.str("MICROSTAGE_MEDIA_ROOT", default=str(DATA_DIR / "media")))
 _storage_backend = env.str("MICROSTAGE_STORAGE", default="filesystem")
 STORAGES = {
