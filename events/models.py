@@ -163,6 +163,8 @@ class Ticket(models.Model):
     holder_name = models.CharField(max_length=120, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.VALID, db_index=True)
     version = models.PositiveIntegerField(default=1, help_text="Bumped on transfer: older QR codes stop working.")
+    awaiting_claim = models.BooleanField(default=False, help_text="Transferred: nobody holds it until the "
+                                         "recipient claims it from the emailed link with a verified address.")
     checked_in_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

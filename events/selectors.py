@@ -137,14 +137,15 @@ def tiers_with_availability(event: Event, now=None, buyer=None) -> list[TicketTi
 
 
 def tickets_of(user) -> QuerySet[Ticket]:
-    """A person's tickets: held by their account, or sent to an email address they have verified
-    (a ticket transferred to someone who had no account yet)."""
+    """A person's tickets: held by their account, or bought for an email address they have verified
+    (a guest order). A transferred ticket counts only once its recipient claimed it (events.transfers)."""
     from allauth.account.models import EmailAddress
 
     if not user.is_authenticated:
         return Ticket.objects.none()
     verified = EmailAddress.objects.filter(user=user, verified=True).values("email")
-    return (Ticket.objects.filter(Q(holder=user) | Q(holder__isnull=True, holder_email__in=verified))
+    return (Ticket.objects.filter(Q(holder=user) | Q(holder__isnull=True, awaiting_claim=False,
+                                                     holder_email__in=verified))
             .select_related("event", "event__creator", "tier").order_by("event__starts_at", "created_at"))
 
 

@@ -18,7 +18,6 @@ from commerce.models import Inventory, OrderLine
 from commerce.sellables import Offer
 from microstage import overrides, realtime
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
-from microstage.models import User
 from microstage.signing import read_token, sign_token
 
 from .models import CheckIn, Drop, Event, Ticket, TicketTier
@@ -447,36 +446,8 @@ def read_payload(payload: str) -> dict | None:
     return claims
 
 
-@transaction.atomic
-def transfer_ticket(*, ticket_id: str, actor: User, email: str) -> Ticket:
-    """Give a ticket to someone else: the new holder gets it by email, the old QR code stops working."""
-    from .selectors import tickets_of
-
-    # Whoever sees the ticket as theirs may pass it on (incl. one sent to their verified email).
-    ticket = (tickets_of(actor).select_for_update(of=("self",)).select_related("event", "tier")
-              .filter(pk=ticket_id).first())
-    if ticket is None:
-        raise NotFound("No such ticket.")
-    email = User.objects.normalize_email(email or "").strip().lower()
-    if ticket.status != Ticket.Status.VALID:
-        raise Conflict("This ticket is void.", code="void")
-    if ticket.checked_in_at:
-        raise Conflict("This ticket has already been used at the door.", code="already_checked_in")
-    if ticket.event.ends_at <= timezone.now():
-        raise Conflict("The event is over.", code="event_over")
-    if email == actor.email.lower():
-        raise Invalid("That is already you.", fields={"email": ["Enter someone else's email address."]})
-    ticket.holder = User.objects.filter(email__iexact=email).first()
-    ticket.holder_email = email
-    ticket.holder_name = ""
-    ticket.version += 1
-    ticket.save(update_fields=["holder", "holder_email", "holder_name", "version"])
-    context = {"ticket": ticket, "event": ticket.event, "sender": actor, "url": f"{settings.SITE_URL}/tickets/"}
-    transaction.on_commit(lambda: send_mail(
-        settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + render_to_string("events/email/ticket_transfer_subject.txt",
-                                                                 context).strip(),
-        render_to_string("events/email/ticket_transfer.txt", context), None, [email]))
-    return ticket
+# Transfers (send, then the recipient claims from the emailed link) live in events/transfers.py.
+from .transfers import claim_ticket, transfer_ticket  # noqa: E402, F401
 
 
 # --- check-in -------------------------------------------------------------------------------

@@ -15,4 +15,5 @@ urlpatterns = [
     path("e/<slug:slug>/preview.png", views.preview_png, name="event-preview"),
     path("tickets/", views.my_tickets, name="my-tickets"),
     path("tickets/<str:ticket_id>/transfer/", views.ticket_transfer, name="ticket-transfer"),
+    path("tickets/claim/<str:token>/", views.ticket_claim, name="ticket-claim"),
 ]
