@@ -7,7 +7,7 @@ class MembershipsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from commerce.signals import order_paid
+        from commerce.signals import order_paid, order_refunded
         from microstage.payments.registry import register_handler
 
         from . import services
@@ -15,11 +15,14 @@ class MembershipsConfig(AppConfig):
         register_handler(services.PURPOSE, on_paid=services.on_period_paid, on_failed=services.on_period_failed,
                          on_subscription_ended=services.on_subscription_ended)
         order_paid.connect(services.on_order_paid, dispatch_uid="memberships.loyalty")
+        from . import referrals
+
+        order_refunded.connect(referrals.on_order_refunded, dispatch_uid="memberships.referral.refund")
         services.register_sellables()  # passes, sold through commerce
 
-        from allauth.account.signals import user_logged_in, user_signed_up
+        from allauth.account.signals import user_signed_up
 
         from .referral_views import remember_referrer
 
-        user_logged_in.connect(remember_referrer, dispatch_uid="memberships.referral.login")
+        # Only a sign-up records a referral: logging in to an existing account never does.
         user_signed_up.connect(remember_referrer, dispatch_uid="memberships.referral.signup")

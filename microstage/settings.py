@@ -288,6 +288,8 @@ HOLD_SECONDS = env.int("MICROSTAGE_HOLD_SECONDS", default=600)
 RISK_REVIEW_THRESHOLD = env.int("MICROSTAGE_RISK_REVIEW_THRESHOLD", default=70)
 RISK_REFUSE_THRESHOLD = env.int("MICROSTAGE_RISK_REFUSE_THRESHOLD", default=95)
 RISK_TRUST_X_FORWARDED_FOR = env.bool("MICROSTAGE_TRUST_X_FORWARDED_FOR", default=False)
+# A referral pays its referrer only when the new fan's first paid order reaches this total.
+REFERRAL_MIN_ORDER = env.str("MICROSTAGE_REFERRAL_MIN_ORDER", default="10.00")
 
 # --- Email ---------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("MICROSTAGE_EMAIL_URL", default="consolemail://")
