@@ -216,15 +216,23 @@ def tiers_with_sales(event: Event, now=None) -> list[TicketTier]:
     return tiers
 
 
-def attendees(event: Event, q: str = "") -> QuerySet[Ticket]:
-    """The event's tickets with holder, tier and order, matching every word of `q` (name, email,
-    tier, or an exact ticket or order id)."""
+def attendees(event: Event, q: str = "", *, guest_data: bool = True) -> QuerySet[Ticket]:
+    """The event's tickets with holder, tier and order, matching every word of `q` (name, tier, an
+    exact ticket id and — with `guest_data`, for owners and managers — email or an exact order id).
+    Without `guest_data` (door staff) a search can never find or confirm someone by email or order."""
     qs = Ticket.objects.filter(event=event).select_related("tier", "holder", "order_line__order")
     for word in q.split()[:6]:
-        qs = qs.filter(Q(holder_email__icontains=word) | Q(holder_name__icontains=word)
-                       | Q(holder__display_name__icontains=word) | Q(tier__name__icontains=word)
-                       | Q(id__iexact=word) | Q(order_line__order__id__iexact=word))
+        match = (Q(holder_name__icontains=word) | Q(holder__display_name__icontains=word)
+                 | Q(tier__name__icontains=word) | Q(id__iexact=word))
+        if guest_data:
+            match |= Q(holder_email__icontains=word) | Q(order_line__order__id__iexact=word)
+        qs = qs.filter(match)
     return qs.order_by("tier__position", "holder_email", "created_at", "id")
+
+
+def door_name(ticket: Ticket) -> str:
+    """What the door calls a guest: the name on the ticket or the account's display name, never the email."""
+    return ticket.holder_name or (ticket.holder.display_name if ticket.holder_id and ticket.holder else "") or ""
 
 
 def paid_order_count(event: Event) -> int:

@@ -102,6 +102,8 @@ class Role(models.TextChoices):
 EDIT_ROLES = frozenset({Role.OWNER, Role.MANAGER})
 DOOR_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.DOOR})
 MODERATION_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.MODERATOR})
+# Who sees guests' contact details and orders (emails, order ids): the door sees names, tiers and tickets only.
+GUEST_DATA_ROLES = EDIT_ROLES
 
 
 class TeamMembership(models.Model):
