@@ -17,8 +17,9 @@ from pathlib import PurePosixPath
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile, File
+from django.core.files.base import ContentFile
 from django.db import models
+from django.db.models.fields.files import ImageFieldFile
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Pillow format -> (extension we store, content type we serve)
@@ -127,25 +128,29 @@ class SafeImageFormField(forms.ImageField):
             raise ValidationError(exc.messages[0], code="invalid_image") from exc
 
 
+class SafeImageFieldFile(ImageFieldFile):
+    """Every write re-encodes: assigning an upload and saving the model, or `field_file.save(name, content)`."""
+
+    def save(self, name, content, save=True):
+        image = content if isinstance(content, ReencodedImage) else reencode_image(content)
+        super().save(image.name, image, save)
+
+
 class SafeImageField(models.ImageField):
     """An ImageField that stores only pictures we re-encoded, under generated names.
 
-    Services re-encode (with their own size rules) before assigning; anything else assigned here
-    is re-encoded on save with the default limits, so no path keeps the client's bytes or name.
+    Services re-encode (with their own size rules) before assigning; anything else written here
+    (the admin, a shell, `.save(name, content)`) is re-encoded with the default limits, so no path
+    keeps the client's bytes or name.
     """
+
+    attr_class = SafeImageFieldFile
 
     def generate_filename(self, instance, filename):
         ext = safe_extension(filename)
         if ext not in IMAGE_EXTENSIONS:  # only ever our own names reach this; refuse anything else
             raise ValueError(f"refusing to store an image named {filename!r}")
         return super().generate_filename(instance, f"{generated_stem()}.{ext}")
-
-    def pre_save(self, model_instance, add):
-        file = getattr(model_instance, self.attname)
-        if file and not file._committed and not isinstance(file.file, ReencodedImage):
-            image = reencode_image(file.file)
-            file.file, file.name = image, image.name
-        return super().pre_save(model_instance, add)
 
     def formfield(self, **kwargs):
         return super().formfield(**{"form_class": SafeImageFormField, **kwargs})
@@ -158,7 +163,3 @@ class PrivateFileField(models.FileField):
         ext = safe_extension(filename)
         return super().generate_filename(instance, f"{generated_stem()}.{ext}" if ext else generated_stem())
 
-
-def is_file(value) -> bool:
-    """True for an uploaded or in-memory file (False/None mean "clear" or "keep")."""
-    return isinstance(value, File)

@@ -219,6 +219,15 @@ def test_assigning_a_raw_upload_to_the_field_still_stores_a_reencoded_picture(me
     assert_clean(creator.avatar.name, media, "PNG")
 
 
+def test_field_file_save_also_reencodes(media):
+    from django.core.files.base import ContentFile
+
+    creator = CreatorFactory()
+    creator.avatar.save("x.png.html", ContentFile(polyglot("JPEG")))
+    creator.refresh_from_db()
+    assert_clean(creator.avatar.name, media, "JPEG")
+
+
 def test_admin_change_form_reencodes(admin_client, media):
     creator = CreatorFactory()
     page = admin_client.get(f"/admin/microstage/creator/{creator.pk}/change/")
