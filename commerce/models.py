@@ -7,6 +7,7 @@ from django.db.models import F, Q
 
 from microstage.ids import PublicIdField
 from microstage.models import Creator
+from microstage.uploads import PrivateFileField, SafeImageField
 
 
 class Inventory(models.Model):
@@ -150,8 +151,8 @@ class Product(models.Model):
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PHYSICAL)
     price = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3)
-    image = models.ImageField(upload_to="creators/products/", blank=True)
-    digital_file = models.FileField(upload_to="products/files/", blank=True,
+    image = SafeImageField(upload_to="creators/products/", blank=True)
+    digital_file = PrivateFileField(upload_to="products/files/", blank=True,
                                     help_text="For digital products: unlocked by a signed, expiring link.")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

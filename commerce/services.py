@@ -614,13 +614,12 @@ def _check_product(product) -> None:
         raise Invalid("Use a three-letter currency code.", fields={"currency": ["Use an ISO 4217 code like EUR."]})
 
 
-def _check_image(upload) -> None:
-    from microstage.forms import validate_image
+def _check_image(upload):
+    """The product picture re-encoded by Pillow under a generated name (microstage.uploads)."""
+    from microstage.uploads import image_or_invalid
 
-    try:
-        validate_image(upload, max_bytes=PRODUCT_IMAGE_MAX_BYTES, max_side=PRODUCT_IMAGE_MAX_SIDE)
-    except ValidationError as exc:
-        raise Invalid(exc.messages[0], fields={"image": exc.messages}) from exc
+    return image_or_invalid(upload, field="image", max_bytes=PRODUCT_IMAGE_MAX_BYTES,
+                            max_side=PRODUCT_IMAGE_MAX_SIDE)
 
 
 def _check_digital_file(upload) -> None:
@@ -656,8 +655,7 @@ def create_product(*, creator, name: str, price, kind: str = "physical", currenc
                       currency=currency or settings.DEFAULT_CURRENCY)
     _check_product(product)
     if image:
-        _check_image(image)
-        product.image = image
+        product.image = _check_image(image)
     if digital_file:
         if product.kind != Product.Kind.DIGITAL:
             raise Invalid("Only digital products carry a file.", fields={"digital_file": ["Make it digital first."]})
@@ -698,8 +696,7 @@ def update_product(product, *, actor=None, **data):
         setattr(product, key, value)
     _check_product(product)
     if image:
-        _check_image(image)
-        product.image = image
+        product.image = _check_image(image)
     if digital_file:
         _check_digital_file(digital_file)
         product.digital_file = digital_file
@@ -821,6 +818,7 @@ def open_download(token: str, user):
     from pathlib import PurePath
 
     from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
+    from django.utils.text import slugify
 
     try:
         claims = TimestampSigner(salt=DOWNLOAD_SALT).unsign_object(token, max_age=DOWNLOAD_MAX_AGE)
@@ -841,7 +839,10 @@ def open_download(token: str, user):
     product = _product_of_line(line)
     if product is None or not product.digital_file:
         raise NotFound("No such download.")
-    return product.digital_file.storage.open(product.digital_file.name, "rb"), PurePath(product.digital_file.name).name
+    # Stored under a generated name; the buyer gets the product's name with the file's extension.
+    ext = PurePath(product.digital_file.name).suffix
+    filename = (slugify(product.name)[:80] or "download") + ext
+    return product.digital_file.storage.open(product.digital_file.name, "rb"), filename
 
 
 # --- group-buys ----------------------------------------------------------------------------------

@@ -78,9 +78,9 @@ class TicketAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     # Holder, status and check-in change only through services (transfer, refund, the door).
     readonly_fields = ["id", "event", "tier", "order", "order_line", "holder", "holder_email", "status", "version",
-                       "checked_in_at", "created_at"]
+                       "awaiting_claim", "checked_in_at", "created_at"]
     fields = ["id", "event", "tier", "order", "order_line", "holder", "holder_email", "holder_name", "status",
-              "version", "checked_in_at", "created_at"]
+              "version", "awaiting_claim", "checked_in_at", "created_at"]
     inlines = [CheckInInline]
 
     def has_add_permission(self, request):

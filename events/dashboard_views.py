@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from microstage.errors import Conflict, ServiceError
 from microstage.middleware import SESSION_KEY
-from microstage.models import DOOR_ROLES, EDIT_ROLES, Role
+from microstage.models import DOOR_ROLES, EDIT_ROLES, GUEST_DATA_ROLES, Role
 from microstage.selectors import role_of
 from microstage.text import render_markdown
 from microstage.views import _form_errors, team_page
@@ -226,13 +226,19 @@ def tier_edit(request, event, tier_id):
 def attendees(request, event):
     search = AttendeeSearchForm(request.GET or None)
     q = search.cleaned_data["q"].strip() if search.is_valid() else ""
-    page = Paginator(selectors.attendees(event, q), ATTENDEES_PER_PAGE).get_page(request.GET.get("page"))
+    guest_data = request.role in GUEST_DATA_ROLES  # the door sees names, tiers, tickets and check-ins only
+    if not guest_data:
+        search.fields["q"].widget.attrs["placeholder"] = "Name, tier or ticket id"
+    page = Paginator(selectors.attendees(event, q, guest_data=guest_data), ATTENDEES_PER_PAGE).get_page(
+        request.GET.get("page"))
+    for ticket in page.object_list:
+        ticket.door_name = selectors.door_name(ticket)
     answered = consent.answers_by_ticket(event, [t.pk for t in page.object_list])
     for t in page.object_list:  # the recording release at a glance
         t.no_recording = consent.no_recording(answered.get(t.pk, {}))
     return render(request, "events/dashboard/attendees.html", {
         "event": event, "search": search, "q": q, "page": page, "counts": services.checkin_counts(event),
-        "can_edit": request.can_edit})
+        "can_edit": request.can_edit, "guest_data": guest_data})
 
 
 class _Echo:
@@ -263,15 +269,21 @@ def attendees_csv(request, event):
 
     def yes_no(value) -> str:
         return "" if value is None else ("yes" if value else "no")
+    guest_data = request.role in GUEST_DATA_ROLES
 
     def rows():
+        if not guest_data:  # door staff: what the door needs, no emails and no orders
+            yield ["ticket", "status", "tier", "holder_name", f"checked_in_at ({event.timezone})"]
+            for t in selectors.attendees(event, q, guest_data=False).iterator(chunk_size=500):
+                yield [t.pk, t.status, t.tier.name, selectors.door_name(t), local(t.checked_in_at)]
+            return
         yield ["ticket", "status", "tier", "holder_name", "holder_email", "order", "order_status",
                f"checked_in_at ({event.timezone})", f"issued_at ({event.timezone})",
                *(f"consent:{k}" for k in keys), *(["no_recording"] if keys else [])]
         for t in selectors.attendees(event, q).iterator(chunk_size=500):
             order = t.order_line.order
             answers = answered.get(t.pk, {})
-            yield [t.pk, t.status, t.tier.name, t.holder_name or (t.holder.display_name if t.holder else ""),
+            yield [t.pk, t.status, t.tier.name, selectors.door_name(t),
                    t.holder_email, order.pk, order.status, local(t.checked_in_at), local(t.created_at),
                    *(yes_no(answers.get(k)) for k in keys),
                    *([yes_no(consent.no_recording(answers))] if keys else [])]

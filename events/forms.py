@@ -9,7 +9,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.urls import reverse_lazy
-from PIL import Image
 
 from microstage.forms import validate_image
 
@@ -69,18 +68,16 @@ def attach_zone(form: forms.Form, name: str, tz: zoneinfo.ZoneInfo) -> None:
     form.cleaned_data[name] = aware
 
 
-def _check_cover(upload) -> None:
-    validate_image(upload, max_bytes=MAX_COVER_BYTES, max_side=MAX_COVER_SIDE)
-    try:
-        with Image.open(upload) as img:
-            w, h = img.size
-    finally:
-        upload.seek(0)
+def check_cover(upload):
+    """The cover re-encoded (microstage.uploads), or ValidationError when it will not do as a cover."""
+    image = validate_image(upload, max_bytes=MAX_COVER_BYTES, max_side=MAX_COVER_SIDE)
+    w, h = image.image_size
     if w < MIN_COVER_WIDTH or h < MIN_COVER_HEIGHT:
         raise ValidationError(f"The cover is too small ({w}×{h}); use at least {MIN_COVER_WIDTH}×{MIN_COVER_HEIGHT} "
                               "pixels — 1200×630 looks best.")
     if max(w, h) > 8 * min(w, h):
         raise ValidationError("The cover is too narrow; use a landscape image such as 1200×630.")
+    return image
 
 
 class EventForm(forms.Form):
@@ -122,7 +119,7 @@ class EventForm(forms.Form):
     def clean_cover(self):
         cover = self.cleaned_data.get("cover")
         if cover:  # False means "remove the cover", None means "keep it"
-            _check_cover(cover)
+            return check_cover(cover)
         return cover
 
     def clean(self):

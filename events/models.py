@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from microstage.ids import PublicIdField
 from microstage.models import Creator
+from microstage.uploads import SafeImageField
 
 
 class LocalDateTime(datetime):
@@ -63,7 +64,7 @@ class Event(models.Model):
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
     members_only = models.BooleanField(default=False, help_text="Only the creator's members (whose plan includes "
                                        "members-only events) and team see and buy it.")
-    cover = models.ImageField(upload_to="events/covers/", blank=True)
+    cover = SafeImageField(upload_to="events/covers/", blank=True)
     preview_image = models.ImageField(upload_to="events/previews/", blank=True, editable=False,
                                       help_text="1200×630 social preview, drawn at publish and on change.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
@@ -162,6 +163,8 @@ class Ticket(models.Model):
     holder_name = models.CharField(max_length=120, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.VALID, db_index=True)
     version = models.PositiveIntegerField(default=1, help_text="Bumped on transfer: older QR codes stop working.")
+    awaiting_claim = models.BooleanField(default=False, help_text="Transferred: nobody holds it until the "
+                                         "recipient claims it from the emailed link with a verified address.")
     checked_in_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

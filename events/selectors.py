@@ -142,14 +142,15 @@ def tiers_with_availability(event: Event, now=None, buyer=None) -> list[TicketTi
 
 
 def tickets_of(user) -> QuerySet[Ticket]:
-    """A person's tickets: held by their account, or sent to an email address they have verified
-    (a ticket transferred to someone who had no account yet)."""
+    """A person's tickets: held by their account, or bought for an email address they have verified
+    (a guest order). A transferred ticket counts only once its recipient claimed it (events.transfers)."""
     from allauth.account.models import EmailAddress
 
     if not user.is_authenticated:
         return Ticket.objects.none()
     verified = EmailAddress.objects.filter(user=user, verified=True).values("email")
-    return (Ticket.objects.filter(Q(holder=user) | Q(holder__isnull=True, holder_email__in=verified))
+    return (Ticket.objects.filter(Q(holder=user) | Q(holder__isnull=True, awaiting_claim=False,
+                                                     holder_email__in=verified))
             .select_related("event", "event__creator", "tier").order_by("event__starts_at", "created_at"))
 
 
@@ -231,15 +232,23 @@ def tiers_with_sales(event: Event, now=None) -> list[TicketTier]:
     return tiers
 
 
-def attendees(event: Event, q: str = "") -> QuerySet[Ticket]:
-    """The event's tickets with holder, tier and order, matching every word of `q` (name, email,
-    tier, or an exact ticket or order id)."""
+def attendees(event: Event, q: str = "", *, guest_data: bool = True) -> QuerySet[Ticket]:
+    """The event's tickets with holder, tier and order, matching every word of `q` (name, tier, an
+    exact ticket id and — with `guest_data`, for owners and managers — email or an exact order id).
+    Without `guest_data` (door staff) a search can never find or confirm someone by email or order."""
     qs = Ticket.objects.filter(event=event).select_related("tier", "holder", "order_line__order")
     for word in q.split()[:6]:
-        qs = qs.filter(Q(holder_email__icontains=word) | Q(holder_name__icontains=word)
-                       | Q(holder__display_name__icontains=word) | Q(tier__name__icontains=word)
-                       | Q(id__iexact=word) | Q(order_line__order__id__iexact=word))
+        match = (Q(holder_name__icontains=word) | Q(holder__display_name__icontains=word)
+                 | Q(tier__name__icontains=word) | Q(id__iexact=word))
+        if guest_data:
+            match |= Q(holder_email__icontains=word) | Q(order_line__order__id__iexact=word)
+        qs = qs.filter(match)
     return qs.order_by("tier__position", "holder_email", "created_at", "id")
+
+
+def door_name(ticket: Ticket) -> str:
+    """What the door calls a guest: the name on the ticket or the account's display name, never the email."""
+    return ticket.holder_name or (ticket.holder.display_name if ticket.holder_id and ticket.holder else "") or ""
 
 
 def paid_order_count(event: Event) -> int:

@@ -18,7 +18,6 @@ from commerce.models import Inventory, OrderLine
 from commerce.sellables import Offer
 from microstage import overrides, realtime
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
-from microstage.models import User
 from microstage.signing import read_token, sign_token
 
 from . import consent, waitlist
@@ -55,6 +54,20 @@ def _full_clean(obj, exclude=()) -> None:
         raise Invalid(next(iter(fields.values()))[0], fields=fields) from exc
 
 
+def _cover(data: dict) -> None:
+    """Re-encode an uploaded cover in `data` (the one image rule: microstage.uploads)."""
+    cover = data.get("cover")
+    if cover and not isinstance(cover, str):
+        from django.core.exceptions import ValidationError as FormError
+
+        from .forms import check_cover
+
+        try:
+            data["cover"] = check_cover(cover)
+        except FormError as exc:
+            raise Invalid(exc.messages[0], fields={"cover": exc.messages}) from exc
+
+
 def _check_times(event: Event) -> None:
     if event.starts_at and event.ends_at and event.ends_at <= event.starts_at:
         raise Invalid("The event must end after it starts.", fields={"ends_at": ["Must be after the start."]})
@@ -65,6 +78,7 @@ def create_event(*, creator, **data) -> Event:
     unknown = set(data) - set(EVENT_FIELDS)
     if unknown:
         raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in unknown})
+    _cover(data)
     event = Event(creator=creator, **data)
     event.slug = _unique_event_slug(event.title or "")
     _full_clean(event, exclude=["slug"])
@@ -78,6 +92,7 @@ def update_event(event: Event, **data) -> Event:
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
         raise Conflict("A cancelled event cannot be changed.", code="cancelled")
+    _cover(data)
     for key, value in data.items():
         if key not in EVENT_FIELDS:
             raise Invalid("Unknown field.", fields={key: ["Unknown field."]})
@@ -452,40 +467,8 @@ def read_payload(payload: str) -> dict | None:
     return claims
 
 
-@transaction.atomic
-def transfer_ticket(*, ticket_id: str, actor: User, email: str) -> Ticket:
-    """Give a ticket to someone else: the new holder gets it by email, the old QR code stops working."""
-    from .selectors import tickets_of
-
-    # Whoever sees the ticket as theirs may pass it on (incl. one sent to their verified email).
-    ticket = (tickets_of(actor).select_for_update(of=("self",)).select_related("event", "tier")
-              .filter(pk=ticket_id).first())
-    if ticket is None:
-        raise NotFound("No such ticket.")
-    email = User.objects.normalize_email(email or "").strip().lower()
-    if ticket.status != Ticket.Status.VALID:
-        raise Conflict("This ticket is void.", code="void")
-    if ticket.checked_in_at:
-        raise Conflict("This ticket has already been used at the door.", code="already_checked_in")
-    if ticket.event.ends_at <= timezone.now():
-        raise Conflict("The event is over.", code="event_over")
-    if email == actor.email.lower():
-        raise Invalid("That is already you.", fields={"email": ["Enter someone else's email address."]})
-    previous_holder = ticket.holder_id
-    ticket.holder = User.objects.filter(email__iexact=email).first()
-    ticket.holder_email = email
-    ticket.holder_name = ""
-    ticket.version += 1
-    ticket.save(update_fields=["holder", "holder_email", "holder_name", "version"])
-    consent.reset_on_transfer(ticket)  # the new holder is asked again
-    for user_id in (previous_holder, ticket.holder_id):  # chat access moves with the ticket, at once
-        realtime.access_changed(user_id, ticket.event_id)
-    context = {"ticket": ticket, "event": ticket.event, "sender": actor, "url": f"{settings.SITE_URL}/tickets/"}
-    transaction.on_commit(lambda: send_mail(
-        settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + render_to_string("events/email/ticket_transfer_subject.txt",
-                                                                 context).strip(),
-        render_to_string("events/email/ticket_transfer.txt", context), None, [email]))
-    return ticket
+# Transfers (send, then the recipient claims from the emailed link) live in events/transfers.py.
+from .transfers import claim_ticket, transfer_ticket  # noqa: E402, F401
 
 
 # --- check-in -------------------------------------------------------------------------------

@@ -21,4 +21,5 @@ urlpatterns = [
     path("tickets/", views.my_tickets, name="my-tickets"),
     path("tickets/<str:ticket_id>/transfer/", views.ticket_transfer, name="ticket-transfer"),
     path("tickets/<str:ticket_id>/onboarding/", consent_views.onboarding, name="ticket-onboarding"),
+    path("tickets/claim/<str:token>/", views.ticket_claim, name="ticket-claim"),
 ]

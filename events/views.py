@@ -20,7 +20,7 @@ from commerce.services import LineRequest
 from microstage.errors import ServiceError
 from microstage.models import Creator
 
-from . import bundles, consent, ical, pages, selectors, services, waitlist_views
+from . import bundles, consent, ical, pages, selectors, services, transfers, waitlist_views
 from .models import Event, Ticket, in_zone
 
 PAGE_SIZE = 12
@@ -322,8 +322,40 @@ def ticket_transfer(request, ticket_id):
         else:
             form.add_error(None, exc.detail)
         return render(request, "events/ticket_transfer.html", {"ticket": ticket, "form": form}, status=400)
-    messages.success(request, f"Ticket sent to {form.cleaned_data['email']}. Your old QR code no longer works.")
+    messages.success(request, f"Ticket sent to {form.cleaned_data['email']}. Your old QR code no longer works; "
+                              "the ticket is theirs once they claim it from the email.")
     return redirect("my-tickets")
+
+
+@never_cache
+def ticket_claim(request, token):
+    """The emailed link of a transferred ticket: the recipient, logged in and verified, takes it."""
+    from microstage.verification import ask_to_verify, has_verified_email
+
+    try:
+        ticket = transfers.ticket_for_claim(token)
+    except ServiceError as exc:
+        return render(request, "events/ticket_claim.html", {"invalid": exc.detail}, status=404)
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if request.method == "POST":
+        try:
+            transfers.claim_ticket(token=token, user=request.user)
+        except ServiceError as exc:
+            if exc.code == "email_unverified":
+                ask_to_verify(request, ticket.holder_email)
+                messages.info(request, f"We sent a confirmation link to {ticket.holder_email}. Open it, then "
+                                       "claim the ticket here.")
+            elif exc.status == 404:
+                return render(request, "events/ticket_claim.html", {"invalid": exc.detail}, status=404)
+            else:
+                messages.error(request, exc.detail)
+            return redirect(request.path)
+        messages.success(request, f"Your ticket for {ticket.event.title} is here, with its QR code.")
+        return redirect("my-tickets")
+    return render(request, "events/ticket_claim.html", {
+        "ticket": ticket, "same_address": ticket.holder_email.lower() == request.user.email.lower(),
+        "verified": has_verified_email(request.user, ticket.holder_email)})
 
 
 def order_tickets_section(request, order, lines) -> str:

@@ -125,11 +125,11 @@ class LoyaltyEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(Referral)
 class ReferralAdmin(admin.ModelAdmin):
-    list_display = ["referrer", "referred", "creator", "created_at", "rewarded_at"]
-    list_filter = ["creator", ("rewarded_at", admin.EmptyFieldListFilter)]
-    search_fields = ["referrer__email", "referred__email", "creator__name"]
+    list_display = ["referrer", "referred", "creator", "status", "created_at", "rewarded_at"]
+    list_filter = ["status", "creator", ("rewarded_at", admin.EmptyFieldListFilter)]
+    search_fields = ["referrer__email", "referred__email", "creator__name", "order_id"]
     list_select_related = ["referrer", "referred", "creator"]
-    readonly_fields = ["creator", "referrer", "referred", "created_at", "rewarded_at"]
+    readonly_fields = ["creator", "referrer", "referred", "status", "order_id", "created_at", "rewarded_at"]
 
     def has_add_permission(self, request):
         return False

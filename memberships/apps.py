@@ -18,11 +18,14 @@ class MembershipsConfig(AppConfig):
         order_paid.connect(services.on_order_paid, dispatch_uid="memberships.loyalty")
         order_refunded.connect(services.on_order_refunded, dispatch_uid="memberships.loyalty.refund")
         order_disputed.connect(services.on_order_disputed, dispatch_uid="memberships.loyalty.dispute")
+        from . import referrals
+
+        order_refunded.connect(referrals.on_order_refunded, dispatch_uid="memberships.referral.refund")
         services.register_sellables()  # passes, sold through commerce
 
-        from allauth.account.signals import user_logged_in, user_signed_up
+        from allauth.account.signals import user_signed_up
 
         from .referral_views import remember_referrer
 
-        user_logged_in.connect(remember_referrer, dispatch_uid="memberships.referral.login")
+        # Only a sign-up records a referral: logging in to an existing account never does.
         user_signed_up.connect(remember_referrer, dispatch_uid="memberships.referral.signup")

@@ -194,11 +194,20 @@ class LoyaltyEntry(models.Model):
 
 
 class Referral(models.Model):
-    """Fan B came through fan A's referral link for a creator; A earns points at B's first paid order."""
+    """Fan B signed up through fan A's referral link for a creator; A earns points when B's first paid
+    order reaches the minimum (memberships.referrals), and loses them if that order is refunded."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a first paid order"
+        REWARDED = "rewarded", "Rewarded"
+        NOT_ELIGIBLE = "not_eligible", "First paid order below the minimum"
+        REVERSED = "reversed", "Reversed (order refunded)"
 
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="referrals")
     referrer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referrals_made")
     referred = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referred_by")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    order_id = models.CharField(max_length=40, blank=True, help_text="The first paid order that decided it.")
     rewarded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

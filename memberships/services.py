@@ -21,14 +21,15 @@ from microstage.selectors import creator_for_team
 from microstage.payments.models import Payment
 from microstage.payments.providers.base import ProviderError
 
+from . import referrals
 from .models import (LoyaltyAccount, LoyaltyEntry, Membership, MembershipPlan, Pass, PassProduct, PassRedemption,
-                     Referral, Reward, RewardRedemption)
+                     Reward, RewardRedemption)
 
 log = logging.getLogger(__name__)
 PURPOSE = "memberships.membership"
 POINTS_PER_CURRENCY_UNIT = 1
 ATTENDANCE_POINTS = 50
-REFERRAL_POINTS = 100
+REFERRAL_POINTS = referrals.REFERRAL_POINTS
 
 
 # --- loyalty ledger ---------------------------------------------------------------------------
@@ -92,32 +93,18 @@ def award_attendance(*, user, creator_id: str, ticket_id: str, event_title: str)
 
 
 def award_purchase(*, user, creator_id: str, order_id: str, total) -> None:
-    """Points for a paid order, and for whoever referred this fan if it is their first paid order here."""
+    """Points for a paid order, and for whoever referred this fan if it qualifies (memberships.referrals)."""
     if user is None:
         return
     points = int(total) * POINTS_PER_CURRENCY_UNIT
     if points > 0:
         award(user=user, creator_id=creator_id, points=points, reason=LoyaltyEntry.Reason.PURCHASE,
               key=f"order:{order_id}", note=f"Order {order_id}")
-    referral = (Referral.objects.select_for_update().filter(creator_id=creator_id, referred=user,
-                                                            rewarded_at__isnull=True).first())
-    if referral is not None:
-        referral.rewarded_at = timezone.now()
-        referral.save(update_fields=["rewarded_at"])
-        award(user=referral.referrer, creator_id=creator_id, points=REFERRAL_POINTS,
-              reason=LoyaltyEntry.Reason.REFERRAL, key=f"referral:{creator_id}:{user.pk}", note="A fan you invited")
+    referrals.reward_for_order(user=user, creator_id=creator_id, order_id=order_id, total=total)
 
 
-def record_referral(*, code: str, referred, creator_id: str | None = None) -> Referral | None:
-    """Remember who invited this fan (first link wins; nobody refers themselves)."""
-    account = LoyaltyAccount.objects.filter(referral_code=code).select_related("user").first()
-    if account is None or referred is None or account.user_id == referred.pk:
-        return None
-    if creator_id and account.creator_id != creator_id:
-        return None
-    referral, _ = Referral.objects.get_or_create(creator_id=account.creator_id, referred=referred,
-                                                 defaults={"referrer": account.user})
-    return referral
+# Referral rules (new accounts only, first paid order above a minimum, reversed on refund): referrals.py.
+record_referral = referrals.record_referral
 
 
 def referral_code(user, creator_id: str) -> str:

@@ -17,3 +17,10 @@ class AccountAdapter(DefaultAccountAdapter):
         if len(email) > EMAIL_MAX_LENGTH:
             raise ValidationError(f"Use an email address of at most {EMAIL_MAX_LENGTH} characters.")
         return email
+
+    def get_email_verification_redirect_url(self, email_address):
+        """Back to the invitation or ticket link that asked for the confirmation, if there was one."""
+        from .verification import return_url_after_verification
+
+        return return_url_after_verification(self.request) or super().get_email_verification_redirect_url(
+            email_address)

@@ -212,15 +212,17 @@ def find_nginx_rtmp() -> tuple[str, str] | None:
     return (nginx, f"load_module {module};") if module else None
 
 
-def render_nginx_rtmp(prefix: Path, *, hook_base: str, rtmp_port: int, load_module: str,
+def render_nginx_rtmp(prefix: Path, *, hook_base: str, rtmp_port: int, load_module: str, hook_secret: str,
                       listen: str = "127.0.0.1", template: Path = NGINX_RTMP_TEMPLATE) -> Path:
-    """Write `prefix`/nginx.conf from the template; returns its path."""
+    """Write `prefix`/nginx.conf from the template; returns its path (owner-only: it holds the hook secret)."""
     prefix.mkdir(parents=True, exist_ok=True)
     text = template.read_text()
     for name, value in (("LOAD_MODULE", load_module), ("PREFIX", str(prefix)), ("RTMP_LISTEN", listen),
-                        ("RTMP_PORT", str(rtmp_port)), ("HOOK_BASE", hook_base.rstrip("/"))):
+                        ("RTMP_PORT", str(rtmp_port)), ("HOOK_BASE", hook_base.rstrip("/")),
+                        ("HOOK_SECRET", quote(hook_secret, safe=""))):
         text = text.replace(f"@{name}@", value)
     conf = prefix / "nginx.conf"
+    conf.touch(mode=0o600)
     conf.write_text(text)
     return conf
 
@@ -228,6 +230,13 @@ def render_nginx_rtmp(prefix: Path, *, hook_base: str, rtmp_port: int, load_modu
 def nginx_rtmp_argv(nginx: str, conf: Path) -> list[str]:
     prefix = conf.parent
     return [nginx, "-p", f"{prefix}/", "-e", str(prefix / "error.log"), "-c", str(conf)]
+
+
+def rtmp_hook_secret(data_dir: Path) -> str:
+    """The secret nginx sends to the publish hooks: MICROSTAGE_RTMP_HOOK_SECRET or the generated one."""
+    from microstage.localsecret import read_or_create
+
+    return os.environ.get("MICROSTAGE_RTMP_HOOK_SECRET") or read_or_create(data_dir / "rtmp-hook-secret")
 
 
 def start_nginx_rtmp(sup: Supervisor, http_port: str, data_dir: Path) -> bool:
@@ -242,7 +251,7 @@ def start_nginx_rtmp(sup: Supervisor, http_port: str, data_dir: Path) -> bool:
     port = int(os.environ["MICROSTAGE_RTMP_PORT"])
     listen = os.environ.get("MICROSTAGE_RTMP_LISTEN", "127.0.0.1")
     conf = render_nginx_rtmp(data_dir / "nginx", hook_base=f"http://127.0.0.1:{http_port}", rtmp_port=port,
-                             load_module=load_module, listen=listen)
+                             load_module=load_module, listen=listen, hook_secret=rtmp_hook_secret(data_dir))
     check = subprocess.run([*nginx_rtmp_argv(nginx, conf), "-t", "-q"], capture_output=True, text=True)
     if check.returncode != 0:
         log(f"RTMP ingest: {conf} does not pass `nginx -t`; skipping it: {check.stderr.strip()}")

@@ -8,6 +8,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from .ids import IdFactory, PublicIdField
+from .uploads import SafeImageField
 
 
 class UserManager(BaseUserManager):
@@ -78,7 +79,7 @@ class Creator(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     bio = models.TextField(blank=True, max_length=4000)
-    avatar = models.ImageField(upload_to="creators/avatars/", blank=True)
+    avatar = SafeImageField(upload_to="creators/avatars/", blank=True)
     stripe_account = models.CharField(max_length=64, blank=True,
                                       help_text="Stripe Connect account (acct_…) that receives this creator's sales.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -101,6 +102,8 @@ class Role(models.TextChoices):
 EDIT_ROLES = frozenset({Role.OWNER, Role.MANAGER})
 DOOR_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.DOOR})
 MODERATION_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.MODERATOR})
+# Who sees guests' contact details and orders (emails, order ids): the door sees names, tiers and tickets only.
+GUEST_DATA_ROLES = EDIT_ROLES
 
 
 class TeamMembership(models.Model):

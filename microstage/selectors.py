@@ -43,3 +43,12 @@ def team_of(creator: Creator) -> QuerySet[TeamMembership]:
 
 def is_owner(user: User, creator: Creator) -> bool:
     return role_of(user, creator) == Role.OWNER
+
+
+def has_verified_email(user: User, email: str) -> bool:
+    """True when `user` has proven they receive mail at `email` (allauth's verified EmailAddress)."""
+    from allauth.account.models import EmailAddress
+
+    if not getattr(user, "is_authenticated", False) or not email:
+        return False
+    return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()

@@ -11,7 +11,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .forms import MAX_AVATAR_BYTES, MAX_AVATAR_SIDE
 from .models import Creator, Invitation, Role, TeamMembership, User
+from .uploads import image_or_invalid
 
 RESERVED_SLUGS = frozenset({"admin", "api", "dashboard", "accounts", "static", "media", "healthz", "new", "e"})
 
@@ -33,7 +35,6 @@ def register_user(*, email: str, password: str, display_name: str = "") -> User:
             _record_email_address(user)
     except IntegrityError as exc:  # a concurrent sign-up with the same email
         raise Invalid("An account with this email already exists.", fields={"email": ["Already registered."]}) from exc
-    claim_invitations(user, verified=False)
     return user
 
 
@@ -90,36 +91,25 @@ def update_creator(creator: Creator, *, name: str | None = None, bio: str | None
     if bio is not None:
         creator.bio = bio
     if avatar is not None:
-        creator.avatar = avatar
+        # Re-encoded whatever the caller checked before: only our own pictures are stored.
+        creator.avatar = image_or_invalid(avatar, field="avatar", max_bytes=MAX_AVATAR_BYTES,
+                                          max_side=MAX_AVATAR_SIDE) if avatar else avatar
     creator.save()
     return creator
 
 
-def invite_to_team(
-    *, creator: Creator, invited_by: User, email: str, role: str
-) -> tuple[Invitation | None, TeamMembership | None]:
-    """Add someone to a creator's team.
+def invite_to_team(*, creator: Creator, invited_by: User, email: str, role: str) -> Invitation:
+    """Invite someone to a creator's team: always an emailed link, whether or not an account exists.
 
-    An existing account joins at once (and is told by email); an unknown address gets an
-    invitation link that creates the role when accepted. The owner role is never handed out here.
+    The answer is the same for a known and an unknown address (nothing tells whether an account
+    exists), and no role is granted here: the recipient accepts from the link, logged in to an
+    account whose address is verified (accept_invitation). The owner role is never handed out.
     """
     email = User.objects.normalize_email(email or "").strip().lower()
     if role not in {Role.MANAGER, Role.DOOR, Role.MODERATOR}:
         raise Invalid("Unknown role.", fields={"role": ["Choose manager, door or moderator."]})
-    existing = User.objects.filter(email__iexact=email).first()
-    if existing is not None:
-        current = TeamMembership.objects.filter(creator=creator, user=existing).first()
-        if current is not None:
-            if current.role == Role.OWNER:
-                raise Conflict("The owner's role cannot be changed here.", code="conflict")
-            current.role = role
-            current.save(update_fields=["role"])
-            membership = current
-        else:
-            membership = TeamMembership.objects.create(creator=creator, user=existing, role=role)
-        _notify(email, "microstage/email/team_added", {"creator": creator, "role": membership.get_role_display(),
-                                                      "invited_by": invited_by})
-        return None, membership
+    if TeamMembership.objects.filter(creator=creator, user__email__iexact=email, role=Role.OWNER).exists():
+        raise Conflict("The owner's role cannot be changed here.", code="conflict")  # the team sees its owner
     with transaction.atomic():
         Invitation.objects.filter(creator=creator, email__iexact=email, status=Invitation.Status.PENDING).update(
             status=Invitation.Status.REVOKED
@@ -128,16 +118,22 @@ def invite_to_team(
     transaction.on_commit(lambda: _notify(email, "microstage/email/invitation",
                                           {"invitation": invitation, "creator": creator, "invited_by": invited_by,
                                            "url": f"{settings.SITE_URL}/invitations/{invitation.token}/"}))
-    return invitation, None
+    return invitation
 
 
 @transaction.atomic
 def accept_invitation(*, token: str, user: User) -> TeamMembership:
+    """The recipient takes the role: logged in as the invited address, and that address verified."""
+    from .selectors import has_verified_email
+
     invitation = Invitation.objects.select_for_update().filter(token=token).first()
     if invitation is None or not invitation.is_open:
         raise NotFound("This invitation is no longer valid.", code="invitation_invalid")
     if invitation.email.lower() != user.email.lower():
         raise Forbidden(f"This invitation was sent to {invitation.email}. Log in with that address to accept it.")
+    if not has_verified_email(user, invitation.email):
+        raise Forbidden(f"Confirm your email address {invitation.email} first, then accept the invitation.",
+                        code="email_unverified")
     membership, created = TeamMembership.objects.get_or_create(
         creator=invitation.creator, user=user, defaults={"role": invitation.role}
     )
@@ -149,17 +145,6 @@ def accept_invitation(*, token: str, user: User) -> TeamMembership:
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["status", "accepted_by", "accepted_at"])
     return membership
-
-
-def claim_invitations(user: User, *, verified: bool) -> list[TeamMembership]:
-    """Turn pending invitations for a *verified* email address into team roles."""
-    if not verified:
-        return []
-    return [
-        accept_invitation(token=inv.token, user=user)
-        for inv in Invitation.objects.filter(email__iexact=user.email, status=Invitation.Status.PENDING)
-        if inv.is_open
-    ]
 
 
 @transaction.atomic

@@ -282,6 +282,10 @@ RTMP_BACKUP_HOST = env.str("MICROSTAGE_RTMP_BACKUP_HOST", default=RTMP_HOST)
 RTMP_PORT = env.int("MICROSTAGE_RTMP_PORT", default=1935)
 # Playback tokens are shared per window (CDN-cacheable) and live between one and two windows.
 PLAYBACK_WINDOW_SECONDS = env.int("MICROSTAGE_PLAYBACK_WINDOW_SECONDS", default=300)
+# nginx-rtmp's publish hooks answer only calls carrying this secret (`?secret=` in the hook URLs) or
+# coming from an address in RTMP_HOOK_ALLOW (IPs or networks). Unset: generated into .data/.
+RTMP_HOOK_SECRET = env.str("MICROSTAGE_RTMP_HOOK_SECRET", default="")
+RTMP_HOOK_ALLOW = env.list("MICROSTAGE_RTMP_HOOK_ALLOW", default=[])
 
 # Ed25519 key (base64 of 32 raw bytes) for ticket QR codes and receipts; generated under .data/ if unset.
 SIGNING_KEY = env.str("MICROSTAGE_SIGNING_KEY", default="")
@@ -296,6 +300,8 @@ WAITLIST_OFFER_SECONDS = env.int("MICROSTAGE_WAITLIST_OFFER_SECONDS", default=18
 RISK_REVIEW_THRESHOLD = env.int("MICROSTAGE_RISK_REVIEW_THRESHOLD", default=70)
 RISK_REFUSE_THRESHOLD = env.int("MICROSTAGE_RISK_REFUSE_THRESHOLD", default=95)
 RISK_TRUST_X_FORWARDED_FOR = env.bool("MICROSTAGE_TRUST_X_FORWARDED_FOR", default=False)
+# A referral pays its referrer only when the new fan's first paid order reaches this total.
+REFERRAL_MIN_ORDER = env.str("MICROSTAGE_REFERRAL_MIN_ORDER", default="10.00")
 
 # --- Email ---------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("MICROSTAGE_EMAIL_URL", default="consolemail://")
@@ -322,7 +328,9 @@ STATICFILES_DIRS = [
 ]
 WHITENOISE_USE_FINDERS = env.bool("MICROSTAGE_STATIC_FROM_FINDERS", default=DEBUG)
 WHITENOISE_AUTOREFRESH = DEBUG
-MEDIA_URL = "/media/"
+# Uploaded media is best served from an origin of its own (a cookie-less storage or CDN domain), so
+# nothing in it can ever act on the site: e.g. https://media.microstage-content.example/media/.
+MEDIA_URL = env.str("MICROSTAGE_MEDIA_URL", default="/media/")
 MEDIA_ROOT = Path(env.str("MICROSTAGE_MEDIA_ROOT", default=str(DATA_DIR / "media")))
 _storage_backend = env.str("MICROSTAGE_STORAGE", default="filesystem")
 STORAGES = {

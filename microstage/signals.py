@@ -1,17 +1,11 @@
-"""Receivers: team invitations follow allauth's email verification; the Sites record follows SITE_URL."""
+"""Receivers: the Sites record follows SITE_URL.
+
+Team invitations are not claimed on email confirmation: the recipient accepts each one from its
+link (microstage.services.accept_invitation), logged in with the verified address.
+"""
 from urllib.parse import urlsplit
 
-from allauth.account.signals import email_confirmed
 from django.conf import settings
-from django.dispatch import receiver
-
-from . import services
-
-
-@receiver(email_confirmed)
-def claim_team_invitations(request, email_address, **kwargs):
-    """A verified address proves ownership: pending team invitations for it become roles."""
-    services.claim_invitations(email_address.user, verified=True)
 
 
 def name_the_site(**kwargs):

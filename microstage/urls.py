@@ -3,11 +3,11 @@ from django.conf import settings
 from django.contrib import admin
 from allauth.account.views import password_reset_from_key
 from django.urls import include, path, re_path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
 from .notifications import views as notification_views
+from .media_views import serve_media
 
 api_v1 = [
     path("", include("microstage.api.urls")),
@@ -59,8 +59,8 @@ urlpatterns = [
 if settings.DEBUG or settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
     # Media on the local filesystem (development and single-machine installs); production uses S3.
     # Only public media (avatars, covers, preview images) is served as plain files; recordings and
-    # clips are gated and go through the signed streaming URLs instead.
-    urlpatterns += [re_path(r"^media/(?P<path>(?:creators|events)/.+)$", serve, {"document_root": settings.MEDIA_ROOT})]
+    # clips are gated and go through the signed streaming URLs instead. Served inert (media_views).
+    urlpatterns += [re_path(r"^media/(?P<path>(?:creators|events)/.+)$", serve_media)]
 
 handler404 = "microstage.views_errors.not_found"
 handler500 = "microstage.views_errors.server_error"

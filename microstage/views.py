@@ -13,6 +13,7 @@ from .errors import ServiceError
 from .forms import CreatorForm, CreatorSettingsForm, InviteForm, RoleForm
 from .middleware import SESSION_KEY
 from .models import EDIT_ROLES, Invitation
+from .verification import ask_to_verify, has_verified_email
 
 
 @never_cache
@@ -108,13 +109,12 @@ def team(request):
             return redirect("team")
         if form.is_valid():
             try:
-                invitation, membership = services.invite_to_team(creator=creator, invited_by=request.user,
-                                                                 **form.cleaned_data)
+                invitation = services.invite_to_team(creator=creator, invited_by=request.user,
+                                                     **form.cleaned_data)
             except ServiceError as exc:
                 _form_errors(form, exc)
             else:
-                messages.success(request, f"{membership.user.email} was added to the team." if membership
-                                 else f"Invitation sent to {invitation.email}.")
+                messages.success(request, f"Invitation sent to {invitation.email}. They join once they accept it.")
                 return redirect("team")
     return render(request, "microstage/dashboard/team.html", {
         "creator": creator, "form": form, "can_edit": can_edit, "role_form": RoleForm(),
@@ -160,12 +160,19 @@ def invitation(request, token):
         try:
             membership = services.accept_invitation(token=token, user=request.user)
         except ServiceError as exc:
-            messages.error(request, exc.detail)
+            if exc.code == "email_unverified":
+                ask_to_verify(request, invite.email)
+                messages.info(request, f"We sent a confirmation link to {invite.email}. Open it, then accept "
+                                       "the invitation here.")
+            else:
+                messages.error(request, exc.detail)
         else:
             request.session[SESSION_KEY] = membership.creator_id
             messages.success(request, f"Welcome to {membership.creator.name}'s team.")
             return redirect("dashboard")
-    return render(request, "microstage/invitation.html", {"invitation": invite})
+    return render(request, "microstage/invitation.html", {
+        "invitation": invite,
+        "verified": has_verified_email(request.user, invite.email)})
 
 
 def _safe_next(request) -> bool:

@@ -2,7 +2,10 @@
 
 nginx posts `name` (the stream key), `app`, `addr` and more; any 2xx accepts, anything else refuses.
 Refusals are 403 with a short JSON reason (nginx only looks at the status; logs show the body).
+Every hook first checks that the call comes from our nginx (streaming.hook_auth).
 """
+import functools
+
 from django import forms
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -11,6 +14,7 @@ from django.views.decorators.http import require_POST
 from microstage.errors import Forbidden
 
 from . import services
+from .hook_auth import hook_allowed
 
 
 class PublishForm(forms.Form):
@@ -30,12 +34,23 @@ def _refuse(code: str, detail: str) -> JsonResponse:
     return JsonResponse({"code": code, "detail": detail}, status=403)
 
 
+def from_our_nginx(view):
+    """Refuse (403) hook calls without the shared secret or an allowed address."""
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not hook_allowed(request):
+            return _refuse("forbidden", "Only the platform's RTMP server may call this hook.")
+        return view(request, *args, **kwargs)
+    return wrapped
+
+
 def _form(request):
     form = PublishForm(request.POST)
     return form if form.is_valid() else None
 
 
 @csrf_exempt
+@from_our_nginx
 @require_POST
 def on_publish(request):
     form = _form(request)
@@ -50,6 +65,7 @@ def on_publish(request):
 
 
 @csrf_exempt
+@from_our_nginx
 @require_POST
 def on_update(request):
     form = _form(request)
@@ -59,6 +75,7 @@ def on_update(request):
 
 
 @csrf_exempt
+@from_our_nginx
 @require_POST
 def on_publish_done(request):
     form = _form(request)

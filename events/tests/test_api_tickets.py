@@ -69,12 +69,19 @@ class TestMyTickets:
 
 class TestTransfer:
     def test_transfer_moves_the_ticket_and_kills_the_old_payload(self, make_api, ticket, buyer, door_api, event):
+        from allauth.account.models import EmailAddress
+
+        from events import transfers
+
         old_payload = qr_payload(ticket)
         friend = UserFactory(email="friend@example.com")
+        EmailAddress.objects.create(user=friend, email="friend@example.com", verified=True, primary=True)
         r = post_json(make_api(buyer), f"/api/v1/tickets/{ticket.pk}/transfer", {"email": "Friend@Example.com"})
         assert r.status_code == 200, r.content
         assert r.json()["holder_email"] == "friend@example.com" and "qr_payload" not in r.json()
         assert make_api(buyer).get("/api/v1/tickets").json()["results"] == []
+        # The friend claims it from the emailed link (events.transfers), then has it with a new QR code.
+        transfers.claim_ticket(token=transfers.claim_token(Ticket.objects.get(pk=ticket.pk)), user=friend)
         (theirs,) = make_api(friend).get("/api/v1/tickets").json()["results"]
         assert theirs["id"] == ticket.pk and theirs["qr_payload"] != old_payload
         old = post_json(door_api, f"/api/v1/events/{event.pk}/checkins", {"payload": old_payload})
@@ -97,10 +104,14 @@ class TestTransfer:
     def test_a_ticket_sent_to_a_new_address_can_be_passed_on_once_verified(self, make_api, ticket, buyer):
         from allauth.account.models import EmailAddress
 
+        from events import transfers
+
         post_json(make_api(buyer), f"/api/v1/tickets/{ticket.pk}/transfer", {"email": "later@example.com"})
         newcomer = UserFactory(email="later@example.com")  # signs up after the transfer
         assert make_api(newcomer).get("/api/v1/tickets").json()["results"] == []  # not before verifying
         EmailAddress.objects.create(user=newcomer, email="later@example.com", verified=True, primary=True)
+        assert make_api(newcomer).get("/api/v1/tickets").json()["results"] == []  # nor before claiming
+        transfers.claim_ticket(token=transfers.claim_token(Ticket.objects.get(pk=ticket.pk)), user=newcomer)
         assert [t["id"] for t in make_api(newcomer).get("/api/v1/tickets").json()["results"]] == [ticket.pk]
         r = post_json(make_api(newcomer), f"/api/v1/tickets/{ticket.pk}/transfer", {"email": "third@example.com"})
         assert r.status_code == 200

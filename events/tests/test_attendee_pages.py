@@ -440,13 +440,22 @@ def test_transfer_asks_then_moves_the_ticket_and_kills_the_old_qr(client, django
                            follow=True)
     assert "Ticket sent to friend@example.com" in text(done)
     ticket.refresh_from_db()
-    assert ticket.holder_id == friend.pk and ticket.version == 2
+    assert ticket.holder_id is None and ticket.awaiting_claim and ticket.version == 2
     assert mail.outbox and mail.outbox[-1].to == ["friend@example.com"]
     assert services.read_payload(old_payload)["v"] != ticket.version
     result, _, _ = services.check_in(event=event, payload=old_payload)
     assert result == "invalid"  # the old QR no longer admits
     assert "segno" not in text(client.get("/tickets/"))
+    # The friend (verified address) claims it from the emailed link and sees its QR code.
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.create(user=friend, email="friend@example.com", verified=True, primary=True)
+    link = re.search(r"https?://\S+(/tickets/claim/\S+/)", mail.outbox[-1].body).group(1)
     client.force_login(friend)
+    assert len(_svg_paths(text(client.get("/tickets/")))) == 0
+    assert client.post(link).status_code == 302
+    ticket.refresh_from_db()
+    assert ticket.holder_id == friend.pk and not ticket.awaiting_claim
     assert len(_svg_paths(text(client.get("/tickets/")))) == 1
 
 

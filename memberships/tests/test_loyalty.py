@@ -107,6 +107,65 @@ class TestPurchaseAndReferralPoints:
         assert balance(referrer, catalog.creator_id) == services.REFERRAL_POINTS
         assert LoyaltyEntry.objects.filter(reason=LoyaltyEntry.Reason.REFERRAL).count() == 1
 
+    def test_referral_farming_no_longer_pays(self, catalog, sandbox):
+        """The outside review grew one referrer from 1 to 401 points: existing customers opening the link,
+        and free orders counting as referred purchases. Neither counts now."""
+        free = catalog.add("free", {"tier:free": 50}, price="0.00")
+        referrer = UserFactory()
+        give(referrer, catalog.creator_id, 1)
+        code = services.referral_code(referrer, catalog.creator_id)
+        for _ in range(4):
+            customer = UserFactory()
+            commerce.checkout(buy(free, 1, buyer=customer).pk)          # an existing customer ...
+            client = Client()
+            client.force_login(customer)
+            client.get(f"/r/{code}/")                                    # ... opens the link
+            commerce.checkout(buy(free, 1, buyer=customer).pk)          # ... and orders for free again
+        newcomer = UserFactory()
+        services.record_referral(code=code, referred=newcomer)           # a real new account ...
+        commerce.checkout(buy(free, 1, buyer=newcomer).pk)              # ... whose free order counts for nothing
+        assert balance(referrer, catalog.creator_id) == 1
+        assert LoyaltyEntry.objects.filter(reason=LoyaltyEntry.Reason.REFERRAL).count() == 0
+
+    def test_first_paid_order_below_the_minimum_closes_the_referral(self, catalog, sandbox, settings):
+        settings.REFERRAL_MIN_ORDER = "20.00"
+        cheap = catalog.add("sticker", {"tier:sticker": 10}, price="5.00")
+        dear = catalog.add("seat", {"tier:seat": 10}, price="25.00")
+        referrer, fan = UserFactory(), UserFactory()
+        services.record_referral(code=services.referral_code(referrer, catalog.creator_id), referred=fan)
+        commerce.sandbox_pay(buy(cheap, 1, buyer=fan).pk)
+        commerce.sandbox_pay(buy(dear, 1, buyer=fan).pk)                 # not the first paid order any more
+        assert balance(referrer, catalog.creator_id) == 0
+        assert Referral.objects.get(referred=fan).status == Referral.Status.NOT_ELIGIBLE
+
+    def test_old_accounts_cannot_be_referred(self, catalog):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        referrer, old = UserFactory(), UserFactory()
+        old.date_joined = timezone.now() - timedelta(days=30)
+        old.save(update_fields=["date_joined"])
+        assert services.record_referral(code=services.referral_code(referrer, catalog.creator_id),
+                                        referred=old) is None
+
+    def test_refund_takes_the_referral_points_back_once(self, catalog, sandbox):
+        item = catalog.add("seat", {"tier:seat": 10}, price="30.00")
+        referrer, fan = UserFactory(), UserFactory()
+        give(referrer, catalog.creator_id, 7)
+        services.record_referral(code=services.referral_code(referrer, catalog.creator_id), referred=fan)
+        order = buy(item, 1, buyer=fan)
+        commerce.sandbox_pay(order.pk)
+        assert balance(referrer, catalog.creator_id) == 7 + services.REFERRAL_POINTS
+        commerce.refund(order.pk)
+        from memberships import referrals
+
+        referrals.on_order_refunded(sender=None, order=order.__class__.objects.get(pk=order.pk))  # replayed
+        assert balance(referrer, catalog.creator_id) == 7 == ledger_sum(referrer, catalog.creator_id)
+        assert Referral.objects.get(referred=fan).status == Referral.Status.REVERSED
+        commerce.sandbox_pay(buy(item, 1, buyer=fan).pk)                 # once per referred person
+        assert balance(referrer, catalog.creator_id) == 7
+
     def test_nobody_refers_themselves_and_the_first_link_wins(self, catalog):
         fan, first, second = UserFactory(), UserFactory(), UserFactory()
         assert services.record_referral(code=services.referral_code(fan, catalog.creator_id), referred=fan) is None
@@ -134,20 +193,21 @@ class TestReferralLink:
         assert (referral.referrer, referral.creator) == (self.referrer, self.creator)
         assert SESSION_KEY not in client.session
 
-    def test_remembered_then_recorded_at_log_in(self, code):
+    def test_an_existing_account_logging_in_through_the_link_records_nothing(self, code):
+        # Only a new account counts: a referral link followed by an old customer's log-in is no referral.
         fan = UserFactory()
         client = Client()
         client.get(f"/r/{code}/")
         r = client.post("/accounts/login/", {"login": fan.email, "password": PASSWORD})
         assert r.status_code == 302, r.content.decode()[:2000]
-        assert Referral.objects.get(referred=fan).referrer == self.referrer
+        assert not Referral.objects.exists()
 
-    def test_a_logged_in_visitor_is_recorded_at_once(self, code):
+    def test_a_logged_in_visitor_opening_the_link_records_nothing(self, code):
         fan = UserFactory()
         client = Client()
         client.force_login(fan)
-        client.get(f"/r/{code}/")
-        assert Referral.objects.filter(referred=fan, referrer=self.referrer).exists()
+        assert client.get(f"/r/{code}/").status_code == 302
+        assert not Referral.objects.exists()
 
     def test_own_link_and_unknown_codes(self, code):
         client = Client()

@@ -102,10 +102,7 @@ class TeamView(APIView):
     def post(self, request, creator_id):
         creator = selectors.creator_for_team(request.user, creator_id, roles=EDIT_ROLES)
         data = parse(s.TeamInviteSerializer, request)
-        invitation, membership = services.invite_to_team(creator=creator, invited_by=request.user, **data)
-        body = (
-            {"email": membership.user.email, "role": membership.role, "status": "active", "invitation": None}
-            if membership
-            else {"email": invitation.email, "role": invitation.role, "status": "invited", "invitation": invitation.id}
-        )
+        # Always "invited": the answer never tells whether the address has an account.
+        invitation = services.invite_to_team(creator=creator, invited_by=request.user, **data)
+        body = {"email": invitation.email, "role": invitation.role, "status": "invited", "invitation": invitation.id}
         return Response(body, status=status.HTTP_201_CREATED)

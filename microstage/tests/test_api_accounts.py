@@ -154,13 +154,16 @@ class TestTeam:
         team_member(creator, Role.OWNER, user=auth_api.user)
         return creator
 
-    def test_existing_user_joins_at_once(self, auth_api, creator):
+    def test_existing_user_is_invited_like_anyone(self, auth_api, creator, django_capture_on_commit_callbacks):
         door = UserFactory(email="door@example.com")
-        r = post_json(auth_api, f"/api/v1/creators/{creator.id}/team", {"email": "DOOR@example.com", "role": "door"})
+        with django_capture_on_commit_callbacks(execute=True):
+            r = post_json(auth_api, f"/api/v1/creators/{creator.id}/team",
+                          {"email": "DOOR@example.com", "role": "door"})
         assert r.status_code == 201
-        assert r.json()["status"] == "active" and r.json()["role"] == "door"
-        assert TeamMembership.objects.get(creator=creator, user=door).role == "door"
+        assert r.json()["status"] == "invited" and r.json()["role"] == "door"
+        assert not TeamMembership.objects.filter(creator=creator, user=door).exists()  # only once accepted
         assert len(mail.outbox) == 1 and creator.name in mail.outbox[0].subject
+        assert Invitation.objects.get(email="door@example.com").token in mail.outbox[0].body
 
     def test_unknown_email_gets_an_invitation_link(self, auth_api, creator, django_capture_on_commit_callbacks):
         with django_capture_on_commit_callbacks(execute=True):

@@ -426,15 +426,21 @@ class TestTeam:
         assert owner_client.user.email in page and "Invite someone" in page
         assert '<label for="id_email">' in page and '<label for="id_role">' in page
 
-    def test_inviting_an_existing_user_adds_them_at_once(self, owner_client):
+    def test_inviting_an_existing_user_sends_an_invitation_link_too(self, owner_client,
+                                                                   django_capture_on_commit_callbacks):
+        # An account is never added at once: it accepts from the emailed link with a verified address,
+        # and the page says the same as for an unknown address.
         friend = UserFactory(email="friend@example.com")
-        r = owner_client.post("/dashboard/team/", {"email": "Friend@Example.com", "role": Role.MANAGER})
+        with django_capture_on_commit_callbacks(execute=True):
+            r = owner_client.post("/dashboard/team/", {"email": "Friend@Example.com", "role": Role.MANAGER})
         assert r.status_code == 302 and r.url == "/dashboard/team/"
-        assert TeamMembership.objects.get(creator=owner_client.creator, user=friend).role == Role.MANAGER
-        assert not Invitation.objects.exists()
+        assert not TeamMembership.objects.filter(creator=owner_client.creator, user=friend).exists()
+        invitation = Invitation.objects.get(creator=owner_client.creator, email="friend@example.com")
+        assert invitation.role == Role.MANAGER and invitation.status == Invitation.Status.PENDING
         assert mail.outbox[-1].to == ["friend@example.com"] and "Night Owls" in mail.outbox[-1].subject
+        assert f"/invitations/{invitation.token}/" in mail.outbox[-1].body
         page = html(owner_client.get("/dashboard/team/"))
-        assert "friend@example.com was added to the team." in page and "friend@example.com" in page
+        assert "Invitation sent to friend@example.com." in page and "friend@example.com" in page
 
     def test_inviting_an_unknown_email_sends_an_invitation_link(self, owner_client,
                                                                 django_capture_on_commit_callbacks):
@@ -551,6 +557,7 @@ class TestInvitationPage:
 
     def test_right_account_joins(self, client, invitation):
         invitee = UserFactory(email="door@example.com")
+        EmailAddress.objects.create(user=invitee, email="door@example.com", verified=True, primary=True)
         client.force_login(invitee)
         assert "Accept and open the dashboard" in html(client.get(f"/invitations/{invitation.token}/"))
         r = client.post(f"/invitations/{invitation.token}/")
@@ -576,7 +583,13 @@ class TestInvitationPage:
                         {"email": "door@example.com", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD,
                          "next": f"/invitations/{invitation.token}/"})
         assert r.status_code == 302 and r.url == f"/invitations/{invitation.token}/"
-        assert client.post(r.url).status_code == 302
+        refused = client.post(r.url)   # not verified yet: nothing granted, a confirmation link is sent
+        assert refused.status_code == 200 and "We sent a confirmation link to door@example.com" in html(refused)
+        assert not TeamMembership.objects.filter(user__email="door@example.com").exists()
+        confirm = link_in(mail.outbox[-1], r"https?://\S+/accounts/confirm-email/\S+")
+        back = client.post("/" + confirm.split("://", 1)[1].split("/", 1)[1])
+        assert back.status_code == 302 and back.url == f"/invitations/{invitation.token}/"
+        assert client.post(back.url).status_code == 302
         assert TeamMembership.objects.filter(user__email="door@example.com", role=Role.DOOR).exists()
 
 

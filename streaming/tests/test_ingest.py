@@ -13,9 +13,19 @@ from streaming.models import LiveStream, Recording
 
 pytestmark = pytest.mark.django_db
 
-ON_PUBLISH = "/streaming/rtmp/on-publish"
-ON_DONE = "/streaming/rtmp/on-publish-done"
-ON_UPDATE = "/streaming/rtmp/on-update"
+SECRET = "hook-secret-for-tests"
+HOOK_PATHS = {"publish": "/streaming/rtmp/on-publish", "update": "/streaming/rtmp/on-update",
+              "done": "/streaming/rtmp/on-publish-done"}
+# nginx calls the hooks with the shared secret in the URL (deploy/nginx-rtmp.conf).
+ON_PUBLISH = HOOK_PATHS["publish"] + "?secret=" + SECRET
+ON_DONE = HOOK_PATHS["done"] + "?secret=" + SECRET
+ON_UPDATE = HOOK_PATHS["update"] + "?secret=" + SECRET
+
+
+@pytest.fixture(autouse=True)
+def hook_secret(settings):
+    settings.RTMP_HOOK_SECRET = SECRET
+    settings.RTMP_HOOK_ALLOW = []
 
 
 @pytest.fixture
@@ -107,8 +117,57 @@ def test_wrong_app_and_bad_form_refused(client, stream, queued):
     assert publish(client, stream.stream_key, app="other").json()["code"] == "wrong_app"
     assert client.post(ON_PUBLISH, {"app": "live"}).status_code == 403
     assert client.post(ON_PUBLISH, {"name": stream.stream_key + "\x00", "app": "live"}).status_code == 403
-    assert client.get(ON_PUBLISH, {"name": stream.stream_key, "app": "live"}).status_code == 405
+    assert client.get(f"{ON_PUBLISH}&name={stream.stream_key}&app=live").status_code == 405
     assert not queued
+
+
+@pytest.mark.parametrize("which", sorted(HOOK_PATHS))
+@pytest.mark.parametrize("query", ["", "?secret=", "?secret=wrong", "?secret=" + SECRET[:-1], "?key=" + SECRET])
+def test_hooks_refuse_callers_without_the_secret(client, stream, queued, which, query):
+    """Someone who learned a stream key cannot start, keep or stop the stream by calling the hooks."""
+    if which != "publish":
+        assert publish(client, stream.stream_key).status_code == 200
+    before = LiveStream.objects.get(pk=stream.pk)
+    r = client.post(HOOK_PATHS[which] + query, {"name": stream.stream_key, "app": "live", "addr": "203.0.113.9"})
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    assert client.get(HOOK_PATHS[which] + query, {"name": stream.stream_key, "app": "live"}).status_code == 403
+    after = LiveStream.objects.get(pk=stream.pk)
+    assert (after.status, after.publishing_key, after.publisher_addr) == \
+        (before.status, before.publishing_key, before.publisher_addr)
+    assert len(queued) == (0 if which == "publish" else 1)
+
+
+def test_hooks_accept_the_allow_list_without_a_secret(client, stream, queued, settings):
+    settings.RTMP_HOOK_ALLOW = ["10.1.2.0/24", "::1"]
+    plain = {"name": stream.stream_key, "app": "live", "addr": "203.0.113.7"}
+    assert client.post(HOOK_PATHS["publish"], plain, REMOTE_ADDR="10.1.3.4").status_code == 403
+    assert client.post(HOOK_PATHS["publish"], plain, REMOTE_ADDR="10.1.2.4").status_code == 200
+    assert client.post(HOOK_PATHS["done"], plain, REMOTE_ADDR="::1").status_code == 200
+    assert LiveStream.objects.get(pk=stream.pk).status == LiveStream.Status.IDLE
+
+
+def test_unset_secret_is_generated_into_the_data_dir(client, stream, queued, settings, tmp_path):
+    from streaming.hook_auth import hook_secret
+
+    settings.RTMP_HOOK_SECRET = ""
+    settings.DATA_DIR = tmp_path
+    generated = hook_secret()
+    assert len(generated) >= 32 and (tmp_path / "rtmp-hook-secret").read_text() == generated
+    plain = {"name": stream.stream_key, "app": "live"}
+    assert client.post(HOOK_PATHS["publish"] + "?secret=" + SECRET, plain).status_code == 403
+    assert client.post(HOOK_PATHS["publish"] + "?secret=" + generated, plain).status_code == 200
+
+
+def test_make_run_nginx_config_sends_the_secret(tmp_path):
+    from microstage import devstack
+
+    conf = devstack.render_nginx_rtmp(tmp_path, hook_base="http://127.0.0.1:8000/", rtmp_port=1935,
+                                      load_module="", hook_secret="s3cr/t+")
+    text = conf.read_text()
+    for path in HOOK_PATHS.values():
+        assert f"http://127.0.0.1:8000{path}?secret=s3cr%2Ft%2B;" in text
+    assert "@HOOK_SECRET@" not in text
+    assert conf.stat().st_mode & 0o077 == 0
 
 
 def test_backup_key_publishes_beside_main_and_takes_over(client, stream, queued):

@@ -167,8 +167,11 @@ def nginx_rtmp(settings, live_server, tmp_path, monkeypatch):
     if NGINX is None:
         pytest.skip("needs nginx with the RTMP module (CI installs nginx and libnginx-mod-rtmp)")
     port = free_port()
+    from streaming.hook_auth import hook_secret
+
+    settings.RTMP_HOOK_SECRET = "nginx-hook-secret"
     conf = devstack.render_nginx_rtmp(tmp_path / "nginx", hook_base=live_server.url, rtmp_port=port,
-                                      load_module=NGINX[1])
+                                      load_module=NGINX[1], hook_secret=hook_secret())
     proc = subprocess.Popen(devstack.nginx_rtmp_argv(NGINX[0], conf), stdout=subprocess.DEVNULL,
                             stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 10
