@@ -139,8 +139,12 @@ def _send_onboarding(event_id: str, by_email: dict[str, list[str]]) -> None:
 
 
 def reset_on_transfer(ticket: Ticket) -> None:
-    """The new holder answers again: the old holder's answers go, and the new holder gets the link."""
+    """A passed-on ticket is answered again: the old holder's answers go at once."""
     ConsentAnswers.objects.filter(ticket=ticket).delete()
+
+
+def ask_new_holder(ticket: Ticket) -> None:
+    """The recipient has claimed the ticket: send them the link to answer (when the event has a form)."""
     if questions_of(ticket.event):
         send_onboarding_later([ticket])
 

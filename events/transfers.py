@@ -100,5 +100,6 @@ def claim_ticket(*, token: str, user: User) -> Ticket:
     ticket.holder = user
     ticket.awaiting_claim = False
     ticket.save(update_fields=["holder", "awaiting_claim"])
+    consent.ask_new_holder(ticket)
     realtime.access_changed(user.pk, ticket.event_id)  # the new holder may chat at once
     return ticket

@@ -9,7 +9,10 @@ from django.core import mail
 from django.utils import timezone
 
 from events.models import ConsentAnswers, Ticket
+from allauth.account.models import EmailAddress
+
 from events.services import qr_payload, transfer_ticket
+from events.transfers import claim_ticket, claim_token
 from microstage.models import Role
 from microstage.notifications.models import Notification
 from microstage.tests.factories import UserFactory, team_member
@@ -176,10 +179,14 @@ class TestOnboarding:
         make_api(holder).post(f"/api/v1/tickets/{ticket.pk}/onboarding", {"answers": {"recording": True}},
                               format="json")
         newcomer = UserFactory()
+        EmailAddress.objects.create(user=newcomer, email=newcomer.email, verified=True, primary=True)
         mail.outbox.clear()
         with django_capture_on_commit_callbacks(execute=True):
             transfer_ticket(ticket_id=ticket.pk, actor=holder, email=newcomer.email)
         assert not ConsentAnswers.objects.filter(ticket=ticket).exists()
+        ticket.refresh_from_db()
+        with django_capture_on_commit_callbacks(execute=True):  # the recipient claims it from the emailed link
+            claim_ticket(token=claim_token(ticket), user=newcomer)
         assert any(f"/tickets/{ticket.pk}/onboarding/" in m.body and m.to == [newcomer.email.lower()]
                    for m in mail.outbox)
         r = make_api(newcomer).get(f"/api/v1/tickets/{ticket.pk}/onboarding")

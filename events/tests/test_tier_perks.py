@@ -81,7 +81,7 @@ def test_download_perk_arrives_with_the_ticket_and_goes_with_a_refund():
     downloads = commerce.downloads_for(order, fan)
     assert [d["product"] for d in downloads] == [album]
     handle, name = commerce.open_download(downloads[0]["token"], fan)
-    assert handle.read() == b"PK-album-bytes" and name.startswith("album")
+    assert handle.read() == b"PK-album-bytes" and "album" in name  # named after the product
     page = client_for(fan).get(f"/orders/{order.pk}/").content.decode()
     assert "Live album" in page
     commerce.refund(order.pk)

@@ -6,6 +6,7 @@ from asgiref.sync import sync_to_async
 from commerce import services as commerce
 from events import services as events
 from events.models import Ticket
+from events.transfers import claim_ticket, claim_token
 
 from .live_helpers import connect, make_room, nothing_of_type, receive_type, send
 
@@ -52,6 +53,14 @@ async def test_a_refund_mid_show_closes_the_chat(room):
     await other.disconnect()
 
 
+def verify_and_claim(ticket_id, user):
+    from allauth.account.models import EmailAddress
+
+    EmailAddress.objects.get_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+    EmailAddress.objects.filter(user=user, email=user.email).update(verified=True)
+    claim_ticket(token=claim_token(Ticket.objects.get(pk=ticket_id)), user=user)
+
+
 async def test_a_transfer_moves_chat_access_to_the_new_holder(room):
     old = await connect(room.event.pk, room.tokens["holder2"])
     new = await connect(room.event.pk, room.tokens["stranger"])
@@ -60,6 +69,8 @@ async def test_a_transfer_moves_chat_access_to_the_new_holder(room):
     await sync_to_async(events.transfer_ticket)(ticket_id=ticket.pk, actor=room.holder2, email=room.stranger.email)
     assert (await receive_type(old, "error"))["code"] == "access_revoked"
     assert (await closed(old))["code"] == 4403
+    # The recipient claims it from the emailed link, with their address verified.
+    await sync_to_async(verify_and_claim)(ticket.pk, room.stranger)
     # The new holder's open socket learns its rights without reconnecting, and can chat.
     assert (await receive_type(new, "resync"))["can_post"] is True
     await send(new, {"type": "chat", "text": "thanks for the ticket"})
