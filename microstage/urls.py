@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from . import pwa, views
 
 api_v1 = [
     path("", include("microstage.api.urls")),
@@ -37,6 +37,12 @@ urlpatterns = [
     path("dashboard/team/<int:membership_id>/", views.team_member, name="team-member"),
     path("dashboard/invitations/<str:invitation_id>/revoke/", views.invitation_revoke, name="invitation-revoke"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
+    # Installable door scanner and pop-up till: each service worker sits at the top of its scope.
+    path("dashboard/products/pos/sw.js", pwa.service_worker, {"app": "pos"}, name="pos-sw"),
+    path("dashboard/products/pos/<str:object_id>/manifest.webmanifest", pwa.manifest, {"app": "pos"},
+         name="pos-manifest"),
+    path("door/sw.js", pwa.service_worker, {"app": "door"}, name="door-sw"),
+    path("door/<str:object_id>/manifest.webmanifest", pwa.manifest, {"app": "door"}, name="door-manifest"),
     path("dashboard/products/", include("commerce.dashboard_urls")),
     path("dashboard/group-buys/", include("commerce.groupbuy_dashboard")),
     path("dashboard/events/", include("events.dashboard_urls")),

@@ -4,7 +4,8 @@ import { $ } from './lib/dom.js';
 import { NetworkDown, fetchJSON } from './lib/http.js';
 import { clientId, deviceId as makeDeviceId, localStore } from './lib/device.js';
 import { LiveSocket } from './lib/live.js';
-import { CameraReader } from './lib/qr.js';
+import { makeOffline } from './lib/pwa.js';
+import { CameraReader, SCANNER_URL } from './lib/qr.js';
 
 const root = $('door');
 const cfg = root.dataset;
@@ -489,3 +490,5 @@ refreshBundle().then(() => { if (queue.length) sync(); });
 connectLive();
 if (store.get('camera', false)) startCamera();
 root.dataset.ready = 'true';
+// Installable and usable with no network: the page, its scripts, the camera and signature libraries.
+makeOffline(root, { swUrl: cfg.swUrl, scope: cfg.swScope, extra: [SCANNER_URL, cfg.ed25519Url, cfg.bundleUrl] });

@@ -4,6 +4,7 @@
 import { $, jsonData } from './lib/dom.js';
 import { NetworkDown, fetchJSON } from './lib/http.js';
 import { clientId, deviceId as makeDeviceId, localStore } from './lib/device.js';
+import { makeOffline } from './lib/pwa.js';
 import { showQrSvg } from './lib/qr.js';
 
 const root = $('pos');
@@ -243,3 +244,5 @@ setInterval(() => {
 render();
 refresh().then(() => { if (queue.length) sync(); });
 root.dataset.ready = 'true';
+// Installable and usable with no network: the page, its scripts and the last catalogue.
+makeOffline(root, { swUrl: cfg.swUrl, scope: cfg.swScope, extra: [cfg.catalogueUrl] });
