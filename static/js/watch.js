@@ -5,7 +5,7 @@ import { $, jsonData } from './lib/dom.js';
 import { ChatList, TOO_LONG, errorText, setStock, setViewers, timeLabel } from './lib/chat.js';
 import * as groupBuys from './lib/groupbuy.js';
 import { LiveSocket } from './lib/live.js';
-import { HlsPlayer, TOKEN_RE } from './lib/player.js';
+import { HlsPlayer, TOKEN_RE, loadHls } from './lib/player.js';
 
 const root = $('watch');
 if (root) {
@@ -236,5 +236,5 @@ if (root) {
     video.addEventListener('volumechange', () => { unmute.hidden = !video.muted; });
   }
   root.dataset.ready = 'true';
-  window.MicrostageWatch = { socket, player, refresh: refreshStatus };
+  window.MicrostageWatch = { socket, player, refresh: refreshStatus, loadHls };
 }

@@ -53,7 +53,7 @@ export class HlsPlayer {
    */
   constructor(video, options = {}) {
     this.video = video;
-    this.o = { stallLimit: 3, stallWindowMs: 60000, startupMs: 12000, autoAudio: true, autoplay: true, ...options };
+    this.o = { stallLimit: 3, stallWindowMs: 60000, startupMs: 8000, autoAudio: true, autoplay: true, ...options };
     this.url = null;         // the master playlist, with the newest token
     this.audioUrl = null;    // the audio-only media playlist, when the ladder has one
     this.mode = 'video';
@@ -91,12 +91,13 @@ export class HlsPlayer {
     this.destroyHls();
     this.playing = false;
     const src = this.source();
-    if (video.canPlayType('application/vnd.apple.mpegurl')) {
-      this.native = true;
-      video.src = src; // Safari: native HLS
-    } else {
-      const Hls = this.Hls || (this.Hls = await loadHls());
-      if (!Hls || !Hls.isSupported()) { this.o.onUnsupported?.(); return; }
+    // hls.js wherever Media Source Extensions exist (it swaps renewed tokens into every request and
+    // behaves the same everywhere); the browser's own HLS (Safari, recent Chrome) otherwise.
+    const turn = (this.loads = (this.loads || 0) + 1);
+    const Hls = this.Hls || (this.Hls = await loadHls());
+    if (turn !== this.loads) return; // a newer load (a mode switch) started meanwhile
+    if (Hls && Hls.isSupported()) {
+      this.native = false;
       const hls = new Hls({
         lowLatencyMode: false,
         xhrSetup: (xhr, u) => { xhr.open('GET', withToken(u, this.url), true); },
@@ -110,12 +111,27 @@ export class HlsPlayer {
       hls.loadSource(src);
       hls.attachMedia(video);
       this.hls = hls;
+    } else if (video.canPlayType('application/vnd.apple.mpegurl')) {
+      this.native = true;
+      video.src = src;
+    } else {
+      this.o.onUnsupported?.();
+      return;
     }
     if (!this.o.autoplay) return;
-    clearTimeout(this.startupTimer);
-    this.startupTimer = setTimeout(() => { if (!this.playing) this.stalled('startup'); }, this.o.startupMs);
+    this.watchStartup();
     const playing = video.play();
     if (playing?.catch) playing.catch(() => { /* autoplay refused: the controls remain */ });
+  }
+
+  /** Not playing `startupMs` after being asked to (and not paused by the viewer): a stall, again and again. */
+  watchStartup() {
+    clearTimeout(this.startupTimer);
+    this.startupTimer = setTimeout(() => {
+      if (this.playing || this.video.paused) return;
+      this.stalled('startup');
+      this.watchStartup();
+    }, this.o.startupMs);
   }
 
   /** A new token for the same stream: later requests use it; native HLS is pointed at it where it was. */
