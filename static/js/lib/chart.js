@@ -1,7 +1,7 @@
 // The one chart helper: loads Chart.js (from npm, its UMD build) once, draws with the site's colours
 // and honours reduced motion. Every chart sits next to a table with the same figures, so when the
 // library cannot load the chart's box is hidden and nothing is lost.
-import { jsonData, loadScript, staticUrl } from './dom.js';
+import { jsonData, libraryUrl, loadScript } from './dom.js';
 
 export const COLOURS = { main: '#5b3df5', soft: '#c9bfff' };
 
@@ -9,7 +9,7 @@ let chartLib = null;
 export function loadChart() {
   if (!chartLib) {
     chartLib = window.Chart ? Promise.resolve(window.Chart)
-      : loadScript(staticUrl('vendor/chart/chart.umd.min.js')).then(() => window.Chart);
+      : loadScript(libraryUrl('chart', 'vendor/chart/chart.umd.min.js')).then(() => window.Chart);
   }
   return chartLib;
 }

@@ -35,3 +35,12 @@ export function loadScript(src) {
 /** Where our static files live (the URL of this module, two folders up: /static/js/lib/ → /static/). */
 export const STATIC_ROOT = new URL('../../', import.meta.url).href;
 export const staticUrl = (path) => new URL(path, STATIC_ROOT).href;
+
+/**
+ * The URL of a library the page names with data-<key>-lib="{% static … %}" (so a hashed file name
+ * from the static manifest is used), else its plain static path.
+ */
+export function libraryUrl(key, path) {
+  const attr = `data-${key}-lib`;
+  return document.querySelector(`[${attr}]`)?.getAttribute(attr) || staticUrl(path);
+}

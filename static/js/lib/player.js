@@ -3,7 +3,7 @@
 // mode. The ladder makes an audio-only rendition, but hls.js drops audio-only levels when video levels
 // exist, so audio-only mode loads that rendition's media playlist by itself; the player falls back to
 // it after repeated stalls and can be switched back by the viewer.
-import { staticUrl } from './dom.js';
+import { libraryUrl } from './dom.js';
 
 // Playback URLs carry the token as one path segment (/streaming/hls/<event>/<token>/...).
 export const TOKEN_RE = /(\/streaming\/hls\/[^/]+\/)[^/]+\//;
@@ -16,7 +16,7 @@ export function withToken(url, current) {
 
 let hlsLib = null;
 export function loadHls() {
-  if (!hlsLib) hlsLib = import(staticUrl('vendor/hls/hls.min.mjs')).then((m) => m.default, () => null);
+  if (!hlsLib) hlsLib = import(libraryUrl('hls', 'vendor/hls/hls.min.mjs')).then((m) => m.default, () => null);
   return hlsLib;
 }
 

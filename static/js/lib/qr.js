@@ -1,8 +1,8 @@
 // QR helpers of the device pages: the camera reader (html5-qrcode from npm, loaded on demand) for the
 // door, and showing a QR code the server drew (segno SVG) for the till.
-import { loadScript, staticUrl } from './dom.js';
+import { libraryUrl, loadScript } from './dom.js';
 
-export const SCANNER_URL = staticUrl('vendor/qr/html5-qrcode.min.js');
+export const SCANNER_URL = libraryUrl('scanner', 'vendor/qr/html5-qrcode.min.js');
 
 /** Load the camera library; resolves to window.Html5Qrcode or null. */
 export function loadScanner() {
