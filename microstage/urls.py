@@ -4,9 +4,12 @@ from django.contrib import admin
 from allauth.account.views import password_reset_from_key
 from django.urls import include, path, re_path
 from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from csp.decorators import csp_update
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import pwa, views
+
+SWAGGER_CDN = "https://cdn.jsdelivr.net"
 
 api_v1 = [
     path("", include("microstage.api.urls")),
@@ -16,7 +19,10 @@ api_v1 = [
     path("", include("streaming.api.urls")),
     path("", include("analytics.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Swagger UI: its start-up script is served from this URL (?script=), not inline, and only this
+    # page may load Swagger UI's files from their CDN.
+    path("docs/", csp_update({"script-src": [SWAGGER_CDN], "style-src": [SWAGGER_CDN], "img-src": [SWAGGER_CDN]})(
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
 ]
 
 urlpatterns = [

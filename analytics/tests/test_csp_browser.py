@@ -193,3 +193,4 @@ def test_an_injected_inline_script_is_refused_and_reported(browser, live_server,
     assert page.evaluate("() => window.__pwned === undefined")
     assert all("script-src" in v for v in page.evaluate("() => window.__csp"))
     context.close()
+
