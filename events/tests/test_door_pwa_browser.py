@@ -41,6 +41,11 @@ def test_door_reloads_offline_scans_and_syncs(browser, live_server):
         expect(page.locator("#bundle-status")).to_contain_text("Offline list: 1 tickets")
         assert page.evaluate("navigator.serviceWorker.controller !== null")
         assert page.evaluate("document.querySelector('link[rel=manifest]').href").endswith("/manifest.webmanifest")
+        # Chromium would offer to install it (a test browser context is always incognito, which it names).
+        cdp = context.new_cdp_session(page)
+        errors_found = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+        assert [e["errorId"] for e in errors_found if e["errorId"] != "in-incognito"] == []
+        assert cdp.send("Page.getAppManifest")["errors"] == []
 
         # No network at all: the page, its modules and the signed bundle come from the service worker.
         context.set_offline(True)

@@ -49,8 +49,11 @@ async function networkFirst(request) {
     return response;
   } catch (err) {
     const stored = await cache.match(key, { ignoreVary: true });
-    if (stored) return stored;
-    throw err;
+    if (!stored) throw err;
+    // Say it is the stored copy: the page then knows the server was not reached.
+    const headers = new Headers(stored.headers);
+    headers.set('X-Microstage-Offline', 'stored');
+    return new Response(stored.body, { status: stored.status, statusText: stored.statusText, headers });
   }
 }
 

@@ -31,6 +31,8 @@ export async function fetchJSON(url, { method = 'GET', body, timeout = 8000 } = 
     clearTimeout(timer);
   }
   if (res.status >= 500) throw new NetworkDown(`server answered ${res.status}`);
+  // The service worker's stored copy (device pages): the server itself was not reached.
+  if (res.headers.get('X-Microstage-Offline')) throw new NetworkDown('answered from the offline copy');
   let data = null;
   try { data = await res.json(); } catch { /* not JSON */ }
   if (data === null && res.status !== 204) throw new NetworkDown(`unreadable answer (${res.status})`);
