@@ -22,14 +22,19 @@ export function copyButtons(root = document) {
       const text = (isField ? source.value : source.textContent).trim();
       const status = button.closest('[data-copy-box]')?.querySelector('[data-copy-status]');
       const say = (message) => { if (status) status.textContent = message; else button.textContent = message; };
-      if (isField) { source.focus(); source.select(); }
+      if (isField) { source.focus(); source.select(); } else {
+        const range = document.createRange();
+        range.selectNodeContents(source);
+        window.getSelection()?.removeAllRanges();
+        window.getSelection()?.addRange(range);
+      }
       if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(text).then(() => say(status ? 'Copied.' : 'Copied'),
           () => say('Selected: press Ctrl+C or ⌘C to copy.'));
         return;
       }
       let copied = false;
-      try { copied = isField && document.execCommand('copy'); } catch { copied = false; }
+      try { copied = document.execCommand('copy'); } catch { copied = false; }
       say(copied ? (status ? 'Copied.' : 'Copied') : 'Selected: copy it with your device’s copy command.');
     });
   });
