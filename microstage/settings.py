@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import environ
+from csp.constants import NONCE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -41,6 +42,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "djstripe",
+    "csp",
     # Microstage, bottom layer first (see DESIGN.md "Layers").
     "microstage",
     "commerce",
@@ -59,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "microstage.csp.SiteCSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "microstage.middleware.CurrentCreatorMiddleware",
     "analytics.middleware.AnalyticsMiddleware",
@@ -373,6 +376,33 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
+
+# Content-Security-Policy (django-csp; microstage/csp.py adds 'strict-dynamic' to pages that use the
+# nonce and this host's websocket). No inline script anywhere: code lives in static/js as ES modules,
+# data in json_script blocks and data attributes. Styles keep 'unsafe-inline' (style attributes and
+# the libraries' own inline styles); media and workers allow blob: for hls.js (MediaSource, workers).
+_media_origins = [f"https://{d}" for d in [env.str("MICROSTAGE_MEDIA_CDN_DOMAIN", default="")] if d]
+_s3_endpoint = env.str("MICROSTAGE_S3_ENDPOINT_URL", default="")
+if _storage_backend == "s3":
+    _media_origins.append(_s3_endpoint.rstrip("/") if _s3_endpoint else "https://*.amazonaws.com")
+_csp_report_uri = env.str("MICROSTAGE_CSP_REPORT_URI", default="")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *_media_origins],
+        "media-src": ["'self'", "blob:", *_media_origins],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'", *_media_origins],
+        "worker-src": ["'self'", "blob:"],
+        "manifest-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        **({"report-uri": [_csp_report_uri]} if _csp_report_uri else {}),
+    },
+}
 FORMS_URLFIELD_ASSUME_HTTPS = True
 
 LOGGING = {

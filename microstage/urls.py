@@ -3,11 +3,14 @@ from django.conf import settings
 from django.contrib import admin
 from allauth.account.views import password_reset_from_key
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from csp.decorators import csp_update
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import views
-from .notifications import views as notification_views
+from . import pwa, views
 from .media_views import serve_media
+from .notifications import views as notification_views
+
+SWAGGER_CDN = "https://cdn.jsdelivr.net"
 
 api_v1 = [
     path("", include("microstage.api.urls")),
@@ -17,7 +20,10 @@ api_v1 = [
     path("", include("streaming.api.urls")),
     path("", include("analytics.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Swagger UI: its start-up script is served from this URL (?script=), not inline, and only this
+    # page may load Swagger UI's files from their CDN.
+    path("docs/", csp_update({"script-src": [SWAGGER_CDN], "style-src": [SWAGGER_CDN], "img-src": [SWAGGER_CDN]})(
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema")), name="api-docs"),
 ]
 
 urlpatterns = [
@@ -39,6 +45,12 @@ urlpatterns = [
     path("dashboard/invitations/<str:invitation_id>/revoke/", views.invitation_revoke, name="invitation-revoke"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("account/notifications/", notification_views.preferences, name="notification-preferences"),
+    # Installable door scanner and pop-up till: each service worker sits at the top of its scope.
+    path("dashboard/products/pos/sw.js", pwa.service_worker, {"app": "pos"}, name="pos-sw"),
+    path("dashboard/products/pos/<str:object_id>/manifest.webmanifest", pwa.manifest, {"app": "pos"},
+         name="pos-manifest"),
+    path("door/sw.js", pwa.service_worker, {"app": "door"}, name="door-sw"),
+    path("door/<str:object_id>/manifest.webmanifest", pwa.manifest, {"app": "door"}, name="door-manifest"),
     path("dashboard/products/", include("commerce.dashboard_urls")),
     path("dashboard/group-buys/", include("commerce.groupbuy_dashboard")),
     path("dashboard/events/", include("events.dashboard_urls")),

@@ -1,66 +1,24 @@
 // Door scanner: live scans through the server; when the network drops, Ed25519 checks on the
 // phone against the stored check-in bundle, with a queue that syncs when the network is back.
-const root = document.getElementById('door');
+import { $ } from './lib/dom.js';
+import { NetworkDown, fetchJSON } from './lib/http.js';
+import { clientId, deviceId as makeDeviceId, localStore } from './lib/device.js';
+import { LiveSocket } from './lib/live.js';
+import { makeOffline } from './lib/pwa.js';
+import { CameraReader, SCANNER_URL } from './lib/qr.js';
+
+const root = $('door');
 const cfg = root.dataset;
 const EVENT = cfg.event;
-const PREFIX = `microstage.door.${EVENT}.`;
 const BUNDLE_MAX_AGE_MS = 60_000;
 const RECENT_MAX = 8;
 const SYNC_BATCH = 200;
 
-// --- small helpers ---------------------------------------------------------------------------
-const $ = (id) => document.getElementById(id);
-const store = {
-  get(name, fallback) {
-    try { const raw = localStorage.getItem(PREFIX + name); return raw === null ? fallback : JSON.parse(raw); }
-    catch { return fallback; }
-  },
-  set(name, value) {
-    try { localStorage.setItem(PREFIX + name, JSON.stringify(value)); } catch { /* storage full or disabled */ }
-  },
-};
+const store = localStore(`microstage.door.${EVENT}.`);
 const timeFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: cfg.timezone });
 const fmtTime = (iso) => timeFmt.format(new Date(iso));
-const csrfToken = (() => {
-  try { return JSON.parse(document.body.getAttribute('hx-headers') || '{}')['X-CSRFToken']; } catch { /* fall through */ }
-  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return m ? decodeURIComponent(m[1]) : '';
-})();
-const deviceId = (() => {
-  const key = 'microstage.door.device';
-  let id = null;
-  try { id = localStorage.getItem(key); } catch { /* storage disabled */ }
-  if (!id) {
-    const rnd = crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2);
-    id = `door-${rnd.replace(/-/g, '').slice(0, 10)}`;
-    try { localStorage.setItem(key, id); } catch { /* a new id per visit, then */ }
-  }
-  return id;
-})();
-const newId = () => `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-
-class NetworkDown extends Error {}
-
-async function fetchJSON(url, { method = 'GET', body, timeout = 6000 } = {}) {
-  const ctrl = new AbortController();
-  const timer = setTimeout(() => ctrl.abort(), timeout);
-  let res;
-  try {
-    res = await fetch(url, {
-      method, body, signal: ctrl.signal, credentials: 'same-origin', cache: 'no-store',
-      headers: { Accept: 'application/json', 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken },
-    });
-  } catch (err) {
-    throw new NetworkDown(String(err));
-  } finally {
-    clearTimeout(timer);
-  }
-  if (res.status >= 500) throw new NetworkDown(`server answered ${res.status}`);
-  let data = null;
-  try { data = await res.json(); } catch { /* a non-JSON answer (a proxy's error page) */ }
-  if (data === null && res.status !== 204) throw new NetworkDown(`unreadable answer (${res.status})`);
-  return { status: res.status, data };
-}
+const deviceId = makeDeviceId('microstage.door.device', 'door');
+const newId = () => clientId();
 
 // --- state -----------------------------------------------------------------------------------
 let bundle = store.get('bundle', null);       // the server's bundle, as last fetched
@@ -520,72 +478,43 @@ function render() {
 }
 
 // --- camera ----------------------------------------------------------------------------------
-let scanner = null;
-let cameraOn = false;
-let lastCode = '';
-let lastCodeAt = 0;
-
-function onDecoded(text) {
-  const now = Date.now();
-  if (text === lastCode && now - lastCodeAt < 4000) return; // the same code still in front of the lens
-  if (now - lastCodeAt < 1200) return; // let the door read the last result
-  lastCode = text;
-  lastCodeAt = now;
-  scan(text, 'camera');
-}
+const camera = new CameraReader('door-reader', (text) => scan(text, 'camera'));
 
 async function startCamera() {
   const errorEl = $('camera-error');
   errorEl.hidden = true;
-  if (!window.Html5Qrcode) {
-    errorEl.textContent = 'The camera scanner did not load. Enter codes below instead.';
-    errorEl.hidden = false;
-    return;
-  }
   const reader = $('door-reader');
   reader.hidden = false;
   $('camera-toggle').disabled = true;
   try {
-    scanner = scanner || new window.Html5Qrcode('door-reader', {
-      verbose: false, formatsToSupport: [window.Html5QrcodeSupportedFormats.QR_CODE] });
-    const qrbox = (w, h) => { const side = Math.max(120, Math.floor(Math.min(w, h) * 0.7)); return { width: side, height: side }; };
-    await scanner.start({ facingMode: 'environment' }, { fps: 10, qrbox, aspectRatio: 1 }, onDecoded, () => {});
-    cameraOn = true;
+    await camera.start();
     store.set('camera', true);
   } catch (err) {
     reader.hidden = true;
     store.set('camera', false);
-    errorEl.textContent = `The camera is not available (${String(err?.message || err).slice(0, 120)}). Enter codes below instead.`;
+    const why = String(err?.message || err).slice(0, 120);
+    errorEl.textContent = why === 'The camera scanner did not load.' ? `${why} Enter codes below instead.`
+      : `The camera is not available (${why}). Enter codes below instead.`;
     errorEl.hidden = false;
   } finally {
     $('camera-toggle').disabled = false;
-    $('camera-toggle').textContent = cameraOn ? 'Stop camera' : 'Scan with camera';
+    $('camera-toggle').textContent = camera.on ? 'Stop camera' : 'Scan with camera';
   }
 }
 
 async function stopCamera() {
-  try { if (scanner && cameraOn) await scanner.stop(); } catch { /* already stopped */ }
-  cameraOn = false;
+  await camera.stop();
   store.set('camera', false);
   $('door-reader').hidden = true;
   $('camera-toggle').textContent = 'Scan with camera';
 }
 
 // --- live counts over the websocket ----------------------------------------------------------
-let wsDelay = 1000;
 function connectLive() {
-  if (!('WebSocket' in window)) return;
-  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${cfg.wsPath}`);
-  ws.addEventListener('open', () => { wsDelay = 1000; });
-  ws.addEventListener('message', (e) => {
-    try {
-      const msg = JSON.parse(e.data);
-      if (msg.type === 'checkins') setCounts(msg);
-    } catch { /* not for us */ }
-  });
-  ws.addEventListener('close', () => {
-    setTimeout(connectLive, wsDelay);
-    wsDelay = Math.min(wsDelay * 2, 60_000);
+  // Counts missed while the socket was away come with the next bundle.
+  return new LiveSocket(cfg.wsPath, {
+    onFrame: (msg) => { if (msg.type === 'checkins') setCounts(msg); },
+    onOpen: ({ reconnected }) => { if (reconnected) refreshBundle(); },
   });
 }
 
@@ -598,7 +527,7 @@ $('manual-form').addEventListener('submit', (e) => {
   input.value = '';
   scan(value, 'manual').then(() => input.focus());
 });
-$('camera-toggle').addEventListener('click', () => { unlockAudio(); return cameraOn ? stopCamera() : startCamera(); });
+$('camera-toggle').addEventListener('click', () => { unlockAudio(); return camera.on ? stopCamera() : startCamera(); });
 $('sync-now').addEventListener('click', () => { reachable = true; sync(); });
 $('duplicates-clear').addEventListener('click', () => { duplicates = []; store.set('duplicates', duplicates); render(); });
 window.addEventListener('online', () => { reachable = true; render(); sync(); refreshBundle(); });
@@ -616,3 +545,5 @@ refreshBundle().then(() => { if (queue.length) sync(); });
 connectLive();
 if (store.get('camera', false)) startCamera();
 root.dataset.ready = 'true';
+// Installable and usable with no network: the page, its scripts, the camera and signature libraries.
+makeOffline(root, { swUrl: cfg.swUrl, scope: cfg.swScope, extra: [SCANNER_URL, cfg.ed25519Url, cfg.bundleUrl] });

@@ -1,53 +1,21 @@
 // Pop-up till: pick items, take cash (queued on the phone, synced when the network is back) or let the
 // buyer pay by QR on their own phone (needs the network). Each sale carries a client id made here, so a
 // batch synced twice is recorded once; the server answers conflicts, never drops a sale.
-const root = document.getElementById('pos');
-const cfg = root.dataset;
-const PREFIX = `microstage.pos.${cfg.location}.`;
-const SYNC_BATCH = 100;
-const $ = (id) => document.getElementById(id);
-const store = {
-  get(name, fallback) {
-    try { const raw = localStorage.getItem(PREFIX + name); return raw === null ? fallback : JSON.parse(raw); }
-    catch { return fallback; }
-  },
-  set(name, value) { try { localStorage.setItem(PREFIX + name, JSON.stringify(value)); } catch { /* full */ } },
-};
-const csrfToken = (() => {
-  try { return JSON.parse(document.body.getAttribute('hx-headers') || '{}')['X-CSRFToken']; } catch { /* below */ }
-  const m = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return m ? decodeURIComponent(m[1]) : '';
-})();
-const deviceId = (() => {
-  const key = 'microstage.pos.device';
-  let id = null;
-  try { id = localStorage.getItem(key); } catch { /* disabled */ }
-  if (!id) {
-    id = `till-${Math.random().toString(36).slice(2, 12)}`;
-    try { localStorage.setItem(key, id); } catch { /* a new id per visit */ }
-  }
-  return id;
-})();
-const newId = () => `${deviceId}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+import { $, jsonData } from './lib/dom.js';
+import { NetworkDown, fetchJSON } from './lib/http.js';
+import { clientId, deviceId as makeDeviceId, localStore } from './lib/device.js';
+import { makeOffline } from './lib/pwa.js';
+import { showQrSvg } from './lib/qr.js';
 
-class NetworkDown extends Error {}
-async function fetchJSON(url, { method = 'GET', body, timeout = 8000 } = {}) {
-  const ctrl = new AbortController();
-  const timer = setTimeout(() => ctrl.abort(), timeout);
-  let res;
-  try {
-    res = await fetch(url, { method, body, signal: ctrl.signal, credentials: 'same-origin', cache: 'no-store',
-      headers: { Accept: 'application/json', 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken } });
-  } catch (err) { throw new NetworkDown(String(err)); } finally { clearTimeout(timer); }
-  if (res.status >= 500) throw new NetworkDown(`server answered ${res.status}`);
-  let data = null;
-  try { data = await res.json(); } catch { /* not JSON */ }
-  if (data === null) throw new NetworkDown(`unreadable answer (${res.status})`);
-  return { status: res.status, data };
-}
+const root = $('pos');
+const cfg = root.dataset;
+const SYNC_BATCH = 100;
+const store = localStore(`microstage.pos.${cfg.location}.`);
+const deviceId = makeDeviceId('microstage.pos.device', 'till');
+const newId = () => clientId(deviceId);
 
 // --- state -----------------------------------------------------------------------------------
-let snapshot = store.get('snapshot', null) || JSON.parse($('pos-snapshot').textContent);
+let snapshot = store.get('snapshot', null) || jsonData('pos-snapshot');
 let queue = store.get('queue', []);
 let refused = store.get('refused', []);
 let cart = {};
@@ -105,7 +73,7 @@ async function payQr() {
     if (status !== 201 && status !== 200) { say(data.detail || 'Could not start the QR payment.'); return; }
     cart = {};
     qrSale = data.sale;
-    $('qr-code').innerHTML = data.qr_svg; // eslint-disable-line no-unsanitized/property -- SVG made by the server (segno)
+    showQrSvg($('qr-code'), data.qr_svg); // SVG made by the server (segno), parsed as SVG
     $('qr-status').textContent = 'Waiting for the buyer to pay…';
     $('qr-panel').hidden = false;
     pollQr();
@@ -276,3 +244,5 @@ setInterval(() => {
 render();
 refresh().then(() => { if (queue.length) sync(); });
 root.dataset.ready = 'true';
+// Installable and usable with no network: the page, its scripts and the last catalogue.
+makeOffline(root, { swUrl: cfg.swUrl, scope: cfg.swScope, extra: [cfg.catalogueUrl] });

@@ -248,7 +248,8 @@ class TestDashboard:
         client.force_login(owner)
         page = client.get(f"/dashboard/live/{event.pk}/replay/")
         assert page.status_code == 200
-        assert b"Mark in" in page.content and b"hls.min.js" in page.content
+        assert b"Mark in" in page.content and b"vendor/hls/hls.min.mjs" in page.content
+        assert b"js/replay.js" in page.content
         r = client.post(f"/dashboard/live/{event.pk}/clips/new/", {"start_seconds": "1", "end_seconds": "5",
                                                                   "title": "Hi", "access": "public"},
                         HTTP_HX_REQUEST="true")

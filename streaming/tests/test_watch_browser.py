@@ -93,7 +93,7 @@ def test_chat_stock_and_player_across_two_browsers(browser, tmp_path, artifacts)
                 page.goto(f"/e/{room.event.slug}/watch/")
                 page.wait_for_selector('#watch[data-socket="open"]')
                 assert page.locator("#live-badge").is_visible()
-            two.wait_for_function("document.getElementById('viewers').dataset.viewers === '2'")
+            two.wait_for_function("() => document.getElementById('viewers').dataset.viewers === '2'")
 
             # Chat: typed in one browser, shown in the other, as text (no markup is interpreted).
             one.fill("#chat-input", "Hello <b>there</b> & welcome")
@@ -109,19 +109,19 @@ def test_chat_stock_and_player_across_two_browsers(browser, tmp_path, artifacts)
             assert one.inner_text(stock) == "18 left"
             off_the_loop(buy, room.tier, room.stranger, quantity=2)
             for page in (one, two):
-                page.wait_for_function(f"document.querySelector('{stock}').textContent === '16 left'")
+                page.wait_for_function(f"() => document.querySelector('{stock}').textContent === '16 left'")
 
             # A drop purchase updates the drop card's count on both pages too.
             drop_stock = f"#stock-{drop.pk}"
             assert one.inner_text(drop_stock) == "5 left"
             off_the_loop(_buy_drop, drop, room.stranger)
             for page in (one, two):
-                page.wait_for_function(f"document.querySelector('{drop_stock}').textContent === '4 left'")
+                page.wait_for_function(f"() => document.querySelector('{drop_stock}').textContent === '4 left'")
 
             # The player: hls.js in Chromium, playing the test pattern.
             if no_video is not None:
                 pytest.skip(f"chat and stock passed; video playback not checked ({no_video})")
-            two.wait_for_function("document.getElementById('player').currentTime > 1.0", timeout=30_000)
+            two.wait_for_function("() => document.getElementById('player').currentTime > 1.0", timeout=30_000)
             one.screenshot(path=str(artifacts / "watch-phone.png"), full_page=True)
             assert one.js_errors == [] and two.js_errors == []
         finally:

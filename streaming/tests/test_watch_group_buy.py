@@ -33,7 +33,7 @@ def test_watch_page_shows_the_events_open_group_buys(client):
     gb = add_group_buy(room)
     client.force_login(room.holder)
     html = client.get(f"/e/{room.event.slug}/watch/").content.decode()
-    assert f'data-group-buy="{gb.pk}"' in html and "3 more for €25.00 each" in html and "js/groupbuy.js" in html
+    assert f'data-group-buy="{gb.pk}"' in html and "3 more for €25.00 each" in html and "js/watch.js" in html
     groupbuys.join(group_buy_id=gb.pk, user=room.holder2, quantity=4)
     html = client.get(f"/e/{room.event.slug}/watch/").content.decode()
     assert "2 more for €20.00 each" in html and "€25.00" in html

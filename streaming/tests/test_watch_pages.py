@@ -56,7 +56,7 @@ class TestAccess:
         assert 'id="chat-form"' in html and 'id="player"' in html
         assert 'data-can-post="true"' in html and 'data-can-moderate="false"' in html
         assert f'id="stock-{room.tier.pk}"' in html and "18 left" in html
-        assert "vendor/hls/hls.min.js" in html and "js/watch.js" in html
+        assert "vendor/hls/hls.min.mjs" in html and "js/watch.js" in html
 
     def test_a_moderator_may_moderate(self, client, room):
         html = watch(client, room.event, room.moderator).content.decode()
