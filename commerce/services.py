@@ -85,10 +85,14 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Orde
 
     need: dict[str, int] = defaultdict(int)
     totals: dict[str, int] = {}
+    limits = {key: sellables.as_limit(v) for o, _, _ in offers for key, v in o.limits.items()}
     for offer, qty, _ in offers:
-        for key, total in {**offer.pools, **offer.limits}.items():
+        for key, total in offer.pools.items():
             need[key] += qty
             totals[key] = total
+        for key in offer.limits:
+            need[key] = max(need[key], 1) if limits[key].per_order else need[key] + qty
+            totals[key] = limits[key].total
     now = timezone.now()
     expires_at = now + timedelta(seconds=settings.HOLD_SECONDS)
     with transaction.atomic():
@@ -97,14 +101,14 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Orde
         for key, qty in sorted(need.items()):
             pool = pools[key]
             left = max(0, pool.total - pool.sold - held.get(pool.pk, 0))
-            if left < qty and key.startswith(sellables.LIMIT_PREFIX):
-                raise Conflict(f"That is over the limit per person ({left} more allowed).", code="limit_exceeded",
-                               available=left)
+            if left < qty and key in limits:
+                raise Conflict((limits[key].detail or "That is over the limit per person ({left} more allowed).")
+                               .format(left=left), code=limits[key].code, available=left)
             if left < qty:
                 raise Conflict("Sold out: not enough left for this quantity.", code="sold_out", available=left)
         order = Order.objects.create(creator_id=creators.pop(), buyer=buyer if buyer and buyer.is_authenticated
                                      else None, email=email, currency=currencies.pop(), expires_at=expires_at)
-        holds = []
+        holds, once = [], set()  # once: per-order limits already held by an earlier line
         for position, (offer, qty, options) in enumerate(offers):
             line = OrderLine.objects.create(
                 order=order, kind=offer.kind, item_id=offer.item_id, description=offer.description[:255],
@@ -112,7 +116,9 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Orde
                 unit_price=offer.unit_price, list_price=offer.list_price if offer.list_price is not None
                 else offer.unit_price, quantity=qty, total=offer.unit_price * qty, position=position)
             holds += [Hold(order=order, line=line, inventory=pools[key], quantity=qty, expires_at=expires_at)
-                      for key in {**offer.pools, **offer.limits}]
+                      for key in {**offer.pools, **offer.limits} if not (key in limits and limits[key].per_order)]
+            holds += [Hold(order=order, line=line, inventory=pools[key], quantity=1, expires_at=expires_at)
+                      for key in offer.limits if limits[key].per_order and key not in once and not once.add(key)]
         Hold.objects.bulk_create(holds)
         _recompute_totals(order)
         _announce([(o.kind, o.item_id, list(o.pools)) for o, _, _ in offers])
@@ -133,13 +139,16 @@ def _offer(kind: str, item_id: str, quantity: int, buyer, options: dict):
         sellable.offer(item_id, quantity, buyer)
 
 
-def _lock_pools(totals: dict[str, int]) -> dict[str, Inventory]:
-    """Create missing pools, lock all of them in key order (no deadlocks) and sync their totals."""
+def _lock_pools(totals: dict) -> dict[str, Inventory]:
+    """Create missing pools, lock all of them in key order (no deadlocks) and sync their totals.
+
+    A total given as a function is read only now, under the lock (see sellables.Limit)."""
     # Created in key order too: two orders creating the same new pools in opposite orders deadlock.
-    Inventory.objects.bulk_create([Inventory(key=k, total=t) for k, t in sorted(totals.items())],
+    Inventory.objects.bulk_create([Inventory(key=k, total=0 if callable(t) else t) for k, t in sorted(totals.items())],
                                   ignore_conflicts=True)
     pools = {p.key: p for p in Inventory.objects.select_for_update().filter(key__in=totals).order_by("key")}
     for key, total in totals.items():
+        total = total() if callable(total) else total
         if pools[key].total != total:
             pools[key].total = max(total, pools[key].sold)
             pools[key].save(update_fields=["total", "updated_at"])
@@ -337,10 +346,13 @@ def _mark_paid(order: Order, payment: Payment | None) -> None:
     holds = list(order.holds.filter(status=Hold.Status.ACTIVE).select_related("inventory"))
     per_pool: dict[int, int] = defaultdict(int)
     for h in holds:
-        per_pool[h.inventory_id] += h.quantity
+        # Caps on unpaid holds only (OPEN_LIMIT_PREFIX) sell nothing, but stay locked with the rest: what
+        # they count (a pass's credits) changes in this transaction.
+        per_pool[h.inventory_id] += 0 if h.inventory.key.startswith(sellables.OPEN_LIMIT_PREFIX) else h.quantity
     for pool in Inventory.objects.select_for_update().filter(pk__in=per_pool).order_by("key"):
-        pool.sold += per_pool[pool.pk]
-        pool.save(update_fields=["sold", "updated_at"])
+        if per_pool[pool.pk]:
+            pool.sold += per_pool[pool.pk]
+            pool.save(update_fields=["sold", "updated_at"])
     Hold.objects.filter(pk__in=[h.pk for h in holds]).update(status=Hold.Status.CONVERTED)
     order.status = Order.Status.PAID
     order.paid_at = timezone.now()

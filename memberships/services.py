@@ -619,6 +619,35 @@ def code_discount(*, code: str, user, creator_id: str) -> Decimal:
     return reward.discount_percent
 
 
+def pass_limit(pass_id: str) -> dict:
+    """The pass's credits as a cap that reserve holds with the order, under its locks: credits promised
+    to open reservations are taken from it until they end, so concurrent orders never overspend."""
+    from commerce.sellables import OPEN_LIMIT_PREFIX, Limit
+
+    def credits_left() -> int:  # read by reserve after it has locked the pool
+        return Pass.objects.filter(pk=pass_id, expires_at__gt=timezone.now()).values_list(
+            "credits_left", flat=True).first() or 0
+
+    return {f"{OPEN_LIMIT_PREFIX}pass:{pass_id}": Limit(
+        total=credits_left, code="no_credits",
+        detail="This pass has {left} credit(s) free for this order; others are used or held by an open reservation.")}
+
+
+def code_limit(*, code: str, user) -> dict:
+    """A single-use code as a cap of one, held by the order that reserves it (once per order) and
+    sold when it is paid: a second order, concurrent or later, cannot take it, and an order paid
+    after its hold lapsed gets the code back only if nobody used it meanwhile."""
+    from commerce.sellables import LIMIT_PREFIX, Limit
+
+    redemption_id = (RewardRedemption.objects.filter(code__iexact=code, account__user=user)
+                     .values_list("pk", flat=True).first())
+    if redemption_id is None:
+        raise NotFound("No such code.")
+    return {f"{LIMIT_PREFIX}code:{redemption_id}": Limit(
+        total=1, per_order=True, code="code_held",
+        detail="This code is already used or held by another open reservation.")}
+
+
 @transaction.atomic
 def use_reward_code(*, code: str, user, order) -> RewardRedemption:
     """Mark a discount code used by a paid order. Several lines of the same order may share it (they
