@@ -23,7 +23,7 @@ from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
 
-from . import risk, sellables
+from . import holdlimits, risk, sellables
 from .models import Hold, Inventory, Order, OrderLine
 from .signals import order_paid, order_refunded
 
@@ -72,6 +72,7 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Orde
         merged[(req.kind, req.item_id, tuple(sorted(req.options)))] += req.quantity
     offers = [(_offer(kind, item_id, qty, buyer, dict(options)), qty, dict(options))
               for (kind, item_id, options), qty in merged.items()]
+    offers = holdlimits.with_account_limit(offers, buyer)
     creators = {o.creator_id for o, _, _ in offers}
     currencies = {o.currency for o, _, _ in offers}
     if len(creators) > 1 or len(currencies) > 1:
@@ -94,10 +95,10 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "") -> Orde
             need[key] = max(need[key], 1) if limits[key].per_order else need[key] + qty
             totals[key] = limits[key].total
     now = timezone.now()
-    expires_at = now + timedelta(seconds=settings.HOLD_SECONDS)
     with transaction.atomic():
         pools = _lock_pools(totals)
         held = _active_holds(pools.values(), now)
+        expires_at = now + timedelta(seconds=holdlimits.hold_seconds(pools, held, need))
         for key, qty in sorted(need.items()):
             pool = pools[key]
             left = max(0, pool.total - pool.sold - held.get(pool.pk, 0))
@@ -739,7 +740,9 @@ def product_offer(item_id: str, quantity: int, buyer) -> sellables.Offer:
     name = product.name if variant.name == "Default" else f"{product.name} — {variant.name}"
     return sellables.Offer(kind=PRODUCT_KIND, item_id=variant.pk, creator_id=product.creator_id, description=name,
                            unit_price=variant.unit_price, currency=product.currency,
-                           pools={variant_key(variant.pk): variant.stock})
+                           pools={variant_key(variant.pk): variant.stock},
+                           limits=holdlimits.personal_hold_limit(variant_key(variant.pk), buyer,
+                                                                 PRODUCT_MAX_PER_ORDER))
 
 
 def _product_of_line(line):

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
-from commerce import sellables
+from commerce import holdlimits, sellables
 from commerce.models import Inventory, OrderLine
 from commerce.sellables import Offer
 from microstage import overrides, realtime
@@ -338,12 +338,14 @@ def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None
                        max_per_order=tier.max_per_order)
     unit_price = member_price(tier.price, perks.discount_percent)
     description = f"{event.title} — {tier.name}"
-    limits = {}  # a pass's credits or a code are held with the order, under reserve's locks
+    # Held with the order under reserve's locks: what one person may hold unpaid of the tier, and a
+    # pass's credits or a code.
+    limits = holdlimits.personal_hold_limit(f"tier:{tier.pk}", buyer, tier.max_per_order)
     if "pass" in options:
         memberships.pass_for_redemption(pass_id=options["pass"], user=buyer, creator_id=event.creator_id,
                                         quantity=quantity)
         unit_price, description = Decimal("0.00"), f"{description} (pass)"
-        limits = memberships.pass_limit(options["pass"])
+        limits.update(memberships.pass_limit(options["pass"]))
     elif "code" in options:
         percent = memberships.code_discount(code=options["code"], user=buyer, creator_id=event.creator_id)
         if percent <= perks.discount_percent:
@@ -351,7 +353,7 @@ def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None
                            "this code's; keep the code for another time and reserve without it.",
                            code="code_not_needed")
         unit_price, description = member_price(tier.price, percent), f"{description} (code)"
-        limits = memberships.code_limit(code=options["code"], user=buyer)
+        limits.update(memberships.code_limit(code=options["code"], user=buyer))
     return Offer(kind=TICKET_KIND, item_id=tier.pk, creator_id=event.creator_id, description=description,
                  unit_price=unit_price, currency=tier.currency, list_price=tier.price, pools=tier_pools(tier),
                  limits=limits)

@@ -279,6 +279,13 @@ SIGNING_KEY = env.str("MICROSTAGE_SIGNING_KEY", default="")
 # --- Commerce defaults ---------------------------------------------------------------------
 DEFAULT_CURRENCY = env.str("MICROSTAGE_CURRENCY", default="EUR").upper()
 HOLD_SECONDS = env.int("MICROSTAGE_HOLD_SECONDS", default=600)
+# Against hoarding (commerce/holdlimits.py): open (unpaid) orders holding stock per account; units of
+# one ticket tier or product one account may hold unpaid at once (0: the item's per-order maximum);
+# and a shorter hold once a pool is nearly gone (less than RUSH_AVAILABILITY_PERCENT of it left).
+MAX_OPEN_ORDERS_PER_ACCOUNT = env.int("MICROSTAGE_MAX_OPEN_ORDERS", default=5)
+PER_PERSON_HOLD_LIMIT = env.int("MICROSTAGE_PER_PERSON_HOLD_LIMIT", default=0)
+RUSH_HOLD_SECONDS = env.int("MICROSTAGE_RUSH_HOLD_SECONDS", default=180)
+RUSH_AVAILABILITY_PERCENT = env.int("MICROSTAGE_RUSH_AVAILABILITY_PERCENT", default=20)
 # Checkout risk (commerce/risk.py): scores 0-100; at REVIEW a paid order waits for staff, at REFUSE
 # checkout answers 409 risk_refused. X-Forwarded-For is trusted only behind a proxy of ours.
 RISK_REVIEW_THRESHOLD = env.int("MICROSTAGE_RISK_REVIEW_THRESHOLD", default=70)
