@@ -9,6 +9,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
 from microstage.errors import ServiceError
+from microstage import safejson
 from microstage.realtime import event_group
 
 from . import selectors, services
@@ -108,7 +109,9 @@ class EventConsumer(AsyncWebsocketConsumer):
         if len(text_data) > MAX_FRAME_CHARS:
             return await self.send_json(_error("too_long", "That frame is too large."))
         try:
-            content = json.loads(text_data)
+            content = safejson.loads(text_data, allow_nul=True)  # chat turns controls into spaces
+        except safejson.Refused as exc:
+            return await self.send_json(_error("invalid", str(exc)))
         except ValueError:
             return await self.send_json(_error("invalid", "That was not valid JSON."))
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):

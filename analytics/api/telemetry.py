@@ -2,7 +2,6 @@
 
 A sample carries no cookie id, IP or user agent; it is rate limited per visitor (else per client
 address, hashed in the cache key, never stored). Do Not Track / GPC: accepted and not stored."""
-import json
 
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -10,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from analytics import services
 from analytics.middleware import opted_out, visitor_id_of
+from microstage import safejson
 from microstage.errors import Invalid
 
 MAX_BODY = 2048
@@ -25,7 +25,7 @@ def telemetry(request):
     if len(request.body) > MAX_BODY:
         return _error("invalid", "The sample is too large.", 400)
     try:
-        data = json.loads(request.body.decode("utf-8"), parse_constant=lambda name: float("nan"))
+        data = safejson.loads(request.body, parse_constant=lambda name: float("nan"))
     except (ValueError, UnicodeDecodeError):
         return _error("invalid", "Send a JSON object.", 400)
     try:
