@@ -6,5 +6,5 @@ from . import money_views
 urlpatterns = [
     path("dashboard/money/", money_views.money_page, name="dash-money"),
     path("dashboard/money/payouts/", money_views.payout_record, name="dash-money-payout"),
-    path("tips/<str:creator_id>/", money_views.tip, name="tip"),
+    path("tips/<id:creator_id>/", money_views.tip, name="tip"),
 ]

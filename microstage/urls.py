@@ -35,8 +35,8 @@ urlpatterns = [
     path("dashboard/settings/", views.creator_settings, name="creator-settings"),
     path("dashboard/team/", views.team, name="team"),
     path("dashboard/team/<int:membership_id>/", views.team_member, name="team-member"),
-    path("dashboard/invitations/<str:invitation_id>/revoke/", views.invitation_revoke, name="invitation-revoke"),
-    path("invitations/<str:token>/", views.invitation, name="invitation"),
+    path("dashboard/invitations/<id:invitation_id>/revoke/", views.invitation_revoke, name="invitation-revoke"),
+    path("invitations/<token:token>/", views.invitation, name="invitation"),
     path("dashboard/products/", include("commerce.dashboard_urls")),
     path("dashboard/group-buys/", include("commerce.groupbuy_dashboard")),
     path("dashboard/events/", include("events.dashboard_urls")),
@@ -59,5 +59,6 @@ if settings.DEBUG or settings.STORAGES["default"]["BACKEND"].endswith("FileSyste
     # clips are gated and go through the signed streaming URLs instead.
     urlpatterns += [re_path(r"^media/(?P<path>(?:creators|events)/.+)$", serve, {"document_root": settings.MEDIA_ROOT})]
 
+handler400 = "microstage.views_errors.bad_request"
 handler404 = "microstage.views_errors.not_found"
 handler500 = "microstage.views_errors.server_error"

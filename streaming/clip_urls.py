@@ -4,5 +4,5 @@ from django.urls import path
 from . import clip_views
 
 urlpatterns = [
-    path("<str:clip_id>/", clip_views.clip_page, name="clip-page"),
+    path("<id:clip_id>/", clip_views.clip_page, name="clip-page"),
 ]

@@ -9,6 +9,6 @@ urlpatterns = [
     path("auth/token", views.TokenView.as_view(), name="api-token"),
     path("me", views.MeView.as_view(), name="api-me"),
     path("creators", views.CreatorListView.as_view(), name="api-creators"),
-    path("creators/<str:creator_id>", views.CreatorDetailView.as_view(), name="api-creator"),
-    path("creators/<str:creator_id>/team", views.TeamView.as_view(), name="api-creator-team"),
+    path("creators/<id:creator_id>", views.CreatorDetailView.as_view(), name="api-creator"),
+    path("creators/<id:creator_id>/team", views.TeamView.as_view(), name="api-creator-team"),
 ]
