@@ -58,6 +58,7 @@ class EventConsumer(AsyncWebsocketConsumer):
 
     access: selectors.ChatAccess | None = None
     watching = False
+    person = ""
     heartbeat: asyncio.Task | None = None
 
     async def connect(self):
@@ -70,9 +71,10 @@ class EventConsumer(AsyncWebsocketConsumer):
         await self.accept()
         if self.access is None:  # unknown event: public relay only (nothing to chat in)
             return
+        self.person = str(self.access.user_id or "")  # presence counts people, not sockets
         self.watching = self.access.can_read and query.get("watch") == ["1"]
         if self.watching:
-            await database_sync_to_async(services.presence_join)(self.event_id, self.channel_name)
+            await database_sync_to_async(services.presence_join)(self.event_id, self.channel_name, self.person)
             self.heartbeat = asyncio.create_task(self._heartbeat())
             _spawn(announce_presence(self.event_id))
         await self._resync()
@@ -84,7 +86,7 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
         if self.watching:
             try:
-                await database_sync_to_async(services.presence_leave)(self.event_id, self.channel_name)
+                await database_sync_to_async(services.presence_leave)(self.event_id, self.channel_name, self.person)
             finally:
                 _spawn(announce_presence(self.event_id))
 
@@ -92,7 +94,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         while True:
             await asyncio.sleep(selectors.PRESENCE_HEARTBEAT_SECONDS)
             try:
-                await database_sync_to_async(services.presence_join)(self.event_id, self.channel_name)
+                await database_sync_to_async(services.presence_join)(self.event_id, self.channel_name, self.person)
             except Exception:
                 log.exception("presence heartbeat failed")
 
