@@ -18,7 +18,7 @@ from microstage.errors import Forbidden, Invalid, NotFound, ServiceError
 from microstage import safejson
 from microstage.models import DOOR_ROLES, TeamMembership
 
-from . import selectors, services
+from . import services
 from .models import CheckIn, Event, Ticket
 
 MAX_SYNC_SCANS = 500
@@ -111,7 +111,7 @@ def door_index(request):
 @door_json
 def bundle(request, event):
     """The offline bundle (public key, valid tickets, revocations) plus the live counts and timezone."""
-    return JsonResponse({**selectors.checkin_bundle(event), "timezone": event.timezone,
+    return JsonResponse({**services.issue_checkin_bundle(event), "timezone": event.timezone,
                          "counts": services.checkin_counts(event)})
 
 

@@ -520,15 +520,39 @@ def _award_attendance(event: Event, ticket: Ticket) -> None:
                          event_title=event.title)
 
 
+SCAN_CLOCK_SKEW = timedelta(minutes=5)  # a door device's clock may be this far off
+SCAN_BEFORE_BUNDLE = timedelta(minutes=15)  # ... and this far behind when it took the bundle
+
+
+def issue_checkin_bundle(event: Event) -> dict:
+    """The offline bundle for a door device; the first one issued dates the oldest offline scan."""
+    from .selectors import checkin_bundle
+
+    if event.checkin_bundle_issued_at is None:
+        now = timezone.now()
+        Event.objects.filter(pk=event.pk, checkin_bundle_issued_at__isnull=True).update(checkin_bundle_issued_at=now)
+        event.checkin_bundle_issued_at = Event.objects.values_list("checkin_bundle_issued_at", flat=True).get(
+            pk=event.pk)
+    return checkin_bundle(event)
+
+
 def sync_scans(*, event: Event, scans: list[dict], actor=None) -> list[dict]:
     """Apply scans queued by an offline device, oldest first (so the earliest scan admits), and
-    report each scan's result in the order they were sent."""
+    report each scan's result in the order they were sent.
+
+    A scan is dated between the first offline bundle's issue (the event's creation when none was
+    taken) and now, give or take a device's clock: anything outside refuses the batch."""
     now = timezone.now()
+    earliest = (event.checkin_bundle_issued_at or event.created_at) - SCAN_BEFORE_BUNDLE
     parsed = []
     for i, scan in enumerate(scans):
         scanned_at = scan["scanned_at"]
-        if scanned_at > now + timedelta(minutes=5):
+        if scanned_at > now + SCAN_CLOCK_SKEW:
             raise Invalid("A scan is dated in the future.", fields={f"scans[{i}].scanned_at": ["In the future."]})
+        if scanned_at < earliest:
+            raise Invalid("A scan is dated before the door had its offline bundle.",
+                          fields={f"scans[{i}].scanned_at": [f"Before {earliest.isoformat()}: check the device's "
+                                                             "clock."]})
         parsed.append((scanned_at, i, scan))
     results: list[dict | None] = [None] * len(scans)
     for scanned_at, i, scan in sorted(parsed, key=lambda p: (p[0], p[1])):
