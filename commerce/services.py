@@ -242,20 +242,19 @@ def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "", ip: 
             payment = order.payment
             if payment.status == Payment.Status.PENDING:
                 return CheckoutResult(order, _checkout_url(payment), payment.provider)
-    if expired:
-        raise Conflict("This reservation has expired. Start again to get new tickets.", code="expired")
-    base = settings.SITE_URL + order.get_absolute_url()
-    started = payments.start_checkout(
-        amount=order.total, currency=order.currency, description=_describe(order), purpose=PURPOSE,
-        reference=order.id, success_url=success_url or f"{base}?paid=1", cancel_url=cancel_url or base,
-        customer_email=order.email, **_connect_params(order))
-    with transaction.atomic():
-        order = _lock_order(order_id)
-        if order.status in Order.OPEN:
+        if not expired:
+            # Started while the order row is locked: checkouts racing for one order wait here and then
+            # reuse this payment above, so the money is taken once (never captured and refunded again).
+            base = settings.SITE_URL + order.get_absolute_url()
+            started = payments.start_checkout(
+                amount=order.total, currency=order.currency, description=_describe(order), purpose=PURPOSE,
+                reference=order.id, success_url=success_url or f"{base}?paid=1", cancel_url=cancel_url or base,
+                customer_email=order.email, **_connect_params(order))
             order.status = Order.Status.AWAITING_PAYMENT
             order.payment = started.payment
             order.save(update_fields=["status", "payment"])
-    return CheckoutResult(order, started.checkout_url, started.provider)
+            return CheckoutResult(order, started.checkout_url, started.provider)
+    raise Conflict("This reservation has expired. Start again to get new tickets.", code="expired")
 
 
 def _connect_params(order: Order) -> dict:
