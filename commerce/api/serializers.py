@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from commerce.services import MAX_LINES, MAX_QUANTITY
+from microstage.api.fields import AwareDateTimeField
 
 # A line names what it buys by one of these fields; each maps to a sellable kind. Only "ticket" is
 # registered so far (by events); drops and products arrive with later issues under these kinds.
@@ -103,15 +104,15 @@ class OrderSerializer(serializers.Serializer):
     status = serializers.CharField()
     creator = serializers.CharField(source="creator_id")
     email = serializers.EmailField()
-    expires_at = serializers.DateTimeField()
+    expires_at = AwareDateTimeField()
     currency = serializers.CharField()
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
     discount = serializers.DecimalField(max_digits=12, decimal_places=2)
     total = serializers.DecimalField(max_digits=12, decimal_places=2)
     refunded_total = serializers.DecimalField(max_digits=12, decimal_places=2)
-    created_at = serializers.DateTimeField()
-    paid_at = serializers.DateTimeField(allow_null=True)
-    cancelled_at = serializers.DateTimeField(allow_null=True)
+    created_at = AwareDateTimeField()
+    paid_at = AwareDateTimeField(allow_null=True)
+    cancelled_at = AwareDateTimeField(allow_null=True)
     note = serializers.CharField()
     lines = LineOutSerializer(many=True)
     payment = serializers.SerializerMethodField()
