@@ -573,9 +573,9 @@ def _check_product(product) -> None:
     if product.kind not in Product.Kind.values:
         raise Invalid("A product is physical or digital.", fields={"kind": ["Use physical or digital."]})
     product.price = _check_money(product.price)
-    product.currency = (product.currency or settings.DEFAULT_CURRENCY).upper()
-    if len(product.currency) != 3 or not product.currency.isalpha():
-        raise Invalid("Use a three-letter currency code.", fields={"currency": ["Use an ISO 4217 code like EUR."]})
+    from microstage.currencies import check_for_creator
+
+    product.currency = check_for_creator(product.creator_id, product.currency or settings.DEFAULT_CURRENCY)
 
 
 def _check_image(upload) -> None:

@@ -16,7 +16,7 @@ from django.utils.text import slugify
 from commerce import holdlimits, sellables
 from commerce.models import Inventory, OrderLine
 from commerce.sellables import Offer
-from microstage import overrides, realtime
+from microstage import currencies, overrides, realtime
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from microstage.models import User
 from microstage.signing import read_token, sign_token
@@ -129,8 +129,7 @@ def update_tier(tier: TicketTier, **data) -> TicketTier:
 
 
 def _check_tier(tier: TicketTier) -> None:
-    if len(tier.currency) != 3 or not tier.currency.isalpha():
-        raise Invalid("Use a three-letter currency code.", fields={"currency": ["Use an ISO 4217 code like EUR."]})
+    tier.currency = currencies.check_for_creator(tier.event.creator_id, tier.currency)
     if tier.sales_start and tier.sales_end and tier.sales_end <= tier.sales_start:
         raise Invalid("Sales must end after they start.", fields={"sales_end": ["Must be after the sales start."]})
     if not isinstance(tier.perks, list) or not all(isinstance(p, str) and len(p) <= 120 for p in tier.perks) \

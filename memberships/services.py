@@ -15,6 +15,7 @@ from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import EDIT_ROLES
 from microstage.payments import services as payments
 from microstage.payments.events import Kind, PaymentEvent
+from microstage.currencies import check_for_creator
 from microstage.payments.money import normalise_currency, to_minor
 from microstage.selectors import creator_for_team
 from microstage.payments.models import Payment
@@ -211,8 +212,9 @@ def _check_plan(plan: MembershipPlan) -> None:
         errors["interval"] = ["Use month or year."]
     try:
         plan.currency = normalise_currency(plan.currency or settings.DEFAULT_CURRENCY)
-    except Invalid:
-        errors["currency"] = ["Use a three-letter ISO 4217 code like EUR."]
+        plan.currency = check_for_creator(plan.creator_id, plan.currency)
+    except Invalid as exc:
+        errors["currency"] = exc.fields.get("currency") or ["Use a three-letter ISO 4217 code like EUR."]
     if not errors:
         try:
             to_minor(plan.price, plan.currency)  # e.g. 450.50 JPY cannot be charged
@@ -535,6 +537,7 @@ def _pass_product_rules(product: PassProduct) -> None:
     except Invalid as exc:
         raise Invalid("Use a three-letter currency code like EUR.",
                       fields={"currency": ["Use a three-letter currency code like EUR."]}) from exc
+    product.currency = check_for_creator(product.creator_id, product.currency)
     if product.price is not None:
         try:
             to_minor(Decimal(product.price), product.currency)
