@@ -9,7 +9,7 @@ from django.db import transaction
 
 from commerce import groupbuys
 from commerce.models import GroupBuy
-from events.models import Drop
+from events.models import Drop, Event
 from microstage.errors import Conflict, Invalid, NotFound
 from streaming.models import LiveStream
 from streaming.selectors import viewer_count
@@ -56,6 +56,8 @@ def clean_telemetry(data) -> dict:
     event_id, kind, value, detail = data.get("event"), data.get("kind"), data.get("value"), data.get("detail", "")
     if not isinstance(event_id, str) or not EVENT_ID_RE.match(event_id):
         raise Invalid("Unknown event id.", code="invalid", fields={"event": ["Not an event id."]})
+    if not Event.objects.filter(pk=event_id).exists():  # samples about nothing would only pollute the numbers
+        raise Invalid("No such event.", code="invalid", fields={"event": ["No such event."]})
     if not isinstance(kind, str) or kind not in KINDS:
         raise Invalid("Unknown kind.", code="invalid", fields={"kind": [f"One of {', '.join(sorted(KINDS))}."]})
     if kind == TelemetrySample.Kind.CHECKOUT_ERROR and value is None:
@@ -72,6 +74,20 @@ def clean_telemetry(data) -> dict:
     if kind == TelemetrySample.Kind.CHECKOUT_ERROR and not detail:
         raise Invalid("A checkout error needs its code.", code="invalid", fields={"detail": ["Required."]})
     return {"event_id": event_id, "kind": kind, "value": float(value), "detail": detail}
+
+
+def telemetry_client_key(ip: str) -> str:
+    """What the telemetry rate limit counts by: the client's address as the server sees it (an IPv6
+    client by its /64, which one host can fill alone) — never a cookie or header the client picks."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return "ip:unknown"
+    if address.version == 6:
+        return "ip6:" + str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return "ip:" + str(address)
 
 
 def telemetry_allowed(client_key: str) -> bool:

@@ -257,15 +257,15 @@ def order_pickup(request, order_id):
 
 urlpatterns = [
     path("dashboard/fulfilment/", fulfilment_page, name="dash-fulfilment"),
-    path("dashboard/fulfilment/batches/<str:batch_id>/packing-list.csv", packing_list_csv,
+    path("dashboard/fulfilment/batches/<id:batch_id>/packing-list.csv", packing_list_csv,
          name="dash-fulfilment-packing-list"),
-    path("dashboard/fulfilment/batches/<str:batch_id>/ship/", batch_ship, name="dash-fulfilment-batch-ship"),
-    path("dashboard/fulfilment/batches/<str:batch_id>/postage/", batch_postage, name="dash-fulfilment-postage"),
-    path("dashboard/fulfilment/shipments/<str:shipment_id>/ship/", shipment_ship, name="dash-fulfilment-ship"),
+    path("dashboard/fulfilment/batches/<id:batch_id>/ship/", batch_ship, name="dash-fulfilment-batch-ship"),
+    path("dashboard/fulfilment/batches/<id:batch_id>/postage/", batch_postage, name="dash-fulfilment-postage"),
+    path("dashboard/fulfilment/shipments/<id:shipment_id>/ship/", shipment_ship, name="dash-fulfilment-ship"),
     path("dashboard/fulfilment/costs/", cost_add, name="dash-fulfilment-cost"),
     path("dashboard/fulfilment/windows/", window_add, name="dash-fulfilment-window"),
     path("dashboard/fulfilment/windows/assign/", window_assign, name="dash-fulfilment-assign"),
     path("dashboard/fulfilment/pickups/confirm/", pickup_confirm, name="dash-fulfilment-pickup"),
-    path("orders/<str:order_id>/address/", order_address, name="order-address"),
-    path("orders/<str:order_id>/pickup/", order_pickup, name="order-pickup"),
+    path("orders/<id:order_id>/address/", order_address, name="order-address"),
+    path("orders/<id:order_id>/pickup/", order_pickup, name="order-pickup"),
 ]

@@ -119,6 +119,6 @@ def group_buy_settle(request, group_buy_id):
 urlpatterns = [
     path("", group_buy_list, name="dash-group-buys"),
     path("new/", group_buy_new, name="dash-group-buy-new"),
-    path("<str:group_buy_id>/", group_buy_detail, name="dash-group-buy"),
-    path("<str:group_buy_id>/settle/", group_buy_settle, name="dash-group-buy-settle"),
+    path("<id:group_buy_id>/", group_buy_detail, name="dash-group-buy"),
+    path("<id:group_buy_id>/settle/", group_buy_settle, name="dash-group-buy-settle"),
 ]

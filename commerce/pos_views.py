@@ -3,7 +3,6 @@
 Session auth + CSRF, like the door scanner. Owners, managers and door staff may run the till (door
 staff work the merch table at the show); only owners and managers change stock or resolve conflicts.
 """
-import json
 from functools import wraps
 
 import segno
@@ -13,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from microstage import safejson
 from microstage.errors import Forbidden, Invalid, NotFound, ServiceError
 
 from . import stock
@@ -47,7 +47,7 @@ def _json_body(request) -> dict:
     if len(request.body or b"") > 512 * 1024:
         raise Invalid("The request is too large.")
     try:
-        body = json.loads(request.body or b"{}")
+        body = safejson.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid("The request body is not valid JSON.") from exc
     if not isinstance(body, dict):

@@ -12,6 +12,22 @@ from decimal import Decimal
 
 
 @dataclass(frozen=True)
+class Limit:
+    """A personal cap held under reserve's locks, with the refusal its app wants to give.
+
+    `total` may be a function: it is then read after the pool is locked, so a count that another
+    order's payment changes (a pass's credits) is never stale. `per_order`: an order takes one unit
+    whatever its quantities (a single-use code, one open order). Keys starting with OPEN_LIMIT_PREFIX
+    count only open reservations: a paid order no longer takes from them.
+    """
+
+    total: int | Callable[[], int]
+    code: str = "limit_exceeded"
+    detail: str = ""
+    per_order: bool = False
+
+
+@dataclass(frozen=True)
 class Offer:
     """What one line would be: price, seller and the inventory pools it draws on."""
 
@@ -24,8 +40,9 @@ class Offer:
     list_price: Decimal | None = None  # before member discounts; equals unit_price when none applies
     pools: dict[str, int] = field(default_factory=dict)  # inventory key -> that pool's current total
     # Personal caps held under the same locks but never shown as availability, e.g. a drop's
-    # per-person limit as {"limit:drop:<id>:<user>": 2}; keys start with LIMIT_PREFIX.
-    limits: dict[str, int] = field(default_factory=dict)
+    # per-person limit as {"limit:drop:<id>:<user>": 2}; keys start with LIMIT_PREFIX. A value is
+    # the cap, or a Limit saying more (its error, a total read under the lock, once per order).
+    limits: dict[str, "int | Limit"] = field(default_factory=dict)
     # Units of a pool one unit of the line takes, when more than one (a bundle of two tickets takes
     # 2 from "tier:…" per bundle); pools not named take 1.
     units: dict[str, int] = field(default_factory=dict)
@@ -42,6 +59,11 @@ class Sellable:
 
 
 LIMIT_PREFIX = "limit:"
+OPEN_LIMIT_PREFIX = "limit:open:"  # caps on what is reserved and unpaid: paying frees them
+
+
+def as_limit(value) -> Limit:
+    return value if isinstance(value, Limit) else Limit(total=value)
 
 _registry: dict[str, Sellable] = {}
 

@@ -23,7 +23,7 @@ from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
 
-from . import credit, risk, sellables
+from . import credit, holdlimits, risk, sellables
 from .models import Hold, Inventory, Order, OrderLine
 from .signals import order_paid, order_refunded
 
@@ -74,6 +74,7 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
         merged[(req.kind, req.item_id, tuple(sorted(req.options)))] += req.quantity
     offers = [(_offer(kind, item_id, qty, buyer, dict(options)), qty, dict(options))
               for (kind, item_id, options), qty in merged.items()]
+    offers = holdlimits.with_account_limit(offers, buyer)
     creators = {o.creator_id for o, _, _ in offers}
     currencies = {o.currency for o, _, _ in offers}
     if len(creators) > 1 or len(currencies) > 1:
@@ -87,26 +88,30 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
 
     need: dict[str, int] = defaultdict(int)
     totals: dict[str, int] = {}
+    limits = {key: sellables.as_limit(v) for o, _, _ in offers for key, v in o.limits.items()}
     for offer, qty, _ in offers:
-        for key, total in {**offer.pools, **offer.limits}.items():
+        for key, total in offer.pools.items():
             need[key] += qty * offer.units.get(key, 1)
             totals[key] = total
+        for key in offer.limits:
+            need[key] = max(need[key], 1) if limits[key].per_order else need[key] + qty * offer.units.get(key, 1)
+            totals[key] = limits[key].total
     now = timezone.now()
-    expires_at = now + timedelta(seconds=hold_seconds or settings.HOLD_SECONDS)
     with transaction.atomic():
         pools = _lock_pools(totals)
         held = _active_holds(pools.values(), now)
+        expires_at = now + timedelta(seconds=hold_seconds or holdlimits.hold_seconds(pools, held, need))
         for key, qty in sorted(need.items()):
             pool = pools[key]
             left = max(0, pool.total - pool.sold - held.get(pool.pk, 0))
-            if left < qty and key.startswith(sellables.LIMIT_PREFIX):
-                raise Conflict(f"That is over the limit per person ({left} more allowed).", code="limit_exceeded",
-                               available=left)
+            if left < qty and key in limits:
+                raise Conflict((limits[key].detail or "That is over the limit per person ({left} more allowed).")
+                               .format(left=left), code=limits[key].code, available=left)
             if left < qty:
                 raise Conflict("Sold out: not enough left for this quantity.", code="sold_out", available=left)
         order = Order.objects.create(creator_id=creators.pop(), buyer=buyer if buyer and buyer.is_authenticated
                                      else None, email=email, currency=currencies.pop(), expires_at=expires_at)
-        holds = []
+        holds, once = [], set()  # once: per-order limits already held by an earlier line
         for position, (offer, qty, options) in enumerate(offers):
             line = OrderLine.objects.create(
                 order=order, kind=offer.kind, item_id=offer.item_id, description=offer.description[:255],
@@ -114,7 +119,10 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
                 unit_price=offer.unit_price, list_price=offer.list_price if offer.list_price is not None
                 else offer.unit_price, quantity=qty, total=offer.unit_price * qty, position=position)
             holds += [Hold(order=order, line=line, inventory=pools[key], quantity=qty * offer.units.get(key, 1),
-                           expires_at=expires_at) for key in {**offer.pools, **offer.limits}]
+                           expires_at=expires_at)
+                      for key in {**offer.pools, **offer.limits} if not (key in limits and limits[key].per_order)]
+            holds += [Hold(order=order, line=line, inventory=pools[key], quantity=1, expires_at=expires_at)
+                      for key in offer.limits if limits[key].per_order and key not in once and not once.add(key)]
         Hold.objects.bulk_create(holds)
         _recompute_totals(order)
         _announce([(o.kind, o.item_id, list(o.pools)) for o, _, _ in offers])
@@ -135,13 +143,16 @@ def _offer(kind: str, item_id: str, quantity: int, buyer, options: dict):
         sellable.offer(item_id, quantity, buyer)
 
 
-def _lock_pools(totals: dict[str, int]) -> dict[str, Inventory]:
-    """Create missing pools, lock all of them in key order (no deadlocks) and sync their totals."""
+def _lock_pools(totals: dict) -> dict[str, Inventory]:
+    """Create missing pools, lock all of them in key order (no deadlocks) and sync their totals.
+
+    A total given as a function is read only now, under the lock (see sellables.Limit)."""
     # Created in key order too: two orders creating the same new pools in opposite orders deadlock.
-    Inventory.objects.bulk_create([Inventory(key=k, total=t) for k, t in sorted(totals.items())],
+    Inventory.objects.bulk_create([Inventory(key=k, total=0 if callable(t) else t) for k, t in sorted(totals.items())],
                                   ignore_conflicts=True)
     pools = {p.key: p for p in Inventory.objects.select_for_update().filter(key__in=totals).order_by("key")}
     for key, total in totals.items():
+        total = total() if callable(total) else total
         if pools[key].total != total:
             pools[key].total = max(total, pools[key].sold)
             pools[key].save(update_fields=["total", "updated_at"])
@@ -237,20 +248,19 @@ def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "", ip: 
             payment = order.payment
             if payment.status == Payment.Status.PENDING:
                 return CheckoutResult(order, _checkout_url(payment), payment.provider)
-    if expired:
-        raise Conflict("This reservation has expired. Start again to get new tickets.", code="expired")
-    base = settings.SITE_URL + order.get_absolute_url()
-    started = payments.start_checkout(
-        amount=order.total, currency=order.currency, description=_describe(order), purpose=PURPOSE,
-        reference=order.id, success_url=success_url or f"{base}?paid=1", cancel_url=cancel_url or base,
-        customer_email=order.email, **_connect_params(order))
-    with transaction.atomic():
-        order = _lock_order(order_id)
-        if order.status in Order.OPEN:
+        if not expired:
+            # Started while the order row is locked: checkouts racing for one order wait here and then
+            # reuse this payment above, so the money is taken once (never captured and refunded again).
+            base = settings.SITE_URL + order.get_absolute_url()
+            started = payments.start_checkout(
+                amount=order.total, currency=order.currency, description=_describe(order), purpose=PURPOSE,
+                reference=order.id, success_url=success_url or f"{base}?paid=1", cancel_url=cancel_url or base,
+                customer_email=order.email, **_connect_params(order))
             order.status = Order.Status.AWAITING_PAYMENT
             order.payment = started.payment
             order.save(update_fields=["status", "payment"])
-    return CheckoutResult(order, started.checkout_url, started.provider)
+            return CheckoutResult(order, started.checkout_url, started.provider)
+    raise Conflict("This reservation has expired. Start again to get new tickets.", code="expired")
 
 
 def _connect_params(order: Order) -> dict:
@@ -343,10 +353,13 @@ def _mark_paid(order: Order, payment: Payment | None) -> None:
     holds = list(order.holds.filter(status=Hold.Status.ACTIVE).select_related("inventory"))
     per_pool: dict[int, int] = defaultdict(int)
     for h in holds:
-        per_pool[h.inventory_id] += h.quantity
+        # Caps on unpaid holds only (OPEN_LIMIT_PREFIX) sell nothing, but stay locked with the rest: what
+        # they count (a pass's credits) changes in this transaction.
+        per_pool[h.inventory_id] += 0 if h.inventory.key.startswith(sellables.OPEN_LIMIT_PREFIX) else h.quantity
     for pool in Inventory.objects.select_for_update().filter(pk__in=per_pool).order_by("key"):
-        pool.sold += per_pool[pool.pk]
-        pool.save(update_fields=["sold", "updated_at"])
+        if per_pool[pool.pk]:
+            pool.sold += per_pool[pool.pk]
+            pool.save(update_fields=["sold", "updated_at"])
     Hold.objects.filter(pk__in=[h.pk for h in holds]).update(status=Hold.Status.CONVERTED)
     order.status = Order.Status.PAID
     order.paid_at = timezone.now()
@@ -609,9 +622,9 @@ def _check_product(product) -> None:
     if product.kind not in Product.Kind.values:
         raise Invalid("A product is physical or digital.", fields={"kind": ["Use physical or digital."]})
     product.price = _check_money(product.price)
-    product.currency = (product.currency or settings.DEFAULT_CURRENCY).upper()
-    if len(product.currency) != 3 or not product.currency.isalpha():
-        raise Invalid("Use a three-letter currency code.", fields={"currency": ["Use an ISO 4217 code like EUR."]})
+    from microstage.currencies import check_for_creator
+
+    product.currency = check_for_creator(product.creator_id, product.currency or settings.DEFAULT_CURRENCY)
 
 
 def _check_image(upload):
@@ -773,7 +786,9 @@ def product_offer(item_id: str, quantity: int, buyer) -> sellables.Offer:
     return sellables.Offer(kind=PRODUCT_KIND, item_id=variant.pk, creator_id=product.creator_id, description=name,
                            unit_price=merch_price(variant.unit_price, buyer, product.creator_id),
                            list_price=variant.unit_price, currency=product.currency,
-                           pools={variant_key(variant.pk): variant.stock})
+                           pools={variant_key(variant.pk): variant.stock},
+                           limits=holdlimits.personal_hold_limit(variant_key(variant.pk), buyer,
+                                                                 PRODUCT_MAX_PER_ORDER))
 
 
 def _product_of_line(line):

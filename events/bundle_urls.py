@@ -5,5 +5,5 @@ from . import bundle_views as views
 
 urlpatterns = [
     path("", views.bundle_list, name="dash-bundles"),
-    path("<str:bundle_id>/toggle/", views.bundle_toggle, name="dash-bundle-toggle"),
+    path("<id:bundle_id>/toggle/", views.bundle_toggle, name="dash-bundle-toggle"),
 ]

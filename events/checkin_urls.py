@@ -5,8 +5,8 @@ from . import checkin_views as views
 
 urlpatterns = [
     path("", views.door_index, name="door-index"),
-    path("<str:event_id>/", views.door_page, name="door"),
-    path("<str:event_id>/bundle", views.bundle, name="door-bundle"),
-    path("<str:event_id>/scan", views.scan, name="door-scan"),
-    path("<str:event_id>/sync", views.sync, name="door-sync"),
+    path("<id:event_id>/", views.door_page, name="door"),
+    path("<id:event_id>/bundle", views.bundle, name="door-bundle"),
+    path("<id:event_id>/scan", views.scan, name="door-scan"),
+    path("<id:event_id>/sync", views.sync, name="door-sync"),
 ]

@@ -3,7 +3,6 @@
 The page talks to these endpoints (session auth + CSRF) rather than the REST API so the door works
 on its own; both call the same services, so the rules (first scan in time wins) live in one place.
 """
-import json
 from datetime import datetime, timedelta
 from functools import wraps
 
@@ -16,9 +15,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from microstage.errors import Forbidden, Invalid, NotFound, ServiceError
+from microstage import safejson
 from microstage.models import DOOR_ROLES, TeamMembership
 
-from . import consent, selectors, services
+from . import consent, services
 from .models import CheckIn, Event, Ticket
 
 MAX_SYNC_SCANS = 500
@@ -70,7 +70,7 @@ def _ticket_json(ticket: Ticket) -> dict:
 
 def _json_body(request) -> dict:
     try:
-        body = json.loads(request.body or b"{}")
+        body = safejson.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid("The request body is not valid JSON.") from exc
     if not isinstance(body, dict):
@@ -113,7 +113,7 @@ def door_index(request):
 @door_json
 def bundle(request, event):
     """The offline bundle (public key, valid tickets, revocations) plus the live counts and timezone."""
-    return JsonResponse({**selectors.checkin_bundle(event), "timezone": event.timezone,
+    return JsonResponse({**services.issue_checkin_bundle(event), "timezone": event.timezone,
                          "counts": services.checkin_counts(event)})
 
 

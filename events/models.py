@@ -69,6 +69,9 @@ class Event(models.Model):
                                       help_text="1200×630 social preview, drawn at publish and on change.")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True)
+    checkin_bundle_issued_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When a door device first took the offline bundle: no offline scan can be older.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -13,10 +13,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.text import slugify
 
-from commerce import sellables
+from commerce import holdlimits, sellables
 from commerce.models import Inventory, OrderLine
 from commerce.sellables import Offer
-from microstage import overrides, realtime
+from microstage import currencies, overrides, realtime
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from microstage.signing import read_token, sign_token
 
@@ -146,8 +146,7 @@ def update_tier(tier: TicketTier, **data) -> TicketTier:
 
 
 def _check_tier(tier: TicketTier) -> None:
-    if len(tier.currency) != 3 or not tier.currency.isalpha():
-        raise Invalid("Use a three-letter currency code.", fields={"currency": ["Use an ISO 4217 code like EUR."]})
+    tier.currency = currencies.check_for_creator(tier.event.creator_id, tier.currency)
     if tier.sales_start and tier.sales_end and tier.sales_end <= tier.sales_start:
         raise Invalid("Sales must end after they start.", fields={"sales_end": ["Must be after the sales start."]})
     if not isinstance(tier.perks, list) or not all(isinstance(p, str) and len(p) <= 120 for p in tier.perks) \
@@ -363,10 +362,14 @@ def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None
                        max_per_order=tier.max_per_order)
     unit_price = member_price(tier.price, perks.discount_percent)
     description = f"{event.title} — {tier.name}"
+    # Held with the order under reserve's locks: what one person may hold unpaid of the tier, and a
+    # pass's credits or a code.
+    limits = holdlimits.personal_hold_limit(f"tier:{tier.pk}", buyer, tier.max_per_order)
     if "pass" in options:
         memberships.pass_for_redemption(pass_id=options["pass"], user=buyer, creator_id=event.creator_id,
                                         quantity=quantity)
         unit_price, description = Decimal("0.00"), f"{description} (pass)"
+        limits.update(memberships.pass_limit(options["pass"]))
     elif "code" in options:
         percent = memberships.code_discount(code=options["code"], user=buyer, creator_id=event.creator_id)
         if percent <= perks.discount_percent:
@@ -374,8 +377,10 @@ def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None
                            "this code's; keep the code for another time and reserve without it.",
                            code="code_not_needed")
         unit_price, description = member_price(tier.price, percent), f"{description} (code)"
+        limits.update(memberships.code_limit(code=options["code"], user=buyer))
     return Offer(kind=TICKET_KIND, item_id=tier.pk, creator_id=event.creator_id, description=description,
-                 unit_price=unit_price, currency=tier.currency, list_price=tier.price, pools=tier_pools(tier))
+                 unit_price=unit_price, currency=tier.currency, list_price=tier.price, pools=tier_pools(tier),
+                 limits=limits)
 
 
 def tier_group(tier_id: str) -> str:
@@ -525,15 +530,39 @@ def _award_attendance(event: Event, ticket: Ticket) -> None:
                          event_title=event.title)
 
 
+SCAN_CLOCK_SKEW = timedelta(minutes=5)  # a door device's clock may be this far off
+SCAN_BEFORE_BUNDLE = timedelta(minutes=15)  # ... and this far behind when it took the bundle
+
+
+def issue_checkin_bundle(event: Event) -> dict:
+    """The offline bundle for a door device; the first one issued dates the oldest offline scan."""
+    from .selectors import checkin_bundle
+
+    if event.checkin_bundle_issued_at is None:
+        now = timezone.now()
+        Event.objects.filter(pk=event.pk, checkin_bundle_issued_at__isnull=True).update(checkin_bundle_issued_at=now)
+        event.checkin_bundle_issued_at = Event.objects.values_list("checkin_bundle_issued_at", flat=True).get(
+            pk=event.pk)
+    return checkin_bundle(event)
+
+
 def sync_scans(*, event: Event, scans: list[dict], actor=None) -> list[dict]:
     """Apply scans queued by an offline device, oldest first (so the earliest scan admits), and
-    report each scan's result in the order they were sent."""
+    report each scan's result in the order they were sent.
+
+    A scan is dated between the first offline bundle's issue (the event's creation when none was
+    taken) and now, give or take a device's clock: anything outside refuses the batch."""
     now = timezone.now()
+    earliest = (event.checkin_bundle_issued_at or event.created_at) - SCAN_BEFORE_BUNDLE
     parsed = []
     for i, scan in enumerate(scans):
         scanned_at = scan["scanned_at"]
-        if scanned_at > now + timedelta(minutes=5):
+        if scanned_at > now + SCAN_CLOCK_SKEW:
             raise Invalid("A scan is dated in the future.", fields={f"scans[{i}].scanned_at": ["In the future."]})
+        if scanned_at < earliest:
+            raise Invalid("A scan is dated before the door had its offline bundle.",
+                          fields={f"scans[{i}].scanned_at": [f"Before {earliest.isoformat()}: check the device's "
+                                                             "clock."]})
         parsed.append((scanned_at, i, scan))
     results: list[dict | None] = [None] * len(scans)
     for scanned_at, i, scan in sorted(parsed, key=lambda p: (p[0], p[1])):

@@ -16,6 +16,7 @@ from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import EDIT_ROLES
 from microstage.payments import services as payments
 from microstage.payments.events import Kind, PaymentEvent
+from microstage.currencies import check_for_creator
 from microstage.payments.money import normalise_currency, to_minor
 from microstage.selectors import creator_for_team
 from microstage.payments.models import Payment
@@ -200,8 +201,9 @@ def _check_plan(plan: MembershipPlan) -> None:
         errors["interval"] = ["Use month or year."]
     try:
         plan.currency = normalise_currency(plan.currency or settings.DEFAULT_CURRENCY)
-    except Invalid:
-        errors["currency"] = ["Use a three-letter ISO 4217 code like EUR."]
+        plan.currency = check_for_creator(plan.creator_id, plan.currency)
+    except Invalid as exc:
+        errors["currency"] = exc.fields.get("currency") or ["Use a three-letter ISO 4217 code like EUR."]
     if not errors:
         try:
             to_minor(plan.price, plan.currency)  # e.g. 450.50 JPY cannot be charged
@@ -616,6 +618,7 @@ def _pass_product_rules(product: PassProduct) -> None:
     except Invalid as exc:
         raise Invalid("Use a three-letter currency code like EUR.",
                       fields={"currency": ["Use a three-letter currency code like EUR."]}) from exc
+    product.currency = check_for_creator(product.creator_id, product.currency)
     if product.price is not None:
         try:
             to_minor(Decimal(product.price), product.currency)
@@ -698,6 +701,35 @@ def code_discount(*, code: str, user, creator_id: str) -> Decimal:
         raise Conflict("This code is held by another open reservation: finish or cancel it first.",
                        code="code_held")
     return reward.discount_percent
+
+
+def pass_limit(pass_id: str) -> dict:
+    """The pass's credits as a cap that reserve holds with the order, under its locks: credits promised
+    to open reservations are taken from it until they end, so concurrent orders never overspend."""
+    from commerce.sellables import OPEN_LIMIT_PREFIX, Limit
+
+    def credits_left() -> int:  # read by reserve after it has locked the pool
+        return Pass.objects.filter(pk=pass_id, expires_at__gt=timezone.now()).values_list(
+            "credits_left", flat=True).first() or 0
+
+    return {f"{OPEN_LIMIT_PREFIX}pass:{pass_id}": Limit(
+        total=credits_left, code="no_credits",
+        detail="This pass has {left} credit(s) free for this order; others are used or held by an open reservation.")}
+
+
+def code_limit(*, code: str, user) -> dict:
+    """A single-use code as a cap of one, held by the order that reserves it (once per order) and
+    sold when it is paid: a second order, concurrent or later, cannot take it, and an order paid
+    after its hold lapsed gets the code back only if nobody used it meanwhile."""
+    from commerce.sellables import LIMIT_PREFIX, Limit
+
+    redemption_id = (RewardRedemption.objects.filter(code__iexact=code, account__user=user)
+                     .values_list("pk", flat=True).first())
+    if redemption_id is None:
+        raise NotFound("No such code.")
+    return {f"{LIMIT_PREFIX}code:{redemption_id}": Limit(
+        total=1, per_order=True, code="code_held",
+        detail="This code is already used or held by another open reservation.")}
 
 
 @transaction.atomic

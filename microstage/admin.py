@@ -37,7 +37,7 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Creator)
 class CreatorAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "team_size", "created_at"]
+    list_display = ["name", "slug", "currency", "team_size", "created_at"]
     search_fields = ["name", "slug", "id", "team__user__email"]
     list_filter = ["created_at"]
     readonly_fields = ["id", "created_at"]

@@ -10,6 +10,6 @@ class MicrostageConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
-        from . import signals  # connects allauth signal receivers
+        from . import converters, signals  # noqa: F401 - URL converters; allauth signal receivers
 
         post_migrate.connect(signals.name_the_site, sender=self)

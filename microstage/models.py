@@ -82,6 +82,9 @@ class Creator(models.Model):
     avatar = SafeImageField(upload_to="creators/avatars/", blank=True)
     stripe_account = models.CharField(max_length=64, blank=True,
                                       help_text="Stripe Connect account (acct_…) that receives this creator's sales.")
+    currency = models.CharField(max_length=3, blank=True,
+                                help_text="ISO 4217 code everything is priced in; set by the first price when empty.")
+    multi_currency = models.BooleanField(default=False, help_text="May price things in more than one currency.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

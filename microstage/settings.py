@@ -240,7 +240,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "microstage.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["microstage.api.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "microstage.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -298,6 +298,13 @@ DEFAULT_CURRENCY = env.str("MICROSTAGE_CURRENCY", default="EUR").upper()
 HOLD_SECONDS = env.int("MICROSTAGE_HOLD_SECONDS", default=600)
 # How long a waiting-list offer (an order reserved for the first in line) is held for them alone.
 WAITLIST_OFFER_SECONDS = env.int("MICROSTAGE_WAITLIST_OFFER_SECONDS", default=1800)
+# Against hoarding (commerce/holdlimits.py): open (unpaid) orders holding stock per account; units of
+# one ticket tier or product one account may hold unpaid at once (0: the item's per-order maximum);
+# and a shorter hold once a pool is nearly gone (less than RUSH_AVAILABILITY_PERCENT of it left).
+MAX_OPEN_ORDERS_PER_ACCOUNT = env.int("MICROSTAGE_MAX_OPEN_ORDERS", default=5)
+PER_PERSON_HOLD_LIMIT = env.int("MICROSTAGE_PER_PERSON_HOLD_LIMIT", default=0)
+RUSH_HOLD_SECONDS = env.int("MICROSTAGE_RUSH_HOLD_SECONDS", default=180)
+RUSH_AVAILABILITY_PERCENT = env.int("MICROSTAGE_RUSH_AVAILABILITY_PERCENT", default=20)
 # Checkout risk (commerce/risk.py): scores 0-100; at REVIEW a paid order waits for staff, at REFUSE
 # checkout answers 409 risk_refused. X-Forwarded-For is trusted only behind a proxy of ours.
 RISK_REVIEW_THRESHOLD = env.int("MICROSTAGE_RISK_REVIEW_THRESHOLD", default=70)

@@ -7,6 +7,7 @@ is generated once and kept in .data/signing-key. The public key is published at
 import base64
 import functools
 import json
+import re
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -19,8 +20,19 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
 def unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """Decode unpadded base64url, accepting only the one canonical spelling of the bytes: no padding,
+    no other characters (the standard decoder skips them) and no stray bits in the last character.
+    So a signature or token cannot be altered and still pass; anything else raises ValueError."""
+    if not isinstance(text, str) or not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not canonical base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url(data) != text:
+        raise ValueError("not canonical base64url")
+    return data
 
 
 @functools.cache

@@ -42,15 +42,15 @@ urlpatterns = [
     path("dashboard/settings/", views.creator_settings, name="creator-settings"),
     path("dashboard/team/", views.team, name="team"),
     path("dashboard/team/<int:membership_id>/", views.team_member, name="team-member"),
-    path("dashboard/invitations/<str:invitation_id>/revoke/", views.invitation_revoke, name="invitation-revoke"),
-    path("invitations/<str:token>/", views.invitation, name="invitation"),
+    path("dashboard/invitations/<id:invitation_id>/revoke/", views.invitation_revoke, name="invitation-revoke"),
+    path("invitations/<token:token>/", views.invitation, name="invitation"),
     path("account/notifications/", notification_views.preferences, name="notification-preferences"),
     # Installable door scanner and pop-up till: each service worker sits at the top of its scope.
     path("dashboard/products/pos/sw.js", pwa.service_worker, {"app": "pos"}, name="pos-sw"),
-    path("dashboard/products/pos/<str:object_id>/manifest.webmanifest", pwa.manifest, {"app": "pos"},
+    path("dashboard/products/pos/<id:object_id>/manifest.webmanifest", pwa.manifest, {"app": "pos"},
          name="pos-manifest"),
     path("door/sw.js", pwa.service_worker, {"app": "door"}, name="door-sw"),
-    path("door/<str:object_id>/manifest.webmanifest", pwa.manifest, {"app": "door"}, name="door-manifest"),
+    path("door/<id:object_id>/manifest.webmanifest", pwa.manifest, {"app": "door"}, name="door-manifest"),
     path("dashboard/products/", include("commerce.dashboard_urls")),
     path("dashboard/group-buys/", include("commerce.groupbuy_dashboard")),
     path("dashboard/events/", include("events.dashboard_urls")),
@@ -74,5 +74,6 @@ if settings.DEBUG or settings.STORAGES["default"]["BACKEND"].endswith("FileSyste
     # clips are gated and go through the signed streaming URLs instead. Served inert (media_views).
     urlpatterns += [re_path(r"^media/(?P<path>(?:creators|events)/.+)$", serve_media)]
 
+handler400 = "microstage.views_errors.bad_request"
 handler404 = "microstage.views_errors.not_found"
 handler500 = "microstage.views_errors.server_error"

@@ -4,6 +4,6 @@ from django.urls import path
 from . import clip_views, replay_views
 
 urlpatterns = [
-    path("<str:clip_id>/", clip_views.clip_page, name="clip-page"),
-    path("<str:clip_id>/buy/", replay_views.buy_clip, name="clip-buy"),
+    path("<id:clip_id>/", clip_views.clip_page, name="clip-page"),
+    path("<id:clip_id>/buy/", replay_views.buy_clip, name="clip-buy"),
 ]

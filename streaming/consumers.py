@@ -9,6 +9,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
 from microstage.errors import ServiceError
+from microstage import safejson
 from microstage.realtime import ACCESS_CHANGED, event_group, user_event_group
 
 from . import selectors, services
@@ -57,6 +58,7 @@ class EventConsumer(AsyncWebsocketConsumer):
 
     access: selectors.ChatAccess | None = None
     watching = False
+    person = ""
     heartbeat: asyncio.Task | None = None
     user_group: str | None = None
     ACCESS_REVOKED_CLOSE_CODE = 4403
@@ -74,9 +76,10 @@ class EventConsumer(AsyncWebsocketConsumer):
         if self.access.user_id:  # told when a refund, transfer or mute changes this person's rights
             self.user_group = user_event_group(self.access.user_id, self.event_id)
             await self.channel_layer.group_add(self.user_group, self.channel_name)
+        self.person = str(self.access.user_id or "")  # presence counts people, not sockets
         self.watching = self.access.can_read and query.get("watch") == ["1"]
         if self.watching:
-            await database_sync_to_async(services.presence_join)(self.event_id, self.channel_name)
+            await database_sync_to_async(services.presence_join)(self.event_id, self.channel_name, self.person)
             self.heartbeat = asyncio.create_task(self._heartbeat())
             _spawn(announce_presence(self.event_id))
         await self._resync()
@@ -90,7 +93,7 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.user_group, self.channel_name)
         if self.watching:
             try:
-                await database_sync_to_async(services.presence_leave)(self.event_id, self.channel_name)
+                await database_sync_to_async(services.presence_leave)(self.event_id, self.channel_name, self.person)
             finally:
                 _spawn(announce_presence(self.event_id))
 
@@ -98,7 +101,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         while True:
             await asyncio.sleep(selectors.PRESENCE_HEARTBEAT_SECONDS)
             try:
-                await database_sync_to_async(services.presence_join)(self.event_id, self.channel_name)
+                await database_sync_to_async(services.presence_join)(self.event_id, self.channel_name, self.person)
             except Exception:
                 log.exception("presence heartbeat failed")
 
@@ -115,7 +118,9 @@ class EventConsumer(AsyncWebsocketConsumer):
         if len(text_data) > MAX_FRAME_CHARS:
             return await self.send_json(_error("too_long", "That frame is too large."))
         try:
-            content = json.loads(text_data)
+            content = safejson.loads(text_data, allow_nul=True)  # chat turns controls into spaces
+        except safejson.Refused as exc:
+            return await self.send_json(_error("invalid", str(exc)))
         except ValueError:
             return await self.send_json(_error("invalid", "That was not valid JSON."))
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):

@@ -240,14 +240,22 @@ def recent_chat(event_id: str, limit: int = CHAT_HISTORY) -> list[dict]:
     return [chat_payload(m) for m in reversed(rows)]
 
 
+def presence_member(connection_id: str, person: str = "") -> str:
+    """The presence set's member for one watching connection: "<person>|<connection>" when we know
+    who watches (a signed-in user), else the connection alone."""
+    return f"{person}|{connection_id}" if person else connection_id
+
+
 def viewer_count(event_id: str) -> int:
-    """Connections watching the event right now, across all web processes."""
+    """People watching the event right now, across all web processes: one person's many sockets
+    (tabs, devices, or a script opening hundreds) count once."""
     r = chat_redis()
     key = presence_key(event_id)
     pipe = r.pipeline(transaction=True)
     pipe.zremrangebyscore(key, "-inf", time.time() - PRESENCE_TTL_SECONDS)
-    pipe.zcard(key)
-    return int(pipe.execute()[1])
+    pipe.zrange(key, 0, -1)
+    members = pipe.execute()[1]
+    return len({(m.decode("utf-8", "replace") if isinstance(m, bytes) else m).split("|", 1)[0] for m in members})
 
 
 def stock_snapshot(event_id: str) -> list[dict]:

@@ -32,6 +32,7 @@ from .selectors import (
     chat_redis,
     preflight,
     presence_key,
+    presence_member,
     replay_recording,
     slow_mode_seconds,
     viewer_count,
@@ -633,19 +634,20 @@ def set_slow_mode(*, event_id: str, seconds, actor) -> dict:
     return payload
 
 
-def presence_join(event_id: str, connection_id: str) -> None:
-    """Count a watching connection (also its heartbeat: the score is the time last seen)."""
+def presence_join(event_id: str, connection_id: str, person: str = "") -> None:
+    """Count a watching connection of `person` (also its heartbeat: the score is the time last seen);
+    viewer_count counts people, so one person's many connections count once."""
 
     key = presence_key(event_id)
     pipe = chat_redis().pipeline(transaction=False)
-    pipe.zadd(key, {connection_id: time.time()})
+    pipe.zadd(key, {presence_member(connection_id, person): time.time()})
     pipe.expire(key, PRESENCE_TTL_SECONDS * 10)
     pipe.execute()
 
 
-def presence_leave(event_id: str, connection_id: str) -> None:
+def presence_leave(event_id: str, connection_id: str, person: str = "") -> None:
 
-    chat_redis().zrem(presence_key(event_id), connection_id)
+    chat_redis().zrem(presence_key(event_id), presence_member(connection_id, person))
 
 
 def claim_presence_broadcast(event_id: str) -> tuple[int | None, float]:

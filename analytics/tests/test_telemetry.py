@@ -15,6 +15,11 @@ URL = "/api/v1/telemetry"
 EVT = "evt_abcdEFGH12345678"
 
 
+@pytest.fixture(autouse=True)
+def event():
+    return EventFactory(pk=EVT)
+
+
 def post(client, body, **extra):
     data = body if isinstance(body, str | bytes) else json.dumps(body)
     return client.generic("POST", URL, data, content_type="application/json", **extra)
@@ -63,6 +68,28 @@ def test_rate_limited_per_client():
     assert codes.count(204) == 60 and codes[-1] == 429
     assert TelemetrySample.objects.count() == 60
     assert post(Client(REMOTE_ADDR="192.0.2.2"), {"event": EVT, "kind": "rebuffer_ms", "value": 1}).status_code == 204
+
+
+def test_the_rate_limit_ignores_the_visitor_cookie():
+    """A client that changes its visitor cookie (or sends none) on every sample is still one client."""
+    codes = []
+    for i in range(65):
+        client = Client(REMOTE_ADDR="192.0.2.9")
+        client.cookies["ms_vid"] = f"v_{i:024d}"
+        codes.append(post(client, {"event": EVT, "kind": "rebuffer_ms", "value": i}).status_code)
+    assert codes.count(204) == 60 and codes[-1] == 429
+
+
+def test_ipv6_clients_are_limited_by_their_64():
+    codes = [post(Client(REMOTE_ADDR=f"2001:db8:1:2::{i:x}"), {"event": EVT, "kind": "rebuffer_ms", "value": 1})
+             .status_code for i in range(65)]
+    assert codes.count(204) == 60 and codes[-1] == 429
+
+
+def test_samples_for_events_that_do_not_exist_are_refused():
+    r = post(Client(), {"event": "evt_doesNotExist1234", "kind": "rebuffer_ms", "value": 5})
+    assert r.status_code == 400 and r.json()["fields"]["event"] == ["No such event."]
+    assert TelemetrySample.objects.count() == 0
 
 
 def test_summary_numbers_are_exact():

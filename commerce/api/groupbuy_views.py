@@ -18,6 +18,7 @@ from commerce import groupbuys
 from commerce.models import GroupBuy
 from microstage.api.views import parse
 from microstage.errors import NotFound
+from microstage.api.fields import AwareDateTimeField
 
 ID = 40
 
@@ -33,7 +34,7 @@ class GroupBuyInSerializer(serializers.Serializer):
     variant = serializers.CharField(max_length=ID, required=False, allow_blank=True, default="")
     event = serializers.CharField(max_length=ID, required=False, allow_blank=True, default="")
     title = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
-    deadline = serializers.DateTimeField()
+    deadline = AwareDateTimeField()
     price_tiers = GroupBuyTierInSerializer(many=True, min_length=1, max_length=groupbuys.MAX_TIERS)
     max_quantity = serializers.IntegerField(min_value=1, max_value=groupbuys.MAX_CAP, required=False,
                                             allow_null=True, default=None)
@@ -67,9 +68,9 @@ class GroupBuyOutSerializer(serializers.Serializer):
     needed = serializers.IntegerField()
     max_quantity = serializers.IntegerField(allow_null=True)
     left = serializers.IntegerField(allow_null=True)
-    deadline = serializers.DateTimeField()
+    deadline = AwareDateTimeField()
     price_tiers = GroupBuyTierOutSerializer(many=True)
-    settled_at = serializers.DateTimeField(allow_null=True)
+    settled_at = AwareDateTimeField(allow_null=True)
 
 
 class JoinOutSerializer(serializers.Serializer):

@@ -4,13 +4,14 @@ JSON for the fields; multipart also works, for an `image` and a digital product'
 """
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from commerce import selectors, services
 from commerce.models import Product
+from microstage.api.parsers import JSONParser
 from microstage.api.views import parse
 from microstage.errors import NotFound
 from microstage.models import EDIT_ROLES

@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from commerce.services import MAX_LINES, MAX_QUANTITY
+from microstage.api.fields import AwareDateTimeField
 
 # A line names what it buys by one of these fields; each maps to a sellable kind, registered by the
 # app that sells it at start-up: "ticket", "drop" and "bundle" by events, "product" by commerce, "pass" by
@@ -113,7 +114,7 @@ class OrderSerializer(serializers.Serializer):
     status = serializers.CharField()
     creator = serializers.CharField(source="creator_id")
     email = serializers.EmailField()
-    expires_at = serializers.DateTimeField()
+    expires_at = AwareDateTimeField()
     currency = serializers.CharField()
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
     discount = serializers.DecimalField(max_digits=12, decimal_places=2)
@@ -121,9 +122,9 @@ class OrderSerializer(serializers.Serializer):
     refunded_total = serializers.DecimalField(max_digits=12, decimal_places=2)
     credit_used = serializers.DecimalField(max_digits=12, decimal_places=2,
                                            help_text="Store credit with the creator spent on this order.")
-    created_at = serializers.DateTimeField()
-    paid_at = serializers.DateTimeField(allow_null=True)
-    cancelled_at = serializers.DateTimeField(allow_null=True)
+    created_at = AwareDateTimeField()
+    paid_at = AwareDateTimeField(allow_null=True)
+    cancelled_at = AwareDateTimeField(allow_null=True)
     note = serializers.CharField()
     lines = LineOutSerializer(many=True)
     payment = serializers.SerializerMethodField()

@@ -6,12 +6,13 @@ before a view runs, so no odd byte (a NUL, say) ever reaches a database query.
 from django.urls import re_path
 
 from . import groupbuy_views, money_views, product_views, views
+from microstage.converters import ID_REGEX
 
-ORDER = r"orders/(?P<order_id>[A-Za-z0-9_-]{1,64})"
+ORDER = r"orders/(?P<order_id>" + ID_REGEX + r")"
 
-GROUP_BUY = r"group-buys/(?P<group_buy_id>[A-Za-z0-9_-]{1,64})"
+GROUP_BUY = r"group-buys/(?P<group_buy_id>" + ID_REGEX + r")"
 
-CREATOR = r"creators/(?P<creator_id>[A-Za-z0-9_-]{1,64})"
+CREATOR = rf"creators/(?P<creator_id>{ID_REGEX})"
 
 urlpatterns = [
     re_path(rf"^{CREATOR}/balance$", money_views.CreatorBalanceView.as_view(), name="api-creator-balance"),
@@ -21,7 +22,7 @@ urlpatterns = [
     re_path(rf"^{GROUP_BUY}/join$", groupbuy_views.GroupBuyJoinView.as_view(), name="api-group-buy-join"),
     re_path(rf"^{GROUP_BUY}/settle$", groupbuy_views.GroupBuySettleView.as_view(), name="api-group-buy-settle"),
     re_path(r"^products$", product_views.ProductListView.as_view(), name="api-products"),
-    re_path(r"^products/(?P<product_id>[A-Za-z0-9_-]{1,64})$", product_views.ProductDetailView.as_view(),
+    re_path(r"^products/(?P<product_id>" + ID_REGEX + r")$", product_views.ProductDetailView.as_view(),
             name="api-product"),
     re_path(r"^me/credit$", views.MyCreditView.as_view(), name="api-my-credit"),
     re_path(r"^orders$", views.OrderListView.as_view(), name="api-orders"),

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from events.models import Event
+from microstage.api.fields import AwareDateTimeField
 
 MAX_SYNC_SCANS = 1000
 MAX_PAYLOAD_CHARS = 2000
@@ -28,8 +29,8 @@ class EventInSerializer(serializers.Serializer):
     creator = serializers.CharField(max_length=40)
     title = serializers.CharField(max_length=140)
     description = serializers.CharField(max_length=20000, required=False, allow_blank=True, trim_whitespace=False)
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = AwareDateTimeField()
+    ends_at = AwareDateTimeField()
     timezone = serializers.CharField(max_length=64, required=False)
     online = serializers.BooleanField(required=False)
     mode = serializers.ChoiceField(choices=Event.Mode.choices, required=False,
@@ -73,9 +74,9 @@ class TierInSerializer(serializers.Serializer):
                                       error_messages={"invalid": "Use a three-letter ISO 4217 code like EUR."})
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_TIER_QUANTITY)
     max_per_order = serializers.IntegerField(min_value=1, max_value=MAX_PER_ORDER, required=False)
-    sales_start = serializers.DateTimeField(required=False, allow_null=True)
-    sales_end = serializers.DateTimeField(required=False, allow_null=True)
-    members_only_until = serializers.DateTimeField(required=False, allow_null=True)
+    sales_start = AwareDateTimeField(required=False, allow_null=True)
+    sales_end = AwareDateTimeField(required=False, allow_null=True)
+    members_only_until = AwareDateTimeField(required=False, allow_null=True)
     perks = serializers.ListField(child=serializers.CharField(max_length=120), max_length=20, required=False,
                                   help_text="Text-only perks: shown to buyers, enforced by nobody.")
     entitlements = serializers.ListField(
@@ -89,7 +90,7 @@ class TierInSerializer(serializers.Serializer):
 _SPACED_OFFSET = re.compile(r" (\d{2}:?\d{2})$")
 
 
-class QueryDateTimeField(serializers.DateTimeField):
+class QueryDateTimeField(AwareDateTimeField):
     """A datetime in a query string, forgiving the unencoded "+" of an offset (read as a space)."""
 
     def to_internal_value(self, value):
@@ -136,7 +137,7 @@ class CheckInInSerializer(serializers.Serializer):
 
 class ScanSerializer(serializers.Serializer):
     payload = serializers.CharField(max_length=MAX_PAYLOAD_CHARS)
-    scanned_at = serializers.DateTimeField()
+    scanned_at = AwareDateTimeField()
     device = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
 
 
@@ -179,9 +180,9 @@ class TierSerializer(serializers.Serializer):
     available = serializers.IntegerField()
     on_sale = serializers.BooleanField(source="is_on_sale")
     max_per_order = serializers.IntegerField()
-    sales_start = serializers.DateTimeField(allow_null=True)
-    sales_end = serializers.DateTimeField(allow_null=True)
-    members_only_until = serializers.DateTimeField(allow_null=True)
+    sales_start = AwareDateTimeField(allow_null=True)
+    sales_end = AwareDateTimeField(allow_null=True)
+    members_only_until = AwareDateTimeField(allow_null=True)
     perks = serializers.ListField(child=serializers.CharField())
     entitlements = serializers.SerializerMethodField(help_text="Perks the platform delivers (see tier create).")
     member_price = serializers.SerializerMethodField(
@@ -204,9 +205,9 @@ class DropInSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_TIER_QUANTITY)
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0, max_value=100000, required=False,
                                      allow_null=True)
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
-    members_only_until = serializers.DateTimeField(required=False, allow_null=True)
+    starts_at = AwareDateTimeField()
+    ends_at = AwareDateTimeField()
+    members_only_until = AwareDateTimeField(required=False, allow_null=True)
     per_person_limit = serializers.IntegerField(min_value=1, max_value=100, required=False)
 
 
@@ -224,9 +225,9 @@ class DropSerializer(serializers.Serializer):
     available = serializers.IntegerField()
     on_sale = serializers.BooleanField(source="is_on_sale")
     status = serializers.CharField(source="state")
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
-    members_only_until = serializers.DateTimeField(allow_null=True)
+    starts_at = AwareDateTimeField()
+    ends_at = AwareDateTimeField()
+    members_only_until = AwareDateTimeField(allow_null=True)
     per_person_limit = serializers.IntegerField()
 
 
@@ -244,8 +245,8 @@ class EventSummarySerializer(EventCreatedSerializer):
     """An event in lists: what a discovery card shows."""
 
     title = serializers.CharField()
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = AwareDateTimeField()
+    ends_at = AwareDateTimeField()
     timezone = serializers.CharField()
     mode = serializers.CharField()
     online = serializers.BooleanField(source="is_online")
@@ -269,7 +270,7 @@ class EventDetailSerializer(EventSummarySerializer):
 
     description = serializers.CharField()
     cover = serializers.SerializerMethodField()
-    published_at = serializers.DateTimeField(allow_null=True)
+    published_at = AwareDateTimeField(allow_null=True)
     tiers = TierSerializer(source="tier_list", many=True)
     drops = serializers.SerializerMethodField()
     group_buys = serializers.SerializerMethodField()
@@ -300,7 +301,7 @@ class EventDetailSerializer(EventSummarySerializer):
 class PublishedSerializer(serializers.Serializer):
     id = serializers.CharField()
     status = serializers.CharField()
-    published_at = serializers.DateTimeField(allow_null=True)
+    published_at = AwareDateTimeField(allow_null=True)
 
 
 class NotReadySerializer(serializers.Serializer):
@@ -317,11 +318,11 @@ class TicketSerializer(serializers.Serializer):
     qr_payload = serializers.SerializerMethodField()
     event_title = serializers.CharField(source="event.title")
     event_url = serializers.SerializerMethodField()
-    starts_at = serializers.DateTimeField(source="event.starts_at")
-    ends_at = serializers.DateTimeField(source="event.ends_at")
+    starts_at = AwareDateTimeField(source="event.starts_at")
+    ends_at = AwareDateTimeField(source="event.ends_at")
     tier_name = serializers.CharField(source="tier.name")
     holder_email = serializers.EmailField()
-    checked_in_at = serializers.DateTimeField(allow_null=True)
+    checked_in_at = AwareDateTimeField(allow_null=True)
 
     def get_qr_payload(self, ticket) -> str | None:
         from events.services import qr_payload
@@ -344,7 +345,7 @@ class ScannedTicketSerializer(serializers.Serializer):
     id = serializers.CharField()
     tier = serializers.CharField(source="tier.name")
     holder = serializers.SerializerMethodField()
-    checked_in_at = serializers.DateTimeField(allow_null=True)
+    checked_in_at = AwareDateTimeField(allow_null=True)
     answers = serializers.SerializerMethodField()
     no_recording = serializers.SerializerMethodField()
     backstage = serializers.SerializerMethodField(help_text="The tier's backstage perk: show the door.")
@@ -375,7 +376,7 @@ class CheckInResultSerializer(serializers.Serializer):
     no_recording = serializers.BooleanField(required=False)
     answers = serializers.DictField(child=serializers.BooleanField(), required=False)
     ticket = ScannedTicketSerializer(required=False)
-    first_scan_at = serializers.DateTimeField(required=False)
+    first_scan_at = AwareDateTimeField(required=False)
     code = serializers.CharField(required=False)
     detail = serializers.CharField(required=False)
 
@@ -384,7 +385,7 @@ class SyncResultSerializer(serializers.Serializer):
     payload = serializers.CharField()
     result = serializers.CharField()
     ticket = serializers.CharField(allow_null=True)
-    first_scan_at = serializers.DateTimeField(required=False)
+    first_scan_at = AwareDateTimeField(required=False)
 
 
 class SyncOutSerializer(serializers.Serializer):
@@ -396,7 +397,7 @@ class BundleSerializer(serializers.Serializer):
     public_key = serializers.CharField()
     algorithm = serializers.CharField()
     payload_prefix = serializers.CharField()
-    generated_at = serializers.DateTimeField()
+    generated_at = AwareDateTimeField()
     tickets = serializers.ListField(child=serializers.DictField())
     revoked = serializers.ListField(child=serializers.CharField())
 

@@ -6,10 +6,11 @@ a view runs, so no odd byte (a NUL, say) ever reaches a database query.
 from django.urls import re_path
 
 from . import consent_views, views, waitlist_views
+from microstage.converters import ID_REGEX
 
 
 def ID(name: str) -> str:  # noqa: N802 - reads as a pattern piece
-    return rf"(?P<{name}>[A-Za-z0-9_-]{{1,64}})"
+    return rf"(?P<{name}>{ID_REGEX})"
 
 
 EVENT = "events/" + ID("event_id")

@@ -269,6 +269,6 @@ class CheckInSyncView(APIView):
 class CheckInBundleView(APIView):
     @extend_schema(responses=s.BundleSerializer, summary="Everything a door device needs to scan offline")
     def get(self, request, event_id):
-        response = Response(selectors.checkin_bundle(_door_event(request.user, event_id)))
+        response = Response(services.issue_checkin_bundle(_door_event(request.user, event_id)))
         response["Cache-Control"] = "private, no-store"
         return response

@@ -237,6 +237,28 @@ class TestSync:
         assert r.status_code == 400 and r.json()["code"] == "invalid"
         assert not CheckIn.objects.exists() and Ticket.objects.get(pk=ticket.pk).checked_in_at is None
 
+    @pytest.mark.parametrize("when", ["2000-01-01T20:00:00+00:00", "1970-01-01T00:00:00Z"])
+    def test_a_scan_dated_long_ago_refuses_the_batch(self, door_api, event, ticket, when):
+        scans = [{"payload": qr_payload(ticket), "scanned_at": when}]
+        r = post_json(door_api, f"/api/v1/events/{event.pk}/checkins/sync", {"scans": scans})
+        assert r.status_code == 400 and "scans[0].scanned_at" in r.json()["fields"], r.content
+        assert not CheckIn.objects.exists() and Ticket.objects.get(pk=ticket.pk).checked_in_at is None
+
+    def test_scans_are_bounded_by_the_first_bundle_and_now(self, door_api, event, ticket):
+        from events.models import Event
+
+        Event.objects.filter(pk=event.pk).update(created_at=timezone.now() - timedelta(days=30))
+        assert door_api.get(f"/api/v1/events/{event.pk}/checkin-bundle").status_code == 200
+        issued = Event.objects.get(pk=event.pk).checkin_bundle_issued_at
+        assert issued is not None
+        door_api.get(f"/api/v1/events/{event.pk}/checkin-bundle")  # a later bundle keeps the first date
+        assert Event.objects.get(pk=event.pk).checkin_bundle_issued_at == issued
+        url = f"/api/v1/events/{event.pk}/checkins/sync"
+        before = {"scans": [{"payload": qr_payload(ticket), "scanned_at": (issued - timedelta(hours=2)).isoformat()}]}
+        assert post_json(door_api, url, before).status_code == 400
+        ok = {"scans": [{"payload": qr_payload(ticket), "scanned_at": timezone.now().isoformat()}]}
+        assert post_json(door_api, url, ok).json()["results"][0]["result"] == "ok"
+
     def test_access(self, auth_api, make_api, event, ticket):
         body = {"scans": [{"payload": qr_payload(ticket), "scanned_at": timezone.now().isoformat()}]}
         url = f"/api/v1/events/{event.pk}/checkins/sync"

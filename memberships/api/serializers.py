@@ -4,6 +4,7 @@ from decimal import Decimal
 from rest_framework import serializers
 
 from memberships.services import MAX_EARLY_ACCESS_HOURS, MAX_PLAN_PRICE
+from microstage.api.fields import AwareDateTimeField
 
 MAX_ID_CHARS = 40
 
@@ -68,7 +69,7 @@ class MembershipPlanSerializer(serializers.Serializer):
     interval = serializers.CharField()
     perks = PlanPerksSerializer(source="*")
     is_active = serializers.BooleanField()
-    created_at = serializers.DateTimeField()
+    created_at = AwareDateTimeField()
 
 
 class MemberPlanSerializer(serializers.Serializer):
@@ -84,11 +85,11 @@ class MembershipSerializer(serializers.Serializer):
     plan = MemberPlanSerializer()
     creator = MemberCreatorSerializer()
     status = serializers.CharField()
-    current_period_end = serializers.DateTimeField(allow_null=True)
+    current_period_end = AwareDateTimeField(allow_null=True)
     cancel_at_period_end = serializers.BooleanField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    ended_at = serializers.DateTimeField(allow_null=True)
-    created_at = serializers.DateTimeField()
+    started_at = AwareDateTimeField(allow_null=True)
+    ended_at = AwareDateTimeField(allow_null=True)
+    created_at = AwareDateTimeField()
 
 
 class SubscribedSerializer(serializers.Serializer):
@@ -103,7 +104,7 @@ class LoyaltyEntrySerializer(serializers.Serializer):
     points = serializers.IntegerField()
     reason = serializers.CharField()
     note = serializers.CharField()
-    created_at = serializers.DateTimeField()
+    created_at = AwareDateTimeField()
 
 
 class LoyaltyAccountSerializer(serializers.Serializer):

@@ -2,8 +2,9 @@
 from django.urls import re_path
 
 from . import views
+from microstage.converters import ID_REGEX
 
-ID = r"[A-Za-z0-9_-]{1,64}"
+ID = ID_REGEX
 PLAN = rf"membership-plans/(?P<plan_id>{ID})"
 MINE = rf"me/memberships/(?P<membership_id>{ID})"
 

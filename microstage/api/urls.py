@@ -14,6 +14,6 @@ urlpatterns = [
     path("me/notifications/confirm-phone", notifications.ConfirmPhoneView.as_view(), name="api-confirm-phone"),
     path("me/notifications/resend-code", notifications.ResendCodeView.as_view(), name="api-resend-phone-code"),
     path("creators", views.CreatorListView.as_view(), name="api-creators"),
-    path("creators/<str:creator_id>", views.CreatorDetailView.as_view(), name="api-creator"),
-    path("creators/<str:creator_id>/team", views.TeamView.as_view(), name="api-creator-team"),
+    path("creators/<id:creator_id>", views.CreatorDetailView.as_view(), name="api-creator"),
+    path("creators/<id:creator_id>/team", views.TeamView.as_view(), name="api-creator-team"),
 ]

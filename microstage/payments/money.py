@@ -12,9 +12,11 @@ THREE_DECIMAL = frozenset({"BHD", "JOD", "KWD", "OMR", "TND"})
 
 
 def normalise_currency(currency: str) -> str:
-    code = (currency or "").strip().upper()
-    if len(code) != 3 or not code.isalpha():
-        raise Invalid("Currency must be a three-letter ISO 4217 code.", fields={"currency": ["Unknown currency."]})
+    from microstage.currencies import codes
+
+    code = (currency or "").strip().upper() if isinstance(currency, str | None) else ""
+    if code not in codes():
+        raise Invalid("Currency must be an ISO 4217 code.", fields={"currency": ["Unknown currency."]})
     return code
 
 

@@ -6,6 +6,6 @@ from . import views
 app_name = "payments"
 
 urlpatterns = [
-    path("sandbox/checkout/<str:session_id>/", views.sandbox_checkout, name="sandbox-checkout"),
+    path("sandbox/checkout/<id:session_id>/", views.sandbox_checkout, name="sandbox-checkout"),
     path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
 ]

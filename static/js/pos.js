@@ -89,7 +89,7 @@ async function pollQr() {
   clearTimeout(qrTimer);
   if (!qrSale || qrSale.status !== 'pending_payment') return;
   try {
-    const { status, data } = await fetchJSON(cfg.saleUrl.replace('SALE', qrSale.id));
+    const { status, data } = await fetchJSON(cfg.saleUrl.replace('pos_SALE', qrSale.id));
     if (status === 200) qrSale = data.sale;
   } catch { /* try again */ }
   if (qrSale.status === 'completed') { $('qr-status').textContent = 'Paid ✓'; say('Paid by QR.'); refresh(); return; }
@@ -100,7 +100,7 @@ async function pollQr() {
 async function cancelQr() {
   if (!qrSale) return;
   try {
-    const { data } = await fetchJSON(cfg.cancelUrl.replace('SALE', qrSale.id), { method: 'POST', body: '{}' });
+    const { data } = await fetchJSON(cfg.cancelUrl.replace('pos_SALE', qrSale.id), { method: 'POST', body: '{}' });
     if (data.sale) qrSale = data.sale;
     $('qr-status').textContent = data.detail || (qrSale.status === 'completed' ? 'Paid ✓' : 'Cancelled: the items are back.');
   } catch { $('qr-status').textContent = 'No network: try again.'; }

@@ -11,6 +11,7 @@ from microstage.errors import Conflict, Forbidden, NotFound
 
 from .. import replays, selectors, services
 from ..models import Clip
+from microstage.api.fields import AwareDateTimeField
 
 
 def _absolute(path: str | None) -> str | None:
@@ -19,7 +20,7 @@ def _absolute(path: str | None) -> str | None:
 
 class PlaybackSerializer(serializers.Serializer):
     hls_url = serializers.CharField()
-    expires_at = serializers.DateTimeField()
+    expires_at = AwareDateTimeField()
 
 
 class ClipCreateSerializer(serializers.Serializer):

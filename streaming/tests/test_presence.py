@@ -101,3 +101,28 @@ def test_the_broadcast_claim_is_throttled_and_raises_the_peak(room, settings):
     viewers, wait = services.claim_presence_broadcast(room.event.pk)
     assert viewers is None and 0 < wait <= 5
     assert LiveStream.objects.get(event=room.event).peak_viewers == 3
+
+
+async def test_one_ticket_holder_with_many_sockets_is_one_viewer(room):
+    """Viewers are people, not sockets: a holder opening many watch sockets counts once, and stays
+    counted until the last of them closes."""
+    many = [await connect(room.event.pk, room.tokens["holder"], watch=True) for _ in range(12)]
+    other = await connect(room.event.pk, room.tokens["holder2"], watch=True)
+    try:
+        await presence_until(other, 2)
+        assert await sync_to_async(selectors.viewer_count)(room.event.pk) == 2
+        for comm in many[:-1]:
+            await comm.disconnect()
+        await asyncio.sleep(0.2)
+        assert await sync_to_async(selectors.viewer_count)(room.event.pk) == 2
+        await many[-1].disconnect()
+        await presence_until(other, 1)
+    finally:
+        await other.disconnect()
+
+
+def test_three_hundred_connections_of_one_person_count_once(room):
+    for i in range(300):
+        services.presence_join(room.event.pk, f"specific.x!{i}", room.holder.pk)
+    services.presence_join(room.event.pk, "specific.y!0", room.holder2.pk)
+    assert selectors.viewer_count(room.event.pk) == 2
