@@ -166,7 +166,7 @@ urlpatterns = [
     path("cart/add/", cart_add, name="cart-add"),
     path("cart/update/", cart_update, name="cart-update"),
     path("cart/checkout/", cart_checkout, name="cart-checkout"),
-    path("cart/orders/<str:order_id>/", guest_order, name="cart-order"),
-    path("cart/orders/<str:order_id>/pay/", guest_order_pay, name="cart-order-pay"),
-    path("cart/orders/<str:order_id>/account/", guest_order_account, name="cart-order-account"),
+    path("cart/orders/<id:order_id>/", guest_order, name="cart-order"),
+    path("cart/orders/<id:order_id>/pay/", guest_order_pay, name="cart-order-pay"),
+    path("cart/orders/<id:order_id>/account/", guest_order_account, name="cart-order-account"),
 ]
