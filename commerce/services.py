@@ -765,8 +765,8 @@ def downloads_for(order, user) -> list[dict]:
 
 
 def open_download(token: str, user):
-    """(file, filename) for a download link; Forbidden when forged, expired or not (any more) paid,
-    NotFound when the link belongs to someone else."""
+    """(stored FieldFile, filename) for a download link (the view hands it to microstage.filesend);
+    Forbidden when forged, expired or not (any more) paid, NotFound when the link belongs to someone else."""
     from pathlib import PurePath
 
     from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
@@ -787,7 +787,7 @@ def open_download(token: str, user):
     product = _product_of_line(line)
     if product is None or not product.digital_file:
         raise NotFound("No such download.")
-    return product.digital_file.storage.open(product.digital_file.name, "rb"), PurePath(product.digital_file.name).name
+    return product.digital_file, PurePath(product.digital_file.name).name
 
 
 # --- group-buys ----------------------------------------------------------------------------------

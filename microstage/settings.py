@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -333,6 +334,14 @@ if _storage_backend == "s3":
             "querystring_auth": True,
         },
     }
+# How stored media (HLS segments, clips, recordings, digital downloads) leaves after its access check:
+# "nginx" answers with X-Accel-Redirect to MICROSTAGE_MEDIA_ACCEL_PREFIX (an `internal` location over
+# MEDIA_ROOT, deploy/nginx-web.conf); "off" streams it from disk in chunks (development, no nginx).
+# S3 storage always redirects to a presigned URL.
+MICROSTAGE_MEDIA_ACCEL = env.str("MICROSTAGE_MEDIA_ACCEL", default="off").lower()
+if MICROSTAGE_MEDIA_ACCEL not in ("nginx", "off"):
+    raise ImproperlyConfigured("MICROSTAGE_MEDIA_ACCEL must be 'nginx' or 'off'")
+MICROSTAGE_MEDIA_ACCEL_PREFIX = env.str("MICROSTAGE_MEDIA_ACCEL_PREFIX", default="/_media/")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
