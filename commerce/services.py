@@ -169,7 +169,8 @@ def _announce(items: list[tuple[str, str, list[str]]]) -> None:
         sellable = sellables.get(kind)
         group = sellable.group(item_id) if sellable and sellable.group else ""
         if group:
-            realtime.publish(group, {"type": "stock", "item": item_id, "available": availability(keys)})
+            realtime.publish_latest(group, f"stock:{item_id}", lambda item_id=item_id, keys=keys: {
+                "type": "stock", "item": item_id, "available": availability(keys)})
 
 
 def _announce_order(order: Order) -> None:

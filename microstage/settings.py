@@ -151,6 +151,8 @@ CHANNEL_LAYERS = {
 }
 # Live chat: messages per window per person (Redis sliding window, holds across web processes),
 # and how often the viewer count may be broadcast per event.
+# Counter frames (stock) of one burst of commits are coalesced into one frame per this many ms.
+MICROSTAGE_REALTIME_COALESCE_MS = env.int("MICROSTAGE_REALTIME_COALESCE_MS", default=50)
 CHAT_RATE_LIMIT = env.str("MICROSTAGE_CHAT_RATE_LIMIT", default="5/10")  # "<messages>/<seconds>"
 CHAT_MAX_LENGTH = 500
 PRESENCE_THROTTLE_SECONDS = env.float("MICROSTAGE_PRESENCE_THROTTLE_SECONDS", default=2.0)
