@@ -145,7 +145,7 @@ CHANNEL_LAYER_KIND = env.str("MICROSTAGE_CHANNEL_LAYER", default="pubsub")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer" if CHANNEL_LAYER_KIND == "core"
-        else "channels_redis.pubsub.RedisPubSubChannelLayer",
+        else "microstage.channel_layer.SharedDecodePubSubChannelLayer",
         "CONFIG": {"hosts": [redis_url(2)], "prefix": "ms-ch"},
     }
 }
