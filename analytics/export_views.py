@@ -20,6 +20,7 @@ from analytics.api.views import jsonable, parse_days
 from commerce.models import Order, OrderLine
 from events.models import Event, Ticket
 from microstage.errors import ServiceError
+from microstage.filesend import streaming_response
 from microstage.models import EDIT_ROLES, Creator
 from microstage.selectors import role_of
 
@@ -44,7 +45,7 @@ class _Echo:
         return value
 
 
-def _csv_response(rows, name: str, slug: str) -> StreamingHttpResponse:
+def _csv_response(request, rows, name: str, slug: str) -> StreamingHttpResponse:
     writer = csv.writer(_Echo())
 
     def stream():
@@ -52,7 +53,7 @@ def _csv_response(rows, name: str, slug: str) -> StreamingHttpResponse:
         for row in rows:
             yield writer.writerow([safe_cell(c) for c in row])
 
-    response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
+    response = streaming_response(request, stream(), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     safe_slug = re.sub(r"[^A-Za-z0-9_-]", "-", slug)[:60] or "export"
     response["Content-Disposition"] = f'attachment; filename="{name}-{safe_slug}-{stamp}.csv"'
@@ -155,19 +156,19 @@ def _metric_rows(metrics: dict):
 @login_required
 def event_orders_csv(request, event_id):
     event = _event(request, event_id)
-    return _csv_response(_order_rows(selectors._event_orders(event)), "orders", event.slug)
+    return _csv_response(request, _order_rows(selectors._event_orders(event)), "orders", event.slug)
 
 
 @login_required
 def event_attendees_csv(request, event_id):
     event = _event(request, event_id)
-    return _csv_response(_event_attendee_rows(event), "attendees", event.slug)
+    return _csv_response(request, _event_attendee_rows(event), "attendees", event.slug)
 
 
 @login_required
 def event_metrics_csv(request, event_id):
     event = _event(request, event_id)
-    return _csv_response(_metric_rows(selectors.event_metrics(event)), "metrics", event.slug)
+    return _csv_response(request, _metric_rows(selectors.event_metrics(event)), "metrics", event.slug)
 
 
 def _window(request, creator):
@@ -184,7 +185,7 @@ def creator_orders_csv(request, creator_id):
     if days is None:
         return HttpResponseBadRequest("Give a whole number of days from 1 to 365.")
     orders = Order.objects.filter(creator_id=creator.pk, created_at__gte=since)
-    return _csv_response(_order_rows(orders), f"orders-{days}d", creator.slug)
+    return _csv_response(request, _order_rows(orders), f"orders-{days}d", creator.slug)
 
 
 @login_required
@@ -193,7 +194,7 @@ def creator_attendees_csv(request, creator_id):
     days, since = _window(request, creator)
     if days is None:
         return HttpResponseBadRequest("Give a whole number of days from 1 to 365.")
-    return _csv_response(_creator_attendee_rows(creator, since), f"attendees-{days}d", creator.slug)
+    return _csv_response(request, _creator_attendee_rows(creator, since), f"attendees-{days}d", creator.slug)
 
 
 @login_required
@@ -202,5 +203,5 @@ def creator_metrics_csv(request, creator_id):
     days, _since = _window(request, creator)
     if days is None:
         return HttpResponseBadRequest("Give a whole number of days from 1 to 365.")
-    return _csv_response(_metric_rows(selectors.creator_metrics(creator, days=days)), f"metrics-{days}d",
+    return _csv_response(request, _metric_rows(selectors.creator_metrics(creator, days=days)), f"metrics-{days}d",
                          creator.slug)

@@ -339,6 +339,14 @@ def main() -> int:
     from .analytics import run as run_analytics
 
     results.update(run_analytics())
+    log("media: 300 HLS viewers through nginx, a 200 MB download's web RSS (bench/media.py)")
+    from .media import run as run_media
+
+    results.update(run_media())
+    log("glass-to-glass: camera frames through the live ladder to the stored playlist (bench/glass.py)")
+    from .glass import run as run_glass
+
+    results.update(run_glass())
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print()
     print_table(results, conditions)

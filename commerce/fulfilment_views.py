@@ -7,13 +7,14 @@ from datetime import timezone as dt_timezone
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from microstage.errors import NotFound, ServiceError
+from microstage.filesend import streaming_response
 from microstage.models import DOOR_ROLES, EDIT_ROLES
 from microstage.views import team_page
 
@@ -113,7 +114,7 @@ def packing_list_csv(request, batch_id):
 
     writer = csv.writer(_Echo())
     stream = (writer.writerow([safe_cell(c) for c in row]) for row in rows())
-    response = StreamingHttpResponse(_with_bom(stream), content_type="text/csv; charset=utf-8")
+    response = streaming_response(request, _with_bom(stream), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="packing-list-{batch.pk}.csv"'
     response["Cache-Control"] = "no-store"
     return response

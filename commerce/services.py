@@ -182,7 +182,8 @@ def _announce(items: list[tuple[str, str, list[str]]]) -> None:
         sellable = sellables.get(kind)
         group = sellable.group(item_id) if sellable and sellable.group else ""
         if group:
-            realtime.publish(group, {"type": "stock", "item": item_id, "available": availability(keys)})
+            realtime.publish_latest(group, f"stock:{item_id}", lambda item_id=item_id, keys=keys: {
+                "type": "stock", "item": item_id, "available": availability(keys)})
 
 
 def _announce_order(order: Order) -> None:
@@ -828,8 +829,8 @@ def downloads_for(order, user) -> list[dict]:
 
 
 def open_download(token: str, user):
-    """(file, filename) for a download link; Forbidden when forged, expired or not (any more) paid,
-    NotFound when the link belongs to someone else."""
+    """(stored FieldFile, filename) for a download link (the view hands it to microstage.filesend);
+    Forbidden when forged, expired or not (any more) paid, NotFound when the link belongs to someone else."""
     from pathlib import PurePath
 
     from django.core.signing import BadSignature, SignatureExpired, TimestampSigner
@@ -856,8 +857,7 @@ def open_download(token: str, user):
         raise NotFound("No such download.")
     # Stored under a generated name; the buyer gets the product's name with the file's extension.
     ext = PurePath(product.digital_file.name).suffix
-    filename = (slugify(product.name)[:80] or "download") + ext
-    return product.digital_file.storage.open(product.digital_file.name, "rb"), filename
+    return product.digital_file, (slugify(product.name)[:80] or "download") + ext
 
 
 # --- group-buys ----------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """A creator's shop (products with "n left" and buy buttons) and signed downloads of digital items."""
+import mimetypes
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import FileResponse, Http404, HttpResponseForbidden
+from django.http import Http404, HttpResponseForbidden
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -10,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from microstage.errors import Forbidden, NotFound, ServiceError
+from microstage.filesend import send_stored
 from microstage.models import Creator
 
 from . import selectors, services
@@ -68,12 +71,17 @@ def buy_message(exc: ServiceError) -> str:
 def download(request, token):
     """Serve a digital item through storage after checking the link, its buyer and the paid order."""
     try:
-        handle, filename = services.open_download(token, request.user)
+        stored, filename = services.open_download(token, request.user)
     except NotFound:
         raise Http404("No such download.") from None
     except Forbidden as exc:
         return HttpResponseForbidden(exc.detail)
-    response = FileResponse(handle, as_attachment=True, filename=filename)
+    content_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    try:  # nginx (X-Accel-Redirect), a presigned URL, or an async chunked stream: never held whole
+        response = send_stored(request, stored.name, storage=stored.storage, content_type=content_type,
+                               expire=300, attachment=filename)
+    except OSError:
+        raise Http404("No such download.") from None
     response["Cache-Control"] = "private, no-store"
     return response
 

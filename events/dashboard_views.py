@@ -6,13 +6,14 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from microstage.errors import Conflict, ServiceError
+from microstage.filesend import streaming_response
 from microstage.middleware import SESSION_KEY
 from microstage.models import DOOR_ROLES, EDIT_ROLES, GUEST_DATA_ROLES, Role
 from microstage.selectors import role_of
@@ -290,7 +291,7 @@ def attendees_csv(request, event):
 
     writer = csv.writer(_Echo())
     stream = (writer.writerow([safe_cell(c) for c in row]) for row in rows())
-    response = StreamingHttpResponse(_with_bom(stream), content_type="text/csv; charset=utf-8")
+    response = streaming_response(request, _with_bom(stream), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="attendees-{event.slug}-{stamp}.csv"'
     response["Cache-Control"] = "no-store"

@@ -713,8 +713,8 @@ def _announce_drop(drop: Drop) -> None:
 
     pools = drop_pools(drop)
     group, item = realtime.event_group(drop.event_id), drop.pk
-    transaction.on_commit(lambda: realtime.publish(group, {"type": "stock", "item": item,
-                                                           "available": availability(list(pools), pools)}))
+    transaction.on_commit(lambda: realtime.publish_latest(group, f"stock:{item}", lambda: {
+        "type": "stock", "item": item, "available": availability(list(pools), pools)}))
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -265,6 +266,49 @@ def start_nginx_rtmp(sup: Supervisor, http_port: str, data_dir: Path) -> bool:
     return True
 
 
+NGINX_WEB_TEMPLATE = BASE_DIR / "deploy" / "nginx-devweb.conf"
+
+
+def render_nginx_web(prefix: Path, *, port: str, upstream_port: str, media_root: Path, listen: str = "127.0.0.1",
+                     template: Path = NGINX_WEB_TEMPLATE) -> Path:
+    """Write `prefix`/nginx.conf (nginx in front of the web process, media by X-Accel-Redirect)."""
+    prefix.mkdir(parents=True, exist_ok=True)
+    text = template.read_text()
+    # Started as root, nginx would read media as "nobody": keep the user that owns the data.
+    user = f"user {pwd.getpwuid(os.geteuid()).pw_name};" if os.geteuid() == 0 else ""
+    for name, value in (("USER", user), ("PREFIX", str(prefix)), ("LISTEN", listen), ("PORT", port),
+                        ("UPSTREAM_PORT", upstream_port), ("MEDIA_ROOT", str(media_root).rstrip("/"))):
+        text = text.replace(f"@{name}@", value)
+    conf = prefix / "nginx.conf"
+    conf.write_text(text)
+    return conf
+
+
+def start_nginx_web(sup: Supervisor, port: str, data_dir: Path) -> str:
+    """With MICROSTAGE_MEDIA_ACCEL=nginx and nginx installed: nginx listens on `port` and the web
+    process moves behind it; returns the web process's port. Otherwise media is streamed by the web
+    process itself (MICROSTAGE_MEDIA_ACCEL=off) and it keeps `port`."""
+    import shutil
+
+    if os.environ.get("MICROSTAGE_MEDIA_ACCEL", "off").lower() != "nginx":
+        return port
+    nginx = shutil.which("nginx") or next((b for b in NGINX_BINARIES if os.access(b, os.X_OK)), None)
+    upstream = os.environ.get("MICROSTAGE_WEB_UPSTREAM_PORT", str(int(port) + 1))
+    media_root = Path(os.environ.get("MICROSTAGE_MEDIA_ROOT", data_dir / "media"))
+    media_root.mkdir(parents=True, exist_ok=True)
+    conf = render_nginx_web(data_dir / "nginx-web", port=port, upstream_port=upstream, media_root=media_root)
+    argv = [nginx, "-p", f"{conf.parent}/", "-e", str(conf.parent / "error.log"), "-c", str(conf)] if nginx else []
+    check = subprocess.run([*argv, "-t", "-q"], capture_output=True, text=True) if nginx else None
+    if check is None or check.returncode != 0:
+        log("Media: nginx is not installed or its config fails `nginx -t`; the web process streams media "
+            f"itself (MICROSTAGE_MEDIA_ACCEL=off) {check.stderr.strip() if check else ''}")
+        os.environ["MICROSTAGE_MEDIA_ACCEL"] = "off"
+        return port
+    sup.spawn("nginx-web", argv)
+    log(f"Media: nginx on :{port} sends media by X-Accel-Redirect; the web process listens on :{upstream}")
+    return upstream
+
+
 def manage(*args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=BASE_DIR, check=True)
 
@@ -279,8 +323,9 @@ def run() -> int:
         manage("migrate", "--noinput", "-v", "0")
         manage("demo")
         sup = Supervisor()
+        web_port = start_nginx_web(sup, port, Path(os.environ.get("MICROSTAGE_DATA_DIR", BASE_DIR / ".data")))
         sup.spawn("web", [str(bin_dir / "uvicorn"), "microstage.asgi:application", "--host", "127.0.0.1",
-                          "--port", port, "--lifespan", "off", "--no-access-log", "--ws", "websockets"])
+                          "--port", web_port, "--lifespan", "off", "--no-access-log", "--ws", "websockets"])
         sup.spawn("worker", [str(bin_dir / "celery"), "-A", "microstage", "worker", "--loglevel", "INFO",
                              "--concurrency", os.environ.get("MICROSTAGE_WORKER_CONCURRENCY", "2"),
                              "--hostname", "worker@%h"])

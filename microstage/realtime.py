@@ -1,13 +1,28 @@
-"""Publish live updates to websocket groups, only once the surrounding transaction commits."""
+"""Publish live updates to websocket groups, only once the surrounding transaction commits.
+
+Counters (stock, and anything else whose newest value is all a watcher needs) go through
+`publish_latest`: a burst of commits within COALESCE_SECONDS becomes one frame per (group, key),
+and its value is *computed when the frame is sent*, after every commit of the burst, so the last
+frame is never an older value than the database holds. A settle check SETTLE_SECONDS later
+re-reads the value and sends it again only if it differs from the last frame any process sent for
+that key (kept in the cache), which repairs the one race coalescing cannot see: two web processes
+whose frames cross on the way to the channel layer.
+"""
 import logging
 import re
+import threading
+from collections.abc import Callable
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.db import transaction
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connections, transaction
 
 log = logging.getLogger(__name__)
 _GROUP_RE = re.compile(r"^[A-Za-z0-9._-]{1,99}$")
+SETTLE_SECONDS = 0.25
+_LAST_TTL = 300
 
 
 def send_now(group: str, payload: dict) -> None:
@@ -21,11 +36,84 @@ def send_now(group: str, payload: dict) -> None:
         log.exception("realtime publish to %s failed", group)
 
 
-def publish(group: str, payload: dict) -> None:
-    """Send on commit: a rolled-back change is never announced; outside a transaction, at once."""
+def _check_group(group: str) -> None:
     if not _GROUP_RE.match(group):
         raise ValueError(f"invalid channel group name: {group!r}")
+
+
+def publish(group: str, payload: dict) -> None:
+    """Send on commit: a rolled-back change is never announced; outside a transaction, at once."""
+    _check_group(group)
     transaction.on_commit(lambda: send_now(group, payload))
+
+
+def coalesce_seconds() -> float:
+    return max(0.0, getattr(settings, "MICROSTAGE_REALTIME_COALESCE_MS", 50) / 1000)
+
+
+class Coalescer:
+    """Latest-value frames per (group, key): the first commit of a burst opens a window, every
+    later one in it only replaces the compute function; at the end of the window each key's value
+    is computed once and sent once."""
+
+    def __init__(self, send: Callable[[str, dict], None] = send_now):
+        self.send = send
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str], Callable[[], dict]] = {}
+        self._timer: threading.Timer | None = None
+
+    def submit(self, group: str, key: str, compute: Callable[[], dict]) -> None:
+        with self._lock:
+            self._pending[(group, key)] = compute
+            if self._timer is None:
+                self._timer = threading.Timer(coalesce_seconds(), self.flush)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def flush(self) -> None:
+        with self._lock:
+            batch, self._pending, self._timer = self._pending, {}, None
+        try:
+            for (group, key), compute in batch.items():
+                self._send_fresh(group, key, compute, only_if_changed=False)
+        finally:
+            connections.close_all()  # this thread's own connections: it ends here
+        if batch and SETTLE_SECONDS:
+            settle = threading.Timer(SETTLE_SECONDS, self.settle, args=(batch,))
+            settle.daemon = True
+            settle.start()
+
+    def settle(self, batch: dict) -> None:
+        try:
+            for (group, key), compute in batch.items():
+                self._send_fresh(group, key, compute, only_if_changed=True)
+        finally:
+            connections.close_all()
+
+    def _send_fresh(self, group: str, key: str, compute: Callable[[], dict], *, only_if_changed: bool) -> None:
+        try:
+            payload = compute()
+            last_key = f"rt:last:{group}:{key}"
+            if only_if_changed and cache.get(last_key) == payload:
+                return
+            cache.set(last_key, payload, _LAST_TTL)
+        except Exception:
+            log.exception("realtime value for %s/%s failed", group, key)
+            return
+        self.send(group, payload)
+
+
+_coalescer = Coalescer()
+
+
+def publish_latest(group: str, key: str, compute: Callable[[], dict]) -> None:
+    """On commit, announce `compute()` to `group`, coalesced with other commits for the same key
+    within the window (0 ms: at once, uncoalesced). `compute` must read the current value itself."""
+    _check_group(group)
+    if coalesce_seconds() <= 0:
+        transaction.on_commit(lambda: send_now(group, compute()))
+        return
+    transaction.on_commit(lambda: _coalescer.submit(group, key, lambda: compute()))
 
 
 def event_group(event_id: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from csp.constants import NONCE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -147,12 +148,14 @@ CHANNEL_LAYER_KIND = env.str("MICROSTAGE_CHANNEL_LAYER", default="pubsub")
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer" if CHANNEL_LAYER_KIND == "core"
-        else "channels_redis.pubsub.RedisPubSubChannelLayer",
+        else "microstage.channel_layer.SharedDecodePubSubChannelLayer",
         "CONFIG": {"hosts": [redis_url(2)], "prefix": "ms-ch"},
     }
 }
 # Live chat: messages per window per person (Redis sliding window, holds across web processes),
 # and how often the viewer count may be broadcast per event.
+# Counter frames (stock) of one burst of commits are coalesced into one frame per this many ms.
+MICROSTAGE_REALTIME_COALESCE_MS = env.int("MICROSTAGE_REALTIME_COALESCE_MS", default=50)
 CHAT_RATE_LIMIT = env.str("MICROSTAGE_CHAT_RATE_LIMIT", default="5/10")  # "<messages>/<seconds>"
 CHAT_MAX_LENGTH = 500
 PRESENCE_THROTTLE_SECONDS = env.float("MICROSTAGE_PRESENCE_THROTTLE_SECONDS", default=2.0)
@@ -362,6 +365,14 @@ if _storage_backend == "s3":
             "querystring_auth": True,
         },
     }
+# How stored media (HLS segments, clips, recordings, digital downloads) leaves after its access check:
+# "nginx" answers with X-Accel-Redirect to MICROSTAGE_MEDIA_ACCEL_PREFIX (an `internal` location over
+# MEDIA_ROOT, deploy/nginx-web.conf); "off" streams it from disk in chunks (development, no nginx).
+# S3 storage always redirects to a presigned URL.
+MICROSTAGE_MEDIA_ACCEL = env.str("MICROSTAGE_MEDIA_ACCEL", default="off").lower()
+if MICROSTAGE_MEDIA_ACCEL not in ("nginx", "off"):
+    raise ImproperlyConfigured("MICROSTAGE_MEDIA_ACCEL must be 'nginx' or 'off'")
+MICROSTAGE_MEDIA_ACCEL_PREFIX = env.str("MICROSTAGE_MEDIA_ACCEL_PREFIX", default="/_media/")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 

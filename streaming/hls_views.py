@@ -4,18 +4,21 @@ Every request checks the token in its URL (streaming.playback); a bad or expired
 never a 500. Nothing here looks at the session: the token is the permission, shared per window,
 so a CDN in front can cache each URL until the token dies (Cache-Control says how long).
 
-Files come from the default storage. On the filesystem they are streamed from disk. On S3,
-playlists are proxied (small, and their relative URIs must resolve against *our* URL so the next
-request carries the token) and segments and clip files are redirected to a presigned URL that
-lives as long as the token.
+Files come from the default storage. Playlists are answered here (small, and their relative URIs
+must resolve against *our* URL so the next request carries the token). Segments, recordings and
+clip files go through microstage.filesend: on S3 a redirect to a presigned URL that lives as long
+as the token; on the filesystem an X-Accel-Redirect to nginx (MICROSTAGE_MEDIA_ACCEL=nginx) or,
+without nginx, an async chunked stream.
 """
 import mimetypes
 import posixpath
 import re
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import HttpResponse
 from django.views.decorators.http import require_GET
+
+from microstage.filesend import send_stored
 
 from .models import Clip, Recording
 from .playback import seconds_left
@@ -32,7 +35,6 @@ CONTENT_TYPES = {
 }
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_\-./]{1,300}$")
 LIVE_PLAYLIST_MAX_AGE = 1  # a live media playlist changes every segment
-CHUNK = 256 * 1024
 
 
 def _refuse(status: int, text: str) -> HttpResponse:
@@ -42,73 +44,21 @@ def _refuse(status: int, text: str) -> HttpResponse:
     return response
 
 
-def _is_filesystem() -> bool:
-    try:
-        default_storage.path("x")
-        return True
-    except NotImplementedError:
-        return False
-
-
-def _ranged(request, name: str, content_type: str) -> HttpResponse:
-    """Stream a stored file from disk, honouring one simple `Range: bytes=a-b` (players seek in MP4s)."""
-    size = default_storage.size(name)
-    fh = default_storage.open(name, "rb")
-    match = re.fullmatch(r"bytes=(\d*)-(\d*)", request.headers.get("Range", "").strip())
-    if match and (match[1] or match[2]):
-        if match[1]:
-            start, end = int(match[1]), min(int(match[2]) if match[2] else size - 1, size - 1)
-        else:
-            start, end = max(0, size - int(match[2])), size - 1
-        if start > end or start >= size:
-            fh.close()
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        fh.seek(start)
-        remaining = end - start + 1
-
-        def body():
-            nonlocal remaining
-            try:
-                while remaining > 0:
-                    data = fh.read(min(CHUNK, remaining))
-                    if not data:
-                        break
-                    remaining -= len(data)
-                    yield data
-            finally:
-                fh.close()
-
-        response = StreamingHttpResponse(body(), status=206, content_type=content_type)
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-        response["Content-Length"] = str(end - start + 1)
-    else:
-        response = FileResponse(fh, content_type=content_type)
-        response["Content-Length"] = str(size)
-    response["Accept-Ranges"] = "bytes"
-    return response
-
-
 def _serve(request, name: str, max_age: int, *, proxy: bool) -> HttpResponse:
     ext = posixpath.splitext(name)[1].lower()
     content_type = CONTENT_TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream"
     try:
         if not default_storage.exists(name):
             return _refuse(404, "Not found.")
-        if _is_filesystem():
-            response = _ranged(request, name, content_type)
-        elif proxy:
+        if proxy:  # a playlist: small, answered here (its relative URIs resolve against our URL)
             with default_storage.open(name, "rb") as fh:
                 response = HttpResponse(fh.read(), content_type=content_type)
-        else:
-            try:
-                url = default_storage.url(name, expire=max_age + 60)
-            except TypeError:
-                url = default_storage.url(name)
-            response = HttpResponseRedirect(url)
+        else:  # segments, clips, recordings: nginx, a presigned URL or an async stream — never held whole
+            response = send_stored(request, name, content_type=content_type, expire=max_age)
     except OSError:
         return _refuse(404, "Not found.")
+    if response.status_code == 416:
+        return response
     response["Cache-Control"] = f"public, max-age={max(0, max_age)}"
     response["Access-Control-Allow-Origin"] = "*"
     return response

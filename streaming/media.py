@@ -24,6 +24,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 SEGMENT_SECONDS = 2
+# How often a live ladder's finished segments and playlists are copied to storage (where players
+# fetch them): every tick adds up to this much to glass-to-glass latency (bench/glass.py).
+LIVE_SYNC_SECONDS = 0.25
 MASTER = "master.m3u8"
 VARIANT_PLAYLIST = "index.m3u8"
 RECORDING_NAME = "recording.mp4"
@@ -364,7 +367,7 @@ def _pump(stream, sink: Callable[[str], None]) -> None:
 def run_ladder(source: Source, workdir: Path, *, on_health: Callable[[dict], None] | None = None,
                on_tick: Callable[[], None] | None = None, should_stop: Callable[[], bool] | None = None,
                stop_grace: float = 0, preset: str = PRESET, health_every: float = 3.0,
-               tick_every: float = 2.0) -> Outcome:
+               tick_every: float | None = None) -> Outcome:
     """Run the ladder until the input ends (or `should_stop()` says so), calling back as it goes.
 
     on_health gets LiveStream.health dicts every `health_every` seconds; on_tick runs every
@@ -380,6 +383,7 @@ def run_ladder(source: Source, workdir: Path, *, on_health: Callable[[dict], Non
     log.info("ffmpeg: %s", " ".join(argv))
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,  # noqa: S603
                             pass_fds=(write_fd,) if write_fd is not None else (), start_new_session=True)
+    tick_every = LIVE_SYNC_SECONDS if tick_every is None else tick_every
     errors: collections.deque[str] = collections.deque(maxlen=20)
     lines: queue.Queue[str | None] = queue.Queue()
     threads = [threading.Thread(target=_pump, args=(proc.stdout, lines.put), daemon=True),
@@ -398,7 +402,7 @@ def run_ladder(source: Source, workdir: Path, *, on_health: Callable[[dict], Non
     try:
         while proc.poll() is None or not lines.empty():
             try:
-                line = lines.get(timeout=0.5)
+                line = lines.get(timeout=min(0.5, max(0.05, tick_every)))
             except queue.Empty:
                 line = None
             if line:
