@@ -78,7 +78,7 @@ def test_approval_delivers_once(held, django_capture_on_commit_callbacks):
     order = Order.objects.get(pk=held.pk)
     assert Ticket.objects.filter(order_line__order=order, status=Ticket.Status.VALID).count() == 2
     [download] = services.downloads_for(order, order.buyer)
-    assert services.open_download(download["token"], order.buyer)[1] == "album.zip"
+    assert services.open_download(download["token"], order.buyer)[1] == "live-album.zip"  # named after the product
     fee = money.platform_fee(order.total)
     assert creator_available(order) == order.total - fee
     assert [m for m in mail.outbox if "Tickets with QR codes" in m.body]
