@@ -137,7 +137,7 @@ def test_the_readme_states_the_same_matrix():
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = readme.split("### Who on a creator's team sees and does what", 1)[1].split("\n## ", 1)[0]
+    section = readme.split("## Who on a creator's team sees and does what", 1)[1].split("\n## ", 1)[0]
     rows = {line.split("`")[1]: line for line in section.splitlines() if line.startswith("| `")}
     assert set(rows) == set(MATRIX)
     for capability, roles in MATRIX.items():

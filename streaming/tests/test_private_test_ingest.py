@@ -20,7 +20,7 @@ from streaming.models import LiveStream, Recording
 from streaming.selectors import playable_recording, playback_for, private_test_preview
 
 from .media_helpers import media_root, source_hls, source_video  # noqa: F401 - fixtures
-from .test_ingest import done, publish, queued  # noqa: F401 - fixtures
+from .test_ingest import done, hook_secret, publish, queued  # noqa: F401 - fixtures (hook_secret: autouse)
 from .test_transcode import assert_hls_decodes, nginx_rtmp, storage_root  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
