@@ -131,6 +131,8 @@ def _is_email(value: str) -> bool:
 
 def _offer(kind: str, item_id: str, quantity: int, buyer, options: dict):
     sellable = sellables.get(kind)
+    if options and kind == PRODUCT_KIND:  # goods take a promo code, priced by its owner
+        return sellables.with_code(sellable.offer(item_id, quantity, buyer), options)
     return sellable.offer(item_id, quantity, buyer, options=options) if options else \
         sellable.offer(item_id, quantity, buyer)
 

@@ -16,6 +16,12 @@ class MembershipsConfig(AppConfig):
                          on_subscription_ended=services.on_subscription_ended)
         order_paid.connect(services.on_order_paid, dispatch_uid="memberships.loyalty")
         services.register_sellables()  # passes, sold through commerce
+        from commerce import sellables
+
+        from . import promos
+
+        sellables.register_code_pricer(promos.price_product_offer)
+        order_paid.connect(promos.on_order_paid, dispatch_uid="memberships.promo_codes")
 
         from allauth.account.signals import user_logged_in, user_signed_up
 
