@@ -302,3 +302,6 @@ class PromoCodeUse(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["promo", "order_id"], name="promo_use_once_per_order")]
+
+    def __str__(self):
+        return f"{self.promo.code} on {self.order_id}"
