@@ -271,6 +271,22 @@ def _describe(order: Order) -> str:
     return "; ".join(str(line) for line in order.lines.all())[:255]
 
 
+def pay_in_person(order_id: str, *, actor=None) -> Order:
+    """Cash taken at the door or the till: the reserved order is paid now, through the same delivery as a
+    provider's confirmation (tickets issued, codes spent, points…), without a payment row. Twice is once."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.status in Order.SETTLED:
+            return order
+        if _expire_if_due(order):
+            raise Conflict("This sale's hold ran out; ring it up again.", code="expired")
+        if order.status not in Order.OPEN:
+            raise Conflict("This order can no longer be paid.", code="not_payable")
+        _mark_paid(order, None)
+        log.info("order %s paid in person (cash) by %s", order.pk, getattr(actor, "pk", None))
+    return order
+
+
 def sandbox_pay(order_id: str) -> Order:
     """Sandbox only: pay an order through the same confirmation path a provider webhook takes."""
     if settings.PAYMENTS_PROVIDER != "sandbox":

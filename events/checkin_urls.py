@@ -1,6 +1,7 @@
 """Door check-in pages (mounted under /door/): the scanner and the JSON endpoints it calls."""
 from django.urls import path
 
+from . import boxoffice_views
 from . import checkin_views as views
 
 urlpatterns = [
@@ -9,4 +10,7 @@ urlpatterns = [
     path("<str:event_id>/bundle", views.bundle, name="door-bundle"),
     path("<str:event_id>/scan", views.scan, name="door-scan"),
     path("<str:event_id>/sync", views.sync, name="door-sync"),
+    path("<str:event_id>/walk-up/", boxoffice_views.walkup_page, name="door-walkup"),
+    path("<str:event_id>/walk-up/<str:order_id>/", boxoffice_views.walkup_sale, name="door-walkup-sale"),
+    path("<str:event_id>/walk-up/<str:order_id>/cancel", boxoffice_views.walkup_cancel, name="door-walkup-cancel"),
 ]
