@@ -2,7 +2,7 @@
 from django.contrib import admin, messages
 
 from . import services
-from .models import ChatMessage, ChatMute, Clip, LiveStream, Recording
+from .models import ChatMessage, ChatMute, Clip, LiveStream, Recording, StreamIncident
 
 
 @admin.register(LiveStream)
@@ -70,3 +70,12 @@ class ChatMuteAdmin(admin.ModelAdmin):
     search_fields = ["user__email", "event__title"]
     list_select_related = ["user", "event", "muted_by"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(StreamIncident)
+class StreamIncidentAdmin(admin.ModelAdmin):
+    list_display = ("kind", "stream", "started_at", "resolved_at", "detail")
+    list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter))
+    search_fields = ("stream__event__title", "detail")
+    list_select_related = ("stream__event",)
+    readonly_fields = ("stream", "kind", "detail", "started_at")

@@ -245,6 +245,9 @@
       case "slow_mode":
         setSlowMode(msg.seconds);
         break;
+      case "program":  // the control room switched viewers to live, audio only or the standby slate
+        showProgram(msg.mode);
+        break;
       case "mute":
         showError(msg.until ? "Muted until " + timeLabel(msg.until) + "." : "Mute lifted.");
         break;
@@ -253,6 +256,26 @@
         if (pending !== null && input && !input.value) input.value = pending;  // give the text back
         pending = null;
         break;
+    }
+  }
+
+  // The program switch: a slate covers the player (paused); audio only asks hls.js for the audio rung
+  // (a level without video) and says so over the player; live goes back to automatic quality.
+  function showProgram(mode) {
+    mode = mode === "audio_only" || mode === "slate" ? mode : "live";
+    root.setAttribute("data-program", mode);
+    var slate = document.getElementById("program-slate");
+    var audioNote = document.getElementById("program-audio");
+    if (slate) slate.hidden = mode !== "slate";
+    if (audioNote) audioNote.hidden = mode !== "audio_only";
+    if (typeof video !== "undefined" && video) {
+      if (mode === "slate") video.pause();
+      else if (video.paused && currentUrl) { var p = video.play(); if (p && p.catch) p.catch(function () {}); }
+    }
+    if (hls && hls.levels) {
+      var audioLevel = -1;
+      hls.levels.forEach(function (level, i) { if (!level.height && !level.width) audioLevel = i; });
+      hls.currentLevel = mode === "audio_only" && audioLevel >= 0 ? audioLevel : -1;
     }
   }
 
@@ -415,6 +438,7 @@
         if (!status) return;
         if (status.state !== cfg.state) { location.reload(); return; }
         setViewers(viewersNode, status.viewers);
+        if (status.program && status.program !== root.getAttribute("data-program")) showProgram(status.program);
         if (status.playback) {
           if (!currentUrl) startPlayer(status.playback); else renewPlayer(status.playback);
         }
@@ -422,6 +446,7 @@
       .catch(function () { /* offline for a moment: the next poll tries again */ });
   }
 
+  showProgram(root.getAttribute("data-program"));
   var initial = document.getElementById("playback-data");
   if (initial) {
     var playback = null;
