@@ -35,14 +35,33 @@ class WalkUp:
         return bool(self.tickets) and all(t.checked_in_at for t in self.tickets)
 
 
+def till_tiers(creator_id: str, now=None) -> list[TicketTier]:
+    """Room tiers of the creator's published shows not over yet, soonest first (what the till can sell)."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    tiers = TicketTier.objects.filter(event__creator_id=creator_id, event__status=Event.Status.PUBLISHED,
+                                      event__ends_at__gt=now).select_related("event") \
+        .order_by("event__starts_at", "position", "price")
+    return [t for t in tiers if t.in_person]
+
+
+def event_of_tier(creator_id: str, tier_id) -> Event | None:
+    tier = TicketTier.objects.select_related("event").filter(pk=tier_id, event__creator_id=creator_id).first() \
+        if isinstance(tier_id, str) else None
+    return tier.event if tier else None
+
+
 def door_tiers(event: Event) -> list[TicketTier]:
     """Tiers a walk-up can buy at the door: the room's tiers (a stream-only ticket never opens the room)."""
     return [t for t in event.tiers.order_by("position", "price") if t.in_person]
 
 
-def sell(*, event: Event, actor, tier_id, quantity, payment: str, email: str = "", code: str = "") -> WalkUp:
-    """Ring up a walk-up sale (the caller checked the door role). Cash: paid and admitted now. QR: the
-    order and its payment link for the buyer's phone; `refresh` admits once it is paid."""
+def sell(*, event: Event, actor, tier_id, quantity, payment: str, email: str = "", code: str = "",
+         admit: bool = True) -> WalkUp:
+    """Ring up a walk-up sale (the caller checked the door role). Cash: paid (and at the door, admitted)
+    now. QR: the order and its payment link for the buyer's phone; `refresh` admits once it is paid.
+    The pop-up till sells with admit=False: its buyers are not at the door yet."""
     errors = {}
     tier = event.tiers.filter(pk=tier_id).first() if isinstance(tier_id, str) else None
     if tier is None or not tier.in_person:
@@ -69,7 +88,7 @@ def sell(*, event: Event, actor, tier_id, quantity, payment: str, email: str = "
         except Exception:
             commerce.cancel(order.pk)
             raise
-        return _admit(event, order.pk, actor)
+        return _admit(event, order.pk, actor) if admit else _issued(event, order.pk)
     done = settings.SITE_URL + "/"
     url = commerce.checkout(order.pk, success_url=done, cancel_url=done).checkout_url
     if url.startswith("/"):  # a phone scanning the QR needs the whole address
@@ -89,14 +108,19 @@ def _admit(event: Event, order_id: str, actor) -> WalkUp:
     return WalkUp(order=Order.objects.get(pk=order_id), tickets=tickets)
 
 
-def refresh(*, event: Event, actor, order_id: str) -> WalkUp:
+def _issued(event: Event, order_id: str) -> WalkUp:
+    tickets = list(Ticket.objects.filter(order_line__order_id=order_id, event=event).select_related("tier"))
+    return WalkUp(order=Order.objects.get(pk=order_id), tickets=tickets)
+
+
+def refresh(*, event: Event, actor, order_id: str, admit: bool = True) -> WalkUp:
     """Where a QR walk-up sale stands: paid → its tickets are admitted now; else still waiting (or lapsed)."""
     order = Order.objects.filter(pk=order_id, creator_id=event.creator_id,
                                  lines__kind=TICKET_KIND, lines__item_id__in=event.tiers.values("pk")).first()
     if order is None:
         raise NotFound("No such sale.")
     if order.status in Order.SETTLED:
-        return _admit(event, order.pk, actor)
+        return _admit(event, order.pk, actor) if admit else _issued(event, order.pk)
     return WalkUp(order=order, tickets=[])
 
 

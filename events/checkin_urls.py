@@ -6,6 +6,8 @@ from . import checkin_views as views
 
 urlpatterns = [
     path("", views.door_index, name="door-index"),
+    path("till/<str:location_id>/tickets/", boxoffice_views.till_page, name="till-tickets"),
+    path("till/<str:location_id>/tickets/<str:order_id>/", boxoffice_views.till_sale, name="till-ticket-sale"),
     path("<str:event_id>/", views.door_page, name="door"),
     path("<str:event_id>/bundle", views.bundle, name="door-bundle"),
     path("<str:event_id>/scan", views.scan, name="door-scan"),

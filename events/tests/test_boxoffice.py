@@ -122,3 +122,48 @@ class TestPages:
         assert client.post(f"/door/{event.pk}/walk-up/", {"tier": tier.pk, "quantity": "1",
                                                           "payment": "cash"}).status_code == 403
         assert not Order.objects.exists()
+
+
+class TestTill:
+    """The pop-up till sells tickets to the creator's upcoming shows (same stock), issued but not admitted."""
+
+    @pytest.fixture
+    def till(self, show):
+        from commerce import stock
+
+        event, tier, door = show
+        return stock.create_location(creator=event.creator, name="Merch table", kind="popup")
+
+    def test_cash_ticket_sale_at_the_till(self, client, show, till):
+        event, tier, door = show
+        client.force_login(door)
+        page = client.get(f"/door/till/{till.pk}/tickets/").content.decode()
+        assert event.title in page and tier.name in page
+        r = client.post(f"/door/till/{till.pk}/tickets/", {"tier": tier.pk, "quantity": "2", "payment": "cash",
+                                                           "email": "buyer@example.com"}, follow=True)
+        assert "Sold" in r.content.decode() and "buyer@example.com" in r.content.decode()
+        tickets = Ticket.objects.filter(tier=tier)
+        assert tickets.count() == 2 and not tickets.filter(checked_in_at__isnull=False).exists()
+        r = client.post(f"/door/till/{till.pk}/tickets/", {"tier": tier.pk, "quantity": "2", "payment": "cash"})
+        assert r.status_code == 409 and "Sold out" in r.content.decode()  # 1 left of 3
+
+    def test_qr_ticket_sale_at_the_till(self, client, show, till):
+        event, tier, door = show
+        client.force_login(door)
+        r = client.post(f"/door/till/{till.pk}/tickets/", {"tier": tier.pk, "quantity": "1", "payment": "qr"},
+                        follow=True)
+        assert "Waiting for payment" in r.content.decode()
+        order = Order.objects.get()
+        commerce.sandbox_pay(order.pk)
+        page = client.get(f"/door/till/{till.pk}/tickets/{order.pk}/").content.decode()
+        assert "Sold" in page and Ticket.objects.get().checked_in_at is None
+
+    def test_bad_input_and_strangers(self, client, show, till):
+        event, tier, door = show
+        other = TierFactory()  # another creator's show
+        client.force_login(door)
+        r = client.post(f"/door/till/{till.pk}/tickets/", {"tier": other.pk, "quantity": "1", "payment": "cash"})
+        assert r.status_code == 400 and "Choose a ticket" in r.content.decode()
+        client.force_login(UserFactory())
+        assert client.get(f"/door/till/{till.pk}/tickets/").status_code == 404
+        assert not Order.objects.exists()
