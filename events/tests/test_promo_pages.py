@@ -113,3 +113,15 @@ def test_event_analytics_shows_each_codes_sales(client, settings, tier, owner):
     page = client.get(f"/dashboard/analytics/{tier.event.pk}/").content.decode()
     section = page[page.index('id="promo-sales"'):]
     assert "FRIENDS" in section and "54.00" in section and "6.00" in section
+
+
+def test_a_buyer_types_a_promo_code_on_the_show_page(client, tier):
+    promos.create_promo_code(creator=tier.event.creator, code="SPRING", percent_off="25")
+    fan = UserFactory()
+    client.force_login(fan)
+    assert "promo or partner code" in client.get(tier.event.get_absolute_url()).content.decode()
+    client.post(f"/e/{tier.event.slug}/reserve/", {f"qty_{tier.pk}": "2", "code": " spring "})
+    from commerce.models import Order
+
+    order = Order.objects.get(buyer=fan)
+    assert order.total == Decimal("30.00")
