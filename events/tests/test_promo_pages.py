@@ -125,3 +125,14 @@ def test_a_buyer_types_a_promo_code_on_the_show_page(client, tier):
 
     order = Order.objects.get(buyer=fan)
     assert order.total == Decimal("30.00")
+
+
+def test_the_demo_has_promo_codes_once(settings):
+    import io
+
+    from django.core.management import call_command
+
+    settings.PAYMENTS_PROVIDER = "sandbox"
+    call_command("demo", stdout=io.StringIO())
+    call_command("demo", stdout=io.StringIO())  # twice: nothing doubles
+    assert sorted(PromoCode.objects.values_list("code", flat=True)) == ["RADIO5", "SPRING10"]
