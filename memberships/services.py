@@ -626,7 +626,8 @@ def use_reward_code(*, code: str, user, order) -> RewardRedemption:
     one of its uses instead (see promos.consume)."""
     from . import promos
 
-    promo = promos.find(order.creator_id, code)
+    creator_id = getattr(order, "creator_id", None)  # callers may pass a bare paid-at record
+    promo = promos.find(creator_id, code) if creator_id else None
     if promo is not None:
         return promos.consume(promo.pk, order)
     redemption = (RewardRedemption.objects.select_for_update().filter(code__iexact=code, account__user=user)
