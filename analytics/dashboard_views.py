@@ -165,7 +165,9 @@ def event_analytics(request, event_id):
     from . import selectors  # imported here: a missing selector breaks this page, not the URLconf
 
     metrics = selectors.event_metrics(event)
-    return render(request, "analytics/dashboard_event.html", event_context(event, metrics))
+    context = event_context(event, metrics)
+    context["promo_rows"] = selectors.event_promo_sales(event)
+    return render(request, "analytics/dashboard_event.html", context)
 
 
 # --- creator --------------------------------------------------------------------------------------

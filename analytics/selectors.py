@@ -480,3 +480,11 @@ def experiment_results(experiment) -> list[dict]:
             "revenue_per_visitor": (revenue / n).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if n else None,
         })
     return results
+
+
+def event_promo_sales(event) -> list[dict]:
+    """Each promo or partner code that sold this event's tickets: orders, tickets, revenue, discount given."""
+    from memberships.promos import sales_by_code
+
+    tier_ids = list(event.tiers.values_list("pk", flat=True))
+    return [r for r in sales_by_code(event.creator_id, item_ids=tier_ids) if r["orders"]]

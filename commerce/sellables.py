@@ -77,6 +77,25 @@ def get(kind: str) -> Sellable | None:
     return _registry.get(kind)
 
 
+# Prices a line of a kind whose offer takes no options (a product) with a code the buyer typed:
+# (offer, code) -> Offer. Codes belong to memberships (above commerce), which registers it at start-up.
+_code_pricer: Callable | None = None
+
+
+def register_code_pricer(pricer) -> None:
+    global _code_pricer
+    _code_pricer = pricer
+
+
+def with_code(offer: Offer, options: dict) -> Offer:
+    """`offer` priced with options {"code": ...}; any other option is refused."""
+    from microstage.errors import Invalid
+
+    if set(options) != {"code"} or _code_pricer is None or not isinstance(options["code"], str):
+        raise Invalid("Unknown payment options.", fields={k: ["Unknown option."] for k in sorted(options)})
+    return _code_pricer(offer, options["code"])
+
+
 def kinds() -> list[str]:
     return sorted(_registry)
 

@@ -139,6 +139,8 @@ def _is_email(value: str) -> bool:
 
 def _offer(kind: str, item_id: str, quantity: int, buyer, options: dict):
     sellable = sellables.get(kind)
+    if options and kind == PRODUCT_KIND:  # goods take a promo code, priced by its owner
+        return sellables.with_code(sellable.offer(item_id, quantity, buyer), options)
     return sellable.offer(item_id, quantity, buyer, options=options) if options else \
         sellable.offer(item_id, quantity, buyer)
 
@@ -278,6 +280,22 @@ def _checkout_url(payment: Payment) -> str:
 
 def _describe(order: Order) -> str:
     return "; ".join(str(line) for line in order.lines.all())[:255]
+
+
+def pay_in_person(order_id: str, *, actor=None) -> Order:
+    """Cash taken at the door or the till: the reserved order is paid now, through the same delivery as a
+    provider's confirmation (tickets issued, codes spent, points…), without a payment row. Twice is once."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.status in Order.SETTLED:
+            return order
+        if _expire_if_due(order):
+            raise Conflict("This sale's hold ran out; ring it up again.", code="expired")
+        if order.status not in Order.OPEN:
+            raise Conflict("This order can no longer be paid.", code="not_payable")
+        _mark_paid(order, None)
+        log.info("order %s paid in person (cash) by %s", order.pk, getattr(actor, "pk", None))
+    return order
 
 
 def sandbox_pay(order_id: str) -> Order:

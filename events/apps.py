@@ -13,6 +13,11 @@ class EventsConfig(AppConfig):
         from .views import order_tickets_section
 
         register_sellables()
+        from memberships.promos import TICKET, register_item_choices
+
+        from .selectors import tier_choices
+
+        register_item_choices(TICKET, tier_choices)
         register_order_section(TICKET_KIND, order_tickets_section)
         from commerce.shop_views import downloads_section
 

@@ -293,3 +293,10 @@ def drops_with_availability(event: Event, now=None) -> list:
         d.name = d.product.name if v is None or v.name == "Default" else f"{d.product.name} — {v.name}"
         d.choices = range(1, max(1, min(d.per_person_limit, d.available, 10)) + 1)
     return drops
+
+
+def tier_choices(creator_id: str) -> list[tuple[str, str]]:
+    """(id, "Event — Tier") of a creator's ticket tiers, newest events first (promo code limits)."""
+    tiers = TicketTier.objects.filter(event__creator_id=creator_id).select_related("event") \
+        .order_by("-event__starts_at", "name")
+    return [(t.pk, f"{t.event.title} — {t.name}") for t in tiers]

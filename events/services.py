@@ -344,6 +344,7 @@ def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None
     """Price and eligibility of `quantity` tickets for this buyer: member perks (early access, members-only
     tiers and events, discount), a pass paying instead of money ({"pass": id}) or a reward's discount code
     ({"code": code}; the better of it and the member discount applies, never both)."""
+    from memberships import promos
     from memberships import services as memberships
     from memberships.selectors import perks_for
 
@@ -370,6 +371,13 @@ def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None
                                         quantity=quantity)
         unit_price, description = Decimal("0.00"), f"{description} (pass)"
         limits.update(memberships.pass_limit(options["pass"]))
+    elif "code" in options and (promo := promos.find(event.creator_id, options["code"])) is not None:
+        promo_price = promos.price_with_code(promo, kind=promos.TICKET, item_id=tier.pk, price=tier.price,
+                                             currency=tier.currency)
+        if promo_price >= unit_price:
+            raise Conflict("Your member price is already at least as good as this code's; reserve without it.",
+                           code="code_not_needed")
+        unit_price, description = promo_price, f"{description} (code {promo.code})"
     elif "code" in options:
         percent = memberships.code_discount(code=options["code"], user=buyer, creator_id=event.creator_id)
         if percent <= perks.discount_percent:

@@ -4,6 +4,7 @@ from django.contrib import admin
 from microstage.errors import ServiceError
 
 from . import services
+from .models import PromoCode, PromoCodeUse
 from .models import (LoyaltyAccount, LoyaltyEntry, Membership, MembershipPlan, Pass, PassProduct, PassRedemption,
                      Referral, Reward, RewardRedemption)
 
@@ -167,3 +168,27 @@ class RewardRedemptionAdmin(admin.ModelAdmin):
             except ServiceError:
                 pass  # used meanwhile
         self.message_user(request, f"{done} code{'s' if done != 1 else ''} marked as used.")
+
+
+class PromoCodeUseInline(admin.TabularInline):
+    model = PromoCodeUse
+    extra = 0
+    readonly_fields = ("order_id", "created_at")
+    can_delete = False
+
+
+@admin.register(PromoCode)
+class PromoCodeAdmin(admin.ModelAdmin):
+    list_display = ("code", "creator", "kind", "partner", "percent_off", "amount_off", "currency", "max_uses",
+                    "valid_from", "valid_until", "is_active")
+    list_filter = ("kind", "is_active")
+    search_fields = ("code", "partner", "creator__name")
+    list_select_related = ("creator",)
+    raw_id_fields = ("creator",)
+    inlines = [PromoCodeUseInline]
+    actions = ["switch_off"]
+
+    @admin.action(description="Switch the selected codes off")
+    def switch_off(self, request, queryset):
+        n = queryset.update(is_active=False)
+        self.message_user(request, f"{n} code(s) switched off.")

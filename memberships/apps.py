@@ -22,6 +22,12 @@ class MembershipsConfig(AppConfig):
 
         order_refunded.connect(referrals.on_order_refunded, dispatch_uid="memberships.referral.refund")
         services.register_sellables()  # passes, sold through commerce
+        from commerce import sellables
+
+        from . import promos
+
+        sellables.register_code_pricer(promos.price_product_offer)
+        order_paid.connect(promos.on_order_paid, dispatch_uid="memberships.promo_codes")
 
         from allauth.account.signals import user_signed_up
 

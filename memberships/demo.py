@@ -1,4 +1,5 @@
-"""Demo memberships: the "Night Owls Club" plan with the demo fan as a member, a 5-show pass, two rewards, points."""
+"""Demo memberships: the "Night Owls Club" plan with the demo fan as a member, a 5-show pass, two rewards, points,
+and two promo codes (SPRING10, partner RADIO5)."""
 from decimal import Decimal
 
 from django.conf import settings
@@ -35,5 +36,12 @@ def load(ctx: dict) -> None:
         services.create_reward(creator=creator, name="Backstage upgrade", kind=Reward.Kind.BACKSTAGE_UPGRADE,
                                description="Meet the band after the show: show your code at the door.",
                                cost_points=400, stock=5, is_active=True)
+    from . import promos
+    from .models import PromoCode
+
+    if not PromoCode.objects.filter(creator=creator).exists():  # a promotion and a partner's code
+        promos.create_promo_code(creator=creator, code="SPRING10", percent_off="10", max_uses=100)
+        promos.create_promo_code(creator=creator, code="RADIO5", kind="partner", partner="Late Night Radio",
+                                 amount_off="5.00", currency=cur)
     services.award(user=fan, creator_id=creator.pk, points=150, reason=LoyaltyEntry.Reason.ADJUSTMENT,
                    key=f"demo:welcome:{creator.pk}", note="Welcome points")

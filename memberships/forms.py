@@ -105,3 +105,34 @@ class MemberSearchForm(forms.Form):
     q = forms.CharField(max_length=120, required=False, label="Search members",
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": "Email or name"}))
     status = forms.ChoiceField(required=False, choices=[("", "Every status"), *Membership.Status.choices])
+
+
+class PromoCodeForm(forms.Form):
+    """A creator's promo or partner code; the service checks the rules and the items (it is the one truth)."""
+
+    code = forms.CharField(max_length=32, help_text="What buyers type, e.g. SPRING10 (letters, digits, - and _).")
+    kind = forms.ChoiceField(choices=[("promo", "Promotion"), ("partner", "Partner code")], initial="promo",
+                             widget=forms.RadioSelect)
+    partner = forms.CharField(max_length=80, required=False, help_text="Partner codes: whose code this is.")
+    percent_off = forms.DecimalField(min_value=Decimal("0.01"), max_value=100, max_digits=5, decimal_places=2,
+                                     required=False, label="Percent off",
+                                     widget=forms.NumberInput(attrs={"step": "1", "inputmode": "decimal"}))
+    amount_off = forms.DecimalField(min_value=Decimal("0.01"), max_digits=10, decimal_places=2, required=False,
+                                    label="Or amount off each ticket or item",
+                                    widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
+    currency = forms.CharField(max_length=3, required=False, help_text="For an amount off, e.g. EUR.")
+    max_uses = forms.IntegerField(min_value=1, max_value=1_000_000, required=False, label="Orders it may be used for",
+                                  help_text="Empty for no limit; 1 for a single-use code.")
+    valid_from = forms.DateTimeField(required=False, label="Valid from",
+                                     widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    valid_until = forms.DateTimeField(required=False, label="Valid until",
+                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    tier_ids = forms.MultipleChoiceField(required=False, label="Only these ticket tiers",
+                                         widget=forms.CheckboxSelectMultiple)
+    product_ids = forms.MultipleChoiceField(required=False, label="Only these products",
+                                            widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, tiers=(), products=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tier_ids"].choices = list(tiers)
+        self.fields["product_ids"].choices = list(products)

@@ -263,3 +263,58 @@ class RewardRedemption(models.Model):
 
     def __str__(self):
         return f"{self.code} — {self.reward}"
+
+
+class PromoCode(models.Model):
+    """A code a creator hands out (a promotion, or a partner's code): percent or amount off tickets and
+    goods, limited in uses, dates, tiers and products. Typed by buyers like a reward's discount code."""
+
+    class Kind(models.TextChoices):
+        PROMO = "promo", "Promotion"
+        PARTNER = "partner", "Partner"
+
+    id = PublicIdField("promo")
+    creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="promo_codes")
+    code = models.CharField(max_length=32, help_text="What buyers type; letters, digits, - and _ (stored upper-case).")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PROMO)
+    partner = models.CharField(max_length=80, blank=True, help_text="Who a partner code belongs to.")
+    percent_off = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True,
+                                      validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(100)])
+    amount_off = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True,
+                                     validators=[MinValueValidator(Decimal("0.01"))],
+                                     help_text="Off each ticket or item, in `currency`.")
+    currency = models.CharField(max_length=3, blank=True)
+    max_uses = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)],
+                                           help_text="How many orders may use it; empty for no limit.")
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    tier_ids = models.JSONField(default=list, blank=True, help_text="Only these ticket tiers (empty: any).")
+    product_ids = models.JSONField(default=list, blank=True, help_text="Only these products (empty: any).")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["creator", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["creator", "code"], name="promo_code_unique_per_creator"),
+            models.CheckConstraint(condition=(Q(percent_off__isnull=False) & Q(amount_off__isnull=True))
+                                   | (Q(percent_off__isnull=True) & Q(amount_off__isnull=False)),
+                                   name="promo_code_percent_xor_amount"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} ({self.creator})"
+
+
+class PromoCodeUse(models.Model):
+    """One paid order that used a promo code; the code's usage limit counts these (once per order)."""
+
+    promo = models.ForeignKey(PromoCode, on_delete=models.CASCADE, related_name="uses")
+    order_id = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["promo", "order_id"], name="promo_use_once_per_order")]
+
+    def __str__(self):
+        return f"{self.promo.code} on {self.order_id}"

@@ -735,7 +735,14 @@ def code_limit(*, code: str, user) -> dict:
 @transaction.atomic
 def use_reward_code(*, code: str, user, order) -> RewardRedemption:
     """Mark a discount code used by a paid order. Several lines of the same order may share it (they
-    are marked with the order's paid_at); any other use raises Conflict."""
+    are marked with the order's paid_at); any other use raises Conflict. A creator's promo code spends
+    one of its uses instead (see promos.consume)."""
+    from . import promos
+
+    creator_id = getattr(order, "creator_id", None)  # callers may pass a bare paid-at record
+    promo = promos.find(creator_id, code) if creator_id else None
+    if promo is not None:
+        return promos.consume(promo.pk, order)
     redemption = (RewardRedemption.objects.select_for_update().filter(code__iexact=code, account__user=user)
                   .select_related("reward").first())
     if redemption is None:

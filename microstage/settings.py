@@ -182,6 +182,7 @@ CELERY_BEAT_SCHEDULE: dict = {
     "promote-waiting-lists": {"task": "events.promote_waiting_lists", "schedule": 30.0},
     "settle-due-group-buys": {"task": "commerce.settle_due_group_buys", "schedule": 60.0},
     "streaming-preflight": {"task": "streaming.preflight_due", "schedule": 60.0},
+    "streaming-check-encoders": {"task": "streaming.check_encoders", "schedule": 30.0},
     "send-due-notifications": {"task": "events.send_due_notifications", "schedule": 30.0},
     "sample-viewers": {"task": "analytics.sample_viewers", "schedule": 60.0},
     "renew-sandbox-memberships": {"task": "memberships.renew_sandbox_memberships", "schedule": 300.0},
@@ -325,6 +326,10 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # at most N messages per person and event in a window of seconds.
 SMS_URL = env.str("MICROSTAGE_SMS_URL", default="console://")
 NOTIFY_RATE_LIMIT = env.str("MICROSTAGE_NOTIFY_RATE_LIMIT", default="8/3600")
+# Stream trouble the team hears about: input bitrate under this, more frames dropped than this between
+# two health readings (the control room alerts and the owner and managers get a notification).
+STREAM_MIN_BITRATE_KBPS = env.float("MICROSTAGE_STREAM_MIN_BITRATE_KBPS", default=300.0)
+STREAM_MAX_DROPPED_FRAMES = env.int("MICROSTAGE_STREAM_MAX_DROPPED_FRAMES", default=30)
 
 # --- Static and media ----------------------------------------------------------------------
 STATIC_URL = "/static/"

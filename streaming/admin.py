@@ -2,7 +2,7 @@
 from django.contrib import admin, messages
 
 from . import services
-from .models import ChatMessage, ChatMute, Clip, ContentAccess, LiveStream, Recording, ReplayOffer
+from .models import ChatMessage, ChatMute, Clip, ContentAccess, LiveStream, Recording, ReplayOffer, StreamIncident
 
 
 @admin.register(LiveStream)
@@ -86,3 +86,12 @@ class ContentAccessAdmin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["id", "email", "event__title", "order_line__order__id"]
     readonly_fields = ["id", "event", "clip", "user", "email", "order_line", "created_at"]
+
+
+@admin.register(StreamIncident)
+class StreamIncidentAdmin(admin.ModelAdmin):
+    list_display = ("kind", "stream", "started_at", "resolved_at", "detail")
+    list_filter = ("kind", ("resolved_at", admin.EmptyFieldListFilter))
+    search_fields = ("stream__event__title", "detail")
+    list_select_related = ("stream__event",)
+    readonly_fields = ("stream", "kind", "detail", "started_at")

@@ -7,9 +7,10 @@ from django.views.decorators.http import require_GET, require_POST
 from events import consent
 from events.dashboard_views import event_page
 from events.selectors import drops_with_availability
-from microstage.models import MODERATION_ROLES
+from microstage.errors import ServiceError
+from microstage.models import EDIT_ROLES, MODERATION_ROLES
 
-from . import selectors, services
+from . import alerts, selectors, services
 
 
 @event_page(MODERATION_ROLES)
@@ -24,6 +25,7 @@ def control_room(request, event):
         "ws_path": f"/ws/events/{event.pk}/", "chat_history": selectors.recent_chat(event.pk),
         "watch_url": f"/e/{event.slug}/watch/", "drops": drops_with_availability(event), "can_edit": request.can_edit,
         "test_preview": selectors.private_test_preview(event),
+        "program_modes": [("live", "Live"), ("audio_only", "Audio only"), ("slate", "Standby slate")],
     })
 
 
@@ -40,3 +42,25 @@ def control_status(request, event):
 def control_preflight(request, event):
     """Run the checklist now (the page also does this by itself every minute)."""
     return JsonResponse(services.run_preflight(event.pk))
+
+
+@event_page(EDIT_ROLES)
+@require_POST
+def control_program(request, event):
+    """Switch viewers to live, audio only or the standby slate: {"mode"} (form or JSON) → {"program"}."""
+    mode = request.POST.get("mode")
+    if mode is None and request.content_type == "application/json":
+        import json
+
+        try:
+            body = json.loads(request.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        mode = body.get("mode") if isinstance(body, dict) else None
+    try:
+        stream = alerts.set_program(event=event, mode=mode, actor=request.user)
+    except ServiceError as exc:
+        body = {"code": exc.code, "detail": exc.detail, **({"fields": exc.fields} if getattr(exc, "fields", None)
+                                                            else {})}
+        return JsonResponse(body, status=exc.status)
+    return JsonResponse({"program": stream.program_mode})

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<id:event_id>/control/", control_views.control_room, name="dash-control"),
     path("<id:event_id>/control/status/", control_views.control_status, name="dash-control-status"),
     path("<id:event_id>/control/preflight/", control_views.control_preflight, name="dash-control-preflight"),
+    path("<id:event_id>/control/program/", control_views.control_program, name="dash-control-program"),
     path("<id:event_id>/replay/", clip_views.replay, name="dash-replay"),
     path("<id:event_id>/replay/upload/", clip_views.upload_recording, name="dash-replay-upload"),
     path("<id:event_id>/clips/new/", clip_views.clip_new, name="dash-clip-new"),

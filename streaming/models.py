@@ -53,11 +53,40 @@ class LiveStream(models.Model):
                               help_text="Last measured bitrate, fps, keyframe interval and dropped frames.")
     health_at = models.DateTimeField(null=True, blank=True)
     peak_viewers = models.PositiveIntegerField(default=0)
+    program_mode = models.CharField(max_length=12, default="live", choices=[
+        ("live", "Live"), ("audio_only", "Audio only"), ("slate", "Standby slate")],
+                                    help_text="What viewers are switched to from the control room.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self):
         return f"Stream of {self.event}"
+
+
+class StreamIncident(models.Model):
+    """Trouble with a stream (low input bitrate, dropped frames, the encoder gone, a failed preflight)
+    from when it was seen until it cleared. The team is told once per incident."""
+
+    class Kind(models.TextChoices):
+        LOW_BITRATE = "low_bitrate", "Input bitrate too low"
+        DROPPED_FRAMES = "dropped_frames", "Dropping frames"
+        ENCODER_GONE = "encoder_gone", "Encoder gone"
+        PREFLIGHT = "preflight_failed", "Preflight check failed"
+
+    id = PublicIdField("inc")
+    stream = models.ForeignKey(LiveStream, on_delete=models.CASCADE, related_name="incidents")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    detail = models.CharField(max_length=500, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [models.UniqueConstraint(fields=["stream", "kind"], condition=models.Q(resolved_at__isnull=True),
+                                               name="one_open_incident_per_kind")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on {self.stream}"
 
 
 class Recording(models.Model):

@@ -24,3 +24,11 @@ def preflight_due() -> int:
 @shared_task(name="streaming.preflight_event")
 def preflight_event(event_id: str) -> bool:
     return services.run_preflight(event_id) is not None
+
+
+@shared_task(name="streaming.check_encoders")
+def check_encoders() -> int:
+    """Beat, every 30 s: a live show whose encoder went quiet opens an "encoder gone" alert for the team."""
+    from . import alerts
+
+    return alerts.check_encoders()

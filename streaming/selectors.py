@@ -327,7 +327,8 @@ def watch_status(event: Event, user, access: ChatAccess | None = None) -> dict:
         playback = {**playback, "expires_at": playback["expires_at"].isoformat()
                     if hasattr(playback["expires_at"], "isoformat") else playback["expires_at"]}
     return {"state": state, "playback": playback, "starts_in": max(0, int((event.starts_at - now).total_seconds())),
-            "viewers": viewer_count(event.pk), "stream_id": stream.pk if stream else None}
+            "viewers": viewer_count(event.pk), "stream_id": stream.pk if stream else None,
+            "program": stream.program_mode if stream else "live"}
 
 
 def _recording_has_hls(recording: Recording) -> bool:
@@ -413,4 +414,11 @@ def control_status(event: Event) -> dict:
     return {"status": stream.status if stream else "none", "health": health, "health_age_seconds": age,
             "health_fresh": age is not None and age <= PREFLIGHT_HEALTH_FRESH_SECONDS,
             "viewers": viewer_count(event.pk), "peak_viewers": stream.peak_viewers if stream else 0,
-            "slow_mode_seconds": stream.slow_mode_seconds if stream else 0}
+            "slow_mode_seconds": stream.slow_mode_seconds if stream else 0,
+            "program": stream.program_mode if stream else "live", "alerts": _alerts(stream)}
+
+
+def _alerts(stream) -> list[dict]:
+    from .alerts import open_alerts
+
+    return open_alerts(stream)

@@ -23,7 +23,7 @@ from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceErr
 from microstage.models import EDIT_ROLES, User
 from microstage.selectors import creator_for_team, role_of
 
-from . import cutting, media, tasks
+from . import alerts, cutting, media, tasks
 from .models import ChatMessage, ChatMute, Clip, LiveStream, Recording, StreamKey
 from .selectors import (
     PRESENCE_TTL_SECONDS,
@@ -322,7 +322,12 @@ def record_health(stream_id: str, health: dict, *, which: str | None = None) -> 
     """The transcoder's latest measurements (also a heartbeat for the key it follows)."""
 
 
+    previous = LiveStream.objects.filter(pk=stream_id).values_list("health", flat=True).first()
     LiveStream.objects.filter(pk=stream_id).update(health=health, health_at=timezone.now())
+    try:  # thresholds crossed → an incident for the team; never stops the transcoder
+        alerts.check_health(stream_id, health, previous)
+    except Exception:
+        log.exception("stream health check of %s failed", stream_id)
     if which and LiveStream.objects.filter(pk=stream_id, publishing_key=which).exists():
         _beat(stream_id, which)  # only while the stream still follows this key (not after a rotation)
 
@@ -889,6 +894,7 @@ def run_preflight(event_id: str) -> dict | None:
         return None
     result = preflight(event)
     cache.set(f"streaming:preflight:{event_id}", result, timeout=24 * 3600)
+    alerts.check_preflight(event_id, result)
     return result
 
 

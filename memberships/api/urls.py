@@ -1,7 +1,7 @@
 """API v1 routes for memberships. Ids in paths are matched strictly: anything else is a JSON 404."""
 from django.urls import re_path
 
-from . import views
+from . import promo_views, views
 from microstage.converters import ID_REGEX
 
 ID = ID_REGEX
@@ -18,5 +18,7 @@ urlpatterns = [
     re_path(rf"^{MINE}$", views.MyMembershipView.as_view(), name="api-my-membership"),
     re_path(rf"^{MINE}/cancel$", views.CancelMembershipView.as_view(), name="api-my-membership-cancel"),
     re_path(rf"^{MINE}/resume$", views.ResumeMembershipView.as_view(), name="api-my-membership-resume"),
+    re_path(rf"^creators/(?P<creator_id>{ID})/promo-codes$", promo_views.CreatorPromoCodesView.as_view(),
+            name="api-creator-promo-codes"),
     re_path(r"^me/loyalty$", views.MyLoyaltyView.as_view(), name="api-my-loyalty"),
 ]

@@ -56,6 +56,7 @@ KINDS: dict[str, Kind] = {
     "tier_on_sale": Kind("Tickets on sale"),
     "group_buy_succeeded": Kind("Your group-buy succeeded"),
     "onboarding": Kind("Questions before the show", sms=False),
+    "stream_trouble": Kind("Trouble with your stream"),
 }
 
 

@@ -71,6 +71,7 @@ if (root) {
       case 'stock': setStock(msg.item, msg.available); break;
       case 'group_buy': groupBuys.update(msg); break;
       case 'slow_mode': setSlowMode(msg.seconds); break;
+      case 'program': showProgram(msg.mode); break; // control room: live, audio only or slate
       case 'mute': showError(msg.until ? `Muted until ${timeLabel(msg.until)}.` : 'Mute lifted.'); break;
       case 'error':
         showError(errorText(msg));
@@ -80,6 +81,22 @@ if (root) {
       default: break;
     }
   };
+
+  // The program switch from the control room: a slate covers the player (paused); audio only plays
+  // the audio-only rendition and says so over the player; live goes back to video.
+  function showProgram(mode) {
+    const program = mode === 'audio_only' || mode === 'slate' ? mode : 'live';
+    root.dataset.program = program;
+    const slate = $('program-slate');
+    const audioNote = $('program-audio');
+    if (slate) slate.hidden = program !== 'slate';
+    if (audioNote) audioNote.hidden = program !== 'audio_only';
+    if (video) {
+      if (program === 'slate') video.pause();
+      else if (video.paused && currentUrl) video.play()?.catch?.(() => {});
+    }
+    if (player) player.setMode(program === 'audio_only' ? 'audio' : 'video', 'program');
+  }
 
   const onState = (state) => {
     root.dataset.socket = state;
@@ -214,6 +231,7 @@ if (root) {
         if (!status) return;
         if (status.state !== cfg.state) { location.reload(); return; }
         setViewers(viewersNode, status.viewers);
+        if (status.program && status.program !== root.dataset.program) showProgram(status.program);
         if (status.playback) { if (!currentUrl) startPlayer(status.playback); else renewPlayer(status.playback); }
       })
       .catch(() => { /* offline for a moment: the next poll tries again */ });
@@ -221,6 +239,7 @@ if (root) {
 
   const initial = jsonData('playback-data');
   if (initial) startPlayer(initial);
+  showProgram(root.dataset.program);
   if (cfg.state === 'before' || cfg.state === 'live') {
     // Follow the show: before -> live -> after, and pick up the stream once renditions exist.
     setInterval(refreshStatus, cfg.state === 'before' ? 15000 : 20000);
