@@ -40,7 +40,7 @@ def test_control_room_switch_reaches_the_watch_page(browser, artifacts):
             assert watch.locator("#program-slate").is_hidden()
 
             control.get_by_role("button", name="Live", exact=True).click()
-            watch.wait_for_function("document.getElementById('watch').dataset.program === 'live'")
+            watch.wait_for_function("() => document.getElementById('watch').dataset.program === 'live'")
             assert watch.locator("#program-audio").is_hidden() and watch.locator("#program-slate").is_hidden()
             assert watch.evaluate("window.__sameDocument === true")
             assert LiveStream.objects.get(event=room.event).program_mode == "live"
