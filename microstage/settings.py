@@ -182,6 +182,11 @@ CELERY_BEAT_SCHEDULE: dict = {
 CELERY_IMPORTS = ("streaming.preflight_tasks",)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 HEALTHZ_WORKER_TIMEOUT = env.float("MICROSTAGE_HEALTHZ_WORKER_TIMEOUT", default=5.0)
+# /healthz answers the worker part from a result at most this old (one real ping per interval at most).
+HEALTHZ_WORKER_INTERVAL = env.float("MICROSTAGE_HEALTHZ_WORKER_INTERVAL", default=5.0)
+CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
+    "task": "microstage.heartbeat", "schedule": max(1.0, HEALTHZ_WORKER_INTERVAL / 2),
+    "options": {"expires": max(1.0, HEALTHZ_WORKER_INTERVAL / 2)}}
 
 # --- Auth ----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "microstage.User"
@@ -279,6 +284,9 @@ SIGNING_KEY = env.str("MICROSTAGE_SIGNING_KEY", default="")
 # --- Commerce defaults ---------------------------------------------------------------------
 DEFAULT_CURRENCY = env.str("MICROSTAGE_CURRENCY", default="EUR").upper()
 HOLD_SECONDS = env.int("MICROSTAGE_HOLD_SECONDS", default=600)
+# How long a "sold out" seen under a pool's lock may refuse later requests without the lock
+# (commerce/stock_snapshot.py); 0 turns the snapshots off.
+STOCK_SNAPSHOT_SECONDS = env.float("MICROSTAGE_STOCK_SNAPSHOT_SECONDS", default=1.0)
 # Checkout risk (commerce/risk.py): scores 0-100; at REVIEW a paid order waits for staff, at REFUSE
 # checkout answers 409 risk_refused. X-Forwarded-For is trusted only behind a proxy of ours.
 RISK_REVIEW_THRESHOLD = env.int("MICROSTAGE_RISK_REVIEW_THRESHOLD", default=70)
