@@ -116,16 +116,20 @@ def remember_on_commit(pools: dict, left: dict[str, int], soonest: dict[int, dat
         transaction.on_commit(lambda: _write(snaps))
 
 
-def forget_on_commit(keys) -> None:
-    """Stock of these pools may have come back: drop their snapshots once the transaction commits."""
+def forget(keys) -> None:
+    """Drop these pools' snapshots now (the lock decides the next request)."""
     names = [PREFIX + k for k in set(keys) if _shown(k)]
     if not names or not _enabled():
         return
+    try:
+        cache.delete_many(names)
+    except Exception:
+        log.warning("stock snapshots not forgotten", exc_info=True)
 
-    def forget():
-        try:
-            cache.delete_many(names)
-        except Exception:
-            log.warning("stock snapshots not forgotten", exc_info=True)
 
-    transaction.on_commit(forget)
+def forget_on_commit(keys) -> None:
+    """Stock of these pools may come back with this transaction: drop their snapshots now and again
+    once it commits (a request in between may have written one from the old state)."""
+    keys = set(keys)
+    forget(keys)
+    transaction.on_commit(lambda: forget(keys))

@@ -20,3 +20,6 @@ class EventsConfig(AppConfig):
 
         register_drop_sellable()
         register_order_section(DROP_KIND, downloads_section)
+        from . import page_cache
+
+        page_cache.connect()

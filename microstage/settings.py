@@ -178,6 +178,12 @@ CELERY_BEAT_SCHEDULE: dict = {
     "sample-viewers": {"task": "analytics.sample_viewers", "schedule": 60.0},
     "renew-sandbox-memberships": {"task": "memberships.renew_sandbox_memberships", "schedule": 300.0},
 }
+# Anonymous event and discovery pages are cached under versions bumped by every change (events/page_cache.py);
+# this is only the longest a copy lives.
+PAGE_CACHE_SECONDS = env.int("MICROSTAGE_PAGE_CACHE_SECONDS", default=300)
+# Page views are buffered in Redis and written in batches this often (analytics/pageview_buffer.py).
+PAGEVIEW_FLUSH_SECONDS = env.float("MICROSTAGE_PAGEVIEW_FLUSH_SECONDS", default=10.0)
+CELERY_BEAT_SCHEDULE["flush-page-views"] = {"task": "analytics.flush_page_views", "schedule": PAGEVIEW_FLUSH_SECONDS}
 # Task modules beyond each app's tasks.py (autodiscovery finds only those).
 CELERY_IMPORTS = ("streaming.preflight_tasks",)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
@@ -268,6 +274,12 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 DJSTRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
 PAYMENTS_PROVIDER = env.str("MICROSTAGE_PAYMENTS_PROVIDER", default="stripe" if STRIPE_SECRET_KEY else "sandbox")
+# Provider requests per second that group-buy settlement keeps to, across all workers (Stripe allows
+# 25/s in test mode and 100/s live); the sandbox has no limit unless one is set (0 = none).
+STRIPE_RATE_LIMIT = env.float("MICROSTAGE_STRIPE_RATE_LIMIT", default=100.0 if STRIPE_LIVE_MODE else 25.0)
+SANDBOX_RATE_LIMIT = env.float("MICROSTAGE_SANDBOX_RATE_LIMIT", default=0.0)
+# Participants settled at once (threads, each with its own database connection) per settling process.
+SETTLE_CONCURRENCY = env.int("MICROSTAGE_SETTLE_CONCURRENCY", default=4)
 PLATFORM_FEE_PERCENT = Decimal(env.str("MICROSTAGE_PLATFORM_FEE_PERCENT", default="5"))
 
 # --- Streaming -----------------------------------------------------------------------------
