@@ -11,6 +11,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
+from microstage.health_asgi import HealthFastPath  # noqa: E402
+
 # The platform knows no app above it: websocket routes are looked up by name (streaming adds them).
 try:
     websocket_urlpatterns = import_string("streaming.routing.websocket_urlpatterns")
@@ -18,6 +20,6 @@ except ImportError:
     websocket_urlpatterns = []
 
 application = ProtocolTypeRouter({
-    "http": django_asgi_app,
+    "http": HealthFastPath(django_asgi_app),  # /healthz before Django's middleware and sync thread
     "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
 })

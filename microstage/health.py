@@ -1,13 +1,13 @@
 """Health of the three engines the platform runs on: database, Redis and a Celery worker.
 
 `/healthz` (liveness, polled by load balancers, also during a rush) must cost next to nothing: the
-database and Redis answer a trivial round trip each, and the worker part is read from a cached
-result. That result is refreshed at most every HEALTHZ_WORKER_INTERVAL seconds: the `microstage.ping`
-task writes it whenever a worker runs it (beat queues one every half interval), and when it is
-older than the interval, exactly one web request (a Redis lock) queues a ping and waits for it while
-every other request answers from the last known result. So a flood of /healthz never queues more
-than one task per interval. `/healthz/ready` (deploys) always does the real round trip and also checks
-that no migration is pending.
+database and Redis answer a trivial round trip each, and the worker part is read from the worker's
+last heartbeat in Redis (`microstage.heartbeat`, queued by beat every half HEALTHZ_WORKER_INTERVAL,
+and `microstage.ping` record it when a worker runs them). A probe never waits for a worker once one
+has been seen, and a flood of probes queues at most one ping per interval (see check_worker). Under
+uvicorn, /healthz is answered before Django's middleware (microstage/health_asgi.py), so it does not
+queue behind the page and API requests of a rush. `/healthz/ready` (deploys) always does the real
+round trip and also checks that no migration is pending.
 """
 import logging
 import time
@@ -75,26 +75,45 @@ def _last_worker() -> dict | None:
     return found if isinstance(found, dict) and "at" in found else None
 
 
+def queue_ping() -> None:
+    """Ask a worker for a heartbeat without waiting for it (it records itself when it runs)."""
+    from .tasks import ping
+
+    try:
+        ping.apply_async(expires=settings.HEALTHZ_WORKER_TIMEOUT)
+    except Exception:  # the broker is Redis: the Redis part of the report says so
+        log.warning("worker ping not queued", exc_info=True)
+
+
 def check_worker() -> str:
-    """The worker's health, at most HEALTHZ_WORKER_INTERVAL seconds old; one request at a time refreshes it."""
-    interval = settings.HEALTHZ_WORKER_INTERVAL
+    """The worker's health from its last heartbeat; never waits for a worker once one has been seen.
+
+    A heartbeat younger than HEALTHZ_WORKER_INTERVAL is the answer. An older one makes one request per
+    interval (a Redis lock) queue a ping and answer from what is known: still "ok" while the heartbeat
+    is younger than the interval plus HEALTHZ_WORKER_TIMEOUT (the time a worker has to answer), an
+    error after that. Only when no heartbeat was ever recorded (a fresh Redis) does a probe wait for
+    a worker's answer — one probe; the others wait for its result.
+    """
+    interval, timeout = settings.HEALTHZ_WORKER_INTERVAL, settings.HEALTHZ_WORKER_TIMEOUT
     last = _last_worker()
-    if last and time.time() - last["at"] <= interval:
+    age = time.time() - last["at"] if last else None
+    if age is not None and age <= interval:
         return last["status"]
-    if cache.add(WORKER_LOCK, 1, timeout=settings.HEALTHZ_WORKER_TIMEOUT + 1):
-        try:
+    if cache.add(WORKER_LOCK, 1, timeout=max(1, int(interval))):
+        if last is None:
             return ping_worker()
-        finally:
-            cache.delete(WORKER_LOCK)
-    if last:  # someone is refreshing it right now: the last known answer, a few seconds old
+        queue_ping()
+    if last is None:  # the very first probe is pinging: wait for its answer
+        deadline = time.monotonic() + timeout + 1
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            last = _last_worker()
+            if last:
+                return last["status"]
+        return "error: TimeoutError"
+    if age <= interval + timeout:
         return last["status"]
-    deadline = time.monotonic() + settings.HEALTHZ_WORKER_TIMEOUT + 1
-    while time.monotonic() < deadline:  # the very first probe: wait for the one ping in flight
-        time.sleep(0.05)
-        last = _last_worker()
-        if last:
-            return last["status"]
-    return "error: TimeoutError"
+    return f"error: no heartbeat for {int(age)} s"
 
 
 def check_migrations() -> str:

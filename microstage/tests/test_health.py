@@ -107,8 +107,9 @@ def test_probes_during_a_refresh_answer_from_the_last_result(client, count_pings
     from microstage import health
 
     settings.HEALTHZ_WORKER_INTERVAL = 1
-    health.cache.set(health.WORKER_KEY, {"at": 0, "status": "ok"})
-    health.cache.add(health.WORKER_LOCK, 1, timeout=30)  # another request is pinging right now
+    settings.HEALTHZ_WORKER_TIMEOUT = 30
+    health.cache.set(health.WORKER_KEY, {"at": time.time() - 3, "status": "ok"})  # stale, a ping is due
+    health.cache.add(health.WORKER_LOCK, 1, timeout=30)  # another request queued it right now
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json()["worker"] == "ok"
     assert count_pings == []
@@ -129,3 +130,41 @@ def test_ready_without_a_worker_is_503(client, settings):
     r = client.get("/healthz/ready")
     assert r.status_code == 503 and r.json()["worker"].startswith("error")
     assert r.json()["migrations"] == "ok"
+
+
+@pytest.mark.django_db
+def test_a_stale_heartbeat_queues_one_ping_and_never_waits(client, count_pings, settings, monkeypatch):
+    from microstage import health
+
+    settings.HEALTHZ_WORKER_INTERVAL = 60
+    settings.HEALTHZ_WORKER_TIMEOUT = 30
+    health.cache.set(health.WORKER_KEY, {"at": time.time() - 61, "status": "ok"})
+    monkeypatch.setattr(health, "ping_worker", lambda: pytest.fail("a probe waited for a worker"))
+    for _ in range(10):
+        r = client.get("/healthz")
+        assert r.status_code == 200 and r.json()["worker"] == "ok"  # within interval + timeout: still ok
+    assert len(count_pings) == 1  # queued once, not per probe
+
+
+@pytest.mark.django_db
+def test_the_asgi_fast_path_answers_the_same_report(worker):
+    """Under uvicorn /healthz is answered before Django's middleware, with the same body and codes."""
+    import asyncio
+
+    from microstage.asgi import application
+
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "path": "/healthz", "method": "GET", "headers": [], "query_string": b""}
+    asyncio.run(application(scope, receive, send))
+    assert sent[0]["status"] == 200
+    assert dict(sent[0]["headers"])[b"cache-control"].startswith(b"max-age=0")
+    import json
+
+    assert json.loads(sent[1]["body"]) == {"database": "ok", "redis": "ok", "worker": "ok"}

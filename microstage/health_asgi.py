@@ -1,0 +1,40 @@
+"""/healthz answered at the ASGI layer, before Django's middleware.
+
+Under ASGI Django runs sync views and middleware on one thread per process, so during a rush a
+load balancer's /healthz would wait behind every queued order request (measured: p99 of seconds).
+Here the same report (microstage.health.report) runs in the event loop's thread pool instead and is
+answered at once. Django's own /healthz view stays for everything that is not this ASGI app (tests,
+WSGI).
+"""
+import json
+
+from asgiref.sync import sync_to_async
+from django.db import connection
+
+from . import health
+
+PATH = "/healthz"
+HEADERS = [(b"content-type", b"application/json"),
+           (b"cache-control", b"max-age=0, no-cache, no-store, must-revalidate, private"),
+           (b"x-content-type-options", b"nosniff")]
+
+
+def _report() -> tuple[dict, bool]:
+    try:
+        return health.report()
+    finally:
+        connection.close()  # this pool thread's connection goes back to the pool
+
+
+class HealthFastPath:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("path") != PATH or scope.get("method") not in ("GET", "HEAD"):
+            return await self.app(scope, receive, send)
+        parts, healthy = await sync_to_async(_report, thread_sensitive=False)()
+        body = json.dumps(parts).encode()
+        await send({"type": "http.response.start", "status": 200 if healthy else 503,
+                    "headers": [*HEADERS, (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body if scope["method"] == "GET" else b""})
