@@ -402,6 +402,7 @@ def main() -> int:
     parser.add_argument("--rush-in-flight", type=int, default=200, help="rush requests at once (default 200)")
     parser.add_argument("--rush-rounds", type=int, default=3, help="measured rush rounds per side load (default 3)")
     parser.add_argument("--web-workers", type=int, default=2, help="uvicorn worker processes (default 2)")
+    parser.add_argument("--settle-participants", type=int, default=5000, help="group-buy size (default 5000)")
     from .chat_fanout import add_arguments as chat_fanout_arguments  # chat fan-out (--chat-*)
 
     chat_fanout_arguments(parser)
@@ -446,10 +447,10 @@ def main() -> int:
 
         results.update(run_clips())
     if "settlement" in selected:
-        log("group-buy settlement: 5,000 participants in the sandbox (bench/settlement.py)")
+        log(f"group-buy settlement: {args.settle_participants:,} participants in the sandbox (bench/settlement.py)")
         from .settlement import run as run_settlement
 
-        results.update(run_settlement())
+        results.update(run_settlement(args.settle_participants))
     if "drop" in selected:
         log(f"drop rush: {args.drop_clients} watchers, {args.drop_purchases} purchases (bench/drop_rush.py)")
         from .drop_rush import run as run_drop_rush

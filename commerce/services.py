@@ -164,15 +164,25 @@ def _recompute_totals(order: Order) -> None:
 
 
 def _announce(items: list[tuple[str, str, list[str]]]) -> None:
-    """Tell watchers the new availability of (kind, item, pool keys) once the transaction commits."""
+    """Tell watchers the new availability of (kind, item, pool keys) once the transaction commits.
+
+    Counted after the commit, so the pools' locks are not held for these reads (and the count is
+    the committed one)."""
+    stock_snapshot.forget_on_commit(k for _, _, keys in items for k in keys)  # stock may have come back
+    transaction.on_commit(lambda: _announce_now(items))
+
+
+def _announce_now(items: list[tuple[str, str, list[str]]]) -> None:
     from .selectors import availability
 
-    stock_snapshot.forget_on_commit(k for _, _, keys in items for k in keys)  # stock may have come back
     for kind, item_id, keys in items:
-        sellable = sellables.get(kind)
-        group = sellable.group(item_id) if sellable and sellable.group else ""
-        if group:
-            realtime.publish(group, {"type": "stock", "item": item_id, "available": availability(keys)})
+        try:
+            sellable = sellables.get(kind)
+            group = sellable.group(item_id) if sellable and sellable.group else ""
+            if group:
+                realtime.publish(group, {"type": "stock", "item": item_id, "available": availability(keys)})
+        except Exception:  # a live count must never fail the write that committed
+            log.exception("stock of %s %s not announced", kind, item_id)
 
 
 def _announce_order(order: Order) -> None:
