@@ -1,6 +1,7 @@
 """First-party, privacy-preserving measurement: visitors, page views, client telemetry, experiments."""
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from microstage.ids import PublicIdField
 from microstage.models import Creator
@@ -36,7 +37,8 @@ class PageView(models.Model):
     event_id = models.CharField(max_length=40, blank=True, db_index=True)
     creator_id = models.CharField(max_length=40, blank=True, db_index=True)
     variant = models.CharField(max_length=40, blank=True, help_text="Experiment variant shown, if any.")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When the page was viewed (views are buffered and written in batches: analytics/pageview_buffer.py).
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         indexes = [models.Index(fields=["event_id", "created_at"], name="pageview_event_time_idx"),
@@ -45,6 +47,18 @@ class PageView(models.Model):
 
     def __str__(self):
         return f"{self.page} view of {self.event_id or self.creator_id}"
+
+
+class PageViewBatch(models.Model):
+    """A batch of buffered page views written to the database (its id is the Redis batch's): a batch
+    whose Redis copy outlived the write is recognised and not written twice."""
+
+    id = models.CharField(primary_key=True, max_length=40, editable=False)
+    views = models.PositiveIntegerField()
+    written_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self):
+        return f"{self.views} views ({self.id})"
 
 
 class TelemetrySample(models.Model):

@@ -6,6 +6,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
 from commerce import groupbuys
 from commerce.models import GroupBuy
@@ -21,19 +22,30 @@ from .models import Experiment, PageView, TelemetrySample, Visitor
 
 
 def record_page_view(*, visitor_id: str, page: str, event_id: str = "", creator_id: str = "", item_id: str = "",
-                     variants: dict | None = None) -> PageView:
+                     variants: dict | None = None) -> None:
     """One view of a tracked page by a visitor (created on first sight). Nothing about the browser is
     kept: no IP address, no user agent, no account (linked only at login or purchase)."""
-    Visitor.objects.get_or_create(pk=visitor_id)
+    from . import pageview_buffer
+
     variant = _variant_shown(page, event_id, item_id, variants or {})
-    return PageView.objects.create(visitor_id=visitor_id, page=page, event_id=event_id or "",
-                                   creator_id=creator_id or "", variant=variant)
+    # Buffered in Redis, written in batches by the analytics.flush_page_views task (no row per view).
+    pageview_buffer.buffer(visitor_id=visitor_id, page=page, event_id=event_id or "", creator_id=creator_id or "",
+                           variant=variant, at=timezone.now())
+
+
+def flush_page_views() -> int:
+    """Write the buffered page views to the database (the beat task; tests call it before reading)."""
+    from . import pageview_buffer
+
+    return pageview_buffer.flush()
 
 
 def link_visitor(visitor_id: str | None, user) -> bool:
     """Link a visitor to an account (at login or purchase); an existing link is kept."""
     if not visitor_id or user is None or not getattr(user, "pk", None):
         return False
+    # The visitor's row may not be written yet (page views are buffered): create it linked.
+    Visitor.objects.bulk_create([Visitor(pk=visitor_id)], ignore_conflicts=True)
     return Visitor.objects.filter(pk=visitor_id, user__isnull=True).update(user=user) > 0
 
 

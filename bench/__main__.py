@@ -33,6 +33,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results.json"
 PING_PATH = "/api/v1/ping"
 LANDING_PATH = "/e/late-night-session/"
+HEALTHZ_PATH = "/healthz"
 HOST = "127.0.0.1"
 
 
@@ -72,6 +73,36 @@ def query_counts() -> dict:
     return out
 
 
+def reservation_queries() -> dict:
+    """Queries of one selling POST /api/v1/orders and of one refused right after (in-process, token auth)."""
+    from django.db import connection, connections
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from .ticket_rush import prepare
+
+    tokens_file = Path(tempfile.mkstemp(prefix="ms-bench-q-", suffix=".json")[1])
+    try:
+        prepared = prepare(3, 1, tokens_file)
+        tokens = json.loads(tokens_file.read_text())
+    finally:
+        tokens_file.unlink(missing_ok=True)
+    client = Client(HTTP_HOST=HOST)
+    body = json.dumps({"lines": [{"tier": prepared["tier"], "quantity": 1}]})
+    counts = []
+    try:
+        for token, expected in zip(tokens, (201, 409, 409), strict=True):
+            with CaptureQueriesContext(connection) as ctx:
+                r = client.post("/api/v1/orders", body, content_type="application/json",
+                                HTTP_AUTHORIZATION=f"Token {token}")
+            if r.status_code != expected:
+                raise SystemExit(f"reservation query count: expected {expected}, got {r.status_code} {r.content!r}")
+            counts.append(len(ctx.captured_queries))
+    finally:
+        connections.close_all()
+    return {"sale": counts[0], "refusal": counts[2], "first_refusal": counts[1]}
+
+
 def where(url: str) -> str:
     """host[:port]/path of a database or Redis URL, without credentials (unix sockets show their path)."""
     parts = urlsplit(url)
@@ -86,16 +117,21 @@ def free_port() -> int:
 
 
 class Server:
-    """uvicorn serving microstage.asgi:application as `make run` does, in its own session."""
+    """uvicorn serving microstage.asgi:application, in its own session (process group).
 
-    def __init__(self, env: dict, port: int):
-        self.env, self.port = env, port
+    workers=1 is `make run`'s shape; workers=2 with a production environment is deploy/Procfile's `web`.
+    """
+
+    def __init__(self, env: dict, port: int, workers: int = 1):
+        self.env, self.port, self.workers = env, port, workers
         self.proc: subprocess.Popen | None = None
         self.log = tempfile.NamedTemporaryFile(prefix="ms-bench-uvicorn-", suffix=".log", delete=False)
 
     def start(self, timeout: float = 60.0) -> None:
         argv = [sys.executable, "-m", "uvicorn", "microstage.asgi:application", "--host", HOST,
                 "--port", str(self.port), "--lifespan", "off", "--no-access-log", "--ws", "websockets"]
+        if self.workers > 1:
+            argv += ["--workers", str(self.workers)]
         # New session: a terminal Ctrl-C reaches the harness, which then stops the server itself.
         self.proc = subprocess.Popen(argv, cwd=BASE_DIR, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -114,13 +150,7 @@ class Server:
         raise RuntimeError(f"uvicorn did not answer {url} within {timeout:.0f} s; log:\n{self.tail()}")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_group(self.proc)
         self.proc = None
         self.log.close()
 
@@ -128,6 +158,65 @@ class Server:
         self.log.flush()
         text = Path(self.log.name).read_text(errors="replace")
         return "\n".join(text.splitlines()[-lines:])
+
+
+def stop_group(proc: subprocess.Popen | None) -> None:
+    """SIGTERM the process we started (it stops its own children), then its whole group if it lingers."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the session we created for it, nothing else
+        except ProcessLookupError:
+            pass
+        proc.wait(5)
+
+
+class Celery:
+    """One Celery worker (and beat, as deploy/Procfile runs them) for the production-shaped server."""
+
+    def __init__(self, env: dict, concurrency: int = 1):
+        self.env, self.concurrency = env, concurrency
+        self.procs: list[subprocess.Popen] = []
+        self.dir = Path(tempfile.mkdtemp(prefix="ms-bench-celery-"))
+
+    def start(self, timeout: float = 60.0) -> None:
+        common = [sys.executable, "-m", "celery", "-A", "microstage"]
+        for argv in ([*common, "worker", "--loglevel", "WARNING", "--concurrency", str(self.concurrency),
+                      "--hostname", f"bench-{os.getpid()}@%h"],
+                     [*common, "beat", "--loglevel", "WARNING", "--schedule", str(self.dir / "beat-schedule")]):
+            log_file = open(self.dir / f"{argv[4]}.log", "wb")  # noqa: SIM115 (closed with the process)
+            self.procs.append(subprocess.Popen(argv, cwd=BASE_DIR, env=self.env, stdout=log_file,
+                                               stderr=subprocess.STDOUT, start_new_session=True))
+        from microstage.celery import app
+
+        deadline = time.monotonic() + timeout
+        while not app.control.ping(timeout=0.5):
+            if self.procs[0].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the Celery worker did not come up: "
+                                   + (self.dir / "worker.log").read_text(errors="replace")[-2000:])
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            stop_group(proc)
+        self.procs = []
+        for f in self.dir.iterdir():
+            f.unlink()
+        self.dir.rmdir()
+
+
+def production_env(env: dict) -> dict:
+    """deploy/Procfile's environment on loopback: debug off, no TLS redirect (no proxy here), static
+    files from the finders (whitenoise; no collectstatic step), the sandbox payment provider."""
+    return {**env, "MICROSTAGE_DEBUG": "false",
+            "MICROSTAGE_SECRET_KEY": env.get("MICROSTAGE_SECRET_KEY") or "bench-" + os.urandom(16).hex(),
+            "MICROSTAGE_SECURE_SSL_REDIRECT": "false", "MICROSTAGE_SECURE_COOKIES": "false",
+            "MICROSTAGE_HSTS_SECONDS": "0", "MICROSTAGE_STATIC_MANIFEST": "false",
+            "MICROSTAGE_STATIC_FROM_FINDERS": "true",
+            "MICROSTAGE_PAYMENTS_PROVIDER": env.get("MICROSTAGE_PAYMENTS_PROVIDER", "sandbox")}
 
 
 def load(port: int, path: str, args) -> dict:
@@ -141,11 +230,13 @@ def load(port: int, path: str, args) -> dict:
     return result
 
 
-def rush_load(port: int, prepared: dict, tokens_file: Path) -> dict:
+def rush_load(port: int, tier: str, tokens_file: Path, in_flight: int, side: str = "") -> dict:
     from .ticket_rush import RUSH_TIMEOUT
 
-    argv = [sys.executable, "-m", "bench.ticket_rush", f"http://{HOST}:{port}", "--tier", prepared["tier"],
-            "--tokens", str(tokens_file)]
+    argv = [sys.executable, "-m", "bench.ticket_rush", f"http://{HOST}:{port}", "--tier", tier,
+            "--tokens", str(tokens_file), "--in-flight", str(in_flight)]
+    if side:
+        argv += ["--side", side, "--side-concurrency", "16"]
     proc = subprocess.run(argv, cwd=BASE_DIR, check=True, capture_output=True, text=True, timeout=RUSH_TIMEOUT + 90)
     return json.loads(proc.stdout)
 
@@ -162,45 +253,91 @@ def server_errors(log_text: str) -> dict[str, int]:
     return dict(Counter(line[:200] for line in found).most_common(5))
 
 
-def build_rush(rush: dict, db: dict, prepared: dict, ping: dict, conditions: str, errors: dict) -> dict:
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def build_rush(rounds: list[dict], dbs: list[dict], prepared: dict, ping: dict, conditions: str, errors: dict,
+               queries: dict) -> dict:
+    """The rush figures: medians over the measured rounds, every round verified against the database."""
     stock, buyers = prepared["stock"], prepared["buyers"]
-    others = {k: v for k, v in rush["statuses"].items() if k not in ("201", "409:sold_out")}
+    in_flight = rounds[0]["in_flight"]
+    statuses = Counter()
+    for r in rounds:
+        statuses.update(r["statuses"])
+    others = {k: v for k, v in statuses.items() if k not in ("201", "409:sold_out")}
     clean = "PASS" if not others else "FAIL"
-    setup = (f"TICKET RUSH: {buyers} distinct users with API tokens (created in the DB beforehand), each on its own "
-             f"keep-alive connection opened before a common start line, send one POST /api/v1/orders "
-             f"{{\"lines\": [{{\"tier\": id, \"quantity\": 1}}]}} at once for a new tier of {stock} "
-             f"(max 1 per order; in-person, venue capacity {stock * 2}). {rush['answered']} answered, "
-             f"{rush['unanswered']} unanswered, {rush['connected_before_start']} connected before the start; "
-             f"statuses {rush['statuses']}. Wall time {rush['wall_s']:.3f} s from the start line to the last answer. "
-             f"The ping baseline was measured in the same run at 16 closed-loop connections, the rush at {buyers} "
-             f"one-shot requests, so latency ratios mostly show queueing in one server process.")
-    verdict = "PASS" if db["exact"] and rush["created"] == stock else "FAIL"
+    exact = all(db["exact"] for db in dbs) and all(r["created"] == stock for r in rounds)
+    verdict = "PASS" if exact else "FAIL"
+    med = {k: median([r[k] for r in rounds]) for k in ("answers_per_s", "reservations_per_s", "sold_out_s", "wall_s",
+                                                        "p50_ms", "p99_ms", "created_p50_ms", "created_p99_ms")}
+    side = {path: [r["side"] for r in rounds if r["side"] and r["side"]["path"] == path]
+            for path in (PING_PATH, HEALTHZ_PATH)}
+    side_rps = {path: median([x["requests_per_s"] for x in v]) for path, v in side.items()}
+    side_p99 = {path: median([x["p99_ms"] for x in v]) for path, v in side.items()}
+    side_errors = {path: sum(sum(x["errors"].values()) for x in v) for path, v in side.items()}
+    setup = (f"TICKET RUSH x {len(rounds)} rounds (medians; one fresh tier each, after one unmeasured warm-up round): "
+             f"{buyers} distinct users with API tokens, each on its own keep-alive connection opened before a "
+             f"common start line, send one POST /api/v1/orders {{\"lines\": [{{\"tier\": id, \"quantity\": 1}}]}} "
+             f"for a new tier of {stock} (max 1 per order; in-person, venue capacity {stock * 2}), at most "
+             f"{in_flight} requests in flight. Statuses over all rounds {dict(statuses)}; per-round wall times "
+             f"{[round(r['wall_s'], 3) for r in rounds]} s. During each round a 16-connection closed-loop side load "
+             f"(alternately {PING_PATH} and {HEALTHZ_PATH}) runs from the start line to the last answer.")
+    q = queries.get("reserve", {})
     result = {
-        "rush_reservations_per_s": figure(rush["reservations_per_s"], "reservations/s", ping["requests_per_s"],
-                                          f"201 Created per second of rush wall time; baseline = ping_rps. "
-                                          f"{setup} {conditions}"),
-        "rush_p50_ms": figure(rush["p50_ms"], "ms", ping["p50_ms"],
-                              f"latency p50 of all {rush['answered']} rush answers (201 and 409); baseline = "
-                              f"ping_p50_ms. Of the 201s alone: p50 {rush['created_p50_ms']} ms. {setup}"),
-        "rush_p99_ms": figure(rush["p99_ms"], "ms", ping["p99_ms"],
-                              f"latency p99 of all rush answers; baseline = ping_p99_ms. Of the 201s alone: p99 "
-                              f"{rush['created_p99_ms']} ms; max {rush['max_ms']} ms. {setup}"),
-        "rush_created": figure(rush["created"], "201s", stock,
-                               f"201 answers; baseline = the tier's stock, ratio must be 1. {setup}"),
+        "rush_requests_per_s": figure(med["answers_per_s"], "req/s", ping["requests_per_s"],
+                                      f"All rush answers (201 and 409) per second of rush wall time, median of "
+                                      f"rounds; baseline = ping_rps (same run, same server, no rush). {setup} "
+                                      f"{conditions}"),
+        "rush_sold_out_s": figure(med["sold_out_s"], "s", None,
+                                  f"Start line to the last 201 (the moment the {stock}th ticket is sold), median of "
+                                  f"rounds {[round(r['sold_out_s'], 3) for r in rounds]}. {setup}"),
+        "healthz_rps": figure(side_rps[HEALTHZ_PATH] or 0.0, "req/s", side_rps[PING_PATH],
+                              f"GET {HEALTHZ_PATH} 200s per second over the rush window (16 closed-loop "
+                              f"connections while the rush runs), median of rounds; baseline = GET {PING_PATH} "
+                              f"measured the same way during the other rounds (same load). p99 {HEALTHZ_PATH} "
+                              f"{side_p99[HEALTHZ_PATH]} ms vs ping {side_p99[PING_PATH]} ms; non-200 answers "
+                              f"{side_errors}. {setup}"),
+        "rush_reservations_per_s": figure(med["reservations_per_s"], "reservations/s", ping["requests_per_s"],
+                                          f"201 Created per second of rush wall time (median); baseline = ping_rps. "
+                                          f"{setup}"),
+        "rush_p50_ms": figure(med["p50_ms"], "ms", ping["p50_ms"],
+                              f"latency p50 of all rush answers (201 and 409), median of rounds; baseline = "
+                              f"ping_p50_ms. Of the 201s alone: p50 {med['created_p50_ms']} ms. {setup}"),
+        "rush_p99_ms": figure(med["p99_ms"], "ms", ping["p99_ms"],
+                              f"latency p99 of all rush answers, median of rounds; baseline = ping_p99_ms. Of the "
+                              f"201s alone: p99 {med['created_p99_ms']} ms. {setup}"),
+        "rush_created": figure(median([r["created"] for r in rounds]), "201s", stock,
+                               f"201 answers per round {[r['created'] for r in rounds]}; baseline = the tier's "
+                               f"stock, ratio must be 1. {setup}"),
         "rush_sold_out": {
-            **figure(rush["sold_out"], "409s", buyers - stock,
-                     f"{clean}: 409 answers with code sold_out; baseline = buyers - stock, ratio 1 when every "
-                     f"buyer who got nothing got a clean sold_out. Other answers: {others or 'none'}"
-                     f"{'; server log: ' + json.dumps(errors) if errors else ''}. {setup}"),
+            **figure(median([r["sold_out"] for r in rounds]), "409s", buyers - stock,
+                     f"{clean}: 409 answers with code sold_out per round {[r['sold_out'] for r in rounds]}; baseline "
+                     f"= buyers - stock, ratio 1 when every buyer who got nothing got a clean sold_out. Other "
+                     f"answers: {others or 'none'}{'; server log: ' + json.dumps(errors) if errors else ''}. {setup}"),
             "pass": clean == "PASS"},
         "rush_sold_exactly_stock": {
-            **figure(db["taken"], "tickets", stock,
-                     f"{verdict}: units taken from the tier's pool in the database after the rush (sold "
-                     f"{db['pool_sold']} + actively held {db['held']}) = {db['taken']}, order lines for the tier "
-                     f"{db['order_units']} units in {db['orders']} orders, pool total {db['pool_total']}; "
-                     f"must equal the stock {stock}, and {rush['created']} x 201 must too."),
+            **figure(median([db["taken"] for db in dbs]), "tickets", stock,
+                     f"{verdict}: per round, units taken from the tier's pool in the database after the rush (sold + "
+                     f"actively held) {[db['taken'] for db in dbs]}, order-line units "
+                     f"{[db['order_units'] for db in dbs]}, "
+                     f"pool totals {[db['pool_total'] for db in dbs]}; each must equal the stock {stock}, and so must "
+                     f"each round's 201 count."),
             "pass": verdict == "PASS"},
     }
+    if q:
+        result["reserve_queries"] = figure(q["sale"], "queries", None,
+                                           f"SQL queries of one POST /api/v1/orders that sells (201), in-process "
+                                           f"through the full middleware stack (token auth); a refusal (409 "
+                                           f"sold_out) when the pool is out takes {q['refusal']} "
+                                           f"(refusal_queries). Deterministic.")
+        result["refusal_queries"] = figure(q["refusal"], "queries", q["sale"],
+                                           "SQL queries of one POST /api/v1/orders answered 409 sold_out right "
+                                           "after the pool ran out; baseline = queries of a sale. Deterministic.")
     return result
 
 
@@ -248,14 +385,24 @@ def print_table(results: dict, conditions: str) -> None:
     print(f"\n{conditions}")
 
 
+GROUPS = ("http", "rush", "chat", "transcode", "clips", "settlement", "drop", "analytics", "media", "glass")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("only", nargs="*", metavar="bench",
+                        help=f"run only these ({', '.join(GROUPS)}); default all. Figures of the others in "
+                             f"results.json are kept.")
     parser.add_argument("--concurrency", type=int, default=16, help="keep-alive connections (default 16)")
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per endpoint (default 10)")
     parser.add_argument("--warmup", type=float, default=2.0, help="uncounted seconds first (default 2)")
     parser.add_argument("--output", type=Path, default=RESULTS)
-    parser.add_argument("--rush-buyers", type=int, default=250, help="ticket rush buyers (default 250)")
+    parser.add_argument("--rush-buyers", type=int, default=400, help="ticket rush buyers (default 400)")
     parser.add_argument("--rush-stock", type=int, default=100, help="ticket rush tier size (default 100)")
+    parser.add_argument("--rush-in-flight", type=int, default=200, help="rush requests at once (default 200)")
+    parser.add_argument("--rush-rounds", type=int, default=3, help="measured rush rounds per side load (default 3)")
+    parser.add_argument("--web-workers", type=int, default=2, help="uvicorn worker processes (default 2)")
+    parser.add_argument("--settle-participants", type=int, default=5000, help="group-buy size (default 5000)")
     from .chat_fanout import add_arguments as chat_fanout_arguments  # chat fan-out (--chat-*)
 
     chat_fanout_arguments(parser)
@@ -263,8 +410,12 @@ def main() -> int:
 
     drop_rush_arguments(parser)
     args = parser.parse_args()
+    unknown = [g for g in args.only if g not in GROUPS]
+    if unknown:
+        parser.error(f"unknown bench {unknown}; choose from {', '.join(GROUPS)}")
+    selected = set(args.only or GROUPS)
 
-    os.environ.setdefault("MICROSTAGE_DEBUG", "true")  # as `make run` (devstack.run) sets it
+    os.environ.setdefault("MICROSTAGE_DEBUG", "true")  # the harness itself and the dev-shaped benches
     port = free_port()
     os.environ.setdefault("MICROSTAGE_SITE_URL", f"http://{HOST}:{port}")
     env = dict(os.environ)
@@ -275,88 +426,137 @@ def main() -> int:
     log("migrate + demo data")
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "demo")
-    log("query counts (in-process)")
-    queries = query_counts()
-    from .ticket_rush import prepare, verify
+    results = json.loads(args.output.read_text()) if args.output.exists() and args.only else {}
+    conditions = ""
+    exit_status = 0
+    if selected & {"http", "rush"}:
+        exit_status, conditions = run_web(args, env, port, selected, results)
+    if "chat" in selected:
+        from .chat_fanout import run as chat_fanout_run  # its own servers: one per channel layer
 
-    log(f"ticket rush data: {args.rush_buyers} buyers with API tokens, a tier of {args.rush_stock}")
-    tokens_file = Path(tempfile.mkstemp(prefix="ms-bench-rush-", suffix=".json")[1])
-    prepared = prepare(args.rush_buyers, args.rush_stock, tokens_file)
+        log(f"chat fan-out: {args.chat_clients} websocket clients, both channel layers (bench/chat_fanout.py)")
+        results.update(chat_fanout_run(env, args, free_port))
+    if "transcode" in selected:
+        from .transcode import run as transcode_run  # streaming: HLS ladder vs stream-copy remux
 
-    load_before = os.getloadavg()
-    server = Server(env, port)
-    try:
-        log(f"starting uvicorn on {HOST}:{port}")
-        server.start()
-        log(f"load: GET {PING_PATH}  ({args.concurrency} connections, {args.warmup:g}+{args.duration:g} s)")
-        ping = load(port, PING_PATH, args)
-        log(f"load: GET {LANDING_PATH}  ({args.concurrency} connections, {args.warmup:g}+{args.duration:g} s)")
-        landing = load(port, LANDING_PATH, args)
-        log(f"ticket rush: {args.rush_buyers} buyers at once for {args.rush_stock} tickets (POST /api/v1/orders)")
-        rush = rush_load(port, prepared, tokens_file)
-        errors = server_errors(Path(server.log.name).read_text(errors="replace"))
-    finally:
-        server.stop()
-        Path(server.log.name).unlink(missing_ok=True)
-        tokens_file.unlink(missing_ok=True)
-    db = verify(prepared["tier"], args.rush_stock)
-    load_after = os.getloadavg()
+        log("transcode: HLS ladder vs stream-copy remux of the same input")
+        results.update(transcode_run())
+    if "clips" in selected:
+        log("clips: a 60 s clip from a one-hour recording (bench/clips.py)")
+        from .clips import run as run_clips
 
-    conditions = (
-        f"Loopback {HOST}, {args.concurrency} keep-alive connections, {args.warmup:g} s warm-up then "
-        f"{args.duration:g} s measured per endpoint (ping first, then landing, same server). Server: one uvicorn "
-        f"process, microstage.asgi:application --lifespan off --no-access-log, "
-        f"MICROSTAGE_DEBUG={env['MICROSTAGE_DEBUG']} as `make run` sets it (dev configuration, not production), "
-        f"database connection pool of {env.get('MICROSTAGE_DB_POOL_MAX', '20 (default)')} per process, "
-        f"database {where(env.get('DATABASE_URL', ''))}, Redis {where(env.get('REDIS_URL', ''))}. "
-        f"Load generator: bench/http_load.py (aiohttp), a separate process on the same "
-        f"{os.cpu_count()}-CPU machine, which other work shares (loadavg 1 min {load_before[0]:.2f} before, "
-        f"{load_after[0]:.2f} after): absolute numbers are noisy; compare ratios within one run."
-    )
-    results = build(ping, landing, queries, conditions)
-    results.update(build_rush(rush, db, prepared, ping, conditions, errors))
-    from .chat_fanout import run as chat_fanout_run  # its own servers: one per channel layer
+        results.update(run_clips())
+    if "settlement" in selected:
+        log(f"group-buy settlement: {args.settle_participants:,} participants in the sandbox (bench/settlement.py)")
+        from .settlement import run as run_settlement
 
-    log(f"chat fan-out: {args.chat_clients} websocket clients, both channel layers (bench/chat_fanout.py)")
-    results.update(chat_fanout_run(env, args, free_port))
-    from .transcode import run as transcode_run  # streaming: HLS ladder vs stream-copy remux
+        results.update(run_settlement(args.settle_participants))
+    if "drop" in selected:
+        log(f"drop rush: {args.drop_clients} watchers, {args.drop_purchases} purchases (bench/drop_rush.py)")
+        from .drop_rush import run as run_drop_rush
 
-    log("transcode: HLS ladder vs stream-copy remux of the same input")
-    results.update(transcode_run())
-    log("clips: a 60 s clip from a one-hour recording (bench/clips.py)")
-    from .clips import run as run_clips
+        results.update(run_drop_rush(env, args, free_port))
+    if "analytics" in selected:
+        log("analytics: event_metrics and the event analytics page, 100,000 views / 10,000 orders "
+            "(bench/analytics.py)")
+        from .analytics import run as run_analytics
 
-    results.update(run_clips())
-    log("group-buy settlement: 5,000 participants in the sandbox (bench/settlement.py)")
-    from .settlement import run as run_settlement
+        results.update(run_analytics())
+    if "media" in selected:
+        log("media: 300 HLS viewers through nginx, a 200 MB download's web RSS (bench/media.py)")
+        from .media import run as run_media
 
-    results.update(run_settlement())
-    log(f"drop rush: {args.drop_clients} watchers, {args.drop_purchases} purchases (bench/drop_rush.py)")
-    from .drop_rush import run as run_drop_rush
+        results.update(run_media())
+    if "glass" in selected:
+        log("glass-to-glass: camera frames through the live ladder to the stored playlist (bench/glass.py)")
+        from .glass import run as run_glass
 
-    results.update(run_drop_rush(env, args, free_port))
-    log("analytics: event_metrics and the event analytics page, 100,000 views / 10,000 orders (bench/analytics.py)")
-    from .analytics import run as run_analytics
-
-    results.update(run_analytics())
-    log("media: 300 HLS viewers through nginx, a 200 MB download's web RSS (bench/media.py)")
-    from .media import run as run_media
-
-    results.update(run_media())
-    log("glass-to-glass: camera frames through the live ladder to the stored playlist (bench/glass.py)")
-    from .glass import run as run_glass
-
-    results.update(run_glass())
+        results.update(run_glass())
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print()
     print_table(results, conditions)
     print(f"\nwritten: {args.output}")
-    if ping["error_count"] or landing["error_count"]:
-        log(f"WARNING: non-200 responses: ping {ping['errors']}, landing {landing['errors']}")
-    exact, refused = results["rush_sold_exactly_stock"], results["rush_sold_out"]
-    print(f"\nticket rush, exactly {args.rush_stock} sold: {exact['notes']}")
-    print(f"ticket rush, everyone else a clean sold_out: {refused['notes'].split(' TICKET RUSH:')[0]}")
-    return 0 if exact["pass"] else 1
+    return exit_status
+
+
+def run_web(args, env: dict, port: int, selected: set, results: dict) -> tuple[int, str]:
+    """ping (always: the baseline), landing (http), the ticket rush with /healthz under it (rush), against
+    the production shape: deploy/Procfile's web (uvicorn, 2 workers, debug off) and one Celery worker + beat."""
+    log("query counts (in-process)")
+    queries = query_counts()
+    prod = production_env(env)
+    tokens_file = Path(tempfile.mkstemp(prefix="ms-bench-rush-", suffix=".json")[1])
+    prepared = None
+    if "rush" in selected:
+        from .ticket_rush import prepare
+
+        queries["reserve"] = reservation_queries()
+        n_tiers = 1 + 2 * args.rush_rounds
+        log(f"ticket rush data: {args.rush_buyers} buyers with API tokens, {n_tiers} tiers of {args.rush_stock}")
+        prepared = prepare(args.rush_buyers, args.rush_stock, tokens_file, rounds=n_tiers)
+
+    load_before = os.getloadavg()
+    server = Server(prod, port, workers=args.web_workers)
+    worker = Celery(prod)
+    landing = rounds = None
+    try:
+        log("starting one Celery worker and beat")
+        worker.start()
+        log(f"starting uvicorn on {HOST}:{port} ({args.web_workers} workers, debug off)")
+        server.start()
+        log(f"load: GET {PING_PATH}  ({args.concurrency} connections, {args.warmup:g}+{args.duration:g} s)")
+        ping = load(port, PING_PATH, args)
+        if "http" in selected:
+            log(f"load: GET {LANDING_PATH}  ({args.concurrency} connections, {args.warmup:g}+{args.duration:g} s)")
+            landing = load(port, LANDING_PATH, args)
+        if prepared:
+            rounds = []
+            for n, tier in enumerate(prepared["tiers"]):
+                side = "" if n == 0 else (PING_PATH if n % 2 else HEALTHZ_PATH)
+                log(f"ticket rush {'warm-up' if n == 0 else n}: {args.rush_buyers} buyers, {args.rush_in_flight} "
+                    f"in flight, {args.rush_stock} tickets{', side load ' + side if side else ''}")
+                r = rush_load(port, tier, tokens_file, args.rush_in_flight, side)
+                if n:
+                    rounds.append(r)
+        errors = server_errors(Path(server.log.name).read_text(errors="replace"))
+    finally:
+        server.stop()
+        worker.stop()
+        Path(server.log.name).unlink(missing_ok=True)
+        tokens_file.unlink(missing_ok=True)
+    load_after = os.getloadavg()
+    conditions = (
+        f"Loopback {HOST}, {args.concurrency} keep-alive connections, {args.warmup:g} s warm-up then "
+        f"{args.duration:g} s measured per endpoint (ping first, then landing, same server). Server as "
+        f"deploy/Procfile runs it: uvicorn microstage.asgi:application --workers {args.web_workers} --lifespan off "
+        f"(--no-access-log), MICROSTAGE_DEBUG=false, static files by whitenoise from the finders, no TLS redirect "
+        f"(loopback, no proxy), one Celery worker (concurrency 1) and beat running; database connection pool of "
+        f"{env.get('MICROSTAGE_DB_POOL_MAX', '20 (default)')} per process, database "
+        f"{where(env.get('DATABASE_URL', ''))}, Redis {where(env.get('REDIS_URL', ''))}. Load generator: "
+        f"bench/http_load.py / bench/ticket_rush.py (aiohttp), a separate process on the same "
+        f"{os.cpu_count()}-CPU machine, which other work shares (loadavg 1 min {load_before[0]:.2f} before, "
+        f"{load_after[0]:.2f} after): absolute numbers are noisy; compare ratios within one run."
+    )
+    status = 0
+    if landing is not None:
+        results.update(build(ping, landing, queries, conditions))
+        if ping["error_count"] or landing["error_count"]:
+            log(f"WARNING: non-200 responses: ping {ping['errors']}, landing {landing['errors']}")
+    else:
+        results.update({k: v for k, v in build(ping, ping, queries, conditions).items() if k.startswith("ping")})
+    if rounds:
+        from .ticket_rush import verify
+
+        dbs = [verify(tier, args.rush_stock) for tier in prepared["tiers"][1:]]
+        results.update(build_rush(rounds, dbs, prepared, ping, conditions, errors, queries))
+        exact, refused = results["rush_sold_exactly_stock"], results["rush_sold_out"]
+        q = queries["reserve"]
+        print(f"queries: per landing view {queries['landing']['warm']}, per reservation (201) {q['sale']}, "
+              f"per sold_out refusal {q['refusal']} (first refusal {q['first_refusal']})")
+        print(f"ticket rush, exactly {args.rush_stock} sold: {exact['notes']}")
+        print(f"ticket rush, everyone else a clean sold_out: {refused['notes'].split(' TICKET RUSH')[0]}")
+        status = 0 if exact["pass"] and refused["pass"] else 1
+    return status, conditions
 
 
 if __name__ == "__main__":

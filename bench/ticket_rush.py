@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import sys
 import time
 from collections import Counter
@@ -38,8 +39,9 @@ def percentile(sorted_values: list[float], pct: float) -> float | None:
 
 # --- in the harness process (Django set up) ------------------------------------------------------
 
-def prepare(buyers: int, stock: int, tokens_file: Path) -> dict:
-    """A fresh on-sale event with one tier of `stock`, and `buyers` users with API tokens."""
+def prepare(buyers: int, stock: int, tokens_file: Path, rounds: int = 1) -> dict:
+    """`rounds` fresh on-sale events with one tier of `stock` each, and `buyers` users with API tokens
+    (the same buyers rush every tier: one round per tier)."""
     from datetime import timedelta
     from decimal import Decimal
 
@@ -52,24 +54,28 @@ def prepare(buyers: int, stock: int, tokens_file: Path) -> dict:
     from events.models import Event, TicketTier
     from microstage.models import Creator, User
 
-    run = f"{int(time.time())}"
+    run = f"{int(time.time())}{os.urandom(3).hex()}"
     with transaction.atomic():
         creator, _ = Creator.objects.get_or_create(slug="bench-rush", defaults={"name": "Bench Rush"})
         start = timezone.now() + timedelta(days=3)
-        event = Event.objects.create(
-            creator=creator, title=f"Ticket rush {run}", slug=f"bench-rush-{run}", description="Benchmark event.",
-            starts_at=start, ends_at=start + timedelta(hours=2), mode=Event.Mode.IN_PERSON, venue_name="Bench hall",
-            venue_capacity=stock * 2, visibility=Event.Visibility.UNLISTED, status=Event.Status.PUBLISHED,
-            published_at=timezone.now())
-        tier = TicketTier.objects.create(event=event, name="Rush", price=Decimal("10.00"),
-                                         currency=settings.DEFAULT_CURRENCY, quantity=stock, max_per_order=1)
+        tiers = []
+        for r in range(rounds):
+            event = Event.objects.create(
+                creator=creator, title=f"Ticket rush {run}-{r}", slug=f"bench-rush-{run}-{r}",
+                description="Benchmark event.", starts_at=start, ends_at=start + timedelta(hours=2),
+                mode=Event.Mode.IN_PERSON, venue_name="Bench hall", venue_capacity=stock * 2,
+                visibility=Event.Visibility.UNLISTED, status=Event.Status.PUBLISHED, published_at=timezone.now())
+            tiers.append(TicketTier.objects.create(event=event, name="Rush", price=Decimal("10.00"),
+                                                   currency=settings.DEFAULT_CURRENCY, quantity=stock,
+                                                   max_per_order=1))
         password = make_password(None)  # unusable: these users only ever use their token
         users = User.objects.bulk_create([
             User(email=f"rush-{run}-{n}@bench.invalid", display_name=f"Rush buyer {n}", password=password)
             for n in range(buyers)])
         tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
     tokens_file.write_text(json.dumps([t.key for t in tokens]))
-    return {"event": event.pk, "tier": tier.pk, "stock": stock, "buyers": buyers, "creator": creator.pk}
+    return {"event": tiers[0].event_id, "tier": tiers[0].pk, "tiers": [t.pk for t in tiers], "stock": stock,
+            "buyers": buyers, "creator": creator.pk}
 
 
 def verify(tier_id: str, stock: int) -> dict:
@@ -95,16 +101,58 @@ def verify(tier_id: str, stock: int) -> dict:
 
 # --- the load process -------------------------------------------------------------------------
 
-async def rush(base: str, tier: str, tokens: list[str]) -> dict:
+async def side_load(session, url: str, concurrency: int, loop, start_line, stop) -> list[tuple[int, float, float]]:
+    """Closed-loop GETs of `url` on `concurrency` connections from the start line until `stop` is set."""
+    import aiohttp
+
+    done: list[tuple[int, float, float]] = []
+
+    async def worker() -> None:
+        await start_line.wait()
+        while not stop.is_set():
+            started = loop.time()
+            try:
+                async with session.get(url) as resp:
+                    await resp.read()
+                    status = resp.status
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                status = type(exc).__name__
+            done.append((status, started, loop.time()))
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return done
+
+
+async def rush(base: str, tier: str, tokens: list[str], in_flight: int = 0, side: str = "",
+               side_concurrency: int = 16) -> dict:
+    """All buyers at once (at most `in_flight` requests on the wire when > 0); optionally a closed-loop
+    side load (e.g. GET /healthz, or the ping baseline) measured over the same window."""
     import aiohttp
 
     loop = asyncio.get_running_loop()
     start_line = asyncio.Event()
+    stop_side = asyncio.Event()
     ready = 0
     all_ready = asyncio.Event()
+    gate = asyncio.Semaphore(in_flight) if in_flight > 0 else None
     outcomes: list[tuple[str, float, float]] = []  # (status or status:code, started, ended)
     body = json.dumps({"lines": [{"tier": tier, "quantity": 1}]})
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+
+    async def send(session, headers) -> None:
+        started = loop.time()
+        try:
+            async with session.post(f"{base}/api/v1/orders", data=body, headers=headers) as resp:
+                payload = await resp.read()
+                label = str(resp.status)
+                if resp.status != 201:
+                    try:
+                        label += ":" + str(json.loads(payload).get("code", ""))
+                    except (ValueError, AttributeError):
+                        label += ":?"
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            label = type(exc).__name__
+        outcomes.append((label, started, loop.time()))
 
     async def buyer(token: str) -> None:
         nonlocal ready
@@ -121,20 +169,25 @@ async def rush(base: str, tier: str, tokens: list[str]) -> dict:
             if ready == len(tokens):
                 all_ready.set()
             await start_line.wait()
-            started = loop.time()
-            try:
-                async with session.post(f"{base}/api/v1/orders", data=body, headers=headers) as resp:
-                    payload = await resp.read()
-                    label = str(resp.status)
-                    if resp.status != 201:
-                        try:
-                            label += ":" + str(json.loads(payload).get("code", ""))
-                        except (ValueError, AttributeError):
-                            label += ":?"
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                label = type(exc).__name__
-            outcomes.append((label, started, loop.time()))
+            if gate is None:
+                await send(session, headers)
+            else:
+                async with gate:
+                    await send(session, headers)
 
+    side_task = None
+    side_session = None
+    if side:
+        side_session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=side_concurrency),
+                                             timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT))
+        for _ in range(side_concurrency):  # open the side connections before the start line too
+            try:
+                async with side_session.get(f"{base}/api/v1/ping") as resp:
+                    await resp.read()
+            except (TimeoutError, aiohttp.ClientError):
+                pass
+        side_task = asyncio.create_task(side_load(side_session, f"{base}{side}", side_concurrency, loop,
+                                                  start_line, stop_side))
     tasks = [asyncio.create_task(buyer(t)) for t in tokens]
     try:
         await asyncio.wait_for(all_ready.wait(), timeout=60)
@@ -144,22 +197,37 @@ async def rush(base: str, tier: str, tokens: list[str]) -> dict:
     t0 = loop.time()
     start_line.set()
     done, pending = await asyncio.wait(tasks, timeout=RUSH_TIMEOUT)
+    t_end = loop.time()
     for task in pending:
         task.cancel()
+    side_result = None
+    if side_task is not None:
+        stop_side.set()
+        side_done = await side_task
+        await side_session.close()
+        window = max((end for _, _, end in outcomes), default=t_end) - t0
+        counted = [(st, s0, e) for st, s0, e in side_done if e <= t0 + window]
+        ok = sorted((e - s0) * 1000 for st, s0, e in counted if st == 200)
+        side_result = {"path": side, "concurrency": side_concurrency, "window_s": window, "ok": len(ok),
+                       "errors": dict(Counter(str(st) for st, _, _ in counted if st != 200)),
+                       "requests_per_s": len(ok) / window if window else 0.0,
+                       "p50_ms": percentile(ok, 50), "p99_ms": percentile(ok, 99)}
     wall = (max((end for _, _, end in outcomes), default=t0) - t0)
     statuses = Counter(label for label, _, _ in outcomes)
     ok_lat = sorted((end - start) * 1000 for label, start, end in outcomes if label == "201")
     all_lat = sorted((end - start) * 1000 for _, start, end in outcomes)
     created = statuses.get("201", 0)
+    last_created = max((end for label, _, end in outcomes if label == "201"), default=t0) - t0
     return {
-        "buyers": len(tokens), "connected_before_start": connected, "answered": len(outcomes),
-        "unanswered": len(pending), "statuses": dict(statuses), "created": created,
-        "sold_out": statuses.get("409:sold_out", 0), "wall_s": wall,
+        "buyers": len(tokens), "in_flight": in_flight, "connected_before_start": connected,
+        "answered": len(outcomes), "unanswered": len(pending), "statuses": dict(statuses), "created": created,
+        "sold_out": statuses.get("409:sold_out", 0), "wall_s": wall, "sold_out_s": last_created,
         "reservations_per_s": created / wall if wall else 0.0,
         "answers_per_s": len(outcomes) / wall if wall else 0.0,
         "p50_ms": percentile(all_lat, 50), "p99_ms": percentile(all_lat, 99),
         "max_ms": all_lat[-1] if all_lat else None,
         "created_p50_ms": percentile(ok_lat, 50), "created_p99_ms": percentile(ok_lat, 99),
+        "side": side_result,
     }
 
 
@@ -168,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("base", help="http://127.0.0.1:PORT")
     parser.add_argument("--tier", required=True)
     parser.add_argument("--tokens", type=Path, required=True, help="JSON list of API tokens, one per buyer")
+    parser.add_argument("--in-flight", type=int, default=0, help="at most this many requests at once (0: all)")
+    parser.add_argument("--side", default="", help="a path load-tested closed-loop during the rush, e.g. /healthz")
+    parser.add_argument("--side-concurrency", type=int, default=16)
     args = parser.parse_args(argv)
     parts = urlsplit(args.base)
     if parts.scheme != "http" or parts.hostname != "127.0.0.1":
@@ -175,7 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     tokens = json.loads(args.tokens.read_text())
     if not (1 <= len(tokens) <= MAX_BUYERS):
         parser.error(f"1..{MAX_BUYERS} buyers")
-    result = asyncio.run(rush(args.base.rstrip("/"), args.tier, tokens))
+    if args.side and not args.side.startswith("/"):
+        parser.error("--side is a path")
+    if not (0 <= args.in_flight <= MAX_BUYERS and 1 <= args.side_concurrency <= 64):
+        parser.error("--in-flight 0..1000, --side-concurrency 1..64")
+    result = asyncio.run(rush(args.base.rstrip("/"), args.tier, tokens, args.in_flight, args.side,
+                              args.side_concurrency))
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     return 0

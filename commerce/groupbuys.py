@@ -711,9 +711,13 @@ def settle(group_buy_id: str, *, now=None) -> GroupBuy:
 
     Provider errors stop the run; what was done stays done, the next run resumes.
     """
+    from .settle_runner import settle_all
+
     begin_settlement(group_buy_id, now=now)
-    for pid in unsettled_participants(group_buy_id):
-        settle_participant(pid, now=now)
+    _, error = settle_all(unsettled_participants(group_buy_id), lambda pid: settle_participant(pid, now=now),
+                          stop_on=lambda exc: True)
+    if error is not None:
+        raise error
     return finish_settlement(group_buy_id)
 
 
@@ -807,17 +811,23 @@ def settle_batch(group_buy_id: str, participant_ids: list[str], *, pause: float 
 
     Other provider errors leave that participant for the next run and go on with the rest.
     """
-    settled = 0
-    for pid in participant_ids:
-        try:
-            status = settle_participant(pid)
-        except ProviderError as exc:
-            if is_rate_limited(exc):
-                return BatchResult(settled, True)
-            log.warning("settling group-buy participant %s failed; next run retries", pid, exc_info=True)
-            continue
-        settled += status in DONE
+    from .settle_runner import settle_all
+
+    def one(pid: str) -> str:
+        status = settle_participant(pid)
         if pause:
             time.sleep(pause)
+        return status
+
+    def skipped(pid: str, exc: Exception) -> None:
+        log.warning("settling group-buy participant %s failed; next run retries", pid, exc_info=exc)
+
+    statuses, error = settle_all(participant_ids, one, on_error=skipped,
+                                 stop_on=lambda exc: not isinstance(exc, ProviderError) or is_rate_limited(exc))
+    settled = sum(status in DONE for status in statuses)
+    if error is not None:
+        if is_rate_limited(error):
+            return BatchResult(settled, True)
+        raise error
     finish_settlement(group_buy_id)
     return BatchResult(settled, False)

@@ -15,7 +15,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from microstage import realtime
@@ -23,7 +22,7 @@ from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
 
-from . import credit, holdlimits, risk, sellables
+from . import credit, holdlimits, risk, sellables, stock_snapshot
 from .models import Hold, Inventory, Order, OrderLine
 from .signals import order_paid, order_refunded
 
@@ -97,18 +96,20 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
             need[key] = max(need[key], 1) if limits[key].per_order else need[key] + qty * offer.units.get(key, 1)
             totals[key] = limits[key].total
     now = timezone.now()
+    stock_snapshot.refuse_if_sold_out(need, totals, now)  # out of stock: refused without the lock
     with transaction.atomic():
         pools = _lock_pools(totals)
         held = _active_holds(pools.values(), now)
+        soonest = getattr(held, "soonest", {})
         expires_at = now + timedelta(seconds=hold_seconds or holdlimits.hold_seconds(pools, held, need))
+        left = {k: max(0, p.total - p.sold - held.get(p.pk, 0)) for k, p in pools.items()}
         for key, qty in sorted(need.items()):
-            pool = pools[key]
-            left = max(0, pool.total - pool.sold - held.get(pool.pk, 0))
-            if left < qty and key in limits:
+            if left[key] < qty and key in limits:
                 raise Conflict((limits[key].detail or "That is over the limit per person ({left} more allowed).")
-                               .format(left=left), code=limits[key].code, available=left)
-            if left < qty:
-                raise Conflict("Sold out: not enough left for this quantity.", code="sold_out", available=left)
+                               .format(left=left[key]), code=limits[key].code, available=left[key])
+            if left[key] < qty:
+                stock_snapshot.remember_now(pools, left, soonest, now)
+                raise Conflict("Sold out: not enough left for this quantity.", code="sold_out", available=left[key])
         order = Order.objects.create(creator_id=creators.pop(), buyer=buyer if buyer and buyer.is_authenticated
                                      else None, email=email, currency=currencies.pop(), expires_at=expires_at)
         holds, once = [], set()  # once: per-order limits already held by an earlier line
@@ -126,6 +127,8 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
         Hold.objects.bulk_create(holds)
         _recompute_totals(order)
         _announce([(o.kind, o.item_id, list(o.pools)) for o, _, _ in offers])
+        stock_snapshot.remember_on_commit(pools, {k: n - need[k] for k, n in left.items()}, soonest, now,
+                                          new_holds_expire=expires_at)
     return order
 
 
@@ -162,9 +165,8 @@ def _lock_pools(totals: dict) -> dict[str, Inventory]:
 
 
 def _active_holds(pools, now) -> dict[int, int]:
-    rows = (Hold.objects.filter(inventory__in=list(pools), status=Hold.Status.ACTIVE, expires_at__gt=now)
-            .values("inventory_id").annotate(n=Sum("quantity")))
-    return {r["inventory_id"]: r["n"] for r in rows}
+    """Units held per pool id (with `.soonest` hold expiry per pool, for the sold-out snapshots)."""
+    return stock_snapshot.active_holds(pools, now)
 
 
 def _recompute_totals(order: Order) -> None:
@@ -177,15 +179,26 @@ def _recompute_totals(order: Order) -> None:
 
 
 def _announce(items: list[tuple[str, str, list[str]]]) -> None:
-    """Tell watchers the new availability of (kind, item, pool keys) once the transaction commits."""
+    """Tell watchers the new availability of (kind, item, pool keys) once the transaction commits.
+
+    Counted after the commit, so the pools' locks are not held for these reads (and the count is
+    the committed one)."""
+    stock_snapshot.forget_on_commit(k for _, _, keys in items for k in keys)  # stock may have come back
+    transaction.on_commit(lambda: _announce_now(items))
+
+
+def _announce_now(items: list[tuple[str, str, list[str]]]) -> None:
     from .selectors import availability
 
     for kind, item_id, keys in items:
-        sellable = sellables.get(kind)
-        group = sellable.group(item_id) if sellable and sellable.group else ""
-        if group:
-            realtime.publish_latest(group, f"stock:{item_id}", lambda item_id=item_id, keys=keys: {
-                "type": "stock", "item": item_id, "available": availability(keys)})
+        try:
+            sellable = sellables.get(kind)
+            group = sellable.group(item_id) if sellable and sellable.group else ""
+            if group:
+                realtime.publish_latest(group, f"stock:{item_id}", lambda item_id=item_id, keys=keys: {
+                    "type": "stock", "item": item_id, "available": availability(keys)})
+        except Exception:  # a live count must never fail the write that committed
+            log.exception("stock of %s %s not announced", kind, item_id)
 
 
 def _announce_order(order: Order) -> None:

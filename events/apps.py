@@ -42,3 +42,6 @@ class EventsConfig(AppConfig):
         from . import perks
 
         perks.register()  # tier perks that deliver: downloads through the ticket line, show-time merch discount
+        from . import page_cache
+
+        page_cache.connect()

@@ -270,15 +270,17 @@ def drops_with_availability(event: Event, now=None) -> list:
     from commerce.models import Inventory
 
     from .models import Drop
-    from .services import drop_on_sale, drop_pools, drop_state, drop_variant
+    from .services import drop_on_sale, drop_pools, drop_state
 
     now = now or timezone.now()
     drops = list(Drop.objects.filter(event=event).select_related("event", "product", "variant")
                  .prefetch_related("product__variants").order_by("starts_at", "id"))
     pools = {}
     for d in drops:
-        d.variant_obj = drop_variant(d)
-        pools[d.pk] = drop_pools(d, d.variant_obj)
+        # drop_variant's own query per drop would be an N+1: the prefetched variants, in its order.
+        prefetched = sorted(d.product.variants.all(), key=lambda v: (v.position, v.name))
+        d.variant_obj = d.variant if d.variant_id else (prefetched[0] if prefetched else None)
+        pools[d.pk] = drop_pools(d, d.variant_obj) if d.variant_obj else {f"drop:{d.pk}": d.quantity}
     found = availability_by_key([k for p in pools.values() for k in p], now)
     sold = dict(Inventory.objects.filter(key__in=[f"drop:{d.pk}" for d in drops]).values_list("key", "sold"))
     for d in drops:

@@ -20,7 +20,7 @@ from commerce.services import LineRequest
 from microstage.errors import ServiceError
 from microstage.models import Creator
 
-from . import bundles, consent, ical, pages, selectors, services, transfers, waitlist_views
+from . import bundles, consent, ical, page_cache, pages, selectors, services, transfers, waitlist_views
 from .models import Event, Ticket, in_zone
 
 PAGE_SIZE = 12
@@ -88,6 +88,11 @@ def _query_without_page(request) -> str:
 
 
 def discover(request):
+    return page_cache.cached_page(request, page="discover", scopes=("listing", "site"),
+                                  render=lambda: _discover(request))
+
+
+def _discover(request):
     data = None
     if request.GET:
         data = request.GET.copy()
@@ -103,6 +108,11 @@ def discover(request):
 
 
 def creator_page(request, slug):
+    return page_cache.cached_page(request, page=f"creator:{slug}", scopes=("listing", "site"),
+                                  render=lambda: _creator_page(request, slug), allowed_params=("page",))
+
+
+def _creator_page(request, slug):
     creator = get_object_or_404(Creator, slug=slug)
     page = _page(request, selectors.discover(creator=creator.pk, viewer=request.user))
     return render(request, "events/creator.html", {
@@ -135,7 +145,24 @@ def _tiers(event: Event, user=None) -> list:
     return tiers
 
 
+def _event_id_for(slug: str) -> str:
+    """The event id a landing slug names, remembered in the cache (no query on a cached view)."""
+    key = f"page:slug:{slug}"
+    found = cache.get(key)
+    if found is None:
+        found = Event.objects.filter(slug=slug).values_list("pk", flat=True).first() or ""
+        cache.set(key, found, 300)
+    return found
+
+
 def landing(request, slug):
+    if not page_cache.cacheable(request):
+        return _landing(request, slug)
+    return page_cache.cached_page(request, page=f"landing:{slug}", render=lambda: _landing(request, slug),
+                                  scopes=(f"event:{_event_id_for(slug)}", "site"), allowed_params=())
+
+
+def _landing(request, slug):
     event = _event_or_404(slug, request.user)
     tiers = _tiers(event, request.user)
     for tier in tiers:  # a choice kept across the log-in detour, or the tier a "notify me" link names
@@ -158,8 +185,14 @@ def landing(request, slug):
 @require_GET
 def availability(request, slug):
     """The small partial the tier picker polls: one status per tier, swapped in out of band."""
-    event = _event_or_404(slug, request.user)
-    return render(request, "events/_availability.html", {"event": event, "tiers": _tiers(event, request.user)})
+    def render_partial():
+        event = _event_or_404(slug, request.user)
+        return render(request, "events/_availability.html", {"event": event, "tiers": _tiers(event, request.user)})
+
+    if not page_cache.cacheable(request):
+        return render_partial()
+    return page_cache.micro_cached(request, page=f"availability:{slug}", render=render_partial,
+                                   scopes=(f"event:{_event_id_for(slug)}",))
 
 
 def _int(value) -> int:

@@ -10,6 +10,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs
 from django.utils.module_loading import import_string  # noqa: E402
 
 from microstage.websocket_auth import TokenOrSessionAuth  # noqa: E402
+from microstage.health_asgi import HealthFastPath  # noqa: E402
 
 # The platform knows no app above it: websocket routes are looked up by name (streaming adds them).
 try:
@@ -18,7 +19,7 @@ except ImportError:
     websocket_urlpatterns = []
 
 application = ProtocolTypeRouter({
-    "http": django_asgi_app,
+    "http": HealthFastPath(django_asgi_app),  # /healthz before Django's middleware and sync thread
     # `?token=` clients with or without an Origin; session cookies only from an allowed Origin.
     "websocket": TokenOrSessionAuth(URLRouter(websocket_urlpatterns)),
 })

@@ -41,9 +41,24 @@ def _check_group(group: str) -> None:
         raise ValueError(f"invalid channel group name: {group!r}")
 
 
+_listeners: list = []
+
+
+def add_listener(callback) -> None:
+    """`callback(group, payload)` runs (inside the caller's transaction) for every publish; apps above
+    use it to invalidate what an announced change makes stale (e.g. events' page cache)."""
+    if callback not in _listeners:
+        _listeners.append(callback)
+
+
 def publish(group: str, payload: dict) -> None:
     """Send on commit: a rolled-back change is never announced; outside a transaction, at once."""
     _check_group(group)
+    for callback in _listeners:
+        try:
+            callback(group, payload)
+        except Exception:  # a listener must never break the write that caused it
+            log.exception("realtime listener failed for %s", group)
     transaction.on_commit(lambda: send_now(group, payload))
 
 

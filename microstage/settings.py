@@ -188,10 +188,21 @@ CELERY_BEAT_SCHEDULE: dict = {
     "renew-sandbox-memberships": {"task": "memberships.renew_sandbox_memberships", "schedule": 300.0},
     "run-due-payouts": {"task": "commerce.run_due_payouts", "schedule": 900.0},
 }
+# Anonymous event and discovery pages are cached under versions bumped by every change (events/page_cache.py);
+# this is only the longest a copy lives.
+PAGE_CACHE_SECONDS = env.int("MICROSTAGE_PAGE_CACHE_SECONDS", default=300)
+# Page views are buffered in Redis and written in batches this often (analytics/pageview_buffer.py).
+PAGEVIEW_FLUSH_SECONDS = env.float("MICROSTAGE_PAGEVIEW_FLUSH_SECONDS", default=10.0)
+CELERY_BEAT_SCHEDULE["flush-page-views"] = {"task": "analytics.flush_page_views", "schedule": PAGEVIEW_FLUSH_SECONDS}
 # Task modules beyond each app's tasks.py (autodiscovery finds only those).
 CELERY_IMPORTS = ("streaming.preflight_tasks",)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 HEALTHZ_WORKER_TIMEOUT = env.float("MICROSTAGE_HEALTHZ_WORKER_TIMEOUT", default=5.0)
+# /healthz answers the worker part from a result at most this old (one real ping per interval at most).
+HEALTHZ_WORKER_INTERVAL = env.float("MICROSTAGE_HEALTHZ_WORKER_INTERVAL", default=5.0)
+CELERY_BEAT_SCHEDULE["worker-heartbeat"] = {
+    "task": "microstage.heartbeat", "schedule": max(1.0, HEALTHZ_WORKER_INTERVAL / 2),
+    "options": {"expires": max(1.0, HEALTHZ_WORKER_INTERVAL / 2)}}
 
 # --- Auth ----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "microstage.User"
@@ -275,6 +286,12 @@ DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 DJSTRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
 PAYMENTS_PROVIDER = env.str("MICROSTAGE_PAYMENTS_PROVIDER", default="stripe" if STRIPE_SECRET_KEY else "sandbox")
+# Provider requests per second that group-buy settlement keeps to, across all workers (Stripe allows
+# 25/s in test mode and 100/s live); the sandbox has no limit unless one is set (0 = none).
+STRIPE_RATE_LIMIT = env.float("MICROSTAGE_STRIPE_RATE_LIMIT", default=100.0 if STRIPE_LIVE_MODE else 25.0)
+SANDBOX_RATE_LIMIT = env.float("MICROSTAGE_SANDBOX_RATE_LIMIT", default=0.0)
+# Participants settled at once (threads, each with its own database connection) per settling process.
+SETTLE_CONCURRENCY = env.int("MICROSTAGE_SETTLE_CONCURRENCY", default=4)
 PLATFORM_FEE_PERCENT = Decimal(env.str("MICROSTAGE_PLATFORM_FEE_PERCENT", default="5"))
 # Creator payouts: a sale is pending until its show is over plus this many hours; weekly payouts run on
 # this weekday (0 = Monday, UTC) and are expected in the bank this many days after they are sent.
@@ -309,6 +326,9 @@ MAX_OPEN_ORDERS_PER_ACCOUNT = env.int("MICROSTAGE_MAX_OPEN_ORDERS", default=5)
 PER_PERSON_HOLD_LIMIT = env.int("MICROSTAGE_PER_PERSON_HOLD_LIMIT", default=0)
 RUSH_HOLD_SECONDS = env.int("MICROSTAGE_RUSH_HOLD_SECONDS", default=180)
 RUSH_AVAILABILITY_PERCENT = env.int("MICROSTAGE_RUSH_AVAILABILITY_PERCENT", default=20)
+# How long a "sold out" seen under a pool's lock may refuse later requests without the lock
+# (commerce/stock_snapshot.py); 0 turns the snapshots off.
+STOCK_SNAPSHOT_SECONDS = env.float("MICROSTAGE_STOCK_SNAPSHOT_SECONDS", default=1.0)
 # Checkout risk (commerce/risk.py): scores 0-100; at REVIEW a paid order waits for staff, at REFUSE
 # checkout answers 409 risk_refused. X-Forwarded-For is trusted only behind a proxy of ours.
 RISK_REVIEW_THRESHOLD = env.int("MICROSTAGE_RISK_REVIEW_THRESHOLD", default=70)

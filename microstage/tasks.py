@@ -4,5 +4,17 @@ from celery import shared_task
 
 @shared_task(name="microstage.ping", ignore_result=False)
 def ping() -> str:
-    """Answered by any live worker; /healthz waits for it."""
+    """Answered by any live worker. Also records the worker as healthy, so /healthz reads a fresh
+    result instead of queueing a task of its own (beat queues this one every few seconds)."""
+    from .health import record_worker
+
+    record_worker("ok")
     return "pong"
+
+
+@shared_task(name="microstage.heartbeat", ignore_result=True)
+def heartbeat() -> None:
+    """Queued by beat every half HEALTHZ_WORKER_INTERVAL: a worker running it is a worker answering."""
+    from .health import record_worker
+
+    record_worker("ok")

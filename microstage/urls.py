@@ -28,6 +28,7 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("healthz/ready", views.healthz_ready, name="healthz-ready"),
     path("admin/", admin.site.urls),
     # allauth's own pattern only allows [0-9A-Za-z] before the "-": our user ids ("usr_...") have an
     # underscore, so password-reset links would 404 without this wider pattern in front of it.

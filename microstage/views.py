@@ -22,6 +22,13 @@ def healthz(request):
     return JsonResponse(parts, status=200 if healthy else 503)
 
 
+@never_cache
+def healthz_ready(request):
+    """Deploy readiness: a real worker round trip and no pending migrations (not for frequent polling)."""
+    parts, healthy = health.ready_report()
+    return JsonResponse(parts, status=200 if healthy else 503)
+
+
 def team_page(roles=None):
     """Dashboard page for the current creator; sets request.creator and request.role."""
 

@@ -9,6 +9,7 @@ from django.test import Client
 from analytics import selectors, services
 from analytics.middleware import COOKIE, current_request
 from analytics.models import Experiment, PageView, Visitor
+from analytics.tasks import flush_page_views
 from commerce import groupbuys
 from commerce.models import Order
 from commerce.tests.groupbuy_helpers import group_buy, past_deadline
@@ -74,6 +75,7 @@ def test_variant_price_shown_and_sold_and_recorded_on_the_page_view():
     client.cookies[COOKIE] = cheap
     page = client.get(drop.event.get_absolute_url())
     assert page.status_code == 200 and b"9.50" in page.content
+    flush_page_views.apply().get()  # page views are buffered; the beat task writes them
     assert PageView.objects.get().variant == f"{exp.pk}:b"
     with AsVisitor(cheap):
         assert event_services.drop_offer(drop.pk, 1, UserFactory()).unit_price == Decimal("9.50")
@@ -94,6 +96,7 @@ def test_opted_out_visitors_get_the_normal_price_and_are_not_counted():
     client = Client(HTTP_DNT="1")
     client.cookies[COOKIE] = visitor_with(exp, "b")
     page = client.get(drop.event.get_absolute_url())
+    flush_page_views.apply().get()
     assert b"9.50" not in page.content and PageView.objects.count() == 0
 
 
