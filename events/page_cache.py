@@ -28,6 +28,10 @@ from django.middleware.csrf import get_token
 
 log = logging.getLogger(__name__)
 CSRF_MARKER = "__MS_CSRF_TOKEN__"
+# The CSP nonce is per response too: stored as a marker, each hit gets the request's own nonce (the
+# one its Content-Security-Policy header names), or no script on the page would run.
+NONCE_MARKER = "__MS_CSP_NONCE__"
+_NONCE_RE = re.compile(r' nonce="([^"]+)"')
 _CSRF_RE = re.compile(r'"X-CSRFToken": "([^"]+)"|name="csrfmiddlewaretoken" value="([^"]+)"')
 IGNORED_PARAMS = ("utm_", "fbclid", "gclid", "ref")
 # Payload types on an event's group that do not change what its page shows.
@@ -111,7 +115,10 @@ def cached_page(request, *, page: str, scopes: tuple[str, ...], render, allowed_
         return render()
     if found is not None:
         content, content_type = found
-        response = HttpResponse(content.replace(CSRF_MARKER, get_token(request)), content_type=content_type)
+        content = content.replace(CSRF_MARKER, get_token(request))
+        if NONCE_MARKER in content:
+            content = content.replace(NONCE_MARKER, str(getattr(request, "csp_nonce", "")))
+        response = HttpResponse(content, content_type=content_type)
         response["X-Page-Cache"] = "hit"
         return response
     response = render()
@@ -120,6 +127,9 @@ def cached_page(request, *, page: str, scopes: tuple[str, ...], render, allowed_
         match = _CSRF_RE.search(content)
         if match:
             content = content.replace(match.group(1) or match.group(2), CSRF_MARKER)
+        nonce = _NONCE_RE.search(content)
+        if nonce:
+            content = content.replace(f' nonce="{nonce.group(1)}"', f' nonce="{NONCE_MARKER}"')
         try:
             cache.set(key, (content, response["Content-Type"]), settings.PAGE_CACHE_SECONDS)
         except Exception:

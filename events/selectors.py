@@ -2,14 +2,14 @@
 import math
 from datetime import datetime
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.db.models.functions import ACos, Cos, Least, Radians, Sin
 from django.utils import timezone
 
 from commerce.selectors import availability_by_key
 from microstage import overrides
 
-from .models import Event, Ticket, TicketTier, opens_room
+from .models import Event, Ticket, TicketTier, TierPerk, opens_room
 
 EARTH_RADIUS_KM = 6371.0
 MAX_RADIUS_KM = 20000.0
@@ -122,6 +122,8 @@ def tiers_with_availability(event: Event, now=None, buyer=None) -> list[TicketTi
     now = now or timezone.now()
     perks = perks_for(buyer, event.creator_id)
     tiers = list(event.tiers.all())
+    # The perks each tier delivers, shown with it: one query for all tiers, not one per tier.
+    prefetch_related_objects(tiers, Prefetch("entitlements", queryset=TierPerk.objects.select_related("product")))
     for tier in tiers:
         tier.event = event  # avoid one query per tier
     left = tier_availability(tiers, now)

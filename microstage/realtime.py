@@ -51,14 +51,18 @@ def add_listener(callback) -> None:
         _listeners.append(callback)
 
 
-def publish(group: str, payload: dict) -> None:
-    """Send on commit: a rolled-back change is never announced; outside a transaction, at once."""
-    _check_group(group)
+def _tell_listeners(group: str, payload: dict) -> None:
     for callback in _listeners:
         try:
             callback(group, payload)
         except Exception:  # a listener must never break the write that caused it
             log.exception("realtime listener failed for %s", group)
+
+
+def publish(group: str, payload: dict) -> None:
+    """Send on commit: a rolled-back change is never announced; outside a transaction, at once."""
+    _check_group(group)
+    _tell_listeners(group, payload)
     transaction.on_commit(lambda: send_now(group, payload))
 
 
@@ -123,8 +127,10 @@ _coalescer = Coalescer()
 
 def publish_latest(group: str, key: str, compute: Callable[[], dict]) -> None:
     """On commit, announce `compute()` to `group`, coalesced with other commits for the same key
-    within the window (0 ms: at once, uncoalesced). `compute` must read the current value itself."""
+    within the window (0 ms: at once, uncoalesced). `compute` must read the current value itself.
+    Listeners hear of it now, by the key's kind (`"stock:<item>"` -> `{"type": "stock"}`)."""
     _check_group(group)
+    _tell_listeners(group, {"type": key.split(":", 1)[0], "key": key})
     if coalesce_seconds() <= 0:
         transaction.on_commit(lambda: send_now(group, compute()))
         return

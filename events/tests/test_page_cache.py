@@ -147,3 +147,21 @@ def test_the_availability_partial_is_shared_for_a_moment(event, django_assert_ma
     with django_assert_max_num_queries(4):
         response = Client().get(url)
     assert response.status_code == 200 and "no-cache" in response["Cache-Control"] + "max-age=0"
+
+
+def test_a_cached_page_carries_the_nonce_its_own_csp_header_names(event):
+    """Scripts are nonced (strict CSP): a copy from cache must name this response's nonce, or none run."""
+    import re
+
+    Client().get(event.get_absolute_url())  # cached
+    nonces = set()
+    for _ in range(2):
+        page = Client().get(event.get_absolute_url())
+        assert page["X-Page-Cache"] == "hit"
+        html = page.content.decode()
+        assert "__MS_CSP_NONCE__" not in html
+        in_page = set(re.findall(r' nonce="([^"]+)"', html))
+        header = re.search(r"'nonce-([^']+)'", page["Content-Security-Policy"]).group(1)
+        assert in_page == {header}
+        nonces.add(header)
+    assert len(nonces) == 2  # each response its own
