@@ -21,14 +21,13 @@ from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Max, Q
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from commerce.models import Order
 from microstage.errors import Conflict, Invalid, NotFound, ServiceError
+from microstage.notifications.services import notify
 
 from .models import Event, TicketTier, WaitlistEntry
 
@@ -295,15 +294,13 @@ def _send_offer_email(entry_id: str) -> None:
     if entry is None or entry.status != Status.OFFERED:
         return
     event = entry.tier.event
-    context = {"entry": entry, "event": event, "tier": entry.tier, "order": entry.order,
-               "expires_at": timezone.localtime(entry.offer_expires_at, event.tz),
+    expires = timezone.localtime(entry.offer_expires_at, event.tz)
+    context = {"tier_name": f"{entry.quantity} × {entry.tier.name}",
+               "expires_at": f"{expires:%d %b, %H:%M} ({event.timezone})",
                "url": settings.SITE_URL + entry.order.get_absolute_url()}
-    try:
-        send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX
-                  + render_to_string("events/email/waitlist_offer_subject.txt", context).strip(),
-                  render_to_string("events/email/waitlist_offer.txt", context), None, [entry.user.email])
-    except Exception:  # noqa: BLE001 - the offer stands and shows on their account either way
-        log.exception("waiting-list offer email for %s failed", entry_id)
+    # Through notifications: email and/or SMS as the person chose (an email that fails goes by SMS to
+    # a confirmed phone), recorded, once per offer.
+    notify(entry.user, "waitlist_offer", event, context, key=f"waitlist_offer:{entry.order_id}")
 
 
 # --- hooks from commerce -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from commerce import services
+from commerce import services, stock_snapshot
 from commerce.models import Hold, Order
 from commerce.services import LineRequest
 from events import waitlist
@@ -188,6 +188,8 @@ class TestOffers:
         WaitlistEntry.objects.filter(pk=e1.pk).update(offer_expires_at=past)
         Order.objects.filter(pk=e1.order_id).update(expires_at=past)
         Hold.objects.filter(order_id=e1.order_id).update(expires_at=past)
+        # The clock moved by hand in the database: say so to the sold-out snapshot (it ends by the clock).
+        stock_snapshot.forget(Hold.objects.filter(order_id=e1.order_id).values_list("inventory__key", flat=True))
         # Before the beat task runs, the owner already sees it expired (by the clock).
         assert make_api(first).get("/api/v1/me/waitlist").json()["results"][0]["status"] == "expired"
         assert promote_waiting_lists() == 1  # the beat task, under the name the schedule sends
@@ -389,3 +391,20 @@ def test_demo_data_has_a_waiting_list_and_a_bundle(settings):
     assert entry.status == "waiting" and entry.user.email == "fan@demo.microstage.dev"
     (bundle,) = Bundle.objects.all()
     assert bundle.items.filter(tier__event__slug=DEMO_EVENT_SLUG).exists() and bundle.credit > 0
+
+
+
+def test_an_offer_goes_through_notifications_by_sms_too(make_api, tier, settings):
+    """The offer is a message that matters: recorded, and sent by SMS as well to those who chose it."""
+    from microstage.notifications.models import Notification, NotificationPreference
+
+    order = sell_out(tier, sandbox_pay=False)
+    waiting = UserFactory()
+    NotificationPreference.objects.create(user=waiting, email=True, sms=True, phone="+4915112345678",
+                                          phone_confirmed_at=timezone.now())
+    join(make_api, waiting, tier)
+    with django_capture_on_commit():
+        services.cancel(order.pk)
+    assert WaitlistEntry.objects.get(user=waiting).status == "offered"
+    sent = Notification.objects.filter(user=waiting, kind="waitlist_offer")
+    assert {n.channel for n in sent} == {"email", "sms"}
