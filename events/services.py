@@ -378,6 +378,7 @@ def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None
             raise Conflict("Your member price is already at least as good as this code's; reserve without it.",
                            code="code_not_needed")
         unit_price, description = promo_price, f"{description} (code {promo.code})"
+        limits.update(promos.promo_limit(promo))  # its uses are held with the order, under the locks
     elif "code" in options:
         percent = memberships.code_discount(code=options["code"], user=buyer, creator_id=event.creator_id)
         if percent <= perks.discount_percent:

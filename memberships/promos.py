@@ -248,6 +248,19 @@ def sales_by_code(creator_id: str, *, item_ids: list[str] | None = None) -> list
 
 
 
+def promo_limit(promo: PromoCode) -> dict:
+    """A code with a use limit as a cap that reserve holds with the order, under its locks: each order
+    takes one use while it is open and keeps it once paid, so concurrent orders never spend more uses
+    than the code has (the same discipline as stock and single-use reward codes)."""
+    from commerce.sellables import LIMIT_PREFIX, Limit
+
+    if promo.max_uses is None:
+        return {}
+    return {f"{LIMIT_PREFIX}promo:{promo.pk}": Limit(
+        total=promo.max_uses, per_order=True, code="code_used",
+        detail="This code has been used up (or its last uses are held by open reservations).")}
+
+
 def price_product_offer(offer, code: str):
     """commerce's code pricer for goods: the offer at the code's price (raises when it does not apply)."""
     from dataclasses import replace
@@ -261,7 +274,8 @@ def price_product_offer(offer, code: str):
     price = price_with_code(promo, kind=PRODUCT, item_id=product_id or "", price=offer.unit_price,
                             currency=offer.currency)
     return replace(offer, unit_price=price, list_price=offer.list_price or offer.unit_price,
-                   description=f"{offer.description} (code {promo.code})"[:255])
+                   description=f"{offer.description} (code {promo.code})"[:255],
+                   limits={**offer.limits, **promo_limit(promo)})
 
 
 def on_order_paid(sender, order, **kwargs) -> None:
