@@ -26,6 +26,7 @@ node_modules/.installed: package.json package-lock.json
 	@touch $@
 
 install: $(VENV)/.installed node_modules/.installed
+	@$(PY) -m microstage.catalogs compile
 
 run: install
 	$(PY) -m microstage.devstack run

@@ -25,6 +25,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
+from django.utils import translation
 
 log = logging.getLogger(__name__)
 CSRF_MARKER = "__MS_CSRF_TOKEN__"
@@ -106,7 +107,7 @@ def cached_page(request, *, page: str, scopes: tuple[str, ...], render, allowed_
     query = _query(request, allowed_params)
     if query is None:
         return render()
-    raw = f"{page}|{query}|{versions(*scopes)}|{_variants(request)}"
+    raw = f"{page}|{query}|{versions(*scopes)}|{_variants(request)}|{translation.get_language()}"
     key = "page:" + hashlib.sha256(raw.encode()).hexdigest()[:40]
     try:
         found = cache.get(key)
