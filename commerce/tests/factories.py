@@ -1,0 +1,291 @@
+"""Factories for commerce: orders and their lines, inventory and holds, products and variants,
+group-buys, tips, the creator ledger, disputes, stock at locations, fulfilment, risk, store credit
+and payouts. Every default makes a valid row; pass what a test cares about."""
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.utils import timezone as tz
+
+from commerce import models as m
+from microstage.tests.factories import CreatorFactory, UserFactory
+
+EUR = "EUR"
+
+
+def _later(**delta):
+    return factory.LazyFunction(lambda: tz.now() + timedelta(**delta))
+
+
+class InventoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Inventory
+
+    key = factory.Sequence(lambda n: f"test:{n}")
+    total = 10
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """A reserved order of nothing yet, held for 15 minutes."""
+
+    class Meta:
+        model = m.Order
+
+    creator = factory.SubFactory(CreatorFactory)
+    buyer = factory.SubFactory(UserFactory)
+    email = factory.LazyAttribute(lambda o: o.buyer.email if o.buyer else "guest@example.com")
+    currency = EUR
+    expires_at = _later(minutes=15)
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.OrderLine
+
+    order = factory.SubFactory(OrderFactory)
+    kind = "product"
+    item_id = factory.Sequence(lambda n: f"item_{n}")
+    description = factory.Sequence(lambda n: f"Item {n}")
+    unit_price = Decimal("10.00")
+    list_price = factory.LazyAttribute(lambda o: o.unit_price)
+    quantity = 1
+    total = factory.LazyAttribute(lambda o: o.unit_price * o.quantity)
+
+
+class HoldFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Hold
+
+    line = factory.SubFactory(OrderLineFactory)
+    order = factory.LazyAttribute(lambda o: o.line.order)
+    inventory = factory.SubFactory(InventoryFactory)
+    quantity = 1
+    expires_at = factory.LazyAttribute(lambda o: o.order.expires_at)
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Product
+
+    creator = factory.SubFactory(CreatorFactory)
+    name = factory.Sequence(lambda n: f"Tour shirt {n}")
+    price = Decimal("25.00")
+    currency = EUR
+
+
+class ProductVariantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.ProductVariant
+
+    product = factory.SubFactory(ProductFactory)
+    name = factory.Sequence(lambda n: f"Size {n}")
+    stock = 20
+
+
+class GroupBuyFactory(factory.django.DjangoModelFactory):
+    """An open group-buy of a product, ending in two days."""
+
+    class Meta:
+        model = m.GroupBuy
+
+    product = factory.SubFactory(ProductFactory)
+    creator = factory.LazyAttribute(lambda o: o.product.creator)
+    title = factory.Sequence(lambda n: f"Group-buy {n}")
+    deadline = _later(days=2)
+    max_quantity = 100
+    currency = EUR
+
+
+class GroupBuyPriceTierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.GroupBuyPriceTier
+
+    group_buy = factory.SubFactory(GroupBuyFactory)
+    min_quantity = factory.Sequence(lambda n: n + 1)
+    price = Decimal("20.00")
+
+
+class GroupBuyParticipantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.GroupBuyParticipant
+
+    group_buy = factory.SubFactory(GroupBuyFactory)
+    user = factory.SubFactory(UserFactory)
+    quantity = 1
+    order = factory.SubFactory(OrderFactory, creator=factory.SelfAttribute("..group_buy.creator"),
+                               buyer=factory.SelfAttribute("..user"))
+
+
+class TipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Tip
+
+    order = factory.SubFactory(OrderFactory)
+    creator = factory.LazyAttribute(lambda o: o.order.creator)
+    user = factory.LazyAttribute(lambda o: o.order.buyer)
+    amount = Decimal("5.00")
+    currency = EUR
+
+
+class LedgerEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.LedgerEntry
+
+    creator = factory.SubFactory(CreatorFactory)
+    kind = m.LedgerEntry.Kind.SALE
+    amount = Decimal("10.00")
+    currency = EUR
+    key = factory.Sequence(lambda n: f"test-ledger-{n}")
+
+
+class DisputeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Dispute
+
+    order = factory.SubFactory(OrderFactory)
+    provider_reference = factory.Sequence(lambda n: f"dp_test_{n}")
+    amount = Decimal("10.00")
+    currency = EUR
+
+
+class StockLocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.StockLocation
+
+    creator = factory.SubFactory(CreatorFactory)
+    name = factory.Sequence(lambda n: f"Merch table {n}")
+
+
+class StockMovementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.StockMovement
+
+    location = factory.SubFactory(StockLocationFactory)
+    variant = factory.SubFactory(ProductVariantFactory, product__creator=factory.SelfAttribute("...location.creator"))
+    quantity = 5
+    reason = m.StockMovement.Reason.RECEIVED
+    key = factory.Sequence(lambda n: f"test-move-{n}")
+
+
+class StockOverrideFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.StockOverride
+
+    location = factory.SubFactory(StockLocationFactory)
+    variant = factory.SubFactory(ProductVariantFactory, product__creator=factory.SelfAttribute("...location.creator"))
+    quantity = 1
+    expires_at = _later(hours=1)
+    created_by = factory.SubFactory(UserFactory)
+
+
+class PosSaleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.PosSale
+
+    location = factory.SubFactory(StockLocationFactory)
+    client_id = factory.Sequence(lambda n: f"till-sale-{n}")
+    items = factory.LazyFunction(lambda: [{"variant": "var_test", "quantity": 1, "unit_price": "25.00"}])
+    total = Decimal("25.00")
+    currency = EUR
+    payment_method = "cash"
+    sold_at = factory.LazyFunction(tz.now)
+    sold_by = factory.SubFactory(UserFactory)
+
+
+class ShippingBatchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.ShippingBatch
+
+    creator = factory.SubFactory(CreatorFactory)
+
+
+class ShipmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Shipment
+
+    order = factory.SubFactory(OrderFactory)
+    address = "Musterstraße 1\n10115 Berlin"
+
+
+class PickupWindowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.PickupWindow
+
+    creator = factory.SubFactory(CreatorFactory)
+    place = "At the merch table"
+    starts_at = _later(days=7)
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(hours=2))
+
+
+class PickupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Pickup
+
+    window = factory.SubFactory(PickupWindowFactory)
+    order = factory.SubFactory(OrderFactory, creator=factory.SelfAttribute("..window.creator"))
+
+
+class FulfilmentCostFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.FulfilmentCost
+
+    order = factory.SubFactory(OrderFactory)
+    kind = "postage"
+    amount = Decimal("4.50")
+    currency = EUR
+
+
+class CheckoutAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.CheckoutAttempt
+
+    email = factory.Sequence(lambda n: f"buyer{n}@example.com")
+
+
+class RiskReviewFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.RiskReview
+
+    order = factory.SubFactory(OrderFactory)
+    score = 50
+    reasons = factory.LazyFunction(lambda: ["new_account"])
+
+
+class CreditEntryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.CreditEntry
+
+    order = factory.SubFactory(OrderFactory)
+    creator = factory.LazyAttribute(lambda o: o.order.creator)
+    email = factory.LazyAttribute(lambda o: o.order.email)
+    kind = "grant"
+    amount = Decimal("10.00")
+    currency = EUR
+    key = factory.Sequence(lambda n: f"test-credit-{n}")
+
+
+class PayoutProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.PayoutProfile
+
+    creator = factory.SubFactory(CreatorFactory)
+
+
+class PayoutFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.Payout
+
+    creator = factory.SubFactory(CreatorFactory)
+    amount = Decimal("100.00")
+    currency = EUR
+    method = "sandbox"
+    schedule = "weekly"
+    key = factory.Sequence(lambda n: f"test-payout-{n}")
+
+
+class PayoutLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = m.PayoutLine
+
+    payout = factory.SubFactory(PayoutFactory)
+    entry = factory.SubFactory(LedgerEntryFactory, creator=factory.SelfAttribute("..payout.creator"))
