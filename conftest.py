@@ -12,6 +12,15 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+# Fixture modules every test may use by naming the fixture (no imports): payments (sandbox, Stripe
+# settings, localstripe), commerce's catalogue and Stripe fakes, and streaming's media files.
+pytest_plugins = [
+    "microstage.tests.test_payments_helpers",
+    "commerce.tests.helpers",
+    "commerce.tests.money_helpers",
+    "streaming.tests.media_helpers",
+]
+
 
 @pytest.fixture(autouse=True)
 def _clean_cache():

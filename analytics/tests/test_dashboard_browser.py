@@ -3,7 +3,6 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from analytics.tests.test_dashboard import show  # noqa: F401 (fixture)
 from microstage.tests.factories import team_member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -16,7 +15,7 @@ def _login(page, live_server, user):
     page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
 
 
-def test_event_charts_draw_on_a_phone(phone, live_server, show, artifacts):  # noqa: F811
+def test_event_charts_draw_on_a_phone(phone, live_server, show, artifacts):
     creator, event = show
     _login(phone, live_server, team_member(creator))
     phone.goto(f"/dashboard/analytics/{event.pk}/")
@@ -28,7 +27,7 @@ def test_event_charts_draw_on_a_phone(phone, live_server, show, artifacts):  # n
     assert phone.js_errors == []
 
 
-def test_creator_charts_draw(desktop, live_server, show, artifacts):  # noqa: F811
+def test_creator_charts_draw(desktop, live_server, show, artifacts):
     creator, _event = show
     _login(desktop, live_server, team_member(creator))
     desktop.goto("/dashboard/analytics/")

@@ -64,12 +64,6 @@ def catalog(db):
     sellables._registry.pop(KIND, None)
 
 
-@pytest.fixture
-def sandbox(settings):
-    settings.PAYMENTS_PROVIDER = "sandbox"
-    return settings
-
-
 def buy(item_id: str, quantity: int = 1, buyer=None, **kw) -> Order:
     buyer = buyer or UserFactory()
     return services.reserve(requests=[services.LineRequest(KIND, item_id, quantity)], buyer=buyer, **kw)

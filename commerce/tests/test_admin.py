@@ -4,7 +4,6 @@ Commerce knows nothing of events (the layering contract covers tests too), so th
 the test-only "seat" kind of helpers.py; the admin of events, tiers, tickets and check-ins is tested
 in events/tests/test_admin.py.
 """
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from decimal import Decimal
 
 import pytest
@@ -15,7 +14,7 @@ from commerce.models import Hold, Inventory, Order
 from microstage.models import User
 from microstage.tests.factories import UserFactory
 
-from .helpers import buy, catalog, sandbox  # noqa: F401 - fixtures
+from .helpers import buy
 
 pytestmark = pytest.mark.django_db
 

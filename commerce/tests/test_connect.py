@@ -1,7 +1,6 @@
 """Stripe Connect onboarding from the dashboard (at the HTTP boundary: localstripe has no Connect), its status kept
 by `account.updated` webhooks (replays change nothing), the sandbox's "connected" state, and selling refused until
 charges are enabled."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 import pytest
 from django.test import Client
 
@@ -12,8 +11,8 @@ from microstage.errors import Conflict
 from microstage.models import Creator, Role
 from microstage.tests.factories import UserFactory, team_member
 
-from .helpers import KIND, catalog, sandbox  # noqa: F401 - fixtures
-from .money_helpers import fake_stripe, post_webhook  # noqa: F401
+from .helpers import KIND
+from .money_helpers import post_webhook
 
 
 def _owner(creator_id, role=Role.OWNER) -> Client:

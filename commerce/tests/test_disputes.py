@@ -1,5 +1,4 @@
 """Disputes by webhook: the order is flagged, the team told, the amount held; twice and out of order, once."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from decimal import Decimal
 
 from django.core import mail
@@ -10,8 +9,8 @@ from commerce.services import LineRequest
 from microstage.models import Creator, Role
 from microstage.tests.factories import UserFactory, team_member
 
-from .helpers import KIND, catalog  # noqa: F401 - fixtures
-from .money_helpers import awaiting_stripe, dispute, fake_stripe, intent_succeeded  # noqa: F401
+from .helpers import KIND
+from .money_helpers import awaiting_stripe, dispute, intent_succeeded
 
 D = Decimal
 

@@ -7,12 +7,7 @@ import pytest
 from commerce.models import GroupBuyParticipant
 from microstage.payments.models import Payment
 from microstage.tests.factories import UserFactory
-from microstage.tests.test_payments_helpers import (  # noqa: F401 - fixtures
-    post_webhook,
-    signed_headers,
-    stripe_event,
-    stripe_settings,
-)
+from microstage.tests.test_payments_helpers import post_webhook, signed_headers, stripe_event
 
 from .groupbuy_helpers import group_buy, join
 

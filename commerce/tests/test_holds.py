@@ -1,5 +1,4 @@
 """Holds expire by the clock alone; expired orders cannot be paid; bad input to reserve changes nothing."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -14,7 +13,7 @@ from microstage.errors import Conflict, Invalid, NotFound
 from microstage.payments.models import Payment
 from microstage.tests.factories import CreatorFactory, UserFactory
 
-from .helpers import KIND, buy, catalog, sandbox, taken  # noqa: F401 - fixtures
+from .helpers import KIND, buy, taken
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,5 @@
 """The creator's ledger: sales, fees, refunds exact to the cent; balances; payouts that never overdraw; pages;
 capture and refund webhooks delivered twice and out of order; Connect destination charges."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from decimal import Decimal
 
 import pytest
@@ -13,8 +12,8 @@ from microstage.errors import Conflict
 from microstage.models import Role
 from microstage.tests.factories import UserFactory, team_member
 
-from .helpers import KIND, catalog, run_together, sandbox  # noqa: F401 - fixtures
-from .money_helpers import awaiting_stripe, charge_refunded, fake_stripe, intent_succeeded  # noqa: F401
+from .helpers import KIND, run_together
+from .money_helpers import awaiting_stripe, charge_refunded, intent_succeeded
 
 D = Decimal
 

@@ -1,13 +1,12 @@
 """Many payments of one order at once take the money once: checkout starts its payment under the
 order's lock, so concurrent attempts share it; nothing is captured twice and refunded again."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 import pytest
 
 from commerce import services
 from commerce.models import Order
 from microstage.payments.models import Payment
 
-from .helpers import buy, catalog, run_together, sandbox  # noqa: F401 - fixtures
+from .helpers import buy, run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

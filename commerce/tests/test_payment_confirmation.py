@@ -1,5 +1,4 @@
 """Payment confirmations act once (twice delivered, concurrent, late, forged) and refunds give back once."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from decimal import Decimal
 
 import pytest
@@ -13,9 +12,9 @@ from microstage.payments import services as payments
 from microstage.payments.events import Kind, PaymentEvent
 from microstage.payments.models import Payment, ProcessedEvent
 from microstage.tests.factories import UserFactory
-from microstage.tests.test_payments_helpers import post_webhook, signed_headers, stripe_event, stripe_settings  # noqa: F401,E501
+from microstage.tests.test_payments_helpers import post_webhook, signed_headers, stripe_event
 
-from .helpers import KIND, buy, catalog, run_together, sandbox, taken  # noqa: F401 - fixtures
+from .helpers import KIND, buy, run_together, taken
 from .test_holds import lapse
 
 

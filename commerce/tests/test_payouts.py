@@ -1,7 +1,6 @@
 """Creator payouts: pending until the show is over plus the settling period, held while disputed or under risk
 review, payouts on the schedule (sandbox and Stripe Connect at the HTTP boundary), failures given back, statements,
 the balance and payouts API."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -15,8 +14,8 @@ from commerce.services import LineRequest
 from microstage.models import Creator, Role
 from microstage.tests.factories import UserFactory, team_member
 
-from .helpers import KIND, catalog, run_together, sandbox  # noqa: F401 - fixtures
-from .money_helpers import awaiting_stripe, dispute, fake_stripe, intent_succeeded, post_webhook  # noqa: F401
+from .helpers import KIND, run_together
+from .money_helpers import awaiting_stripe, dispute, intent_succeeded, post_webhook
 
 D = Decimal
 SHOW_END = timezone.now() + timedelta(days=2)

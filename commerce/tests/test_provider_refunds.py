@@ -1,5 +1,4 @@
 """Refunds made at the payment provider (e.g. in Stripe's dashboard) reach the order and the ledger."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from decimal import Decimal
 
 import pytest
@@ -9,7 +8,7 @@ from commerce.models import Inventory, LedgerEntry, Order
 from microstage.payments.events import Kind, PaymentEvent
 from microstage.payments.services import handle_event
 
-from .helpers import KIND, catalog, sandbox  # noqa: F401 - fixtures
+from .helpers import KIND
 
 pytestmark = pytest.mark.django_db
 

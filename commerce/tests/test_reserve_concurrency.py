@@ -4,7 +4,6 @@ As in pretix's concurrency tests, the same scenario is run twice: with the row l
 stock is taken, everyone else gets a clean `sold_out`) and with the lock patched away (overselling
 happens) — so a pass means the lock works, not that the race never happened to occur.
 """
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 import time
 from collections import Counter
 
@@ -15,7 +14,7 @@ from commerce.models import Hold, Inventory, Order
 from microstage.errors import Conflict
 from microstage.tests.factories import UserFactory
 
-from .helpers import KIND, buy, catalog, run_together, sandbox, taken  # noqa: F401 - fixtures
+from .helpers import KIND, buy, run_together, taken
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

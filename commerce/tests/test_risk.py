@@ -2,7 +2,6 @@
 
 Orders sell the test-only "seat" kind of helpers.py (commerce knows nothing of events).
 """
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from datetime import timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from microstage.models import User
 from microstage.payments.models import Payment
 from microstage.tests.factories import UserFactory
 
-from .helpers import buy, catalog, sandbox  # noqa: F401 - fixtures
+from .helpers import buy
 
 pytestmark = pytest.mark.django_db
 IP = "203.0.113.7"

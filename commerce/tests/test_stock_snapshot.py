@@ -5,7 +5,6 @@ through the pool's row lock, so rushes with cancellations, refunds and lapsing h
 the stock), and it refuses for at most STOCK_SNAPSHOT_SECONDS after stock comes back (cancels and
 refunds drop it at commit, a lapsing hold bounds it by the clock, a raised total is seen at once).
 """
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 import random
 import threading
 from datetime import timedelta
@@ -21,7 +20,7 @@ from commerce.models import Hold, Inventory, Order
 from microstage.errors import Conflict
 from microstage.tests.factories import UserFactory
 
-from .helpers import KIND, buy, catalog, run_together, sandbox, taken  # noqa: F401 - fixtures
+from .helpers import buy, run_together, taken
 
 
 def sold_out(item, quantity=1, buyer=None) -> Conflict:

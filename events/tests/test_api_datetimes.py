@@ -4,7 +4,8 @@ import pytest
 
 from events.models import Event
 
-from .test_api_events import EventFactory, creator, draft, event_body, owner_api, post_json  # noqa: F401
+from .helpers import post_json
+from .test_api_events import event_body
 
 pytestmark = pytest.mark.django_db
 
@@ -12,7 +13,7 @@ NAIVE = "2031-05-01T20:00:00"
 
 
 @pytest.mark.parametrize("field", ["starts_at", "ends_at"])
-def test_a_naive_event_time_is_refused(owner_api, creator, field):  # noqa: F811
+def test_a_naive_event_time_is_refused(owner_api, creator, field):
     r = post_json(owner_api, "/api/v1/events", event_body(creator, **{field: NAIVE}))
     assert r.status_code == 400, r.content
     assert r.json()["code"] == "invalid" and "offset" in r.json()["fields"][field][0]
@@ -20,13 +21,13 @@ def test_a_naive_event_time_is_refused(owner_api, creator, field):  # noqa: F811
 
 
 @pytest.mark.parametrize("value", ["2031-05-01T20:00:00Z", "2031-05-01T20:00:00+02:00", "2031-05-01T20:00:00.5-05:30"])
-def test_times_with_an_offset_are_taken(owner_api, creator, value):  # noqa: F811
+def test_times_with_an_offset_are_taken(owner_api, creator, value):
     body = event_body(creator, starts_at=value, ends_at="2031-05-03T20:00:00Z")
     r = post_json(owner_api, "/api/v1/events", body)
     assert r.status_code == 201, r.content
 
 
-def test_tier_sales_window_and_patch_need_an_offset_too(owner_api, draft):  # noqa: F811
+def test_tier_sales_window_and_patch_need_an_offset_too(owner_api, draft):
     r = post_json(owner_api, f"/api/v1/events/{draft.pk}/tiers", {"name": "A", "price": "10.00", "quantity": 5,
                                                                   "sales_start": NAIVE})
     assert r.status_code == 400 and "sales_start" in r.json()["fields"]

@@ -1,5 +1,4 @@
 """API contract for events and tiers (API.md "Events and tiers"): create, edit, publish, tiers, discovery."""
-import json
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,34 +9,9 @@ from events.models import Event, TicketTier
 from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, team_member
 
+from .helpers import EventFactory, TierFactory, post_json
+
 pytestmark = pytest.mark.django_db
-
-
-def EventFactory(**kw):  # noqa: N802 - reads like the factory it stands in for
-    """A published in-person show next week (plain helper: no dependency on a shared factory module)."""
-    start = kw.pop("starts_at", timezone.now() + timedelta(days=7))
-    n = Event.objects.count()
-    defaults = dict(title=f"Show {n}", slug=f"show-{n}-{start.timestamp():.0f}", description="A small show.",
-                    starts_at=start, ends_at=start + timedelta(hours=3), timezone="Europe/Berlin",
-                    mode=Event.Mode.IN_PERSON, venue_name="The Room", status=Event.Status.PUBLISHED,
-                    published_at=timezone.now())
-    defaults.update(kw)
-    if "creator" not in defaults:
-        defaults["creator"] = CreatorFactory()
-    return Event.objects.create(**defaults)
-
-
-def TierFactory(**kw):  # noqa: N802
-    defaults = dict(name="Standard", price=Decimal("20.00"), currency="EUR", quantity=10, max_per_order=10)
-    defaults.update(kw)
-    if "event" not in defaults:
-        defaults["event"] = EventFactory()
-    return TicketTier.objects.create(**defaults)
-
-
-def post_json(client, url, body, method="post"):
-    data = body if isinstance(body, str) else json.dumps(body)
-    return getattr(client, method)(url, data=data, content_type="application/json")
 
 
 def iso(dt):
@@ -52,21 +26,6 @@ def event_body(creator, **kw):
                       "capacity": 80}}
     body.update(kw)
     return body
-
-
-@pytest.fixture
-def creator():
-    return CreatorFactory()
-
-
-@pytest.fixture
-def owner_api(creator, make_api):
-    return make_api(team_member(creator, Role.OWNER))
-
-
-@pytest.fixture
-def draft(creator):
-    return EventFactory(creator=creator, status=Event.Status.DRAFT, published_at=None)
 
 
 class TestCreate:

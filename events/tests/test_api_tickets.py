@@ -4,14 +4,13 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from commerce import services as commerce
 from events.models import CheckIn, Ticket
-from events.services import TICKET_KIND, qr_payload
+from events.services import qr_payload
 from microstage.models import Role
 from microstage.signing import public_key_b64url
 from microstage.tests.factories import UserFactory, team_member
 
-from .test_api_events import EventFactory, TierFactory, post_json
+from .helpers import EventFactory, TierFactory, buy, post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -19,32 +18,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _sandbox(settings):
     settings.PAYMENTS_PROVIDER = "sandbox"
-
-
-@pytest.fixture
-def tier():
-    return TierFactory(event=EventFactory())
-
-
-@pytest.fixture
-def event(tier):
-    return tier.event
-
-
-def buy(tier, buyer, quantity=1) -> list[Ticket]:
-    order = commerce.reserve(requests=[commerce.LineRequest(TICKET_KIND, tier.pk, quantity)], buyer=buyer)
-    commerce.sandbox_pay(order.pk)
-    return list(Ticket.objects.filter(order_line__order=order))
-
-
-@pytest.fixture
-def buyer():
-    return UserFactory()
-
-
-@pytest.fixture
-def ticket(tier, buyer):
-    return buy(tier, buyer)[0]
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Single-use codes and pass credits under concurrent orders: they are held with the order under
 reserve's locks, so they are spent at most once — also when orders are paid through the provider."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 import time
 from datetime import timedelta
 from decimal import Decimal

@@ -1,10 +1,9 @@
 """door.js refuses a stream-only ticket online and offline (from the bundle's tier kind) and shows the
 room's occupancy against the venue's capacity, in a phone-sized Chromium."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 import pytest
 
 from events import services
-from events.tests.test_door_browser import chromium, door_phone, enter, shot  # noqa: F401 - fixtures
+from events.tests.test_door_browser import enter, shot
 from events.tests.test_door_stream_only import buy, hybrid_show
 from microstage.models import Role
 from microstage.tests.factories import team_member

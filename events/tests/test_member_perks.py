@@ -1,7 +1,6 @@
 """Member perks on tickets, enforced in ticket_offer and seen on the landing page, the tier picker and the
 API: early access, members-only tiers and events, member discounts, passes and discount codes instead
 of money, loyalty points at the door — and none of it once the membership has ended."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 import json
 import re
 from datetime import timedelta

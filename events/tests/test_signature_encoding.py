@@ -5,7 +5,6 @@ import pytest
 from events.services import qr_payload, read_payload
 from microstage import signing
 
-from .test_api_tickets import buy, event, ticket, tier, buyer  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -27,17 +26,17 @@ def _variants(payload: str) -> dict[str, str]:
     }
 
 
-def test_the_canonical_payload_reads(ticket):  # noqa: F811
+def test_the_canonical_payload_reads(ticket):
     assert read_payload(qr_payload(ticket))["t"] == ticket.pk
 
 
 @pytest.mark.parametrize("kind", ["padding", "one_pad", "body_padding", "stray_bits", "standard_alphabet",
                                   "inner_junk"])
-def test_other_spellings_of_the_same_signature_are_refused(ticket, kind):  # noqa: F811
+def test_other_spellings_of_the_same_signature_are_refused(ticket, kind):
     assert read_payload(_variants(qr_payload(ticket))[kind]) is None
 
 
-def test_check_in_refuses_padded_signature(ticket, event, make_api):  # noqa: F811
+def test_check_in_refuses_padded_signature(ticket, event, make_api):
     from microstage.models import Role
     from microstage.tests.factories import team_member
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  - fixtures imported by name are requested as arguments
 """A transferred ticket lands only with whoever claims it from the emailed link with a verified address.
 
 The squatter scenario: someone registered the recipient's address without verifying it. Before the
@@ -15,9 +14,8 @@ from events.services import check_in, qr_payload
 from microstage.tests.factories import UserFactory
 
 from .test_api_tickets import buy, post_json
-from .test_api_tickets import _sandbox, tier  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sandbox")]
 
 SQUAT = "friend@example.com"
 

@@ -4,7 +4,6 @@ The commerce tests (commerce/tests/) prove the reserve primitive with a test-onl
 layering contract keeps commerce, tests included, from importing events. These run the same
 scenarios through ticket_offer, tier_pools, issue_tickets and void_tickets.
 """
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 import pytest
 from django.test import Client
 
@@ -17,7 +16,7 @@ from microstage.errors import Conflict
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
 from microstage.tests.factories import UserFactory
-from microstage.tests.test_payments_helpers import post_webhook, signed_headers, stripe_event, stripe_settings  # noqa: F401,E501
+from microstage.tests.test_payments_helpers import post_webhook, signed_headers, stripe_event
 
 from .factories import EventFactory, TierFactory
 

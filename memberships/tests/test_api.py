@@ -1,5 +1,4 @@
 """The memberships API as API.md fixes it: plans, subscribe, my memberships, my loyalty — and bad input."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from decimal import Decimal
 from unittest import mock
 
@@ -9,7 +8,6 @@ from memberships import services
 from memberships.models import LoyaltyEntry, Membership, MembershipPlan
 from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
-from microstage.tests.test_payments_helpers import sandbox, stripe_settings  # noqa: F401 - fixtures
 
 from .test_subscriptions import lapse, make_plan
 

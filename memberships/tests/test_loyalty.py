@@ -4,7 +4,6 @@ reward's stock, even all at once (threads on real PostgreSQL).
 
 Attendance points at check-in are tested with real tickets in events/tests/test_member_perks.py.
 """
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 import time
 from decimal import Decimal
 
@@ -12,7 +11,7 @@ import pytest
 from django.test import Client
 
 from commerce import services as commerce
-from commerce.tests.helpers import KIND, buy, catalog, run_together, sandbox  # noqa: F401 - fixtures
+from commerce.tests.helpers import KIND, buy, run_together
 from memberships import services
 from memberships.models import LoyaltyAccount, LoyaltyEntry, Referral, Reward, RewardRedemption
 from memberships.referral_views import SESSION_KEY

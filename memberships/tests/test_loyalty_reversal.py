@@ -1,7 +1,6 @@
 """Purchase points come back out on refund and on chargeback, as "reversal" entries in the fan's
 ledger, never below zero (points already redeemed stay spent); a chargeback the creator wins gives
 them back."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from decimal import Decimal
 
 import pytest
@@ -9,8 +8,8 @@ import pytest
 from commerce import services as commerce
 from commerce.models import Order
 from commerce.services import LineRequest
-from commerce.tests.helpers import KIND, catalog, sandbox  # noqa: F401 - fixtures
-from commerce.tests.money_helpers import awaiting_stripe, dispute, fake_stripe, intent_succeeded  # noqa: F401
+from commerce.tests.helpers import KIND
+from commerce.tests.money_helpers import awaiting_stripe, dispute, intent_succeeded
 from memberships import services
 from memberships.models import LoyaltyAccount, LoyaltyEntry, Reward
 from microstage.tests.factories import UserFactory

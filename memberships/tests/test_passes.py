@@ -4,7 +4,6 @@ credits spent under a row lock, once per order line, never below zero even when 
 Redeeming a pass for a ticket goes through events (events/tests/test_member_perks.py): the layering
 contract keeps memberships, tests included, from importing events.
 """
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -15,7 +14,7 @@ from django.utils import timezone
 from commerce import services as commerce
 from commerce.models import Order
 from commerce.services import LineRequest
-from commerce.tests.helpers import run_together, sandbox  # noqa: F401 - fixture
+from commerce.tests.helpers import run_together
 from memberships import services
 from memberships.models import Pass, PassProduct, PassRedemption
 from microstage.errors import Conflict, Invalid, NotFound

@@ -5,7 +5,6 @@ The perks on real ticket pages and the API (early access, members-only tiers and
 codes and passes at the tier picker) are in events/tests/test_member_perks.py: the layering contract
 keeps memberships, tests included, from importing events.
 """
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from datetime import timedelta
 from decimal import Decimal
 from types import SimpleNamespace

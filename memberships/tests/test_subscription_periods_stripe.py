@@ -1,6 +1,5 @@
 """A Stripe membership's period ends when Stripe's subscription says (`current_period_end`), read from
 the subscription (against a private localstripe server) and from its webhooks — never a 30/365-day guess."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -21,11 +20,6 @@ from memberships.tests.test_subscriptions import (
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
 from microstage.tests.factories import UserFactory
-from microstage.tests.test_payments_helpers import (  # noqa: F401 - fixtures
-    localstripe,
-    localstripe_url,
-    stripe_settings,
-)
 
 pytestmark = pytest.mark.django_db
 OPTS = {"api_key": "sk_test_microstage0000000000000000"}

@@ -1,6 +1,5 @@
 """Subscriptions end to end: the sandbox's immediate start and renewal clock, cancel and resume, and Stripe
 webhooks that arrive twice and out of order."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from datetime import timedelta
 from decimal import Decimal
 from unittest import mock
@@ -17,13 +16,7 @@ from microstage.payments import services as payments
 from microstage.payments.events import Kind, PaymentEvent
 from microstage.payments.models import Payment
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
-from microstage.tests.test_payments_helpers import (  # noqa: F401 - fixtures
-    post_webhook,
-    sandbox,
-    signed_headers,
-    stripe_event,
-    stripe_settings,
-)
+from microstage.tests.test_payments_helpers import post_webhook, signed_headers, stripe_event
 
 pytestmark = pytest.mark.django_db
 MONTH = timedelta(days=30)

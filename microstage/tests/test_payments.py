@@ -1,5 +1,4 @@
 """Payments gateway: money conversion, sandbox checkout, exactly-once confirmations, Stripe webhooks."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from decimal import Decimal
 from unittest import mock
 
@@ -13,16 +12,7 @@ from microstage.payments.money import from_minor, to_minor
 from microstage.payments.providers import get_provider
 from microstage.payments.providers.sandbox import DECLINE
 
-from .test_payments_helpers import (  # noqa: F401 - fixtures
-    PURPOSE,
-    post_webhook,
-    recorder,
-    sandbox,
-    sandbox_checkout,
-    signed_headers,
-    stripe_event,
-    stripe_settings,
-)
+from .test_payments_helpers import PURPOSE, post_webhook, sandbox_checkout, signed_headers, stripe_event
 
 pytestmark = pytest.mark.django_db
 

@@ -1,5 +1,4 @@
 """The sandbox checkout page in a real phone-sized browser: readable, tappable, and Pay confirms once."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from decimal import Decimal
 
 import pytest
@@ -7,7 +6,7 @@ import pytest
 from microstage.payments import services
 from microstage.payments.models import Payment
 
-from .test_payments_helpers import PURPOSE, recorder  # noqa: F401 - fixture
+from .test_payments_helpers import PURPOSE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,5 +1,4 @@
 """Gateway: Stripe disputes become DISPUTE_OPENED / DISPUTE_CLOSED events routed to the purpose's handlers, once."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from decimal import Decimal
 
 import pytest
@@ -10,7 +9,7 @@ from microstage.payments.events import Kind
 from microstage.payments.models import Payment
 from microstage.payments.providers.stripe_provider import event_from_stripe
 
-from .test_payments_helpers import PURPOSE, signed_headers, stripe_event, stripe_settings  # noqa: F401
+from .test_payments_helpers import PURPOSE, signed_headers, stripe_event
 
 
 def _dispute(kind: str, status: str, intent: str = "pi_dsp") -> dict:

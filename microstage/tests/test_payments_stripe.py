@@ -1,5 +1,4 @@
 """The Stripe provider against a private localstripe server (which has no Checkout Sessions to test)."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from decimal import Decimal
 
 import pytest
@@ -10,13 +9,7 @@ from microstage.payments.models import Payment
 from microstage.payments.providers import get_provider
 from microstage.payments.providers.base import ProviderError
 
-from .test_payments_helpers import (  # noqa: F401 - fixtures
-    PURPOSE,
-    localstripe,
-    localstripe_url,
-    recorder,
-    stripe_settings,
-)
+from .test_payments_helpers import PURPOSE
 
 pytestmark = pytest.mark.django_db
 OPTS = {"api_key": "sk_test_microstage0000000000000000"}

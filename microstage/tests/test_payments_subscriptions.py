@@ -1,6 +1,5 @@
 """Gateway extensions for subscriptions: hosted subscription checkout, cancel at period end, and the first
 invoice reported twice (checkout completed and invoice paid) in either order."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 from decimal import Decimal
 from unittest import mock
 
@@ -12,15 +11,7 @@ from microstage.payments.events import Kind, PaymentEvent
 from microstage.payments.models import Payment
 from microstage.payments.providers.stripe_provider import event_from_stripe
 
-from .test_payments_helpers import (  # noqa: F401 - fixtures
-    PURPOSE,
-    post_webhook,
-    recorder,
-    sandbox,
-    signed_headers,
-    stripe_event,
-    stripe_settings,
-)
+from .test_payments_helpers import PURPOSE, post_webhook, signed_headers, stripe_event
 
 pytestmark = pytest.mark.django_db
 SESSION = {"id": "cs_sub_1", "url": "https://checkout.stripe.com/c/pay/cs_sub_1"}

@@ -75,7 +75,7 @@ class TestCreateAndCut:
         measured = cutting.decoded_duration(default_storage.path(clip.file))
         assert abs(measured - (end - start)) <= 0.5
 
-    def test_the_cut_is_frame_accurate(self, event, recording, owner, queued, source_video):  # noqa: F811
+    def test_the_cut_is_frame_accurate(self, event, recording, owner, queued, source_video):
         """PSNR of the clip against the exact span of the source: high when aligned, and clearly lower
         against the span shifted by one frame (so the test would notice an off-by-one)."""
         import re
@@ -269,7 +269,7 @@ class TestUpload:
     def url(self, event):
         return f"/dashboard/live/{event.pk}/replay/upload/"
 
-    def test_a_video_upload_becomes_a_playable_replay(self, event, owner, client, media_root, source_video,  # noqa: F811
+    def test_a_video_upload_becomes_a_playable_replay(self, event, owner, client, media_root, source_video,
                                                       monkeypatch, django_capture_on_commit_callbacks):
         queued = []
         monkeypatch.setattr("streaming.clip_tasks.package_upload.delay", queued.append)
@@ -290,7 +290,7 @@ class TestUpload:
         ("notes.txt", b"hello", "text/plain"),
         ("fake.mp4", b"\x00" * 4096, "video/mp4"),
     ])
-    def test_bad_uploads_are_refused(self, event, owner, client, media_root, name, data, ctype):  # noqa: F811
+    def test_bad_uploads_are_refused(self, event, owner, client, media_root, name, data, ctype):
         client.force_login(owner)
         r = client.post(self.url(event), {"file": SimpleUploadedFile(name, data, content_type=ctype)}, follow=True)
         assert b"Upload a video file" in r.content or b"not a video we can play" in r.content

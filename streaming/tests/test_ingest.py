@@ -11,30 +11,9 @@ from microstage.tests.factories import team_member
 from streaming import services
 from streaming.models import LiveStream, Recording
 
-pytestmark = pytest.mark.django_db
+from .rtmp_helpers import HOOK_PATHS, ON_PUBLISH, ON_UPDATE, SECRET, done, publish
 
-SECRET = "hook-secret-for-tests"
-HOOK_PATHS = {"publish": "/streaming/rtmp/on-publish", "update": "/streaming/rtmp/on-update",
-              "done": "/streaming/rtmp/on-publish-done"}
-# nginx calls the hooks with the shared secret in the URL (deploy/nginx-rtmp.conf).
-ON_PUBLISH = HOOK_PATHS["publish"] + "?secret=" + SECRET
-ON_DONE = HOOK_PATHS["done"] + "?secret=" + SECRET
-ON_UPDATE = HOOK_PATHS["update"] + "?secret=" + SECRET
-
-
-@pytest.fixture(autouse=True)
-def hook_secret(settings):
-    settings.RTMP_HOOK_SECRET = SECRET
-    settings.RTMP_HOOK_ALLOW = []
-
-
-@pytest.fixture
-def queued(monkeypatch):
-    """Transcode tasks that would be queued (none run here)."""
-    calls = []
-    monkeypatch.setattr(services, "_queue_transcode", lambda rec_id, spec: calls.append((rec_id, spec)))
-    return calls
-
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hook_secret")]
 
 @pytest.fixture
 def stream():
@@ -42,14 +21,6 @@ def stream():
     now = timezone.now()
     event = EventFactory(starts_at=now - timedelta(minutes=10), ends_at=now + timedelta(hours=2))
     return services.ensure_stream(event)
-
-
-def publish(client, key, app="live", addr="203.0.113.7"):
-    return client.post(ON_PUBLISH, {"name": key, "app": app, "addr": addr, "call": "publish"})
-
-
-def done(client, key, app="live"):
-    return client.post(ON_DONE, {"name": key, "app": app, "addr": "203.0.113.7", "call": "publish_done"})
 
 
 def test_own_key_accepted_once_then_again_after_done(client, stream, queued):

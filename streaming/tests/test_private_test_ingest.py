@@ -1,7 +1,6 @@
 """The private test ingest: a creator tests OBS days before the show with a key that is always open to
 the team; it is transcoded and shown in the control room only — never live on the watch page, never
 played to ticket holders."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 import subprocess
 import threading
 import time
@@ -19,11 +18,10 @@ from streaming import media, playback, services
 from streaming.models import LiveStream, Recording
 from streaming.selectors import playable_recording, playback_for, private_test_preview
 
-from .media_helpers import media_root, source_hls, source_video  # noqa: F401 - fixtures
-from .test_ingest import done, hook_secret, publish, queued  # noqa: F401 - fixtures (hook_secret: autouse)
-from .test_transcode import assert_hls_decodes, nginx_rtmp, storage_root  # noqa: F401 - fixtures
+from .rtmp_helpers import done, publish
+from .test_transcode import assert_hls_decodes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hook_secret")]
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ Decoding is checked with the imageio-ffmpeg binary (`ffmpeg -v error -i X -f nul
 has no ffprobe, and a clean full decode is a stronger check than probing anyway.
 """
 import re
-import socket
 import subprocess
 import threading
 import time
@@ -18,15 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from events.tests.factories import EventFactory
-from microstage import devstack
 from streaming import media, services
 from streaming.models import LiveStream, Recording
 
-
-@pytest.fixture
-def storage_root(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return Path(settings.MEDIA_ROOT)
 
 
 @pytest.fixture
@@ -152,37 +145,6 @@ def test_progress_and_input_stats_parsing():
 
 
 # --- a real RTMP push through nginx with the RTMP module -------------------------------------------
-
-NGINX = devstack.find_nginx_rtmp()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def nginx_rtmp(settings, live_server, tmp_path, monkeypatch):
-    if NGINX is None:
-        pytest.skip("needs nginx with the RTMP module (CI installs nginx and libnginx-mod-rtmp)")
-    port = free_port()
-    from streaming.hook_auth import hook_secret
-
-    settings.RTMP_HOOK_SECRET = "nginx-hook-secret"
-    conf = devstack.render_nginx_rtmp(tmp_path / "nginx", hook_base=live_server.url, rtmp_port=port,
-                                      load_module=NGINX[1], hook_secret=hook_secret())
-    proc = subprocess.Popen(devstack.nginx_rtmp_argv(NGINX[0], conf), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 10
-    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-        assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "nginx" / "error.log").read_text()
-        time.sleep(0.1)
-    settings.RTMP_PORT = port
-    yield port
-    proc.terminate()
-    proc.wait(10)
-
 
 @pytest.mark.django_db(transaction=True)
 def test_rtmp_push_through_nginx_makes_decodable_hls(nginx_rtmp, storage_root, queued):
