@@ -4,62 +4,27 @@ Streamed (rows are written while the database is read), safe against formula inj
 spreadsheet would run as a formula gets a leading apostrophe; plain numbers stay numbers), named
 `<what>-<event slug|creator slug>-<YYYYmmdd-HHMM>.csv`. Owners and managers only: outside the team
 a 404, another role a 403; anonymous visitors are sent to log in."""
-import csv
-import re
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Max, Min, OuterRef, Subquery, Sum
 from django.db.models.functions import Lower
-from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.http import Http404, HttpResponseBadRequest
 from django.utils import timezone
 
 from analytics import selectors
-from analytics.api.views import jsonable, parse_days
+from analytics.api.views import parse_days
 from commerce.models import Order, OrderLine
 from events.models import Event, Ticket
+from microstage import csvfile
 from microstage.errors import ServiceError
-from microstage.filesend import streaming_response
 from microstage.models import EDIT_ROLES, Creator
 from microstage.selectors import role_of
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
-_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
-
-def safe_cell(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (OWASP CSV injection); numbers are left alone."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    text = str(value)
-    if _NUMBER.match(text):
-        return text
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_response(request, rows, name: str, slug: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def stream():
-        yield "\ufeff"  # so spreadsheet apps read accented names as UTF-8
-        for row in rows:
-            yield writer.writerow([safe_cell(c) for c in row])
-
-    response = streaming_response(request, stream(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    safe_slug = re.sub(r"[^A-Za-z0-9_-]", "-", slug)[:60] or "export"
-    response["Content-Disposition"] = f'attachment; filename="{name}-{safe_slug}-{stamp}.csv"'
-    response["Cache-Control"] = "no-store"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+def _csv(request, rows, name: str, slug: str):
+    return csvfile.response(request, rows, csvfile.filename(name, slug))
 
 
 def _check_role(user, creator_id: str) -> None:
@@ -148,7 +113,7 @@ def _flatten(prefix: str, value):
 
 def _metric_rows(metrics: dict):
     yield ["metric", "value"]
-    yield from _flatten("", jsonable(metrics))
+    yield from _flatten("", metrics)  # numbers stay numbers (csvfile.cell)
 
 
 # --- views ----------------------------------------------------------------------------------------
@@ -156,19 +121,19 @@ def _metric_rows(metrics: dict):
 @login_required
 def event_orders_csv(request, event_id):
     event = _event(request, event_id)
-    return _csv_response(request, _order_rows(selectors._event_orders(event)), "orders", event.slug)
+    return _csv(request, _order_rows(selectors._event_orders(event)), "orders", event.slug)
 
 
 @login_required
 def event_attendees_csv(request, event_id):
     event = _event(request, event_id)
-    return _csv_response(request, _event_attendee_rows(event), "attendees", event.slug)
+    return _csv(request, _event_attendee_rows(event), "attendees", event.slug)
 
 
 @login_required
 def event_metrics_csv(request, event_id):
     event = _event(request, event_id)
-    return _csv_response(request, _metric_rows(selectors.event_metrics(event)), "metrics", event.slug)
+    return _csv(request, _metric_rows(selectors.event_metrics(event)), "metrics", event.slug)
 
 
 def _window(request, creator):
@@ -185,7 +150,7 @@ def creator_orders_csv(request, creator_id):
     if days is None:
         return HttpResponseBadRequest("Give a whole number of days from 1 to 365.")
     orders = Order.objects.filter(creator_id=creator.pk, created_at__gte=since)
-    return _csv_response(request, _order_rows(orders), f"orders-{days}d", creator.slug)
+    return _csv(request, _order_rows(orders), f"orders-{days}d", creator.slug)
 
 
 @login_required
@@ -194,7 +159,7 @@ def creator_attendees_csv(request, creator_id):
     days, since = _window(request, creator)
     if days is None:
         return HttpResponseBadRequest("Give a whole number of days from 1 to 365.")
-    return _csv_response(request, _creator_attendee_rows(creator, since), f"attendees-{days}d", creator.slug)
+    return _csv(request, _creator_attendee_rows(creator, since), f"attendees-{days}d", creator.slug)
 
 
 @login_required
@@ -203,5 +168,5 @@ def creator_metrics_csv(request, creator_id):
     days, _since = _window(request, creator)
     if days is None:
         return HttpResponseBadRequest("Give a whole number of days from 1 to 365.")
-    return _csv_response(request, _metric_rows(selectors.creator_metrics(creator, days=days)), f"metrics-{days}d",
+    return _csv(request, _metric_rows(selectors.creator_metrics(creator, days=days)), f"metrics-{days}d",
                          creator.slug)

@@ -1,7 +1,6 @@
 """Fulfilment pages: the team's /dashboard/fulfilment/ (batches, packing list CSV, mark shipped, costs,
 pickup windows and the pickup scan) and the buyer's address / pickup choice from the order page.
 Thin: forms parse, commerce.fulfilment decides."""
-import csv
 from datetime import timezone as dt_timezone
 
 from django import forms
@@ -14,26 +13,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from microstage.errors import NotFound, ServiceError
-from microstage.filesend import streaming_response
+from microstage import csvfile
 from microstage.models import DOOR_ROLES, EDIT_ROLES
 from microstage.views import team_page
 
 from . import fulfilment
 from .models import FulfilmentCost
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
-
-
-def safe_cell(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
 
 class ShipForm(forms.Form):
     carrier = forms.CharField(max_length=fulfilment.MAX_CARRIER)
@@ -112,17 +97,7 @@ def packing_list_csv(request, batch_id):
         for r in fulfilment.packing_rows(batch):
             yield [r.order_id, r.buyer, r.items, r.address, r.carrier, r.tracking_number]
 
-    writer = csv.writer(_Echo())
-    stream = (writer.writerow([safe_cell(c) for c in row]) for row in rows())
-    response = streaming_response(request, _with_bom(stream), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="packing-list-{batch.pk}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _with_bom(lines):
-    yield "\ufeff"  # so spreadsheet apps read names with accents as UTF-8
-    yield from lines
+    return csvfile.response(request, rows(), csvfile.filename("packing-list", batch.pk, stamp=False))
 
 
 def _post(request, form_class, action, done):

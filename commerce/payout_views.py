@@ -1,13 +1,13 @@
 """The creator's payout pages: schedule, statements (printable and CSV) and Stripe Connect onboarding."""
-import csv
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from microstage import csvfile
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES, Role
 from microstage.views import team_page
@@ -44,19 +44,14 @@ def statement_page(request, payout_id):
 @team_page(roles=EDIT_ROLES)
 def statement_csv(request, payout_id):
     payout, rows = _statement(request, payout_id)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="payout-{payout.pk}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(["date", "type", "description", "order", "amount", "currency"])
-    for row in rows:
-        # A leading =, +, - or @ would be read as a formula by spreadsheets: notes are quoted with a '.
-        note = row["note"]
-        note = f"'{note}" if note[:1] in ("=", "+", "-", "@") else note
-        writer.writerow([row["created_at"].isoformat(), row["label"], note, row["order"], str(row["amount"]),
-                         row["currency"]])
-    writer.writerow([payout.created_at.isoformat(), "Total paid out", payout.get_status_display(), "",
-                     str(payout.amount), payout.currency])
-    return response
+
+    def lines():
+        yield ["date", "type", "description", "order", "amount", "currency"]
+        for row in rows:
+            yield [row["created_at"], row["label"], row["note"], row["order"], row["amount"], row["currency"]]
+        yield [payout.created_at, "Total paid out", payout.get_status_display(), "", payout.amount, payout.currency]
+
+    return csvfile.response(request, lines(), csvfile.filename("payout", payout.pk, stamp=False))
 
 
 def _owner_only(request) -> bool:

@@ -1,5 +1,4 @@
 """Creator dashboard pages for events: list, create/edit, tiers, publish, duplicate, cancel, attendees."""
-import csv
 from functools import wraps
 
 from django.conf import settings
@@ -13,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from microstage.errors import Conflict, ServiceError
-from microstage.filesend import streaming_response
+from microstage import csvfile
 from microstage.middleware import SESSION_KEY
 from microstage.models import DOOR_ROLES, EDIT_ROLES, GUEST_DATA_ROLES, Role
 from microstage.selectors import role_of
@@ -242,20 +241,6 @@ def attendees(request, event):
         "can_edit": request.can_edit, "guest_data": guest_data})
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
-
-
-def safe_cell(value) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 @event_page(DOOR_ROLES)
 def attendees_csv(request, event):
     search = AttendeeSearchForm(request.GET or None)
@@ -289,15 +274,4 @@ def attendees_csv(request, event):
                    *(yes_no(answers.get(k)) for k in keys),
                    *([yes_no(consent.no_recording(answers))] if keys else [])]
 
-    writer = csv.writer(_Echo())
-    stream = (writer.writerow([safe_cell(c) for c in row]) for row in rows())
-    response = streaming_response(request, _with_bom(stream), content_type="text/csv; charset=utf-8")
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="attendees-{event.slug}-{stamp}.csv"'
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def _with_bom(lines):
-    yield "\ufeff"  # so spreadsheet apps read names with accents as UTF-8
-    yield from lines
+    return csvfile.response(request, rows(), csvfile.filename("attendees", event.slug))

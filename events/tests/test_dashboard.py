@@ -512,7 +512,7 @@ def test_csv_export_streams_safe_cells(owner, attended):
 
 
 def test_safe_cell_prefixes_formula_starts():
-    from events.dashboard_views import safe_cell
+    from microstage.csvfile import cell as safe_cell
 
     assert safe_cell("=1+1") == "'=1+1"
     assert safe_cell("+33 6 12") == "'+33 6 12"
