@@ -30,6 +30,19 @@ def _clean_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request in German leaves German active in its thread (LocaleMiddleware does not switch back):
+    every test starts and ends in the default language, so one German page cannot make the next
+    test's emails German."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def api():
     return APIClient()

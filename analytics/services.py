@@ -2,7 +2,7 @@
 import hashlib
 import math
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.cache import cache
 from django.db import transaction
@@ -11,6 +11,7 @@ from django.utils import timezone
 from commerce import groupbuys
 from commerce.models import GroupBuy
 from events.models import Drop, Event
+from microstage.money import parse_amount
 from microstage.errors import Conflict, Invalid, NotFound
 from streaming.models import LiveStream
 from streaming.selectors import viewer_count
@@ -198,12 +199,7 @@ def _clean_variants(raw) -> list[dict]:
         if not KEY_RE.match(key) or key in keys:
             raise Invalid("Variant keys are short and unique (a-z, 0-9, _).",
                           fields={f"variants[{i}].key": ["Invalid."]})
-        try:
-            price = Decimal(str(v.get("price"))).quantize(Decimal("0.01"))
-        except (InvalidOperation, ValueError):
-            raise Invalid("Enter a price like 12.50.", fields={f"variants[{i}].price": ["Invalid."]}) from None
-        if not price.is_finite() or not 0 <= price <= 100000:
-            raise Invalid("Prices run from 0 to 100000.", fields={f"variants[{i}].price": ["0 to 100000."]})
+        price = parse_amount(v.get("price"), field=f"variants[{i}].price")
         try:
             weight = int(v.get("weight", 1))
         except (TypeError, ValueError):

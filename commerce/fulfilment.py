@@ -16,7 +16,7 @@ and what fulfilling each order cost — every write and rule about them, once.
 """
 import logging
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -24,6 +24,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from microstage.money import parse_amount
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import DOOR_ROLES, EDIT_ROLES
 from microstage.selectors import creator_for_team, role_of
@@ -109,14 +110,7 @@ def _text(value, field: str, max_length: int, required: bool = True) -> str:
 
 
 def _money(value, field: str = "amount") -> Decimal:
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError, TypeError):
-        raise Invalid("Enter an amount like 4.90.", fields={field: ["Enter an amount like 4.90."]}) from None
-    if not amount.is_finite() or amount < 0 or amount > MAX_COST or amount != amount.quantize(CENT):
-        raise Invalid("Enter an amount from 0 to 100000 with at most two decimals.",
-                      fields={field: ["From 0 to 100000, at most two decimals."]})
-    return amount.quantize(CENT)
+    return parse_amount(value, field=field, maximum=MAX_COST)
 
 
 # --- shipping batches ----------------------------------------------------------------------------

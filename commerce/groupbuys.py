@@ -22,7 +22,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.apps import apps
 from django.conf import settings
@@ -33,6 +33,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from microstage.money import parse_amount
 from microstage import overrides, realtime
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from microstage.models import EDIT_ROLES
@@ -145,16 +146,7 @@ def _publish(gb: GroupBuy) -> None:
 # --- create --------------------------------------------------------------------------------------
 
 def _decimal(value, field: str) -> Decimal:
-    if isinstance(value, float) or isinstance(value, bool):
-        value = str(value)
-    try:
-        d = Decimal(str(value).strip()) if value is not None else None
-    except (InvalidOperation, ValueError):
-        d = None
-    if d is None or not d.is_finite() or d != d.quantize(Decimal("0.01")) or d < 0 or d >= Decimal("100000000"):
-        raise Invalid("Prices are amounts of at least 0 with at most two decimal places.",
-                      fields={field: ["Enter an amount like 12.50."]})
-    return d.quantize(Decimal("0.01"))
+    return parse_amount(value, field=field, maximum=Decimal("99999999.99"))
 
 
 def _whole(value, field: str, low: int, high: int) -> int:

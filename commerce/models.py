@@ -165,6 +165,15 @@ class Product(models.Model):
         return self.name
 
 
+DEFAULT_VARIANT = "Default"  # the one variant of a product without sizes or colours
+
+
+def variant_label(product_name: str, variant_name: str | None = None) -> str:
+    """How a variant is named to people everywhere (cart, receipts, till, drops): "Tee — M / black",
+    or just "Tee" for a product's only, default variant."""
+    return product_name if not variant_name or variant_name == DEFAULT_VARIANT else f"{product_name} — {variant_name}"
+
+
 class ProductVariant(models.Model):
     """A size or colour of a product, with its own stock (its inventory pool is "variant:<id>")."""
 
@@ -182,6 +191,10 @@ class ProductVariant(models.Model):
 
     def __str__(self):
         return f"{self.product.name} — {self.name}"
+
+    @property
+    def label(self) -> str:
+        return variant_label(self.product.name, self.name)
 
     @property
     def unit_price(self) -> Decimal:

@@ -12,7 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -22,6 +22,7 @@ from django.db.models.functions import TruncDate
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from microstage.money import parse_amount
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import EDIT_ROLES, Creator, TeamMembership
 from microstage.payments.money import exponent, normalise_currency, validate_amount
@@ -59,17 +60,7 @@ _append = append_entry
 # --- tips --------------------------------------------------------------------------------------
 
 def _tip_amount(value) -> Decimal:
-    try:
-        amount = Decimal(str(value).strip()) if value is not None and not isinstance(value, float) else None
-    except InvalidOperation:
-        amount = None
-    if amount is None or not amount.is_finite():
-        raise Invalid("Enter an amount, e.g. 5.00.", fields={"amount": ["Enter an amount, e.g. 5.00."]})
-    if amount != amount.quantize(CENT):
-        raise Invalid("At most two decimal places.", fields={"amount": ["At most two decimal places."]})
-    if not TIP_MIN <= amount <= TIP_MAX:
-        raise Invalid(f"Tips are from {TIP_MIN} to {TIP_MAX}.", fields={"amount": [f"From {TIP_MIN} to {TIP_MAX}."]})
-    return amount.quantize(CENT)
+    return parse_amount(value, field="amount", minimum=TIP_MIN, maximum=TIP_MAX)
 
 
 def _tip_currency(value) -> str:

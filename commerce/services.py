@@ -17,13 +17,14 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from microstage.money import parse_amount
 from microstage import realtime
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
 
 from . import credit, holdlimits, risk, sellables, stock_snapshot
-from .models import Hold, Inventory, Order, OrderLine
+from .models import DEFAULT_VARIANT, Hold, Inventory, Order, OrderLine, variant_label
 from .signals import order_paid, order_refunded
 
 log = logging.getLogger(__name__)
@@ -625,15 +626,7 @@ def _require_editor(actor, creator_id: str) -> None:
 
 
 def _check_money(price, field: str = "price") -> Decimal:
-    try:
-        price = Decimal(str(price))
-    except (ArithmeticError, ValueError, TypeError):
-        raise Invalid("Enter a price like 12.50.", fields={field: ["Enter a price like 12.50."]}) from None
-    if not price.is_finite() or price < 0 or price > PRODUCT_MAX_PRICE:
-        raise Invalid("Prices run from 0 to 100000.", fields={field: ["Use a price from 0 to 100000."]})
-    if price != price.quantize(Decimal("0.01")):
-        raise Invalid("Prices have at most two decimals.", fields={field: ["At most two decimals."]})
-    return price.quantize(Decimal("0.01"))
+    return parse_amount(price, field=field, maximum=PRODUCT_MAX_PRICE)
 
 
 def _check_stock(stock, field: str = "stock") -> int:
@@ -711,7 +704,7 @@ def create_product(*, creator, name: str, price, kind: str = "physical", currenc
     if variants and len(variants) > PRODUCT_MAX_VARIANTS:
         raise Invalid("Too many variants.", fields={"variants": [f"At most {PRODUCT_MAX_VARIANTS}."]})
     rows = []
-    for position, data in enumerate(variants or [{"name": "Default", "stock": stock}]):
+    for position, data in enumerate(variants or [{"name": DEFAULT_VARIANT, "stock": stock}]):
         if not isinstance(data, dict) or set(data) - set(VARIANT_FIELDS):
             raise Invalid("Unknown variant fields.", fields={"variants": [f"Use {', '.join(VARIANT_FIELDS)}."]})
         variant = ProductVariant(product=product, name=data.get("name", ""), sku=data.get("sku") or "",
@@ -814,7 +807,7 @@ def product_offer(item_id: str, quantity: int, buyer) -> sellables.Offer:
     if quantity > PRODUCT_MAX_PER_ORDER:
         raise Conflict(f"At most {PRODUCT_MAX_PER_ORDER} of these per order.", code="limit_exceeded",
                        max_per_order=PRODUCT_MAX_PER_ORDER)
-    name = product.name if variant.name == "Default" else f"{product.name} — {variant.name}"
+    name = variant_label(product.name, variant.name)
     return sellables.Offer(kind=PRODUCT_KIND, item_id=variant.pk, creator_id=product.creator_id, description=name,
                            unit_price=merch_price(variant.unit_price, buyer, product.creator_id),
                            list_price=variant.unit_price, currency=product.currency,

@@ -32,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from microstage.money import parse_amount
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.models import DOOR_ROLES, EDIT_ROLES
 
@@ -166,7 +167,7 @@ def catalogue(location: StockLocation) -> list[dict]:
                 .filter(product__creator_id=location.creator_id, product__is_active=True,
                         product__kind="physical").order_by("product__name", "position", "name"))
     return [{"variant": v.pk, "product": v.product.name, "name": v.name,
-             "label": v.product.name if v.name == "Default" else f"{v.product.name} — {v.name}",
+             "label": v.label,
              "price": str(v.unit_price), "currency": v.product.currency, "on_hand": counts.get(v.pk, 0)}
             for v in variants]
 
@@ -299,16 +300,7 @@ def _sold_at(value, field: str) -> datetime:
 
 
 def _price(value, fallback: Decimal, field: str) -> Decimal:
-    if value is None:
-        return fallback
-    try:
-        price = Decimal(str(value)) if isinstance(value, str | int) and not isinstance(value, bool) else None
-    except ArithmeticError:
-        price = None
-    if price is None or not price.is_finite() or price < 0 or price > services.PRODUCT_MAX_PRICE \
-            or price != price.quantize(Decimal("0.01")):
-        raise Invalid("Prices look like 12.50.", fields={field: ["A price like 12.50."]})
-    return price.quantize(Decimal("0.01"))
+    return fallback if value is None else parse_amount(value, field=field, maximum=services.PRODUCT_MAX_PRICE)
 
 
 def parse_items(location: StockLocation, raw, field: str = "items") -> tuple[list[dict], Decimal, str]:
@@ -334,7 +326,7 @@ def parse_items(location: StockLocation, raw, field: str = "items") -> tuple[lis
         price = _price(item.get("unit_price"), variant.unit_price, f"{field}[{i}].unit_price")
         line = merged.setdefault(f"{variant.pk}@{price}", {
             "variant": variant.pk, "quantity": 0, "unit_price": str(price), "currency": variant.product.currency,
-            "label": variant.product.name if variant.name == "Default" else f"{variant.product.name} — {variant.name}"})
+            "label": variant.label})
         line["quantity"] += qty
         if line["quantity"] > MAX_SALE_QUANTITY:
             raise Invalid("Too many of one item.", fields={f"{field}[{i}].quantity": ["At most 100 in one sale."]})

@@ -28,7 +28,7 @@ def _item_choices(creator) -> list[tuple[str, str]]:
                 .select_related("product").order_by("product__name", "position"))
     choices = [("", "—")]
     choices += [(f"tier:{t.pk}", f"Ticket: {t.event.title} — {t.name}") for t in tiers]
-    choices += [(f"variant:{v.pk}", f"Goods: {v.product.name}" + ("" if v.name == "Default" else f" — {v.name}"))
+    choices += [(f"variant:{v.pk}", f"Goods: {v.label}")
                 for v in variants]
     return choices
 

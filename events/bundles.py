@@ -19,6 +19,7 @@ from django.utils import timezone
 from commerce import credit, sellables
 from commerce.models import OrderLine, Product, ProductVariant
 from commerce.sellables import Offer
+from microstage.money import parse_amount
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import EDIT_ROLES
 
@@ -35,14 +36,7 @@ ITEM_FIELDS = ("tier", "product", "variant")
 # --- creating ------------------------------------------------------------------------------------
 
 def _money(value, field: str) -> Decimal:
-    try:
-        amount = Decimal(str(value)) if not isinstance(value, bool | float) else None
-    except (ArithmeticError, ValueError, TypeError):
-        amount = None
-    if amount is None or not amount.is_finite() or amount < 0 or amount > MAX_PRICE \
-            or amount != amount.quantize(Decimal("0.01")):
-        raise Invalid("Enter an amount like 12.50.", fields={field: ["Use an amount from 0 to 100000, like 12.50."]})
-    return amount.quantize(Decimal("0.01"))
+    return parse_amount(value, field=field, maximum=MAX_PRICE)
 
 
 def _item(creator, data, index: int) -> BundleItem:
@@ -294,7 +288,7 @@ def describe_items(bundle: Bundle) -> list[dict]:
                         "name": f"{item.tier.event.title} — {item.tier.name}"})
         else:
             v = item.variant
-            name = v.product.name if v.name == "Default" else f"{v.product.name} — {v.name}"
+            name = v.label
             out.append({"variant": v.pk, "product": v.product_id, "quantity": item.quantity, "name": name})
     return out
 

@@ -6,6 +6,7 @@ from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.db.models.functions import ACos, Cos, Least, Radians, Sin
 from django.utils import timezone
 
+from commerce.models import variant_label
 from commerce.selectors import availability_by_key
 from microstage import overrides
 
@@ -294,7 +295,7 @@ def drops_with_availability(event: Event, now=None) -> list:
         d.unit_price = d.price if d.price is not None else (v.unit_price if v else d.product.price)
         d.unit_price = overrides.price("drop", d.pk, d.unit_price)  # an experiment's variant price, if any
         d.currency = d.product.currency
-        d.name = d.product.name if v is None or v.name == "Default" else f"{d.product.name} — {v.name}"
+        d.name = variant_label(d.product.name, v.name if v else None)
         d.choices = range(1, max(1, min(d.per_person_limit, d.available, 10)) + 1)
     return drops
 

@@ -14,8 +14,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from commerce import holdlimits, sellables
-from commerce.models import Inventory, OrderLine
+from commerce.models import Inventory, OrderLine, variant_label
 from commerce.sellables import Offer
+from microstage.money import parse_amount
 from microstage import currencies, overrides, realtime
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from microstage.signing import read_token, sign_token
@@ -682,13 +683,7 @@ def _check_drop(drop: Drop, variant) -> None:
     if isinstance(drop.quantity, bool) or not isinstance(drop.quantity, int) or drop.quantity < 1:
         raise Invalid("A drop needs at least one item.", fields={"quantity": ["Use a whole number from 1."]})
     if drop.price is not None:
-        try:
-            drop.price = Decimal(str(drop.price))
-        except ArithmeticError:
-            raise Invalid("Enter a price like 12.50.", fields={"price": ["Enter a price like 12.50."]}) from None
-        if not drop.price.is_finite() or drop.price < 0 or drop.price > DROP_MAX_PRICE:
-            raise Invalid("Prices run from 0 to 100000.", fields={"price": ["Use a price from 0 to 100000."]})
-        drop.price = drop.price.quantize(CENT)
+        drop.price = parse_amount(drop.price, field="price", maximum=DROP_MAX_PRICE)
     limit = drop.per_person_limit
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= DROP_MAX_PER_PERSON:
         raise Invalid("The per-person limit runs from 1 to 100.", fields={"per_person_limit": ["Use 1 to 100."]})
@@ -850,7 +845,7 @@ def drop_offer(drop_id: str, quantity: int, buyer) -> Offer:
         raise Conflict("This drop is not on sale right now.", code="not_on_sale")
     price = drop.price if drop.price is not None else variant.unit_price
     price = overrides.price("drop", drop.pk, price)  # an experiment's variant price, if one runs
-    name = drop.product.name if variant.name == "Default" else f"{drop.product.name} — {variant.name}"
+    name = variant_label(drop.product.name, variant.name)
     # The per-person limit is also a personal pool, so two simultaneous orders by one buyer cannot
     # get past it (the count above runs before reserve's locks).
     limits = ({f"{sellables.LIMIT_PREFIX}drop:{drop.pk}:{buyer.pk}": drop.per_person_limit}

@@ -8,12 +8,13 @@ Open reservations holding the code count against the limit too, like held reward
 """
 import re
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
 
+from microstage.money import parse_optional_amount
 from microstage.errors import Conflict, Invalid, NotFound
 
 from .models import PromoCode, PromoCodeUse
@@ -46,18 +47,8 @@ def item_choices(kind: str, creator_id: str) -> list[tuple[str, str]]:
 # --- making codes ------------------------------------------------------------------------------
 
 def _decimal(value, field: str, *, high: Decimal | None = None) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        amount = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError) as exc:
-        raise Invalid("Enter a number.", fields={field: ["Enter a number like 10 or 2.50."]}) from exc
-    if not amount.is_finite() or amount <= 0 or (high is not None and amount > high) or amount >= Decimal("1e8"):
-        limit = f" up to {high}" if high is not None else ""
-        raise Invalid("That amount is out of range.", fields={field: [f"Use a number above 0{limit}."]})
-    if amount != amount.quantize(CENT):
-        raise Invalid("At most two decimals.", fields={field: ["Use at most two decimals."]})
-    return amount
+    return parse_optional_amount(value, field=field, minimum=CENT,
+                                 maximum=high if high is not None else Decimal("99999999.99"))
 
 
 def _when(value, field: str) -> datetime | None:
@@ -245,7 +236,6 @@ def sales_by_code(creator_id: str, *, item_ids: list[str] | None = None) -> list
                      "revenue": agg["revenue"] or Decimal("0.00"), "discount": agg["discount"] or Decimal("0.00"),
                      "uses": promo.uses.count(), "max_uses": promo.max_uses})
     return rows
-
 
 
 def promo_limit(promo: PromoCode) -> dict:

@@ -3,7 +3,7 @@ referrals and rewards. Every balance or stock change happens under a row lock.""
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -12,6 +12,7 @@ from django.db.models import Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from microstage.money import parse_amount
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import EDIT_ROLES
 from microstage.payments import services as payments
@@ -174,15 +175,8 @@ def _plan_creator(actor, creator) -> str:
 
 
 def _money(value, field: str) -> Decimal:
-    if isinstance(value, bool) or isinstance(value, float):  # money is never a float
-        raise Invalid("Give amounts as decimal strings.", fields={field: ["Use a decimal like 4.99."]})
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise Invalid("Not a number.", fields={field: ["Use a decimal like 4.99."]})
-    if not amount.is_finite():
-        raise Invalid("Not a number.", fields={field: ["Use a decimal like 4.99."]})
-    return amount
+    """A decimal amount; the caller checks its own bounds (with their own messages)."""
+    return parse_amount(value, field=field, minimum=Decimal("-1e9"), maximum=Decimal("1e9"))
 
 
 def _check_plan(plan: MembershipPlan) -> None:

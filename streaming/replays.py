@@ -6,7 +6,7 @@ includes the replay (within its window), and members whose plan includes replays
 offer keeps the old rule (every ticket holder, or everyone when the stream is free). A bought replay also opens
 the event's priced clips.
 """
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -18,6 +18,7 @@ from commerce.sellables import Offer
 from events.models import Event
 from events.perks import replay_included
 from memberships.selectors import perks_for
+from microstage.money import parse_optional_amount
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.payments.money import normalise_currency
 
@@ -100,17 +101,9 @@ def replay_for_sale(event: Event, user) -> ReplayOffer | None:
 # --- pricing (the creator) -------------------------------------------------------------------------------
 
 def _price(raw) -> Decimal | None:
-    if raw in (None, ""):
-        return None
-    try:
-        value = Decimal(str(raw).strip().replace(",", "."))
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite() or value != value.quantize(Decimal("0.01")) or value < 0:
-        raise Invalid("Enter a price, e.g. 4.99.", fields={"price": ["Enter a price, e.g. 4.99."]})
-    if value > MAX_PRICE:
-        raise Invalid(f"At most {MAX_PRICE}.", fields={"price": [f"At most {MAX_PRICE}."]})
-    return value.quantize(Decimal("0.01")) if value > 0 else None
+    """The replay's price; nothing (or zero) means the replay is free."""
+    value = parse_optional_amount(raw, field="price", maximum=MAX_PRICE)
+    return value or None
 
 
 @transaction.atomic
