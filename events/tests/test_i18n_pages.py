@@ -3,7 +3,7 @@ the key English phrases left over. English stays the default (the other page tes
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from events.tests.test_attendee_pages import buy, make_event, make_tier, text
 from microstage.tests.factories import UserFactory
@@ -11,6 +11,13 @@ from microstage.tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 DE = {"HTTP_ACCEPT_LANGUAGE": "de"}
+
+
+@pytest.fixture(autouse=True)
+def _back_to_the_default_language():
+    """A German request leaves German active in this thread; later tests start in English again."""
+    yield
+    translation.deactivate()
 
 
 def test_discover_page_in_german(client):

@@ -2,12 +2,20 @@
 German texts and none of the key English phrases left over. English stays the default."""
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from .live_helpers import make_room
 
 pytestmark = pytest.mark.django_db
 
 DE = {"HTTP_ACCEPT_LANGUAGE": "de"}
+
+
+@pytest.fixture(autouse=True)
+def _back_to_the_default_language():
+    """A German request leaves German active in this thread; later tests start in English again."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
