@@ -50,3 +50,12 @@ def test_notification_texts_follow_the_active_language():
     with translation.override("en"):
         english = render_to_string("notifications/doors_open.txt", context)
     assert "Doors are open for Quiet Storm at The Lantern Room." in english
+
+
+def test_not_found_page_and_site_frame_in_german(client):
+    response = client.get("/no-such-page/", **DE)
+    html = response.content.decode()
+    assert response.status_code == 404 and '<html lang="de">' in html
+    assert "Diese Seite haben wir nicht gefunden" in html and "Zum Inhalt springen" in html and "Anmelden" in html
+    for english in ("couldn", "Skip to content", "Discover events", "Log in"):
+        assert english not in html
