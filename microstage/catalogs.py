@@ -120,8 +120,10 @@ class _Finder(HTMLParser):
         for name, value in attrs:
             if not value:
                 continue
+            # An <input type="submit">'s value is its label; a <button>'s value is data sent with the form
+            # (its label is its content, checked as text).
             readable = name in READ_ATTRIBUTES or (
-                name == "value" and tag in ("input", "button") and (values.get("type") or "").lower() in BUTTON_INPUTS)
+                name == "value" and tag == "input" and (values.get("type") or "").lower() in BUTTON_INPUTS)
             if readable and _needs_translation(value):
                 self.found.append((self.getpos()[0], f'{name}="{value.strip()}"'))
 

@@ -407,6 +407,8 @@ LANGUAGE_CODE = "en"
 # The languages the pages, emails and API messages are offered in. URLs stay the same for all of them.
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Named date formats (DATE_FORMAT, SHORT_DATETIME_FORMAT, ...) per language: microstage/formats/<lang>/formats.py.
+FORMAT_MODULE_PATH = ["microstage.formats"]
 TIME_ZONE = env.str("MICROSTAGE_TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

@@ -22,6 +22,7 @@ def _found(tmp_path: Path, source: str, name: str = "page.html") -> list[str]:
     "<script>const label = 'Not a page string';</script><style>.x:after{content:'y'}</style>",
     '{% block body_class %}watch-page{% endblock %}<input type="text" value="{{ v }}" name="email">',
     '<{% if href %}a href="{{ href }}"{% else %}button type="submit"{% endif %}>{{ label }}</a>',
+    '{% load i18n %}<button type="submit" name="outcome" value="decline">{% translate "Decline" %}</button>',
 ])
 def test_marked_or_not_prose_passes(tmp_path, source):
     assert _found(tmp_path, source) == []
@@ -33,6 +34,7 @@ def test_marked_or_not_prose_passes(tmp_path, source):
     ('<img src="x.png" alt="The stage">', 'alt="The stage"'),
     ('<input placeholder="Your email">', 'placeholder="Your email"'),
     ('<input type="submit" value="Pay now">', 'value="Pay now"'),
+    ('<button type="submit" name="outcome" value="pay">Pay now</button>', "Pay now"),
     ('<a aria-label="Open menu" href="#">☰</a>', 'aria-label="Open menu"'),
     ("{% block head_title %}Too many attempts{% endblock %}", "Too many attempts"),
     ("<select><option>Any day</option></select>", "Any day"),
