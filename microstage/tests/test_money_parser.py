@@ -46,16 +46,3 @@ def test_the_currency_decides_the_decimals():
 def test_optional_amounts():
     assert parse_optional_amount(None) is None and parse_optional_amount("  ") is None
     assert parse_optional_amount("2,5") == Decimal("2.50")
-
-
-def test_api_and_forms_answer_with_the_same_rule():
-    """A product's price and a plan's price follow the same rule (they disagreed about floats before)."""
-    from commerce.services import _check_money
-    from memberships.services import _money
-
-    assert _check_money("19,90") == Decimal("19.90") == _money("19.90", "price")
-    for bad in (19.9, "19.999", True):
-        with pytest.raises(Invalid):
-            _check_money(bad)
-        with pytest.raises(Invalid):
-            _money(bad, "price")
