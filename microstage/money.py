@@ -9,10 +9,10 @@
 
 Rules, in one place: decimal only: a float is refused (the API's contract is decimal strings like
 "12.50"; whole numbers are exact and accepted); booleans, lists, NaN and infinities are refused; no
-thousands separators; the
-number of decimals is the currency's (ISO 4217 exponent, two when no currency is given); bounds are
-inclusive and named in the error. Every error is an `Invalid` with a field error, so the API answers
-400 `invalid` and a form shows it next to the field. Stored amounts keep two places.
+thousands separators; the number of decimals is the currency's (ISO 4217 exponent, at most two,
+two when no currency is given); bounds are inclusive and named in the error. Every error is an
+`Invalid` with a field error, so the API answers 400 `invalid` and a form shows it next to the field.
+Stored amounts keep two places.
 """
 import re
 from decimal import Decimal, InvalidOperation
