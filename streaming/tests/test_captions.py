@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from events.models import Event
 from events.tests.factories import EventFactory, TierFactory
-from events.tests.test_api_tickets import buy
+from events.tests.helpers import buy
 from microstage.models import Role
 from microstage.tests.factories import UserFactory, team_member
 from streaming import captions, services
