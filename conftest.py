@@ -139,3 +139,55 @@ def desktop(browser, live_server):
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# --- accessibility (axe-core) --------------------------------------------------------------
+AXE_SOURCE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+AXE_SERIOUS = ("serious", "critical")
+
+
+def _axe_report(violations: list[dict]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"[{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})")
+        for node in v["nodes"][:8]:
+            lines.append(f"    at {', '.join(node['target'])}")
+            lines.append(f"       {node['html'][:160]}")
+            if node.get("failureSummary"):
+                lines.append("       " + node["failureSummary"].replace("\n", "\n       "))
+        if len(v["nodes"]) > 8:
+            lines.append(f"    … and {len(v['nodes']) - 8} more")
+    return "\n".join(lines)
+
+
+def axe_violations(page, *, impacts=AXE_SERIOUS) -> list[dict]:
+    """Run axe-core (WCAG 2.x A and AA rules) on the page as it is now; the violations of the given impacts.
+
+    axe is evaluated through the DevTools protocol, which the page's strict Content-Security-Policy does not
+    govern (a <script> tag would be refused); it attaches itself to `window`."""
+    if not AXE_SOURCE.exists():
+        raise AssertionError(f"axe-core is missing at {AXE_SOURCE}: run `npm install` in the project")
+    page.wait_for_load_state()
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate("() => {\n" + AXE_SOURCE.read_text() + "\n}")
+    result = page.evaluate("""async () => {
+      const r = await window.axe.run(document, {
+        runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']},
+        resultTypes: ['violations'],
+      });
+      return r.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+        nodes: v.nodes.map((n) => ({target: n.target.map(String), html: n.html, failureSummary: n.failureSummary}))}));
+    }""")
+    return [v for v in result if v["impact"] in impacts]
+
+
+def assert_accessible(page, label: str = "") -> None:
+    """No serious or critical axe-core violation on the page; a readable list of them if there are."""
+    violations = axe_violations(page)
+    assert not violations, f"accessibility problems on {label or page.url}:\n{_axe_report(violations)}"
+
+
+@pytest.fixture
+def axe():
+    """`axe(page, label)`: assert the page has no serious or critical accessibility violation (axe-core)."""
+    return assert_accessible

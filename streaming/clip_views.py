@@ -3,6 +3,7 @@ recording), the clip library, a clip's progress fragment (htmx), and the public 
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from events.dashboard_views import event_page
@@ -11,7 +12,7 @@ from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES, MODERATION_ROLES
 from microstage.views import team_page
 
-from . import replays, selectors, services
+from . import captions, replays, selectors, services
 from .models import Clip, Recording
 
 TEAM_ROLES = EDIT_ROLES | MODERATION_ROLES
@@ -23,7 +24,14 @@ def _replay_context(request, event, **extra):
             "clips": selectors.clips_of_event(event)[:50], "access_choices": Clip.Access.choices,
             "replay_offer": replays.active_offer(event),
             "max_clip_seconds": services.MAX_CLIP_SECONDS, "can_edit": request.can_edit,
+            "playable": _captionable_recording(event),
             "uploads": Recording.objects.filter(stream__event=event, source=Recording.Source.UPLOAD)[:5], **extra}
+
+
+def _captionable_recording(event) -> Recording | None:
+    """The finished recording the replay plays: captions uploaded on the replay page go to it."""
+    recording = selectors.playable_recording(event)
+    return recording if recording is not None and recording.status == Recording.Status.READY else None
 
 
 @event_page(TEAM_ROLES)
@@ -46,7 +54,7 @@ def clip_new(request, event):
         return render(request, "streaming/replay.html", _replay_context(request, event, errors=errors,
                                                                          form=data), status=400)
     if request.headers.get("HX-Request"):
-        return render(request, "streaming/clip_row.html", {"clip": clip, "event": event})
+        return render(request, "streaming/clip_row.html", {"clip": clip, "event": event, "can_edit": True})
     messages.success(request, f"Cutting “{clip.title}”. It appears below when it is ready.")
     return redirect("dash-replay", event.pk)
 
@@ -56,7 +64,7 @@ def clip_status(request, event, clip_id):
     clip = Clip.objects.filter(pk=clip_id, event=event).first()
     if clip is None:
         raise Http404("No such clip.")
-    response = render(request, "streaming/clip_row.html", {"clip": clip, "event": event})
+    response = render(request, "streaming/clip_row.html", {"clip": clip, "event": event, "can_edit": request.can_edit})
     if clip.status != Clip.Status.PROCESSING:
         response["HX-Trigger"] = "clip-done"
     return response
@@ -97,3 +105,43 @@ def clip_page(request, clip_id):
     return render(request, "streaming/clip_page.html", {
         "clip": clip, "event": clip.event, "allowed": allowed, "media": media, "for_sale": for_sale,
         "hint": "" if allowed else selectors.clip_access_hint(clip)}, status=200)
+
+
+def _captions_refused(request, event, exc: ServiceError, target):
+    errors = getattr(exc, "fields", None) or {"captions": [exc.detail]}
+    return render(request, "streaming/replay.html", _replay_context(
+        request, event, captions_target=target, captions_errors=errors,
+        captions_form={"language": request.POST.get("language", ""), "label": request.POST.get("label", "")}),
+        status=400)
+
+
+@require_POST
+@event_page(EDIT_ROLES)
+def replay_captions(request, event):
+    """Upload WebVTT captions for the replay; a refused file is explained on the page and nothing changes."""
+    recording = _captionable_recording(event)
+    if recording is None:
+        raise Http404("There is no finished replay to caption.")
+    try:
+        captions.set_recording_captions(recording=recording, user=request.user, upload=request.FILES.get("captions"),
+                                        language=request.POST.get("language"), label=request.POST.get("label"))
+    except ServiceError as exc:
+        return _captions_refused(request, event, exc, "replay")
+    messages.success(request, _("Captions saved: the replay shows them now."))
+    return redirect("dash-replay", event.pk)
+
+
+@require_POST
+@event_page(EDIT_ROLES)
+def clip_captions(request, event, clip_id):
+    """Upload WebVTT captions for a clip (timed from the clip's start)."""
+    clip = Clip.objects.select_related("event").filter(pk=clip_id, event=event).first()
+    if clip is None:
+        raise Http404("No such clip.")
+    try:
+        captions.set_clip_captions(clip=clip, user=request.user, upload=request.FILES.get("captions"),
+                                   language=request.POST.get("language"), label=request.POST.get("label"))
+    except ServiceError as exc:
+        return _captions_refused(request, event, exc, clip.pk)
+    messages.success(request, _("Captions saved for “%(title)s”.") % {"title": clip.title})
+    return redirect("dash-replay", event.pk)

@@ -22,7 +22,7 @@ from microstage.filesend import send_stored
 
 from .models import Clip, Recording
 from .playback import seconds_left
-from .selectors import private_test_subject
+from .selectors import CAPTIONS_FILE, private_test_subject
 
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -87,6 +87,9 @@ def hls_file(request, event_id: str, token: str, recording_id: str, path: str):
     rel = _clean(path)
     if rel is None or recording is None:
         return _refuse(404, "Not found.")
+    if rel == CAPTIONS_FILE:  # the uploaded captions of this recording, behind the same token
+        stored = Recording.objects.filter(pk=recording_id).values_list("captions", flat=True).first()
+        return _serve(request, stored, left, proxy=True) if stored else _refuse(404, "Not found.")
     is_playlist = rel.endswith(".m3u8")
     live = recording.status == Recording.Status.RECORDING
     max_age = min(left, LIVE_PLAYLIST_MAX_AGE) if (is_playlist and live) else left
@@ -99,11 +102,11 @@ def clip_file(request, clip_id: str, token: str, name: str):
     left = seconds_left(clip_id, token)
     if left is None:
         return _refuse(403, "This clip link has expired or is not valid. Reload the page.")
-    clip = Clip.objects.filter(pk=clip_id, status=Clip.Status.READY).only("file", "thumbnail").first()
+    clip = Clip.objects.filter(pk=clip_id, status=Clip.Status.READY).only("file", "thumbnail", "captions").first()
     if clip is None:
         return _refuse(404, "Not found.")
-    stored = {"clip.mp4": clip.file, "thumb.jpg": clip.thumbnail}.get(name)
+    stored = {"clip.mp4": clip.file, "thumb.jpg": clip.thumbnail, CAPTIONS_FILE: clip.captions.name}.get(name)
     if not stored:
         return _refuse(404, "Not found.")
-    return _serve(request, stored, left, proxy=False)
+    return _serve(request, stored, left, proxy=name == CAPTIONS_FILE)  # captions are small: answered here
 

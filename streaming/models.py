@@ -89,6 +89,11 @@ class StreamIncident(models.Model):
         return f"{self.get_kind_display()} on {self.stream}"
 
 
+def captions_path(instance, filename: str) -> str:
+    """Captions live under captions/ (never served as public media: only through the playback tokens)."""
+    return f"captions/{instance.pk}/{secrets.token_hex(8)}.vtt"
+
+
 class Recording(models.Model):
     """A recording of a stream (or an uploaded file when the live stream failed), kept for the replay."""
 
@@ -115,6 +120,10 @@ class Recording(models.Model):
     error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    captions = models.FileField(upload_to=captions_path, max_length=300, blank=True,
+                                help_text="WebVTT captions the team uploaded (served with the video's token).")
+    captions_language = models.CharField(max_length=16, blank=True, help_text="BCP 47 language of the captions.")
+    captions_label = models.CharField(max_length=60, blank=True, help_text="The captions' name in the player's menu.")
 
     class Meta:
         ordering = ["-created_at"]
@@ -156,6 +165,10 @@ class Clip(models.Model):
     error = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    captions = models.FileField(upload_to=captions_path, max_length=300, blank=True,
+                                help_text="WebVTT captions the team uploaded (served with the video's token).")
+    captions_language = models.CharField(max_length=16, blank=True, help_text="BCP 47 language of the captions.")
+    captions_label = models.CharField(max_length=60, blank=True, help_text="The captions' name in the player's menu.")
 
     class Meta:
         ordering = ["-created_at"]

@@ -119,12 +119,22 @@ def playback_for(event: Event, user) -> dict | None:
 def playback_urls(event: Event, recording: Recording) -> dict:
 
     token, expires_at = make_token(event.pk)
-    return {"hls_url": f"/streaming/hls/{event.pk}/{token}/{recording.pk}/{MASTER_PLAYLIST}",
+    base = f"/streaming/hls/{event.pk}/{token}/{recording.pk}"
+    return {"hls_url": f"{base}/{MASTER_PLAYLIST}",
             "expires_at": expires_at, "recording": recording.pk,
-            "live": recording.status == Recording.Status.RECORDING}
+            "live": recording.status == Recording.Status.RECORDING,
+            "captions": captions_track(recording, f"{base}/{CAPTIONS_FILE}")}
 
 
 MASTER_PLAYLIST = "master.m3u8"
+CAPTIONS_FILE = "captions.vtt"  # a recording's or clip's uploaded captions, behind the same token
+
+
+def captions_track(obj, url: str) -> dict | None:
+    """{"url", "srclang", "label"} for the player's `<track kind="captions">`, or None without captions."""
+    if not obj.captions:
+        return None
+    return {"url": url, "srclang": obj.captions_language, "label": obj.captions_label or obj.captions_language}
 
 
 def private_test_subject(event_id: str) -> str:
@@ -163,7 +173,7 @@ def clip_media(clip: Clip) -> dict:
     token, expires_at = make_token(clip.pk)
     base = f"/streaming/clips/{clip.pk}/{token}"
     return {"url": f"{base}/clip.mp4", "thumbnail_url": f"{base}/thumb.jpg" if clip.thumbnail else None,
-            "expires_at": expires_at}
+            "expires_at": expires_at, "captions": captions_track(clip, f"{base}/{CAPTIONS_FILE}")}
 
 
 def replay_recording(event: Event) -> Recording | None:

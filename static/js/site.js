@@ -2,7 +2,10 @@
 // helpers that pages opt into with data attributes (lib/forms.js).
 import htmx from '../vendor/htmx/htmx.esm.js';
 import { wireAll } from './lib/forms.js';
+import { announceCounters, focusableScrollers } from './lib/announce.js';
 
 window.htmx = htmx;
 wireAll();
+focusableScrollers();
+announceCounters();
 document.documentElement.dataset.js = 'ready';
