@@ -2,16 +2,19 @@
 order (through the one reserve primitive) and paid once. A guest buys with an email alone; after
 paying they may turn the order into an account.
 
-The cart stores only (kind, item id, quantity) in the session. Prices, names and eligibility come
+The cart stores only (kind, item id, quantity) in the session, and at most one promo or partner code,
+which applies to each ticket and goods line it is valid for. Prices, names and eligibility come
 from each kind's sellable offer every time the cart is shown, so the cart never promises a price
 the seller would not give; nothing is held until checkout.
 """
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from microstage.errors import Conflict, Invalid, NotFound, ServiceError
 from microstage.models import User
@@ -25,6 +28,10 @@ GUEST_ORDERS_KEY = "guest_orders"
 CART_KINDS = ("ticket", "product", "bundle")  # drops keep their own per-person flow on the event page
 MAX_LINES = services.MAX_LINES
 MAX_GUEST_ORDERS = 20
+CODE_KINDS = ("ticket", "product")  # what a promo or partner code can lower; bundles have their own price
+CODE_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")
+# Refusals that are about the code itself (not this item): they stop the whole cart, whatever line asks.
+CODE_REFUSALS = ("code_inactive", "code_not_started", "code_expired", "code_used", "code_held")
 
 
 @dataclass
@@ -38,18 +45,25 @@ class CartLine:
     currency: str = ""
     total: Decimal = Decimal("0")
     problem: str = ""
+    with_code: bool = False
 
 
 def _raw(session) -> dict:
     cart = session.get(SESSION_KEY)
     if not isinstance(cart, dict) or not isinstance(cart.get("lines"), list):
-        return {"creator": "", "lines": []}
+        return {"creator": "", "lines": [], "code": ""}
     return cart
 
 
 def _save(session, cart: dict) -> None:
-    session[SESSION_KEY] = cart
+    code = _raw(session).get("code") or ""
+    session[SESSION_KEY] = {**cart, "code": code if cart["lines"] else ""}  # an empty cart forgets its code
     session.modified = True
+
+
+def code_of(session) -> str:
+    code = _raw(session).get("code")
+    return code if isinstance(code, str) else ""
 
 
 def creator_of(session) -> str:
@@ -104,10 +118,24 @@ def clear(session) -> None:
     session.pop(SESSION_KEY, None)
 
 
+def _with_code(kind: str, item_id: str, quantity: int, buyer, code: str):
+    """This line's offer with the code, or None when the code is not for this item (or the buyer's
+    member price is already better). Raises when the code itself cannot be used now."""
+    if not code or kind not in CODE_KINDS:
+        return None
+    try:
+        return services.priced_offer(kind, item_id, quantity, buyer, {"code": code})
+    except ServiceError as exc:
+        if exc.code in CODE_REFUSALS:
+            raise
+        return None
+
+
 def lines(session, buyer=None) -> tuple[list[CartLine], Decimal, str]:
-    """The cart priced for this buyer now: (lines, total, currency). A line that cannot be sold now
-    carries `problem` in words and counts for nothing."""
+    """The cart priced for this buyer now (with its code where the code applies): (lines, total,
+    currency). A line that cannot be sold now carries `problem` in words and counts for nothing."""
     out, total, currency = [], Decimal("0"), ""
+    code = code_of(session)
     for i, (kind, item_id, quantity) in enumerate(_raw(session)["lines"]):
         line = CartLine(i, kind, item_id, quantity)
         try:
@@ -115,12 +143,68 @@ def lines(session, buyer=None) -> tuple[list[CartLine], Decimal, str]:
         except ServiceError as exc:
             line.problem = exc.detail
         else:
+            try:
+                coded = _with_code(kind, item_id, quantity, buyer, code)
+            except ServiceError:
+                coded = None  # the code stopped working since it was applied: the page says so (code_problem)
+            offer, line.with_code = coded or offer, coded is not None
             line.description, line.unit_price, line.currency = offer.description, offer.unit_price, offer.currency
             line.total = offer.unit_price * quantity
             total += line.total
             currency = currency or offer.currency
         out.append(line)
     return out, total, currency
+
+
+def code_problem(session, buyer=None) -> str:
+    """Why the cart's code cannot be used now, in words; "" when it can (or there is none)."""
+    try:
+        _line_options(session, buyer)
+    except ServiceError as exc:
+        return exc.detail
+    return ""
+
+
+def _line_options(session, buyer) -> list[tuple]:
+    """Per cart line, the options to reserve it with: the code where it applies. Raises when the code
+    cannot be used now or applies to nothing in the cart."""
+    code = code_of(session)
+    out = []
+    for kind, item_id, quantity in _raw(session)["lines"]:
+        try:
+            applies = _with_code(kind, item_id, int(quantity), buyer, code) is not None
+        except ServiceError as exc:
+            raise Conflict(_("Code %(code)s: %(reason)s") % {"code": code, "reason": exc.detail},
+                           code=exc.code) from exc
+        out.append((("code", code),) if applies else ())
+    if code and not any(out):
+        raise Invalid(_("Code %(code)s does not apply to anything in your cart.") % {"code": code},
+                      fields={"code": [_("Not valid for these items.")]})
+    return out
+
+
+def apply_code(session, code, buyer=None) -> str:
+    """Use a promo or partner code on this cart; refused (and nothing changed) when it is malformed,
+    cannot be used now or applies to nothing in the cart. Returns the code as stored."""
+    code = code.strip().upper() if isinstance(code, str) else ""
+    if not CODE_RE.fullmatch(code):
+        raise Invalid(_("Type the code as you got it: letters, digits, - and _."),
+                      fields={"code": [_("Use 1 to 40 letters, digits, - or _.")]})
+    cart = _raw(session)
+    if not cart["lines"]:
+        raise Invalid(_("Your cart is empty."), fields={"cart": [_("Add something first.")]})
+    trial = {SESSION_KEY: {**cart, "code": code}}
+    _line_options(trial, buyer)  # raises before anything is stored
+    session[SESSION_KEY] = {**cart, "code": code}
+    session.modified = True
+    return code
+
+
+def remove_code(session) -> None:
+    cart = _raw(session)
+    if cart.get("code"):
+        session[SESSION_KEY] = {**cart, "code": ""}
+        session.modified = True
 
 
 def checkout(session, *, buyer=None, email: str = "") -> Order:
@@ -135,7 +219,9 @@ def checkout(session, *, buyer=None, email: str = "") -> Order:
         buyer = None
     if buyer is None and not (email or "").strip():
         raise Invalid("We need your email address for the tickets and receipt.", fields={"email": ["Required."]})
-    order = services.reserve(requests=[services.LineRequest(kind, item_id, int(qty)) for kind, item_id, qty in raw],
+    options = _line_options(session, buyer)  # the code on each line it applies to; refused as a whole
+    order = services.reserve(requests=[services.LineRequest(kind, item_id, int(qty), opts)
+                                       for (kind, item_id, qty), opts in zip(raw, options, strict=True)],
                              buyer=buyer, email=email)
     clear(session)
     if buyer is None:

@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -67,9 +68,27 @@ def cart_page(request):
 
         creator = cart.creator_of(request.session)
         credit_balance = credit.balance(request.user, creator, currency) if currency else None
+    code = cart.code_of(request.session)
     return render(request, "commerce/cart.html", {
         "lines": lines, "total": total, "currency": currency, "has_problem": any(ln.problem for ln in lines),
-        "credit_balance": credit_balance, "quantities": range(0, 11), "email": request.POST.get("email", "")})
+        "credit_balance": credit_balance, "quantities": range(0, 11), "email": request.POST.get("email", ""),
+        "code": code, "code_problem": cart.code_problem(request.session, request.user) if code and lines else ""})
+
+
+@require_POST
+def cart_code(request):
+    """Apply a promo or partner code to the cart ({code}), or take it off ({remove})."""
+    if request.POST.get("remove"):
+        cart.remove_code(request.session)
+        messages.success(request, _("The code was removed from your cart."))
+        return redirect("cart")
+    try:
+        code = cart.apply_code(request.session, request.POST.get("code"), buyer=request.user)
+    except ServiceError as exc:
+        messages.error(request, _("%(reason)s The code was not applied.") % {"reason": exc.detail})
+    else:
+        messages.success(request, _("Code %(code)s applied.") % {"code": code})
+    return redirect("cart")
 
 
 @require_POST
@@ -165,6 +184,7 @@ urlpatterns = [
     path("cart/", cart_page, name="cart"),
     path("cart/add/", cart_add, name="cart-add"),
     path("cart/update/", cart_update, name="cart-update"),
+    path("cart/code/", cart_code, name="cart-code"),
     path("cart/checkout/", cart_checkout, name="cart-checkout"),
     path("cart/orders/<id:order_id>/", guest_order, name="cart-order"),
     path("cart/orders/<id:order_id>/pay/", guest_order_pay, name="cart-order-pay"),

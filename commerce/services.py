@@ -141,6 +141,11 @@ def _is_email(value: str) -> bool:
     return True
 
 
+def priced_offer(kind: str, item_id: str, quantity: int, buyer, options: dict):
+    """The offer reserve would make for this line with these options (e.g. {"code": ...})."""
+    return _offer(kind, item_id, quantity, buyer, options)
+
+
 def _offer(kind: str, item_id: str, quantity: int, buyer, options: dict):
     sellable = sellables.get(kind)
     if options and kind == PRODUCT_KIND:  # goods take a promo code, priced by its owner

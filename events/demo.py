@@ -13,6 +13,9 @@ from .models import Event, TicketTier
 
 DEMO_EVENT_SLUG = "late-night-session"
 WAITLIST_EVENT_SLUG = "soundcheck-session"
+LATE_TIER_NAME = "Late release"
+TILL_NAME = "Merch table"
+WALKUP_EMAIL = "walk-up@demo.microstage.dev"
 
 
 @demo.register
@@ -51,6 +54,8 @@ def load(ctx: dict) -> None:
     _demo_group_buy(ctx, event)
     _demo_waitlist(ctx, event)
     _demo_bundle(ctx, event)
+    _demo_notify_me(ctx, event)
+    _demo_till_sale(ctx, event)
 
 
 def _demo_waitlist(ctx: dict, event: Event) -> None:
@@ -92,6 +97,37 @@ def _demo_bundle(ctx: dict, event: Event) -> None:
                           currency=standard.currency, credit_amount=Decimal("5.00"),
                           description="The show, a signed poster and credit for your next ticket.",
                           items=[{"tier": standard.pk, "quantity": 1}, {"product": poster.pk, "quantity": 1}])
+
+
+def _demo_notify_me(ctx: dict, event: Event) -> None:
+    """"Late release": a few seats whose sales start the day before the show; the demo fan asked to be told."""
+    from . import notices
+
+    tier = event.tiers.filter(name=LATE_TIER_NAME).first()
+    if tier is None:
+        tier = TicketTier.objects.create(
+            event=event, name=LATE_TIER_NAME, kind="standard", price=Decimal("20.00"),
+            currency=settings.DEFAULT_CURRENCY, quantity=8, max_per_order=2, position=4,
+            sales_start=event.starts_at - timedelta(days=1),
+            perks=["Seats held back until the day before"])
+    if tier.sales_start and tier.sales_start > timezone.now():
+        notices.request_tier(ctx["fan"], tier)  # once per person and tier, however often the demo loads
+
+
+def _demo_till_sale(ctx: dict, event: Event) -> None:
+    """A pop-up till at the merch table sold one Standard ticket to a walk-up, paid in cash."""
+    from commerce import stock
+    from commerce.models import StockLocation
+
+    from . import boxoffice
+
+    if StockLocation.objects.filter(creator=event.creator, name=TILL_NAME).exists():
+        return
+    stock.create_location(creator=event.creator, name=TILL_NAME, kind="popup", event_id=event.pk)
+    standard = event.tiers.filter(kind="standard").order_by("position").first()
+    if standard is not None:
+        boxoffice.sell(event=event, actor=ctx["door"], tier_id=standard.pk, quantity=1, payment=boxoffice.CASH,
+                       email=WALKUP_EMAIL, admit=False)
 
 
 def _demo_consent_form(event: Event) -> None:
@@ -164,7 +200,9 @@ def _demo_orders(ctx: dict, event: Event) -> None:
 
     if settings.PAYMENTS_PROVIDER != "sandbox" or Order.objects.filter(creator=event.creator).exists():
         return
-    tiers = {t.kind: t for t in event.tiers.all()}
+    tiers: dict = {}
+    for tier in event.tiers.all():  # the first of each kind (a later tier may share one)
+        tiers.setdefault(tier.kind, tier)
     buys = [(ctx["fan"], tiers["standard"], 2), (ctx["fan"], tiers["online"], 1), (ctx["owner"], tiers["vip"], 1)]
     for buyer, tier, qty in buys:
         order = commerce.reserve(requests=[commerce.LineRequest(TICKET_KIND, tier.pk, qty)], buyer=buyer)

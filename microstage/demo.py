@@ -10,6 +10,7 @@ PASSWORD = "microstage-demo"
 CREATOR_EMAIL = "creator@demo.microstage.dev"
 DOOR_EMAIL = "door@demo.microstage.dev"
 FAN_EMAIL = "fan@demo.microstage.dev"
+FAN_PHONE = "+447700900123"  # a number reserved for fiction; SMS goes to the console backend in development
 ADMIN_EMAIL = "admin@demo.microstage.dev"
 CREATOR_SLUG = "night-owls"
 
@@ -44,4 +45,15 @@ def load_platform() -> dict:
         creator = create_creator(owner=owner, name="Night Owls Collective", slug=CREATOR_SLUG,
                                  bio="Intimate late-night sets, streamed live from a 60-seat room.")
     TeamMembership.objects.get_or_create(creator=creator, user=door, defaults={"role": Role.DOOR})
+    _sms_fan(fan)
     return {"owner": owner, "door": door, "fan": fan, "creator": creator}
+
+
+def _sms_fan(fan: User) -> None:
+    """The demo fan wants messages that matter by SMS too, on a phone number already confirmed."""
+    from django.utils import timezone
+
+    from .notifications.models import NotificationPreference
+
+    NotificationPreference.objects.get_or_create(user=fan, defaults={
+        "email": True, "sms": True, "phone": FAN_PHONE, "phone_confirmed_at": timezone.now()})

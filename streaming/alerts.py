@@ -64,10 +64,6 @@ def _tell_team(incident: StreamIncident) -> None:
                key=f"stream-incident:{incident.pk}")
 
 
-def _announce(stream: LiveStream) -> None:
-    realtime.publish(realtime.event_group(stream.event_id), {"type": "stream_alerts", "alerts": open_alerts(stream)})
-
-
 def open_incident(stream: LiveStream, kind: str, detail: str = "") -> StreamIncident | None:
     """Open (or keep open) an incident; the team is told when it is new. Returns it when it is new."""
     detail = detail[:500]
@@ -80,23 +76,18 @@ def open_incident(stream: LiveStream, kind: str, detail: str = "") -> StreamInci
         with transaction.atomic():
             if recent is not None:  # flapping: the same incident again, no new message
                 StreamIncident.objects.filter(pk=recent.pk).update(resolved_at=None, detail=detail)
-                _announce(stream)
                 return None
             incident = StreamIncident.objects.create(stream=stream, kind=kind, detail=detail)
             incident.stream = stream
-            _tell_team(incident)
-            _announce(stream)
+            _tell_team(incident)  # the control room shows it from its polled status; viewers never see it
             return incident
     except IntegrityError:  # opened by another reading at the same moment
         return None
 
 
 def resolve(stream: LiveStream, kind: str) -> int:
-    n = StreamIncident.objects.filter(stream=stream, kind=kind, resolved_at__isnull=True) \
+    return StreamIncident.objects.filter(stream=stream, kind=kind, resolved_at__isnull=True) \
         .update(resolved_at=timezone.now())
-    if n:
-        _announce(stream)
-    return n
 
 
 def open_alerts(stream: LiveStream | None) -> list[dict]:

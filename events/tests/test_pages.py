@@ -59,8 +59,9 @@ def test_demo_loads_once_and_is_idempotent(client):
     call_command("demo", stdout=open("/dev/null", "w"))
     event = Event.objects.get(slug="late-night-session")
     assert event.status == Event.Status.PUBLISHED and event.starts_at > timezone.now()
-    assert event.tiers.count() == 4
-    assert event.tickets.filter(status="valid").count() == 4  # the demo's paid sandbox orders, issued once
+    assert event.tiers.count() == 5  # four on sale and a late release whose sales start the day before
+    # the demo's paid sandbox orders and the till's cash sale, issued once
+    assert event.tickets.filter(status="valid").count() == 5
     from commerce.models import GroupBuy
 
     (gb,) = GroupBuy.objects.filter(event_id=event.pk)  # an open group-buy, created once
