@@ -93,7 +93,7 @@ class EventForm(forms.Form):
     timezone = forms.ChoiceField(choices=timezone_choices, help_text="Start and end are in this timezone.")
     starts_at = LocalDateTimeField(label="Starts")
     ends_at = LocalDateTimeField(label="Ends")
-    language = forms.ChoiceField(choices=settings.LANGUAGES, label=_("Language"),
+    language = forms.ChoiceField(choices=settings.LANGUAGES, label=_("Language"), required=False,
                                  help_text=_("The event page is in this language for visitors who have not "
                                              "chosen one; everyone can switch in the footer."))
     mode = forms.ChoiceField(choices=Event.Mode.choices, label="Format", widget=forms.RadioSelect)
@@ -147,6 +147,8 @@ class EventForm(forms.Form):
     def service_fields(self) -> dict:
         """The cleaned values as the events service takes them."""
         data = {k: v for k, v in self.cleaned_data.items() if k != "cover"}
+        if not data.get("language"):  # not sent: the event keeps its language (a new one gets the default)
+            data.pop("language", None)
         for key in ("venue_name", "venue_address", "description", "title"):
             data[key] = (data.get(key) or "").strip()
         cover = self.cleaned_data.get("cover")

@@ -152,8 +152,8 @@ CATALOGUE_MAX_AGE = 24 * 3600
 
 
 def javascript_catalogue(request, lang: str):
-    """/jsi18n/<lang>.js: gettext(), ngettext(), interpolate() and the formats for `lang`, in its own
-    URL (so a shared cache never mixes languages) and cacheable for a day (the page adds ?v=)."""
+    """/jsi18n/<lang>.js: gettext(), ngettext(), interpolate() and the formats for `lang` as globals, at
+    its own URL (so a shared cache never mixes languages), cacheable for a day (the page adds ?v=)."""
     from django.http import Http404
     from django.views.i18n import JavaScriptCatalog
 
@@ -162,6 +162,9 @@ def javascript_catalogue(request, lang: str):
         raise Http404("No such language.")
     with translation.override(code):
         response = JavaScriptCatalog.as_view(domain="djangojs")(request)
+    # Loaded as a module (every script of ours is one, see csp.py), where `this` is undefined at the
+    # top: the catalogue's globals go on globalThis instead.
+    response.content = response.content.replace(b"const globals = this;", b"const globals = globalThis;", 1)
     response["Cache-Control"] = f"public, max-age={CATALOGUE_MAX_AGE}"
     response["Content-Language"] = code
     response.same_in_every_language = True  # the language is in the URL: no Vary needed
