@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from events.models import in_zone
-from events.tests.factories import EventFactory, TierFactory
+from .factories import EventFactory, TierFactory
 from microstage import i18n
 from microstage.models import User
 from microstage.money import format_money
