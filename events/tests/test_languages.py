@@ -285,3 +285,24 @@ def test_a_cancellation_email_is_in_each_holders_language(event, monkeypatch):
     assert sorted(m.to[0] for m in mail.outbox if "cancelled" in m.subject) == ["anna@example.com",
                                                                                "guest@example.com"]
     assert i18n.language_for_address("ANNA@example.com") == "de"
+
+
+def test_a_dispute_email_reaches_the_team_in_each_members_language(monkeypatch):
+    from commerce import money
+    from commerce.tests.factories import DisputeFactory
+    from microstage.models import Role
+    from microstage.tests.factories import team_member
+
+    dispute = DisputeFactory()
+    creator = dispute.order.creator
+    owner = team_member(creator, Role.OWNER, UserFactory(language="de"))
+    manager = team_member(creator, Role.MANAGER, UserFactory(language=""))
+    team_member(creator, Role.DOOR, UserFactory(language="de"))  # door staff are not told
+    rendered = []
+    real = money.render_to_string
+    monkeypatch.setattr(money, "render_to_string",
+                        lambda name, context: rendered.append(translation.get_language()) or real(name, context))
+    mail.outbox.clear()
+    money._send_dispute_email(dispute.pk, "opened")
+    assert [m.to for m in mail.outbox] == [[owner.email], [manager.email]]  # German first, then English
+    assert rendered == ["de", "de", "en", "en"]
