@@ -306,3 +306,20 @@ def test_a_dispute_email_reaches_the_team_in_each_members_language(monkeypatch):
     money._send_dispute_email(dispute.pk, "opened")
     assert [m.to for m in mail.outbox] == [[owner.email], [manager.email]]  # German first, then English
     assert rendered == ["de", "de", "en", "en"]
+
+
+def test_machine_readable_amounts_stay_plain_in_german():
+    """Form values and data attributes are read by browsers and scripts: "19.50", never "19,50"."""
+    from commerce.tests.factories import ProductVariantFactory
+    from microstage.models import Role
+    from microstage.tests.factories import team_member
+
+    variant = ProductVariantFactory(price=Decimal("19.50"))
+    client = Client()
+    client.force_login(team_member(variant.product.creator, Role.OWNER, UserFactory(language="de")))
+    page = client.get(reverse("dash-product", args=[variant.product.pk]))
+    assert page_language(page) == "de"
+    assert f'id="vp-{variant.pk}" name="price" type="number" step="0.01" min="0" value="19.50"' in page.content.decode()
+    money = client.get(reverse("dash-money")).content.decode()
+    assert re.search(r'data-available="-?\d+(\.\d+)?"', money) and "," not in re.search(
+        r'data-available="([^"]*)"', money).group(1)
