@@ -4,13 +4,21 @@ import json
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
+from django.utils import translation
+
+from microstage.i18n import language_for
 
 from . import receipts
 from .models import Order
 
 
 def send_order_email(order_id: str, what: str) -> None:
-    order = Order.objects.select_related("creator").prefetch_related("lines").get(pk=order_id)
+    order = Order.objects.select_related("creator", "buyer").prefetch_related("lines").get(pk=order_id)
+    with translation.override(language_for(order.buyer)):
+        _send_order_email(order, what)
+
+
+def _send_order_email(order: Order, what: str) -> None:
     context = {"order": order, "lines": list(order.lines.all()), "site_url": settings.SITE_URL,
                "url": settings.SITE_URL + order.get_absolute_url(),
                "test_mode": settings.PAYMENTS_PROVIDER == "sandbox"}

@@ -22,8 +22,9 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from microstage.i18n import language_for
 from microstage.money import parse_amount
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import DOOR_ROLES, EDIT_ROLES
@@ -260,8 +261,9 @@ def _send_shipped_email(shipment_id) -> None:
     try:
         s = Shipment.objects.select_related("order", "order__creator").get(pk=shipment_id)
         context = {"shipment": s, "order": s.order, "url": settings.SITE_URL + s.order.get_absolute_url()}
-        subject = " ".join(render_to_string("commerce/email/shipped_subject.txt", context).split())
-        body = render_to_string("commerce/email/shipped.txt", context)
+        with translation.override(language_for(s.order.buyer)):
+            subject = " ".join(render_to_string("commerce/email/shipped_subject.txt", context).split())
+            body = render_to_string("commerce/email/shipped.txt", context)
         send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [s.order.email])
     except Exception:  # an email problem must not undo the shipment; logged for staff
         log.exception("shipped email for %s failed", shipment_id)

@@ -31,10 +31,11 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from microstage.money import parse_amount
 from microstage import overrides, realtime
+from microstage.i18n import language_for
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from microstage.models import EDIT_ROLES
 from microstage.payments import services as payments
@@ -543,8 +544,9 @@ def send_group_buy_email(participant_id: str, what: str) -> None:
         notify(p.order.buyer if p.order.buyer_id else p.order.email, "group_buy_succeeded",
                p.group_buy.event_id or None, context, key=f"group_buy_succeeded:{p.pk}")
         return
-    subject = " ".join(render_to_string(f"commerce/email/group_buy_{what}_subject.txt", context).split())
-    body = render_to_string(f"commerce/email/group_buy_{what}.txt", context)
+    with translation.override(language_for(p.order.buyer, p.group_buy.event)):
+        subject = " ".join(render_to_string(f"commerce/email/group_buy_{what}_subject.txt", context).split())
+        body = render_to_string(f"commerce/email/group_buy_{what}.txt", context)
     send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [p.order.email])
 
 

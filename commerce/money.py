@@ -11,6 +11,7 @@ lost the hold is released and the same amount recorded as lost, so "held" shows 
 import logging
 import re
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -20,10 +21,11 @@ from django.db import transaction
 from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from microstage.money import parse_amount
 from microstage.errors import Conflict, Invalid, NotFound
+from microstage.i18n import language_for
 from microstage.models import EDIT_ROLES, Creator, TeamMembership
 from microstage.payments.money import exponent, normalise_currency, validate_amount
 
@@ -243,15 +245,17 @@ def on_dispute_closed(payment, event) -> None:
 def _send_dispute_email(dispute_id: str, what: str) -> None:
     try:
         dispute = Dispute.objects.select_related("order__creator").get(pk=dispute_id)
-        emails = sorted(set(TeamMembership.objects.filter(creator_id=dispute.order.creator_id, role__in=EDIT_ROLES)
-                            .values_list("user__email", flat=True)))
-        if not emails:
-            return
+        team = TeamMembership.objects.filter(creator_id=dispute.order.creator_id, role__in=EDIT_ROLES)
+        by_language: dict[str, set[str]] = {}  # one email per language the team reads
+        for email, language in team.values_list("user__email", "user__language"):
+            by_language.setdefault(language_for(SimpleNamespace(language=language)), set()).add(email)
         context = {"dispute": dispute, "order": dispute.order, "creator": dispute.order.creator,
                    "url": settings.SITE_URL + "/dashboard/money/"}
-        subject = " ".join(render_to_string(f"commerce/email/dispute_{what}_subject.txt", context).split())
-        body = render_to_string(f"commerce/email/dispute_{what}.txt", context)
-        send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, emails)
+        for language, emails in sorted(by_language.items()):
+            with translation.override(language):
+                subject = " ".join(render_to_string(f"commerce/email/dispute_{what}_subject.txt", context).split())
+                body = render_to_string(f"commerce/email/dispute_{what}.txt", context)
+            send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, sorted(emails))
     except Exception:  # an email problem must not undo the hold; logged for staff
         log.exception("dispute email %s for %s failed", what, dispute_id)
 

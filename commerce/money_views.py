@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
+from microstage.money import format_money
 from microstage.views import team_page
 
 from . import connect, money, payouts, services
@@ -55,7 +56,7 @@ def payout_record(request):
     except (TypeError, ValueError, ArithmeticError):
         messages.error(request, "Enter an amount, e.g. 120.00.")
     else:
-        messages.success(request, f"Payout of {-entry.amount} {entry.currency} recorded.")
+        messages.success(request, f"Payout of {format_money(-entry.amount, entry.currency)} recorded.")
     return redirect("dash-money")
 
 

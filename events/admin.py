@@ -14,8 +14,9 @@ class TierInline(admin.TabularInline):
 
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    list_display = ["title", "creator", "starts_at", "timezone", "mode", "status", "visibility", "tickets_sold"]
-    list_filter = ["status", "visibility", "mode", "starts_at"]
+    list_display = ["title", "creator", "starts_at", "timezone", "language", "mode", "status", "visibility",
+                    "tickets_sold"]
+    list_filter = ["status", "visibility", "mode", "language", "starts_at"]
     search_fields = ["title", "slug", "id", "creator__name", "creator__slug", "venue_name"]
     date_hierarchy = "starts_at"
     list_select_related = ["creator"]

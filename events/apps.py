@@ -45,3 +45,6 @@ class EventsConfig(AppConfig):
         from . import page_cache
 
         page_cache.connect()
+        from . import languages
+
+        languages.register()  # an event's public pages are in its language for visitors who chose none

@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.http import require_POST
 
 from microstage.errors import Conflict, ServiceError
@@ -91,7 +91,8 @@ def event_list(request):
 def event_new(request):
     last = request.creator.events.order_by("-created_at").values_list("timezone", flat=True).first()
     form = EventForm(request.POST or None, request.FILES or None, initial={
-        "timezone": last or settings.TIME_ZONE, "mode": Event.Mode.HYBRID, "visibility": Event.Visibility.PUBLIC})
+        "timezone": last or settings.TIME_ZONE, "language": translation.get_language(), "mode": Event.Mode.HYBRID,
+        "visibility": Event.Visibility.PUBLIC})
     if request.method == "POST" and form.is_valid():
         try:
             event = services.create_event(creator=request.creator, **form.service_fields())

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
 
 from microstage.forms import validate_image
 
@@ -92,6 +93,9 @@ class EventForm(forms.Form):
     timezone = forms.ChoiceField(choices=timezone_choices, help_text="Start and end are in this timezone.")
     starts_at = LocalDateTimeField(label="Starts")
     ends_at = LocalDateTimeField(label="Ends")
+    language = forms.ChoiceField(choices=settings.LANGUAGES, label=_("Language"), required=False,
+                                 help_text=_("The event page is in this language for visitors who have not "
+                                             "chosen one; everyone can switch in the footer."))
     mode = forms.ChoiceField(choices=Event.Mode.choices, label="Format", widget=forms.RadioSelect)
     venue_name = forms.CharField(max_length=120, required=False, label="Venue name")
     venue_address = forms.CharField(max_length=255, required=False, label="Address")
@@ -143,6 +147,8 @@ class EventForm(forms.Form):
     def service_fields(self) -> dict:
         """The cleaned values as the events service takes them."""
         data = {k: v for k, v in self.cleaned_data.items() if k != "cover"}
+        if not data.get("language"):  # not sent: the event keeps its language (a new one gets the default)
+            data.pop("language", None)
         for key in ("venue_name", "venue_address", "description", "title"):
             data[key] = (data.get(key) or "").strip()
         cover = self.cleaned_data.get("cover")
@@ -155,7 +161,7 @@ class EventForm(forms.Form):
     @classmethod
     def initial_for(cls, event: Event) -> dict:
         tz = event.tz
-        initial = {f: getattr(event, f) for f in ("title", "description", "timezone", "mode", "venue_name",
+        initial = {f: getattr(event, f) for f in ("title", "description", "timezone", "language", "mode", "venue_name",
                                                   "venue_address", "venue_lat", "venue_lng", "venue_capacity",
                                                   "visibility", "cover", "members_only")}
         initial.update(starts_at=as_local(event.starts_at, tz), ends_at=as_local(event.ends_at, tz))

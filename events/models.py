@@ -2,6 +2,7 @@
 import zoneinfo
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -55,6 +56,8 @@ class Event(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # The language of its public pages for visitors who chose none (microstage.i18n).
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE)
     mode = models.CharField(max_length=16, choices=Mode.choices, default=Mode.HYBRID)
     venue_name = models.CharField(max_length=120, blank=True)
     venue_address = models.CharField(max_length=255, blank=True)

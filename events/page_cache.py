@@ -148,8 +148,9 @@ def micro_cached(request, *, page: str, scopes: tuple[str, ...], render, seconds
 
 def _on_event(sender, instance, **kwargs):
     bump_event(instance.pk)
-    slug_key = f"page:slug:{instance.slug}"  # the landing's slug → id lookup (events.views)
-    transaction.on_commit(lambda: cache.delete(slug_key))
+    # the landing's slug → id lookup (events.views) and its language (events.languages)
+    slug_keys = [f"page:slug:{instance.slug}", f"page:slug-lang:{instance.slug}"]
+    transaction.on_commit(lambda: cache.delete_many(slug_keys))
 
 
 def _on_event_child(sender, instance, **kwargs):

@@ -10,7 +10,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 
 from commerce import holdlimits, sellables
@@ -18,6 +18,7 @@ from commerce.models import Inventory, OrderLine, variant_label
 from commerce.sellables import Offer
 from microstage.money import parse_amount
 from microstage import currencies, overrides, realtime
+from microstage.i18n import language_for_address
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from microstage.signing import read_token, sign_token
 
@@ -32,7 +33,7 @@ QR_PREFIX = "MST1"
 # --- events and tiers ----------------------------------------------------------------------
 
 EVENT_FIELDS = ("title", "description", "starts_at", "ends_at", "timezone", "mode", "venue_name", "venue_address",
-                "venue_lat", "venue_lng", "venue_capacity", "visibility", "cover", "members_only")
+                "venue_lat", "language", "venue_lng", "venue_capacity", "visibility", "cover", "members_only")
 TIER_FIELDS = ("name", "kind", "description", "price", "currency", "quantity", "max_per_order", "sales_start",
                "sales_end", "members_only_until", "perks", "position")
 
@@ -241,9 +242,10 @@ def cancel_event(event: Event, *, reason: str = "") -> tuple[Event, int]:
             log.exception("refund of %s for cancelled event %s failed", order_id, event.pk)
     emails = set(Ticket.objects.filter(event=event).values_list("holder_email", flat=True))
     context = {"event": event, "reason": reason}
-    subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + f"{event.title} is cancelled"
-    body = render_to_string("events/email/event_cancelled.txt", context)
     for email in sorted(emails):
+        with translation.override(language_for_address(email, event)):
+            subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + f"{event.title} is cancelled"
+            body = render_to_string("events/email/event_cancelled.txt", context)
         send_mail(subject, body, None, [email])
     return event, refunded
 

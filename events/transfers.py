@@ -11,8 +11,9 @@ from django.core.signing import BadSignature, Signer
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from microstage.i18n import language_for_address
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.models import User
 from microstage.selectors import has_verified_email
@@ -62,11 +63,16 @@ def transfer_ticket(*, ticket_id: str, actor: User, email: str) -> Ticket:
     consent.reset_on_transfer(ticket)  # the new holder is asked again
     realtime.access_changed(previous_holder, ticket.event_id)  # the sender's chat access ends at once
     context = {"ticket": ticket, "event": ticket.event, "sender": actor, "url": claim_url(ticket)}
-    transaction.on_commit(lambda: send_mail(
-        settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + render_to_string("events/email/ticket_transfer_subject.txt",
-                                                                 context).strip(),
-        render_to_string("events/email/ticket_transfer.txt", context), None, [email]))
+    transaction.on_commit(lambda: _send_transfer_email(email, context))
     return ticket
+
+
+def _send_transfer_email(email: str, context: dict) -> None:
+    """The claim link, in the recipient's language (their account's, else the event's)."""
+    with translation.override(language_for_address(email, context["event"])):
+        subject = render_to_string("events/email/ticket_transfer_subject.txt", context).strip()
+        body = render_to_string("events/email/ticket_transfer.txt", context)
+    send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [email])
 
 
 def ticket_for_claim(token: str) -> Ticket:

@@ -21,7 +21,7 @@ class UserAdmin(BaseUserAdmin):
     readonly_fields = ["id", "date_joined", "last_login"]
     fieldsets = [
         (None, {"fields": ["id", "email", "password"]}),
-        ("Profile", {"fields": ["display_name"]}),
+        ("Profile", {"fields": ["display_name", "language"]}),
         ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         ("Dates", {"fields": ["date_joined", "last_login"]}),
     ]

@@ -2,7 +2,7 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from . import selectors
+from . import i18n, selectors
 
 
 def platform(request):
@@ -10,5 +10,6 @@ def platform(request):
     return {
         "PAYMENTS_TEST_MODE": settings.PAYMENTS_PROVIDER == "sandbox",
         "SITE_URL": settings.SITE_URL,
+        "JS_CATALOGUE_VERSION": i18n.CATALOGUE_VERSION,
         "team_roles": SimpleLazyObject(lambda: list(selectors.team_roles(user)) if user else []),
     }

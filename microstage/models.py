@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .ids import IdFactory, PublicIdField
 from .uploads import SafeImageField
@@ -39,6 +40,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     id = PublicIdField("usr")
     email = models.EmailField("email address", max_length=254, unique=True)
     display_name = models.CharField(max_length=80, blank=True)
+    # The language pages, emails and messages are in; blank follows the browser (microstage.i18n).
+    language = models.CharField(max_length=8, blank=True, default="",
+                                choices=[("", _("The browser's language")), *settings.LANGUAGES])
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)

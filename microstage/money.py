@@ -1,4 +1,5 @@
-"""The one parser for amounts of money that come from outside (forms, the API, imports).
+"""Money in and out: the one parser for amounts that come from outside (forms, the API, imports), and
+`format_money` for people to read.
 
     parse_amount("12.50")                          -> Decimal("12.50")
     parse_amount("12,50")                          -> Decimal("12.50")   (a decimal comma, as typed in German)
@@ -16,6 +17,9 @@ Stored amounts keep two places.
 """
 import re
 from decimal import Decimal, InvalidOperation
+
+from babel.numbers import UnknownCurrencyError, format_currency
+from django.utils import translation
 
 from django.utils.translation import gettext as _
 
@@ -79,3 +83,32 @@ def parse_optional_amount(value, **kwargs) -> Decimal | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return parse_amount(value, **kwargs)
+
+
+# --- for people to read -----------------------------------------------------------------------------
+# In the active language's way: "€12.50" in English, "12,50 €" in German. Display only: the API's JSON
+# keeps its plain decimal strings (API.md).
+_CODE_THEN_DIGIT = re.compile(r"^([A-Z]{2,3})(\d)")
+
+
+def _locale() -> str:
+    return translation.to_locale(translation.get_language() or "en")
+
+
+def format_money(value, currency, *, free: bool = False, locale: str | None = None) -> str:
+    """`value` in `currency` for the active language (or `locale`); with `free`, zero reads "Free".
+    A negative amount gets a real minus sign: "−€0.50"."""
+    try:
+        number = Decimal(value or 0)
+    except (InvalidOperation, TypeError, ValueError):
+        number = Decimal(0)
+    if free and number == 0:
+        return _("Free")
+    code = (currency or "").upper()
+    where = locale or _locale()
+    try:
+        text = format_currency(abs(number), code, locale=where)
+    except (UnknownCurrencyError, ValueError):
+        text = f"{abs(number):,.2f} {code}".strip()
+    text = _CODE_THEN_DIGIT.sub("\\1\u00a0\\2", text)  # "CHF3.00" → "CHF 3.00"
+    return f"−{text}" if number < 0 else text

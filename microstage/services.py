@@ -7,10 +7,11 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.conf import settings
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from .i18n import language_for_address
 from .forms import MAX_AVATAR_BYTES, MAX_AVATAR_SIDE
 from .models import Creator, Invitation, Role, TeamMembership, User
 from .uploads import image_or_invalid
@@ -178,6 +179,20 @@ def revoke_invitation(*, creator: Creator, invitation_id: str) -> None:
 
 
 def _notify(email: str, template: str, context: dict) -> None:
-    subject = render_to_string(f"{template}_subject.txt", context).strip()
-    body = render_to_string(f"{template}.txt", context)
+    with translation.override(language_for_address(email)):
+        subject = render_to_string(f"{template}_subject.txt", context).strip()
+        body = render_to_string(f"{template}.txt", context)
     send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [email])
+
+
+def set_account_language(user: User, code: str) -> User:
+    """The language of the person's pages and messages; "" follows the browser (microstage.i18n)."""
+    value = (code or "").strip()
+    allowed = dict(User._meta.get_field("language").choices)
+    if value not in allowed:
+        raise Invalid("Choose one of the languages offered.", code="invalid_language",
+                      fields={"language": ["Choose one of the languages offered."]})
+    if user.language != value:
+        user.language = value
+        user.save(update_fields=["language"])
+    return user

@@ -57,10 +57,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The page language: account, cookie, Accept-Language, the event's own, default (microstage/i18n.py).
+    "microstage.i18n.LanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "microstage.csp.SiteCSPMiddleware",
@@ -86,6 +87,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "microstage.context_processors.platform",
             ],
+            # Dates in the active language (microstage/formats/<lang>/formats.py DATE_PATTERNS).
+            "builtins": ["microstage.templatetags.l10n_dates"],
         },
     },
 ]
@@ -407,7 +410,8 @@ LANGUAGE_CODE = "en"
 # The languages the pages, emails and API messages are offered in. URLs stay the same for all of them.
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-# Named date formats (DATE_FORMAT, SHORT_DATETIME_FORMAT, ...) per language: microstage/formats/<lang>/formats.py.
+# Named date formats (DATE_FORMAT, SHORT_DATETIME_FORMAT, ...) per language, and the German reading of
+# the English patterns templates still write: microstage/formats/<lang>/formats.py.
 FORMAT_MODULE_PATH = ["microstage.formats"]
 TIME_ZONE = env.str("MICROSTAGE_TIME_ZONE", default="UTC")
 USE_I18N = True

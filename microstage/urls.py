@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from csp.decorators import csp_update
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import pwa, views
+from . import i18n, pwa, views
 from .media_views import serve_media
 from .notifications import views as notification_views
 
@@ -30,6 +30,10 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("healthz/ready", views.healthz_ready, name="healthz-ready"),
     path("admin/", admin.site.urls),
+    # Languages: the footer switcher posts here (cookie, and the account when logged in); the
+    # JavaScript catalogue of each language at its own cacheable URL.
+    path("i18n/setlang/", i18n.set_language, name="set_language"),
+    path("jsi18n/<str:lang>.js", i18n.javascript_catalogue, name="js-catalogue"),
     # allauth's own pattern only allows [0-9A-Za-z] before the "-": our user ids ("usr_...") have an
     # underscore, so password-reset links would 404 without this wider pattern in front of it.
     re_path(r"^accounts/password/reset/key/(?P<uidb36>[0-9A-Za-z_]+)-(?P<key>.+)/$", password_reset_from_key,

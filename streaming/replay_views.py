@@ -10,6 +10,7 @@ from events.dashboard_views import event_page
 from events.models import Event
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
+from microstage.money import format_money
 
 from . import replays
 from .models import Clip
@@ -52,7 +53,7 @@ def replay_price(request, event):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, f"The replay sells for {offer.price} {offer.currency}." if offer
+        messages.success(request, f"The replay sells for {format_money(offer.price, offer.currency)}." if offer
                          else "The replay is no longer sold on its own: every ticket holder can watch it.")
     return redirect("dash-replay", event.pk)
 
@@ -68,6 +69,6 @@ def clip_price(request, event, clip_id):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, f"“{clip.title}” sells for {clip.price} {clip.currency}." if clip.price
+        messages.success(request, f"“{clip.title}” sells for {format_money(clip.price, clip.currency)}." if clip.price
                          else f"“{clip.title}” is no longer for sale.")
     return redirect("dash-replay", event.pk)

@@ -25,9 +25,10 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from microstage.errors import Conflict, Invalid, ServiceError
+from microstage.i18n import language_for
 from microstage.models import User
 
 from . import sms
@@ -236,17 +237,21 @@ def notify(user_or_email, kind: str, event=None, context: dict | None = None, *,
         channels.append(Notification.Channel.SMS)
     ctx = {"event": event if not isinstance(event, str) else None, "site_url": settings.SITE_URL, "kind": kind,
            **(context or {})}
-    subject = " ".join(render_to_string(f"notifications/{kind}_subject.txt", ctx).split())
+    # In the person's language (their account's, else the event's): rendered now, stored, sent later.
+    language = language_for(user, ctx["event"])
+    with translation.override(language):
+        subject = " ".join(render_to_string(f"notifications/{kind}_subject.txt", ctx).split())
     limited = _over_limit(recipient, event_id)
     created = []
     for channel in channels:
         fallback = ""
-        if channel == Notification.Channel.EMAIL:
-            address, body = recipient, render_to_string(f"notifications/{kind}.txt", ctx)
-            if KINDS[kind].sms and pref is not None and pref.phone_confirmed and not sms_ok:
-                fallback = _sms_text(kind, ctx)
-        else:
-            address, body = pref.phone, _sms_text(kind, ctx)
+        with translation.override(language):
+            if channel == Notification.Channel.EMAIL:
+                address, body = recipient, render_to_string(f"notifications/{kind}.txt", ctx)
+                if KINDS[kind].sms and pref is not None and pref.phone_confirmed and not sms_ok:
+                    fallback = _sms_text(kind, ctx)
+            else:
+                address, body = pref.phone, _sms_text(kind, ctx)
         try:
             with transaction.atomic():
                 record, new = Notification.objects.get_or_create(

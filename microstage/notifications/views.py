@@ -3,9 +3,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from microstage import services as account_services
 from microstage.errors import ServiceError
+from microstage.models import User
 
 from . import services
 
@@ -20,6 +24,12 @@ class PreferencesForm(forms.Form):
                             help_text="International format, starting with + and the country code: +4915112345678.",
                             widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel",
                                                           "placeholder": "+4915112345678"}))
+
+
+class LanguageForm(forms.Form):
+    language = forms.ChoiceField(label=gettext_lazy("Language"), required=False,
+                                 choices=User._meta.get_field("language").choices,
+                                 help_text=gettext_lazy("Your pages, emails and text messages are in this language."))
 
 
 class ConfirmForm(forms.Form):
@@ -43,6 +53,7 @@ def preferences(request):
     pref = services.preferences_of(request.user)
     form = PreferencesForm(initial={"email": pref.email, "sms": pref.sms, "phone": pref.phone})
     confirm = ConfirmForm()
+    language = LanguageForm(initial={"language": request.user.language})
     status = 400
     action = request.POST.get("action") if request.method == "POST" else None
     try:
@@ -54,6 +65,14 @@ def preferences(request):
                                                            phone=data["phone"])
                 messages.success(request, "We sent a code to your phone: type it below to confirm the number."
                                  if code_sent else "Your notification settings are saved.")
+                return redirect("notification-preferences")
+        elif action == "language":
+            language = LanguageForm(request.POST)
+            if language.is_valid():
+                account_services.set_account_language(request.user, language.cleaned_data["language"])
+                if request.user.language:
+                    translation.activate(request.user.language)
+                messages.success(request, gettext("Your language is saved."))
                 return redirect("notification-preferences")
         elif action == "confirm":
             confirm = ConfirmForm(request.POST)
@@ -68,11 +87,12 @@ def preferences(request):
         elif request.method == "POST":
             form.add_error(None, "Unknown action.")
     except ServiceError as exc:
-        _apply_errors(confirm if action == "confirm" else form, exc)
+        _apply_errors(confirm if action == "confirm" else language if action == "language" else form, exc)
         status = exc.status
     if request.method == "POST":
         pref.refresh_from_db()
     else:
         status = 200
     return render(request, "microstage/notifications.html", {
-        "form": form, "confirm": confirm, "pref": pref, "tab": "notifications"}, status=status)
+        "form": form, "confirm": confirm, "language_form": language, "pref": pref, "tab": "notifications"},
+        status=status)

@@ -1,5 +1,6 @@
 // Attendee pages: live ticket stock over the event websocket (lib/live.js), the hold countdown, "use my
 // location" and checkout telemetry. Everything here is an enhancement: the pages work without it.
+import { formatNumber, gettext, interpolate, ngettext } from './lib/i18n.js';
 import { LiveSocket } from './lib/live.js';
 
 // The tier picker's availability poller re-reads every tier (a ticket of one tier can change what
@@ -21,7 +22,7 @@ function liveStock(path) {
       if (state === 'on_sale' || state === 'sold_out') {
         const n = parseInt(msg.available, 10);
         if (!Number.isNaN(n)) {
-          status.textContent = n > 0 ? `${n} left` : 'Sold out';
+          status.textContent = n > 0 ? interpolate(ngettext('%s left', '%s left', n), [formatNumber(n)]) : gettext('Sold out');
           status.dataset.state = n > 0 ? 'on_sale' : 'sold_out';
           status.className = `avail avail-${n > 0 ? 'on_sale' : 'sold_out'}`;
         }
@@ -40,7 +41,7 @@ function countdown(el) {
     const s = Math.max(0, Math.round((end - Date.now()) / 1000));
     el.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
     if (s <= 0) {
-      el.textContent = el.dataset.countdownDone || 'Time is up';
+      el.textContent = el.dataset.countdownDone || gettext('Time is up');
       document.querySelectorAll('button.pay').forEach((b) => { b.disabled = true; });
       setTimeout(() => location.reload(), 1500);
       return;
@@ -57,7 +58,7 @@ function geolocate(button) {
   const status = button.parentNode.querySelector('[data-geolocate-status]');
   button.hidden = false;
   button.addEventListener('click', () => {
-    if (status) status.textContent = 'Finding you…';
+    if (status) status.textContent = gettext('Finding you…');
     button.disabled = true;
     navigator.geolocation.getCurrentPosition((pos) => {
       input.value = `${pos.coords.latitude.toFixed(3)},${pos.coords.longitude.toFixed(3)}`;
@@ -66,8 +67,8 @@ function geolocate(button) {
     }, (err) => {
       button.disabled = false;
       if (status) {
-        status.textContent = err.code === 1 ? 'Location is blocked for this site. Type coordinates instead.'
-          : 'Could not find your location. Type coordinates instead.';
+        status.textContent = err.code === 1 ? gettext('Location is blocked for this site. Type coordinates instead.')
+          : gettext('Could not find your location. Type coordinates instead.');
       }
     }, { enableHighAccuracy: false, timeout: 10000, maximumAge: 600000 });
   });

@@ -4,6 +4,7 @@
 import { $, el } from './lib/dom.js';
 import { ChatList, errorText, setStock, setViewers } from './lib/chat.js';
 import { csrfToken } from './lib/http.js';
+import { formatNumber, gettext, interpolate, LANG } from './lib/i18n.js';
 import { LiveSocket } from './lib/live.js';
 import { loadHls } from './lib/player.js';
 
@@ -39,14 +40,14 @@ if (root) {
         case 'presence': setViewers($('viewers'), msg.viewers); break;
         case 'stock': setStock(msg.item, msg.available); break;
         case 'slow_mode': slowSelect.value = String(msg.seconds); showError(''); break;
-        case 'mute': showError(msg.until ? `Muted until ${new Date(msg.until).toLocaleTimeString()}.` : 'Mute lifted.'); break;
+        case 'mute': showError(msg.until ? interpolate(gettext('Muted until %s.'), [new Date(msg.until).toLocaleTimeString(LANG)]) : gettext('Mute lifted.')); break;
         case 'error': showError(errorText(msg)); break;
         default: break;
       }
     },
     onState: (state) => {
       const node = $('conn-status');
-      node.textContent = state === 'open' ? '' : 'Reconnecting…';
+      node.textContent = state === 'open' ? '' : gettext('Reconnecting…');
       node.hidden = state === 'open';
       root.dataset.socket = state;
     },
@@ -68,7 +69,7 @@ if (root) {
   const FIGURES = {
     bitrate: [['bitrate_kbps', ' kbit/s'], ['bitrate', ''], ['kbps', ' kbit/s']],
     fps: [['fps', ' fps'], ['frame_rate', ' fps']],
-    keyframe: [['keyframe_interval', ' s'], ['keyframe_interval_s', ' s'], ['gop_seconds', ' s'], ['keyint', ' frames']],
+    keyframe: [['keyframe_interval', ' s'], ['keyframe_interval_s', ' s'], ['gop_seconds', ' s'], ['keyint', ` ${gettext('frames')}`]],
     dropped: [['dropped_frames', ''], ['drop_frames', ''], ['dropped', '']],
   };
   const showHealth = (status) => {
@@ -76,20 +77,22 @@ if (root) {
     stream.textContent = status.status.charAt(0).toUpperCase() + status.status.slice(1);
     stream.dataset.status = status.status;
     $('health-age').textContent = status.health_age_seconds === null
-      ? 'no health report yet' : `health ${status.health_age_seconds} s ago${status.health_fresh ? '' : ' (stale)'}`;
+      ? gettext('no health report yet')
+      : interpolate(status.health_fresh ? gettext('health %s s ago') : gettext('health %s s ago (stale)'),
+        [formatNumber(status.health_age_seconds)]);
     Object.keys(FIGURES).forEach((key) => {
       const dd = document.querySelector(`#health [data-key="${key}"]`);
       let shown = '–';
       FIGURES[key].some(([name, unit]) => {
         const v = status.health[name];
         if (v === undefined || v === null || v === '') return false;
-        shown = (typeof v === 'number' ? Math.round(v * 100) / 100 : v) + unit;
+        shown = (typeof v === 'number' ? formatNumber(Math.round(v * 100) / 100) : v) + unit;
         return true;
       });
       dd.textContent = shown;
     });
     setViewers($('viewers'), status.viewers);
-    $('peak').textContent = status.peak_viewers;
+    $('peak').textContent = formatNumber(status.peak_viewers);
   };
   const pollStatus = () => {
     fetch(root.dataset.statusUrl, { credentials: 'same-origin' })
@@ -106,7 +109,7 @@ if (root) {
     list.replaceChildren(...result.lines.map((line) => {
       const li = el('li', `pf pf-${line.status.replace('/', '')}`);
       li.dataset.key = line.key;
-      li.append(el('span', 'pf-mark', line.status === 'pass' ? 'Pass' : line.status === 'fail' ? 'Fail' : 'n/a'));
+      li.append(el('span', 'pf-mark', line.status === 'pass' ? gettext('Pass') : line.status === 'fail' ? gettext('Fail') : gettext('n/a')));
       const text = el('span');
       text.append(el('strong', '', line.label), el('span', 'sub', line.detail));
       li.append(text);

@@ -6,6 +6,7 @@ import { clientId, deviceId as makeDeviceId, localStore } from './lib/device.js'
 import { LiveSocket } from './lib/live.js';
 import { makeOffline } from './lib/pwa.js';
 import { CameraReader, SCANNER_URL } from './lib/qr.js';
+import { gettext, interpolate, LANG, ngettext } from './lib/i18n.js';
 
 const root = $('door');
 const cfg = root.dataset;
@@ -15,7 +16,8 @@ const RECENT_MAX = 8;
 const SYNC_BATCH = 200;
 
 const store = localStore(`microstage.door.${EVENT}.`);
-const timeFmt = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', timeZone: cfg.timezone });
+const timeFmt = new Intl.DateTimeFormat(LANG, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+  timeZone: cfg.timezone });
 const fmtTime = (iso) => timeFmt.format(new Date(iso));
 const deviceId = makeDeviceId('microstage.door.device', 'door');
 const newId = () => clientId();
@@ -130,7 +132,7 @@ function markCheckedIn(ticketId, iso) {
 async function checkOnServer(payload) {
   const { status, data } = await fetchJSON(cfg.scanUrl, { method: 'POST', body: JSON.stringify({ payload, device: deviceId }) });
   if (status === 401) { loseSession(data); return null; } // logged out: keep the door moving, check on the phone
-  if (status === 403 || status === 404) { loseSession(data); return { kind: 'error', reason: data?.detail || 'You can no longer scan here.' }; }
+  if (status === 403 || status === 404) { loseSession(data); return { kind: 'error', reason: data?.detail || gettext('You can no longer scan here.') }; }
   reachable = true;
   if (data?.counts) setCounts(data.counts);
   const t = data?.ticket;
@@ -145,23 +147,24 @@ async function checkOnServer(payload) {
              noRecording: t.no_recording, backstage: !!t.backstage };
   }
   if (data?.result === 'stream_only') return { kind: 'stream_only', holder: t?.holder, tier: t?.tier, reason: STREAM_ONLY };
-  return { kind: 'invalid', reason: data?.result === 'invalid' ? 'Not a valid ticket for this event.' : (data?.detail || 'Not a ticket code.') };
+  return { kind: 'invalid', reason: data?.result === 'invalid' ? gettext('Not a valid ticket for this event.')
+    : (data?.detail || gettext('Not a ticket code.')) };
 }
 
 async function checkOnPhone(payload, scannedAt) {
-  if (!bundle) return { kind: 'error', reason: 'No ticket list on this phone yet: connect once to download it.' };
+  if (!bundle) return { kind: 'error', reason: gettext('No ticket list on this phone yet: connect once to download it.') };
   let claims;
   try { claims = await readPayload(payload); } catch {
-    return { kind: 'error', reason: 'This browser cannot check signatures offline (it needs HTTPS).' };
+    return { kind: 'error', reason: gettext('This browser cannot check signatures offline (it needs HTTPS).') };
   }
-  if (!claims) return { kind: 'invalid', reason: 'Not a genuine Microstage ticket code.', offline: true };
-  if (claims.e !== EVENT) return { kind: 'invalid', reason: 'This ticket is for another event.', offline: true };
-  if (revoked.has(claims.t)) return { kind: 'invalid', reason: 'This ticket was refunded or cancelled.', offline: true };
+  if (!claims) return { kind: 'invalid', reason: gettext('Not a genuine Microstage ticket code.'), offline: true };
+  if (claims.e !== EVENT) return { kind: 'invalid', reason: gettext('This ticket is for another event.'), offline: true };
+  if (revoked.has(claims.t)) return { kind: 'invalid', reason: gettext('This ticket was refunded or cancelled.'), offline: true };
   const t = tickets.get(claims.t);
-  if (t && t.version !== claims.v) return { kind: 'invalid', reason: 'An old code: this ticket was passed on to someone else.', offline: true };
+  if (t && t.version !== claims.v) return { kind: 'invalid', reason: gettext('An old code: this ticket was passed on to someone else.'), offline: true };
   if (t && t.opens_room === false) return { kind: 'stream_only', holder: t.holder, tier: t.tier, reason: STREAM_ONLY, offline: true };
   const first = firstScan(claims.t);
-  const holder = t?.holder || 'Ticket holder';
+  const holder = t?.holder || gettext('Ticket holder');
   const tier = t?.tier || '';
   queue.push({ id: newId(), payload, scanned_at: scannedAt, device: deviceId, ticket: claims.t, holder, tier,
                local: first ? 'already' : 'ok' });
@@ -171,7 +174,7 @@ async function checkOnPhone(payload, scannedAt) {
   const backstage = !!t?.backstage;
   if (first) return { kind: 'already', holder, tier, first, offline: true, answers, noRecording, backstage };
   return { kind: 'ok', holder, tier, offline: true, answers, noRecording, backstage,
-           note: t ? '' : 'Issued after this phone last downloaded the list; the signature is genuine.' };
+           note: t ? '' : gettext('Issued after this phone last downloaded the list; the signature is genuine.') };
 }
 
 let chain = Promise.resolve();
@@ -179,7 +182,7 @@ function scan(text, source) {
   const payload = (text || '').trim();
   if (!payload) return chain;
   chain = chain.then(() => handleScan(payload, source)).catch((err) => {
-    show({ kind: 'error', reason: 'Something went wrong checking that code. Try again.' });
+    show({ kind: 'error', reason: gettext('Something went wrong checking that code. Try again.') });
     console.error(err); // eslint-disable-line no-console
   });
   return chain;
@@ -264,17 +267,17 @@ function dropRefused(batch, data) {
 
 function loseSession(data) {
   sessionLost = true;
-  showNet('lost', data?.detail || 'Logged out: log in again to keep scanning.');
+  showNet('lost', data?.detail || gettext('Logged out: log in again to keep scanning.'));
 }
 
 // --- display ---------------------------------------------------------------------------------
-const STREAM_ONLY = 'A stream-only ticket: it does not open the room.';
+const STREAM_ONLY = gettext('A stream-only ticket: it does not open the room.');
 const VERDICT = {
-  ok: { icon: '✓', word: () => 'Admitted' },
-  stream_only: { icon: '✕', word: () => 'Stream only' },
-  already: { icon: '!', word: (a) => `Already in at ${fmtTime(a.first)}` },
-  invalid: { icon: '✕', word: () => 'Invalid' },
-  error: { icon: '?', word: () => "Can't check" },
+  ok: { icon: '✓', word: () => gettext('Admitted') },
+  stream_only: { icon: '✕', word: () => gettext('Stream only') },
+  already: { icon: '!', word: (a) => interpolate(gettext('Already in at %s'), [fmtTime(a.first)]) },
+  invalid: { icon: '✕', word: () => gettext('Invalid') },
+  error: { icon: '?', word: () => gettext("Can't check") },
 };
 
 let scanCount = 0;
@@ -308,12 +311,12 @@ function show(answer) {
     const flag = document.createElement('p');
     flag.className = 'backstage-flag';
     flag.id = 'door-backstage';
-    flag.textContent = 'Backstage access';
+    flag.textContent = gettext('Backstage access');
     el.append(flag);
   }
   const detailText = [answer.reason, answer.note,
-    answer.kind === 'already' ? 'Do not let them in again without checking.' : '',
-    answer.offline && answer.kind !== 'invalid' && answer.kind !== 'stream_only' ? 'Checked on this phone, offline.' : ''].filter(Boolean).join(' ');
+    answer.kind === 'already' ? gettext('Do not let them in again without checking.') : '',
+    answer.offline && answer.kind !== 'invalid' && answer.kind !== 'stream_only' ? gettext('Checked on this phone, offline.') : ''].filter(Boolean).join(' ');
   if (detailText) {
     const detail = document.createElement('p');
     detail.className = 'detail';
@@ -330,19 +333,19 @@ function showConsent(el, answer) {
     const warn = document.createElement('p');
     warn.className = 'door-consent no-recording';
     warn.dataset.noRecording = 'true';
-    warn.textContent = 'No recording: said no to being filmed. Seat them away from the cameras.';
+    warn.textContent = gettext('No recording: said no to being filmed. Seat them away from the cameras.');
     el.append(warn);
   }
   const questions = bundle?.questions || [];
   if (!questions.length) return;
   const list = document.createElement('ul');
   list.className = 'door-answers';
-  list.setAttribute('aria-label', 'Answers to the consent form');
+  list.setAttribute('aria-label', gettext('Answers to the consent form'));
   for (const q of questions) {
     const value = answer.answers ? answer.answers[q.key] : undefined;
     const item = document.createElement('li');
     item.dataset.key = q.key;
-    item.textContent = `${q.text} — ${value === true ? 'Yes' : value === false ? 'No' : 'Not answered'}`;
+    item.textContent = `${q.text} — ${value === true ? gettext('Yes') : value === false ? gettext('No') : gettext('Not answered')}`;
     list.append(item);
   }
   el.append(list);
@@ -388,14 +391,16 @@ function renderCounts() {
   $('count-bar').style.width = `${counts.tickets ? Math.min(100, Math.round((100 * shown) / counts.tickets)) : 0}%`;
   const note = $('count-note');
   note.hidden = !pendingAdmits;
-  note.textContent = pendingAdmits ? `Includes ${pendingAdmits} let in offline, not synced yet.` : '';
+  note.textContent = pendingAdmits
+    ? interpolate(ngettext('Includes %s let in offline, not synced yet.', 'Includes %s let in offline, not synced yet.',
+      pendingAdmits), [pendingAdmits]) : '';
   // The room against the venue's capacity (stream-only tickets never count).
   const occ = $('occupancy');
   occ.hidden = !counts.capacity;
   occ.classList.toggle('full', Boolean(counts.capacity) && shown >= counts.capacity);
   $('occ-in').textContent = String(shown);
   $('occ-cap').textContent = String(counts.capacity || '');
-  $('occ-full').textContent = counts.capacity && shown >= counts.capacity ? ' · the room is full' : '';
+  $('occ-full').textContent = counts.capacity && shown >= counts.capacity ? ` · ${gettext('the room is full')}` : '';
 }
 
 function showNet(state, text) {
@@ -429,17 +434,18 @@ function row(mainText, subText, badge) {
 }
 
 function render() {
-  if (sessionLost) showNet('lost', 'Logged out: log in again to keep scanning');
-  else if (!isOnline()) showNet('offline', queue.length ? `Offline · ${queue.length} to sync` : 'Offline · checking on this phone');
-  else if (syncing) showNet('syncing', `Online · syncing ${queue.length}…`);
-  else showNet('online', queue.length ? `Online · ${queue.length} to sync` : 'Online');
+  if (sessionLost) showNet('lost', gettext('Logged out: log in again to keep scanning'));
+  else if (!isOnline()) showNet('offline', queue.length ? interpolate(gettext('Offline · %s to sync'), [queue.length])
+    : gettext('Offline · checking on this phone'));
+  else if (syncing) showNet('syncing', interpolate(gettext('Online · syncing %s…'), [queue.length]));
+  else showNet('online', queue.length ? interpolate(gettext('Online · %s to sync'), [queue.length]) : gettext('Online'));
   renderCounts();
 
   $('pending').hidden = !queue.length;
   $('pending-count').textContent = String(queue.length);
   $('pending-list').replaceChildren(...queue.map((s) => row(
-    s.tier ? `${s.holder} · ${s.tier}` : s.holder, `Scanned ${fmtTime(s.scanned_at)}`,
-    { text: s.local === 'ok' ? 'Let in · pending sync' : 'Refused · pending sync', cls: 'warning' })));
+    s.tier ? `${s.holder} · ${s.tier}` : s.holder, interpolate(gettext('Scanned %s'), [fmtTime(s.scanned_at)]),
+    { text: s.local === 'ok' ? gettext('Let in · pending sync') : gettext('Refused · pending sync'), cls: 'warning' })));
   $('sync-now').disabled = syncing || !navigator.onLine;
 
   $('duplicates').hidden = !duplicates.length;
@@ -447,33 +453,40 @@ function render() {
     let sub;
     if (d.result === 'already_checked_in') {
       sub = d.local === 'ok'
-        ? `Let in offline at ${fmtTime(d.scanned_at)}, but it was first scanned at ${fmtTime(d.first)}.`
-        : `Refused at ${fmtTime(d.scanned_at)}: already in since ${fmtTime(d.first)}.`;
+        ? interpolate(gettext('Let in offline at %(at)s, but it was first scanned at %(first)s.'),
+          { at: fmtTime(d.scanned_at), first: fmtTime(d.first) }, true)
+        : interpolate(gettext('Refused at %(at)s: already in since %(first)s.'),
+          { at: fmtTime(d.scanned_at), first: fmtTime(d.first) }, true);
     } else if (d.result === 'stream_only') {
-      sub = `Let in offline at ${fmtTime(d.scanned_at)}, but it is a stream-only ticket.`;
+      sub = interpolate(gettext('Let in offline at %s, but it is a stream-only ticket.'), [fmtTime(d.scanned_at)]);
     } else if (d.result === 'refused') {
-      sub = `Scan at ${fmtTime(d.scanned_at)} not accepted: check this phone's clock.`;
+      sub = interpolate(gettext("Scan at %s not accepted: check this phone's clock."), [fmtTime(d.scanned_at)]);
     } else {
-      sub = `Let in offline at ${fmtTime(d.scanned_at)}, but the ticket is not valid (refunded or passed on).`;
+      sub = interpolate(gettext('Let in offline at %s, but the ticket is not valid (refunded or passed on).'),
+        [fmtTime(d.scanned_at)]);
     }
-    const badge = d.result !== 'already_checked_in' ? { text: 'Problem', cls: 'danger' }
-      : d.local === 'ok' ? { text: 'Entered twice', cls: 'danger' } : { text: 'Turned away', cls: 'warning' };
+    const badge = d.result !== 'already_checked_in' ? { text: gettext('Problem'), cls: 'danger' }
+      : d.local === 'ok' ? { text: gettext('Entered twice'), cls: 'danger' } : { text: gettext('Turned away'), cls: 'warning' };
     return row(d.tier ? `${d.holder} · ${d.tier}` : d.holder, sub, badge);
   }));
 
-  const labels = { ok: 'Admitted', already: 'Already in', invalid: 'Invalid', stream_only: 'Stream only', error: "Can't check" };
+  const labels = { ok: gettext('Admitted'), already: gettext('Already in'), invalid: gettext('Invalid'),
+    stream_only: gettext('Stream only'), error: gettext("Can't check") };
   const items = recent.map((r) => row(
     r.holder ? (r.tier ? `${r.holder} · ${r.tier}` : r.holder) : labels[r.kind],
-    `${fmtTime(r.at)}${r.offline ? ' · offline' : ''}${r.kind === 'already' && r.first ? ` · first in ${fmtTime(r.first)}` : ''}`,
+    `${fmtTime(r.at)}${r.offline ? ` · ${gettext('offline')}` : ''}${r.kind === 'already' && r.first
+      ? ` · ${interpolate(gettext('first in %s'), [fmtTime(r.first)])}` : ''}`,
     { text: labels[r.kind], cls: { ok: 'success', already: 'warning', invalid: 'danger', stream_only: 'danger', error: '' }[r.kind] }));
-  $('recent-list').replaceChildren(...(items.length ? items : [$('recent-empty') || row('No scans yet on this phone.')]));
+  $('recent-list').replaceChildren(...(items.length ? items : [$('recent-empty') || row(gettext('No scans yet on this phone.'))]));
 
   const status = $('bundle-status');
   if (bundle) {
-    const age = bundle.fetched_at ? ` · updated ${fmtTime(bundle.fetched_at)}` : '';
-    status.textContent = `Offline list: ${tickets.size} tickets, ${revoked.size} cancelled${age}${verifier ? ` · ${verifier.engine}` : ''}`;
+    const age = bundle.fetched_at ? ` · ${interpolate(gettext('updated %s'), [fmtTime(bundle.fetched_at)])}` : '';
+    status.textContent = `${interpolate(gettext('Offline list: %(tickets)s tickets, %(cancelled)s cancelled'),
+      { tickets: tickets.size, cancelled: revoked.size }, true)}${age}${verifier ? ` · ${verifier.engine}` : ''}`;
   } else {
-    status.textContent = navigator.onLine ? 'Downloading the offline ticket list…' : 'No offline ticket list on this phone yet.';
+    status.textContent = navigator.onLine ? gettext('Downloading the offline ticket list…')
+      : gettext('No offline ticket list on this phone yet.');
   }
 }
 
@@ -493,12 +506,13 @@ async function startCamera() {
     reader.hidden = true;
     store.set('camera', false);
     const why = String(err?.message || err).slice(0, 120);
-    errorEl.textContent = why === 'The camera scanner did not load.' ? `${why} Enter codes below instead.`
-      : `The camera is not available (${why}). Enter codes below instead.`;
+    errorEl.textContent = why === gettext('The camera scanner did not load.')
+      ? interpolate(gettext('%s Enter codes below instead.'), [why])
+      : interpolate(gettext('The camera is not available (%s). Enter codes below instead.'), [why]);
     errorEl.hidden = false;
   } finally {
     $('camera-toggle').disabled = false;
-    $('camera-toggle').textContent = camera.on ? 'Stop camera' : 'Scan with camera';
+    $('camera-toggle').textContent = camera.on ? gettext('Stop camera') : gettext('Scan with camera');
   }
 }
 
@@ -506,7 +520,7 @@ async function stopCamera() {
   await camera.stop();
   store.set('camera', false);
   $('door-reader').hidden = true;
-  $('camera-toggle').textContent = 'Scan with camera';
+  $('camera-toggle').textContent = gettext('Scan with camera');
 }
 
 // --- live counts over the websocket ----------------------------------------------------------

@@ -1,6 +1,7 @@
 // Service worker of the device pages (door scanner, pop-up till), served at the top of their scope
 // (/door/sw.js, /dashboard/products/pos/sw.js) by microstage.pwa. It keeps the page, its scripts and
-// the last data it fetched (the door's signed bundle, the till's catalogue) so the page opens and
+// the last data it fetched (the door's signed bundle, the till's catalogue) and the translations
+// (/jsi18n/<lang>.js) so the page opens and
 // works with no network. POSTs (scans, sales, sync) always go to the network: the page queues them.
 const VERSION = '__VERSION__';
 const STATIC_URL = '__STATIC_URL__';
@@ -63,5 +64,7 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   const inScope = url.href.startsWith(self.registration.scope) && !url.pathname.endsWith('/sw.js');
-  if (inScope || url.pathname.startsWith(STATIC_URL)) event.respondWith(networkFirst(request));
+  // The JavaScript catalogue (/jsi18n/<lang>.js) too: without it the page would be in English offline.
+  const catalogue = url.pathname.startsWith('/jsi18n/');
+  if (inScope || catalogue || url.pathname.startsWith(STATIC_URL)) event.respondWith(networkFirst(request));
 });

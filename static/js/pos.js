@@ -6,6 +6,7 @@ import { NetworkDown, fetchJSON } from './lib/http.js';
 import { clientId, deviceId as makeDeviceId, localStore } from './lib/device.js';
 import { makeOffline } from './lib/pwa.js';
 import { showQrSvg } from './lib/qr.js';
+import { formatMoney, gettext, interpolate, LANG, ngettext } from './lib/i18n.js';
 
 const root = $('pos');
 const cfg = root.dataset;
@@ -29,7 +30,8 @@ const isOnline = () => navigator.onLine && reachable && !sessionLost;
 const items = () => snapshot?.items || [];
 const byId = (id) => items().find((i) => i.variant === id);
 const cents = (s) => Math.round(Number(s) * 100);
-const money = (c) => (c / 100).toFixed(2);
+const decimal = (c) => (c / 100).toFixed(2); // what the API takes
+const money = (c, currency) => formatMoney(c / 100, currency); // what people read
 
 /** On-hand as the server last said, minus what this phone sold and has not synced yet. */
 function onHand(variant) {
@@ -53,10 +55,10 @@ function payCash() {
   const lines = cartLines();
   if (!lines.length) return;
   queue.push({ client_id: newId(), items: lines, sold_at: new Date().toISOString(), device: deviceId,
-               total: money(cartTotal()) });
+               total: decimal(cartTotal()) });
   store.set('queue', queue);
   cart = {};
-  say(`Cash sale saved${isOnline() ? '' : ' on this phone (offline)'}.`);
+  say(isOnline() ? gettext('Cash sale saved.') : gettext('Cash sale saved on this phone (offline).'));
   render();
   sync();
 }
@@ -64,24 +66,24 @@ function payCash() {
 async function payQr() {
   const lines = cartLines();
   if (!lines.length) return;
-  if (!isOnline()) { say('Paying by QR needs the network: take cash instead.'); return; }
+  if (!isOnline()) { say(gettext('Paying by QR needs the network: take cash instead.')); return; }
   $('pay-qr').disabled = true;
   try {
     const { status, data } = await fetchJSON(cfg.qrUrl, { method: 'POST',
       body: JSON.stringify({ client_id: newId(), items: lines, device: deviceId }) });
     if (status === 401 || status === 403 || status === 404) { loseSession(data); return; }
-    if (status !== 201 && status !== 200) { say(data.detail || 'Could not start the QR payment.'); return; }
+    if (status !== 201 && status !== 200) { say(data.detail || gettext('Could not start the QR payment.')); return; }
     cart = {};
     qrSale = data.sale;
     showQrSvg($('qr-code'), data.qr_svg); // SVG made by the server (segno), parsed as SVG
-    $('qr-status').textContent = 'Waiting for the buyer to pay…';
+    $('qr-status').textContent = gettext('Waiting for the buyer to pay…');
     $('qr-panel').hidden = false;
     pollQr();
     refresh();
   } catch (err) {
     if (!(err instanceof NetworkDown)) throw err;
     reachable = false;
-    say('The network dropped: take cash instead.');
+    say(gettext('The network dropped: take cash instead.'));
   } finally { render(); }
 }
 
@@ -92,8 +94,8 @@ async function pollQr() {
     const { status, data } = await fetchJSON(cfg.saleUrl.replace('pos_SALE', qrSale.id));
     if (status === 200) qrSale = data.sale;
   } catch { /* try again */ }
-  if (qrSale.status === 'completed') { $('qr-status').textContent = 'Paid ✓'; say('Paid by QR.'); refresh(); return; }
-  if (qrSale.status === 'cancelled') { $('qr-status').textContent = 'Not paid: the items are back on the table.'; refresh(); return; }
+  if (qrSale.status === 'completed') { $('qr-status').textContent = gettext('Paid ✓'); say(gettext('Paid by QR.')); refresh(); return; }
+  if (qrSale.status === 'cancelled') { $('qr-status').textContent = gettext('Not paid: the items are back on the table.'); refresh(); return; }
   qrTimer = setTimeout(pollQr, 3000);
 }
 
@@ -102,8 +104,9 @@ async function cancelQr() {
   try {
     const { data } = await fetchJSON(cfg.cancelUrl.replace('pos_SALE', qrSale.id), { method: 'POST', body: '{}' });
     if (data.sale) qrSale = data.sale;
-    $('qr-status').textContent = data.detail || (qrSale.status === 'completed' ? 'Paid ✓' : 'Cancelled: the items are back.');
-  } catch { $('qr-status').textContent = 'No network: try again.'; }
+    $('qr-status').textContent = data.detail || (qrSale.status === 'completed' ? gettext('Paid ✓')
+      : gettext('Cancelled: the items are back.'));
+  } catch { $('qr-status').textContent = gettext('No network: try again.'); }
   refresh();
 }
 
@@ -136,7 +139,7 @@ async function sync() {
     const { status, data } = await fetchJSON(cfg.syncUrl, { method: 'POST', body, timeout: 20000 });
     reachable = true;
     if (status === 401 || status === 403 || status === 404) { loseSession(data); return; }
-    if (status !== 200) { say(data.detail || 'The server did not take the queue.'); return; }
+    if (status !== 200) { say(data.detail || gettext('The server did not take the queue.')); return; }
     const done = new Set();
     data.results.forEach((r, i) => {
       done.add(batch[i].client_id);
@@ -147,7 +150,8 @@ async function sync() {
     store.set('refused', refused);
     applySnapshot(data);
     const conflicts = data.results.filter((r) => r.sale?.status === 'conflict').length;
-    say(conflicts ? `Synced — ${conflicts} sale(s) sold more than the table held: see below.` : 'Synced.');
+    say(conflicts ? interpolate(ngettext('Synced — %s sale sold more than the table held: see below.',
+      'Synced — %s sales sold more than the table held: see below.', conflicts), [conflicts]) : gettext('Synced.'));
   } catch (err) {
     if (!(err instanceof NetworkDown)) throw err;
     reachable = false;
@@ -158,7 +162,7 @@ async function sync() {
   if (queue.length && isOnline()) setTimeout(sync, 300);
 }
 
-function loseSession(data) { sessionLost = true; say(data?.detail || 'Logged out: log in again to sync.'); render(); }
+function loseSession(data) { sessionLost = true; say(data?.detail || gettext('Logged out: log in again to sync.')); render(); }
 
 // --- display ---------------------------------------------------------------------------------
 function li(text, right) {
@@ -173,10 +177,10 @@ function li(text, right) {
 function render() {
   const net = $('pos-net');
   let state = 'online';
-  let text = queue.length ? `Online · ${queue.length} to sync` : 'Online';
-  if (sessionLost) { state = 'lost'; text = 'Logged out'; }
-  else if (!isOnline()) { state = 'offline'; text = `Offline · ${queue.length} to sync`; }
-  else if (syncing) text = `Syncing ${queue.length}…`;
+  let text = queue.length ? interpolate(gettext('Online · %s to sync'), [queue.length]) : gettext('Online');
+  if (sessionLost) { state = 'lost'; text = gettext('Logged out'); }
+  else if (!isOnline()) { state = 'offline'; text = interpolate(gettext('Offline · %s to sync'), [queue.length]); }
+  else if (syncing) text = interpolate(gettext('Syncing %s…'), [queue.length]);
   net.className = `pos-net ${state}`;
   net.dataset.state = state;
   net.querySelector('.net-text').textContent = text;
@@ -189,8 +193,9 @@ function render() {
     b.className = `pos-item secondary${left <= 0 ? ' out' : ''}`;
     b.dataset.variant = item.variant;
     const name = document.createElement('span'); name.textContent = item.label;
-    const price = document.createElement('span'); price.className = 'price'; price.textContent = `${item.price} ${item.currency}`;
-    const l = document.createElement('span'); l.className = 'left'; l.textContent = left <= 0 ? `${left} left — count the table` : `${left} left`;
+    const price = document.createElement('span'); price.className = 'price'; price.textContent = formatMoney(item.price, item.currency);
+    const l = document.createElement('span'); l.className = 'left'; l.textContent = left <= 0 ? interpolate(gettext('%s left — count the table'), [left])
+      : interpolate(ngettext('%s left', '%s left', left), [left]);
     b.append(name, price, l);
     b.addEventListener('click', () => add(item.variant));
     return b;
@@ -200,12 +205,12 @@ function render() {
   $('cart-list').replaceChildren(...cartLines().map((l) => {
     const minus = document.createElement('button');
     minus.type = 'button'; minus.className = 'small secondary'; minus.textContent = '−';
-    minus.setAttribute('aria-label', `One less ${byId(l.variant)?.label || ''}`);
+    minus.setAttribute('aria-label', interpolate(gettext('One less %s'), [byId(l.variant)?.label || '']));
     minus.addEventListener('click', () => remove(l.variant));
     return li(`${l.quantity} × ${byId(l.variant)?.label || l.variant}`, minus);
   }));
   const currency = items()[0]?.currency || '';
-  $('cart-total').textContent = `${money(cartTotal())} ${currency}`;
+  $('cart-total').textContent = money(cartTotal(), currency);
   const empty = !cartLines().length;
   $('pay-cash').disabled = empty;
   $('pay-qr').disabled = empty || !isOnline();
@@ -213,14 +218,14 @@ function render() {
   $('pending').hidden = !queue.length;
   $('pending-count').textContent = String(queue.length);
   $('pending-list').replaceChildren(...queue.map((s) => li(
-    `${new Date(s.sold_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })} · ${s.items.map((i) => `${i.quantity} × ${byId(i.variant)?.label || i.variant}`).join(', ')}`)));
+    `${new Date(s.sold_at).toLocaleTimeString(LANG, { hour: '2-digit', minute: '2-digit' })} · ${s.items.map((i) => `${i.quantity} × ${byId(i.variant)?.label || i.variant}`).join(', ')}`)));
   $('sync-now').disabled = syncing || !navigator.onLine;
 
   const conflicts = snapshot?.conflicts || [];
   $('conflicts').hidden = !conflicts.length;
   $('conflict-count').textContent = String(conflicts.length);
   $('conflict-list').replaceChildren(...conflicts.map((c) => li(
-    `${new Date(c.sold_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })} · ${c.items.map((i) => `${i.quantity} × ${i.label}`).join(', ')} · ${c.total} ${c.currency}`)));
+    `${new Date(c.sold_at).toLocaleTimeString(LANG, { hour: '2-digit', minute: '2-digit' })} · ${c.items.map((i) => `${i.quantity} × ${i.label}`).join(', ')} · ${formatMoney(c.total, c.currency)}`)));
 
   $('refused').hidden = !refused.length;
   $('refused-list').replaceChildren(...refused.map((s) => li(`${s.items.map((i) => `${i.quantity} × ${byId(i.variant)?.label || i.variant}`).join(', ')}: ${s.detail}`)));

@@ -1,6 +1,8 @@
 // The control room's program switch (live / audio only / standby slate) and stream alerts, polled.
 (function () {
   "use strict";
+  // The page's JavaScript catalogue (base.html) translates; English when it is missing.
+  var gettext = window.gettext || function (text) { return text; };
   var box = document.getElementById("stream-alerts");
   var group = document.getElementById("program-switch");
   if (!box || !group) return;
@@ -46,9 +48,9 @@
       .then(function (res) {
         errorNode.hidden = res.ok;
         if (res.ok) showProgram(res.data.program);
-        else errorNode.textContent = res.data.detail || "Could not switch.";
+        else errorNode.textContent = res.data.detail || gettext("Could not switch.");
       })
-      .catch(function () { errorNode.hidden = false; errorNode.textContent = "No connection: try again."; });
+      .catch(function () { errorNode.hidden = false; errorNode.textContent = gettext("No connection: try again."); });
   });
 
   function poll() {

@@ -4,6 +4,7 @@
 import { $, jsonData } from './lib/dom.js';
 import { ChatList, TOO_LONG, errorText, setStock, setViewers, timeLabel } from './lib/chat.js';
 import * as groupBuys from './lib/groupbuy.js';
+import { formatNumber, gettext, interpolate } from './lib/i18n.js';
 import { LiveSocket } from './lib/live.js';
 import { HlsPlayer, TOKEN_RE, loadHls } from './lib/player.js';
 
@@ -34,7 +35,7 @@ if (root) {
     canModerate: () => rights.moderate,
     onDelete: (id) => socket.send({ type: 'delete', id }),
     onMute: (userId, name) => {
-      if (window.confirm(`Mute ${name} for 10 minutes?`)) socket.send({ type: 'mute', user: userId, minutes: 10 });
+      if (window.confirm(interpolate(gettext('Mute %s for 10 minutes?'), [name]))) socket.send({ type: 'mute', user: userId, minutes: 10 });
     },
   }) : null;
 
@@ -47,7 +48,7 @@ if (root) {
   const setSlowMode = (value) => {
     if (!chatNote) return;
     const seconds = parseInt(value, 10) || 0;
-    chatNote.textContent = seconds > 0 ? `Slow mode: one message every ${seconds} s.` : '';
+    chatNote.textContent = seconds > 0 ? interpolate(gettext('Slow mode: one message every %s s.'), [formatNumber(seconds)]) : '';
     chatNote.hidden = seconds <= 0;
   };
 
@@ -72,7 +73,7 @@ if (root) {
       case 'group_buy': groupBuys.update(msg); break;
       case 'slow_mode': setSlowMode(msg.seconds); break;
       case 'program': showProgram(msg.mode); break; // control room: live, audio only or slate
-      case 'mute': showError(msg.until ? `Muted until ${timeLabel(msg.until)}.` : 'Mute lifted.'); break;
+      case 'mute': showError(msg.until ? interpolate(gettext('Muted until %s.'), [timeLabel(msg.until)]) : gettext('Mute lifted.')); break;
       case 'error':
         showError(errorText(msg));
         if (pending !== null && input && !input.value) input.value = pending; // give the text back
@@ -101,7 +102,7 @@ if (root) {
   const onState = (state) => {
     root.dataset.socket = state;
     if (!connNode) return;
-    connNode.textContent = state === 'open' ? '' : state === 'connecting' ? 'Connecting…' : 'Reconnecting…';
+    connNode.textContent = state === 'open' ? '' : state === 'connecting' ? gettext('Connecting…') : gettext('Reconnecting…');
     connNode.hidden = state === 'open';
   };
 
@@ -115,7 +116,7 @@ if (root) {
       const text = input.value.trim();
       if (!text) return;
       if (text.length > 500) { showError(TOO_LONG); return; }
-      if (!socket.send({ type: 'chat', text })) { showError('Reconnecting… your message was not sent yet.'); return; }
+      if (!socket.send({ type: 'chat', text })) { showError(gettext('Reconnecting… your message was not sent yet.')); return; }
       pending = text;
       input.value = '';
       if (counter) counter.textContent = '0/500';
@@ -128,10 +129,10 @@ if (root) {
   const tick = () => {
     if (!countdown || Number.isNaN(cfg.startsAt)) return;
     const s = Math.round((cfg.startsAt - Date.now()) / 1000);
-    if (s <= 0) { countdown.textContent = 'Starting any moment…'; return; }
+    if (s <= 0) { countdown.textContent = gettext('Starting any moment…'); return; }
     const d = Math.floor(s / 86400);
     const pad = (n) => String(n).padStart(2, '0');
-    countdown.textContent = `${d ? `${d} d ` : ''}${pad(Math.floor((s % 86400) / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
+    countdown.textContent = `${d ? `${interpolate(gettext('%s d'), [d])} ` : ''}${pad(Math.floor((s % 86400) / 3600))}:${pad(Math.floor((s % 3600) / 60))}:${pad(s % 60)}`;
     setTimeout(tick, 1000 - (Date.now() % 1000));
   };
   tick();
@@ -171,13 +172,13 @@ if (root) {
     if (wrap) wrap.dataset.mode = mode;
     if (audioToggle) {
       audioToggle.setAttribute('aria-pressed', mode === 'audio' ? 'true' : 'false');
-      audioToggle.textContent = mode === 'audio' ? 'Back to video' : 'Audio only';
+      audioToggle.textContent = mode === 'audio' ? gettext('Back to video') : gettext('Audio only');
     }
     if (audioNote) {
       audioNote.hidden = mode !== 'audio';
       audioNote.textContent = mode !== 'audio' ? ''
-        : why === 'stalls' ? 'The connection is too slow for video: playing the sound only.'
-          : 'Playing the sound only (uses far less data).';
+        : why === 'stalls' ? gettext('The connection is too slow for video: playing the sound only.')
+          : gettext('Playing the sound only (uses far less data).');
     }
   };
 

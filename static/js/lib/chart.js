@@ -2,6 +2,7 @@
 // and honours reduced motion. Every chart sits next to a table with the same figures, so when the
 // library cannot load the chart's box is hidden and nothing is lost.
 import { jsonData, libraryUrl, loadScript } from './dom.js';
+import { LANG } from './i18n.js';
 
 export const COLOURS = { main: '#5b3df5', soft: '#c9bfff' };
 
@@ -26,7 +27,8 @@ export async function drawChart(canvas, config) {
   try { Chart = await loadChart(); } catch { Chart = null; }
   if (!Chart || !config) { hideBox(canvas); return null; }
   const still = window.matchMedia?.('(prefers-reduced-motion: reduce)').matches;
-  const options = { maintainAspectRatio: false, ...(config.options || {}) };
+  // Numbers on axes and tooltips in the page's language (Chart.js formats them with Intl.NumberFormat).
+  const options = { maintainAspectRatio: false, locale: LANG, ...(config.options || {}) };
   if (still) options.animation = false;
   return new Chart(canvas, { ...config, options });
 }

@@ -1,13 +1,14 @@
 // The live room's shared pieces (watch page and control room): the chat list, rendered as plain text
 // (textContent, never HTML), live stock counts and the viewer count.
 import { el } from './dom.js';
+import { formatNumber, gettext, interpolate, LANG, ngettext } from './i18n.js';
 
 const MAX_MESSAGES = 200;
 
 export function timeLabel(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '';
-  return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return d.toLocaleTimeString(LANG, { hour: '2-digit', minute: '2-digit' });
 }
 
 export class ChatList {
@@ -31,15 +32,15 @@ export class ChatList {
     const o = this.options;
     if (o.canModerate && o.canModerate()) {
       const tools = el('span', 'chat-tools');
-      const del = el('button', 'link small chat-delete', 'Delete');
+      const del = el('button', 'link small chat-delete', gettext('Delete'));
       del.type = 'button';
-      del.setAttribute('aria-label', `Delete this message by ${m.user}`);
+      del.setAttribute('aria-label', interpolate(gettext('Delete this message by %s'), [m.user]));
       del.addEventListener('click', () => o.onDelete(m.id));
       tools.append(del);
       if (m.user_id && m.user_id !== o.me) {
-        const mute = el('button', 'link small chat-mute', 'Mute');
+        const mute = el('button', 'link small chat-mute', gettext('Mute'));
         mute.type = 'button';
-        mute.setAttribute('aria-label', `Mute ${m.user}`);
+        mute.setAttribute('aria-label', interpolate(gettext('Mute %s'), [m.user]));
         mute.addEventListener('click', () => o.onMute(m.user_id, m.user));
         tools.append(mute);
       }
@@ -64,7 +65,7 @@ export class ChatList {
 
   reset(messages) {
     this.list.replaceChildren();
-    if (!messages.length) this.list.append(el('li', 'chat-empty muted', 'No messages yet.'));
+    if (!messages.length) this.list.append(el('li', 'chat-empty muted', gettext('No messages yet.')));
     messages.forEach((m) => this.add(m));
     this.list.scrollTop = this.list.scrollHeight;
   }
@@ -78,7 +79,7 @@ export function setStock(item, available) {
   const node = document.getElementById(`stock-${item}`);
   const n = parseInt(available, 10);
   if (!node || Number.isNaN(n)) return;
-  node.textContent = n > 0 ? `${n} left` : 'Sold out';
+  node.textContent = n > 0 ? interpolate(ngettext('%s left', '%s left', n), [formatNumber(n)]) : gettext('Sold out');
   node.dataset.available = String(n);
   node.className = `stock-count ${n > 0 ? 'avail-on_sale' : 'avail-sold_out'}`;
 }
@@ -86,20 +87,20 @@ export function setStock(item, available) {
 export function setViewers(node, count) {
   const n = parseInt(count, 10);
   if (!node || Number.isNaN(n)) return;
-  node.textContent = n === 1 ? '1 watching' : `${n} watching`;
+  node.textContent = interpolate(ngettext('%s watching', '%s watching', n), [formatNumber(n)]);
   node.dataset.viewers = String(n);
 }
 
 const ERROR_TEXT = {
-  rate_limited: 'You are sending messages too fast.',
-  slow_mode: 'Slow mode is on.',
-  too_long: 'That message is too long (500 characters at most).',
-  muted: 'A moderator muted you for a while.',
-  login_required: 'Log in to chat.',
-  forbidden: 'Only ticket holders and the team can do that.',
+  rate_limited: gettext('You are sending messages too fast.'),
+  slow_mode: gettext('Slow mode is on.'),
+  too_long: gettext('That message is too long (500 characters at most).'),
+  muted: gettext('A moderator muted you for a while.'),
+  login_required: gettext('Log in to chat.'),
+  forbidden: gettext('Only ticket holders and the team can do that.'),
 };
 
 export function errorText(msg) {
-  return msg.detail || ERROR_TEXT[msg.code] || 'That did not work.';
+  return msg.detail || ERROR_TEXT[msg.code] || gettext('That did not work.');
 }
 export const TOO_LONG = ERROR_TEXT.too_long;

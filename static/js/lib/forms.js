@@ -7,6 +7,8 @@
 //   <form data-tip-form>                "Other amount" shows only when "Other" is picked
 //   <form data-reset-on-success="id">   an htmx form: cleared after success; errors shown in #id
 
+import { gettext } from './i18n.js';
+
 export function autosubmit(root = document) {
   root.querySelectorAll('select[data-autosubmit], input[data-autosubmit]').forEach((field) => {
     field.addEventListener('change', () => field.form?.requestSubmit());
@@ -29,13 +31,14 @@ export function copyButtons(root = document) {
         window.getSelection()?.addRange(range);
       }
       if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(text).then(() => say(status ? 'Copied.' : 'Copied'),
-          () => say('Selected: press Ctrl+C or ⌘C to copy.'));
+        navigator.clipboard.writeText(text).then(() => say(status ? gettext('Copied.') : gettext('Copied')),
+          () => say(gettext('Selected: press Ctrl+C or ⌘C to copy.')));
         return;
       }
       let copied = false;
       try { copied = document.execCommand('copy'); } catch { copied = false; }
-      say(copied ? (status ? 'Copied.' : 'Copied') : 'Selected: copy it with your device’s copy command.');
+      say(copied ? (status ? gettext('Copied.') : gettext('Copied'))
+        : gettext('Selected: copy it with your device’s copy command.'));
     });
   });
 }

@@ -1,14 +1,12 @@
 // Group-buy progress bars (the /g/<id>/ page, the dashboard and the watch page): live counts, price,
 // next tier and countdown, updated from {"type": "group_buy", ...} frames or by polling the API.
 
+import { formatMoney, formatNumber, gettext, interpolate } from './i18n.js';
+
 function money(amount, currency) {
   const value = Number(amount);
-  if (!value) return 'Free';
-  try {
-    return new Intl.NumberFormat(undefined, { style: 'currency', currency }).format(value);
-  } catch {
-    return `${value.toFixed(2)} ${currency}`;
-  }
+  if (!value) return gettext('Free');
+  return formatMoney(value, currency);
 }
 
 function setText(root, selector, text) {
@@ -25,9 +23,9 @@ export function update(msg) {
       const target = Math.max(Number(root.dataset.target) || 1, msg.committed_quantity);
       bar.max = target;
       bar.value = msg.committed_quantity;
-      bar.textContent = `${msg.committed_quantity} of ${target}`;
+      bar.textContent = interpolate(gettext('%s of %s'), [formatNumber(msg.committed_quantity), formatNumber(target)]);
     }
-    setText(root, '.gb-committed', String(msg.committed_quantity));
+    setText(root, '.gb-committed', formatNumber(msg.committed_quantity));
     setText(root, '.gb-price', money(msg.current_price, currency));
     const status = msg.status || 'open';
     root.dataset.status = status;
@@ -35,11 +33,16 @@ export function update(msg) {
     if (status !== 'open') {  // as GroupBuy.status_summary says it
       const reached = msg.outcome === 'reached';
       root.dataset.outcome = msg.outcome || '';
-      next = `${reached ? 'Deal reached' : 'Deal not reached'} · ${status === 'settled'
-        ? (reached ? 'settled' : 'nothing charged') : (reached ? 'charging…' : 'releasing holds…')}`;
+      const outcome = reached ? gettext('Deal reached') : gettext('Deal not reached');
+      const step = status === 'settled' ? (reached ? gettext('settled') : gettext('nothing charged'))
+        : (reached ? gettext('charging…') : gettext('releasing holds…'));
+      next = `${outcome} · ${step}`;
     }
-    else if (msg.next_tier) next = `${msg.needed} more for ${money(msg.next_tier.price, currency)} each`;
-    else next = 'Best price reached';
+    else if (msg.next_tier) {
+      next = interpolate(gettext('%(needed)s more for %(price)s each'),
+        { needed: formatNumber(msg.needed), price: money(msg.next_tier.price, currency) }, true);
+    }
+    else next = gettext('Best price reached');
     setText(root, '.gb-next', next);
   });
 }
@@ -52,8 +55,12 @@ function countdown() {
     const h = Math.floor((left % 86400) / 3600);
     const m = Math.floor((left % 3600) / 60);
     const s = left % 60;
-    node.textContent = left === 0 ? 'a moment (closing)'
-      : `${d ? `${d}d ` : ''}${d || h ? `${h}h ` : ''}${m}m ${d ? '' : `${s}s`}`;
+    const parts = [];
+    if (d) parts.push(interpolate(gettext('%sd'), [d]));
+    if (d || h) parts.push(interpolate(gettext('%sh'), [h]));
+    parts.push(interpolate(gettext('%sm'), [m]));
+    if (!d) parts.push(interpolate(gettext('%ss'), [s]));
+    node.textContent = left === 0 ? gettext('a moment (closing)') : parts.join(' ');
   });
 }
 

@@ -14,8 +14,9 @@ export async function makeOffline(root, { swUrl, scope, extra = [] }) {
     const registration = await navigator.serviceWorker.ready;
     const worker = registration.active;
     if (!worker) return false;
+    // Static files and the page's translations (/jsi18n/<lang>.js): the page needs both offline.
     const staticFiles = performance.getEntriesByType('resource').map((e) => e.name)
-      .filter((url) => url.startsWith(STATIC_ROOT));
+      .filter((url) => url.startsWith(STATIC_ROOT) || new URL(url, location.href).pathname.startsWith('/jsi18n/'));
     const urls = [...new Set([location.href.split('#')[0], ...staticFiles, ...extra])];
     const stored = await new Promise((resolve) => {
       const channel = new MessageChannel();

@@ -1,6 +1,7 @@
 // QR helpers of the device pages: the camera reader (html5-qrcode from npm, loaded on demand) for the
 // door, and showing a QR code the server drew (segno SVG) for the till.
 import { libraryUrl, loadScript } from './dom.js';
+import { gettext } from './i18n.js';
 
 export const SCANNER_URL = libraryUrl('scanner', 'vendor/qr/html5-qrcode.min.js');
 
@@ -38,7 +39,7 @@ export class CameraReader {
   /** Start the back camera; throws an Error with a readable message when it cannot. */
   async start() {
     const Html5Qrcode = await loadScanner();
-    if (!Html5Qrcode) throw new Error('The camera scanner did not load.');
+    if (!Html5Qrcode) throw new Error(gettext('The camera scanner did not load.'));
     this.scanner = this.scanner || new Html5Qrcode(this.readerId, {
       verbose: false, formatsToSupport: [window.Html5QrcodeSupportedFormats.QR_CODE] });
     const qrbox = (w, h) => { const side = Math.max(120, Math.floor(Math.min(w, h) * 0.7)); return { width: side, height: side }; };
