@@ -1,12 +1,14 @@
 """Commerce pages in German: with Accept-Language "de" the order, receipt, orders, cart, shop and money
-pages speak German (dates in the German formats); without it they stay English."""
+pages speak German (dates in the German formats); without it they stay English. The order emails are
+written in the language active when they are sent."""
 from decimal import Decimal
 
 import pytest
+from django.core import mail
 from django.test import Client
 from django.utils import formats, timezone, translation
 
-from commerce import sellables, services
+from commerce import emails, sellables, services
 from commerce.models import Order, Product, ProductVariant
 from commerce.sellables import Offer
 from commerce.services import LineRequest
@@ -121,3 +123,18 @@ def test_money_and_stock_dashboards_in_german(creator):
     assert "Standorte" in stock and "Standort hinzufügen" in stock
     products = page(client, "/dashboard/products/", **DE)
     assert "Noch keine Produkte" in products and "Erstes Produkt hinzufügen" in products
+
+
+def test_order_emails_in_german_when_german_is_active(buyer, creator):
+    order = pay(reserve(buyer, widget(creator)))
+    with translation.override("de"):
+        emails.send_order_email(order.pk, "paid")
+        paid = formats.date_format(timezone.localtime(order.paid_at), "DATETIME_FORMAT")
+    message = mail.outbox[-1]
+    assert "Ihr Beleg: Ihre Bestellung bei Night Owls ist bestätigt" in message.subject
+    for words in ("Vielen Dank! Ihre Bestellung bei Night Owls ist bezahlt.", "BELEG", "Rechnungsempfänger:",
+                  f"Bezahlt am: {paid} UTC", "je €12.50 – €25.00", "Gesamt: €25.00 (EUR)", "Druckbarer Beleg:"):
+        assert words in message.body, words
+    with translation.override("en"):
+        emails.send_order_email(order.pk, "paid")
+    assert "RECEIPT" in mail.outbox[-1].body and "Billed to:" in mail.outbox[-1].body
