@@ -94,6 +94,8 @@ def test_paid_order_receipt_and_orders_list_in_german(client, buyer, creator):
                   "So prüfen Sie, ob dieser Beleg echt ist", "Signierter Beleg (JSON)"):
         assert words in receipt, words
     assert "Billed to" not in receipt and "Print or save as PDF" not in receipt
+    assert f'doc = json.load(open("receipt-{order.pk}.json"))' in receipt  # the sample code keeps its values
+    assert "/.well-known/microstage-signing-key\"))" in receipt
     orders = page(client, "/orders/", **DE)
     assert "Ihre Bestellungen" in orders and "Meine Tickets" in orders
 
