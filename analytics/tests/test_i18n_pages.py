@@ -40,7 +40,7 @@ def owner_and_event():
 def test_show_analytics_in_german_and_in_english(owner_and_event):
     client, event = owner_and_event
     german = page(client, f"/dashboard/analytics/{event.pk}/", **DE)
-    for words in (f"Statistik: {event.title}", "Trichter", "Zeit vom ersten Aufruf bis zur bezahlten Bestellung",
+    for words in (f"Statistiken: {event.title}", "Trichter", "Zeit vom ersten Aufruf bis zur bezahlten Bestellung",
                   "Bisher folgte keine Bestellung auf einen erfassten Aufruf.", "0 Nachrichten",
                   "Keine Drops bei diesem Event.", "Rabatt- und Partnercodes", "Summen der Show"):
         assert words in german, words

@@ -75,7 +75,7 @@ def test_open_order_in_german_and_in_english(client, buyer, creator):
     german = page(client, f"/orders/{order.pk}/", **DE)
     assert "Fast geschafft" in german and "Für Sie reserviert für" in german
     assert "Bestellübersicht" in german and "Stornieren und Tickets freigeben" in german
-    assert "je €12.50" in german and "Gesamt" in german
+    assert "je €12.50" in german and "Summe" in german
     assert 'data-countdown-done="Die Zeit ist abgelaufen – laden Sie die Seite neu."' in german
     assert "Held for you for" not in german and "Order summary" not in german
     english = page(client, f"/orders/{order.pk}/")
@@ -135,7 +135,7 @@ def test_order_emails_in_german_when_german_is_active(buyer, creator):
     message = mail.outbox[-1]
     assert "Ihr Beleg: Ihre Bestellung bei Night Owls ist bestätigt" in message.subject
     for words in ("Vielen Dank! Ihre Bestellung bei Night Owls ist bezahlt.", "BELEG", "Rechnungsempfänger:",
-                  f"Bezahlt am: {paid} UTC", "je €12.50 – €25.00", "Gesamt: €25.00 (EUR)", "Druckbarer Beleg:"):
+                  f"Bezahlt am: {paid} UTC", "je €12.50 – €25.00", "Summe: €25.00 (EUR)", "Druckbarer Beleg:"):
         assert words in message.body, words
     with translation.override("en"):
         emails.send_order_email(order.pk, "paid")
