@@ -56,7 +56,7 @@ def test_creator_analytics_experiments_and_home_in_german(owner_and_event):
     client, _event = owner_and_event
     creator_page = page(client, "/dashboard/analytics/", **DE)
     for words in ("Wer wiederkommt", "Kohorten nach Monat des ersten Besuchs", "Versandkosten pro Bestellung",
-                  "Einzelkauf", "MRR (monatlich wiederkehrender Umsatz)"):
+                  "Einzelkauf", '<th scope="row">Gruppenkauf</th>', "MRR (monatlich wiederkehrender Umsatz)"):
         assert words in creator_page, words
     experiments = page(client, "/dashboard/experiments/", **DE)
     assert "Experimente" in experiments and "Noch keine Experimente." in experiments

@@ -104,3 +104,15 @@ def test_membership_dashboard_in_german(creator):
     assert "Rabatt- und Partnercodes" in promo and "Ersten Code anlegen" in promo
     passes = page(client, "/dashboard/memberships/passes/", **DE)
     assert "Show-Pässe" in passes and "Ersten Pass anlegen" in passes
+
+
+def test_form_problems_are_announced_in_german(creator):
+    client = logged_in(team_member(creator, Role.OWNER))
+    data = {"name": "", "description": "", "price": "5.00", "currency": "eur", "interval": "month",
+            "early_access_hours": "0", "discount_percent": "0"}
+    one = client.post("/dashboard/memberships/plans/new/", data, **DE)
+    assert one.status_code == 400
+    assert "Bitte korrigieren Sie den Fehler unten – es wurde nichts gespeichert." in one.content.decode()
+    two = client.post("/dashboard/memberships/plans/new/", dict(data, price="-1"), **DE)
+    assert "Bitte korrigieren Sie die Fehler unten – es wurde nichts gespeichert." in two.content.decode()
+    assert "Neuer Mitgliedschaftstarif" in two.content.decode()
