@@ -1,6 +1,6 @@
 """Commerce pages in German: with Accept-Language "de" the order, receipt, orders, cart, shop and money
 pages speak German (dates in the German formats); without it they stay English. The order emails are
-written in the language active when they are sent."""
+written in the buyer's language."""
 from decimal import Decimal
 
 import pytest
@@ -13,6 +13,7 @@ from commerce.models import Order, Product, ProductVariant
 from commerce.sellables import Offer
 from commerce.services import LineRequest
 from microstage.models import Role
+from microstage.money import format_money
 from microstage.payments import services as payments
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
 
@@ -21,6 +22,11 @@ pytestmark = pytest.mark.django_db
 KIND = "i18n-widget"
 _items: dict[str, tuple[str, Decimal]] = {}
 DE = {"HTTP_ACCEPT_LANGUAGE": "de"}
+
+
+def eur(value) -> str:
+    """An amount as the German pages write it (12,50 €)."""
+    return format_money(value, "EUR", locale="de")
 
 
 def _offer(item_id, quantity, buyer):
@@ -75,7 +81,7 @@ def test_open_order_in_german_and_in_english(client, buyer, creator):
     german = page(client, f"/orders/{order.pk}/", **DE)
     assert "Fast geschafft" in german and "Für Sie reserviert für" in german
     assert "Bestellübersicht" in german and "Stornieren und Tickets freigeben" in german
-    assert "je €12.50" in german and "Summe" in german
+    assert f"je {eur('12.50')}" in german and "Summe" in german
     assert 'data-countdown-done="Die Zeit ist abgelaufen – laden Sie die Seite neu."' in german
     assert "Held for you for" not in german and "Order summary" not in german
     english = page(client, f"/orders/{order.pk}/")
@@ -127,16 +133,20 @@ def test_money_and_stock_dashboards_in_german(creator):
     assert "Noch keine Produkte" in products and "Erstes Produkt hinzufügen" in products
 
 
-def test_order_emails_in_german_when_german_is_active(buyer, creator):
+def test_order_emails_in_the_buyers_language(buyer, creator):
     order = pay(reserve(buyer, widget(creator)))
+    buyer.language = "de"
+    buyer.save(update_fields=["language"])
+    emails.send_order_email(order.pk, "paid")
     with translation.override("de"):
-        emails.send_order_email(order.pk, "paid")
         paid = formats.date_format(timezone.localtime(order.paid_at), "DATETIME_FORMAT")
     message = mail.outbox[-1]
     assert "Ihr Beleg: Ihre Bestellung bei Night Owls ist bestätigt" in message.subject
     for words in ("Vielen Dank! Ihre Bestellung bei Night Owls ist bezahlt.", "BELEG", "Rechnungsempfänger:",
-                  f"Bezahlt am: {paid} UTC", "je €12.50 – €25.00", "Summe: €25.00 (EUR)", "Druckbarer Beleg:"):
+                  f"Bezahlt am: {paid} UTC", f"je {eur('12.50')} – {eur('25.00')}",
+                  f"Summe: {eur('25.00')} (EUR)", "Druckbarer Beleg:"):
         assert words in message.body, words
-    with translation.override("en"):
-        emails.send_order_email(order.pk, "paid")
+    buyer.language = "en"
+    buyer.save(update_fields=["language"])
+    emails.send_order_email(order.pk, "paid")
     assert "RECEIPT" in mail.outbox[-1].body and "Billed to:" in mail.outbox[-1].body

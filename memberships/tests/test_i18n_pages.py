@@ -10,6 +10,7 @@ from django.utils import formats, timezone, translation
 
 from memberships.models import Pass
 from microstage.models import Role
+from microstage.money import format_money
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
 
 from .helpers_pages import give_points, make_member, make_pass_product, make_plan, make_reward
@@ -17,6 +18,11 @@ from .helpers_pages import give_points, make_member, make_pass_product, make_pla
 pytestmark = pytest.mark.django_db
 
 DE = {"HTTP_ACCEPT_LANGUAGE": "de"}
+
+
+def eur(value) -> str:
+    """An amount as the German pages write it (5,00 €)."""
+    return format_money(value, "EUR", locale="de")
 
 
 @pytest.fixture(autouse=True)
@@ -52,10 +58,11 @@ def test_plans_page_in_german_and_in_english(creator):
     make_pass_product(creator)
     german = page(Client(), "/c/night-owls/membership/", **DE)
     for words in ("Mitglied werden bei Night Owls", "/ Monat", "/ Jahr",
-                  "Das sind €4.17 im Monat, jährlich abgerechnet.",
+                  f"Das sind {eur('4.17')} im Monat, jährlich abgerechnet.",
                   "Tickets und Drops 48 Stunden vor allen anderen kaufen",
                   "Tickets und Drops 1 Stunde vor allen anderen kaufen",
-                  "Für €5.00 / Monat beitreten", "Show-Pässe", "5 Shows", "€15.00 pro Show", "365 Tage gültig"):
+                  f"Für {eur('5.00')} / Monat beitreten", "Show-Pässe", "5 Shows", f"{eur('15.00')} pro Show",
+                  "365 Tage gültig"):
         assert words in german, words
     assert "before everyone else" not in german and "/ month" not in german
     english = page(Client(), "/c/night-owls/membership/")
