@@ -12,7 +12,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _, gettext_lazy, pgettext
 
 from events.models import Event
 from microstage.models import EDIT_ROLES
@@ -216,7 +216,7 @@ def creator_context(creator, metrics: dict) -> dict:
         # No values (nothing to compare yet) hides the chart; the table still says "—".
         "repeat": {"labels": [r["label"] for r in repeat],
                    "values": repeat_values if any(v is not None for v in repeat_values) else []},
-        "fulfilment": {"labels": [_("Group-buy"), _("Single purchase")],
+        "fulfilment": {"labels": [pgettext("chart label", "Group-buy"), _("Single purchase")],
                        "values": ([_num(cost.get("group_buy")), _num(cost.get("single"))]
                                   if any(cost.get(k) is not None for k in ("group_buy", "single")) else [])},
     }
