@@ -1,5 +1,6 @@
 """German for people, English for machines: API error details, validation messages, readiness reasons
-and form errors follow the request's language; the `code` values and field names never change."""
+and form errors follow the request's language; the `code` values and field names never change.
+(`creator`, `owner_api` and `draft` come from conftest.py.)"""
 import json
 from datetime import timedelta
 
@@ -12,9 +13,7 @@ from events.forms import CancelForm
 from events.models import Event
 from microstage import catalogs
 from microstage.models import Role
-from microstage.tests.factories import CreatorFactory, team_member
-
-from .factories import EventFactory
+from microstage.tests.factories import team_member
 
 pytestmark = pytest.mark.django_db
 
@@ -31,21 +30,6 @@ def _back_to_the_default_language():
     """A request activates its language for the thread: leave English behind for the next test."""
     yield
     translation.deactivate()
-
-
-@pytest.fixture
-def creator():
-    return CreatorFactory()
-
-
-@pytest.fixture
-def owner_api(creator, make_api):
-    return make_api(team_member(creator, Role.OWNER))
-
-
-@pytest.fixture
-def draft(creator):
-    return EventFactory(creator=creator, status=Event.Status.DRAFT, published_at=None, title="Nachtschicht")
 
 
 def send(client, method, url, body=None, language=None):
