@@ -13,7 +13,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from microstage.errors import ServiceError
-from microstage import safejson
+from microstage import i18n, safejson
 from microstage.realtime import ACCESS_CHANGED, event_group, user_event_group
 
 from . import selectors, services
@@ -53,14 +53,25 @@ def _error(code: str, detail: str, **extra) -> dict:
     return {"type": "error", "code": code, "detail": detail, **extra}
 
 
-def scope_language(scope) -> str:
-    """The language the socket's human texts are in, chosen as for a page (LocaleMiddleware): the
-    language cookie, else the browser's Accept-Language, else the site's default."""
+def scope_language(scope, event_id: str | None = None) -> str:
+    """The language the socket's human texts are in, chosen as for the event's page (microstage.i18n):
+    the account's language, the language cookie, the browser's Accept-Language, then the event's own
+    language, else the site's default. May read the database: call it from a thread."""
+    user = scope.get("user")
+    if user is not None and getattr(user, "is_authenticated", False):
+        found = i18n.supported(getattr(user, "language", ""))
+        if found:
+            return found
     request = HttpRequest()
     headers = {name.lower(): value for name, value in scope.get("headers") or []}
     request.META["HTTP_ACCEPT_LANGUAGE"] = headers.get(b"accept-language", b"").decode("latin-1")
     request.COOKIES = scope.get("cookies") or parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
-    return translation.get_language_from_request(request)
+    code, chosen = i18n.request_language(request)
+    if chosen or not event_id:
+        return code
+    from events.models import Event
+
+    return i18n.supported(Event.objects.filter(pk=event_id).values_list("language", flat=True).first()) or code
 
 
 class EventConsumer(AsyncWebsocketConsumer):
@@ -79,8 +90,8 @@ class EventConsumer(AsyncWebsocketConsumer):
     ACCESS_REVOKED_CLOSE_CODE = 4403
 
     async def connect(self):
-        self.language = scope_language(self.scope)
         self.event_id = self.scope["url_route"]["kwargs"]["event_id"]
+        self.language = await database_sync_to_async(scope_language)(self.scope, self.event_id)
         self.group = event_group(self.event_id)
         self.user = self.scope.get("user")
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))

@@ -1,5 +1,5 @@
-"""The live socket speaks the page's language: error frames carry German text for a German browser
-(Accept-Language or the language cookie) and keep their English `code`."""
+"""The live socket speaks the page's language: error frames carry German text for a German account,
+browser (language cookie or Accept-Language) or event, and keep their English `code`."""
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.utils import translation
@@ -74,5 +74,24 @@ async def test_without_a_language_frames_stay_english(room):
         await send(comm, "{nope")
         error = await receive_type(comm, "error")
         assert error == {"type": "error", "code": "invalid", "detail": "That was not valid JSON."}
+    finally:
+        await comm.disconnect()
+
+
+async def test_the_account_language_then_the_events_language_decide_without_a_browser_choice(room):
+    from channels.db import database_sync_to_async
+
+    await database_sync_to_async(type(room.holder).objects.filter(pk=room.holder.pk).update)(language="de")
+    comm = await connect(room.event.pk, room.tokens["holder"])
+    try:
+        await send(comm, "{nope")
+        assert (await receive_type(comm, "error"))["detail"] == "Das war kein gültiges JSON."
+    finally:
+        await comm.disconnect()
+    await database_sync_to_async(type(room.event).objects.filter(pk=room.event.pk).update)(language="de")
+    comm = await connect(room.event.pk, room.tokens["holder2"])
+    try:
+        await send(comm, "{nope")
+        assert (await receive_type(comm, "error"))["detail"] == "Das war kein gültiges JSON."
     finally:
         await comm.disconnect()
