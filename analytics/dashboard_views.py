@@ -12,6 +12,7 @@ from django.http import Http404
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _, gettext_lazy, pgettext
 
 from events.models import Event
 from microstage.models import EDIT_ROLES
@@ -22,13 +23,15 @@ manage = team_page(roles=EDIT_ROLES)
 CREATOR_DAYS = 90
 # Conversion latency histogram buckets, in seconds: upper bounds (the last one is open).
 LATENCY_BUCKETS = [(60, "< 1 min"), (5 * 60, "1–5 min"), (15 * 60, "5–15 min"), (60 * 60, "15–60 min"),
-                   (6 * 3600, "1–6 h"), (24 * 3600, "6–24 h"), (7 * 86400, "1–7 days"), (None, "> 7 days")]
+                   (6 * 3600, "1–6 h"), (24 * 3600, "6–24 h"), (7 * 86400, gettext_lazy("1–7 days")),
+                   (None, gettext_lazy("> 7 days"))]
 # CSV exports another part of the analytics work provides, shown as links only when routed.
-EXPORTS = [("analytics-export-orders", "Orders"), ("analytics-export-attendees", "Attendees"),
-           ("analytics-export-metrics", "Metrics")]
-CREATOR_EXPORTS = [("analytics-creator-export-orders", "Orders"),
-                   ("analytics-creator-export-attendees", "Attendees"),
-                   ("analytics-creator-export-metrics", "Metrics")]
+EXPORTS = [("analytics-export-orders", gettext_lazy("Orders")),
+           ("analytics-export-attendees", gettext_lazy("Attendees")),
+           ("analytics-export-metrics", gettext_lazy("Metrics"))]
+CREATOR_EXPORTS = [("analytics-creator-export-orders", gettext_lazy("Orders")),
+                   ("analytics-creator-export-attendees", gettext_lazy("Attendees")),
+                   ("analytics-creator-export-metrics", gettext_lazy("Metrics"))]
 
 
 def _num(value) -> float:
@@ -84,8 +87,8 @@ def _funnel(metrics: dict) -> list[dict]:
             "_", " ").capitalize()
         steps.append({"label": label, "count": int(_num(step.get("count", step.get("value"))))})
     if not steps:
-        steps = [{"label": "Page views", "count": int(_num(metrics.get("page_views")))},
-                 {"label": "Orders", "count": int(_num(metrics.get("orders")))}]
+        steps = [{"label": _("Page views"), "count": int(_num(metrics.get("page_views")))},
+                 {"label": _("Orders"), "count": int(_num(metrics.get("orders")))}]
     top = steps[0]["count"]
     for step in steps:
         step["percent"] = f"{100 * step['count'] / top:.1f}" if top else None
@@ -111,7 +114,7 @@ def _latency_histogram(metrics: dict) -> list[dict]:
                 break
     if not samples:
         return []
-    return [{"label": label, "count": n} for (_upper, label), n in zip(LATENCY_BUCKETS, counts, strict=True)]
+    return [{"label": str(label), "count": n} for (_upper, label), n in zip(LATENCY_BUCKETS, counts, strict=True)]
 
 
 def _series(points, value_keys, event) -> tuple[list[dict], dict]:
@@ -193,9 +196,9 @@ def _cohorts(metrics: dict) -> tuple[list[dict], int]:
 def creator_context(creator, metrics: dict) -> dict:
     cost = metrics.get("fulfilment_cost_per_order") or {}
     repeat = [
-        {"label": "All attendees", "percent": _percent(metrics.get("repeat_attendee_rate"))},
-        {"label": "Members", "percent": _percent(metrics.get("member_repeat_rate"))},
-        {"label": "Non-members", "percent": _percent(metrics.get("non_member_repeat_rate"))},
+        {"label": _("All attendees"), "percent": _percent(metrics.get("repeat_attendee_rate"))},
+        {"label": _("Members"), "percent": _percent(metrics.get("member_repeat_rate"))},
+        {"label": _("Non-members"), "percent": _percent(metrics.get("non_member_repeat_rate"))},
     ]
     cohorts, width = _cohorts(metrics)
     repeat_values = [None if r["percent"] is None else _num(r["percent"]) for r in repeat]  # None: no bar
@@ -213,7 +216,7 @@ def creator_context(creator, metrics: dict) -> dict:
         # No values (nothing to compare yet) hides the chart; the table still says "—".
         "repeat": {"labels": [r["label"] for r in repeat],
                    "values": repeat_values if any(v is not None for v in repeat_values) else []},
-        "fulfilment": {"labels": ["Group-buy", "Single purchase"],
+        "fulfilment": {"labels": [pgettext("chart label", "Group-buy"), _("Single purchase")],
                        "values": ([_num(cost.get("group_buy")), _num(cost.get("single"))]
                                   if any(cost.get(k) is not None for k in ("group_buy", "single")) else [])},
     }

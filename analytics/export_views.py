@@ -12,6 +12,7 @@ from django.db.models import Count, F, Max, Min, OuterRef, Subquery, Sum
 from django.db.models.functions import Lower
 from django.http import Http404, HttpResponseBadRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from analytics import selectors
 from analytics.api.views import parse_days
@@ -32,7 +33,7 @@ def _check_role(user, creator_id: str) -> None:
     if role is None:
         raise Http404("No such page.")
     if role not in EDIT_ROLES:
-        raise PermissionDenied("Only owners and managers can export analytics.")
+        raise PermissionDenied(_("Only owners and managers can export analytics."))
 
 
 def _event(request, event_id: str) -> Event:
@@ -148,7 +149,7 @@ def creator_orders_csv(request, creator_id):
     creator = _creator(request, creator_id)
     days, since = _window(request, creator)
     if days is None:
-        return HttpResponseBadRequest("Give a whole number of days from 1 to 365.")
+        return HttpResponseBadRequest(_("Give a whole number of days from 1 to 365."))
     orders = Order.objects.filter(creator_id=creator.pk, created_at__gte=since)
     return _csv(request, _order_rows(orders), f"orders-{days}d", creator.slug)
 
@@ -158,7 +159,7 @@ def creator_attendees_csv(request, creator_id):
     creator = _creator(request, creator_id)
     days, since = _window(request, creator)
     if days is None:
-        return HttpResponseBadRequest("Give a whole number of days from 1 to 365.")
+        return HttpResponseBadRequest(_("Give a whole number of days from 1 to 365."))
     return _csv(request, _creator_attendee_rows(creator, since), f"attendees-{days}d", creator.slug)
 
 
@@ -167,6 +168,6 @@ def creator_metrics_csv(request, creator_id):
     creator = _creator(request, creator_id)
     days, _since = _window(request, creator)
     if days is None:
-        return HttpResponseBadRequest("Give a whole number of days from 1 to 365.")
+        return HttpResponseBadRequest(_("Give a whole number of days from 1 to 365."))
     return _csv(request, _metric_rows(selectors.creator_metrics(creator, days=days)), f"metrics-{days}d",
                          creator.slug)

@@ -7,6 +7,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from commerce import payouts
 from commerce.models import Dispute, Order, PosSale, RiskReview
@@ -70,14 +71,14 @@ def waiting(creator_id: str, now=None) -> list[dict]:
     """What needs the team: each {"label", "count", "url"}; empty kinds are left out."""
     now = now or timezone.now()
     items = [
-        ("Orders held for a risk review", RiskReview.objects.filter(
+        (_("Orders held for a risk review"), RiskReview.objects.filter(
             order__creator_id=creator_id, status=RiskReview.Status.PENDING).count(), "/dashboard/fulfilment/"),
-        ("Open disputes", Dispute.objects.filter(order__creator_id=creator_id,
+        (_("Open disputes"), Dispute.objects.filter(order__creator_id=creator_id,
                                                  status=Dispute.Status.OPEN).count(), "/dashboard/money/#disputes"),
-        ("Pop-up sales beyond stock", PosSale.objects.filter(location__creator_id=creator_id,
+        (_("Pop-up sales beyond stock"), PosSale.objects.filter(location__creator_id=creator_id,
                                                              status=PosSale.Status.CONFLICT).count(),
          "/dashboard/products/stock/"),
-        ("Team invitations not yet answered", Invitation.objects.filter(
+        (_("Team invitations not yet answered"), Invitation.objects.filter(
             creator_id=creator_id, status=Invitation.Status.PENDING, expires_at__gt=now).count(), "/dashboard/team/"),
     ]
     out = [{"label": label, "count": n, "url": url} for label, n, url in items if n]
@@ -87,7 +88,9 @@ def waiting(creator_id: str, now=None) -> list[dict]:
         check = streaming.last_preflight(event.pk)
         failed = [line["label"] for line in (check or {}).get("lines", []) if line.get("status") == "fail"]
         if failed:
-            out.append({"label": f"Preflight of “{event.title}” failed: {', '.join(failed)}", "count": len(failed),
+            out.append({"label": _("Preflight of “%(title)s” failed: %(checks)s") % {"title": event.title,
+                                                                                      "checks": ", ".join(failed)},
+                        "count": len(failed),
                         "url": f"/dashboard/live/{event.pk}/control/"})
     return out
 

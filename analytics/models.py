@@ -2,6 +2,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from microstage.ids import PublicIdField
 from microstage.models import Creator
@@ -24,19 +25,19 @@ class PageView(models.Model):
     """One view of a tracked page (event landing, watch, checkout, order, creator, group-buy)."""
 
     class Page(models.TextChoices):
-        EVENT = "event", "Event page"
-        WATCH = "watch", "Watch page"
-        ORDER = "order", "Order page"
-        CREATOR = "creator", "Creator page"
-        SHOP = "shop", "Shop"
-        GROUP_BUY = "group_buy", "Group-buy page"
-        OTHER = "other", "Other"
+        EVENT = "event", _("Event page")
+        WATCH = "watch", _("Watch page")
+        ORDER = "order", _("Order page")
+        CREATOR = "creator", _("Creator page")
+        SHOP = "shop", _("Shop")
+        GROUP_BUY = "group_buy", _("Group-buy page")
+        OTHER = "other", _("Other")
 
     visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="views")
     page = models.CharField(max_length=12, choices=Page.choices)
     event_id = models.CharField(max_length=40, blank=True, db_index=True)
     creator_id = models.CharField(max_length=40, blank=True, db_index=True)
-    variant = models.CharField(max_length=40, blank=True, help_text="Experiment variant shown, if any.")
+    variant = models.CharField(max_length=40, blank=True, help_text=_("Experiment variant shown, if any."))
     # When the page was viewed (views are buffered and written in batches: analytics/pageview_buffer.py).
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
@@ -65,16 +66,16 @@ class TelemetrySample(models.Model):
     """A measurement a page reported: player startup and rebuffering, checkout latency and errors."""
 
     class Kind(models.TextChoices):
-        PLAYER_STARTUP_MS = "player_startup_ms", "Player startup (ms)"
-        REBUFFER_MS = "rebuffer_ms", "Rebuffering (ms)"
-        CHECKOUT_LATENCY_MS = "checkout_latency_ms", "Checkout latency (ms)"
-        CHECKOUT_ERROR = "checkout_error", "Checkout error"
-        VIEWERS = "viewers", "Viewers watching (sampled each minute while live)"
+        PLAYER_STARTUP_MS = "player_startup_ms", _("Player startup (ms)")
+        REBUFFER_MS = "rebuffer_ms", _("Rebuffering (ms)")
+        CHECKOUT_LATENCY_MS = "checkout_latency_ms", _("Checkout latency (ms)")
+        CHECKOUT_ERROR = "checkout_error", _("Checkout error")
+        VIEWERS = "viewers", _("Viewers watching (sampled each minute while live)")
 
     event_id = models.CharField(max_length=40, db_index=True)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     value = models.FloatField()
-    detail = models.CharField(max_length=64, blank=True, help_text="An error code, never free text.")
+    detail = models.CharField(max_length=64, blank=True, help_text=_("An error code, never free text."))
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -88,19 +89,19 @@ class Experiment(models.Model):
     """An A/B test of a group-buy offer or a drop price: visitors are assigned deterministically."""
 
     class Target(models.TextChoices):
-        GROUP_BUY = "group_buy", "Group-buy offer"
-        DROP = "drop", "Drop price"
+        GROUP_BUY = "group_buy", _("Group-buy offer")
+        DROP = "drop", _("Drop price")
 
     class Status(models.TextChoices):
-        RUNNING = "running", "Running"
-        STOPPED = "stopped", "Stopped"
+        RUNNING = "running", _("Running")
+        STOPPED = "stopped", _("Stopped")
 
     id = PublicIdField("exp")
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="experiments")
     name = models.CharField(max_length=120)
     target = models.CharField(max_length=12, choices=Target.choices)
-    target_id = models.CharField(max_length=40, help_text="The group-buy or drop tested.")
-    variants = models.JSONField(help_text='[{"key": "a", "price": "15.00", "weight": 50}, …]')
+    target_id = models.CharField(max_length=40, help_text=_("The group-buy or drop tested."))
+    variants = models.JSONField(help_text=_('[{"key": "a", "price": "15.00", "weight": 50}, …]'))
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.RUNNING)
     created_at = models.DateTimeField(auto_now_add=True)
 

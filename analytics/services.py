@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from commerce import groupbuys
 from commerce.models import GroupBuy
@@ -62,30 +63,34 @@ TELEMETRY_RATE = 60  # samples per client per minute
 def clean_telemetry(data) -> dict:
     """The sample, strictly checked; raises Invalid (nothing stored) for anything else."""
     if not isinstance(data, dict):
-        raise Invalid("Send a JSON object.", code="invalid")
+        raise Invalid(_("Send a JSON object."), code="invalid")
     unknown = set(data) - {"event", "kind", "value", "detail"}
     if unknown:
-        raise Invalid("Unknown fields.", code="invalid", fields={f: ["Unknown field."] for f in sorted(unknown)})
+        raise Invalid(_("Unknown fields."), code="invalid", fields={f: [_("Unknown field.")] for f in sorted(unknown)})
     event_id, kind, value, detail = data.get("event"), data.get("kind"), data.get("value"), data.get("detail", "")
     if not isinstance(event_id, str) or not EVENT_ID_RE.match(event_id):
-        raise Invalid("Unknown event id.", code="invalid", fields={"event": ["Not an event id."]})
+        raise Invalid(_("Unknown event id."), code="invalid", fields={"event": [_("Not an event id.")]})
     if not Event.objects.filter(pk=event_id).exists():  # samples about nothing would only pollute the numbers
-        raise Invalid("No such event.", code="invalid", fields={"event": ["No such event."]})
+        raise Invalid(_("No such event."), code="invalid", fields={"event": [_("No such event.")]})
     if not isinstance(kind, str) or kind not in KINDS:
-        raise Invalid("Unknown kind.", code="invalid", fields={"kind": [f"One of {', '.join(sorted(KINDS))}."]})
+        raise Invalid(
+            _("Unknown kind."),
+            code="invalid",
+            fields={"kind": [_("One of %(kinds)s.") % {"kinds": ", ".join(sorted(KINDS))}]},
+        )
     if kind == TelemetrySample.Kind.CHECKOUT_ERROR and value is None:
         value = 1
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
             or not 0 <= value <= MAX_VALUE_MS:
-        raise Invalid("The value is a number of milliseconds from 0 to 600000.", code="invalid",
-                      fields={"value": ["A finite number from 0 to 600000."]})
+        raise Invalid(_("The value is a number of milliseconds from 0 to 600000."), code="invalid",
+                      fields={"value": [_("A finite number from 0 to 600000.")]})
     if detail is None:
         detail = ""
     if not isinstance(detail, str) or (detail and not DETAIL_RE.match(detail)):
-        raise Invalid("The detail is an error code: a-z, 0-9 and _, at most 64.", code="invalid",
-                      fields={"detail": ["An error code."]})
+        raise Invalid(_("The detail is an error code: a-z, 0-9 and _, at most 64."), code="invalid",
+                      fields={"detail": [_("An error code.")]})
     if kind == TelemetrySample.Kind.CHECKOUT_ERROR and not detail:
-        raise Invalid("A checkout error needs its code.", code="invalid", fields={"detail": ["Required."]})
+        raise Invalid(_("A checkout error needs its code."), code="invalid", fields={"detail": [_("Required.")]})
     return {"event_id": event_id, "kind": kind, "value": float(value), "detail": detail}
 
 
@@ -190,22 +195,27 @@ def price_override(target: str, item_id: str) -> Decimal | None:
 
 def _clean_variants(raw) -> list[dict]:
     if not isinstance(raw, list) or not 2 <= len(raw) <= MAX_VARIANTS:
-        raise Invalid(f"Give from 2 to {MAX_VARIANTS} variants.", fields={"variants": ["2 to 5 variants."]})
+        raise Invalid(
+            _("Give from 2 to %(max_variants)s variants.") % {"max_variants": MAX_VARIANTS},
+            fields={"variants": [_("2 to 5 variants.")]},
+        )
     out, keys = [], set()
     for i, v in enumerate(raw):
         if not isinstance(v, dict):
-            raise Invalid("Each variant is {key, price, weight}.", fields={f"variants[{i}]": ["Invalid."]})
+            raise Invalid(_("Each variant is {key, price, weight}."), fields={f"variants[{i}]": [_("Invalid.")]})
         key = str(v.get("key", "")).strip().lower()
         if not KEY_RE.match(key) or key in keys:
-            raise Invalid("Variant keys are short and unique (a-z, 0-9, _).",
-                          fields={f"variants[{i}].key": ["Invalid."]})
+            raise Invalid(_("Variant keys are short and unique (a-z, 0-9, _)."),
+                          fields={f"variants[{i}].key": [_("Invalid.")]})
         price = parse_amount(v.get("price"), field=f"variants[{i}].price")
         try:
             weight = int(v.get("weight", 1))
         except (TypeError, ValueError):
             weight = -1
         if not 1 <= weight <= 1000:
-            raise Invalid("Weights are whole numbers from 1 to 1000.", fields={f"variants[{i}].weight": ["1 to 1000."]})
+            raise Invalid(
+                _("Weights are whole numbers from 1 to 1000."), fields={f"variants[{i}].weight": [_("1 to 1000.")]}
+            )
         keys.add(key)
         out.append({"key": key, "price": str(price), "weight": weight})
     return out
@@ -216,24 +226,27 @@ def create_experiment(*, creator, name: str, target: str, target_id: str, varian
 
     name = (name or "").strip()
     if not name or len(name) > 120:
-        raise Invalid("Name the experiment (at most 120 characters).", fields={"name": ["Required."]})
+        raise Invalid(_("Name the experiment (at most 120 characters)."), fields={"name": [_("Required.")]})
     if target == Experiment.Target.DROP:
         item = Drop.objects.filter(pk=target_id, event__creator=creator).first()
     elif target == Experiment.Target.GROUP_BUY:
         item = GroupBuy.objects.filter(pk=target_id, creator=creator).select_related("product", "variant").first()
     else:
-        raise Invalid("Test a drop or a group-buy.", fields={"target": ["drop or group_buy."]})
+        raise Invalid(_("Test a drop or a group-buy."), fields={"target": [_("drop or group_buy.")]})
     if item is None:
-        raise NotFound("No such drop or group-buy of yours.")
+        raise NotFound(_("No such drop or group-buy of yours."))
     cleaned = _clean_variants(variants)
     if target == Experiment.Target.GROUP_BUY:
         top = groupbuys.list_price(item)
         if any(Decimal(v["price"]) > top for v in cleaned):
             # Joining authorises the offer price: never more than the list price.
-            raise Invalid(f"A group-buy offer price is at most {top}.", fields={"variants": [f"At most {top}."]})
+            raise Invalid(
+                _("A group-buy offer price is at most %(top)s.") % {"top": top},
+                fields={"variants": [_("At most %(top)s.") % {"top": top}]},
+            )
     with transaction.atomic():
         if Experiment.objects.filter(target=target, target_id=target_id, status=Experiment.Status.RUNNING).exists():
-            raise Conflict("This item already has a running experiment.", code="already_running")
+            raise Conflict(_("This item already has a running experiment."), code="already_running")
         exp = Experiment.objects.create(creator=creator, name=name, target=target, target_id=target_id,
                                         variants=cleaned)
         _forget_running()

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -29,9 +30,9 @@ def control_telemetry(request, event):
 
 class ExperimentForm(forms.Form):
     name = forms.CharField(max_length=120)
-    item = forms.ChoiceField(label="What to test", help_text="One of your drops or group-buys.")
+    item = forms.ChoiceField(label=_("What to test"), help_text=_("One of your drops or group-buys."))
     variants = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), initial="a 15.00 50\nb 12.00 50",
-                               help_text="One variant a line: key, price, weight (e.g. “a 15.00 50”).")
+                               help_text=_("One variant a line: key, price, weight (e.g. “a 15.00 50”)."))
 
     def __init__(self, *args, creator, **kwargs):
         super().__init__(*args, **kwargs)
@@ -48,7 +49,7 @@ class ExperimentForm(forms.Form):
             if not parts:
                 continue
             if len(parts) != 3:
-                raise forms.ValidationError("Each line is: key price weight.")
+                raise forms.ValidationError(gettext("Each line is: key price weight."))
             out.append({"key": parts[0], "price": parts[1].replace(",", "."), "weight": parts[2]})
         return out
 
@@ -64,7 +65,7 @@ def experiments(request):
         except ServiceError as exc:
             form.add_error(None, exc.detail)
         else:
-            messages.success(request, "Experiment started: each visitor now sees one variant.")
+            messages.success(request, gettext("Experiment started: each visitor now sees one variant."))
             return redirect("dash-experiments")
     rows = [{"experiment": e, "results": selectors.experiment_results(e)}
             for e in Experiment.objects.filter(creator=request.creator).order_by("-created_at")[:50]]
@@ -79,5 +80,5 @@ def experiment_stop(request, experiment_id):
     if exp is None:
         raise Http404("No such experiment.")
     services.stop_experiment(exp)
-    messages.success(request, f"“{exp.name}” stopped: everyone sees the normal price again.")
+    messages.success(request, gettext("“%(name)s” stopped: everyone sees the normal price again.") % {"name": exp.name})
     return redirect("dash-experiments")

@@ -1,6 +1,7 @@
 """Admin for events, ticket tiers, tickets and door check-ins."""
 from django.contrib import admin
 from django.db.models import Count, Q
+from django.utils.translation import ngettext, gettext_lazy as _
 
 from .models import Bundle, BundleItem, CheckIn, Drop, Event, Ticket, TicketTier, TierPerk, WaitlistEntry
 
@@ -28,7 +29,7 @@ class EventAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(
             _sold=Count("tickets", filter=Q(tickets__status=Ticket.Status.VALID)))
 
-    @admin.display(description="Tickets", ordering="_sold")
+    @admin.display(description=_("Tickets"), ordering="_sold")
     def tickets_sold(self, obj):
         return obj._sold
 
@@ -87,7 +88,7 @@ class TicketAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # tickets are issued by paying an order
 
-    @admin.display(description="Order", ordering="order_line__order")
+    @admin.display(description=_("Order"), ordering="order_line__order")
     def order(self, obj):
         return obj.order_line.order_id
 
@@ -136,12 +137,12 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Offer tickets that came back to these tiers' lines now")
+    @admin.action(description=_("Offer tickets that came back to these tiers' lines now"))
     def offer_now(self, request, queryset):
         from .waitlist import promote
 
         made = sum(len(promote(tier_id)) for tier_id in set(queryset.values_list("tier_id", flat=True)))
-        self.message_user(request, f"{made} offer{'s' if made != 1 else ''} made.")
+        self.message_user(request, ngettext("%(count)s offer made.", "%(count)s offers made.", made) % {"count": made})
 
 
 class BundleItemInline(admin.TabularInline):

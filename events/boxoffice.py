@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from commerce import services as commerce
 from commerce.models import Order
@@ -65,7 +66,7 @@ def sell(*, event: Event, actor, tier_id, quantity, payment: str, email: str = "
     errors = {}
     tier = event.tiers.filter(pk=tier_id).first() if isinstance(tier_id, str) else None
     if tier is None or not tier.in_person:
-        errors["tier"] = ["Choose a ticket for the room."]
+        errors["tier"] = [_("Choose a ticket for the room.")]
     try:
         quantity = int(quantity)
     except (TypeError, ValueError):
@@ -73,11 +74,11 @@ def sell(*, event: Event, actor, tier_id, quantity, payment: str, email: str = "
     if isinstance(quantity, bool) or not 1 <= quantity <= MAX_WALKUP:
         errors["quantity"] = [f"Sell 1 to {MAX_WALKUP} tickets at a time."]
     if payment not in PAYMENTS:
-        errors["payment"] = ["Choose cash or the buyer's phone."]
+        errors["payment"] = [_("Choose cash or the buyer's phone.")]
     email = (email or "").strip()
     code = (code or "").strip()
     if errors:
-        raise Invalid("Please fix the sale.", fields=errors)
+        raise Invalid(_("Please fix the sale."), fields=errors)
     options = (("code", code),) if code else ()
     # A walk-up who gives no email gets the tickets on the seller's receipt copy (as at the till).
     order = commerce.reserve(requests=[commerce.LineRequest(TICKET_KIND, tier.pk, quantity, options)],
@@ -101,9 +102,9 @@ def _admit(event: Event, order_id: str, actor) -> WalkUp:
     for ticket in tickets:
         if ticket.checked_in_at is None and ticket.status == Ticket.Status.VALID:
             with transaction.atomic():
-                result, _, _ = check_in(event=event, payload=qr_payload(ticket), actor=actor, device=DEVICE)
+                result, _ticket, _scan = check_in(event=event, payload=qr_payload(ticket), actor=actor, device=DEVICE)
             if result != CheckIn.Result.OK:
-                raise Conflict("A ticket of this sale could not be admitted.", code="not_admitted")
+                raise Conflict(_("A ticket of this sale could not be admitted."), code="not_admitted")
     tickets = list(Ticket.objects.filter(pk__in=[t.pk for t in tickets]).select_related("tier"))
     return WalkUp(order=Order.objects.get(pk=order_id), tickets=tickets)
 
@@ -118,7 +119,7 @@ def refresh(*, event: Event, actor, order_id: str, admit: bool = True) -> WalkUp
     order = Order.objects.filter(pk=order_id, creator_id=event.creator_id,
                                  lines__kind=TICKET_KIND, lines__item_id__in=event.tiers.values("pk")).first()
     if order is None:
-        raise NotFound("No such sale.")
+        raise NotFound(_("No such sale."))
     if order.status in Order.SETTLED:
         return _admit(event, order.pk, actor) if admit else _issued(event, order.pk)
     return WalkUp(order=order, tickets=[])
@@ -129,7 +130,7 @@ def cancel(*, event: Event, order_id: str) -> Order:
     order = Order.objects.filter(pk=order_id, creator_id=event.creator_id,
                                  lines__item_id__in=event.tiers.values("pk")).first()
     if order is None:
-        raise NotFound("No such sale.")
+        raise NotFound(_("No such sale."))
     if order.status not in Order.OPEN:
-        raise Conflict("This sale is no longer open.", code="not_open")
+        raise Conflict(_("This sale is no longer open."), code="not_open")
     return commerce.cancel(order.pk)

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -50,7 +51,13 @@ def walkup_page(request, event_id):
             status = exc.status if exc.status < 500 else 400
         else:
             if sale.admitted:
-                messages.success(request, f"Paid in cash · {len(sale.tickets)} admitted.")
+                messages.success(
+                    request,
+                    ngettext(
+                        "Paid in cash · %(count)s admitted.", "Paid in cash · %(count)s admitted.", len(sale.tickets)
+                    )
+                    % {"count": len(sale.tickets)},
+                )
             return redirect("door-walkup-sale", event.pk, sale.order.pk)
     tiers = boxoffice.door_tiers(event)
     left = tier_availability(tiers)
@@ -99,7 +106,7 @@ def walkup_cancel(request, event_id, order_id):
     except ServiceError as exc:
         messages.error(request, exc.detail)
         return redirect("door-walkup-sale", event_id, order_id)
-    messages.success(request, "Sale cancelled; the tickets are back on sale.")
+    messages.success(request, _("Sale cancelled; the tickets are back on sale."))
     return redirect("door-walkup", event.pk)
 
 
@@ -128,7 +135,7 @@ def till_page(request, location_id):
         event = boxoffice.event_of_tier(location.creator_id, form["tier"])
         try:
             if event is None:
-                raise NotFound("Choose a ticket to one of your shows.")
+                raise NotFound(_("Choose a ticket to one of your shows."))
             sale = boxoffice.sell(event=event, actor=request.user, tier_id=form["tier"], quantity=form["quantity"],
                                   payment=form["payment"], email=form["email"], code=form["code"], admit=False)
         except ServiceError as exc:
@@ -136,7 +143,9 @@ def till_page(request, location_id):
             status = 400 if exc.status in (404, 500) else exc.status
         else:
             if sale.tickets:
-                messages.success(request, f"Paid in cash · {len(sale.tickets)} ticket(s) issued.")
+                messages.success(request, ngettext("Paid in cash · %(count)s ticket issued.",
+                                                   "Paid in cash · %(count)s tickets issued.", len(sale.tickets))
+                                 % {"count": len(sale.tickets)})
             return redirect("till-ticket-sale", location.pk, sale.order.pk)
     tiers = boxoffice.till_tiers(location.creator_id)
     left = tier_availability(tiers)

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from commerce.models import ProductVariant
@@ -27,32 +28,42 @@ def _item_choices(creator) -> list[tuple[str, str]]:
     variants = (ProductVariant.objects.filter(product__creator=creator, product__is_active=True)
                 .select_related("product").order_by("product__name", "position"))
     choices = [("", "—")]
-    choices += [(f"tier:{t.pk}", f"Ticket: {t.event.title} — {t.name}") for t in tiers]
-    choices += [(f"variant:{v.pk}", f"Goods: {v.label}")
+    choices += [(f"tier:{t.pk}", gettext("Ticket: %(event)s — %(tier)s") % {"event": t.event.title, "tier": t.name})
+                for t in tiers]
+    choices += [(f"variant:{v.pk}", gettext("Goods: %(product)s") % {"product": v.label})
                 for v in variants]
     return choices
 
 
 class BundleForm(forms.Form):
-    name = forms.CharField(max_length=120, help_text="e.g. “Front row + tour shirt”.")
+    name = forms.CharField(max_length=120, help_text=_("e.g. “Front row + tour shirt”."))
     description = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
     price = forms.DecimalField(min_value=0, max_value=100000, max_digits=10, decimal_places=2,
                                widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
     currency = forms.RegexField(r"^[A-Za-z]{3}$", max_length=3,
-                                error_messages={"invalid": "Use a three-letter currency code like EUR."})
-    credit = forms.DecimalField(min_value=0, max_value=100000, max_digits=10, decimal_places=2, required=False,
-                                label="Store credit", help_text="Added to the buyer's balance with you on payment; "
-                                "spent automatically on their next order.",
-                                widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
-    max_per_order = forms.IntegerField(min_value=1, max_value=20, initial=4, label="At most per order")
+                                error_messages={"invalid": _("Use a three-letter currency code like EUR.")})
+    credit = forms.DecimalField(
+        min_value=0,
+        max_value=100000,
+        max_digits=10,
+        decimal_places=2,
+        required=False,
+        label=_("Store credit"),
+        help_text=_("Added to the buyer's balance with you on payment; spent automatically on their next order."),
+        widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
+    )
+    max_per_order = forms.IntegerField(min_value=1, max_value=20, initial=4, label=_("At most per order"))
 
     def __init__(self, *args, creator, **kwargs):
         super().__init__(*args, **kwargs)
         choices = _item_choices(creator)
         for i in range(ROWS):
-            self.fields[f"item_{i}"] = forms.ChoiceField(choices=choices, required=(i == 0), label=f"Part {i + 1}")
+            self.fields[f"item_{i}"] = forms.ChoiceField(
+                choices=choices, required=(i == 0), label=gettext("Part %(number)s") % {"number": i + 1}
+            )
             self.fields[f"qty_{i}"] = forms.IntegerField(min_value=1, max_value=10, initial=1, required=False,
-                                                         label=f"How many of part {i + 1}")
+                                                         label=gettext("How many of part %(number)s")
+                                                         % {"number": i + 1})
 
     def rows(self):
         return [(self[f"item_{i}"], self[f"qty_{i}"]) for i in range(ROWS)]
@@ -94,7 +105,7 @@ def bundle_list(request):
         except ServiceError as exc:
             _add_errors(form, exc)
         else:
-            messages.success(request, f"“{bundle.name}” is on sale on its shows' pages.")
+            messages.success(request, gettext("“%(name)s” is on sale on its shows' pages.") % {"name": bundle.name})
             return redirect("dash-bundles")
     rows = list(bundles.bundles_of(request.creator, active_only=False).order_by("-is_active", "name"))
     for b in rows:
@@ -112,5 +123,9 @@ def bundle_toggle(request, bundle_id):
     if bundle is None:
         raise Http404("No such bundle.")
     bundle = bundles.set_active(bundle, not bundle.is_active, actor=request.user)
-    messages.success(request, f"“{bundle.name}” is {'on sale' if bundle.is_active else 'off sale'}.")
+    messages.success(
+        request,
+        (gettext("“%(name)s” is on sale.") if bundle.is_active else gettext("“%(name)s” is off sale."))
+        % {"name": bundle.name},
+    )
     return redirect("dash-bundles")

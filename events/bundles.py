@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from commerce import credit, sellables
 from commerce.models import OrderLine, Product, ProductVariant
@@ -42,39 +43,45 @@ def _money(value, field: str) -> Decimal:
 def _item(creator, data, index: int) -> BundleItem:
     where = f"items[{index}]"
     if not isinstance(data, dict):
-        raise Invalid("Each item names a tier, product or variant and a quantity.",
-                      fields={where: ["Use {tier|product|variant: id, quantity}."]})
+        raise Invalid(_("Each item names a tier, product or variant and a quantity."),
+                      fields={where: [_("Use {tier|product|variant: id, quantity}.")]})
     named = [f for f in ITEM_FIELDS if data.get(f) not in (None, "")]
     unknown = set(data) - set(ITEM_FIELDS) - {"quantity"}
     if len(named) != 1 or unknown:
-        raise Invalid("Name exactly one of tier, product or variant per item.",
-                      fields={where: ["Name exactly one of tier, product or variant."]})
+        raise Invalid(_("Name exactly one of tier, product or variant per item."),
+                      fields={where: [_("Name exactly one of tier, product or variant.")]})
     field, item_id = named[0], data[named[0]]
     quantity = data.get("quantity", 1)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_ITEM_QUANTITY:
-        raise Invalid("Item quantities are whole numbers from 1 to 10.",
-                      fields={f"{where}.quantity": [f"Use a whole number from 1 to {MAX_ITEM_QUANTITY}."]})
+        raise Invalid(
+            _("Item quantities are whole numbers from 1 to 10."),
+            fields={
+                f"{where}.quantity": [
+                    _("Use a whole number from 1 to %(max_item_quantity)s.") % {"max_item_quantity": MAX_ITEM_QUANTITY}
+                ]
+            },
+        )
     if not isinstance(item_id, str) or len(item_id) > 40:
-        raise Invalid("That id does not look right.", fields={f"{where}.{field}": ["Unknown id."]})
+        raise Invalid(_("That id does not look right."), fields={f"{where}.{field}": [_("Unknown id.")]})
     if field == "tier":
         tier = TicketTier.objects.select_related("event").filter(pk=item_id, event__creator=creator).first()
         if tier is None or tier.event.status == Event.Status.CANCELLED:
-            raise Invalid("No such ticket tier of this creator.", fields={f"{where}.tier": ["Unknown tier."]})
+            raise Invalid(_("No such ticket tier of this creator."), fields={f"{where}.tier": [_("Unknown tier.")]})
         return BundleItem(tier=tier, quantity=quantity, position=index)
     if field == "product":
         variants = list(ProductVariant.objects.select_related("product")
                         .filter(product_id=item_id, product__creator=creator)[:2])
         if not variants:
-            raise Invalid("No such product of this creator.", fields={f"{where}.product": ["Unknown product."]})
+            raise Invalid(_("No such product of this creator."), fields={f"{where}.product": [_("Unknown product.")]})
         if len(variants) > 1:
-            raise Invalid("This product has variants: name the variant.",
-                          fields={f"{where}.product": ["Name one of its variants instead."]})
+            raise Invalid(_("This product has variants: name the variant."),
+                          fields={f"{where}.product": [_("Name one of its variants instead.")]})
         variant = variants[0]
     else:
         variant = ProductVariant.objects.select_related("product").filter(
             pk=item_id, product__creator=creator).first()
         if variant is None:
-            raise Invalid("No such variant of this creator.", fields={f"{where}.variant": ["Unknown variant."]})
+            raise Invalid(_("No such variant of this creator."), fields={f"{where}.variant": [_("Unknown variant.")]})
     return BundleItem(variant=variant, quantity=quantity, position=index)
 
 
@@ -88,33 +95,46 @@ def create_bundle(*, creator, name, price, items, currency: str = "", credit_amo
         creator_for_team(actor, creator.pk, roles=EDIT_ROLES)
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 120:
-        raise Invalid("Give the bundle a name.", fields={"name": ["Use 1 to 120 characters."]})
+        raise Invalid(_("Give the bundle a name."), fields={"name": [_("Use 1 to 120 characters.")]})
     if not isinstance(description, str) or len(description) > 500:
-        raise Invalid("The description is too long.", fields={"description": ["At most 500 characters."]})
+        raise Invalid(_("The description is too long."), fields={"description": [_("At most 500 characters.")]})
     price = _money(price, "price")
     credit_value = _money(credit_amount if credit_amount not in (None, "") else "0", "credit")
     currency = (currency or settings.DEFAULT_CURRENCY)
     if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
-        raise Invalid("Use a three-letter currency code.", fields={"currency": ["Use an ISO 4217 code like EUR."]})
+        raise Invalid(
+            _("Use a three-letter currency code."), fields={"currency": [_("Use an ISO 4217 code like EUR.")]}
+        )
     currency = currency.upper()
     if isinstance(max_per_order, bool) or not isinstance(max_per_order, int) or not 1 <= max_per_order <= 20:
-        raise Invalid("At most 1 to 20 per order.", fields={"max_per_order": ["Use a whole number from 1 to 20."]})
+        raise Invalid(
+            _("At most 1 to 20 per order."), fields={"max_per_order": [_("Use a whole number from 1 to 20.")]}
+        )
     if not isinstance(items, list | tuple) or not items:
-        raise Invalid("A bundle needs at least one item.", fields={"items": ["Add at least one item."]})
+        raise Invalid(_("A bundle needs at least one item."), fields={"items": [_("Add at least one item.")]})
     if len(items) > MAX_ITEMS:
-        raise Invalid("Too many items.", fields={"items": [f"At most {MAX_ITEMS} items."]})
+        raise Invalid(
+            _("Too many items."), fields={"items": [_("At most %(max_items)s items.") % {"max_items": MAX_ITEMS}]}
+        )
     rows = [_item(creator, data, i) for i, data in enumerate(items)]
     if not any(r.tier_id for r in rows) and not credit_value and len(rows) < 2:
-        raise Invalid("A bundle is more than one thing: add a ticket, goods or credit.",
-                      fields={"items": ["Add a second item or some credit."]})
+        raise Invalid(_("A bundle is more than one thing: add a ticket, goods or credit."),
+                      fields={"items": [_("Add a second item or some credit.")]})
     for i, row in enumerate(rows):
         item_currency = row.tier.currency if row.tier_id else row.variant.product.currency
         if item_currency != currency:
-            raise Invalid("Every part of a bundle is priced in the bundle's currency.",
-                          fields={f"items[{i}]": [f"This item is sold in {item_currency}, the bundle in {currency}."]})
+            raise Invalid(
+                _("Every part of a bundle is priced in the bundle's currency."),
+                fields={
+                    f"items[{i}]": [
+                        _("This item is sold in %(item_currency)s, the bundle in %(currency)s.")
+                        % {"item_currency": item_currency, "currency": currency}
+                    ]
+                },
+            )
     keys = [(r.tier_id, r.variant_id) for r in rows]
     if len(set(keys)) != len(keys):
-        raise Invalid("An item repeats: raise its quantity instead.", fields={"items": ["Each item once."]})
+        raise Invalid(_("An item repeats: raise its quantity instead."), fields={"items": [_("Each item once.")]})
     bundle = Bundle.objects.create(creator=creator, name=name, description=description, price=price,
                                    currency=currency, credit=credit_value, max_per_order=max_per_order)
     for row in rows:
@@ -159,7 +179,7 @@ def _live_bundle(bundle_id: str) -> Bundle:
     bundle = Bundle.objects.select_related("creator").filter(pk=bundle_id).first() \
         if isinstance(bundle_id, str) else None
     if bundle is None or not bundle.is_active:
-        raise NotFound("No such bundle.")
+        raise NotFound(_("No such bundle."))
     return bundle
 
 
@@ -171,8 +191,11 @@ def bundle_offer(bundle_id: str, quantity: int, buyer) -> Offer:
 
     bundle = _live_bundle(bundle_id)
     if quantity > bundle.max_per_order:
-        raise Conflict(f"At most {bundle.max_per_order} of these per order.", code="limit_exceeded",
-                       max_per_order=bundle.max_per_order)
+        raise Conflict(
+            _("At most %(max_per_order)s of these per order.") % {"max_per_order": bundle.max_per_order},
+            code="limit_exceeded",
+            max_per_order=bundle.max_per_order,
+        )
     items = parts(bundle)
     perks = None
     for item in items:
@@ -180,15 +203,17 @@ def bundle_offer(bundle_id: str, quantity: int, buyer) -> Offer:
             tier = item.tier
             perks = perks or perks_for(buyer, bundle.creator_id)
             if tier.event.status == Event.Status.DRAFT or not may_see_event(buyer, tier.event, perks):
-                raise Conflict("This bundle is not on sale right now.", code="not_on_sale")
+                raise Conflict(_("This bundle is not on sale right now."), code="not_on_sale")
             refusal = sale_refusal(tier, perks)
             if refusal:
-                raise Conflict(f"{bundle.name}: {refusal[1]}", code=refusal[0])
+                raise Conflict(
+                    _("%(bundle)s: %(reason)s") % {"bundle": bundle.name, "reason": refusal[1]}, code=refusal[0]
+                )
             waitlist.guard(tier, buyer)  # a bundle does not jump a tier's waiting list either
         else:
             product = item.variant.product
             if not product.is_active or (product.kind == Product.Kind.DIGITAL and not product.digital_file):
-                raise Conflict("This bundle is not on sale right now.", code="not_on_sale")
+                raise Conflict(_("This bundle is not on sale right now."), code="not_on_sale")
     totals, units = pools_of(bundle, items)
     return Offer(kind=BUNDLE_KIND, item_id=bundle.pk, creator_id=bundle.creator_id, description=bundle.name,
                  unit_price=bundle.price, currency=bundle.currency, list_price=bundle.price, pools=totals,

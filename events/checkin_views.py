@@ -11,6 +11,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -38,7 +39,7 @@ def _door_event(request, event_id: str) -> Event:
     """The event if the user is on its door team; NotFound/Forbidden otherwise (404 for strangers)."""
     event = Event.objects.select_related("creator").filter(pk=event_id).first()
     if event is None:
-        raise NotFound("No such event.")
+        raise NotFound(_("No such event."))
     services.require_door(request.user, event)
     return event
 
@@ -50,7 +51,7 @@ def door_json(view):
     @never_cache
     def wrapper(request, event_id, *args, **kwargs):
         if not request.user.is_authenticated:
-            return JsonResponse({"code": "not_authenticated", "detail": "Log in again to keep scanning."},
+            return JsonResponse({"code": "not_authenticated", "detail": _("Log in again to keep scanning.")},
                                 status=401)
         try:
             event = _door_event(request, event_id)
@@ -72,15 +73,15 @@ def _json_body(request) -> dict:
     try:
         body = safejson.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid("The request body is not valid JSON.") from exc
+        raise Invalid(_("The request body is not valid JSON.")) from exc
     if not isinstance(body, dict):
-        raise Invalid("Send a JSON object.")
+        raise Invalid(_("Send a JSON object."))
     return body
 
 
 def _payload(value, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise Invalid("Enter a ticket code.", fields={field: ["Required."]})
+        raise Invalid(_("Enter a ticket code."), fields={field: [_("Required.")]})
     # An over-long code is not a ticket: it is answered as invalid, not refused as a bad request.
     return value.strip()[:MAX_PAYLOAD_CHARS + 1]
 
@@ -124,7 +125,7 @@ def scan(request, event):
     body = _json_body(request)
     payload = _payload(body.get("payload"), "payload")
     device = body.get("device") if isinstance(body.get("device"), str) else ""
-    result, ticket, _ = services.check_in(event=event, payload=payload, actor=request.user, device=device)
+    result, ticket, _scan = services.check_in(event=event, payload=payload, actor=request.user, device=device)
     answer = {"result": result, "counts": services.checkin_counts(event)}
     if ticket is not None:
         answer["ticket"] = _ticket_json(ticket)
@@ -136,17 +137,20 @@ def scan(request, event):
 
 def _parse_scans(raw) -> list[dict]:
     if not isinstance(raw, list) or not raw:
-        raise Invalid("Send the queued scans.", fields={"scans": ["A non-empty list."]})
+        raise Invalid(_("Send the queued scans."), fields={"scans": [_("A non-empty list.")]})
     if len(raw) > MAX_SYNC_SCANS:
-        raise Invalid(f"At most {MAX_SYNC_SCANS} scans at a time.", fields={"scans": ["Too many."]})
+        raise Invalid(
+            _("At most %(max_sync_scans)s scans at a time.") % {"max_sync_scans": MAX_SYNC_SCANS},
+            fields={"scans": [_("Too many.")]},
+        )
     scans = []
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
-            raise Invalid("Each scan is an object.", fields={f"scans[{i}]": ["Not an object."]})
+            raise Invalid(_("Each scan is an object."), fields={f"scans[{i}]": [_("Not an object.")]})
         scanned_at = parse_datetime(item["scanned_at"]) if isinstance(item.get("scanned_at"), str) else None
         if not isinstance(scanned_at, datetime) or timezone.is_naive(scanned_at):
-            raise Invalid("Each scan needs its time with an offset.",
-                          fields={f"scans[{i}].scanned_at": ["An ISO 8601 time with offset."]})
+            raise Invalid(_("Each scan needs its time with an offset."),
+                          fields={f"scans[{i}].scanned_at": [_("An ISO 8601 time with offset.")]})
         device = item.get("device") if isinstance(item.get("device"), str) else ""
         scans.append({"payload": _payload(item.get("payload"), f"scans[{i}].payload"), "scanned_at": scanned_at,
                       "device": device})

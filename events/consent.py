@@ -10,6 +10,7 @@ import re
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from microstage.errors import Conflict, Invalid, NotFound
 
@@ -45,39 +46,42 @@ def no_recording(answers: dict) -> bool:
 def clean_questions(raw) -> list[dict]:
     """Questions as stored, or Invalid naming every problem (fields like `questions[0].key`)."""
     if not isinstance(raw, list):
-        raise Invalid("Send the questions as a list.", fields={"questions": ["A list of questions."]})
+        raise Invalid(_("Send the questions as a list."), fields={"questions": [_("A list of questions.")]})
     if len(raw) > MAX_QUESTIONS:
-        raise Invalid(f"At most {MAX_QUESTIONS} questions.", fields={"questions": [f"At most {MAX_QUESTIONS}."]})
+        raise Invalid(
+            _("At most %(max_questions)s questions.") % {"max_questions": MAX_QUESTIONS},
+            fields={"questions": [_("At most %(max_questions)s.") % {"max_questions": MAX_QUESTIONS}]},
+        )
     errors: dict[str, list[str]] = {}
     questions, seen = [], set()
     for i, item in enumerate(raw):
         where = f"questions[{i}]"
         if not isinstance(item, dict):
-            errors[where] = ["Each question is an object with key, text, kind and required."]
+            errors[where] = [_("Each question is an object with key, text, kind and required.")]
             continue
         unknown = set(item) - {"key", "text", "kind", "required"}
         if unknown:
-            errors[where] = [f"Unknown field(s): {', '.join(sorted(unknown))}."]
+            errors[where] = [_("Unknown fields: %(fields)s.") % {"fields": ", ".join(sorted(unknown))}]
         key, text = item.get("key"), item.get("text")
         kind, required = item.get("kind", "yes_no"), item.get("required", False)
         if not isinstance(key, str) or not KEY_RE.match(key):
-            errors[f"{where}.key"] = ["Lower-case letters, digits and _ (start with a letter), at most 40."]
+            errors[f"{where}.key"] = [_("Lower-case letters, digits and _ (start with a letter), at most 40.")]
         elif key in seen:
-            errors[f"{where}.key"] = ["Used by another question."]
+            errors[f"{where}.key"] = [_("Used by another question.")]
         else:
             seen.add(key)
         if not isinstance(text, str) or not text.strip():
-            errors[f"{where}.text"] = ["Write the question."]
+            errors[f"{where}.text"] = [_("Write the question.")]
         elif len(text.strip()) > MAX_TEXT:
-            errors[f"{where}.text"] = [f"At most {MAX_TEXT} characters."]
+            errors[f"{where}.text"] = [_("At most %(max)s characters.") % {"max": MAX_TEXT}]
         if kind not in KINDS:
-            errors[f"{where}.kind"] = ['Only "yes_no" questions are supported.']
+            errors[f"{where}.kind"] = [_('Only "yes_no" questions are supported.')]
         if not isinstance(required, bool):
-            errors[f"{where}.required"] = ["true or false."]
+            errors[f"{where}.required"] = [_("true or false.")]
         if not any(k.startswith(where) for k in errors):
             questions.append({"key": key, "text": " ".join(text.split()), "kind": kind, "required": required})
     if errors:
-        raise Invalid("Some questions need fixing.", fields=errors)
+        raise Invalid(_("Some questions need fixing."), fields=errors)
     return questions
 
 
@@ -93,8 +97,8 @@ def set_consent_form(event: Event, questions) -> ConsentForm:
     cleaned = clean_questions(questions)
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
-        raise Conflict("This event is cancelled.", code="cancelled")
-    form, _ = ConsentForm.objects.get_or_create(event=event)
+        raise Conflict(_("This event is cancelled."), code="cancelled")
+    form, _created = ConsentForm.objects.get_or_create(event=event)
     had_questions = bool(form.questions)
     form.questions = cleaned
     form.save()
@@ -161,7 +165,7 @@ def holder_ticket(user, ticket_id: str) -> Ticket:
 
     ticket = tickets_of(user).filter(pk=ticket_id).first()
     if ticket is None:
-        raise NotFound("No such ticket.")
+        raise NotFound(_("No such ticket."))
     return ticket
 
 
@@ -195,28 +199,28 @@ def answer(user, ticket_id: str, answers) -> dict:
     ticket = holder_ticket(user, ticket_id)
     ticket = Ticket.objects.select_for_update(of=("self",)).select_related("event").get(pk=ticket.pk)
     if not isinstance(answers, dict):
-        raise Invalid("Send the answers as an object of question key → true or false.",
-                      fields={"answers": ["An object like {\"recording\": true}."]})
+        raise Invalid(_("Send the answers as an object of question key → true or false."),
+                      fields={"answers": [_("An object like {\"recording\": true}.")]})
     if ticket.status != Ticket.Status.VALID:
-        raise Conflict("This ticket is void.", code="void")
+        raise Conflict(_("This ticket is void."), code="void")
     if ticket.event.status == Event.Status.CANCELLED:
-        raise Conflict("This event is cancelled.", code="cancelled")
+        raise Conflict(_("This event is cancelled."), code="cancelled")
     if doors_open(ticket.event):
-        raise Conflict("Doors are open: answers can no longer be changed here. Ask the team at the door.",
+        raise Conflict(_("Doors are open: answers can no longer be changed here. Ask the team at the door."),
                        code="closed")
     questions = questions_of(ticket.event)
     by_key = {q["key"]: q for q in questions}
     errors: dict[str, list[str]] = {}
     for key, value in answers.items():
         if key not in by_key:
-            errors[f"answers.{key}"] = ["No such question."]
+            errors[f"answers.{key}"] = [_("No such question.")]
         elif not isinstance(value, bool):
-            errors[f"answers.{key}"] = ["Answer true (yes) or false (no)."]
+            errors[f"answers.{key}"] = [_("Answer true (yes) or false (no).")]
     for q in questions:
         if q.get("required") and q["key"] not in answers:
-            errors[f"answers.{q['key']}"] = ["This question needs an answer."]
+            errors[f"answers.{q['key']}"] = [_("This question needs an answer.")]
     if errors:
-        raise Invalid("Some answers are missing or not yes/no.", fields=errors)
+        raise Invalid(_("Some answers are missing or not yes/no."), fields=errors)
     ConsentAnswers.objects.update_or_create(
         ticket=ticket, defaults={"answers": dict(answers), "holder_email": ticket.holder_email,
                                  "submitted_at": timezone.now()})

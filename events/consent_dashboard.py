@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.text import slugify
+from django.utils.translation import gettext, gettext_lazy as _
 
 from microstage.errors import Invalid, ServiceError
 from microstage.models import DOOR_ROLES
@@ -14,17 +15,17 @@ from .dashboard_views import event_page
 
 
 class QuestionRowForm(forms.Form):
-    text = forms.CharField(required=False, max_length=consent.MAX_TEXT, label="Question",
-                           widget=forms.TextInput(attrs={"placeholder": "May we record you for the replay?"}))
-    key = forms.CharField(required=False, max_length=40, label="Short name",
-                          help_text="Used in the CSV and the API; made from the question when empty.")
-    required = forms.BooleanField(required=False, label="An answer is required")
+    text = forms.CharField(required=False, max_length=consent.MAX_TEXT, label=_("Question"),
+                           widget=forms.TextInput(attrs={"placeholder": _("May we record you for the replay?")}))
+    key = forms.CharField(required=False, max_length=40, label=_("Short name"),
+                          help_text=_("Used in the CSV and the API; made from the question when empty."))
+    required = forms.BooleanField(required=False, label=_("An answer is required"))
 
     def clean(self):
         data = super().clean()
         text, key = (data.get("text") or "").strip(), (data.get("key") or "").strip()
         if key and not text:
-            self.add_error("text", "Write the question, or clear this row.")
+            self.add_error("text", gettext("Write the question, or clear this row."))
         if text and not key:
             data["key"] = re.sub(r"[^a-z0-9_]", "", slugify(text).replace("-", "_"))[:40] or "question"
             if not data["key"][0].isalpha():
@@ -49,7 +50,7 @@ def consent_form(request, event):
     status = 200
     if request.method == "POST":
         if not request.can_edit:
-            messages.error(request, "Only owners and managers can change the consent form.")
+            messages.error(request, gettext("Only owners and managers can change the consent form."))
             return redirect("dash-consent", event.pk)
         formset = QuestionFormSet(request.POST, prefix="q")
         status = 400
@@ -64,7 +65,9 @@ def consent_form(request, event):
             except ServiceError as exc:
                 messages.error(request, exc.detail)
             else:
-                messages.success(request, "Consent form saved." if questions else "Consent form removed.")
+                messages.success(
+                    request, gettext("Consent form saved.") if questions else gettext("Consent form removed.")
+                )
                 return redirect("dash-consent", event.pk)
     summary = consent.summary(event)
     return render(request, "events/dashboard/consent.html", {

@@ -5,6 +5,7 @@ The models belong to the `events` app (imported from events/models.py).
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from microstage.ids import PublicIdField
 
@@ -25,13 +26,13 @@ class ConsentAnswers(models.Model):
     """One ticket holder's answers. A transfer deletes them: the new holder is asked again."""
 
     ticket = models.OneToOneField("events.Ticket", on_delete=models.CASCADE, related_name="consent")
-    holder_email = models.EmailField(max_length=254, help_text="Whose answers these are.")
+    holder_email = models.EmailField(max_length=254, help_text=_("Whose answers these are."))
     answers = models.JSONField(default=dict, blank=True)
     submitted_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name_plural = "consent answers"
+        verbose_name_plural = _("consent answers")
 
     def __str__(self):
         return f"Answers of {self.holder_email} for {self.ticket_id}"

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from microstage.errors import Invalid, NotFound, ServiceError
@@ -25,7 +26,7 @@ class OnboardingForm(forms.Form):
         for q in questions:
             self.fields[q["key"]] = forms.ChoiceField(
                 label=q["text"], choices=YES_NO, required=q.get("required", False), widget=forms.RadioSelect,
-                error_messages={"required": "This question needs an answer."})
+                error_messages={"required": _("This question needs an answer.")})
 
     def answers(self) -> dict:
         return {k: v == "yes" for k, v in self.cleaned_data.items() if v}
@@ -56,7 +57,7 @@ def onboarding(request, ticket_id):
                 form.add_error(None, exc.detail)
                 status = exc.status
             else:
-                messages.success(request, "Thanks, your answers are saved. You can change them until doors open.")
+                messages.success(request, _("Thanks, your answers are saved. You can change them until doors open."))
                 return redirect("my-tickets")
     rows = [{"text": q["text"], "answer": state["answers"].get(q["key"])} for q in state["questions"]]
     return render(request, "events/onboarding.html", {
@@ -64,7 +65,7 @@ def onboarding(request, ticket_id):
 
 
 def _back_or_login(request, back: str):
-    messages.info(request, "Log in or sign up and we'll tell you when it opens.")
+    messages.info(request, _("Log in or sign up and we'll tell you when it opens."))
     return redirect_to_login(back)
 
 
@@ -82,8 +83,8 @@ def drop_notify_me(request, slug, drop_id):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, "We'll tell you once, the moment the drop opens." if req.notified_at is None
-                         else "We already told you about this drop.")
+        messages.success(request, _("We'll tell you once, the moment the drop opens.") if req.notified_at is None
+                         else _("We already told you about this drop."))
     return redirect(back)
 
 
@@ -101,5 +102,5 @@ def tier_notify_me(request, slug, tier_id):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, f"We'll tell you once, when {tier.name} tickets go on sale.")
+        messages.success(request, _("We'll tell you once, when %(name)s tickets go on sale.") % {"name": tier.name})
     return redirect(back)

@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.http import require_POST
 
 from microstage.errors import Conflict, ServiceError
@@ -25,15 +26,15 @@ from .models import Event, TicketTier
 
 ATTENDEES_PER_PAGE = 50
 
-# What each readiness reason asks the creator to fix: (start of the reason, page, anchor).
-_FIX = [
-    ("Give the event a title", "dash-event-edit", "id_title"),
-    ("Write a short description", "dash-event-edit", "id_description"),
-    ("The event is in the past", "dash-event-edit", "id_starts_at"),
-    ("Add the venue", "dash-event-edit", "id_venue_name"),
-    ("Add at least one ticket tier", "dash-tier-new", ""),
-    ("Give at least one tier", "dash-event", "tiers"),
-]
+# What each readiness reason asks the creator to fix: reason key → (page, anchor).
+_FIX = {
+    "title": ("dash-event-edit", "id_title"),
+    "description": ("dash-event-edit", "id_description"),
+    "past": ("dash-event-edit", "id_starts_at"),
+    "venue": ("dash-event-edit", "id_venue_name"),
+    "no_tier": ("dash-tier-new", ""),
+    "no_quantity": ("dash-event", "tiers"),
+}
 
 
 def event_page(roles):
@@ -51,7 +52,7 @@ def event_page(roles):
             if request.session.get(SESSION_KEY) != event.creator_id:
                 request.session[SESSION_KEY] = event.creator_id  # the sidebar follows the event's creator
             if role not in roles:
-                messages.error(request, f"Your role ({Role(role).label}) cannot do that.")
+                messages.error(request, _("Your role (%(label)s) cannot do that.") % {"label": Role(role).label})
                 return redirect("dash-event", event.pk) if role in DOOR_ROLES else redirect("dash-events")
             request.creator, request.role, request.can_edit = event.creator, role, role in EDIT_ROLES
             return view(request, event, *args, **kwargs)
@@ -64,8 +65,8 @@ def event_page(roles):
 def _readiness(event: Event) -> list[dict]:
     """Readiness reasons with a link to where each one is fixed."""
     items = []
-    for reason in services.readiness(event):
-        name, anchor = next(((n, a) for start, n, a in _FIX if reason.startswith(start)), ("dash-event-edit", ""))
+    for key, reason in services.readiness_items(event):
+        name, anchor = _FIX.get(key, ("dash-event-edit", ""))
         items.append({"text": reason, "url": reverse(name, args=[event.pk]) + (f"#{anchor}" if anchor else "")})
     return items
 
@@ -99,7 +100,7 @@ def event_new(request):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, "Draft saved. Next: add a ticket tier, then publish.")
+            messages.success(request, _("Draft saved. Next: add a ticket tier, then publish."))
             return redirect("dash-event", event.pk)
     return render(request, "events/dashboard/event_form.html", {"form": form, "event": None,
                                                                 "guess_timezone": not request.POST},
@@ -115,7 +116,7 @@ def event_edit(request, event):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect("dash-event", event.pk)
     return render(request, "events/dashboard/event_form.html", {"form": form, "event": event},
                   status=_status(form))
@@ -156,7 +157,7 @@ def event_publish(request, event):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, "Published. Share the link: tickets are on sale.")
+        messages.success(request, _("Published. Share the link: tickets are on sale."))
     return redirect("dash-event", event.pk)
 
 
@@ -164,20 +165,22 @@ def event_publish(request, event):
 @event_page(EDIT_ROLES)
 def event_duplicate(request, event):
     copy = services.duplicate(event)
-    messages.success(request, "A draft copy with the same tiers is ready: set its date, then publish.")
+    messages.success(request, _("A draft copy with the same tiers is ready: set its date, then publish."))
     return redirect("dash-event-edit", copy.pk)
 
 
 @event_page(EDIT_ROLES)
 def event_cancel(request, event):
     if event.status == Event.Status.CANCELLED:
-        messages.info(request, "This event is already cancelled.")
+        messages.info(request, _("This event is already cancelled."))
         return redirect("dash-event", event.pk)
     form = CancelForm(request.POST or None, event=event)
     if request.method == "POST" and form.is_valid():
         event, refunded = services.cancel_event(event, reason=form.cleaned_data["reason"].strip())
-        messages.success(request, f"{event.title} is cancelled. {refunded} paid order{'s' if refunded != 1 else ''} "
-                                  "refunded; every ticket holder was emailed.")
+        messages.success(request, ngettext(
+            "%(title)s is cancelled. %(count)s paid order refunded; every ticket holder was emailed.",
+            "%(title)s is cancelled. %(count)s paid orders refunded; every ticket holder was emailed.",
+            refunded) % {"title": event.title, "count": refunded})
         return redirect("dash-event", event.pk)
     return render(request, "events/dashboard/cancel.html", {
         "event": event, "form": form, "paid_orders": selectors.paid_order_count(event),
@@ -197,7 +200,7 @@ def tier_new(request, event):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, f"Tier “{tier.name}” added.")
+            messages.success(request, _("Tier “%(name)s” added.") % {"name": tier.name})
             return redirect(reverse("dash-event", args=[event.pk]) + "#tiers")
     return render(request, "events/dashboard/tier_form.html", {"form": form, "event": event, "tier": None},
                   status=_status(form))
@@ -215,7 +218,7 @@ def tier_edit(request, event, tier_id):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, f"Tier “{form.cleaned_data['name']}” saved.")
+            messages.success(request, _("Tier “%(name)s” saved.") % {"name": form.cleaned_data['name']})
             return redirect(reverse("dash-event", args=[event.pk]) + "#tiers")
     return render(request, "events/dashboard/tier_form.html", {"form": form, "event": event, "tier": tier},
                   status=_status(form))
@@ -229,7 +232,7 @@ def attendees(request, event):
     q = search.cleaned_data["q"].strip() if search.is_valid() else ""
     guest_data = request.role in GUEST_DATA_ROLES  # the door sees names, tiers, tickets and check-ins only
     if not guest_data:
-        search.fields["q"].widget.attrs["placeholder"] = "Name, tier or ticket id"
+        search.fields["q"].widget.attrs["placeholder"] = _("Name, tier or ticket id")
     page = Paginator(selectors.attendees(event, q, guest_data=guest_data), ATTENDEES_PER_PAGE).get_page(
         request.GET.get("page"))
     for ticket in page.object_list:

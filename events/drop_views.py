@@ -7,6 +7,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from commerce import services as commerce
@@ -30,12 +31,12 @@ def drop_reserve(request, slug, drop_id):
         raise Http404("No such drop.")
     back = _next(request, event.get_absolute_url() + "#drops")
     if not request.user.is_authenticated:
-        messages.info(request, "Log in or sign up to buy from the drop.")
+        messages.info(request, gettext("Log in or sign up to buy from the drop."))
         return redirect_to_login(back)
     raw = (request.POST.get("quantity") or "1").strip()
     quantity = int(raw) if raw.isdigit() else 0
     if not 1 <= quantity <= 100:
-        messages.error(request, "Choose how many you want. Nothing was reserved.")
+        messages.error(request, gettext("Choose how many you want. Nothing was reserved."))
         return redirect(back)
     try:
         order = commerce.reserve(requests=[commerce.LineRequest(services.DROP_KIND, drop.pk, quantity)],
@@ -56,17 +57,17 @@ def _next(request, default: str) -> str:
 # --- the creator's side ------------------------------------------------------------------------
 
 class DropForm(forms.Form):
-    item = forms.ChoiceField(label="Product", help_text="A product (and variant) from your shop.")
+    item = forms.ChoiceField(label=_("Product"), help_text=_("A product (and variant) from your shop."))
     quantity = forms.IntegerField(min_value=1, max_value=1_000_000,
-                                  help_text="How many this drop sells; at most the product's stock left.")
+                                  help_text=_("How many this drop sells; at most the product's stock left."))
     price = forms.DecimalField(min_value=0, max_value=100000, max_digits=10, decimal_places=2, required=False,
                                widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
-                               help_text="Empty: the product's own price.")
-    starts_at = LocalDateTimeField(label="Starts")
-    ends_at = LocalDateTimeField(label="Ends")
-    members_only_until = LocalDateTimeField(required=False, label="Members first until",
-                                            help_text="Before this time only members can buy.")
-    per_person_limit = forms.IntegerField(min_value=1, max_value=100, initial=2, label="Per-person limit")
+                               help_text=_("Empty: the product's own price."))
+    starts_at = LocalDateTimeField(label=_("Starts"))
+    ends_at = LocalDateTimeField(label=_("Ends"))
+    members_only_until = LocalDateTimeField(required=False, label=_("Members first until"),
+                                            help_text=_("Before this time only members can buy."))
+    per_person_limit = forms.IntegerField(min_value=1, max_value=100, initial=2, label=_("Per-person limit"))
 
     def __init__(self, *args, event: Event, **kwargs):
         super().__init__(*args, **kwargs)
@@ -76,11 +77,12 @@ class DropForm(forms.Form):
             variants = list(product.variants.all())
             for v in variants:
                 label = product.name if len(variants) == 1 else f"{product.name} — {v.name}"
-                choices.append((f"{product.pk}:{v.pk}", f"{label} ({v.stock} in stock)"))
-        self.fields["item"].choices = [("", "Choose a product")] + choices
+                choices.append((f"{product.pk}:{v.pk}", gettext("%(item)s (%(stock)s in stock)")
+                                % {"item": label, "stock": v.stock}))
+        self.fields["item"].choices = [("", gettext("Choose a product"))] + choices
         for name in ("starts_at", "ends_at", "members_only_until"):
-            self.fields[name].help_text = (f"{self.fields[name].help_text} Times are in the event's timezone "
-                                           f"({event.timezone}).").strip()
+            zone = gettext("Times are in the event's timezone (%(zone)s).") % {"zone": event.timezone}
+            self.fields[name].help_text = f"{self.fields[name].help_text} {zone}".strip()
 
     def clean(self):
         data = super().clean()
@@ -114,7 +116,7 @@ def drop_new(request, event):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, "Drop added.")
+            messages.success(request, gettext("Drop added."))
             return redirect(reverse("dash-event", args=[event.pk]) + "#drops")
     return render(request, "events/dashboard/drop_form.html", {"form": form, "event": event, "drop": None},
                   status=400 if form.errors else 200)
@@ -132,7 +134,7 @@ def drop_edit(request, event, drop_id):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, "Drop saved.")
+            messages.success(request, gettext("Drop saved."))
             return redirect(reverse("dash-event", args=[event.pk]) + "#drops")
     return render(request, "events/dashboard/drop_form.html", {"form": form, "event": event, "drop": drop},
                   status=400 if form.errors else 200)
@@ -147,8 +149,8 @@ def _switch(request, event, drop_id, action):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, "Drop started: it is on sale now." if action is services.start_drop_now
-                         else "Drop stopped: nothing more sells from it.")
+        messages.success(request, gettext("Drop started: it is on sale now.") if action is services.start_drop_now
+                         else gettext("Drop stopped: nothing more sells from it."))
     return redirect(_next(request, reverse("dash-event", args=[event.pk]) + "#drops"))
 
 

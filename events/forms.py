@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.urls import reverse_lazy
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, gettext_lazy as _
 
 from microstage.forms import validate_image
 
@@ -45,7 +45,7 @@ class LocalDateTimeField(forms.DateTimeField):
                 return datetime.strptime(value, fmt)  # made aware with the event's zone in clean()
             except ValueError:
                 continue
-        raise ValidationError("Enter a date and time, like 2025-06-21 19:30.", code="invalid")
+        raise ValidationError(gettext("Enter a date and time, like 2025-06-21 19:30."), code="invalid")
 
     def prepare_value(self, value):
         return value  # already local to the event: no conversion to the server's zone
@@ -63,7 +63,9 @@ def attach_zone(form: forms.Form, name: str, tz: zoneinfo.ZoneInfo) -> None:
         return
     aware = value.replace(tzinfo=tz)
     if aware.astimezone(zoneinfo.ZoneInfo("UTC")).astimezone(tz).replace(tzinfo=None) != value:
-        form.add_error(name, f"This time does not exist in {tz.key} (the clocks change then).")
+        form.add_error(
+            name, gettext("This time does not exist in %(zone)s (the clocks change then).") % {"zone": tz.key}
+        )
         form.cleaned_data.pop(name, None)
         return
     form.cleaned_data[name] = aware
@@ -74,10 +76,15 @@ def check_cover(upload):
     image = validate_image(upload, max_bytes=MAX_COVER_BYTES, max_side=MAX_COVER_SIDE)
     w, h = image.image_size
     if w < MIN_COVER_WIDTH or h < MIN_COVER_HEIGHT:
-        raise ValidationError(f"The cover is too small ({w}×{h}); use at least {MIN_COVER_WIDTH}×{MIN_COVER_HEIGHT} "
-                              "pixels — 1200×630 looks best.")
+        raise ValidationError(
+            gettext(
+                "The cover is too small (%(w)s×%(h)s); use at least %(min_cover_width)s×%(min_cover_height)s "
+                "pixels — 1200×630 looks best."
+            )
+            % {"w": w, "h": h, "min_cover_width": MIN_COVER_WIDTH, "min_cover_height": MIN_COVER_HEIGHT}
+        )
     if max(w, h) > 8 * min(w, h):
-        raise ValidationError("The cover is too narrow; use a landscape image such as 1200×630.")
+        raise ValidationError(gettext("The cover is too narrow; use a landscape image such as 1200×630."))
     return image
 
 
@@ -85,33 +92,33 @@ class EventForm(forms.Form):
     title = forms.CharField(max_length=140)
     description = forms.CharField(
         max_length=20000, required=False, widget=forms.Textarea(attrs={"rows": 8}),
-        help_text="Markdown: **bold**, *italic*, lists with “- ”, links as [text](https://…). "
-                  "Images and scripts are removed.")
+        help_text=_("Markdown: **bold**, *italic*, lists with “- ”, links as [text](https://…). "
+                  "Images and scripts are removed."))
     cover = forms.FileField(
         required=False, widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
-        help_text="JPEG, PNG or WebP, up to 5 MB, at least 320×160 pixels; 1200×630 looks best.")
-    timezone = forms.ChoiceField(choices=timezone_choices, help_text="Start and end are in this timezone.")
-    starts_at = LocalDateTimeField(label="Starts")
-    ends_at = LocalDateTimeField(label="Ends")
+        help_text=_("JPEG, PNG or WebP, up to 5 MB, at least 320×160 pixels; 1200×630 looks best."))
+    timezone = forms.ChoiceField(choices=timezone_choices, help_text=_("Start and end are in this timezone."))
+    starts_at = LocalDateTimeField(label=_("Starts"))
+    ends_at = LocalDateTimeField(label=_("Ends"))
     language = forms.ChoiceField(choices=settings.LANGUAGES, label=_("Language"), required=False,
                                  help_text=_("The event page is in this language for visitors who have not "
                                              "chosen one; everyone can switch in the footer."))
-    mode = forms.ChoiceField(choices=Event.Mode.choices, label="Format", widget=forms.RadioSelect)
-    venue_name = forms.CharField(max_length=120, required=False, label="Venue name")
-    venue_address = forms.CharField(max_length=255, required=False, label="Address")
-    venue_lat = forms.FloatField(required=False, min_value=-90, max_value=90, label="Latitude",
+    mode = forms.ChoiceField(choices=Event.Mode.choices, label=_("Format"), widget=forms.RadioSelect)
+    venue_name = forms.CharField(max_length=120, required=False, label=_("Venue name"))
+    venue_address = forms.CharField(max_length=255, required=False, label=_("Address"))
+    venue_lat = forms.FloatField(required=False, min_value=-90, max_value=90, label=_("Latitude"),
                                  widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
-                                 help_text="Lets people find the show near them, e.g. 52.4875.")
-    venue_lng = forms.FloatField(required=False, min_value=-180, max_value=180, label="Longitude",
+                                 help_text=_("Lets people find the show near them, e.g. 52.4875."))
+    venue_lng = forms.FloatField(required=False, min_value=-180, max_value=180, label=_("Longitude"),
                                  widget=forms.NumberInput(attrs={"step": "any", "inputmode": "decimal"}),
                                  help_text="e.g. 13.4297.")
-    venue_capacity = forms.IntegerField(required=False, min_value=1, max_value=MAX_QUANTITY, label="Room capacity",
-                                        help_text="Caps all in-person tickets together.")
+    venue_capacity = forms.IntegerField(required=False, min_value=1, max_value=MAX_QUANTITY, label=_("Room capacity"),
+                                        help_text=_("Caps all in-person tickets together."))
     visibility = forms.ChoiceField(choices=Event.Visibility.choices, widget=forms.RadioSelect,
-                                   help_text="Unlisted events are only found through their link.")
-    members_only = forms.BooleanField(required=False, label="Members only",
-                                      help_text="Only your members (on a plan with members-only events) and your "
-                                                "team see it; only members can buy tickets.")
+                                   help_text=_("Unlisted events are only found through their link."))
+    members_only = forms.BooleanField(required=False, label=_("Members only"),
+                                      help_text=_("Only your members (on a plan with members-only events) and your "
+                                                "team see it; only members can buy tickets."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -136,12 +143,14 @@ class EventForm(forms.Form):
         start, end = data.get("starts_at"), data.get("ends_at")
         if start and end:
             if end <= start:
-                self.add_error("ends_at", "The end must be after the start.")
+                self.add_error("ends_at", gettext("The end must be after the start."))
             elif end - start > timedelta(days=14):
-                self.add_error("ends_at", "An event lasts at most 14 days.")
+                self.add_error("ends_at", gettext("An event lasts at most 14 days."))
         lat, lng = data.get("venue_lat"), data.get("venue_lng")
         if (lat is None) != (lng is None):
-            self.add_error("venue_lng" if lng is None else "venue_lat", "Give both latitude and longitude, or neither.")
+            self.add_error(
+                "venue_lng" if lng is None else "venue_lat", gettext("Give both latitude and longitude, or neither.")
+            )
         return data
 
     def service_fields(self) -> dict:
@@ -171,35 +180,37 @@ class EventForm(forms.Form):
 class TierForm(forms.Form):
     name = forms.CharField(max_length=80)
     kind = forms.ChoiceField(choices=TicketTier.Kind.choices,
-                             help_text="“Stream only” tickets do not take a place in the room.")
+                             help_text=_("“Stream only” tickets do not take a place in the room."))
     description = forms.CharField(max_length=280, required=False)
     price = forms.DecimalField(min_value=0, max_value=MAX_PRICE, max_digits=10, decimal_places=2,
                                widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}),
-                               help_text="0 makes the ticket free.")
+                               help_text=_("0 makes the ticket free."))
     currency = forms.CharField(min_length=3, max_length=3, validators=[RegexValidator(
-        r"^[A-Za-z]{3}$", "Use a three-letter currency code like EUR.")],
+        r"^[A-Za-z]{3}$", _("Use a three-letter currency code like EUR."))],
         widget=forms.TextInput(attrs={"autocapitalize": "characters", "size": 3}))
-    quantity = forms.IntegerField(min_value=0, max_value=MAX_QUANTITY, help_text="How many tickets of this tier exist.")
-    max_per_order = forms.IntegerField(min_value=1, max_value=100, initial=10, label="Per-order limit")
-    sales_start = LocalDateTimeField(required=False, label="Sales start",
-                                     help_text="Empty: on sale as soon as the event is published.")
-    sales_end = LocalDateTimeField(required=False, label="Sales end", help_text="Empty: until the event ends.")
-    members_only_until = LocalDateTimeField(required=False, label="Members only until",
-                                            help_text="Before this time only members can buy this tier.")
-    perks = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Text-only perks",
-                            help_text="Shown to buyers as promises; the platform does not enforce them. "
-                                      "One per line, up to 20 (each up to 120 characters).")
-    includes_replay = forms.BooleanField(required=False, label="Includes the replay",
-                                         help_text="Holders watch the replay even when it is sold separately.")
-    replay_days = forms.IntegerField(required=False, min_value=1, max_value=3650, label="Replay for (days)",
-                                     help_text="Days after the show; empty: no end.")
-    download_product = forms.ChoiceField(required=False, label="Digital download",
-                                         help_text="One of your digital products, unlocked with the ticket.")
+    quantity = forms.IntegerField(
+        min_value=0, max_value=MAX_QUANTITY, help_text=_("How many tickets of this tier exist.")
+    )
+    max_per_order = forms.IntegerField(min_value=1, max_value=100, initial=10, label=_("Per-order limit"))
+    sales_start = LocalDateTimeField(required=False, label=_("Sales start"),
+                                     help_text=_("Empty: on sale as soon as the event is published."))
+    sales_end = LocalDateTimeField(required=False, label=_("Sales end"), help_text=_("Empty: until the event ends."))
+    members_only_until = LocalDateTimeField(required=False, label=_("Members only until"),
+                                            help_text=_("Before this time only members can buy this tier."))
+    perks = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label=_("Text-only perks"),
+                            help_text=_("Shown to buyers as promises; the platform does not enforce them. "
+                                      "One per line, up to 20 (each up to 120 characters)."))
+    includes_replay = forms.BooleanField(required=False, label=_("Includes the replay"),
+                                         help_text=_("Holders watch the replay even when it is sold separately."))
+    replay_days = forms.IntegerField(required=False, min_value=1, max_value=3650, label=_("Replay for (days)"),
+                                     help_text=_("Days after the show; empty: no end."))
+    download_product = forms.ChoiceField(required=False, label=_("Digital download"),
+                                         help_text=_("One of your digital products, unlocked with the ticket."))
     merch_discount = forms.DecimalField(required=False, min_value=Decimal("0.01"), max_value=100, decimal_places=2,
-                                        label="Merch discount during the show (%)",
-                                        help_text="Off your products and drops while the show runs.")
-    backstage = forms.BooleanField(required=False, label="Backstage",
-                                   help_text="The door scanner shows a backstage flag for these tickets.")
+                                        label=_("Merch discount during the show (%)"),
+                                        help_text=_("Off your products and drops while the show runs."))
+    backstage = forms.BooleanField(required=False, label=_("Backstage"),
+                                   help_text=_("The door scanner shows a backstage flag for these tickets."))
 
     PERK_FIELDS = ("includes_replay", "replay_days", "download_product", "merch_discount", "backstage")
 
@@ -209,9 +220,9 @@ class TierForm(forms.Form):
         from commerce.models import Product
 
         digital = Product.objects.filter(creator_id=event.creator_id, kind=Product.Kind.DIGITAL, is_active=True)
-        self.fields["download_product"].choices = [("", "None")] + [(p.pk, p.name) for p in digital]
+        self.fields["download_product"].choices = [("", gettext("None"))] + [(p.pk, p.name) for p in digital]
         self.fields["currency"].initial = settings.DEFAULT_CURRENCY
-        tz_label = f"Times are in the event's timezone ({event.timezone})."
+        tz_label = gettext("Times are in the event's timezone (%(zone)s).") % {"zone": event.timezone}
         for name in ("sales_start", "sales_end", "members_only_until"):
             self.fields[name].help_text = f"{self.fields[name].help_text} {tz_label}"
 
@@ -221,10 +232,11 @@ class TierForm(forms.Form):
     def clean_perks(self):
         perks = [line.strip() for line in (self.cleaned_data.get("perks") or "").splitlines() if line.strip()]
         if len(perks) > 20:
-            raise ValidationError("At most 20 perks.")
+            raise ValidationError(gettext("At most 20 perks."))
         too_long = [p for p in perks if len(p) > 120]
         if too_long:
-            raise ValidationError(f"Keep each perk under 120 characters (“{too_long[0][:30]}…” is longer).")
+            raise ValidationError(gettext("Keep each perk under 120 characters (“%(perk)s…” is longer).")
+                                  % {"perk": too_long[0][:30]})
         return perks
 
     def clean(self):
@@ -233,7 +245,7 @@ class TierForm(forms.Form):
             attach_zone(self, name, self.event.tz)
         start, end = data.get("sales_start"), data.get("sales_end")
         if start and end and end <= start:
-            self.add_error("sales_end", "Sales must end after they start.")
+            self.add_error("sales_end", gettext("Sales must end after they start."))
         return data
 
     @classmethod
@@ -271,10 +283,10 @@ class TierForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    confirm = forms.CharField(max_length=200, label="Type the event's title to confirm",
+    confirm = forms.CharField(max_length=200, label=_("Type the event's title to confirm"),
                               widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
     reason = forms.CharField(max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 3}),
-                             label="Message to attendees", help_text="Sent with the cancellation email.")
+                             label=_("Message to attendees"), help_text=_("Sent with the cancellation email."))
 
     def __init__(self, *args, event: Event, **kwargs):
         super().__init__(*args, **kwargs)
@@ -283,10 +295,10 @@ class CancelForm(forms.Form):
     def clean_confirm(self):
         typed = " ".join(self.cleaned_data["confirm"].split()).casefold()
         if typed != " ".join(self.event.title.split()).casefold():
-            raise ValidationError("That is not the event's title; nothing was cancelled.")
+            raise ValidationError(gettext("That is not the event's title; nothing was cancelled."))
         return typed
 
 
 class AttendeeSearchForm(forms.Form):
-    q = forms.CharField(max_length=100, required=False, label="Search attendees",
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Name, email or id"}))
+    q = forms.CharField(max_length=100, required=False, label=_("Search attendees"),
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Name, email or id")}))

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.utils import timezone
 from django.utils.html import strip_tags
+from django.utils.translation import gettext as _
 
 from microstage.text import render_markdown
 
@@ -53,15 +54,16 @@ def _plain_description(event: Event, url: str) -> str:
     if len(text) > 2000:
         text = text[:2000].rstrip() + "…"
     # No ORGANIZER property: it must be a calendar address (mailto:), and creators publish none.
-    return f"{text}\n\nHosted by {event.creator.name}. Tickets and details: {url}".strip()
+    hosted = _("Hosted by %(creator)s. Tickets and details: %(url)s") % {"creator": event.creator.name, "url": url}
+    return f"{text}\n\n{hosted}".strip()
 
 
 def _location(event: Event, url: str) -> str:
     if event.mode == Event.Mode.ONLINE:
-        return f"Online: {url}"
+        return _("Online: %(url)s") % {"url": url}
     place = ", ".join(p for p in (event.venue_name, event.venue_address) if p)
     if event.mode == Event.Mode.HYBRID:
-        return f"{place} + live stream" if place else "Live stream"
+        return _("%(place)s + live stream") % {"place": place} if place else _("Live stream")
     return place
 
 

@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy as _
 
 from microstage.ids import PublicIdField
 from microstage.models import Creator
@@ -28,31 +29,31 @@ def in_zone(value: datetime, tz: zoneinfo.ZoneInfo) -> LocalDateTime:
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"Unknown timezone: {value}")
+        raise ValidationError(gettext("Unknown timezone: %(value)s") % {"value": value})
 
 
 class Event(models.Model):
     """A micro-event: a room, a live stream, or both."""
 
     class Mode(models.TextChoices):
-        IN_PERSON = "in_person", "In person"
-        ONLINE = "online", "Online"
-        HYBRID = "hybrid", "Hybrid"
+        IN_PERSON = "in_person", _("In person")
+        ONLINE = "online", _("Online")
+        HYBRID = "hybrid", _("Hybrid")
 
     class Visibility(models.TextChoices):
-        PUBLIC = "public", "Public"
-        UNLISTED = "unlisted", "Unlisted"
+        PUBLIC = "public", _("Public")
+        UNLISTED = "unlisted", _("Unlisted")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
-        CANCELLED = "cancelled", "Cancelled"
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        CANCELLED = "cancelled", _("Cancelled")
 
     id = PublicIdField("evt")
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="events")
     title = models.CharField(max_length=140)
     slug = models.SlugField(max_length=80, unique=True)
-    description = models.TextField(blank=True, max_length=20000, help_text="Markdown")
+    description = models.TextField(blank=True, max_length=20000, help_text=_("Markdown"))
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
@@ -65,16 +66,16 @@ class Event(models.Model):
     venue_lng = models.FloatField(null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)])
     venue_capacity = models.PositiveIntegerField(null=True, blank=True)
     visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
-    members_only = models.BooleanField(default=False, help_text="Only the creator's members (whose plan includes "
-                                       "members-only events) and team see and buy it.")
+    members_only = models.BooleanField(default=False, help_text=_("Only the creator's members (whose plan includes "
+                                       "members-only events) and team see and buy it."))
     cover = SafeImageField(upload_to="events/covers/", blank=True)
     preview_image = models.ImageField(upload_to="events/previews/", blank=True, editable=False,
-                                      help_text="1200×630 social preview, drawn at publish and on change.")
+                                      help_text=_("1200×630 social preview, drawn at publish and on change."))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(null=True, blank=True)
     checkin_bundle_issued_at = models.DateTimeField(
         null=True, blank=True, editable=False,
-        help_text="When a door device first took the offline bundle: no offline scan can be older.")
+        help_text=_("When a door device first took the offline bundle: no offline scan can be older."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -111,10 +112,10 @@ class TicketTier(models.Model):
     """A kind of ticket for an event: standard, backstage, VIP…, with its own price and quantity."""
 
     class Kind(models.TextChoices):
-        STANDARD = "standard", "Standard"
-        BACKSTAGE = "backstage", "Backstage"
-        VIP = "vip", "VIP"
-        ONLINE = "online", "Stream only"
+        STANDARD = "standard", _("Standard")
+        BACKSTAGE = "backstage", _("Backstage")
+        VIP = "vip", _("VIP")
+        ONLINE = "online", _("Stream only")
 
     id = PublicIdField("tier")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="tiers")
@@ -156,8 +157,8 @@ class Ticket(models.Model):
     """One admission, issued when its order line is paid. The QR payload is signed (Ed25519)."""
 
     class Status(models.TextChoices):
-        VALID = "valid", "Valid"
-        VOID = "void", "Void"
+        VALID = "valid", _("Valid")
+        VOID = "void", _("Void")
 
     id = PublicIdField("tkt")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="tickets")
@@ -168,9 +169,9 @@ class Ticket(models.Model):
     holder_email = models.EmailField(max_length=254)
     holder_name = models.CharField(max_length=120, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.VALID, db_index=True)
-    version = models.PositiveIntegerField(default=1, help_text="Bumped on transfer: older QR codes stop working.")
-    awaiting_claim = models.BooleanField(default=False, help_text="Transferred: nobody holds it until the "
-                                         "recipient claims it from the emailed link with a verified address.")
+    version = models.PositiveIntegerField(default=1, help_text=_("Bumped on transfer: older QR codes stop working."))
+    awaiting_claim = models.BooleanField(default=False, help_text=_("Transferred: nobody holds it until the "
+                                         "recipient claims it from the emailed link with a verified address."))
     checked_in_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -191,10 +192,10 @@ class CheckIn(models.Model):
     """A scan at the door. The first accepted scan of a ticket admits it; later ones are duplicates."""
 
     class Result(models.TextChoices):
-        OK = "ok", "Admitted"
-        ALREADY = "already_checked_in", "Already checked in"
-        INVALID = "invalid", "Invalid"
-        STREAM_ONLY = "stream_only", "Stream-only ticket (refused at the door)"
+        OK = "ok", _("Admitted")
+        ALREADY = "already_checked_in", _("Already checked in")
+        INVALID = "invalid", _("Invalid")
+        STREAM_ONLY = "stream_only", _("Stream-only ticket (refused at the door)")
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="checkins")
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.CASCADE, related_name="checkins")
@@ -218,9 +219,9 @@ class Drop(models.Model):
     """A product offered in limited quantity during a time window of an event (pool "drop:<id>")."""
 
     class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        LIVE = "live", "Live"
-        ENDED = "ended", "Ended"
+        SCHEDULED = "scheduled", _("Scheduled")
+        LIVE = "live", _("Live")
+        ENDED = "ended", _("Ended")
 
     id = PublicIdField("drp")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="drops")
@@ -229,12 +230,12 @@ class Drop(models.Model):
                                 related_name="drops")
     quantity = models.PositiveIntegerField()
     price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True,
-                                help_text="Drop price; the product's price when empty.")
+                                help_text=_("Drop price; the product's price when empty."))
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     members_only_until = models.DateTimeField(null=True, blank=True)
     per_person_limit = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
-    stopped_at = models.DateTimeField(null=True, blank=True, help_text="Stopped early from the control room.")
+    stopped_at = models.DateTimeField(null=True, blank=True, help_text=_("Stopped early from the control room."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -253,11 +254,11 @@ class WaitlistEntry(models.Model):
     """
 
     class Status(models.TextChoices):
-        WAITING = "waiting", "Waiting"
-        OFFERED = "offered", "Offered"
-        EXPIRED = "expired", "Offer expired"
-        BOUGHT = "bought", "Bought"
-        LEFT = "left", "Left the list"
+        WAITING = "waiting", _("Waiting")
+        OFFERED = "offered", _("Offered")
+        EXPIRED = "expired", _("Offer expired")
+        BOUGHT = "bought", _("Bought")
+        LEFT = "left", _("Left the list")
 
     ACTIVE = (Status.WAITING, Status.OFFERED)
 
@@ -265,10 +266,10 @@ class WaitlistEntry(models.Model):
     tier = models.ForeignKey(TicketTier, on_delete=models.CASCADE, related_name="waitlist")
     user = models.ForeignKey("microstage.User", on_delete=models.CASCADE, related_name="waitlist_entries")
     quantity = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
-    number = models.PositiveIntegerField(help_text="Place in the tier's line, in the order people joined.")
+    number = models.PositiveIntegerField(help_text=_("Place in the tier's line, in the order people joined."))
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.WAITING, db_index=True)
     order = models.ForeignKey("commerce.Order", null=True, blank=True, on_delete=models.SET_NULL,
-                              related_name="waitlist_offers", help_text="The offer: held for this person alone.")
+                              related_name="waitlist_offers", help_text=_("The offer: held for this person alone."))
     offer_expires_at = models.DateTimeField(null=True, blank=True)
     offered_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -277,7 +278,7 @@ class WaitlistEntry(models.Model):
 
     class Meta:
         ordering = ["tier", "number"]
-        verbose_name_plural = "waiting list entries"
+        verbose_name_plural = _("waiting list entries")
         constraints = [
             models.UniqueConstraint(fields=["tier", "number"], name="waitlist_one_place_per_number"),
             models.UniqueConstraint(fields=["tier", "user"], condition=Q(status__in=["waiting", "offered"]),
@@ -299,7 +300,7 @@ class Bundle(models.Model):
     price = models.DecimalField(max_digits=10, decimal_places=2, validators=[MinValueValidator(0)])
     currency = models.CharField(max_length=3)
     credit = models.DecimalField(max_digits=10, decimal_places=2, default=0, validators=[MinValueValidator(0)],
-                                 help_text="Store credit with this creator that paying for the bundle adds.")
+                                 help_text=_("Store credit with this creator that paying for the bundle adds."))
     max_per_order = models.PositiveSmallIntegerField(default=4, validators=[MinValueValidator(1)])
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -341,20 +342,20 @@ class TierPerk(models.Model):
     """
 
     class Kind(models.TextChoices):
-        REPLAY = "replay", "Replay access"
-        DOWNLOAD = "download", "Digital download"
-        MERCH_DISCOUNT = "merch_discount", "Merch discount during the show"
-        BACKSTAGE = "backstage", "Backstage"
+        REPLAY = "replay", _("Replay access")
+        DOWNLOAD = "download", _("Digital download")
+        MERCH_DISCOUNT = "merch_discount", _("Merch discount during the show")
+        BACKSTAGE = "backstage", _("Backstage")
 
     tier = models.ForeignKey(TicketTier, on_delete=models.CASCADE, related_name="entitlements")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     days = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(3650)],
-                                            help_text="Replay: days after the show it stays open (empty: no end).")
+                                            help_text=_("Replay: days after the show it stays open (empty: no end)."))
     product = models.ForeignKey("commerce.Product", null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="+", help_text="Download: the digital product unlocked.")
+                                related_name="+", help_text=_("Download: the digital product unlocked."))
     percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True,
                                   validators=[MinValueValidator(0), MaxValueValidator(100)],
-                                  help_text="Merch discount: percent off the creator's products during the show.")
+                                  help_text=_("Merch discount: percent off the creator's products during the show."))
 
     class Meta:
         ordering = ["tier", "kind"]

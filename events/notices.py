@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from microstage.errors import Conflict
 from microstage.notifications.services import notify
@@ -38,7 +39,7 @@ def as_json(req: NotifyRequest) -> dict:
 def _request(user, **item) -> NotifyRequest:
     try:
         with transaction.atomic():
-            req, _ = NotifyRequest.objects.get_or_create(user=user, **item)
+            req, _created = NotifyRequest.objects.get_or_create(user=user, **item)
     except IntegrityError:  # the same person asking twice at the same moment
         req = NotifyRequest.objects.get(user=user, **item)
     return req
@@ -50,9 +51,9 @@ def request_drop(user, drop: Drop, now=None) -> NotifyRequest:
 
     now = now or timezone.now()
     if drop.event.status == Event.Status.CANCELLED:
-        raise Conflict("This event is cancelled.", code="cancelled")
+        raise Conflict(_("This event is cancelled."), code="cancelled")
     if drop_state(drop, now) == Drop.Status.ENDED:
-        raise Conflict("This drop is over.", code="ended")
+        raise Conflict(_("This drop is over."), code="ended")
     req = _request(user, drop=drop)
     if req.notified_at is None and drop.starts_at <= now:
         transaction.on_commit(send_due)
@@ -63,9 +64,9 @@ def request_tier(user, tier: TicketTier, now=None) -> NotifyRequest:
     """Tell `user` once when the tier's sales start (pre-enrolment)."""
     now = now or timezone.now()
     if tier.event.status == Event.Status.CANCELLED:
-        raise Conflict("This event is cancelled.", code="cancelled")
+        raise Conflict(_("This event is cancelled."), code="cancelled")
     if now >= tier.event.ends_at or (tier.sales_end is not None and tier.sales_end <= now):
-        raise Conflict("Sales of this tier are over.", code="ended")
+        raise Conflict(_("Sales of this tier are over."), code="ended")
     req = _request(user, tier=tier)
     if req.notified_at is None and tier.on_sale(now):
         transaction.on_commit(send_due)

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _, ngettext
 
 from .models import Event, Ticket, TicketTier, TierPerk
 
@@ -67,12 +68,15 @@ def merch_discount(user, creator_id: str, now=None) -> Decimal:
 
 def describe(perk: TierPerk) -> str:
     if perk.kind == Kind.REPLAY:
-        return f"Replay for {perk.days} days after the show" if perk.days else "Replay, no time limit"
+        if not perk.days:
+            return _("Replay, no time limit")
+        return ngettext("Replay for %(days)s day after the show", "Replay for %(days)s days after the show",
+                        perk.days) % {"days": perk.days}
     if perk.kind == Kind.DOWNLOAD:
-        return f"Download: {perk.product.name}" if perk.product_id else "Download"
+        return _("Download: %(product)s") % {"product": perk.product.name} if perk.product_id else _("Download")
     if perk.kind == Kind.MERCH_DISCOUNT:
-        return f"{(perk.percent or 0):g}% off merch during the show"
-    return "Backstage access"
+        return _("%(percent)s%% off merch during the show") % {"percent": f"{(perk.percent or 0):g}"}
+    return _("Backstage access")
 
 
 # --- writes --------------------------------------------------------------------------------------
@@ -85,8 +89,8 @@ def _clean_spec(tier: TicketTier, spec) -> TierPerk:
     from microstage.errors import Invalid
 
     if not isinstance(spec, dict) or spec.get("kind") not in Kind.values:
-        raise Invalid("Each entitlement needs a kind: replay, download, merch_discount or backstage.",
-                      fields={"entitlements": ["Unknown kind."]})
+        raise Invalid(_("Each entitlement needs a kind: replay, download, merch_discount or backstage."),
+                      fields={"entitlements": [_("Unknown kind.")]})
     kind = spec["kind"]
     perk = TierPerk(tier=tier, kind=kind)
     if kind == Kind.REPLAY and spec.get("days") not in (None, ""):
@@ -95,16 +99,22 @@ def _clean_spec(tier: TicketTier, spec) -> TierPerk:
         except (TypeError, ValueError):
             days = -1
         if not 1 <= days <= MAX_REPLAY_DAYS:
-            raise Invalid(f"Replay days are from 1 to {MAX_REPLAY_DAYS}.",
-                          fields={"entitlements": [f"days: 1 to {MAX_REPLAY_DAYS}, or none for no end."]})
+            raise Invalid(
+                _("Replay days are from 1 to %(max_replay_days)s.") % {"max_replay_days": MAX_REPLAY_DAYS},
+                fields={
+                    "entitlements": [
+                        _("days: 1 to %(max_replay_days)s, or none for no end.") % {"max_replay_days": MAX_REPLAY_DAYS}
+                    ]
+                },
+            )
         perk.days = days
     if kind == Kind.DOWNLOAD:
         product_id = spec.get("product")
         product = (Product.objects.filter(pk=product_id, creator_id=tier.event.creator_id,
                                           kind=Product.Kind.DIGITAL).first() if isinstance(product_id, str) else None)
         if product is None:
-            raise Invalid("A download needs one of your digital products.",
-                          fields={"entitlements": ["product: one of the creator's digital products."]})
+            raise Invalid(_("A download needs one of your digital products."),
+                          fields={"entitlements": [_("product: one of the creator's digital products.")]})
         perk.product = product
     if kind == Kind.MERCH_DISCOUNT:
         try:
@@ -113,8 +123,8 @@ def _clean_spec(tier: TicketTier, spec) -> TierPerk:
             percent = Decimal("-1")
         if not percent.is_finite() or not Decimal("0") < percent <= Decimal("100") \
                 or percent != percent.quantize(Decimal("0.01")):
-            raise Invalid("A merch discount is a percent above 0 and at most 100.",
-                          fields={"entitlements": ["percent: above 0, at most 100."]})
+            raise Invalid(_("A merch discount is a percent above 0 and at most 100."),
+                          fields={"entitlements": [_("percent: above 0, at most 100.")]})
         perk.percent = percent
     return perk
 
@@ -128,7 +138,7 @@ def set_entitlements(tier: TicketTier, specs: list | None) -> list[TierPerk]:
     specs = list(specs or [])
     perks = [_clean_spec(tier, spec) for spec in specs]
     if len({p.kind for p in perks}) != len(perks):
-        raise Invalid("One entitlement of each kind per tier.", fields={"entitlements": ["A kind is repeated."]})
+        raise Invalid(_("One entitlement of each kind per tier."), fields={"entitlements": [_("A kind is repeated.")]})
     with transaction.atomic():
         TierPerk.objects.filter(tier=tier).delete()
         TierPerk.objects.bulk_create(perks)

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from commerce import holdlimits, sellables
 from commerce.models import Inventory, OrderLine, variant_label
@@ -72,14 +73,14 @@ def _cover(data: dict) -> None:
 
 def _check_times(event: Event) -> None:
     if event.starts_at and event.ends_at and event.ends_at <= event.starts_at:
-        raise Invalid("The event must end after it starts.", fields={"ends_at": ["Must be after the start."]})
+        raise Invalid(_("The event must end after it starts."), fields={"ends_at": [_("Must be after the start.")]})
 
 
 @transaction.atomic
 def create_event(*, creator, **data) -> Event:
     unknown = set(data) - set(EVENT_FIELDS)
     if unknown:
-        raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in unknown})
+        raise Invalid(_("Unknown fields."), fields={k: [_("Unknown field.")] for k in unknown})
     _cover(data)
     event = Event(creator=creator, **data)
     event.slug = _unique_event_slug(event.title or "")
@@ -93,19 +94,21 @@ def create_event(*, creator, **data) -> Event:
 def update_event(event: Event, **data) -> Event:
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
-        raise Conflict("A cancelled event cannot be changed.", code="cancelled")
+        raise Conflict(_("A cancelled event cannot be changed."), code="cancelled")
     _cover(data)
     for key, value in data.items():
         if key not in EVENT_FIELDS:
-            raise Invalid("Unknown field.", fields={key: ["Unknown field."]})
+            raise Invalid(_("Unknown field."), fields={key: [_("Unknown field.")]})
         setattr(event, key, value)
     _full_clean(event)
     _check_times(event)
     if event.venue_capacity is not None:
         sold = Inventory.objects.filter(key=f"venue:{event.pk}").values_list("sold", flat=True).first() or 0
         if event.venue_capacity < sold:
-            raise Invalid("Capacity is below the tickets already sold.",
-                          fields={"venue_capacity": [f"At least {sold} tickets are sold for the room."]})
+            raise Invalid(
+                _("Capacity is below the tickets already sold."),
+                fields={"venue_capacity": [_("At least %(sold)s tickets are sold for the room.") % {"sold": sold}]},
+            )
     event.save()
     if event.status == Event.Status.PUBLISHED:
         transaction.on_commit(lambda: _render_preview_later(event.pk))
@@ -115,10 +118,10 @@ def update_event(event: Event, **data) -> Event:
 @transaction.atomic
 def add_tier(event: Event, **data) -> TicketTier:
     if event.status == Event.Status.CANCELLED:
-        raise Conflict("A cancelled event cannot sell tickets.", code="cancelled")
+        raise Conflict(_("A cancelled event cannot sell tickets."), code="cancelled")
     unknown = set(data) - set(TIER_FIELDS)
     if unknown:
-        raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in unknown})
+        raise Invalid(_("Unknown fields."), fields={k: [_("Unknown field.")] for k in unknown})
     data.setdefault("currency", settings.DEFAULT_CURRENCY)
     data["currency"] = (data["currency"] or settings.DEFAULT_CURRENCY).upper()
     tier = TicketTier(event=event, **data)
@@ -133,15 +136,15 @@ def update_tier(tier: TicketTier, **data) -> TicketTier:
     tier = TicketTier.objects.select_for_update().select_related("event").get(pk=tier.pk)
     for key, value in data.items():
         if key not in TIER_FIELDS:
-            raise Invalid("Unknown field.", fields={key: ["Unknown field."]})
+            raise Invalid(_("Unknown field."), fields={key: [_("Unknown field.")]})
         setattr(tier, key, value)
     tier.currency = tier.currency.upper()
     _full_clean(tier)
     _check_tier(tier)
     sold = Inventory.objects.filter(key=f"tier:{tier.pk}").values_list("sold", flat=True).first() or 0
     if tier.quantity < sold:
-        raise Invalid("Quantity is below the tickets already sold.",
-                      fields={"quantity": [f"{sold} are already sold."]})
+        raise Invalid(_("Quantity is below the tickets already sold."),
+                      fields={"quantity": [_("%(sold)s are already sold.") % {"sold": sold}]})
     tier.save()
     waitlist.tickets_came_back(tier.pk)  # more quantity goes to the waiting list first
     return tier
@@ -150,31 +153,38 @@ def update_tier(tier: TicketTier, **data) -> TicketTier:
 def _check_tier(tier: TicketTier) -> None:
     tier.currency = currencies.check_for_creator(tier.event.creator_id, tier.currency)
     if tier.sales_start and tier.sales_end and tier.sales_end <= tier.sales_start:
-        raise Invalid("Sales must end after they start.", fields={"sales_end": ["Must be after the sales start."]})
+        raise Invalid(
+            _("Sales must end after they start."), fields={"sales_end": [_("Must be after the sales start.")]}
+        )
     if not isinstance(tier.perks, list) or not all(isinstance(p, str) and len(p) <= 120 for p in tier.perks) \
             or len(tier.perks) > 20:
-        raise Invalid("Perks are a list of short texts.", fields={"perks": ["Up to 20 texts of 120 characters."]})
+        raise Invalid(_("Perks are a list of short texts."), fields={"perks": [_("Up to 20 texts of 120 characters.")]})
     if tier.price > Decimal("100000"):
-        raise Invalid("That price is too high.", fields={"price": ["At most 100000."]})
+        raise Invalid(_("That price is too high."), fields={"price": [_("At most 100000.")]})
+
+
+def readiness_items(event: Event) -> list[tuple[str, str]]:
+    """What still stands between this event and publishing: (key, the reason in the creator's words)."""
+    missing = []
+    if not event.title.strip():
+        missing.append(("title", _("Give the event a title.")))
+    if not event.description.strip():
+        missing.append(("description", _("Write a short description so people know what they are buying.")))
+    if event.ends_at <= timezone.now():
+        missing.append(("past", _("The event is in the past: set a future date.")))
+    if event.mode != Event.Mode.ONLINE and not event.venue_name.strip():
+        missing.append(("venue", _("Add the venue (or make the event online only).")))
+    tiers = list(event.tiers.all())
+    if not tiers:
+        missing.append(("no_tier", _("Add at least one ticket tier.")))
+    elif all(t.quantity == 0 for t in tiers):
+        missing.append(("no_quantity", _("Give at least one tier a quantity above zero.")))
+    return missing
 
 
 def readiness(event: Event) -> list[str]:
     """What still stands between this event and publishing, in the creator's words."""
-    missing = []
-    if not event.title.strip():
-        missing.append("Give the event a title.")
-    if not event.description.strip():
-        missing.append("Write a short description so people know what they are buying.")
-    if event.ends_at <= timezone.now():
-        missing.append("The event is in the past: set a future date.")
-    if event.mode != Event.Mode.ONLINE and not event.venue_name.strip():
-        missing.append("Add the venue (or make the event online only).")
-    tiers = list(event.tiers.all())
-    if not tiers:
-        missing.append("Add at least one ticket tier.")
-    elif all(t.quantity == 0 for t in tiers):
-        missing.append("Give at least one tier a quantity above zero.")
-    return missing
+    return [text for _key, text in readiness_items(event)]
 
 
 @transaction.atomic
@@ -183,10 +193,10 @@ def publish(event: Event) -> Event:
     if event.status == Event.Status.PUBLISHED:
         return event
     if event.status == Event.Status.CANCELLED:
-        raise Conflict("A cancelled event cannot be published.", code="cancelled")
+        raise Conflict(_("A cancelled event cannot be published."), code="cancelled")
     missing = readiness(event)
     if missing:
-        raise Conflict("The event is not ready to publish.", code="not_ready", reasons=missing)
+        raise Conflict(_("The event is not ready to publish."), code="not_ready", reasons=missing)
     event.status = Event.Status.PUBLISHED
     event.published_at = timezone.now()
     event.save(update_fields=["status", "published_at", "updated_at"])
@@ -236,7 +246,8 @@ def cancel_event(event: Event, *, reason: str = "") -> tuple[Event, int]:
     refunded = 0
     for order_id in order_ids:  # one transaction per order: a failure leaves the rest refunded
         try:
-            commerce.refund(order_id, reason=f"{event.title} was cancelled. {reason}".strip())
+            note = _("%(title)s was cancelled. %(reason)s") % {"title": event.title, "reason": reason}
+            commerce.refund(order_id, reason=note.strip())
             refunded += 1
         except ServiceError:
             log.exception("refund of %s for cancelled event %s failed", order_id, event.pk)
@@ -244,7 +255,7 @@ def cancel_event(event: Event, *, reason: str = "") -> tuple[Event, int]:
     context = {"event": event, "reason": reason}
     for email in sorted(emails):
         with translation.override(language_for_address(email, event)):
-            subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + f"{event.title} is cancelled"
+            subject = settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + _("%(title)s is cancelled") % {"title": event.title}
             body = render_to_string("events/email/event_cancelled.txt", context)
         send_mail(subject, body, None, [email])
     return event, refunded
@@ -316,17 +327,17 @@ def sale_refusal(tier: TicketTier, perks, now=None) -> tuple[str, str] | None:
     now = now or timezone.now()
     event = tier.event
     if event.members_only and not perks.members_only_events:
-        return "members_only", "This show is for members only."
+        return "members_only", _("This show is for members only.")
     if (event.status != Event.Status.PUBLISHED or (tier.sales_end is not None and now >= tier.sales_end)
             or now >= event.ends_at):
-        return "not_on_sale", "These tickets are not on sale right now."
+        return "not_on_sale", _("These tickets are not on sale right now.")
     if tier.sales_start is not None and tier.sales_start > now:
         if now < tier.sales_start - timedelta(hours=perks.early_access_hours):
             if now >= tier.sales_start - timedelta(hours=_longest_early_access(event.creator_id)):
-                return "members_only", "Members can buy these tickets early; sales open to everyone later."
-            return "not_on_sale", "These tickets are not on sale right now."
+                return "members_only", _("Members can buy these tickets early; sales open to everyone later.")
+            return "not_on_sale", _("These tickets are not on sale right now.")
     if tier.members_only_until is not None and tier.members_only_until > now and not perks.is_member:
-        return "members_only", "These tickets are for members only until sales open to everyone."
+        return "members_only", _("These tickets are for members only until sales open to everyone.")
     return None
 
 
@@ -334,12 +345,15 @@ def _ticket_options(options: dict | None) -> dict:
     options = options or {}
     unknown = set(options) - set(TICKET_OPTIONS)
     if unknown:
-        raise Invalid("Unknown payment options.", fields={k: ["Unknown option."] for k in sorted(unknown)})
+        raise Invalid(_("Unknown payment options."), fields={k: [_("Unknown option.")] for k in sorted(unknown)})
     if len(options) > 1:
-        raise Invalid("Use a pass or a code, not both.", fields={"code": ["Use a pass or a code, not both."]})
+        raise Invalid(_("Use a pass or a code, not both."), fields={"code": [_("Use a pass or a code, not both.")]})
     for key, value in options.items():
         if not isinstance(value, str) or not OPTION_VALUE_RE.fullmatch(value.strip()):
-            raise Invalid(f"That {key} does not look right.", fields={key: ["Enter the id shown on your account."]})
+            raise Invalid(
+                _("That %(key)s does not look right.") % {"key": key},
+                fields={key: [_("Enter the id shown on your account.")]},
+            )
     return {k: v.strip() for k, v in options.items()}
 
 
@@ -354,7 +368,7 @@ def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None
     options = _ticket_options(options)
     tier = TicketTier.objects.select_related("event").filter(pk=tier_id).first()
     if tier is None or tier.event.status == Event.Status.DRAFT:
-        raise NotFound("No such ticket tier.", code="not_found")
+        raise NotFound(_("No such ticket tier."), code="not_found")
     event = tier.event
     perks = perks_for(buyer, event.creator_id)
     refusal = sale_refusal(tier, perks)  # a members-only event: `members_only` for anyone but members
@@ -362,8 +376,11 @@ def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None
         raise Conflict(refusal[1], code=refusal[0])
     waitlist.guard(tier, buyer)  # while people wait, tickets that come back are theirs
     if quantity > tier.max_per_order:
-        raise Conflict(f"At most {tier.max_per_order} of these per order.", code="limit_exceeded",
-                       max_per_order=tier.max_per_order)
+        raise Conflict(
+            _("At most %(max_per_order)s of these per order.") % {"max_per_order": tier.max_per_order},
+            code="limit_exceeded",
+            max_per_order=tier.max_per_order,
+        )
     unit_price = member_price(tier.price, perks.discount_percent)
     description = f"{event.title} — {tier.name}"
     # Held with the order under reserve's locks: what one person may hold unpaid of the tier, and a
@@ -378,15 +395,16 @@ def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None
         promo_price = promos.price_with_code(promo, kind=promos.TICKET, item_id=tier.pk, price=tier.price,
                                              currency=tier.currency)
         if promo_price >= unit_price:
-            raise Conflict("Your member price is already at least as good as this code's; reserve without it.",
+            raise Conflict(_("Your member price is already at least as good as this code's; reserve without it."),
                            code="code_not_needed")
         unit_price, description = promo_price, f"{description} (code {promo.code})"
         limits.update(promos.promo_limit(promo))  # its uses are held with the order, under the locks
     elif "code" in options:
         percent = memberships.code_discount(code=options["code"], user=buyer, creator_id=event.creator_id)
         if percent <= perks.discount_percent:
-            raise Conflict(f"Your member discount ({perks.discount_percent.normalize():f}%) is already at least "
-                           "this code's; keep the code for another time and reserve without it.",
+            raise Conflict(_("Your member discount (%(percent)s%%) is already at least this code's; keep the code "
+                             "for another time and reserve without it.")
+                           % {"percent": f"{perks.discount_percent.normalize():f}"},
                            code="code_not_needed")
         unit_price, description = member_price(tier.price, percent), f"{description} (code)"
         limits.update(memberships.code_limit(code=options["code"], user=buyer))
@@ -435,7 +453,9 @@ def _spend_pass_or_code(line: OrderLine, order) -> None:
                 memberships.use_reward_code(code=options["code"], user=order.buyer, order=order)
     except ServiceError as exc:
         if order.payment_id is None:
-            raise Conflict(f"{exc.detail} Nothing was charged or issued; reserve again.", code=exc.code) from exc
+            raise Conflict(
+                _("%(detail)s Nothing was charged or issued; reserve again.") % {"detail": exc.detail}, code=exc.code
+            ) from exc
         log.error("order %s line %s was paid but its %s could not be used: %s", order.pk, line.pk,
                   "pass" if options.get("pass") else "code", exc.detail)
 
@@ -570,15 +590,15 @@ def sync_scans(*, event: Event, scans: list[dict], actor=None) -> list[dict]:
     for i, scan in enumerate(scans):
         scanned_at = scan["scanned_at"]
         if scanned_at > now + SCAN_CLOCK_SKEW:
-            raise Invalid("A scan is dated in the future.", fields={f"scans[{i}].scanned_at": ["In the future."]})
+            raise Invalid(_("A scan is dated in the future."), fields={f"scans[{i}].scanned_at": [_("In the future.")]})
         if scanned_at < earliest:
-            raise Invalid("A scan is dated before the door had its offline bundle.",
-                          fields={f"scans[{i}].scanned_at": [f"Before {earliest.isoformat()}: check the device's "
-                                                             "clock."]})
+            raise Invalid(_("A scan is dated before the door had its offline bundle."),
+                          fields={f"scans[{i}].scanned_at": [_("Before %(earliest)s: check the device's clock.")
+                                                             % {"earliest": earliest.isoformat()}]})
         parsed.append((scanned_at, i, scan))
     results: list[dict | None] = [None] * len(scans)
     for scanned_at, i, scan in sorted(parsed, key=lambda p: (p[0], p[1])):
-        result, ticket, _ = check_in(event=event, payload=scan["payload"], actor=actor,
+        result, ticket, _scan = check_in(event=event, payload=scan["payload"], actor=actor,
                                           device=scan.get("device", ""), scanned_at=scanned_at, offline=True)
         entry = {"payload": scan["payload"], "result": result, "ticket": ticket.pk if ticket else None}
         if result == CheckIn.Result.ALREADY:
@@ -602,9 +622,9 @@ def require_door(user, event: Event) -> None:
 
     role = role_of(user, event.creator_id)
     if role is None:
-        raise NotFound("No such event.")
+        raise NotFound(_("No such event."))
     if role not in DOOR_ROLES:
-        raise Forbidden("Only the door team can check tickets in.")
+        raise Forbidden(_("Only the door team can check tickets in."))
 
 
 # --- drops ---------------------------------------------------------------------------------------
@@ -668,36 +688,36 @@ def _drop_product(event: Event, product, variant):
     if not isinstance(product, Product):
         product = Product.objects.filter(pk=str(product or "")[:40]).first()
     if product is None or product.creator_id != event.creator_id:
-        raise NotFound("No such product.")
+        raise NotFound(_("No such product."))
     if variant is not None and not isinstance(variant, ProductVariant):
         variant = ProductVariant.objects.filter(pk=str(variant)[:40], product=product).first() if variant else None
         if variant is None:
-            raise Invalid("No such variant of this product.", fields={"variant": ["Choose one of its variants."]})
+            raise Invalid(_("No such variant of this product."), fields={"variant": [_("Choose one of its variants.")]})
     if variant is not None and variant.product_id != product.pk:
-        raise Invalid("No such variant of this product.", fields={"variant": ["Choose one of its variants."]})
+        raise Invalid(_("No such variant of this product."), fields={"variant": [_("Choose one of its variants.")]})
     if variant is None and product.variants.count() > 1:
-        raise Invalid("Choose which variant drops.", fields={"variant": ["This product has several variants."]})
+        raise Invalid(_("Choose which variant drops."), fields={"variant": [_("This product has several variants.")]})
     return product, variant
 
 
 def _check_drop(drop: Drop, variant) -> None:
     event = drop.event
     if isinstance(drop.quantity, bool) or not isinstance(drop.quantity, int) or drop.quantity < 1:
-        raise Invalid("A drop needs at least one item.", fields={"quantity": ["Use a whole number from 1."]})
+        raise Invalid(_("A drop needs at least one item."), fields={"quantity": [_("Use a whole number from 1.")]})
     if drop.price is not None:
         drop.price = parse_amount(drop.price, field="price", maximum=DROP_MAX_PRICE)
     limit = drop.per_person_limit
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= DROP_MAX_PER_PERSON:
-        raise Invalid("The per-person limit runs from 1 to 100.", fields={"per_person_limit": ["Use 1 to 100."]})
+        raise Invalid(_("The per-person limit runs from 1 to 100."), fields={"per_person_limit": [_("Use 1 to 100.")]})
     if not drop.starts_at or not drop.ends_at or drop.ends_at <= drop.starts_at:
-        raise Invalid("The drop must end after it starts.", fields={"ends_at": ["Must be after the start."]})
+        raise Invalid(_("The drop must end after it starts."), fields={"ends_at": [_("Must be after the start.")]})
     if drop.ends_at <= event.starts_at or drop.starts_at >= event.ends_at:
-        raise Invalid("A drop happens during its event.",
-                      fields={"starts_at": ["The window must overlap the event's time."]})
+        raise Invalid(_("A drop happens during its event."),
+                      fields={"starts_at": [_("The window must overlap the event's time.")]})
     mou = drop.members_only_until
     if mou is not None and not drop.starts_at <= mou <= drop.ends_at:
-        raise Invalid("Members first ends inside the drop's window.",
-                      fields={"members_only_until": ["Must fall between the drop's start and end."]})
+        raise Invalid(_("Members first ends inside the drop's window."),
+                      fields={"members_only_until": [_("Must fall between the drop's start and end.")]})
     if variant is not None:
         from commerce.selectors import availability_by_key
         from commerce.services import variant_key
@@ -709,7 +729,14 @@ def _check_drop(drop: Drop, variant) -> None:
         taken = pool.total - availability_by_key([pool.key])[pool.key] if pool else 0
         ceiling = left + taken
         if drop.quantity > ceiling:
-            raise Invalid("More than the stock left.", fields={"quantity": [f"Only {ceiling} of {variant} are left."]})
+            raise Invalid(
+                _("More than the stock left."),
+                fields={
+                    "quantity": [
+                        _("Only %(ceiling)s of %(variant)s are left.") % {"ceiling": ceiling, "variant": variant}
+                    ]
+                },
+            )
 
 
 def _announce_drop(drop: Drop) -> None:
@@ -729,9 +756,9 @@ def create_drop(event: Event, *, actor=None, **data) -> Drop:
     _require_event_editor(actor, event)
     unknown = set(data) - set(DROP_FIELDS)
     if unknown:
-        raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in sorted(unknown)})
+        raise Invalid(_("Unknown fields."), fields={k: [_("Unknown field.")] for k in sorted(unknown)})
     if event.status == Event.Status.CANCELLED:
-        raise Conflict("A cancelled event cannot have drops.", code="cancelled")
+        raise Conflict(_("A cancelled event cannot have drops."), code="cancelled")
     product, variant = _drop_product(event, data.pop("product", None), data.pop("variant", None))
     data.setdefault("per_person_limit", 2)
     drop = Drop(event=event, product=product, variant=variant, **data)
@@ -748,7 +775,7 @@ def update_drop(drop: Drop, *, actor=None, **data) -> Drop:
     _require_event_editor(actor, drop.event)
     unknown = set(data) - set(DROP_FIELDS)
     if unknown:
-        raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in sorted(unknown)})
+        raise Invalid(_("Unknown fields."), fields={k: [_("Unknown field.")] for k in sorted(unknown)})
     if "product" in data or "variant" in data:
         drop.product, drop.variant = _drop_product(drop.event, data.pop("product", drop.product),
                                                    data.pop("variant", drop.variant))
@@ -758,7 +785,10 @@ def update_drop(drop: Drop, *, actor=None, **data) -> Drop:
     pool = Inventory.objects.select_for_update().filter(key=f"drop:{drop.pk}").first()
     if pool is not None:
         if drop.quantity < pool.sold:
-            raise Invalid("Quantity is below what is already sold.", fields={"quantity": [f"{pool.sold} are sold."]})
+            raise Invalid(
+                _("Quantity is below what is already sold."),
+                fields={"quantity": [_("%(sold)s are sold.") % {"sold": pool.sold}]},
+            )
         pool.total = drop.quantity
         pool.save(update_fields=["total", "updated_at"])
     drop.save()
@@ -772,7 +802,7 @@ def start_drop_now(drop: Drop, *, actor=None) -> Drop:
     drop = Drop.objects.select_for_update(of=("self",)).select_related("event", "product").get(pk=drop.pk)
     _require_event_editor(actor, drop.event)
     if drop.event.status != Event.Status.PUBLISHED:
-        raise Conflict("Publish the event before starting a drop.", code="not_published")
+        raise Conflict(_("Publish the event before starting a drop."), code="not_published")
     now = timezone.now()
     drop.stopped_at = None
     if drop.starts_at > now:
@@ -827,24 +857,25 @@ def drop_offer(drop_id: str, quantity: int, buyer) -> Offer:
 
     drop = Drop.objects.select_related("event", "product", "variant").filter(pk=drop_id).first()
     if drop is None or drop.event.status == Event.Status.DRAFT:
-        raise NotFound("No such drop.", code="not_found")
+        raise NotFound(_("No such drop."), code="not_found")
     event = drop.event
     perks = perks_for(buyer, event.creator_id)
     if event.members_only and not perks.members_only_events:
-        raise Conflict("This show is for members only.", code="members_only")
+        raise Conflict(_("This show is for members only."), code="members_only")
     now = timezone.now()
     if not drop_on_sale(drop, now):
-        raise Conflict("This drop is not on sale right now.", code="not_on_sale")
+        raise Conflict(_("This drop is not on sale right now."), code="not_on_sale")
     if drop.members_only_until is not None and drop.members_only_until > now and not perks.is_member:
-        raise Conflict("Members get this drop first; it opens to everyone soon.", code="members_only")
+        raise Conflict(_("Members get this drop first; it opens to everyone soon."), code="members_only")
     had = _drop_units_of(buyer, drop)
     if had + quantity > drop.per_person_limit:
-        raise Conflict(f"At most {drop.per_person_limit} per person"
-                       + (f" (you already have {had})." if had else "."), code="limit_exceeded",
+        raise Conflict((_("At most %(limit)s per person (you already have %(had)s).") if had
+                        else _("At most %(limit)s per person.")) % {"limit": drop.per_person_limit, "had": had},
+                       code="limit_exceeded",
                        per_person_limit=drop.per_person_limit)
     variant = drop_variant(drop)
     if variant is None:
-        raise Conflict("This drop is not on sale right now.", code="not_on_sale")
+        raise Conflict(_("This drop is not on sale right now."), code="not_on_sale")
     price = drop.price if drop.price is not None else variant.unit_price
     price = overrides.price("drop", drop.pk, price)  # an experiment's variant price, if one runs
     name = variant_label(drop.product.name, variant.name)

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from microstage.i18n import language_for_address
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound
@@ -43,16 +44,16 @@ def transfer_ticket(*, ticket_id: str, actor: User, email: str) -> Ticket:
     ticket = (tickets_of(actor).select_for_update(of=("self",)).select_related("event", "tier")
               .filter(pk=ticket_id).first())
     if ticket is None:
-        raise NotFound("No such ticket.")
+        raise NotFound(_("No such ticket."))
     email = User.objects.normalize_email(email or "").strip().lower()
     if ticket.status != Ticket.Status.VALID:
-        raise Conflict("This ticket is void.", code="void")
+        raise Conflict(_("This ticket is void."), code="void")
     if ticket.checked_in_at:
-        raise Conflict("This ticket has already been used at the door.", code="already_checked_in")
+        raise Conflict(_("This ticket has already been used at the door."), code="already_checked_in")
     if ticket.event.ends_at <= timezone.now():
-        raise Conflict("The event is over.", code="event_over")
+        raise Conflict(_("The event is over."), code="event_over")
     if email == actor.email.lower():
-        raise Invalid("That is already you.", fields={"email": ["Enter someone else's email address."]})
+        raise Invalid(_("That is already you."), fields={"email": [_("Enter someone else's email address.")]})
     previous_holder = ticket.holder_id
     ticket.holder = None  # nobody holds it until the recipient claims it
     ticket.holder_email = email
@@ -80,13 +81,13 @@ def ticket_for_claim(token: str) -> Ticket:
     try:
         claims = Signer(salt=CLAIM_SALT).unsign_object(token)
     except (BadSignature, ValueError, TypeError):
-        raise NotFound("This link is not valid.", code="claim_invalid") from None
+        raise NotFound(_("This link is not valid."), code="claim_invalid") from None
     if not isinstance(claims, dict) or not isinstance(claims.get("t"), str) or not isinstance(claims.get("v"), int):
-        raise NotFound("This link is not valid.", code="claim_invalid")
+        raise NotFound(_("This link is not valid."), code="claim_invalid")
     ticket = Ticket.objects.select_related("event", "tier").filter(pk=claims["t"]).first()
     if ticket is None or ticket.version != claims["v"] or ticket.status != Ticket.Status.VALID \
             or not ticket.awaiting_claim:
-        raise NotFound("This ticket link is no longer valid (it was claimed, passed on or cancelled).",
+        raise NotFound(_("This ticket link is no longer valid (it was claimed, passed on or cancelled)."),
                        code="claim_invalid")
     return ticket
 
@@ -97,12 +98,18 @@ def claim_ticket(*, token: str, user: User) -> Ticket:
     found = ticket_for_claim(token)
     ticket = Ticket.objects.select_for_update().select_related("event", "tier").get(pk=found.pk)
     if ticket.version != found.version or not ticket.awaiting_claim:
-        raise NotFound("This ticket link is no longer valid.", code="claim_invalid")
+        raise NotFound(_("This ticket link is no longer valid."), code="claim_invalid")
     if not has_verified_email(user, ticket.holder_email):
         if ticket.holder_email.lower() != user.email.lower():
-            raise Forbidden(f"This ticket was sent to {ticket.holder_email}. Log in with that address to claim it.")
-        raise Forbidden(f"Confirm your email address {ticket.holder_email} first, then claim the ticket.",
-                        code="email_unverified")
+            raise Forbidden(
+                _("This ticket was sent to %(holder_email)s. Log in with that address to claim it.")
+                % {"holder_email": ticket.holder_email}
+            )
+        raise Forbidden(
+            _("Confirm your email address %(holder_email)s first, then claim the ticket.")
+            % {"holder_email": ticket.holder_email},
+            code="email_unverified",
+        )
     ticket.holder = user
     ticket.awaiting_claim = False
     ticket.save(update_fields=["holder", "awaiting_claim"])

@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -31,16 +32,16 @@ FEED_PAST_DAYS = 90
 # --- discovery ------------------------------------------------------------------------------
 
 class DiscoverForm(forms.Form):
-    q = forms.CharField(required=False, max_length=200, label="Search",
-                        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Artist, show, venue…",
+    q = forms.CharField(required=False, max_length=200, label=_("Search"),
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Artist, show, venue…"),
                                                       "autocomplete": "off"}))
-    near = forms.CharField(required=False, max_length=60, label="Near (latitude, longitude)",
+    near = forms.CharField(required=False, max_length=60, label=_("Near (latitude, longitude)"),
                            widget=forms.TextInput(attrs={"placeholder": "52.52, 13.40", "inputmode": "decimal",
                                                          "autocomplete": "off"}))
     radius_km = forms.TypedChoiceField(required=False, choices=RADIUS_CHOICES, coerce=int, empty_value=50,
-                                       initial=50, label="Within")
-    starts_after = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    starts_before = forms.DateField(required=False, label="Until", widget=forms.DateInput(attrs={"type": "date"}))
+                                       initial=50, label=_("Within"))
+    starts_after = forms.DateField(required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_before = forms.DateField(required=False, label=_("Until"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean_near(self):
         value = (self.cleaned_data.get("near") or "").replace(" ", "")
@@ -48,14 +49,14 @@ class DiscoverForm(forms.Form):
             return None
         near = selectors.parse_near(value)
         if near is None:
-            raise forms.ValidationError("Use latitude,longitude — for example 52.52,13.40.")
+            raise forms.ValidationError(gettext("Use latitude,longitude — for example 52.52,13.40."))
         return near
 
     def clean(self):
         data = super().clean()
         after, before = data.get("starts_after"), data.get("starts_before")
         if after and before and before < after:
-            self.add_error("starts_before", "Pick a date on or after the “From” date.")
+            self.add_error("starts_before", gettext("Pick a date on or after the “From” date."))
         return data
 
     def filters(self) -> dict:
@@ -224,20 +225,20 @@ def reserve(request, slug):
     raw = {tid: (request.POST.get(f"qty_{tid}") or "").strip() for tid in tier_ids}
     back = event.get_absolute_url()
     if any(v and not v.isdigit() for v in raw.values()):
-        messages.error(request, "Choose how many tickets you want from the list.")
+        messages.error(request, gettext("Choose how many tickets you want from the list."))
         return redirect(back + "#tickets")
     wanted = {tid: int(v) for tid, v in raw.items() if v and int(v) > 0}
     if not wanted:
-        messages.error(request, "Choose at least one ticket.")
+        messages.error(request, gettext("Choose at least one ticket."))
         return redirect(back + "#tickets")
     if not request.user.is_authenticated:
         # Come back to the same choice after logging in.
-        messages.info(request, "Log in or sign up to reserve your tickets — your choice is kept.")
+        messages.info(request, gettext("Log in or sign up to reserve your tickets — your choice is kept."))
         return redirect_to_login(f"{back}?{urlencode({f'qty_{t}': q for t, q in wanted.items()})}#tickets")
     try:
         options = _payment_options(request)
         if options is None:
-            messages.error(request, "Use a pass or a discount code, not both. Nothing was reserved.")
+            messages.error(request, gettext("Use a pass or a discount code, not both. Nothing was reserved."))
             return redirect(back + "#tickets")
         order = commerce.reserve(requests=[LineRequest(services.TICKET_KIND, tid, q, options)
                                            for tid, q in wanted.items()],
@@ -252,15 +253,12 @@ def _reserve_message(exc: ServiceError) -> str:
     if exc.code == "sold_out":
         left = exc.extra.get("available")
         if left:
-            return f"Not enough tickets left: only {left} available. Choose fewer and try again."
-        return "Sold out — those tickets just went. Nothing was reserved."
-    if exc.code == "limit_exceeded":
-        return f"{exc.detail} Nothing was reserved."
+            return gettext("Not enough tickets left: only %(left)s available. Choose fewer and try again.") % {
+                "left": left}
+        return gettext("Sold out — those tickets just went. Nothing was reserved.")
     if exc.code == "not_on_sale":
-        return "Those tickets are not on sale right now. Nothing was reserved."
-    if exc.code == "members_only":
-        return f"{exc.detail} Nothing was reserved."
-    return f"{exc.detail} Nothing was reserved."
+        return gettext("Those tickets are not on sale right now. Nothing was reserved.")
+    return gettext("%(detail)s Nothing was reserved.") % {"detail": exc.detail}
 
 
 # --- calendars and the social preview ------------------------------------------------------
@@ -284,8 +282,11 @@ def creator_ics(request, slug):
     creator = get_object_or_404(Creator, slug=slug)
     events = list(selectors.discover(creator=creator.pk,
                                      starts_after=timezone.now() - timedelta(days=FEED_PAST_DAYS))[:500])
-    return _ics_response(ical.calendar(events, name=f"{creator.name} on Microstage"), f"{creator.slug}.ics",
-                         attachment=False)
+    return _ics_response(
+        ical.calendar(events, name=gettext("%(creator)s on Microstage") % {"creator": creator.name}),
+        f"{creator.slug}.ics",
+        attachment=False,
+    )
 
 
 @require_GET
@@ -306,7 +307,7 @@ def preview_png(request, slug):
 # --- my tickets -----------------------------------------------------------------------------
 
 class TransferForm(forms.Form):
-    email = forms.EmailField(max_length=254, label="Their email address")
+    email = forms.EmailField(max_length=254, label=_("Their email address"))
 
 
 def _ticket_rows(tickets, user) -> list[dict]:
@@ -355,8 +356,14 @@ def ticket_transfer(request, ticket_id):
         else:
             form.add_error(None, exc.detail)
         return render(request, "events/ticket_transfer.html", {"ticket": ticket, "form": form}, status=400)
-    messages.success(request, f"Ticket sent to {form.cleaned_data['email']}. Your old QR code no longer works; "
-                              "the ticket is theirs once they claim it from the email.")
+    messages.success(
+        request,
+        gettext(
+            "Ticket sent to %(email)s. Your old QR code no longer works; "
+            "the ticket is theirs once they claim it from the email."
+        )
+        % {"email": form.cleaned_data["email"]},
+    )
     return redirect("my-tickets")
 
 
@@ -377,14 +384,19 @@ def ticket_claim(request, token):
         except ServiceError as exc:
             if exc.code == "email_unverified":
                 ask_to_verify(request, ticket.holder_email)
-                messages.info(request, f"We sent a confirmation link to {ticket.holder_email}. Open it, then "
-                                       "claim the ticket here.")
+                messages.info(
+                    request,
+                    gettext("We sent a confirmation link to %(holder_email)s. Open it, then claim the ticket here.")
+                    % {"holder_email": ticket.holder_email},
+                )
             elif exc.status == 404:
                 return render(request, "events/ticket_claim.html", {"invalid": exc.detail}, status=404)
             else:
                 messages.error(request, exc.detail)
             return redirect(request.path)
-        messages.success(request, f"Your ticket for {ticket.event.title} is here, with its QR code.")
+        messages.success(
+            request, gettext("Your ticket for %(title)s is here, with its QR code.") % {"title": ticket.event.title}
+        )
         return redirect("my-tickets")
     return render(request, "events/ticket_claim.html", {
         "ticket": ticket, "same_address": ticket.holder_email.lower() == request.user.email.lower(),

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from commerce.models import Order
 from microstage.errors import Conflict, Invalid, NotFound, ServiceError
@@ -104,8 +105,8 @@ def guard(tier: TicketTier, buyer) -> None:
     except ServiceError:  # promotion is a courtesy here; the beat task retries it
         log.warning("on-demand waiting-list promotion of %s failed", tier.pk, exc_info=True)
     if WaitlistEntry.objects.filter(tier_id=tier.pk, status=Status.WAITING).exists():
-        raise Conflict("Sold out — tickets that come back go to the waiting list first. Join it to get a place "
-                       "in line.", code="sold_out", available=0, waitlist=True)
+        raise Conflict(_("Sold out — tickets that come back go to the waiting list first. Join it to get a place "
+                       "in line."), code="sold_out", available=0, waitlist=True)
 
 
 # --- join and leave -------------------------------------------------------------------------------
@@ -114,8 +115,14 @@ def _check_quantity(quantity, tier: TicketTier) -> int:
     if quantity is None:
         return 1
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= tier.max_per_order:
-        raise Invalid(f"Ask for 1 to {tier.max_per_order} tickets.",
-                      fields={"quantity": [f"Use a whole number from 1 to {tier.max_per_order}."]})
+        raise Invalid(
+            _("Ask for 1 to %(max_per_order)s tickets.") % {"max_per_order": tier.max_per_order},
+            fields={
+                "quantity": [
+                    _("Use a whole number from 1 to %(max_per_order)s.") % {"max_per_order": tier.max_per_order}
+                ]
+            },
+        )
     return quantity
 
 
@@ -124,7 +131,7 @@ def _visible_tier(tier_id: str, user) -> TicketTier:
 
     tier = TicketTier.objects.select_related("event").filter(pk=tier_id).first() if isinstance(tier_id, str) else None
     if tier is None or tier.event.status == Event.Status.DRAFT or not may_see_event(user, tier.event):
-        raise NotFound("No such ticket tier.")
+        raise NotFound(_("No such ticket tier."))
     return tier
 
 
@@ -149,13 +156,13 @@ def join(*, tier_id: str, user, quantity=None) -> tuple[WaitlistEntry, bool]:
         now = timezone.now()
         if tier.event.status == Event.Status.CANCELLED or tier.event.ends_at <= now or \
                 (tier.sales_end is not None and tier.sales_end <= now):
-            raise Conflict("These tickets are no longer on sale.", code="not_on_sale")
+            raise Conflict(_("These tickets are no longer on sale."), code="not_on_sale")
         refusal = sale_refusal(tier, perks_for(user, tier.event.creator_id), now)
         if refusal and refusal[0] == "members_only":
             raise Conflict(refusal[1], code="members_only")
         waiting = WaitlistEntry.objects.filter(tier=tier, status=Status.WAITING).exists()
         if not waiting and refusal is None and tier_availability([tier], now)[tier.pk] > 0:
-            raise Conflict("This tier is not sold out: you can buy tickets now.", code="not_sold_out")
+            raise Conflict(_("This tier is not sold out: you can buy tickets now."), code="not_sold_out")
         if not waiting and refusal is not None:  # sales have not started: nothing to wait for yet
             raise Conflict(refusal[1], code=refusal[0])
         number = (WaitlistEntry.objects.filter(tier=tier).aggregate(n=Max("number"))["n"] or 0) + 1
@@ -173,7 +180,7 @@ def leave(*, entry_id: str, user) -> WaitlistEntry:
         entry = (WaitlistEntry.objects.select_for_update().filter(pk=entry_id, user=user).first()
                  if isinstance(entry_id, str) and getattr(user, "is_authenticated", False) else None)
         if entry is None:
-            raise NotFound("No such waiting-list entry.")
+            raise NotFound(_("No such waiting-list entry."))
         if entry.status not in WaitlistEntry.ACTIVE:
             return entry
         order_id = entry.order_id if entry.status == Status.OFFERED else None

@@ -8,6 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from microstage.errors import ServiceError
@@ -51,24 +52,25 @@ def join(request, slug, tier_id):
         raise Http404("No such ticket tier.")
     back = tier.event.get_absolute_url()
     if not request.user.is_authenticated:
-        messages.info(request, "Log in or sign up to join the waiting list.")
+        messages.info(request, _("Log in or sign up to join the waiting list."))
         return redirect_to_login(f"{back}?{urlencode({'waitlist': tier.pk})}#tickets")
     quantity = _int(request.POST.get(f"wlqty_{tier.pk}"))
     if quantity is None:
-        messages.error(request, "Choose how many tickets you are waiting for from the list.")
+        messages.error(request, _("Choose how many tickets you are waiting for from the list."))
         return redirect(back + "#tickets")
     try:
         entry, created = waitlist.join(tier_id=tier.pk, user=request.user, quantity=quantity)
     except ServiceError as exc:
-        messages.error(request, f"{exc.detail} You were not added to the waiting list.")
+        messages.error(request, _("%(detail)s You were not added to the waiting list.") % {"detail": exc.detail})
         return redirect(back + "#tickets")
     position = waitlist.position_of(entry)
     if created:
-        messages.success(request, f"You're on the waiting list for {tier.name}: number {position} in line. "
-                                  "We'll email you the moment tickets come back.")
+        messages.success(request, _("You're on the waiting list for %(name)s: number %(position)s in line. "
+                                    "We'll email you the moment tickets come back.")
+                         % {"name": tier.name, "position": position})
     else:
-        messages.info(request, "You're already on this waiting list." + (f" You're number {position} in line."
-                                                                           if position else ""))
+        messages.info(request, _("You're already on this waiting list. You're number %(position)s in line.")
+                      % {"position": position} if position else _("You're already on this waiting list."))
     return redirect(back + "#tickets")
 
 
@@ -83,7 +85,7 @@ def leave(request, entry_id):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, f"You left the waiting list for {entry.tier.name}.")
+        messages.success(request, _("You left the waiting list for %(name)s.") % {"name": entry.tier.name})
     nxt = request.POST.get("next") or ""
     return redirect(nxt if nxt.startswith("/") and not nxt.startswith("//") else entry.tier.event.get_absolute_url())
 

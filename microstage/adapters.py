@@ -1,6 +1,7 @@
 """allauth adapter: Microstage's users have no username and a display name."""
 from allauth.account.adapter import DefaultAccountAdapter
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from .models import User
 
@@ -15,7 +16,10 @@ class AccountAdapter(DefaultAccountAdapter):
         """Refuse addresses longer than the column: allauth would otherwise silently cut them short."""
         email = super().clean_email(email)
         if len(email) > EMAIL_MAX_LENGTH:
-            raise ValidationError(f"Use an email address of at most {EMAIL_MAX_LENGTH} characters.")
+            raise ValidationError(
+                _("Use an email address of at most %(email_max_length)s characters.")
+                % {"email_max_length": EMAIL_MAX_LENGTH}
+            )
         return email
 
     def get_email_verification_redirect_url(self, email_address):

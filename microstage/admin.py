@@ -2,6 +2,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import Count
+from django.utils.translation import ngettext, gettext_lazy as _
 
 from .models import Creator, Invitation, TeamMembership, User
 
@@ -30,7 +31,7 @@ class UserAdmin(BaseUserAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_creators=Count("team_roles"))
 
-    @admin.display(description="Creators", ordering="_creators")
+    @admin.display(description=_("Creators"), ordering="_creators")
     def creator_count(self, obj):
         return obj._creators
 
@@ -47,7 +48,7 @@ class CreatorAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_team=Count("team", distinct=True))
 
-    @admin.display(description="Team", ordering="_team")
+    @admin.display(description=_("Team"), ordering="_team")
     def team_size(self, obj):
         return obj._team
 
@@ -70,10 +71,11 @@ class InvitationAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "token", "created_at", "accepted_at", "accepted_by"]
     actions = ["revoke"]
 
-    @admin.action(description="Revoke selected invitations")
+    @admin.action(description=_("Revoke selected invitations"))
     def revoke(self, request, queryset):
         n = queryset.filter(status=Invitation.Status.PENDING).update(status=Invitation.Status.REVOKED)
-        self.message_user(request, f"{n} invitation(s) revoked.")
+        self.message_user(request, ngettext("%(count)s invitation revoked.", "%(count)s invitations revoked.", n)
+                          % {"count": n})
 
 from .payments import admin as _payments_admin  # noqa: E402,F401  (registers Payment and ProcessedEvent)
 from .notifications import admin as _notifications_admin  # noqa: E402,F401  (registers Notification and preferences)

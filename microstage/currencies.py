@@ -7,6 +7,7 @@ on `Creator.multi_currency`, in the admin.
 import functools
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from .errors import Invalid
 
@@ -25,7 +26,9 @@ def check_code(code, field: str = "currency") -> str:
     """The upper-cased ISO 4217 code, or Invalid."""
     value = code.strip().upper() if isinstance(code, str) else ""
     if value not in codes():
-        raise Invalid("Use an ISO 4217 currency code like EUR.", fields={field: ["Use an ISO 4217 code like EUR."]})
+        raise Invalid(
+            _("Use an ISO 4217 currency code like EUR."), fields={field: [_("Use an ISO 4217 code like EUR.")]}
+        )
     return value
 
 
@@ -42,6 +45,13 @@ def check_for_creator(creator_id: str, code, field: str = "currency") -> str:
             creator.currency = value
             creator.save(update_fields=["currency"])
         elif creator.currency != value:
-            raise Invalid(f"This creator sells in {creator.currency}.", fields={field: [
-                f"Use {creator.currency}: one currency per creator (staff can enable more)."]})
+            raise Invalid(
+                _("This creator sells in %(currency)s.") % {"currency": creator.currency},
+                fields={
+                    field: [
+                        _("Use %(currency)s: one currency per creator (staff can enable more).")
+                        % {"currency": creator.currency}
+                    ]
+                },
+            )
     return value

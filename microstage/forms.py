@@ -1,5 +1,6 @@
 """Dashboard forms for creators and their teams."""
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from .models import Role
 from .uploads import ReencodedImage, reencode_image
@@ -16,14 +17,14 @@ def validate_image(upload, *, max_bytes: int, max_side: int, formats=("JPEG", "P
 class CreatorForm(forms.Form):
     name = forms.CharField(max_length=120)
     slug = forms.SlugField(max_length=60, required=False,
-                           help_text="Your page's address. Leave empty to make one from the name.")
+                           help_text=_("Your page's address. Leave empty to make one from the name."))
     bio = forms.CharField(max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class CreatorSettingsForm(forms.Form):
     name = forms.CharField(max_length=120)
     bio = forms.CharField(max_length=4000, required=False, widget=forms.Textarea(attrs={"rows": 5}))
-    avatar = forms.FileField(required=False, help_text="Square JPEG, PNG or WebP, up to 2 MB.")
+    avatar = forms.FileField(required=False, help_text=_("Square JPEG, PNG or WebP, up to 2 MB."))
 
     def clean_avatar(self):
         avatar = self.cleaned_data.get("avatar")

@@ -84,11 +84,15 @@ class Creator(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     bio = models.TextField(blank=True, max_length=4000)
     avatar = SafeImageField(upload_to="creators/avatars/", blank=True)
-    stripe_account = models.CharField(max_length=64, blank=True,
-                                      help_text="Stripe Connect account (acct_…) that receives this creator's sales.")
-    currency = models.CharField(max_length=3, blank=True,
-                                help_text="ISO 4217 code everything is priced in; set by the first price when empty.")
-    multi_currency = models.BooleanField(default=False, help_text="May price things in more than one currency.")
+    stripe_account = models.CharField(
+        max_length=64, blank=True, help_text=_("Stripe Connect account (acct_…) that receives this creator's sales.")
+    )
+    currency = models.CharField(
+        max_length=3,
+        blank=True,
+        help_text=_("ISO 4217 code everything is priced in; set by the first price when empty."),
+    )
+    multi_currency = models.BooleanField(default=False, help_text=_("May price things in more than one currency."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -99,10 +103,10 @@ class Creator(models.Model):
 
 
 class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    MANAGER = "manager", "Manager"
-    DOOR = "door", "Door"
-    MODERATOR = "moderator", "Moderator"
+    OWNER = "owner", _("Owner")
+    MANAGER = "manager", _("Manager")
+    DOOR = "door", _("Door")
+    MODERATOR = "moderator", _("Moderator")
 
 
 # What each team role may do; services check these, views never compare role names themselves.
@@ -137,9 +141,9 @@ class Invitation(models.Model):
     """An emailed invitation to join a creator's team, accepted through a secret link."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        ACCEPTED = "accepted", "Accepted"
-        REVOKED = "revoked", "Revoked"
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Revoked")
 
     id = PublicIdField("inv")
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="invitations")

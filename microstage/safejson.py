@@ -7,6 +7,8 @@ both with `Refused`, a ValueError whose message is fit to show.
 """
 import json
 
+from django.utils.translation import gettext as _
+
 MAX_DEPTH = 32  # far beyond any body or frame of ours (they are at most 4 levels deep)
 
 
@@ -23,7 +25,7 @@ def loads(data: str | bytes, *, max_depth: int = MAX_DEPTH, allow_nul: bool = Fa
     try:
         value = json.loads(data, **kwargs)
     except RecursionError:
-        raise Refused(f"The JSON is nested too deeply (at most {max_depth} levels).") from None
+        raise Refused(_("The JSON is nested too deeply (at most %(depth)s levels).") % {"depth": max_depth}) from None
     check(value, max_depth=max_depth, allow_nul=allow_nul)
     return value
 
@@ -37,7 +39,7 @@ def check(value, *, max_depth: int = MAX_DEPTH, allow_nul: bool = False) -> None
             _check_text(item, allow_nul)
         elif isinstance(item, dict | list):
             if depth >= max_depth:
-                raise Refused(f"The JSON is nested too deeply (at most {max_depth} levels).")
+                raise Refused(_("The JSON is nested too deeply (at most %(depth)s levels).") % {"depth": max_depth})
             if isinstance(item, dict):
                 for key in item:
                     _check_text(key, allow_nul)
@@ -48,8 +50,8 @@ def check(value, *, max_depth: int = MAX_DEPTH, allow_nul: bool = False) -> None
 
 def _check_text(text: str, allow_nul: bool) -> None:
     if not allow_nul and "\x00" in text:
-        raise Refused("Text may not contain NUL characters.")
+        raise Refused(_("Text may not contain NUL characters."))
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        raise Refused("Text must be valid Unicode (no lone surrogates).") from None
+        raise Refused(_("Text must be valid Unicode (no lone surrogates).")) from None

@@ -1,5 +1,6 @@
 """Reads about users, creators and team roles."""
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from .errors import Forbidden, NotFound
 from .models import Creator, Role, TeamMembership, User
@@ -31,9 +32,9 @@ def creator_for_team(user: User, creator_id: str, roles: frozenset[str] | None =
         else None
     )
     if membership is None:
-        raise NotFound("No such creator.")
+        raise NotFound(_("No such creator."))
     if roles is not None and membership.role not in roles:
-        raise Forbidden(f"Your role ({membership.get_role_display()}) does not allow this.")
+        raise Forbidden(_("Your role (%(role)s) does not allow this.") % {"role": membership.get_role_display()})
     return membership.creator
 
 

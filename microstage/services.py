@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.conf import settings
 from django.utils import timezone, translation
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .i18n import language_for_address
@@ -23,19 +24,21 @@ def register_user(*, email: str, password: str, display_name: str = "") -> User:
     """Create an account (the API's register; the web sign-up goes through allauth)."""
     email = User.objects.normalize_email(email or "").strip().lower()
     if User.objects.filter(email__iexact=email).exists():
-        raise Invalid("An account with this email already exists.", fields={"email": ["Already registered."]},
+        raise Invalid(_("An account with this email already exists."), fields={"email": [_("Already registered.")]},
                       code="invalid")
     candidate = User(email=email, display_name=display_name)
     try:
         password_validation.validate_password(password, user=candidate)
     except ValidationError as exc:
-        raise Invalid("The password is too weak.", fields={"password": list(exc.messages)}) from exc
+        raise Invalid(_("The password is too weak."), fields={"password": list(exc.messages)}) from exc
     try:
         with transaction.atomic():
             user = User.objects.create_user(email=email, password=password, display_name=display_name)
             _record_email_address(user)
     except IntegrityError as exc:  # a concurrent sign-up with the same email
-        raise Invalid("An account with this email already exists.", fields={"email": ["Already registered."]}) from exc
+        raise Invalid(
+            _("An account with this email already exists."), fields={"email": [_("Already registered.")]}
+        ) from exc
     return user
 
 
@@ -65,21 +68,21 @@ def create_creator(*, owner: User, name: str, slug: str | None = None, bio: str 
     """A new storefront; the person who creates it becomes its owner."""
     name = (name or "").strip()
     if not name:
-        raise Invalid("A creator needs a name.", fields={"name": ["This field is required."]})
+        raise Invalid(_("A creator needs a name."), fields={"name": [_("This field is required.")]})
     if slug:
         slug = slug.strip().lower()
         if not _SLUG_RE.match(slug) or len(slug) > 60:
-            raise Invalid("Slugs use lower-case letters, digits and single hyphens.",
-                          fields={"slug": ["Use lower-case letters, digits and hyphens (at most 60)."]})
+            raise Invalid(_("Slugs use lower-case letters, digits and single hyphens."),
+                          fields={"slug": [_("Use lower-case letters, digits and hyphens (at most 60).")]})
         if slug in RESERVED_SLUGS or Creator.objects.filter(slug=slug).exists():
-            raise Invalid("This address is taken.", fields={"slug": ["This slug is already taken."]})
+            raise Invalid(_("This address is taken."), fields={"slug": [_("This slug is already taken.")]})
     else:
         slug = unique_slug(name)
     try:
         with transaction.atomic():
             creator = Creator.objects.create(name=name, slug=slug, bio=bio)
     except IntegrityError as exc:
-        raise Invalid("This address is taken.", fields={"slug": ["This slug is already taken."]}) from exc
+        raise Invalid(_("This address is taken."), fields={"slug": [_("This slug is already taken.")]}) from exc
     TeamMembership.objects.create(creator=creator, user=owner, role=Role.OWNER)
     return creator
 
@@ -87,7 +90,7 @@ def create_creator(*, owner: User, name: str, slug: str | None = None, bio: str 
 def update_creator(creator: Creator, *, name: str | None = None, bio: str | None = None, avatar=None) -> Creator:
     if name is not None:
         if not name.strip():
-            raise Invalid("A creator needs a name.", fields={"name": ["This field is required."]})
+            raise Invalid(_("A creator needs a name."), fields={"name": [_("This field is required.")]})
         creator.name = name.strip()
     if bio is not None:
         creator.bio = bio
@@ -108,9 +111,9 @@ def invite_to_team(*, creator: Creator, invited_by: User, email: str, role: str)
     """
     email = User.objects.normalize_email(email or "").strip().lower()
     if role not in {Role.MANAGER, Role.DOOR, Role.MODERATOR}:
-        raise Invalid("Unknown role.", fields={"role": ["Choose manager, door or moderator."]})
+        raise Invalid(_("Unknown role."), fields={"role": [_("Choose manager, door or moderator.")]})
     if TeamMembership.objects.filter(creator=creator, user__email__iexact=email, role=Role.OWNER).exists():
-        raise Conflict("The owner's role cannot be changed here.", code="conflict")  # the team sees its owner
+        raise Conflict(_("The owner's role cannot be changed here."), code="conflict")  # the team sees its owner
     with transaction.atomic():
         Invitation.objects.filter(creator=creator, email__iexact=email, status=Invitation.Status.PENDING).update(
             status=Invitation.Status.REVOKED
@@ -129,12 +132,17 @@ def accept_invitation(*, token: str, user: User) -> TeamMembership:
 
     invitation = Invitation.objects.select_for_update().filter(token=token).first()
     if invitation is None or not invitation.is_open:
-        raise NotFound("This invitation is no longer valid.", code="invitation_invalid")
+        raise NotFound(_("This invitation is no longer valid."), code="invitation_invalid")
     if invitation.email.lower() != user.email.lower():
-        raise Forbidden(f"This invitation was sent to {invitation.email}. Log in with that address to accept it.")
+        raise Forbidden(
+            _("This invitation was sent to %(email)s. Log in with that address to accept it.")
+            % {"email": invitation.email}
+        )
     if not has_verified_email(user, invitation.email):
-        raise Forbidden(f"Confirm your email address {invitation.email} first, then accept the invitation.",
-                        code="email_unverified")
+        raise Forbidden(
+            _("Confirm your email address %(email)s first, then accept the invitation.") % {"email": invitation.email},
+            code="email_unverified",
+        )
     membership, created = TeamMembership.objects.get_or_create(
         creator=invitation.creator, user=user, defaults={"role": invitation.role}
     )
@@ -152,9 +160,9 @@ def accept_invitation(*, token: str, user: User) -> TeamMembership:
 def change_role(*, creator: Creator, actor: User, membership_id: int, role: str) -> TeamMembership:
     membership = TeamMembership.objects.select_for_update().filter(pk=membership_id, creator=creator).first()
     if membership is None:
-        raise NotFound("No such team member.")
+        raise NotFound(_("No such team member."))
     if membership.role == Role.OWNER or role not in {Role.MANAGER, Role.DOOR, Role.MODERATOR}:
-        raise Forbidden("The owner's role cannot be changed, and nobody else can be made owner here.")
+        raise Forbidden(_("The owner's role cannot be changed, and nobody else can be made owner here."))
     membership.role = role
     membership.save(update_fields=["role"])
     return membership
@@ -164,9 +172,9 @@ def change_role(*, creator: Creator, actor: User, membership_id: int, role: str)
 def remove_from_team(*, creator: Creator, actor: User, membership_id: int) -> None:
     membership = TeamMembership.objects.select_for_update().filter(pk=membership_id, creator=creator).first()
     if membership is None:
-        raise NotFound("No such team member.")
+        raise NotFound(_("No such team member."))
     if membership.role == Role.OWNER:
-        raise Forbidden("The owner cannot be removed from the team.")
+        raise Forbidden(_("The owner cannot be removed from the team."))
     membership.delete()
 
 
@@ -175,7 +183,7 @@ def revoke_invitation(*, creator: Creator, invitation_id: str) -> None:
         status=Invitation.Status.REVOKED
     )
     if not updated:
-        raise NotFound("No such pending invitation.")
+        raise NotFound(_("No such pending invitation."))
 
 
 def _notify(email: str, template: str, context: dict) -> None:

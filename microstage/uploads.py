@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import models
 from django.db.models.fields.files import ImageFieldFile
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # Pillow format -> (extension we store, content type we serve)
@@ -62,22 +63,26 @@ def reencode_image(upload, *, max_bytes: int = DEFAULT_MAX_BYTES, max_side: int 
         return upload
     size = getattr(upload, "size", None)
     if size is not None and size > max_bytes:
-        raise ValidationError(f"The image is too large (at most {_human_size(max_bytes)}).", code="too_large")
+        raise ValidationError(_("The image is too large (at most %(size)s).") % {"size": _human_size(max_bytes)},
+                              code="too_large")
     try:
         upload.seek(0)
         with Image.open(upload) as img:
             fmt, (w, h) = img.format, img.size
             img.verify()
     except _IMAGE_ERRORS as exc:
-        raise ValidationError("This file is not an image we can read (use JPEG, PNG or WebP).",
+        raise ValidationError(_("This file is not an image we can read (use JPEG, PNG or WebP)."),
                               code="not_an_image") from exc
     finally:
         upload.seek(0)
     if fmt not in formats or fmt not in IMAGE_FORMATS:
-        raise ValidationError("Use a JPEG, PNG or WebP image.", code="format")
+        raise ValidationError(_("Use a JPEG, PNG or WebP image."), code="format")
     if w > max_side or h > max_side or w < min_side or h < min_side:
-        raise ValidationError(f"The image must be between {min_side} and {max_side} pixels on each side.",
-                              code="dimensions")
+        raise ValidationError(
+            _("The image must be between %(min_side)s and %(max_side)s pixels on each side.")
+            % {"min_side": min_side, "max_side": max_side},
+            code="dimensions",
+        )
     try:
         with Image.open(upload) as img:
             img.load()
@@ -93,7 +98,7 @@ def reencode_image(upload, *, max_bytes: int = DEFAULT_MAX_BYTES, max_side: int 
                     img.convert(mode).save(out, "WEBP", quality=88)
             final_size = img.size
     except _IMAGE_ERRORS as exc:
-        raise ValidationError("This file is not an image we can read (use JPEG, PNG or WebP).",
+        raise ValidationError(_("This file is not an image we can read (use JPEG, PNG or WebP)."),
                               code="not_an_image") from exc
     finally:
         upload.seek(0)

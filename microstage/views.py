@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -40,7 +41,8 @@ def team_page(roles=None):
             if not membership:
                 return redirect("dashboard")
             if roles is not None and membership.role not in roles:
-                messages.error(request, f"Your role ({membership.get_role_display()}) cannot open that page.")
+                messages.error(request, _("Your role (%(role)s) cannot open that page.")
+                               % {"role": membership.get_role_display()})
                 return redirect("dashboard")
             request.creator, request.role = membership.creator, membership.role
             return view(request, *args, **kwargs)
@@ -74,7 +76,7 @@ def creator_new(request):
             _form_errors(form, exc)
         else:
             request.session[SESSION_KEY] = creator.pk
-            messages.success(request, f"{creator.name} is ready. Next: create your first event.")
+            messages.success(request, _("%(name)s is ready. Next: create your first event.") % {"name": creator.name})
             return redirect("dashboard")
     return render(request, "microstage/dashboard/creator_new.html", {"form": form},
                   status=400 if form.errors else 200)
@@ -87,7 +89,7 @@ def switch_creator(request):
     if selectors.role_of(request.user, creator_id):
         request.session[SESSION_KEY] = creator_id
     else:
-        messages.error(request, "You are not on that creator's team.")
+        messages.error(request, _("You are not on that creator's team."))
     return redirect(request.POST.get("next") if _safe_next(request) else "dashboard")
 
 
@@ -99,7 +101,7 @@ def creator_settings(request):
     if request.method == "POST" and form.is_valid():
         services.update_creator(creator, name=form.cleaned_data["name"], bio=form.cleaned_data["bio"],
                                 avatar=form.cleaned_data["avatar"] or None)
-        messages.success(request, "Saved.")
+        messages.success(request, _("Saved."))
         return redirect("creator-settings")
     return render(request, "microstage/dashboard/settings.html", {"form": form, "creator": creator},
                   status=400 if form.errors else 200)
@@ -112,7 +114,7 @@ def team(request):
     form = InviteForm(request.POST or None)
     if request.method == "POST":
         if not can_edit:
-            messages.error(request, "Only owners and managers can invite people.")
+            messages.error(request, _("Only owners and managers can invite people."))
             return redirect("team")
         if form.is_valid():
             try:
@@ -121,7 +123,10 @@ def team(request):
             except ServiceError as exc:
                 _form_errors(form, exc)
             else:
-                messages.success(request, f"Invitation sent to {invitation.email}. They join once they accept it.")
+                messages.success(
+                    request,
+                    _("Invitation sent to %(email)s. They join once they accept it.") % {"email": invitation.email},
+                )
                 return redirect("team")
     return render(request, "microstage/dashboard/team.html", {
         "creator": creator, "form": form, "can_edit": can_edit, "role_form": RoleForm(),
@@ -136,15 +141,15 @@ def team_member(request, membership_id):
     try:
         if request.POST.get("action") == "remove":
             services.remove_from_team(creator=request.creator, actor=request.user, membership_id=membership_id)
-            messages.success(request, "Removed from the team.")
+            messages.success(request, _("Removed from the team."))
         else:
             form = RoleForm(request.POST)
             if not form.is_valid():
-                messages.error(request, "Choose a role.")
+                messages.error(request, _("Choose a role."))
             else:
                 services.change_role(creator=request.creator, actor=request.user, membership_id=membership_id,
                                      role=form.cleaned_data["role"])
-                messages.success(request, "Role changed.")
+                messages.success(request, _("Role changed."))
     except ServiceError as exc:
         messages.error(request, exc.detail)
     return redirect("team")
@@ -155,7 +160,7 @@ def team_member(request, membership_id):
 def invitation_revoke(request, invitation_id):
     try:
         services.revoke_invitation(creator=request.creator, invitation_id=invitation_id)
-        messages.success(request, "Invitation withdrawn.")
+        messages.success(request, _("Invitation withdrawn."))
     except ServiceError as exc:
         messages.error(request, exc.detail)
     return redirect("team")
@@ -169,13 +174,16 @@ def invitation(request, token):
         except ServiceError as exc:
             if exc.code == "email_unverified":
                 ask_to_verify(request, invite.email)
-                messages.info(request, f"We sent a confirmation link to {invite.email}. Open it, then accept "
-                                       "the invitation here.")
+                messages.info(
+                    request,
+                    _("We sent a confirmation link to %(email)s. Open it, then accept the invitation here.")
+                    % {"email": invite.email},
+                )
             else:
                 messages.error(request, exc.detail)
         else:
             request.session[SESSION_KEY] = membership.creator_id
-            messages.success(request, f"Welcome to {membership.creator.name}'s team.")
+            messages.success(request, _("Welcome to %(name)s's team.") % {"name": membership.creator.name})
             return redirect("dashboard")
     return render(request, "microstage/invitation.html", {
         "invitation": invite,

@@ -1,5 +1,6 @@
 """Admin for live streams, recordings, clips and chat (with moderation actions)."""
 from django.contrib import admin, messages
+from django.utils.translation import gettext, ngettext, gettext_lazy as _
 
 from . import services
 from .models import ChatMessage, ChatMute, Clip, ContentAccess, LiveStream, Recording, ReplayOffer, StreamIncident
@@ -16,11 +17,12 @@ class LiveStreamAdmin(admin.ModelAdmin):
                        "updated_at"]
     actions = ["rotate_keys"]
 
-    @admin.action(description="Rotate the main stream key (the encoder must be updated)")
+    @admin.action(description=_("Rotate the main stream key (the encoder must be updated)"))
     def rotate_keys(self, request, queryset):
         for stream in queryset:
             services.rotate_key(stream)
-        self.message_user(request, f"Rotated {queryset.count()} key(s).")
+        self.message_user(request, ngettext("Rotated %(count)s key.", "Rotated %(count)s keys.", queryset.count())
+                          % {"count": queryset.count()})
 
 
 @admin.register(Recording)
@@ -56,11 +58,11 @@ class ChatMessageAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Hide selected messages for everyone")
+    @admin.action(description=_("Hide selected messages for everyone"))
     def hide_messages(self, request, queryset):
         for message in queryset.filter(deleted_at__isnull=True):
             services.hide_chat_message(event_id=message.event_id, message_id=message.pk, actor=request.user)
-        self.message_user(request, "Messages hidden.", messages.SUCCESS)
+        self.message_user(request, gettext("Messages hidden."), messages.SUCCESS)
 
 
 @admin.register(ChatMute)

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from events.models import Event
 from microstage import realtime
@@ -36,9 +37,9 @@ Kind = StreamIncident.Kind
 def set_program(*, event: Event, mode: str, actor=None) -> LiveStream:
     """Switch what viewers see: live, audio_only or slate. Caller checked the role."""
     if mode not in PROGRAM_MODES:
-        raise Invalid("Choose live, audio only or the standby slate.",
-                      fields={"mode": ["One of: live, audio_only, slate."]})
-    stream, _ = LiveStream.objects.get_or_create(event=event)
+        raise Invalid(_("Choose live, audio only or the standby slate."),
+                      fields={"mode": [_("One of: live, audio_only, slate.")]})
+    stream, _created = LiveStream.objects.get_or_create(event=event)
     LiveStream.objects.filter(pk=stream.pk).update(program_mode=mode, updated_at=timezone.now())
     stream.program_mode = mode
     realtime.publish(realtime.event_group(event.pk), {"type": "program", "mode": mode})
@@ -93,7 +94,7 @@ def resolve(stream: LiveStream, kind: str) -> int:
 def open_alerts(stream: LiveStream | None) -> list[dict]:
     if stream is None:
         return []
-    return [{"id": i.pk, "kind": i.kind, "label": i.get_kind_display(), "detail": i.detail,
+    return [{"id": i.pk, "kind": i.kind, "label": str(i.get_kind_display()), "detail": i.detail,
              "since": i.started_at.isoformat()}
             for i in StreamIncident.objects.filter(stream=stream, resolved_at__isnull=True).order_by("started_at")]
 

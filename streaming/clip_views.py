@@ -55,7 +55,7 @@ def clip_new(request, event):
                                                                          form=data), status=400)
     if request.headers.get("HX-Request"):
         return render(request, "streaming/clip_row.html", {"clip": clip, "event": event, "can_edit": True})
-    messages.success(request, f"Cutting “{clip.title}”. It appears below when it is ready.")
+    messages.success(request, _("Cutting “%(title)s”. It appears below when it is ready.") % {"title": clip.title})
     return redirect("dash-replay", event.pk)
 
 
@@ -75,7 +75,7 @@ def clip_status(request, event, clip_id):
 def upload_recording(request, event):
     upload = request.FILES.get("file")
     if upload is None:
-        messages.error(request, "Choose a video file to upload.")
+        messages.error(request, _("Choose a video file to upload."))
         return redirect("dash-replay", event.pk)
     try:
         services.upload_recording(event=event, user=request.user, upload=upload)
@@ -83,7 +83,7 @@ def upload_recording(request, event):
         fields = getattr(exc, "fields", {}) or {}
         messages.error(request, (fields.get("file") or [exc.detail])[0])
         return redirect("dash-replay", event.pk)
-    messages.success(request, "Uploaded. The replay is being prepared; this page shows when it is ready.")
+    messages.success(request, _("Uploaded. The replay is being prepared; this page shows when it is ready."))
     return redirect("dash-replay", event.pk)
 
 

@@ -7,9 +7,13 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
+from django.http import HttpRequest
+from django.http.cookie import parse_cookie
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from microstage.errors import ServiceError
-from microstage import safejson
+from microstage import i18n, safejson
 from microstage.realtime import ACCESS_CHANGED, event_group, user_event_group
 
 from . import selectors, services
@@ -32,7 +36,7 @@ def _spawn(coro) -> None:
 async def announce_presence(event_id: str) -> None:
     """Broadcast the viewer count, throttled per event across processes; a throttled caller tries
     again when the window ends, so the count after the last join or leave is always announced."""
-    for _ in range(2):
+    for _attempt in range(2):
         try:
             viewers, wait = await database_sync_to_async(services.claim_presence_broadcast)(event_id)
             if viewers is not None:
@@ -49,6 +53,27 @@ def _error(code: str, detail: str, **extra) -> dict:
     return {"type": "error", "code": code, "detail": detail, **extra}
 
 
+def scope_language(scope, event_id: str | None = None) -> str:
+    """The language the socket's human texts are in, chosen as for the event's page (microstage.i18n):
+    the account's language, the language cookie, the browser's Accept-Language, then the event's own
+    language, else the site's default. May read the database: call it from a thread."""
+    user = scope.get("user")
+    if user is not None and getattr(user, "is_authenticated", False):
+        found = i18n.supported(getattr(user, "language", ""))
+        if found:
+            return found
+    request = HttpRequest()
+    headers = {name.lower(): value for name, value in scope.get("headers") or []}
+    request.META["HTTP_ACCEPT_LANGUAGE"] = headers.get(b"accept-language", b"").decode("latin-1")
+    request.COOKIES = scope.get("cookies") or parse_cookie(headers.get(b"cookie", b"").decode("latin-1"))
+    code, chosen = i18n.request_language(request)
+    if chosen or not event_id:
+        return code
+    from events.models import Event
+
+    return i18n.supported(Event.objects.filter(pk=event_id).values_list("language", flat=True).first()) or code
+
+
 class EventConsumer(AsyncWebsocketConsumer):
     """Joins the event's group and relays what the platform publishes to it; takes chat and
     moderation frames from the client and hands them to streaming.services.
@@ -61,10 +86,12 @@ class EventConsumer(AsyncWebsocketConsumer):
     person = ""
     heartbeat: asyncio.Task | None = None
     user_group: str | None = None
+    language: str | None = None
     ACCESS_REVOKED_CLOSE_CODE = 4403
 
     async def connect(self):
         self.event_id = self.scope["url_route"]["kwargs"]["event_id"]
+        self.language = await database_sync_to_async(scope_language)(self.scope, self.event_id)
         self.group = event_group(self.event_id)
         self.user = self.scope.get("user")
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -113,23 +140,30 @@ class EventConsumer(AsyncWebsocketConsumer):
 
     # --- from the client ----------------------------------------------------------------------
     async def receive(self, text_data=None, bytes_data=None):
+        # The services called from here see the language too (the context travels to their threads).
+        with translation.override(self.language):
+            return await self._receive(text_data)
+
+    async def _receive(self, text_data):
         if text_data is None:
-            return await self.send_json(_error("invalid", "Send JSON text frames."))
+            return await self.send_json(_error("invalid", _("Send JSON text frames.")))
         if len(text_data) > MAX_FRAME_CHARS:
-            return await self.send_json(_error("too_long", "That frame is too large."))
+            return await self.send_json(_error("too_long", _("That frame is too large.")))
         try:
             content = safejson.loads(text_data, allow_nul=True)  # chat turns controls into spaces
         except safejson.Refused as exc:
             return await self.send_json(_error("invalid", str(exc)))
         except ValueError:
-            return await self.send_json(_error("invalid", "That was not valid JSON."))
+            return await self.send_json(_error("invalid", _("That was not valid JSON.")))
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            return await self.send_json(_error("invalid", 'Frames are JSON objects with a "type".'))
+            return await self.send_json(_error("invalid", _('Frames are JSON objects with a "type".')))
         handler = self.HANDLERS.get(content["type"])
         if handler is None:
-            return await self.send_json(_error("invalid", f"Unknown type {content['type'][:40]!r}."))
+            return await self.send_json(
+                _error("invalid", _("Unknown type %(type)s.") % {"type": repr(content["type"][:40])})
+            )
         if self.access is None and handler is not EventConsumer._ping:
-            return await self.send_json(_error("not_found", "No such event."))
+            return await self.send_json(_error("not_found", _("No such event.")))
         try:
             reply = await handler(self, content)
         except ServiceError as exc:
@@ -137,7 +171,7 @@ class EventConsumer(AsyncWebsocketConsumer):
             reply = _error(exc.code, exc.detail, **extra)
         except Exception:  # never take the socket down for one bad frame
             log.exception("chat frame failed")
-            reply = _error("server_error", "Something went wrong; try again.")
+            reply = _error("server_error", _("Something went wrong; try again."))
         if reply is not None:
             await self.send_json(reply)
 
@@ -187,7 +221,9 @@ class EventConsumer(AsyncWebsocketConsumer):
         access = await database_sync_to_async(selectors.chat_access)(self.event_id, self.user)
         if access is None or not access.can_read:
             self.access = None
-            await self.send_json(_error("access_revoked", "Your ticket no longer admits you to this show's chat."))
+            with translation.override(self.language):
+                detail = _("Your ticket no longer admits you to this show's chat.")
+            await self.send_json(_error("access_revoked", detail))
             await self.close(code=self.ACCESS_REVOKED_CLOSE_CODE)
             return
         self.access = access

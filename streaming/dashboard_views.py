@@ -5,6 +5,8 @@ import socket
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from events.dashboard_views import event_page
@@ -18,27 +20,29 @@ MAX_UPLOAD_MB = 500
 
 
 class RotateForm(forms.Form):
-    which = forms.ChoiceField(choices=[("main", "Main key"), ("backup", "Backup key")])
-    confirm = forms.BooleanField(label="Yes, the encoder using this key must be set up again.")
+    which = forms.ChoiceField(choices=[("main", _("Main key")), ("backup", _("Backup key"))])
+    confirm = forms.BooleanField(label=_("Yes, the encoder using this key must be set up again."))
 
 
 class RehearsalForm(forms.Form):
-    source = forms.ChoiceField(choices=[("pattern", "Test pattern with a tone"), ("file", "A video file")],
+    source = forms.ChoiceField(choices=[("pattern", _("Test pattern with a tone")), ("file", _("A video file"))],
                                widget=forms.RadioSelect, initial="pattern")
     minutes = forms.IntegerField(min_value=1, max_value=services.REHEARSAL_MAX_SECONDS // 60, initial=2,
-                                 required=False, label="Test pattern length (minutes)")
-    file = forms.FileField(required=False, help_text=f"MP4, MOV or MKV, up to {MAX_UPLOAD_MB} MB.")
+                                 required=False, label=_("Test pattern length (minutes)"))
+    file = forms.FileField(
+        required=False, help_text=format_lazy(_("MP4, MOV or MKV, up to {size} MB."), size=MAX_UPLOAD_MB)
+    )
 
     def clean(self):
         data = super().clean()
         if data.get("source") == "file":
             upload = data.get("file")
             if upload is None:
-                self.add_error("file", "Choose a video file.")
+                self.add_error("file", gettext("Choose a video file."))
             elif upload.size > MAX_UPLOAD_MB * 1024 * 1024:
-                self.add_error("file", f"The file is larger than {MAX_UPLOAD_MB} MB.")
+                self.add_error("file", gettext("The file is larger than %(size)s MB.") % {"size": MAX_UPLOAD_MB})
         elif not data.get("minutes"):
-            self.add_error("minutes", "How long should the test pattern run?")
+            self.add_error("minutes", gettext("How long should the test pattern run?"))
         return data
 
 
@@ -87,7 +91,7 @@ def rotate(request, event):
         return render(request, "streaming/dashboard/ingest.html", _context(event, stream, rotate_form=form),
                       status=400)
     services.rotate_key(stream, backup=form.cleaned_data["which"] == "backup")
-    messages.success(request, "New key made. The old one no longer works.")
+    messages.success(request, gettext("New key made. The old one no longer works."))
     return redirect("dash-ingest", event.pk)
 
 
@@ -106,7 +110,9 @@ def rehearsal_start(request, event):
         except ServiceError as exc:
             form.add_error(None, exc.detail)
         else:
-            messages.success(request, "You are live from the rehearsal source. It takes a few seconds to appear.")
+            messages.success(
+                request, gettext("You are live from the rehearsal source. It takes a few seconds to appear.")
+            )
             return redirect("dash-ingest", event.pk)
     return render(request, "streaming/dashboard/ingest.html", _context(event, stream, rehearsal_form=form),
                   status=400)
@@ -116,5 +122,5 @@ def rehearsal_start(request, event):
 @event_page(EDIT_ROLES)
 def rehearsal_stop(request, event):
     services.stop_rehearsal(services.ensure_stream(event))
-    messages.success(request, "Stopping the rehearsal.")
+    messages.success(request, gettext("Stopping the rehearsal."))
     return redirect("dash-ingest", event.pk)

@@ -16,6 +16,7 @@ import re
 
 from django.core.files.storage import default_storage
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from microstage.filesend import send_stored
@@ -83,7 +84,7 @@ def hls_file(request, event_id: str, token: str, recording_id: str, path: str):
         else event_id
     left = seconds_left(subject, token)
     if left is None:
-        return _refuse(403, "This playback link has expired or is not valid. Reload the player.")
+        return _refuse(403, _("This playback link has expired or is not valid. Reload the player."))
     rel = _clean(path)
     if rel is None or recording is None:
         return _refuse(404, "Not found.")
@@ -101,7 +102,7 @@ def hls_file(request, event_id: str, token: str, recording_id: str, path: str):
 def clip_file(request, clip_id: str, token: str, name: str):
     left = seconds_left(clip_id, token)
     if left is None:
-        return _refuse(403, "This clip link has expired or is not valid. Reload the page.")
+        return _refuse(403, _("This clip link has expired or is not valid. Reload the page."))
     clip = Clip.objects.filter(pk=clip_id, status=Clip.Status.READY).only("file", "thumbnail", "captions").first()
     if clip is None:
         return _refuse(404, "Not found.")

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.deconstruct import deconstructible
+from django.utils.translation import gettext_lazy as _
 
 from events.models import Event
 from microstage.ids import PublicIdField
@@ -29,9 +30,9 @@ class LiveStream(models.Model):
     """An event's live stream: its secret ingest keys, what is being published, and its health."""
 
     class Status(models.TextChoices):
-        IDLE = "idle", "Not live"
-        LIVE = "live", "Live"
-        ENDED = "ended", "Ended"
+        IDLE = "idle", _("Not live")
+        LIVE = "live", _("Live")
+        ENDED = "ended", _("Ended")
 
     id = PublicIdField("str")
     event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="stream")
@@ -42,20 +43,20 @@ class LiveStream(models.Model):
     test_key = models.CharField(max_length=64, unique=True, default=StreamKey("test"))
     key_rotated_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.IDLE, db_index=True)
-    is_free = models.BooleanField(default=False, help_text="Everyone may watch, ticket or not.")
+    is_free = models.BooleanField(default=False, help_text=_("Everyone may watch, ticket or not."))
     rehearsal_minutes = models.PositiveIntegerField(default=120, validators=[MaxValueValidator(24 * 60)],
-                                                    help_text="Publishing is allowed this long before the start.")
-    publishing_key = models.CharField(max_length=8, blank=True, help_text="Which key is publishing: main/backup.")
+                                                    help_text=_("Publishing is allowed this long before the start."))
+    publishing_key = models.CharField(max_length=8, blank=True, help_text=_("Which key is publishing: main/backup."))
     publishing_since = models.DateTimeField(null=True, blank=True)
     publisher_addr = models.CharField(max_length=64, blank=True)
     slow_mode_seconds = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(3600)])
     health = models.JSONField(default=dict, blank=True,
-                              help_text="Last measured bitrate, fps, keyframe interval and dropped frames.")
+                              help_text=_("Last measured bitrate, fps, keyframe interval and dropped frames."))
     health_at = models.DateTimeField(null=True, blank=True)
     peak_viewers = models.PositiveIntegerField(default=0)
     program_mode = models.CharField(max_length=12, default="live", choices=[
-        ("live", "Live"), ("audio_only", "Audio only"), ("slate", "Standby slate")],
-                                    help_text="What viewers are switched to from the control room.")
+        ("live", _("Live")), ("audio_only", _("Audio only")), ("slate", _("Standby slate"))],
+                                    help_text=_("What viewers are switched to from the control room."))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -68,10 +69,10 @@ class StreamIncident(models.Model):
     from when it was seen until it cleared. The team is told once per incident."""
 
     class Kind(models.TextChoices):
-        LOW_BITRATE = "low_bitrate", "Input bitrate too low"
-        DROPPED_FRAMES = "dropped_frames", "Dropping frames"
-        ENCODER_GONE = "encoder_gone", "Encoder gone"
-        PREFLIGHT = "preflight_failed", "Preflight check failed"
+        LOW_BITRATE = "low_bitrate", _("Input bitrate too low")
+        DROPPED_FRAMES = "dropped_frames", _("Dropping frames")
+        ENCODER_GONE = "encoder_gone", _("Encoder gone")
+        PREFLIGHT = "preflight_failed", _("Preflight check failed")
 
     id = PublicIdField("inc")
     stream = models.ForeignKey(LiveStream, on_delete=models.CASCADE, related_name="incidents")
@@ -98,23 +99,23 @@ class Recording(models.Model):
     """A recording of a stream (or an uploaded file when the live stream failed), kept for the replay."""
 
     class Source(models.TextChoices):
-        LIVE = "live", "Live ingest"
-        FILE = "file", "Go live from a file"
-        UPLOAD = "upload", "Uploaded recording"
-        TEST = "test", "Private test ingest (team only)"
+        LIVE = "live", _("Live ingest")
+        FILE = "file", _("Go live from a file")
+        UPLOAD = "upload", _("Uploaded recording")
+        TEST = "test", _("Private test ingest (team only)")
 
     class Status(models.TextChoices):
-        RECORDING = "recording", "Recording"
-        PROCESSING = "processing", "Processing"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
+        RECORDING = "recording", _("Recording")
+        PROCESSING = "processing", _("Processing")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
 
     id = PublicIdField("rec")
     stream = models.ForeignKey(LiveStream, on_delete=models.CASCADE, related_name="recordings")
     source = models.CharField(max_length=8, choices=Source.choices)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECORDING)
-    file = models.CharField(max_length=500, blank=True, help_text="Storage path of the kept recording.")
-    hls_prefix = models.CharField(max_length=500, blank=True, help_text="Storage prefix of its HLS renditions.")
+    file = models.CharField(max_length=500, blank=True, help_text=_("Storage path of the kept recording."))
+    hls_prefix = models.CharField(max_length=500, blank=True, help_text=_("Storage prefix of its HLS renditions."))
     duration_seconds = models.FloatField(null=True, blank=True)
     progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
     error = models.CharField(max_length=500, blank=True)
@@ -136,15 +137,15 @@ class Clip(models.Model):
     """A moment cut from a recording, with its own access rule."""
 
     class Access(models.TextChoices):
-        PUBLIC = "public", "Everyone"
-        TICKET_HOLDERS = "ticket_holders", "Ticket holders"
-        MEMBERS = "members", "Members"
-        BUYERS = "buyers", "Buyers"
+        PUBLIC = "public", _("Everyone")
+        TICKET_HOLDERS = "ticket_holders", _("Ticket holders")
+        MEMBERS = "members", _("Members")
+        BUYERS = "buyers", _("Buyers")
 
     class Status(models.TextChoices):
-        PROCESSING = "processing", "Processing"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
+        PROCESSING = "processing", _("Processing")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
 
     id = PublicIdField("clp")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="clips")
@@ -155,7 +156,7 @@ class Clip(models.Model):
     access = models.CharField(max_length=16, choices=Access.choices, default=Access.TICKET_HOLDERS)
     price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True,
                                 validators=[MinValueValidator(0)],
-                                help_text="Anyone may also buy the clip alone at this price (empty: not for sale).")
+                                help_text=_("Anyone may also buy the clip alone at this price (empty: not for sale)."))
     currency = models.CharField(max_length=3, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROCESSING, db_index=True)
     progress = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(100)])
@@ -238,16 +239,16 @@ class ContentAccess(models.Model):
     """A bought replay or clip: issued when its order line is paid, void when refunded."""
 
     class Status(models.TextChoices):
-        VALID = "valid", "Valid"
-        VOID = "void", "Void"
+        VALID = "valid", _("Valid")
+        VOID = "void", _("Void")
 
     id = PublicIdField("cac")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="content_access")
     clip = models.ForeignKey(Clip, null=True, blank=True, on_delete=models.CASCADE, related_name="purchases",
-                             help_text="Empty: the whole replay.")
+                             help_text=_("Empty: the whole replay."))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+")
-    email = models.EmailField(max_length=254, help_text="A guest's access follows their verified email.")
+    email = models.EmailField(max_length=254, help_text=_("A guest's access follows their verified email."))
     order_line = models.OneToOneField("commerce.OrderLine", on_delete=models.PROTECT, related_name="content_access")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.VALID, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)

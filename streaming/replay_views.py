@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from commerce import risk, services as commerce_services
@@ -53,8 +54,12 @@ def replay_price(request, event):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, f"The replay sells for {format_money(offer.price, offer.currency)}." if offer
-                         else "The replay is no longer sold on its own: every ticket holder can watch it.")
+        messages.success(
+            request,
+            _("The replay sells for %(price)s.") % {"price": format_money(offer.price, offer.currency)}
+            if offer
+            else _("The replay is no longer sold on its own: every ticket holder can watch it."),
+        )
     return redirect("dash-replay", event.pk)
 
 
@@ -69,6 +74,11 @@ def clip_price(request, event, clip_id):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, f"“{clip.title}” sells for {format_money(clip.price, clip.currency)}." if clip.price
-                         else f"“{clip.title}” is no longer for sale.")
+        messages.success(
+            request,
+            _("“%(title)s” sells for %(price)s.") % {"title": clip.title,
+                                                     "price": format_money(clip.price, clip.currency)}
+            if clip.price
+            else _("“%(title)s” is no longer for sale.") % {"title": clip.title},
+        )
     return redirect("dash-replay", event.pk)

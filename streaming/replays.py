@@ -11,6 +11,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from commerce import sellables
 from commerce.models import Order, OrderLine
@@ -136,7 +137,7 @@ def set_clip_price(clip: Clip, price, currency: str = "") -> Clip:
 
 def _one(quantity) -> None:
     if quantity != 1:
-        raise Invalid("One at a time.", fields={"quantity": ["A replay or clip has a quantity of 1."]})
+        raise Invalid(_("One at a time."), fields={"quantity": [_("A replay or clip has a quantity of 1.")]})
 
 
 def replay_offer(item_id, quantity, buyer, options=None) -> Offer:
@@ -144,10 +145,10 @@ def replay_offer(item_id, quantity, buyer, options=None) -> Offer:
         if isinstance(item_id, str) else None
     offer = active_offer(event) if event else None
     if offer is None:
-        raise NotFound("No such replay for sale.")
+        raise NotFound(_("No such replay for sale."))
     _one(quantity)
     if buyer is not None and getattr(buyer, "is_authenticated", False) and can_watch_replay(event, buyer):
-        raise Conflict("You can already watch this replay.", code="already_owned")
+        raise Conflict(_("You can already watch this replay."), code="already_owned")
     return Offer(kind=REPLAY_KIND, item_id=event.pk, creator_id=event.creator_id,
                  description=f"Replay: {event.title}"[:255], unit_price=offer.price, currency=offer.currency)
 
@@ -157,10 +158,10 @@ def clip_offer(item_id, quantity, buyer, options=None) -> Offer:
                                                          event__status=Event.Status.PUBLISHED).first()
             if isinstance(item_id, str) else None)
     if clip is None:
-        raise NotFound("No such clip for sale.")
+        raise NotFound(_("No such clip for sale."))
     _one(quantity)
     if buyer is not None and getattr(buyer, "is_authenticated", False) and can_view_clip(clip, buyer):
-        raise Conflict("You can already watch this clip.", code="already_owned")
+        raise Conflict(_("You can already watch this clip."), code="already_owned")
     return Offer(kind=CLIP_KIND, item_id=clip.pk, creator_id=clip.event.creator_id,
                  description=f"Clip: {clip.title}"[:255], unit_price=clip.price, currency=clip.currency)
 

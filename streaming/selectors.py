@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _, ngettext
 
 from commerce.models import Order
 from events.models import Event, Ticket
@@ -361,50 +362,79 @@ def preflight(event: Event, now=None) -> dict:
         lines.append({"key": key, "label": label, "status": status, "detail": detail})
 
     if stream is None:
-        line("ingest", "Ingest receiving", "fail", "No stream set up yet: open the ingest page for the stream key.")
+        line(
+            "ingest", _("Ingest receiving"), "fail", _("No stream set up yet: open the ingest page for the stream key.")
+        )
     else:
         fresh = stream.health_at is not None and (now - stream.health_at).total_seconds() <= \
             PREFLIGHT_HEALTH_FRESH_SECONDS
         if stream.status == LiveStream.Status.LIVE and fresh:
-            line("ingest", "Ingest receiving", "pass", "The encoder is publishing and reporting health.")
+            line("ingest", _("Ingest receiving"), "pass", _("The encoder is publishing and reporting health."))
         elif stream.status == LiveStream.Status.LIVE:
-            line("ingest", "Ingest receiving", "fail", "Publishing, but no health report in the last "
-                 f"{PREFLIGHT_HEALTH_FRESH_SECONDS} s: check the encoder and the transcoder.")
+            line("ingest", _("Ingest receiving"), "fail",
+                 _("Publishing, but no health report in the last %(seconds)s s: check the encoder and the "
+                   "transcoder.") % {"seconds": PREFLIGHT_HEALTH_FRESH_SECONDS})
         else:
-            line("ingest", "Ingest receiving", "fail", "Nothing is publishing: start your encoder (or a rehearsal).")
+            line(
+                "ingest",
+                _("Ingest receiving"),
+                "fail",
+                _("Nothing is publishing: start your encoder (or a rehearsal)."),
+            )
     recordings = (list(Recording.objects.filter(stream=stream).exclude(hls_prefix="")
                        .exclude(status=Recording.Status.FAILED).order_by("-created_at")[:3]) if stream else [])
     if any(_recording_has_hls(r) for r in recordings):
-        line("renditions", "Renditions produced", "pass", "HLS playlists are being written.")
+        line("renditions", _("Renditions produced"), "pass", _("HLS playlists are being written."))
     else:
-        line("renditions", "Renditions produced", "fail", "No HLS renditions yet.")
+        line("renditions", _("Renditions produced"), "fail", _("No HLS renditions yet."))
     tiers = tiers_with_availability(event, now)
     selling = [t for t in tiers if t.is_on_sale and t.available > 0]
     if selling:
-        line("tickets", "Tickets on sale", "pass", f"{len(selling)} of {len(tiers)} tiers on sale, "
-             f"{sum(t.available for t in selling)} tickets left.")
+        line(
+            "tickets",
+            _("Tickets on sale"),
+            "pass",
+            _("%(selling)s of %(tiers)s tiers on sale, %(left)s tickets left.")
+            % {"selling": len(selling), "tiers": len(tiers), "left": sum(t.available for t in selling)},
+        )
     else:
-        line("tickets", "Tickets on sale", "fail", "No tier is on sale with tickets left." if tiers
-             else "The event has no ticket tiers.")
+        line("tickets", _("Tickets on sale"), "fail", _("No tier is on sale with tickets left.") if tiers
+             else _("The event has no ticket tiers."))
     provider = settings.PAYMENTS_PROVIDER
     if provider == "stripe" and settings.STRIPE_SECRET_KEY and settings.STRIPE_WEBHOOK_SECRET:
-        line("payments", "Payments configured", "pass",
-             "Stripe, live mode." if settings.STRIPE_LIVE_MODE else "Stripe, test keys.")
+        line("payments", _("Payments configured"), "pass",
+             _("Stripe, live mode.") if settings.STRIPE_LIVE_MODE else _("Stripe, test keys."))
     elif provider == "stripe":
-        line("payments", "Payments configured", "fail", "Stripe is selected but its secret or webhook key is missing.")
+        line(
+            "payments",
+            _("Payments configured"),
+            "fail",
+            _("Stripe is selected but its secret or webhook key is missing."),
+        )
     else:
-        line("payments", "Payments configured", "fail",
-             f"Provider “{provider}”: test mode, payments are simulated and no money is taken.")
+        line("payments", _("Payments configured"), "fail",
+             _("Provider “%(provider)s”: test mode, payments are simulated and no money is taken.")
+             % {"provider": provider})
     drops = [d for d in drops_with_availability(event, now) if d.state != "ended"]
     if not drops:
-        line("drops", "Drops stocked", "n/a", "No live or scheduled drops for this show.")
+        line("drops", _("Drops stocked"), "n/a", _("No live or scheduled drops for this show."))
     else:
         empty = [d.name for d in drops if d.quantity < 1 or not d.product.is_active]
         if empty:
-            line("drops", "Drops stocked", "fail", f"No quantity or product switched off: {', '.join(empty)[:200]}.")
+            line("drops", _("Drops stocked"), "fail", _("No quantity or product switched off: %(drops)s.")
+                 % {"drops": ", ".join(empty)[:200]})
         else:
-            line("drops", "Drops stocked", "pass", f"{len(drops)} drop{'s' if len(drops) != 1 else ''} ready, "
-                 f"{sum(d.available for d in drops)} items left.")
+            line(
+                "drops",
+                _("Drops stocked"),
+                "pass",
+                ngettext(
+                    "%(count)s drop ready, %(left)s items left.",
+                    "%(count)s drops ready, %(left)s items left.",
+                    len(drops),
+                )
+                % {"count": len(drops), "left": sum(d.available for d in drops)},
+            )
     return {"event": event.pk, "checked_at": now.isoformat(), "lines": lines,
             "ok": all(x["status"] != "fail" for x in lines)}
 

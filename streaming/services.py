@@ -16,6 +16,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from events.models import Event
 from microstage import realtime
@@ -99,7 +100,7 @@ def stop_requested(recording_id: str) -> bool:
 def ensure_stream(event):
     """The event's LiveStream, created with fresh keys on first use."""
 
-    stream, _ = LiveStream.objects.get_or_create(event=event)
+    stream, _created = LiveStream.objects.get_or_create(event=event)
     return stream
 
 
@@ -151,26 +152,29 @@ def authorize_publish(key: str, app: str, addr: str = "", *, now=None):
 
     now = now or timezone.now()
     if app != INGEST_APP:
-        raise Forbidden(f"Publish to the '{INGEST_APP}' application.", code="wrong_app")
+        raise Forbidden(
+            _("Publish to the '%(ingest_app)s' application.") % {"ingest_app": INGEST_APP}, code="wrong_app"
+        )
     stream, which = _key_lookup(key)
     if stream is None:
-        raise Forbidden("Unknown stream key.", code="unknown_key")
+        raise Forbidden(_("Unknown stream key."), code="unknown_key")
     if which == TEST_KEY:
         return _authorize_test_publish(stream, key, addr, now)
     if stream.event.status == Event.Status.CANCELLED:
-        raise Forbidden("The event is cancelled.", code="event_cancelled")
+        raise Forbidden(_("The event is cancelled."), code="event_cancelled")
     opens, closes = publish_window(stream)
     if now < opens:
-        raise Forbidden(f"Too early: publishing opens at {opens:%Y-%m-%d %H:%M} UTC.", code="too_early")
+        raise Forbidden(_("Too early: publishing opens at %(opens)s UTC.") % {"opens": f"{opens:%Y-%m-%d %H:%M}"},
+                        code="too_early")
     if now >= closes:
-        raise Forbidden("The event is over.", code="too_late")
+        raise Forbidden(_("The event is over."), code="too_late")
     with transaction.atomic():
         locked = LiveStream.objects.select_for_update().select_related("event").get(pk=stream.pk)
         current = locked.stream_key if which == "main" else locked.backup_key
         if current != key:  # rotated between the lookup and the lock
-            raise Forbidden("Unknown stream key.", code="unknown_key")
+            raise Forbidden(_("Unknown stream key."), code="unknown_key")
         if is_publishing(locked, which):
-            raise Forbidden("This key is already publishing.", code="already_publishing")
+            raise Forbidden(_("This key is already publishing."), code="already_publishing")
         _beat(locked.pk, which, addr)
         following = locked.publishing_key
         if following == "file" or not following or not is_publishing(locked, following):
@@ -187,9 +191,9 @@ def _authorize_test_publish(stream, key: str, addr: str, now):
     with transaction.atomic():
         locked = LiveStream.objects.select_for_update().select_related("event").get(pk=stream.pk)
         if locked.test_key != key:  # rotated between the lookup and the lock
-            raise Forbidden("Unknown stream key.", code="unknown_key")
+            raise Forbidden(_("Unknown stream key."), code="unknown_key")
         if is_publishing(locked, TEST_KEY):
-            raise Forbidden("This key is already publishing.", code="already_publishing")
+            raise Forbidden(_("This key is already publishing."), code="already_publishing")
         _beat(locked.pk, TEST_KEY, addr)
         recording = Recording.objects.create(stream=locked, source=Recording.Source.TEST)
         _queue_transcode(recording.pk, {"kind": "rtmp", "which": TEST_KEY})
@@ -289,9 +293,13 @@ def start_rehearsal(stream, *, pattern_seconds: int | None = None, upload=None, 
 
 
     if (pattern_seconds is None) == (upload is None):
-        raise Invalid("Choose a test pattern or a file.", code="invalid")
+        raise Invalid(_("Choose a test pattern or a file."), code="invalid")
     if pattern_seconds is not None and not 2 <= pattern_seconds <= REHEARSAL_MAX_SECONDS:
-        raise Invalid(f"A test pattern runs 2 to {REHEARSAL_MAX_SECONDS} seconds.", code="invalid")
+        raise Invalid(
+            _("A test pattern runs 2 to %(rehearsal_max_seconds)s seconds.")
+            % {"rehearsal_max_seconds": REHEARSAL_MAX_SECONDS},
+            code="invalid",
+        )
     spec: dict = {"kind": "pattern", "seconds": pattern_seconds, "realtime": realtime}
     if upload is not None:
         suffix = PurePath(upload.name or "").suffix.lower()[:8] or ".bin"
@@ -300,7 +308,7 @@ def start_rehearsal(stream, *, pattern_seconds: int | None = None, upload=None, 
     with transaction.atomic():
         locked = LiveStream.objects.select_for_update().select_related("event").get(pk=stream.pk)
         if is_publishing(locked):
-            raise Conflict("Something is already on air. Stop it first.", code="already_publishing")
+            raise Conflict(_("Something is already on air. Stop it first."), code="already_publishing")
         _beat(locked.pk, "file")
         locked.publishing_key, locked.publisher_addr, locked.publishing_since = "file", "", timezone.now()
         locked.status = LiveStream.Status.LIVE
@@ -476,7 +484,7 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]+")
 
 def _chat_rate() -> tuple[int, float]:
 
-    count, _, seconds = str(settings.CHAT_RATE_LIMIT).partition("/")
+    count, _slash, seconds = str(settings.CHAT_RATE_LIMIT).partition("/")
     return int(count), float(seconds or 10)
 
 
@@ -485,13 +493,13 @@ def _chat_access_or_refuse(event_id: str, user, *, moderate: bool = False):
 
     access = chat_access(event_id, user)
     if access is None:
-        raise NotFound("No such event.", code="not_found")
+        raise NotFound(_("No such event."), code="not_found")
     if user is None or not user.is_authenticated:
-        raise Forbidden("Log in with a ticket to chat.", code="login_required")
+        raise Forbidden(_("Log in with a ticket to chat."), code="login_required")
     if moderate and not access.can_moderate:
-        raise Forbidden("Only the event's moderators can do that.", code="forbidden")
+        raise Forbidden(_("Only the event's moderators can do that."), code="forbidden")
     if not access.can_post:
-        raise Forbidden("Only ticket holders and the team can chat.", code="forbidden")
+        raise Forbidden(_("Only ticket holders and the team can chat."), code="forbidden")
     return access
 
 
@@ -501,13 +509,16 @@ def clean_chat_text(text) -> str:
 
 
     if not isinstance(text, str):
-        raise Invalid("The text must be a string.", code="invalid")
+        raise Invalid(_("The text must be a string."), code="invalid")
     text = _CONTROL_CHARS.sub(" ", text).strip()
     if not text:
-        raise Invalid("Say something first.", code="empty")
+        raise Invalid(_("Say something first."), code="empty")
     if len(text) > settings.CHAT_MAX_LENGTH:
-        raise Invalid(f"Messages are at most {settings.CHAT_MAX_LENGTH} characters.", code="too_long",
-                      max_length=settings.CHAT_MAX_LENGTH)
+        raise Invalid(
+            _("Messages are at most %(chat_max_length)s characters.") % {"chat_max_length": settings.CHAT_MAX_LENGTH},
+            code="too_long",
+            max_length=settings.CHAT_MAX_LENGTH,
+        )
     return text
 
 
@@ -525,11 +536,12 @@ def _take_rate_slot(event_id: str, user_id: str) -> None:
     pipe.zcard(key)
     pipe.zrange(key, 0, 0, withscores=True)
     pipe.expire(key, int(window) + 1)
-    _, _, count, oldest, _ = pipe.execute()
+    _added, _trimmed, count, oldest, _expiry = pipe.execute()
     if count > limit:
         chat_redis().zrem(key, member)  # a refused message does not use up a slot
         retry = max(0.1, (oldest[0][1] + window - now) if oldest else window)
-        raise ServiceError(f"Slow down: at most {limit} messages every {window:g} seconds.", code="rate_limited",
+        raise ServiceError(_("Slow down: at most %(limit)s messages every %(window)s seconds.")
+                           % {"limit": limit, "window": f"{window:g}"}, code="rate_limited",
                            status=429, retry_after=round(retry, 1))
 
 
@@ -542,8 +554,13 @@ def _take_slow_mode_slot(event_id: str, user_id: str, seconds: int) -> None:
     key = f"ms:chat:slow:{event_id}:{user_id}"
     if not r.set(key, 1, nx=True, ex=seconds):
         left = max(1, r.ttl(key))
-        raise ServiceError(f"Slow mode is on: one message every {seconds} seconds (wait {left} s).",
-                           code="slow_mode", status=429, retry_after=left)
+        raise ServiceError(
+            _("Slow mode is on: one message every %(seconds)s seconds (wait %(left)s s).")
+            % {"seconds": seconds, "left": left},
+            code="slow_mode",
+            status=429,
+            retry_after=left,
+        )
 
 
 def post_chat(*, event_id: str, user, text) -> dict:
@@ -556,8 +573,11 @@ def post_chat(*, event_id: str, user, text) -> dict:
     now = timezone.now()
     mute = ChatMute.objects.filter(event_id=event_id, user=user, until__gt=now).first()
     if mute is not None:
-        raise Forbidden(f"A moderator muted you until {mute.until:%H:%M} UTC.", code="muted",
-                        until=mute.until.isoformat())
+        raise Forbidden(
+            _("A moderator muted you until %(until)s UTC.") % {"until": f"{mute.until:%H:%M}"},
+            code="muted",
+            until=mute.until.isoformat(),
+        )
     _take_rate_slot(event_id, user.pk)
     if not access.can_moderate:
         _take_slow_mode_slot(event_id, user.pk, slow_mode_seconds(event_id))
@@ -575,7 +595,7 @@ def delete_chat(*, event_id: str, message_id, actor) -> dict:
 
 
     if not isinstance(message_id, str) or not message_id:
-        raise Invalid("Which message? Give its id.", code="invalid")
+        raise Invalid(_("Which message? Give its id."), code="invalid")
     _chat_access_or_refuse(event_id, actor, moderate=True)
     return hide_chat_message(event_id=event_id, message_id=message_id, actor=actor)
 
@@ -589,7 +609,7 @@ def hide_chat_message(*, event_id: str, message_id: str, actor) -> dict:
     with transaction.atomic():
         message = ChatMessage.objects.select_for_update().filter(pk=message_id, event_id=event_id).first()
         if message is None:
-            raise NotFound("No such message.", code="not_found")
+            raise NotFound(_("No such message."), code="not_found")
         if message.deleted_at is None:
             message.deleted_at, message.deleted_by = timezone.now(), actor
             message.save(update_fields=["deleted_at", "deleted_by"])
@@ -604,16 +624,19 @@ def mute_chat_user(*, event_id: str, user_id, minutes, actor) -> dict:
 
 
     if not isinstance(user_id, str) or not user_id:
-        raise Invalid("Whom? Give the person's id.", code="invalid")
+        raise Invalid(_("Whom? Give the person's id."), code="invalid")
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 0 <= minutes <= MAX_MUTE_MINUTES:
-        raise Invalid(f"Minutes are a whole number from 0 to {MAX_MUTE_MINUTES}.", code="invalid")
+        raise Invalid(
+            _("Minutes are a whole number from 0 to %(max_mute_minutes)s.") % {"max_mute_minutes": MAX_MUTE_MINUTES},
+            code="invalid",
+        )
     _chat_access_or_refuse(event_id, actor, moderate=True)
     target = User.objects.filter(pk=user_id).first()
     if target is None:
-        raise NotFound("No such person.", code="not_found")
+        raise NotFound(_("No such person."), code="not_found")
     creator_id = Event.objects.filter(pk=event_id).values_list("creator_id", flat=True).first()
     if role_of(target, creator_id) is not None:
-        raise Forbidden("Team members cannot be muted.", code="forbidden")
+        raise Forbidden(_("Team members cannot be muted."), code="forbidden")
     realtime.access_changed(target.pk, event_id)  # their sockets go read-only (or back) at once
     if minutes == 0:
         ChatMute.objects.filter(event_id=event_id, user=target).delete()
@@ -628,9 +651,13 @@ def set_slow_mode(*, event_id: str, seconds, actor) -> dict:
 
 
     if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= MAX_SLOW_MODE_SECONDS:
-        raise Invalid(f"Slow mode is a whole number of seconds from 0 to {MAX_SLOW_MODE_SECONDS}.", code="invalid")
+        raise Invalid(
+            _("Slow mode is a whole number of seconds from 0 to %(max_slow_mode_seconds)s.")
+            % {"max_slow_mode_seconds": MAX_SLOW_MODE_SECONDS},
+            code="invalid",
+        )
     _chat_access_or_refuse(event_id, actor, moderate=True)
-    stream, _ = LiveStream.objects.get_or_create(event_id=event_id)
+    stream, _created = LiveStream.objects.get_or_create(event_id=event_id)
     if stream.slow_mode_seconds != seconds:
         stream.slow_mode_seconds = seconds
         stream.save(update_fields=["slow_mode_seconds", "updated_at"])
@@ -720,33 +747,35 @@ def create_clip(*, event, user, start_seconds, end_seconds, title, access):
     fields: dict[str, list[str]] = {}
     title = (title or "").strip()
     if not title:
-        fields["title"] = ["Give the clip a title."]
+        fields["title"] = [_("Give the clip a title.")]
     elif len(title) > 120:
-        fields["title"] = ["At most 120 characters."]
+        fields["title"] = [_("At most 120 characters.")]
     if access not in Clip.Access.values:
-        fields["access"] = [f"One of: {', '.join(Clip.Access.values)}."]
+        fields["access"] = [_("One of: %(choices)s.") % {"choices": ", ".join(Clip.Access.values)}]
     try:
         start, end = float(start_seconds), float(end_seconds)
         if not (math.isfinite(start) and math.isfinite(end)):
             raise ValueError
     except (TypeError, ValueError):
-        fields["start_seconds"] = ["Seconds from the start of the recording, as numbers."]
-        raise Invalid("Some fields are invalid.", fields=fields) from None
+        fields["start_seconds"] = [_("Seconds from the start of the recording, as numbers.")]
+        raise Invalid(_("Some fields are invalid."), fields=fields) from None
     recording = replay_recording(event)
     if recording is None:
-        raise Conflict("This event has no finished recording to cut clips from yet.", code="no_recording")
+        raise Conflict(_("This event has no finished recording to cut clips from yet."), code="no_recording")
     if start < 0:
-        fields["start_seconds"] = ["The clip cannot start before the recording."]
+        fields["start_seconds"] = [_("The clip cannot start before the recording.")]
     if end <= start:
-        fields["end_seconds"] = ["The clip must end after it starts."]
+        fields["end_seconds"] = [_("The clip must end after it starts.")]
     elif end - start < MIN_CLIP_SECONDS:
-        fields["end_seconds"] = [f"A clip lasts at least {MIN_CLIP_SECONDS:g} second."]
+        fields["end_seconds"] = [_("A clip lasts at least %(seconds)s second.") % {"seconds": f"{MIN_CLIP_SECONDS:g}"}]
     elif end - start > MAX_CLIP_SECONDS:
-        fields["end_seconds"] = [f"A clip lasts at most {MAX_CLIP_SECONDS // 60} minutes."]
+        fields["end_seconds"] = [_("A clip lasts at most %(minutes)s minutes.") % {"minutes": MAX_CLIP_SECONDS // 60}]
     if recording.duration_seconds is not None and end > recording.duration_seconds + 0.01:
-        fields["end_seconds"] = [f"The recording lasts {recording.duration_seconds:.1f} s."]
+        fields["end_seconds"] = [
+            _("The recording lasts %(seconds)s s.") % {"seconds": f"{recording.duration_seconds:.1f}"}
+        ]
     if fields:
-        raise Invalid(next(iter(fields.values()))[0] if len(fields) == 1 else "Some fields are invalid.",
+        raise Invalid(next(iter(fields.values()))[0] if len(fields) == 1 else _("Some fields are invalid."),
                       fields=fields)
     with transaction.atomic():
         clip = Clip.objects.create(event=event, recording=recording, title=title, start_seconds=round(start, 3),
@@ -815,9 +844,12 @@ def upload_recording(*, event, user, upload):
     creator_for_team(user, event.creator_id, roles=EDIT_ROLES)
     content_type = (getattr(upload, "content_type", "") or "").lower()
     if not content_type.startswith(UPLOAD_CONTENT_TYPES):
-        raise Invalid("Upload a video file.", fields={"file": ["Upload a video file (video/*)."]})
+        raise Invalid(_("Upload a video file."), fields={"file": [_("Upload a video file (video/*).")]})
     if upload.size > MAX_UPLOAD_BYTES:
-        raise Invalid("The file is too large.", fields={"file": [f"At most {MAX_UPLOAD_BYTES // 1024**3} GB."]})
+        raise Invalid(
+            _("The file is too large."),
+            fields={"file": [_("At most %(size)s GB.") % {"size": MAX_UPLOAD_BYTES // 1024**3}]},
+        )
     with tempfile.NamedTemporaryFile(prefix="ms-upload-", suffix=".bin") as tmp:
         if hasattr(upload, "temporary_file_path"):
             path = upload.temporary_file_path()
@@ -832,9 +864,9 @@ def upload_recording(*, event, user, upload):
                 raise cutting.CutError("no video stream")
             cutting.decodes(path, seconds=5)
         except cutting.CutError:
-            raise Invalid("That file is not a video we can play.",
-                          fields={"file": ["That file is not a video we can play."]}) from None
-        stream, _ = LiveStream.objects.get_or_create(event=event)
+            raise Invalid(_("That file is not a video we can play."),
+                          fields={"file": [_("That file is not a video we can play.")]}) from None
+        stream, _created = LiveStream.objects.get_or_create(event=event)
         with transaction.atomic():
             recording = Recording.objects.create(stream=stream, source=Recording.Source.UPLOAD,
                                                  status=Recording.Status.PROCESSING,

@@ -5,6 +5,7 @@ the cache key, never stored; not the visitor cookie, which the client chooses), 
 event that does not exist. Do Not Track / GPC: accepted and not stored."""
 
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -25,17 +26,17 @@ def _error(code: str, detail: str, status: int) -> JsonResponse:
 @require_POST
 def telemetry(request):
     if len(request.body) > MAX_BODY:
-        return _error("invalid", "The sample is too large.", 400)
+        return _error("invalid", _("The sample is too large."), 400)
     try:
         data = safejson.loads(request.body, parse_constant=lambda name: float("nan"))
     except (ValueError, UnicodeDecodeError):
-        return _error("invalid", "Send a JSON object.", 400)
+        return _error("invalid", _("Send a JSON object."), 400)
     try:
         services.clean_telemetry(data)
     except Invalid as exc:
         return JsonResponse({"code": "invalid", "detail": exc.detail, "fields": exc.fields}, status=400)
     if not services.telemetry_allowed(services.telemetry_client_key(client_ip(request))):
-        return _error("rate_limited", "Too many samples; try again in a minute.", 429)
+        return _error("rate_limited", _("Too many samples; try again in a minute."), 429)
     if not opted_out(request):
         services.record_telemetry(data)
     return HttpResponse(status=204)

@@ -5,6 +5,7 @@ an anonymous caller 401. Money goes out as decimal strings, datetimes as ISO 860
 from datetime import date, datetime
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,16 +37,16 @@ def team_event(user, event_id: str) -> Event:
     event = Event.objects.select_related("creator").filter(pk=event_id).first()
     role = role_of(user, event.creator_id) if event else None
     if role is None:
-        raise NotFound("No such event.")
+        raise NotFound(_("No such event."))
     if role not in EDIT_ROLES:
-        raise Forbidden("Your role on this creator's team does not allow this.")
+        raise Forbidden(_("Your role on this creator's team does not allow this."))
     return event
 
 
 def parse_days(raw) -> int:
     if raw in (None, ""):
         return DEFAULT_DAYS
-    message = f"Give a whole number of days from {MIN_DAYS} to {MAX_DAYS}."
+    message = _("Give a whole number of days from %(min)s to %(max)s.") % {"min": MIN_DAYS, "max": MAX_DAYS}
     try:
         days = int(str(raw).strip())
     except ValueError:

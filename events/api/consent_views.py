@@ -1,5 +1,6 @@
 """API for consent forms and pre-event onboarding (API.md "Consent and pre-event onboarding") and for
 "notify me" (API.md "Notifications"): thin, they call events.consent and events.notices."""
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -41,7 +42,7 @@ class AnswersInSerializer(serializers.Serializer):
 
 def _body(request) -> dict:
     if not isinstance(request.data, dict):
-        raise Invalid("Send a JSON object.")
+        raise Invalid(_("Send a JSON object."))
     return request.data
 
 
@@ -57,7 +58,9 @@ class ConsentFormView(APIView):
         event = _team_event(request.user, event_id, roles=EDIT_ROLES)
         body = _body(request)
         if "questions" not in body:
-            raise Invalid("Send the questions.", fields={"questions": ["Required (an empty list removes the form)."]})
+            raise Invalid(
+                _("Send the questions."), fields={"questions": [_("Required (an empty list removes the form).")]}
+            )
         form = consent.set_consent_form(event, body["questions"])
         return Response({"event": event.pk, "questions": form.questions})
 
@@ -80,7 +83,7 @@ class OnboardingView(APIView):
         consent.holder_ticket(request.user, ticket_id)  # 404 for anyone but the holder, before validating
         body = _body(request)
         if "answers" not in body:
-            raise Invalid("Send the answers.", fields={"answers": ["Required."]})
+            raise Invalid(_("Send the answers."), fields={"answers": [_("Required.")]})
         return Response(consent.answer(request.user, ticket_id, body["answers"]))
 
 
@@ -90,7 +93,7 @@ def _visible_drop(user, drop_id: str) -> Drop:
     drop = Drop.objects.select_related("event", "product").filter(pk=drop_id).first()
     if drop is None or drop.event.status == Event.Status.DRAFT and role_of(user, drop.event.creator_id) is None \
             or not may_see_event(user, drop.event):
-        raise NotFound("No such drop.")
+        raise NotFound(_("No such drop."))
     return drop
 
 
@@ -100,7 +103,7 @@ def _visible_tier(user, tier_id: str) -> TicketTier:
     tier = TicketTier.objects.select_related("event").filter(pk=tier_id).first()
     if tier is None or tier.event.status == Event.Status.DRAFT and role_of(user, tier.event.creator_id) is None \
             or not may_see_event(user, tier.event):
-        raise NotFound("No such tier.")
+        raise NotFound(_("No such tier."))
     return tier
 
 

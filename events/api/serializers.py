@@ -1,6 +1,7 @@
 """Serializers for events, tiers, tickets and check-in (API.md "Events and tiers", "Tickets and check-in")."""
 import re
 
+from django.utils.translation import gettext, gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -34,11 +35,11 @@ class EventInSerializer(serializers.Serializer):
     timezone = serializers.CharField(max_length=64, required=False)
     online = serializers.BooleanField(required=False)
     mode = serializers.ChoiceField(choices=Event.Mode.choices, required=False,
-                                   help_text="Optional; by default derived from `online` and `venue`.")
+                                   help_text=_("Optional; by default derived from `online` and `venue`."))
     venue = VenueInSerializer(required=False, allow_null=True)
     visibility = serializers.ChoiceField(choices=Event.Visibility.choices, required=False)
     members_only = serializers.BooleanField(required=False,
-                                            help_text="Only the creator's members and team see it; members buy.")
+                                            help_text=_("Only the creator's members and team see it; members buy."))
 
 
 VENUE_FIELDS = {"name": "venue_name", "address": "venue_address", "lat": "venue_lat", "lng": "venue_lng",
@@ -71,18 +72,18 @@ class TierInSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=80)
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0, max_value=100000)
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False,
-                                      error_messages={"invalid": "Use a three-letter ISO 4217 code like EUR."})
+                                      error_messages={"invalid": _("Use a three-letter ISO 4217 code like EUR.")})
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_TIER_QUANTITY)
     max_per_order = serializers.IntegerField(min_value=1, max_value=MAX_PER_ORDER, required=False)
     sales_start = AwareDateTimeField(required=False, allow_null=True)
     sales_end = AwareDateTimeField(required=False, allow_null=True)
     members_only_until = AwareDateTimeField(required=False, allow_null=True)
     perks = serializers.ListField(child=serializers.CharField(max_length=120), max_length=20, required=False,
-                                  help_text="Text-only perks: shown to buyers, enforced by nobody.")
+                                  help_text=_("Text-only perks: shown to buyers, enforced by nobody."))
     entitlements = serializers.ListField(
         child=serializers.DictField(), max_length=4, required=False,
-        help_text='Perks the platform delivers: {"kind": "replay", "days"?}, {"kind": "download", "product"}, '
-                  '{"kind": "merch_discount", "percent"}, {"kind": "backstage"}.')
+        help_text=_('Perks the platform delivers: {"kind": "replay", "days"?}, {"kind": "download", "product"}, '
+                  '{"kind": "merch_discount", "percent"}, {"kind": "backstage"}.'))
     kind = serializers.ChoiceField(choices=["standard", "backstage", "vip", "online"], required=False)
     description = serializers.CharField(max_length=280, required=False, allow_blank=True)
 
@@ -104,7 +105,7 @@ class DiscoverQuerySerializer(serializers.Serializer):
     creator = serializers.CharField(max_length=80, required=False, allow_blank=True)
     starts_after = QueryDateTimeField(required=False)
     starts_before = QueryDateTimeField(required=False)
-    near = serializers.CharField(max_length=64, required=False, help_text='"lat,lng", e.g. "52.52,13.40"')
+    near = serializers.CharField(max_length=64, required=False, help_text=_('"lat,lng", e.g. "52.52,13.40"'))
     radius_km = serializers.FloatField(min_value=0.1, max_value=20000, required=False)
     page = serializers.IntegerField(min_value=1, max_value=100000, required=False)
     page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
@@ -114,15 +115,15 @@ class DiscoverQuerySerializer(serializers.Serializer):
 
         near = parse_near(value)
         if near is None:
-            raise serializers.ValidationError("Use latitude,longitude in degrees, e.g. 52.52,13.40.")
+            raise serializers.ValidationError(gettext("Use latitude,longitude in degrees, e.g. 52.52,13.40."))
         return near
 
     def validate(self, attrs):
         after, before = attrs.get("starts_after"), attrs.get("starts_before")
         if after and before and before <= after:
-            raise serializers.ValidationError({"starts_before": ["Must be after starts_after."]})
+            raise serializers.ValidationError({"starts_before": [gettext("Must be after starts_after.")]})
         if "radius_km" in attrs and "near" not in attrs:
-            raise serializers.ValidationError({"near": ["Give near=lat,lng together with radius_km."]})
+            raise serializers.ValidationError({"near": [gettext("Give near=lat,lng together with radius_km.")]})
         return attrs
 
 
@@ -184,9 +185,9 @@ class TierSerializer(serializers.Serializer):
     sales_end = AwareDateTimeField(allow_null=True)
     members_only_until = AwareDateTimeField(allow_null=True)
     perks = serializers.ListField(child=serializers.CharField())
-    entitlements = serializers.SerializerMethodField(help_text="Perks the platform delivers (see tier create).")
+    entitlements = serializers.SerializerMethodField(help_text=_("Perks the platform delivers (see tier create)."))
     member_price = serializers.SerializerMethodField(
-        help_text="The price after the caller's member discount (the price itself when none applies).")
+        help_text=_("The price after the caller's member discount (the price itself when none applies)."))
 
     @extend_schema_field(serializers.DecimalField(max_digits=10, decimal_places=2))
     def get_member_price(self, tier) -> str:
@@ -348,7 +349,7 @@ class ScannedTicketSerializer(serializers.Serializer):
     checked_in_at = AwareDateTimeField(allow_null=True)
     answers = serializers.SerializerMethodField()
     no_recording = serializers.SerializerMethodField()
-    backstage = serializers.SerializerMethodField(help_text="The tier's backstage perk: show the door.")
+    backstage = serializers.SerializerMethodField(help_text=_("The tier's backstage perk: show the door."))
 
     def get_holder(self, ticket) -> str:
         return ticket.holder_name or ticket.holder_email.split("@", 1)[0]

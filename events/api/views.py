@@ -7,6 +7,7 @@ cacheable: a strong ETag over the body, `Cache-Control: public` and 304 for `If-
 """
 import hashlib
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import APIException
@@ -26,14 +27,13 @@ from microstage.selectors import creator_for_team, role_of
 
 from . import serializers as s
 
-STREAM_ONLY_DETAIL = "A stream-only ticket: it does not open the room."
 DISCOVERY_MAX_AGE = 60  # seconds a shared cache may keep the public list
 
 
 def _event(event_id: str) -> Event:
     event = Event.objects.select_related("creator").filter(pk=event_id).first()
     if event is None:
-        raise NotFound("No such event.")
+        raise NotFound(_("No such event."))
     return event
 
 
@@ -42,9 +42,9 @@ def _team_event(user, event_id: str, roles=EDIT_ROLES) -> Event:
     event = _event(event_id)
     role = role_of(user, event.creator_id)
     if role is None:
-        raise NotFound("No such event.")
+        raise NotFound(_("No such event."))
     if role not in roles:
-        raise Forbidden("Your role on this creator's team does not allow this.")
+        raise Forbidden(_("Your role on this creator's team does not allow this."))
     return event
 
 
@@ -53,9 +53,9 @@ def _visible_event(user, event_id: str) -> Event:
     events only for members whose plan includes them and for the team."""
     event = _event(event_id)
     if event.status == Event.Status.DRAFT and role_of(user, event.creator_id) is None:
-        raise NotFound("No such event.")
+        raise NotFound(_("No such event."))
     if not services.may_see_event(user, event):
-        raise NotFound("No such event.")
+        raise NotFound(_("No such event."))
     return event
 
 
@@ -167,8 +167,8 @@ class EventDetailView(APIView):
         body.is_valid(raise_exception=True)
         data = body.validated_data
         if data.get("creator", event.creator_id) != event.creator_id:
-            raise Invalid("An event cannot move to another creator.",
-                          fields={"creator": ["An event cannot move to another creator."]})
+            raise Invalid(_("An event cannot move to another creator."),
+                          fields={"creator": [_("An event cannot move to another creator.")]})
         event = services.update_event(event, **s.event_fields(data, event))
         return Response(_detail(_event(event.pk), request))
 
@@ -234,7 +234,7 @@ class CheckInView(APIView):
     def post(self, request, event_id):
         event = _door_event(request.user, event_id)
         data = parse(s.CheckInInSerializer, request)
-        result, ticket, _ = services.check_in(event=event, payload=data["payload"], actor=request.user,
+        result, ticket, _scan = services.check_in(event=event, payload=data["payload"], actor=request.user,
                                               device=data["device"])
         if result == CheckIn.Result.OK:
             scanned = s.ScannedTicketSerializer(ticket).data
@@ -243,17 +243,33 @@ class CheckInView(APIView):
         if result == CheckIn.Result.ALREADY:
             first = ticket.checked_in_at
             scanned = s.ScannedTicketSerializer(ticket).data
-            return Response({"result": result, "code": result,
-                             "detail": f"Already checked in at {in_zone(first, event.tz):%H:%M}.",
-                             "first_scan_at": first.isoformat(), "ticket": scanned, "answers": scanned["answers"],
-                             "no_recording": scanned["no_recording"]}, status=status.HTTP_409_CONFLICT)
+            return Response(
+                {
+                    "result": result,
+                    "code": result,
+                    "detail": _("Already checked in at %(time)s.") % {"time": f"{in_zone(first, event.tz):%H:%M}"},
+                    "first_scan_at": first.isoformat(),
+                    "ticket": scanned,
+                    "answers": scanned["answers"],
+                    "no_recording": scanned["no_recording"],
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
         if result == CheckIn.Result.STREAM_ONLY:
             scanned = s.ScannedTicketSerializer(ticket).data
-            return Response({"result": result, "code": result, "detail": STREAM_ONLY_DETAIL, "ticket": scanned,
-                             "answers": scanned["answers"], "no_recording": scanned["no_recording"]},
-                            status=status.HTTP_409_CONFLICT)
-        return Response({"result": result, "code": "invalid", "detail": "Not a valid ticket for this event.",
-                         "fields": {"payload": ["Not a valid ticket for this event."]}},
+            return Response(
+                {
+                    "result": result,
+                    "code": result,
+                    "detail": _("A stream-only ticket: it does not open the room."),
+                    "ticket": scanned,
+                    "answers": scanned["answers"],
+                    "no_recording": scanned["no_recording"],
+                },
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response({"result": result, "code": "invalid", "detail": _("Not a valid ticket for this event."),
+                         "fields": {"payload": [_("Not a valid ticket for this event.")]}},
                         status=status.HTTP_400_BAD_REQUEST)
 
 

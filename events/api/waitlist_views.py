@@ -3,6 +3,7 @@
 Joining a list twice answers 200 with the entry already there (same id and place) rather than a
 409: a client that retries a timed-out POST keeps its place and learns it is in line.
 """
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -111,7 +112,7 @@ class BundleListView(APIView):
         data = parse(BundleInSerializer, request)
         creator = Creator.objects.filter(pk=data["creator"]).first()
         if creator is None or role_of(request.user, creator.pk) is None:
-            raise NotFound("No such creator.")
+            raise NotFound(_("No such creator."))
         bundle = bundles.create_bundle(
             creator=creator, name=data["name"], description=data["description"], price=data["price"],
             currency=data["currency"], credit_amount=data["credit"], max_per_order=data["max_per_order"],
@@ -126,5 +127,5 @@ class BundleDetailView(APIView):
     def get(self, request, bundle_id):
         bundle = Bundle.objects.filter(pk=bundle_id).first()
         if bundle is None or (not bundle.is_active and role_of(request.user, bundle.creator_id) is None):
-            raise NotFound("No such bundle.")
+            raise NotFound(_("No such bundle."))
         return Response(BundleSerializer(bundle).data)

@@ -1,6 +1,7 @@
 """The API's one error format: {"code", "detail"} (+ "fields" for validation errors)."""
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -53,8 +54,10 @@ def exception_handler(exc, context):
         return Response({"code": exc.code, "detail": exc.detail, **exc.extra}, status=exc.status)
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
-        first = next(iter(fields.values()), ["Invalid input."])[0]
-        return invalid_response(first if list(fields) == ["non_field_errors"] else "Some fields are invalid.", fields)
+        first = next(iter(fields.values()), [_("Invalid input.")])[0]
+        return invalid_response(
+            first if list(fields) == ["non_field_errors"] else _("Some fields are invalid."), fields
+        )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -2,6 +2,7 @@
 import datetime
 
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 
@@ -12,7 +13,7 @@ class AwareDateTimeField(serializers.DateTimeField):
     hours off, so a time without an offset is refused with a clear message instead."""
 
     default_error_messages = {
-        "naive": "Give the time with its UTC offset, e.g. 2030-05-01T20:00:00+02:00 or 2030-05-01T18:00:00Z.",
+        "naive": _("Give the time with its UTC offset, e.g. 2030-05-01T20:00:00+02:00 or 2030-05-01T18:00:00Z."),
     }
 
     def to_internal_value(self, value):

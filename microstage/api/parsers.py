@@ -2,6 +2,7 @@
 import codecs
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
@@ -17,14 +18,15 @@ class JSONParser(parsers.JSONParser):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         raw = stream.read() if limit is None else stream.read(limit + 1)
         if limit is not None and len(raw) > limit:
-            raise ServiceError(f"The request is too large (at most {limit // (1024 * 1024)} MiB).", code="too_large")
+            raise ServiceError(_("The request is too large (at most %(size)s MiB).") % {"size": limit // (1024 * 1024)},
+                               code="too_large")
         try:
             text = codecs.decode(raw, encoding)
             return safejson.loads(text, parse_constant=_refuse_constant)
         except safejson.Refused as exc:
             raise Invalid(str(exc)) from None
         except ValueError as exc:
-            raise ParseError(f"JSON parse error - {exc}") from None
+            raise ParseError(_("JSON parse error - %(exc)s") % {"exc": exc}) from None
 
 
 def _refuse_constant(name: str):

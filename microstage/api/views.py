@@ -1,6 +1,7 @@
 """API views for accounts, creators and teams (thin: parse, call a service, answer)."""
 from allauth.account.adapter import get_adapter
 from django import forms
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authtoken.models import Token
@@ -55,12 +56,15 @@ class TokenView(APIView):
         try:
             user = get_adapter(request).authenticate(request._request, email=data["email"], password=data["password"])
         except forms.ValidationError as exc:
-            raise ServiceError("Too many failed attempts. Try again in a few minutes.", code="rate_limited",
+            raise ServiceError(_("Too many failed attempts. Try again in a few minutes."), code="rate_limited",
                                status=429) from exc
         if user is None or not user.is_active:
-            raise Invalid("Email or password is wrong.", fields={"non_field_errors": ["Email or password is wrong."]},
-                          code="invalid_credentials")
-        token, _ = Token.objects.get_or_create(user=user)
+            raise Invalid(
+                _("Email or password is wrong."),
+                fields={"non_field_errors": [_("Email or password is wrong.")]},
+                code="invalid_credentials",
+            )
+        token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
 

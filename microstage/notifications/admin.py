@@ -1,5 +1,6 @@
 """Admin for notification preferences and the record of every message with its delivery status."""
 from django.contrib import admin, messages
+from django.utils.translation import ngettext, gettext_lazy as _
 
 from .models import Notification, NotificationPreference
 from .services import deliver
@@ -17,14 +18,15 @@ class NotificationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
-    @admin.action(description="Send failed messages again")
+    @admin.action(description=_("Send failed messages again"))
     def retry(self, request, queryset):
         sent = 0
         for record in queryset.filter(status=Notification.Status.FAILED):
             Notification.objects.filter(pk=record.pk, status=Notification.Status.FAILED).update(
                 status=Notification.Status.QUEUED, error="")
             sent += deliver(record.pk).status == Notification.Status.SENT
-        self.message_user(request, f"{sent} message(s) sent again.", messages.SUCCESS)
+        self.message_user(request, ngettext("%(count)s message sent again.", "%(count)s messages sent again.", sent)
+                          % {"count": sent}, messages.SUCCESS)
 
 
 @admin.register(NotificationPreference)

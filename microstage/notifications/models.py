@@ -5,6 +5,7 @@ app and one migration history.
 """
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from microstage.ids import PublicIdField
 
@@ -39,30 +40,30 @@ class Notification(models.Model):
     message is never sent twice, whoever asks for it again."""
 
     class Channel(models.TextChoices):
-        EMAIL = "email", "Email"
-        SMS = "sms", "SMS"
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("SMS")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
-        RATE_LIMITED = "rate_limited", "Not sent: rate limited"
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        RATE_LIMITED = "rate_limited", _("Not sent: rate limited")
 
     id = PublicIdField("ntf")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="notifications")
-    recipient = models.CharField(max_length=254, help_text="Email address (lower case) that identifies the person.")
-    address = models.CharField(max_length=254, help_text="Where it went: the email address or the phone number.")
+    recipient = models.CharField(max_length=254, help_text=_("Email address (lower case) that identifies the person."))
+    address = models.CharField(max_length=254, help_text=_("Where it went: the email address or the phone number."))
     kind = models.CharField(max_length=40, db_index=True)
     event_id = models.CharField(max_length=32, blank=True, db_index=True,
-                                help_text="The event it is about (rate limits count per person and event).")
-    key = models.CharField(max_length=120, help_text="What makes it one message (deduplication).")
+                                help_text=_("The event it is about (rate limits count per person and event)."))
+    key = models.CharField(max_length=120, help_text=_("What makes it one message (deduplication)."))
     channel = models.CharField(max_length=8, choices=Channel.choices)
-    fallback = models.BooleanField(default=False, help_text="Sent by SMS because the email could not be sent.")
+    fallback = models.BooleanField(default=False, help_text=_("Sent by SMS because the email could not be sent."))
     subject = models.CharField(max_length=255, blank=True)
     body = models.TextField(blank=True)
     fallback_text = models.CharField(max_length=320, blank=True,
-                                     help_text="What goes by SMS if this email cannot be sent (confirmed phones).")
+                                     help_text=_("What goes by SMS if this email cannot be sent (confirmed phones)."))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     provider_id = models.CharField(max_length=80, blank=True)
     error = models.CharField(max_length=500, blank=True)

@@ -26,6 +26,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from microstage.errors import Conflict, Invalid, ServiceError
 from microstage.i18n import language_for
@@ -64,22 +65,25 @@ KINDS: dict[str, Kind] = {
 # --- preferences ---------------------------------------------------------------------------------
 
 def preferences_of(user) -> NotificationPreference:
-    pref, _ = NotificationPreference.objects.get_or_create(user=user)
+    pref, _created = NotificationPreference.objects.get_or_create(user=user)
     return pref
 
 
 def normalize_phone(value: str) -> str:
     """An E.164 number from what was typed (it must start with + and the country code)."""
     text = (value or "").strip()
-    message = "Enter the number in international format, starting with + and the country code (+4915112345678)."
+    message = _("Enter the number in international format, starting with + and the country code (+4915112345678).")
     if not text.startswith("+") or len(text) > 32:
-        raise Invalid("That is not a phone number.", fields={"phone": [message]})
+        raise Invalid(_("That is not a phone number."), fields={"phone": [message]})
     try:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException as exc:
-        raise Invalid("That is not a phone number.", fields={"phone": [message]}) from exc
+        raise Invalid(_("That is not a phone number."), fields={"phone": [message]}) from exc
     if not phonenumbers.is_valid_number(number):
-        raise Invalid("That is not a phone number.", fields={"phone": ["This number does not exist. " + message]})
+        raise Invalid(
+            _("That is not a phone number."),
+            fields={"phone": [_("This number does not exist. %(reason)s") % {"reason": message}]},
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -99,7 +103,7 @@ def update_preferences(user, *, email: bool | None = None, sms_on: bool | None =
         pref = NotificationPreference.objects.select_for_update().get(user=user)
         phone_after = pref.phone if new_phone is None else new_phone
         if sms_on and not phone_after:
-            raise Invalid("Add a phone number to get SMS.", fields={"sms": ["Add a phone number first."]})
+            raise Invalid(_("Add a phone number to get SMS."), fields={"sms": [_("Add a phone number first.")]})
         code_needed = bool(new_phone) and (new_phone != pref.phone or not pref.phone_confirmed)
         if code_needed and new_phone == pref.phone and _code_is_fresh(pref):
             code_needed = False  # the same number again while its code is still fresh: keep that code
@@ -134,23 +138,27 @@ def _check_code_rate(pref: NotificationPreference, *, same_phone: bool) -> None:
     now = timezone.now()
     if same_phone and pref.code_sent_at and now - pref.code_sent_at < CODE_RESEND_AFTER:
         wait = int((CODE_RESEND_AFTER - (now - pref.code_sent_at)).total_seconds()) + 1
-        raise ServiceError(f"A code was just sent. Ask again in {wait} seconds.", code="rate_limited", status=429)
+        raise ServiceError(
+            _("A code was just sent. Ask again in %(wait)s seconds.") % {"wait": wait}, code="rate_limited", status=429
+        )
     sent = Notification.objects.filter(user_id=pref.user_id, kind="phone_code",
                                        created_at__gte=now - timedelta(hours=1)).count()
     if sent >= CODES_PER_HOUR:
-        raise ServiceError("Too many codes were sent this hour. Try again later.", code="rate_limited", status=429)
+        raise ServiceError(_("Too many codes were sent this hour. Try again later."), code="rate_limited", status=429)
 
 
 def resend_code(user) -> NotificationPreference:
     pref = preferences_of(user)
     if not pref.phone:
-        raise Invalid("Add a phone number first.", fields={"phone": ["Required."]})
+        raise Invalid(_("Add a phone number first."), fields={"phone": [_("Required.")]})
     if pref.phone_confirmed:
-        raise Conflict("This number is already confirmed.", code="already_confirmed")
+        raise Conflict(_("This number is already confirmed."), code="already_confirmed")
     if _code_is_fresh(pref):
         wait = int((CODE_RESEND_AFTER - (timezone.now() - pref.code_sent_at)).total_seconds()) + 1
-        raise ServiceError(f"A code was just sent. Ask again in {wait} seconds.", code="rate_limited", status=429)
-    pref, _ = update_preferences(user, phone=pref.phone)
+        raise ServiceError(
+            _("A code was just sent. Ask again in %(wait)s seconds.") % {"wait": wait}, code="rate_limited", status=429
+        )
+    pref, _sent = update_preferences(user, phone=pref.phone)
     return pref
 
 
@@ -160,23 +168,23 @@ def _send_code(user_id: str, phone: str, code: str) -> None:
         user_id=user_id, recipient=User.objects.filter(pk=user_id).values_list("email", flat=True).first() or "",
         address=phone, kind="phone_code", key=f"phone_code:{timezone.now().timestamp()}",
         channel=Notification.Channel.SMS, body="Your Microstage confirmation code is ••••••")
-    _send_sms(record, f"Your Microstage confirmation code is {code}. It expires in 10 minutes.")
+    _send_sms(record, _("Your Microstage confirmation code is %(code)s. It expires in 10 minutes.") % {"code": code})
 
 
 def confirm_phone(user, code) -> NotificationPreference:
     """The code sent to the phone, typed back: the number is then used for SMS."""
     code = (code if isinstance(code, str) else "").strip().replace(" ", "")
     if not (code.isdigit() and len(code) == 6):
-        raise Invalid("Enter the 6-digit code.", fields={"code": ["Enter the 6 digits we sent by SMS."]})
+        raise Invalid(_("Enter the 6-digit code."), fields={"code": [_("Enter the 6 digits we sent by SMS.")]})
     with transaction.atomic():
         pref = NotificationPreference.objects.select_for_update().filter(user=user).first()
         if pref is None or not pref.phone or pref.phone_confirmed:
-            raise Conflict("There is no number waiting for confirmation.", code="nothing_to_confirm")
+            raise Conflict(_("There is no number waiting for confirmation."), code="nothing_to_confirm")
         if not pref.code_hash or not pref.code_sent_at or timezone.now() - pref.code_sent_at > CODE_TTL:
-            raise Invalid("This code has expired. Ask for a new one.", code="expired",
-                          fields={"code": ["Expired: ask for a new code."]})
+            raise Invalid(_("This code has expired. Ask for a new one."), code="expired",
+                          fields={"code": [_("Expired: ask for a new code.")]})
         if pref.code_attempts >= CODE_MAX_ATTEMPTS:
-            raise ServiceError("Too many wrong codes. Ask for a new one.", code="too_many_attempts", status=429)
+            raise ServiceError(_("Too many wrong codes. Ask for a new one."), code="too_many_attempts", status=429)
         right = hmac.compare_digest(pref.code_hash, _code_hash(user.pk, pref.phone, code))
         if right:
             pref.phone_confirmed_at, pref.code_hash, pref.code_attempts = timezone.now(), "", 0
@@ -184,7 +192,7 @@ def confirm_phone(user, code) -> NotificationPreference:
             pref.code_attempts += 1
         pref.save(update_fields=["phone_confirmed_at", "code_hash", "code_attempts", "updated_at"])
     if not right:  # the failed attempt is counted (committed above) before we say so
-        raise Invalid("That code is not right.", code="wrong_code", fields={"code": ["That code is not right."]})
+        raise Invalid(_("That code is not right."), code="wrong_code", fields={"code": [_("That code is not right.")]})
     return pref
 
 
@@ -200,7 +208,7 @@ def _resolve(user_or_email) -> tuple[User | None, str]:
 
 
 def _rate_limit() -> tuple[int, int]:
-    count, _, seconds = settings.NOTIFY_RATE_LIMIT.partition("/")
+    count, _slash, seconds = settings.NOTIFY_RATE_LIMIT.partition("/")
     return int(count), int(seconds or 3600)
 
 

@@ -15,15 +15,25 @@ from . import services
 
 
 class PreferencesForm(forms.Form):
-    email = forms.BooleanField(required=False, label="Email me")
-    sms = forms.BooleanField(required=False, label="Text me (SMS)",
-                             help_text="Used once your number is confirmed. Messages that matter only: your "
-                                       "waiting-list offer, doors open, the stream is live, a drop you asked about "
-                                       "is open, your group-buy succeeded.")
-    phone = forms.CharField(required=False, max_length=32, label="Mobile number",
-                            help_text="International format, starting with + and the country code: +4915112345678.",
-                            widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel",
-                                                          "placeholder": "+4915112345678"}))
+    email = forms.BooleanField(required=False, label=gettext_lazy("Email me"))
+    sms = forms.BooleanField(
+        required=False,
+        label=gettext_lazy("Text me (SMS)"),
+        help_text=gettext_lazy(
+            "Used once your number is confirmed. Messages that matter only: your "
+            "waiting-list offer, doors open, the stream is live, a drop you asked about "
+            "is open, your group-buy succeeded."
+        ),
+    )
+    phone = forms.CharField(
+        required=False,
+        max_length=32,
+        label=gettext_lazy("Mobile number"),
+        help_text=gettext_lazy("International format, starting with + and the country code: +4915112345678."),
+        widget=forms.TextInput(
+            attrs={"type": "tel", "autocomplete": "tel", "inputmode": "tel", "placeholder": "+4915112345678"}
+        ),
+    )
 
 
 class LanguageForm(forms.Form):
@@ -33,7 +43,7 @@ class LanguageForm(forms.Form):
 
 
 class ConfirmForm(forms.Form):
-    code = forms.CharField(max_length=12, label="Code from the SMS",
+    code = forms.CharField(max_length=12, label=gettext_lazy("Code from the SMS"),
                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
                                                          "pattern": "[0-9 ]*"}))
 
@@ -61,10 +71,10 @@ def preferences(request):
             form = PreferencesForm(request.POST)
             if form.is_valid():
                 data = form.cleaned_data
-                _, code_sent = services.update_preferences(request.user, email=data["email"], sms_on=data["sms"],
+                _pref, code_sent = services.update_preferences(request.user, email=data["email"], sms_on=data["sms"],
                                                            phone=data["phone"])
-                messages.success(request, "We sent a code to your phone: type it below to confirm the number."
-                                 if code_sent else "Your notification settings are saved.")
+                messages.success(request, gettext("We sent a code to your phone: type it below to confirm the number.")
+                                 if code_sent else gettext("Your notification settings are saved."))
                 return redirect("notification-preferences")
         elif action == "language":
             language = LanguageForm(request.POST)
@@ -78,14 +88,14 @@ def preferences(request):
             confirm = ConfirmForm(request.POST)
             if confirm.is_valid():
                 services.confirm_phone(request.user, confirm.cleaned_data["code"])
-                messages.success(request, "Your number is confirmed.")
+                messages.success(request, gettext("Your number is confirmed."))
                 return redirect("notification-preferences")
         elif action == "resend":
             services.resend_code(request.user)
-            messages.success(request, "A new code is on its way.")
+            messages.success(request, gettext("A new code is on its way."))
             return redirect("notification-preferences")
         elif request.method == "POST":
-            form.add_error(None, "Unknown action.")
+            form.add_error(None, gettext("Unknown action."))
     except ServiceError as exc:
         _apply_errors(confirm if action == "confirm" else language if action == "language" else form, exc)
         status = exc.status

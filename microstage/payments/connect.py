@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import stripe
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from .money import to_minor
 from .providers.base import ProviderError
@@ -52,7 +53,7 @@ def account_status(obj) -> AccountStatus:
 def _options(idempotency_key: str = "", account: str = "") -> dict:
     stripe.api_base = settings.STRIPE_API_HOST.rstrip("/") if settings.STRIPE_API_HOST else DEFAULT_API_BASE
     if not settings.STRIPE_SECRET_KEY:
-        raise ProviderError("Card payments are not configured.", code="payments_not_configured", status=503)
+        raise ProviderError(_("Card payments are not configured."), code="payments_not_configured", status=503)
     options = {"api_key": settings.STRIPE_SECRET_KEY, "stripe_version": settings.STRIPE_API_VERSION}
     if idempotency_key:
         options["idempotency_key"] = idempotency_key
@@ -67,7 +68,7 @@ def _call(func, *args, idempotency_key: str = "", on_account: str = "", **params
         return func(*args, **params, **_options(idempotency_key, on_account))
     except stripe.StripeError as exc:
         log.warning("stripe connect call %s failed: %s", getattr(func, "__qualname__", func), exc)
-        raise ProviderError(exc.user_message or "Stripe could not complete the request.") from exc
+        raise ProviderError(exc.user_message or _("Stripe could not complete the request.")) from exc
 
 
 def create_express_account(*, email: str, idempotency_key: str) -> str:

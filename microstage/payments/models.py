@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from microstage.ids import PublicIdField
 
@@ -15,25 +16,25 @@ class Payment(models.Model):
     """Money asked of one payer for one purpose, whatever provider carries it."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        AUTHORIZED = "authorized", "Authorised"
-        CAPTURED = "captured", "Captured"
-        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
-        REFUNDED = "refunded", "Refunded"
-        FAILED = "failed", "Failed"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Pending")
+        AUTHORIZED = "authorized", _("Authorised")
+        CAPTURED = "captured", _("Captured")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        REFUNDED = "refunded", _("Refunded")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Capture(models.TextChoices):
-        AUTOMATIC = "automatic", "Automatic"
-        MANUAL = "manual", "Manual (authorise, capture later)"
+        AUTOMATIC = "automatic", _("Automatic")
+        MANUAL = "manual", _("Manual (authorise, capture later)")
 
     id = PublicIdField("pay")
     provider = models.CharField(max_length=16)
-    provider_reference = models.CharField(max_length=255, blank=True, help_text="Payment intent / authorisation id.")
+    provider_reference = models.CharField(max_length=255, blank=True, help_text=_("Payment intent / authorisation id."))
     checkout_session = models.CharField(max_length=255, blank=True)
     subscription = models.CharField(max_length=255, blank=True)
     invoice = models.CharField(max_length=255, blank=True)
-    customer = models.CharField(max_length=255, blank=True, help_text="Provider customer id, if any.")
+    customer = models.CharField(max_length=255, blank=True, help_text=_("Provider customer id, if any."))
 
     amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
@@ -42,8 +43,8 @@ class Payment(models.Model):
     capture_method = models.CharField(max_length=16, choices=Capture.choices, default=Capture.AUTOMATIC)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
 
-    purpose = models.CharField(max_length=64, help_text='Which app acts on it, e.g. "commerce.order".')
-    reference = models.CharField(max_length=128, help_text="The caller's own id (order, participant, plan…).")
+    purpose = models.CharField(max_length=64, help_text=_('Which app acts on it, e.g. "commerce.order".'))
+    reference = models.CharField(max_length=128, help_text=_("The caller's own id (order, participant, plan…)."))
     description = models.CharField(max_length=255, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     success_url = models.URLField(max_length=1000, blank=True)

@@ -1,6 +1,8 @@
 """Decimal amounts <-> provider minor units, per ISO 4217 currency (never floats)."""
 from decimal import Decimal
 
+from django.utils.translation import gettext as _
+
 from microstage.errors import Invalid
 
 # Currencies Stripe charges in whole units (no minor unit).
@@ -16,7 +18,7 @@ def normalise_currency(currency: str) -> str:
 
     code = (currency or "").strip().upper() if isinstance(currency, str | None) else ""
     if code not in codes():
-        raise Invalid("Currency must be an ISO 4217 code.", fields={"currency": ["Unknown currency."]})
+        raise Invalid(_("Currency must be an ISO 4217 code."), fields={"currency": [_("Unknown currency.")]})
     return code
 
 
@@ -35,8 +37,9 @@ def to_minor(amount: Decimal, currency: str) -> int:
         raise TypeError("amounts are Decimal, never float")
     scaled = amount.scaleb(exponent(currency))
     if scaled != scaled.to_integral_value():
-        raise Invalid(f"{amount} cannot be charged in {normalise_currency(currency)}.",
-                      fields={"amount": ["Too many decimal places for this currency."]})
+        raise Invalid(_("%(amount)s cannot be charged in %(currency)s.") % {"amount": amount,
+                                                                           "currency": normalise_currency(currency)},
+                      fields={"amount": [_("Too many decimal places for this currency.")]})
     return int(scaled)
 
 
@@ -50,7 +53,9 @@ def validate_amount(amount) -> Decimal:
         raise TypeError("amounts are Decimal, never float")
     value = Decimal(amount)
     if value <= 0:
-        raise Invalid("The amount must be more than zero.", fields={"amount": ["Must be more than zero."]})
+        raise Invalid(_("The amount must be more than zero."), fields={"amount": [_("Must be more than zero.")]})
     if value != value.quantize(Decimal("0.01")):
-        raise Invalid("The amount has too many decimal places.", fields={"amount": ["At most two decimal places."]})
+        raise Invalid(
+            _("The amount has too many decimal places."), fields={"amount": [_("At most two decimal places.")]}
+        )
     return value.quantize(Decimal("0.01"))

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from microstage.errors import Conflict, Invalid, NotFound
 
@@ -45,8 +46,10 @@ class StartedCheckout:
 def _new_payment(*, amount, currency, description, purpose, reference, metadata, capture_method,
                  provider: str, **fields) -> Payment:
     if not purpose or not reference:
-        raise Invalid("A payment needs a purpose and a reference.",
-                      fields={k: ["Required."] for k, v in (("purpose", purpose), ("reference", reference)) if not v})
+        raise Invalid(
+            _("A payment needs a purpose and a reference."),
+            fields={k: [_("Required.")] for k, v in (("purpose", purpose), ("reference", reference)) if not v},
+        )
     meta = {str(k): str(v) for k, v in (metadata or {}).items()}
     amount, currency = validate_amount(amount), normalise_currency(currency or settings.DEFAULT_CURRENCY)
     to_minor(amount, currency)  # refuse what the currency cannot express (1500.50 JPY) before anything starts
@@ -146,7 +149,7 @@ def create_subscription(*, customer: str, amount: Decimal, currency: str | None 
     """Start a recurring charge. Returns the first period's Payment (captured once its invoice is paid);
     later periods arrive as new Payments with the same purpose, reference and `subscription`."""
     if interval not in ("month", "year"):
-        raise Invalid("Subscriptions renew monthly or yearly.", fields={"interval": ["Use month or year."]})
+        raise Invalid(_("Subscriptions renew monthly or yearly."), fields={"interval": [_("Use month or year.")]})
     provider = get_provider()
     with transaction.atomic():
         payment = _new_payment(amount=amount, currency=currency, description=description, purpose=purpose,
@@ -176,7 +179,7 @@ def start_subscription_checkout(*, amount: Decimal, currency: str | None = None,
     provider says it is paid (checkout completed or first invoice paid, whichever arrives first: one capture);
     later periods arrive as new Payments, as with create_subscription."""
     if interval not in ("month", "year"):
-        raise Invalid("Subscriptions renew monthly or yearly.", fields={"interval": ["Use month or year."]})
+        raise Invalid(_("Subscriptions renew monthly or yearly."), fields={"interval": [_("Use month or year.")]})
     provider = get_provider()
     with transaction.atomic():
         payment = _new_payment(amount=amount, currency=currency, description=description, purpose=purpose,
@@ -222,7 +225,7 @@ def _locked(payment_id: str) -> Payment:
     try:
         return Payment.objects.select_for_update().get(pk=payment_id)
     except Payment.DoesNotExist:
-        raise NotFound("No such payment.")
+        raise NotFound(_("No such payment."))
 
 
 def capture(payment_id: str, amount: Decimal | None = None) -> Payment:
@@ -230,11 +233,15 @@ def capture(payment_id: str, amount: Decimal | None = None) -> Payment:
     with transaction.atomic():
         payment = _locked(payment_id)
         if payment.status != Status.AUTHORIZED:
-            raise Conflict(f"Only an authorised payment can be captured (this one is {payment.status}).",
-                           code="not_authorized")
+            raise Conflict(
+                _("Only an authorised payment can be captured (this one is %(status)s).") % {"status": payment.status},
+                code="not_authorized",
+            )
         amount = payment.amount if amount is None else validate_amount(amount)
         if amount > payment.amount:
-            raise Invalid("Cannot capture more than was authorised.", fields={"amount": ["More than authorised."]})
+            raise Invalid(
+                _("Cannot capture more than was authorised."), fields={"amount": [_("More than authorised.")]}
+            )
         result = get_provider(payment.provider).capture(payment.provider_reference, amount=amount,
                                                         currency=payment.currency,
                                                         idempotency_key=f"{payment.id}:capture:{amount}")
@@ -248,7 +255,9 @@ def release(payment_id: str) -> Payment:
         if payment.status == Status.CANCELLED:
             return payment
         if payment.status not in (Status.PENDING, Status.AUTHORIZED):
-            raise Conflict(f"A {payment.status} payment cannot be released.", code="not_releasable")
+            raise Conflict(
+                _("A %(status)s payment cannot be released.") % {"status": payment.status}, code="not_releasable"
+            )
         if payment.provider_reference:
             result = get_provider(payment.provider).cancel(payment.provider_reference,
                                                            idempotency_key=f"{payment.id}:cancel")
@@ -262,12 +271,17 @@ def refund(payment_id: str, amount: Decimal | None = None) -> Payment:
     with transaction.atomic():
         payment = _locked(payment_id)
         if payment.status not in (Status.CAPTURED, Status.PARTIALLY_REFUNDED):
-            raise Conflict(f"Only a captured payment can be refunded (this one is {payment.status}).",
-                           code="not_refundable")
+            raise Conflict(
+                _("Only a captured payment can be refunded (this one is %(status)s).") % {"status": payment.status},
+                code="not_refundable",
+            )
         amount = payment.refundable_amount if amount is None else validate_amount(amount)
         if amount > payment.refundable_amount:
-            raise Invalid(f"At most {payment.refundable_amount} {payment.currency} can be refunded.",
-                          fields={"amount": ["More than what is left to refund."]})
+            raise Invalid(
+                _("At most %(refundable_amount)s %(currency)s can be refunded.")
+                % {"refundable_amount": payment.refundable_amount, "currency": payment.currency},
+                fields={"amount": [_("More than what is left to refund.")]},
+            )
         result = get_provider(payment.provider).refund(
             payment.provider_reference, amount=amount, currency=payment.currency,
             metadata={"payment_id": payment.id, "purpose": payment.purpose, "reference": payment.reference},
@@ -300,11 +314,11 @@ def _apply_result(payment: Payment, result: ProviderResult, operation: str) -> P
 def sandbox_payment(session_or_payment: str) -> Payment:
     """The sandbox Payment behind a test checkout session id or a pay_… id; 404 outside the sandbox."""
     if settings.PAYMENTS_PROVIDER != "sandbox" or not session_or_payment:
-        raise NotFound("No such test checkout.")
+        raise NotFound(_("No such test checkout."))
     payment = (Payment.objects.filter(provider="sandbox", checkout_session=session_or_payment).first()
                or Payment.objects.filter(provider="sandbox", pk=session_or_payment).first())
     if payment is None:
-        raise NotFound("No such test checkout.")
+        raise NotFound(_("No such test checkout."))
     return payment
 
 
@@ -313,7 +327,7 @@ def sandbox_complete(session_or_payment, outcome: str = "pay") -> Payment:
     from .providers.sandbox import SandboxProvider
 
     if outcome not in ("pay", "decline"):
-        raise Invalid("Outcome is pay or decline.", fields={"outcome": ["Use pay or decline."]})
+        raise Invalid(_("Outcome is pay or decline."), fields={"outcome": [_("Use pay or decline.")]})
     key = session_or_payment.pk if isinstance(session_or_payment, Payment) else session_or_payment
     payment = sandbox_payment(key)
     provider = get_provider("sandbox")
@@ -496,7 +510,7 @@ def _apply(payment: Payment, event: PaymentEvent) -> None:
               payment, event)
     elif kind == Kind.SUBSCRIPTION_ENDED:
         # Our own cancel call and the provider's webhook are two events for one ending: act once.
-        _, first = ProcessedEvent.objects.get_or_create(provider=payment.provider,
+        _processed, first = ProcessedEvent.objects.get_or_create(provider=payment.provider,
                                                         event_id=f"subscription-ended:{payment.subscription}",
                                                         defaults={"kind": kind, "payment": payment})
         if first:

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -33,7 +34,7 @@ def sandbox_checkout(request, session_id):
         payment = services.sandbox_complete(payment, outcome)
         if payment.status in (Payment.Status.CAPTURED, Payment.Status.AUTHORIZED):
             return _back(request, payment.success_url, payment)
-        messages.error(request, "The test card was declined. No money moved.")
+        messages.error(request, _("The test card was declined. No money moved."))
         return _back(request, payment.cancel_url, payment)
     return render(request, "payments/sandbox_checkout.html", {"payment": payment,
                                                               "is_open": payment.status == Payment.Status.PENDING})

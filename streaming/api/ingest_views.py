@@ -2,6 +2,7 @@
 
 Outsiders get 404 (they may not know the event exists), other team roles 403, as events/api does.
 """
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -21,9 +22,9 @@ def _team_event(user, event_id: str) -> Event:
     event = Event.objects.filter(pk=event_id).first()
     role = role_of(user, event.creator_id) if event else None
     if role is None:
-        raise NotFound("No such event.")
+        raise NotFound(_("No such event."))
     if role not in EDIT_ROLES:
-        raise Forbidden("Only the owner and managers see and change stream keys.")
+        raise Forbidden(_("Only the owner and managers see and change stream keys."))
     return event
 
 

@@ -1,5 +1,6 @@
 """API views for playback and clips (thin: parse, call a selector or service, answer)."""
 from django.conf import settings
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -43,7 +44,7 @@ class ClipStatusSerializer(serializers.Serializer):
 def _event_or_404(event_id: str, user) -> Event:
     event = Event.objects.select_related("creator").filter(pk=event_id).first()
     if event is None or (event.status == Event.Status.DRAFT and not selectors.is_team(user, event.creator_id)):
-        raise NotFound("No such event.")
+        raise NotFound(_("No such event."))
     return event
 
 
@@ -55,11 +56,12 @@ class PlaybackView(APIView):
     def get(self, request, event_id):
         event = _event_or_404(event_id, request.user)
         if not replays.can_play(event, request.user):
-            raise Forbidden("Only ticket holders and the team can watch this stream"
-                            + (", and buyers of the replay." if replays.active_offer(event) else "."))
+            raise Forbidden(_("Only ticket holders and the team can watch this stream, and buyers of the replay.")
+                            if replays.active_offer(event)
+                            else _("Only ticket holders and the team can watch this stream."))
         playback = replays.playback_for(event, request.user)
         if playback is None:
-            raise Conflict("Nothing is streaming yet, and there is no replay.", code="not_live")
+            raise Conflict(_("Nothing is streaming yet, and there is no replay."), code="not_live")
         return Response({"hls_url": _absolute(playback["hls_url"]), "expires_at": playback["expires_at"]})
 
 
@@ -97,5 +99,5 @@ class ClipDetailView(APIView):
         clip = Clip.objects.select_related("event", "event__creator").filter(pk=clip_id).first()
         if clip is None or (clip.event.status == Event.Status.DRAFT
                             and not selectors.is_team(request.user, clip.event.creator_id)):
-            raise NotFound("No such clip.")
+            raise NotFound(_("No such clip."))
         return Response(clip_status(clip, request.user))

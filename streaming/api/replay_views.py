@@ -1,4 +1,5 @@
 """API: buy an event's replay alone (signed in, or a guest with an email address)."""
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -14,7 +15,7 @@ from .. import replays
 
 class PurchaseInSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True,
-                                   help_text="Required for guests: the replay follows this (verified) address.")
+                                   help_text=_("Required for guests: the replay follows this (verified) address."))
 
 
 class ReplayPurchaseView(APIView):

@@ -1,4 +1,5 @@
 """Serializers for the streaming API's ingest answers."""
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 
@@ -7,7 +8,7 @@ class IngestSerializer(serializers.Serializer):
     stream_key = serializers.CharField()
     backup_ingest_url = serializers.CharField()
     backup_stream_key = serializers.CharField()
-    test_stream_key = serializers.CharField(help_text="The private test ingest: always open, seen only by the team")
+    test_stream_key = serializers.CharField(help_text=_("The private test ingest: always open, seen only by the team"))
     status = serializers.CharField()
 
 

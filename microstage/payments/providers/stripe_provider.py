@@ -8,6 +8,7 @@ from decimal import Decimal
 import stripe
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from ..events import Kind, PaymentEvent
 from ..money import from_minor, to_minor
@@ -75,7 +76,7 @@ class StripeProvider(PaymentProvider):
         api_host = getattr(settings, "STRIPE_API_HOST", "")  # absent unless the environment names one
         stripe.api_base = api_host.rstrip("/") if api_host else DEFAULT_API_BASE
         if not settings.STRIPE_SECRET_KEY:
-            raise ProviderError("Card payments are not configured.", code="payments_not_configured", status=503)
+            raise ProviderError(_("Card payments are not configured."), code="payments_not_configured", status=503)
         options = {"api_key": settings.STRIPE_SECRET_KEY, "stripe_version": settings.STRIPE_API_VERSION}
         if idempotency_key:
             options["idempotency_key"] = idempotency_key
@@ -85,14 +86,14 @@ class StripeProvider(PaymentProvider):
         try:
             return func(*args, **params, **self._options(idempotency_key))
         except stripe.CardError as exc:
-            raise CardDeclined(exc.user_message or "The card was declined.", payment_intent=_card_error_intent(exc))
+            raise CardDeclined(exc.user_message or _("The card was declined."), payment_intent=_card_error_intent(exc))
         except stripe.RateLimitError as exc:  # callers that batch (settlement) slow down and retry
             log.info("stripe rate limit on %s", getattr(func, "__qualname__", func))
-            raise ProviderError("The payment provider asked us to slow down; retrying shortly.",
+            raise ProviderError(_("The payment provider asked us to slow down; retrying shortly."),
                                 code="rate_limited", status=429) from exc
         except stripe.StripeError as exc:
             log.warning("stripe call %s failed: %s", getattr(func, "__qualname__", func), exc)
-            raise ProviderError(exc.user_message or "The payment provider could not complete the request.")
+            raise ProviderError(exc.user_message or _("The payment provider could not complete the request."))
 
     def _pi_result(self, pi, requested: Decimal | None = None) -> ProviderResult:
         currency = _get(pi, "currency", "eur")
