@@ -4,7 +4,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext, pgettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from microstage.ids import PublicIdField
@@ -38,7 +38,7 @@ class Order(models.Model):
         RESERVED = "reserved", _("Reserved")
         AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
         PAID = "paid", _("Paid")
-        CANCELLED = "cancelled", _("Cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("order status", "Cancelled")
         EXPIRED = "expired", _("Expired")
         PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
         REFUNDED = "refunded", _("Refunded")
@@ -209,7 +209,7 @@ class GroupBuy(models.Model):
     """A price that drops as more people commit before a deadline; settled once, at the deadline."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("status", "Open")
         SUCCEEDED = "succeeded", _("Succeeded (settling)")
         FAILED = "failed", _("Failed (releasing)")
         SETTLED = "settled", _("Settled")
@@ -256,7 +256,7 @@ class GroupBuy(models.Model):
         """The status in people's words, with the outcome (static/js/groupbuy.js says the same)."""
         outcome = self.outcome
         if outcome is None:
-            return gettext("Open")
+            return pgettext("status", "Open")
         reached = outcome == self.Outcome.REACHED
         if self.status == self.Status.SETTLED:
             step = pgettext("group-buy step", "settled") if reached else gettext("nothing charged")
@@ -290,7 +290,7 @@ class GroupBuyParticipant(models.Model):
         CAPTURED = "captured", _("Charged")
         RELEASED = "released", _("Released")
         DECLINED = "declined", _("Declined at settlement")
-        CANCELLED = "cancelled", _("Cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("order status", "Cancelled")
 
     id = PublicIdField("gbp")
     group_buy = models.ForeignKey(GroupBuy, on_delete=models.CASCADE, related_name="participants")
@@ -379,7 +379,7 @@ class Dispute(models.Model):
     """A payer's bank disputing a payment: the order is flagged and the amount held until resolved."""
 
     class Status(models.TextChoices):
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("status", "Open")
         WON = "won", _("Won")
         LOST = "lost", _("Lost")
 
@@ -483,12 +483,12 @@ class PosSale(models.Model):
         COMPLETED = "completed", _("Completed")
         CONFLICT = "conflict", _("Sold more than the pop-up held")
         BACK_ORDERED = "back_ordered", _("Back-ordered")
-        CANCELLED = "cancelled", _("Cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("order status", "Cancelled")
 
     id = PublicIdField("pos")
     location = models.ForeignKey(StockLocation, on_delete=models.PROTECT, related_name="pos_sales")
     client_id = models.CharField(max_length=64, unique=True)
-    items = models.JSONField(help_text=_('[{"variant": "var_…", "quantity": n, "unit_price": "12.00"}]'))
+    items = models.JSONField(help_text='[{"variant": "var_…", "quantity": n, "unit_price": "12.00"}]')
     total = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     payment_method = models.CharField(max_length=8, choices=Payment.choices)
