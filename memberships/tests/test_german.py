@@ -1,6 +1,5 @@
 """Memberships speak German to German readers: API error details, service errors with counts and names,
 form labels and errors, and status labels come from the catalogue; the machine-readable codes stay English."""
-# ruff: noqa: F811  - shared pytest fixtures are imported by name and then requested as arguments
 import time
 
 import pytest
@@ -11,7 +10,6 @@ from memberships.forms import PlanForm, RewardForm
 from memberships.models import LoyaltyEntry, Membership, Reward
 from microstage.errors import Conflict
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
-from microstage.tests.test_payments_helpers import sandbox  # noqa: F401 - fixture
 
 from .test_subscriptions import make_plan
 
