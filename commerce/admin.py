@@ -1,10 +1,12 @@
 """Staff views of orders, inventory pools and holds; money and stock change only through services."""
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
 from django.db.models import Q, Sum
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 
 from microstage.errors import ServiceError
 
@@ -59,23 +61,23 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
     actions = ["refund_orders"]
     fieldsets = [
         (None, {"fields": ["id", "status", "creator", "buyer", "email", "note"]}),
-        ("Money", {"fields": ["currency", "subtotal", "discount", "total", "refunded_total", "payment"]}),
-        ("Dates", {"fields": ["created_at", "expires_at", "paid_at", "cancelled_at"]}),
+        (_("Money"), {"fields": ["currency", "subtotal", "discount", "total", "refunded_total", "payment"]}),
+        (_("Dates"), {"fields": ["created_at", "expires_at", "paid_at", "cancelled_at"]}),
     ]
 
-    @admin.action(description="Refund selected paid orders in full", permissions=["change"])
+    @admin.action(description=_("Refund selected paid orders in full"), permissions=["change"])
     def refund_orders(self, request, queryset):
         """Refund through commerce.services.refund after a confirmation page; reports each outcome."""
         orders = list(queryset.order_by("created_at"))
         if request.POST.get("confirm") != "yes":
             refundable = [o for o in orders if o.status in REFUNDABLE]
             return TemplateResponse(request, "admin/commerce/order/refund_confirmation.html", {
-                **self.admin_site.each_context(request), "title": "Refund orders?", "opts": self.model._meta,
+                **self.admin_site.each_context(request), "title": gettext("Refund orders?"), "opts": self.model._meta,
                 "orders": orders, "refundable": refundable, "skipped": [o for o in orders if o not in refundable],
                 "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME, "action": "refund_orders",
                 "media": self.media,
             })
-        reason = (request.POST.get("reason") or "").strip()[:200] or "Refunded by Microstage staff."
+        reason = (request.POST.get("reason") or "").strip()[:200] or gettext("Refunded by Microstage staff.")
         done, failed = [], []
         for order in orders:
             try:
@@ -85,19 +87,21 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
             else:
                 done.append(order.pk)
         if done:
-            self.message_user(request, f"Refunded {len(done)} order{'s' if len(done) != 1 else ''}: "
-                                       f"{', '.join(done)}.", messages.SUCCESS)
+            self.message_user(request, ngettext("Refunded %(count)d order: %(orders)s.",
+                                                "Refunded %(count)d orders: %(orders)s.", len(done))
+                              % {"count": len(done), "orders": ", ".join(done)}, messages.SUCCESS)
         if failed:
-            self.message_user(request, f"{len(failed)} not refunded — " + "; ".join(failed), messages.ERROR)
+            self.message_user(request, gettext("%(count)d not refunded — %(problems)s")
+                              % {"count": len(failed), "problems": "; ".join(failed)}, messages.ERROR)
         return None
 
 
 class LiveHoldFilter(admin.SimpleListFilter):
-    title = "counts against stock now"
+    title = _("counts against stock now")
     parameter_name = "live"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Yes (active, not expired)"), ("no", "No")]
+        return [("yes", _("Yes (active, not expired)")), ("no", _("No"))]
 
     def queryset(self, request, queryset):
         live = Q(status=Hold.Status.ACTIVE, expires_at__gt=timezone.now())
@@ -116,7 +120,7 @@ class HoldAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["inventory", "order"]
     date_hierarchy = "expires_at"
 
-    @admin.display(description="Counts now", boolean=True)
+    @admin.display(description=_("Counts now"), boolean=True)
     def is_live(self, obj):
         return obj.status == Hold.Status.ACTIVE and obj.expires_at > timezone.now()
 
@@ -137,15 +141,15 @@ class InventoryAdmin(ReadOnlyMixin, admin.ModelAdmin):
         live = Q(holds__status=Hold.Status.ACTIVE, holds__expires_at__gt=timezone.now())
         return super().get_queryset(request).annotate(_held=Sum("holds__quantity", filter=live))
 
-    @admin.display(description="Held now", ordering="_held")
+    @admin.display(description=_("Held now"), ordering="_held")
     def held_now(self, obj):
         return obj._held or 0
 
-    @admin.display(description="Available now")
+    @admin.display(description=_("Available now"))
     def available_now(self, obj):
         return max(0, obj.total - obj.sold - (obj._held or 0))
 
-    @admin.display(description="Holds")
+    @admin.display(description=_("Holds"))
     def holds_link(self, obj):
         url = reverse("admin:commerce_hold_changelist") + f"?inventory__id__exact={obj.pk}"
         return format_html('<a href="{}">holds</a>', url)
@@ -243,7 +247,7 @@ from .models import RiskReview  # noqa: E402 - appended section, kept self-conta
 
 
 class RiskScoreFilter(admin.SimpleListFilter):
-    title = "score"
+    title = _("score")
     parameter_name = "score_band"
     BANDS = {"70-84": (70, 84), "85-94": (85, 94), "95-100": (95, 100), "below-70": (0, 69)}
 
@@ -266,11 +270,11 @@ class RiskReviewAdmin(ReadOnlyMixin, admin.ModelAdmin):
     ordering = ["-created_at"]
     actions = ["approve_reviews", "reject_reviews"]
 
-    @admin.display(description="Email", ordering="order__email")
+    @admin.display(description=_("Email"), ordering="order__email")
     def order_email(self, obj):
         return obj.order.email
 
-    @admin.display(description="Total")
+    @admin.display(description=_("Total"))
     def order_total(self, obj):
         return f"{obj.order.total} {obj.order.currency}"
 
@@ -286,15 +290,16 @@ class RiskReviewAdmin(ReadOnlyMixin, admin.ModelAdmin):
         if done:
             self.message_user(request, f"{verb} {len(done)}: {', '.join(done)}.", messages.SUCCESS)
         if failed:
-            self.message_user(request, f"{len(failed)} not changed — " + "; ".join(failed), messages.ERROR)
+            self.message_user(request, gettext("%(count)d not changed — %(problems)s")
+                              % {"count": len(failed), "problems": "; ".join(failed)}, messages.ERROR)
 
-    @admin.action(description="Approve selected orders (release them)", permissions=["change"])
+    @admin.action(description=_("Approve selected orders (release them)"), permissions=["change"])
     def approve_reviews(self, request, queryset):
-        self._decide(request, queryset, risk.approve, "Approved")
+        self._decide(request, queryset, risk.approve, gettext("Approved"))
 
-    @admin.action(description="Reject selected orders (refund them in full)", permissions=["change"])
+    @admin.action(description=_("Reject selected orders (refund them in full)"), permissions=["change"])
     def reject_reviews(self, request, queryset):
-        self._decide(request, queryset, risk.reject, "Rejected and refunded")
+        self._decide(request, queryset, risk.reject, gettext("Rejected and refunded"))
 
 
 # --- fulfilment ----------------------------------------------------------------------------------
@@ -395,11 +400,11 @@ class StockLocationAdmin(admin.ModelAdmin):
 
 
 class PosConflictFilter(admin.SimpleListFilter):
-    title = "needs resolving"
+    title = _("needs resolving")
     parameter_name = "conflict"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Conflicts to resolve"), ("owed", "Back-ordered (owed)")]
+        return [("yes", _("Conflicts to resolve")), ("owed", _("Back-ordered (owed)"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":

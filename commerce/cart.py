@@ -77,24 +77,25 @@ def count(session) -> int:
 def add(session, *, kind: str, item_id: str, quantity: int, buyer=None) -> CartLine:
     """Put an item in the cart (adding to its quantity if there); checks it can be sold to this buyer."""
     if kind not in CART_KINDS:
-        raise Invalid("That cannot go in the cart.", fields={"kind": ["Unknown kind of item."]})
+        raise Invalid(_("That cannot go in the cart."), fields={"kind": [_("Unknown kind of item.")]})
     if not isinstance(item_id, str) or not item_id or len(item_id) > 40:
-        raise NotFound("No such item.")
+        raise NotFound(_("No such item."))
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= services.MAX_QUANTITY:
-        raise Invalid("Choose a quantity from the list.", fields={"quantity": ["Use a whole number from 1."]})
+        raise Invalid(_("Choose a quantity from the list."), fields={"quantity": [_("Use a whole number from 1.")]})
     cart = _raw(session)
     lines = [list(x) for x in cart["lines"]]
     existing = next((x for x in lines if x[0] == kind and x[1] == item_id), None)
     total_qty = quantity + (existing[2] if existing else 0)
     offer = sellables.get(kind).offer(item_id, total_qty, buyer)  # raises sold-out-ish refusals early
     if cart["creator"] and lines and cart["creator"] != offer.creator_id:
-        raise Conflict("Your cart holds another creator's items: check those out first, or empty the cart.",
+        raise Conflict(_("Your cart holds another creator's items: check those out first, or empty the cart."),
                        code="other_creator")
     if existing:
         existing[2] = total_qty
     else:
         if len(lines) >= MAX_LINES:
-            raise Invalid("Your cart is full.", fields={"cart": [f"At most {MAX_LINES} items."]})
+            raise Invalid(_("Your cart is full."),
+                          fields={"cart": [_("At most %(count)d items.") % {"count": MAX_LINES}]})
         lines.append([kind, offer.item_id if kind != "ticket" else item_id, quantity])
     _save(session, {"creator": offer.creator_id, "lines": lines})
     return CartLine(len(lines) - 1, kind, item_id, total_qty, offer.description, offer.unit_price, offer.currency)
@@ -104,9 +105,9 @@ def set_quantity(session, index: int, quantity: int) -> None:
     cart = _raw(session)
     lines = [list(x) for x in cart["lines"]]
     if not isinstance(index, int) or not 0 <= index < len(lines):
-        raise NotFound("That item is no longer in your cart.")
+        raise NotFound(_("That item is no longer in your cart."))
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= services.MAX_QUANTITY:
-        raise Invalid("Choose a quantity from the list.", fields={"quantity": ["Use a whole number."]})
+        raise Invalid(_("Choose a quantity from the list."), fields={"quantity": [_("Use a whole number.")]})
     if quantity == 0:
         lines.pop(index)
     else:
@@ -214,11 +215,11 @@ def checkout(session, *, buyer=None, email: str = "") -> Order:
     """
     raw = _raw(session)["lines"]
     if not raw:
-        raise Invalid("Your cart is empty.", fields={"cart": ["Add something first."]})
+        raise Invalid(_("Your cart is empty."), fields={"cart": [_("Add something first.")]})
     if buyer is not None and not getattr(buyer, "is_authenticated", False):
         buyer = None
     if buyer is None and not (email or "").strip():
-        raise Invalid("We need your email address for the tickets and receipt.", fields={"email": ["Required."]})
+        raise Invalid(_("We need your email address for the tickets and receipt."), fields={"email": [_("Required.")]})
     options = _line_options(session, buyer)  # the code on each line it applies to; refused as a whole
     order = services.reserve(requests=[services.LineRequest(kind, item_id, int(qty), opts)
                                        for (kind, item_id, qty), opts in zip(raw, options, strict=True)],
@@ -241,7 +242,7 @@ def order_for_session(session, user, order_id: str) -> Order:
     mine = order is not None and (order.pk in session.get(GUEST_ORDERS_KEY, []) or
                                   (getattr(user, "is_authenticated", False) and order.buyer_id == user.pk))
     if not mine:
-        raise NotFound("No such order.")
+        raise NotFound(_("No such order."))
     return order
 
 
@@ -250,11 +251,11 @@ def account_for_guest_order(session, order_id: str, *, password: str, display_na
     any store credit bought under that email. Refused when the email already has an account."""
     order = order_for_session(session, None, order_id)
     if order.status not in Order.SETTLED:
-        raise Conflict("Pay first; then you can keep your tickets in an account.", code="not_paid")
+        raise Conflict(_("Pay first; then you can keep your tickets in an account."), code="not_paid")
     if order.buyer_id is not None:
-        raise Conflict("This order already belongs to an account.", code="already_claimed")
+        raise Conflict(_("This order already belongs to an account."), code="already_claimed")
     if User.objects.filter(email__iexact=order.email).exists():
-        raise Conflict("There is already an account for this email: log in to see your tickets.",
+        raise Conflict(_("There is already an account for this email: log in to see your tickets."),
                        code="account_exists")
     display_name = (display_name or "").strip()[:80]
     user = User(email=order.email.lower())

@@ -42,20 +42,20 @@ def cart_add(request):
             if key.startswith("qty_") and (value or "0").strip() not in ("", "0"):
                 wanted.append((key[4:], _int(value)))
     if not wanted:
-        messages.error(request, "Choose at least one item. Nothing was added.")
+        messages.error(request, _("Choose at least one item. Nothing was added."))
         return redirect(_back(request))
     if any(q is None for _, q in wanted):
-        messages.error(request, "Choose a quantity from the list. Nothing was added.")
+        messages.error(request, _("Choose a quantity from the list. Nothing was added."))
         return redirect(_back(request))
     added = []
     for item_id, quantity in wanted:
         try:
             added.append(cart.add(request.session, kind=kind, item_id=item_id, quantity=quantity, buyer=request.user))
         except ServiceError as exc:
-            messages.error(request, f"{exc.detail} It was not added to your cart.")
+            messages.error(request, _("%(problem)s It was not added to your cart.") % {"problem": exc.detail})
             return redirect(_back(request))
     names = ", ".join(f"{a.quantity} × {a.description}" for a in added)
-    messages.success(request, f"In your cart: {names}.")
+    messages.success(request, _("In your cart: %(items)s.") % {"items": names})
     return redirect("cart")
 
 
@@ -96,7 +96,7 @@ def cart_update(request):
     index, quantity = _int(request.POST.get("line")), _int(request.POST.get("quantity"))
     try:
         if index is None or quantity is None:
-            raise NotFound("Choose a quantity from the list.")
+            raise NotFound(_("Choose a quantity from the list."))
         cart.set_quantity(request.session, index, quantity)
     except ServiceError as exc:
         messages.error(request, exc.detail)
@@ -113,7 +113,8 @@ def cart_checkout(request):
         fields = getattr(exc, "fields", {}) or {}
         detail = fields.get("email", [exc.detail])[0] if "email" in fields else exc.detail
         if exc.code == "sold_out":
-            detail = "Something in your cart just sold out, so nothing was reserved. Lower the quantity and try again."
+            detail = _("Something in your cart just sold out, so nothing was reserved. "
+                       "Lower the quantity and try again.")
         messages.error(request, detail)
         return redirect("cart")
     return _pay(request, order)
@@ -176,7 +177,7 @@ def guest_order_account(request, order_id):
         messages.error(request, exc.detail)
         return redirect("cart-order", order.pk)
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    messages.success(request, "Your account is ready: your tickets, orders and store credit are in it.")
+    messages.success(request, _("Your account is ready: your tickets, orders and store credit are in it."))
     return redirect(order.get_absolute_url())
 
 

@@ -8,6 +8,7 @@ While Connect is on, nobody can pay a creator whose account cannot take charges 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from microstage.errors import Conflict
 from microstage.models import Creator
@@ -16,8 +17,8 @@ from microstage.payments import connect as stripe_connect
 from .models import PayoutProfile
 from .payouts import profile
 
-NOT_READY = ("This creator cannot take payments yet: their payout account is not set up. "
-             "Nothing was charged; please try again later.")
+NOT_READY = gettext_lazy("This creator cannot take payments yet: their payout account is not set up. "
+                         "Nothing was charged; please try again later.")
 
 
 def connect_on() -> bool:
@@ -94,4 +95,4 @@ def require_charges(creator_id: str) -> None:
     if not connect_on():
         return
     if not PayoutProfile.objects.filter(creator_id=creator_id, charges_enabled=True).exists():
-        raise Conflict(NOT_READY, code="payouts_not_set_up")
+        raise Conflict(str(NOT_READY), code="payouts_not_set_up")

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
@@ -15,29 +16,33 @@ from .models import Product
 
 
 class ProductForm(forms.Form):
-    name = forms.CharField(max_length=120)
-    description = forms.CharField(max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 4}))
-    kind = forms.ChoiceField(choices=Product.Kind.choices, help_text="Digital products deliver a file on payment.")
-    price = forms.DecimalField(min_value=0, max_value=100000, max_digits=10, decimal_places=2,
+    name = forms.CharField(label=_("Name"), max_length=120)
+    description = forms.CharField(label=_("Description"), max_length=5000, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 4}))
+    kind = forms.ChoiceField(label=_("Kind"), choices=Product.Kind.choices,
+                             help_text=_("Digital products deliver a file on payment."))
+    price = forms.DecimalField(label=_("Price"), min_value=0, max_value=100000, max_digits=10, decimal_places=2,
                                widget=forms.NumberInput(attrs={"step": "0.01", "inputmode": "decimal"}))
-    currency = forms.RegexField(r"^[A-Za-z]{3}$", max_length=3, error_messages={
-        "invalid": "Use a three-letter currency code like EUR."})
-    stock = forms.IntegerField(min_value=0, max_value=services.PRODUCT_MAX_STOCK, required=False, initial=0,
-                               help_text="Units you can sell (add sizes or colours as variants after saving).")
-    image = forms.FileField(required=False, help_text="Square JPEG, PNG or WebP, up to 5 MB.")
-    digital_file = forms.FileField(required=False, label="File", help_text="Digital products: the file buyers get.")
-    is_active = forms.BooleanField(required=False, initial=True, label="On sale in the shop")
+    currency = forms.RegexField(r"^[A-Za-z]{3}$", label=_("Currency"), max_length=3, error_messages={
+        "invalid": _("Use a three-letter currency code like EUR.")})
+    stock = forms.IntegerField(label=_("Stock"), min_value=0, max_value=services.PRODUCT_MAX_STOCK, required=False,
+                               initial=0,
+                               help_text=_("Units you can sell (add sizes or colours as variants after saving)."))
+    image = forms.FileField(label=_("Image"), required=False, help_text=_("Square JPEG, PNG or WebP, up to 5 MB."))
+    digital_file = forms.FileField(required=False, label=_("File"),
+                                   help_text=_("Digital products: the file buyers get."))
+    is_active = forms.BooleanField(required=False, initial=True, label=_("On sale in the shop"))
 
     def clean_currency(self):
         return self.cleaned_data["currency"].upper()
 
 
 class VariantForm(forms.Form):
-    name = forms.CharField(max_length=60, help_text="e.g. “M / black”.")
-    sku = forms.CharField(max_length=60, required=False, label="SKU")
-    price = forms.DecimalField(min_value=0, max_value=100000, max_digits=10, decimal_places=2, required=False,
-                               help_text="Empty: the product's price.")
-    stock = forms.IntegerField(min_value=0, max_value=services.PRODUCT_MAX_STOCK)
+    name = forms.CharField(label=_("Name"), max_length=60, help_text=_("e.g. “M / black”."))
+    sku = forms.CharField(max_length=60, required=False, label=_("SKU"))
+    price = forms.DecimalField(label=_("Price"), min_value=0, max_value=100000, max_digits=10, decimal_places=2,
+                               required=False, help_text=_("Empty: the product's price."))
+    stock = forms.IntegerField(label=_("Stock"), min_value=0, max_value=services.PRODUCT_MAX_STOCK)
 
 
 def _product(request, product_id) -> Product:
@@ -75,7 +80,7 @@ def product_new(request):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, f"“{product.name}” added.")
+            messages.success(request, _("“%(name)s” added.") % {"name": product.name})
             return redirect("dash-product", product.pk)
     return render(request, "commerce/dashboard/product_form.html", {"form": form, "product": None},
                   status=_status(form))
@@ -96,7 +101,7 @@ def product_edit(request, product_id):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, "Saved.")
+            messages.success(request, _("Saved."))
             return redirect("dash-product", product.pk)
     return _edit_page(request, product, form, variant_form, _status(form))
 
@@ -120,7 +125,7 @@ def variant_save(request, product_id, variant_id=None):
         except ServiceError as exc:
             _form_errors(variant_form, exc)
         else:
-            messages.success(request, "Variant saved.")
+            messages.success(request, _("Variant saved."))
             return redirect(reverse("dash-product", args=[product.pk]) + "#variants")
     form = ProductForm(initial={"name": product.name, "description": product.description, "kind": product.kind,
                                 "price": product.price, "currency": product.currency, "is_active": product.is_active})

@@ -23,6 +23,9 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from microstage.i18n import language_for
 from microstage.money import parse_amount
@@ -72,7 +75,7 @@ def _team_order(actor, order_id, roles=EDIT_ROLES, lock=False) -> Order:
     qs = Order.objects.select_for_update(of=("self",)) if lock else Order.objects
     order = qs.filter(pk=order_id).first() if isinstance(order_id, str) else None
     if order is None:
-        raise NotFound("No such order.")
+        raise NotFound(_("No such order."))
     _team(actor, order.creator_id, roles)
     return order
 
@@ -81,32 +84,38 @@ def _buyer_order(user, order_id) -> Order:
     order = (Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
              if isinstance(order_id, str) else None)
     if order is None or not getattr(user, "is_authenticated", False) or order.buyer_id != user.pk:
-        raise NotFound("No such order.")
+        raise NotFound(_("No such order."))
     return order
 
 
 def _require_fulfillable(order: Order) -> None:
     if order.status not in FULFILLABLE:
-        raise Conflict("Only paid orders are shipped or collected.", code="not_paid")
+        raise Conflict(_("Only paid orders are shipped or collected."), code="not_paid")
 
     if not is_physical(order):
-        raise Conflict("Nothing in this order is shipped or collected.", code="not_physical")
+        raise Conflict(_("Nothing in this order is shipped or collected."), code="not_physical")
 
 
 def _require_not_held(order: Order) -> None:
     """Risky orders wait for a staff decision (commerce.risk) before anything leaves the creator."""
     if risk.is_held(order):
-        raise Conflict("This order is waiting for a risk review; hand it over once staff approve it.",
+        raise Conflict(_("This order is waiting for a risk review; hand it over once staff approve it."),
                        code="held_for_review")
+
+
+_FIELD_NAMES = {"address": gettext_lazy("address"), "carrier": gettext_lazy("carrier"),
+                "tracking_number": gettext_lazy("tracking number"), "place": gettext_lazy("place"),
+                "event_id": gettext_lazy("event id")}
 
 
 def _text(value, field: str, max_length: int, required: bool = True) -> str:
     text = " ".join(str(value or "").split()) if field != "address" else str(value or "").strip()
+    name = _FIELD_NAMES.get(field) or field.replace("_", " ")
     if required and not text:
-        raise Invalid(f"Enter the {field.replace('_', ' ')}.", fields={field: ["This field is required."]})
+        raise Invalid(_("Enter the %(field)s.") % {"field": name}, fields={field: [_("This field is required.")]})
     if len(text) > max_length:
-        raise Invalid(f"The {field.replace('_', ' ')} is too long.",
-                      fields={field: [f"At most {max_length} characters."]})
+        raise Invalid(_("The %(field)s is too long.") % {"field": name},
+                      fields={field: [_("At most %(count)d characters.") % {"count": max_length}]})
     return text
 
 
@@ -162,7 +171,7 @@ def packing_rows(batch: ShippingBatch):
 def team_batch(actor, batch_id, roles=EDIT_ROLES) -> ShippingBatch:
     batch = ShippingBatch.objects.filter(pk=batch_id).first() if isinstance(batch_id, str) else None
     if batch is None:
-        raise NotFound("No such shipping batch.")
+        raise NotFound(_("No such shipping batch."))
     _team(actor, batch.creator_id, roles)
     return batch
 
@@ -177,11 +186,11 @@ def set_shipping_address(*, user, order_id: str, address: str) -> Shipment:
         _require_fulfillable(order)
         shipment = Shipment.objects.select_for_update().filter(order=order).first()
         if shipment is not None and shipment.shipped_at:
-            raise Conflict("This order has already shipped.", code="already_shipped")
+            raise Conflict(_("This order has already shipped."), code="already_shipped")
         pickup = Pickup.objects.select_for_update().filter(order=order).first()
         if pickup is not None:
             if pickup.picked_up_at:
-                raise Conflict("This order has already been collected.", code="already_collected")
+                raise Conflict(_("This order has already been collected."), code="already_collected")
             pickup.delete()
         if shipment is None:
             batch = ShippingBatch.objects.filter(group_buy__participants__order=order).first()
@@ -211,13 +220,14 @@ def mark_shipped(*, actor, shipment_id: str, carrier: str, tracking_number: str)
         shipment = (Shipment.objects.select_for_update(of=("self",)).select_related("order")
                     .filter(pk=shipment_id).first() if isinstance(shipment_id, str) else None)
         if shipment is None:
-            raise NotFound("No such shipment.")
+            raise NotFound(_("No such shipment."))
         _team(actor, shipment.order.creator_id)
         if shipment.shipped_at:
-            raise Conflict(f"Already shipped on {timezone.localtime(shipment.shipped_at):%d %b %H:%M}.",
+            raise Conflict(_("Already shipped on %(when)s.")
+                           % {"when": date_format(timezone.localtime(shipment.shipped_at), "d M H:i")},
                            code="already_shipped")
         if not shipment.address:
-            raise Conflict("The buyer has not given an address yet.", code="no_address")
+            raise Conflict(_("The buyer has not given an address yet."), code="no_address")
         _require_not_held(shipment.order)
         now = timezone.now()
         _ship(shipment, carrier, tracking, now)
@@ -280,7 +290,7 @@ def unbatched_shipments(creator):
 def record_cost(*, actor, order_id: str, kind: str, amount) -> FulfilmentCost:
     """What fulfilling one order cost (in the order's currency); rows are appended, never edited."""
     if kind not in FulfilmentCost.Kind.values:
-        raise Invalid("Choose postage, packaging or handling.", fields={"kind": ["Choose a kind."]})
+        raise Invalid(_("Choose postage, packaging or handling."), fields={"kind": [_("Choose a kind.")]})
     amount = _money(amount)
     order = _team_order(actor, order_id)
     return FulfilmentCost.objects.create(order=order, kind=kind, amount=amount, currency=order.currency)
@@ -301,7 +311,7 @@ def split_batch_postage(*, actor, batch_id: str, amount) -> list[FulfilmentCost]
         batch = team_batch(actor, batch_id)
         orders = list(Order.objects.filter(shipment__batch=batch).order_by("pk").only("pk", "currency"))
         if not orders:
-            raise Conflict("This batch has no orders to split postage across.", code="empty_batch")
+            raise Conflict(_("This batch has no orders to split postage across."), code="empty_batch")
         return FulfilmentCost.objects.bulk_create([
             FulfilmentCost(order=o, kind=FulfilmentCost.Kind.POSTAGE, amount=part, currency=o.currency)
             for o, part in zip(orders, split_evenly(amount, len(orders)), strict=True)])
@@ -319,9 +329,9 @@ def create_pickup_window(*, actor, creator_id: str, place: str, starts_at, ends_
     place = _text(place, "place", MAX_PLACE)
     event_id = _text(event_id, "event_id", 40, required=False)
     if starts_at is None or ends_at is None or timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
-        raise Invalid("Give a start and an end.", fields={"starts_at": ["Required."]})
+        raise Invalid(_("Give a start and an end."), fields={"starts_at": [_("Required.")]})
     if ends_at <= starts_at:
-        raise Invalid("The window must end after it starts.", fields={"ends_at": ["End after the start."]})
+        raise Invalid(_("The window must end after it starts."), fields={"ends_at": [_("End after the start.")]})
     return PickupWindow.objects.create(creator_id=creator_id, place=place, starts_at=starts_at, ends_at=ends_at,
                                        event_id=event_id)
 
@@ -335,17 +345,17 @@ def _assign(order: Order, window_id) -> Pickup:
     window = (PickupWindow.objects.filter(pk=window_id, creator_id=order.creator_id).first()
               if isinstance(window_id, str) else None)
     if window is None:
-        raise Invalid("Choose one of the pickup windows.", fields={"window": ["Choose a pickup window."]})
+        raise Invalid(_("Choose one of the pickup windows."), fields={"window": [_("Choose a pickup window.")]})
     if window.ends_at <= timezone.now():
-        raise Conflict("That pickup window is over; choose another.", code="window_over")
+        raise Conflict(_("That pickup window is over; choose another."), code="window_over")
     shipment = Shipment.objects.select_for_update().filter(order=order).first()
     if shipment is not None:
         if shipment.shipped_at:
-            raise Conflict("This order has already shipped.", code="already_shipped")
+            raise Conflict(_("This order has already shipped."), code="already_shipped")
         shipment.delete()
     pickup = Pickup.objects.select_for_update().filter(order=order).first()
     if pickup is not None and pickup.picked_up_at:
-        raise Conflict("This order has already been collected.", code="already_collected")
+        raise Conflict(_("This order has already been collected."), code="already_collected")
     if pickup is None:
         return Pickup.objects.create(order=order, window=window)
     pickup.window = window
@@ -393,15 +403,15 @@ def confirm_pickup(*, actor, creator_id: str, payload: str) -> PickupResult:
     _team(actor, creator_id, DOOR_ROLES)
     order_id = read_pickup_payload(payload)
     if order_id is None:
-        raise Invalid("This is not a valid pickup code.", code="invalid_code",
-                      fields={"payload": ["Not a pickup code."]})
+        raise Invalid(_("This is not a valid pickup code."), code="invalid_code",
+                      fields={"payload": [_("Not a pickup code.")]})
     with transaction.atomic():
         pickup = (Pickup.objects.select_for_update(of=("self",)).select_related("order", "window")
                   .filter(order_id=order_id).first())
         if pickup is None or pickup.order.creator_id != creator_id:
-            raise NotFound("No pickup for this code here.")
+            raise NotFound(_("No pickup for this code here."))
         if pickup.order.status not in FULFILLABLE:
-            raise Conflict("This order is not paid (or was refunded): do not hand it over.", code="not_paid")
+            raise Conflict(_("This order is not paid (or was refunded): do not hand it over."), code="not_paid")
         _require_not_held(pickup.order)
         if pickup.picked_up_at:
             return PickupResult(pickup, True)

@@ -10,6 +10,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from microstage.errors import NotFound, ServiceError
@@ -21,18 +23,20 @@ from . import fulfilment
 from .models import FulfilmentCost
 
 class ShipForm(forms.Form):
-    carrier = forms.CharField(max_length=fulfilment.MAX_CARRIER)
-    tracking_number = forms.CharField(max_length=fulfilment.MAX_TRACKING, required=False)
+    carrier = forms.CharField(label=_("Carrier"), max_length=fulfilment.MAX_CARRIER)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=fulfilment.MAX_TRACKING, required=False)
 
 
 class CostForm(forms.Form):
-    order = forms.CharField(max_length=40)
-    kind = forms.ChoiceField(choices=FulfilmentCost.Kind.choices)
-    amount = forms.DecimalField(min_value=0, max_value=fulfilment.MAX_COST, max_digits=10, decimal_places=2)
+    order = forms.CharField(label=_("Order"), max_length=40)
+    kind = forms.ChoiceField(label=_("Kind"), choices=FulfilmentCost.Kind.choices)
+    amount = forms.DecimalField(label=_("Amount"), min_value=0, max_value=fulfilment.MAX_COST, max_digits=10,
+                                decimal_places=2)
 
 
 class PostageForm(forms.Form):
-    amount = forms.DecimalField(min_value=0, max_value=fulfilment.MAX_COST, max_digits=10, decimal_places=2)
+    amount = forms.DecimalField(label=_("Amount"), min_value=0, max_value=fulfilment.MAX_COST, max_digits=10,
+                                decimal_places=2)
 
 
 def _aware(value):
@@ -40,19 +44,21 @@ def _aware(value):
 
 
 class WindowForm(forms.Form):
-    place = forms.CharField(max_length=fulfilment.MAX_PLACE)
-    starts_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="UTC")
-    ends_at = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), help_text="UTC")
+    place = forms.CharField(label=_("Place"), max_length=fulfilment.MAX_PLACE)
+    starts_at = forms.DateTimeField(label=_("Starts at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+                                    help_text=_("UTC"))
+    ends_at = forms.DateTimeField(label=_("Ends at"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+                                  help_text=_("UTC"))
 
 
 class AssignForm(forms.Form):
-    order = forms.CharField(max_length=40)
-    window = forms.CharField(max_length=40)
+    order = forms.CharField(label=_("Order"), max_length=40)
+    window = forms.CharField(label=_("Pickup window"), max_length=40)
 
 
 class ScanForm(forms.Form):
-    payload = forms.CharField(max_length=2000, label="Pickup code",
-                              help_text="Scan the buyer's pickup QR or paste its text.")
+    payload = forms.CharField(max_length=2000, label=_("Pickup code"),
+                              help_text=_("Scan the buyer's pickup QR or paste its text."))
 
 
 def _back(anchor=""):
@@ -93,7 +99,9 @@ def packing_list_csv(request, batch_id):
         raise Http404("No such shipping batch.")
 
     def rows():
-        yield ["order", "buyer", "items", "address", "carrier", "tracking number"]
+        yield [pgettext("CSV column", "order"), pgettext("CSV column", "buyer"), pgettext("CSV column", "items"),
+               pgettext("CSV column", "address"), pgettext("CSV column", "carrier"),
+               pgettext("CSV column", "tracking number")]
         for r in fulfilment.packing_rows(batch):
             yield [r.order_id, r.buyer, r.items, r.address, r.carrier, r.tracking_number]
 
@@ -119,8 +127,12 @@ def _post(request, form_class, action, done):
 @require_POST
 def batch_ship(request, batch_id):
     def done(r):
-        text = f"{r.shipped} parcel{'s' if r.shipped != 1 else ''} marked shipped."
-        return text + (f" {r.without_address} still without an address." if r.without_address else "")
+        text = ngettext("%(count)d parcel marked shipped.", "%(count)d parcels marked shipped.",
+                        r.shipped) % {"count": r.shipped}
+        if r.without_address:
+            text += " " + ngettext("%(count)d still without an address.", "%(count)d still without an address.",
+                                   r.without_address) % {"count": r.without_address}
+        return text
     return _post(request, ShipForm, lambda d: fulfilment.mark_batch_shipped(
         actor=request.user, batch_id=batch_id, carrier=d["carrier"], tracking_number=d["tracking_number"]), done)
 
@@ -130,7 +142,7 @@ def batch_ship(request, batch_id):
 def shipment_ship(request, shipment_id):
     return _post(request, ShipForm, lambda d: fulfilment.mark_shipped(
         actor=request.user, shipment_id=shipment_id, carrier=d["carrier"], tracking_number=d["tracking_number"]),
-        lambda s: f"Order {s.order_id} marked shipped; the buyer was emailed.")
+        lambda s: gettext("Order %(order)s marked shipped; the buyer was emailed.") % {"order": s.order_id})
 
 
 @team_page(roles=EDIT_ROLES)
@@ -138,7 +150,8 @@ def shipment_ship(request, shipment_id):
 def batch_postage(request, batch_id):
     return _post(request, PostageForm, lambda d: fulfilment.split_batch_postage(
         actor=request.user, batch_id=batch_id, amount=d["amount"]),
-        lambda rows: f"Postage split across {len(rows)} order{'s' if len(rows) != 1 else ''}.")
+        lambda rows: ngettext("Postage split across %(count)d order.", "Postage split across %(count)d orders.",
+                              len(rows)) % {"count": len(rows)})
 
 
 @team_page(roles=EDIT_ROLES)
@@ -146,7 +159,7 @@ def batch_postage(request, batch_id):
 def cost_add(request):
     return _post(request, CostForm, lambda d: fulfilment.record_cost(
         actor=request.user, order_id=d["order"].strip(), kind=d["kind"], amount=d["amount"]),
-        lambda c: f"Recorded {c}.")
+        lambda c: gettext("Recorded %(cost)s.") % {"cost": f"{c.get_kind_display()} {c.amount} {c.currency}"})
 
 
 @team_page(roles=EDIT_ROLES)
@@ -154,7 +167,7 @@ def cost_add(request):
 def window_add(request):
     return _post(request, WindowForm, lambda d: fulfilment.create_pickup_window(
         actor=request.user, creator_id=request.creator.pk, place=d["place"], starts_at=_aware(d["starts_at"]),
-        ends_at=_aware(d["ends_at"])), lambda w: f"Pickup window at {w.place} added.")
+        ends_at=_aware(d["ends_at"])), lambda w: gettext("Pickup window at %(place)s added.") % {"place": w.place})
 
 
 @team_page(roles=EDIT_ROLES)
@@ -162,7 +175,8 @@ def window_add(request):
 def window_assign(request):
     return _post(request, AssignForm, lambda d: fulfilment.assign_pickup(
         actor=request.user, order_id=d["order"].strip(), window_id=d["window"].strip()),
-        lambda p: f"Order {p.order_id} will be collected at {p.window.place}.")
+        lambda p: gettext("Order %(order)s will be collected at %(place)s.") % {"order": p.order_id,
+                                                                                 "place": p.window.place})
 
 
 @team_page(roles=DOOR_ROLES)
@@ -176,15 +190,17 @@ def pickup_confirm(request):
         result = fulfilment.confirm_pickup(actor=request.user, creator_id=request.creator.pk,
                                            payload=form.cleaned_data["payload"])
     except NotFound:
-        messages.error(request, "No pickup for this code here: wrong creator, or the order has none.")
+        messages.error(request, _("No pickup for this code here: wrong creator, or the order has none."))
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
         when = timezone.localtime(result.pickup.picked_up_at).strftime("%H:%M")
         if result.already:
-            messages.warning(request, f"Already collected at {when} (order {result.pickup.order_id}).")
+            messages.warning(request, gettext("Already collected at %(time)s (order %(order)s).")
+                             % {"time": when, "order": result.pickup.order_id})
         else:
-            messages.success(request, f"Hand over order {result.pickup.order_id} — collected at {when}.")
+            messages.success(request, gettext("Hand over order %(order)s — collected at %(time)s.")
+                             % {"order": result.pickup.order_id, "time": when})
         request.session["fulfilment_scan"] = {"order": result.pickup.order_id, "already": result.already,
                                               "when": when}
     return _back("#scan")
@@ -193,11 +209,12 @@ def pickup_confirm(request):
 # --- the buyer, from the order page --------------------------------------------------------------
 
 class AddressForm(forms.Form):
-    address = forms.CharField(max_length=fulfilment.MAX_ADDRESS, widget=forms.Textarea(attrs={"rows": 4}))
+    address = forms.CharField(label=_("Address"), max_length=fulfilment.MAX_ADDRESS,
+                              widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class ChooseWindowForm(forms.Form):
-    window = forms.CharField(max_length=40)
+    window = forms.CharField(label=_("Pickup window"), max_length=40)
 
 
 def _buyer_post(request, order_id, form_class, action, done):
@@ -220,7 +237,7 @@ def _buyer_post(request, order_id, form_class, action, done):
 @require_POST
 def order_address(request, order_id):
     return _buyer_post(request, order_id, AddressForm, lambda d: fulfilment.set_shipping_address(
-        user=request.user, order_id=order_id, address=d["address"]), lambda s: "Shipping address saved.")
+        user=request.user, order_id=order_id, address=d["address"]), lambda s: gettext("Shipping address saved."))
 
 
 @login_required
@@ -228,7 +245,7 @@ def order_address(request, order_id):
 def order_pickup(request, order_id):
     return _buyer_post(request, order_id, ChooseWindowForm, lambda d: fulfilment.choose_pickup(
         user=request.user, order_id=order_id, window_id=d["window"]),
-        lambda p: f"You'll collect it at {p.window.place}. Show the pickup code there.")
+        lambda p: gettext("You'll collect it at %(place)s. Show the pickup code there.") % {"place": p.window.place})
 
 
 urlpatterns = [

@@ -9,6 +9,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from microstage.errors import ServiceError
@@ -21,15 +23,15 @@ from .templatetags.commerce_groupbuys import progress_context
 
 
 class GroupBuyForm(forms.Form):
-    product = forms.ChoiceField()
-    title = forms.CharField(max_length=120, required=False)
-    event = forms.CharField(max_length=40, required=False, label="Event id (optional)",
-                            help_text="Show its progress on that event's watch page (evt_…).")
-    deadline = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-                                   help_text="In UTC. Further than 6 days out, cards are saved and charged then.")
-    tiers = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Price tiers",
-                            help_text="One per line: “minimum quantity: price”, e.g. “10: 8.00”.")
-    max_quantity = forms.IntegerField(min_value=1, max_value=groupbuys.MAX_CAP, required=False, label="Cap")
+    product = forms.ChoiceField(label=_("Product"))
+    title = forms.CharField(label=_("Title"), max_length=120, required=False)
+    event = forms.CharField(max_length=40, required=False, label=_("Event id (optional)"),
+                            help_text=_("Show its progress on that event's watch page (evt_…)."))
+    deadline = forms.DateTimeField(label=_("Deadline"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+                                   help_text=_("In UTC. Further than 6 days out, cards are saved and charged then."))
+    tiers = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label=_("Price tiers"),
+                            help_text=_("One per line: “minimum quantity: price”, e.g. “10: 8.00”."))
+    max_quantity = forms.IntegerField(min_value=1, max_value=groupbuys.MAX_CAP, required=False, label=_("Cap"))
 
     def __init__(self, *args, creator=None, **kw):
         super().__init__(*args, **kw)
@@ -45,10 +47,10 @@ class GroupBuyForm(forms.Form):
         for n, line in enumerate(filter(None, (ln.strip() for ln in self.cleaned_data["tiers"].splitlines())), 1):
             qty, sep, price = line.partition(":")
             if not sep or not qty.strip().isdigit():
-                raise forms.ValidationError(f"Line {n}: write “quantity: price”.")
+                raise forms.ValidationError(gettext("Line %(line)d: write “quantity: price”.") % {"line": n})
             tiers.append({"min_quantity": int(qty.strip()), "price": price.strip()})
         if not tiers:
-            raise forms.ValidationError("Add at least one tier.")
+            raise forms.ValidationError(_("Add at least one tier."))
         return tiers
 
 
@@ -75,7 +77,7 @@ def group_buy_new(request):
                 exc.fields = {("tiers" if k.startswith("price_tiers") else k): v for k, v in exc.fields.items()}
             _form_errors(form, exc)
         else:
-            messages.success(request, "Group-buy created.")
+            messages.success(request, _("Group-buy created."))
             return redirect("dash-group-buy", gb.pk)
     return render(request, "commerce/dashboard/group_buy_form.html", {"form": form},
                   status=400 if form.errors else 200)
@@ -111,8 +113,8 @@ def group_buy_settle(request, group_buy_id):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, "Settled." if gb.status == GroupBuy.Status.SETTLED else
-                         "Settlement started: participants are being charged or released.")
+        messages.success(request, gettext("Settled.") if gb.status == GroupBuy.Status.SETTLED else
+                         gettext("Settlement started: participants are being charged or released."))
     return redirect("dash-group-buy", group_buy_id)
 
 

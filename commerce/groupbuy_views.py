@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
 
 from microstage.errors import ServiceError
 
@@ -56,10 +57,10 @@ def group_buy_join(request, group_buy_id: str):
     if result.checkout_url:  # authorise on the provider's page, then come back here
         return redirect(result.checkout_url)
     if result.status == "authorized":
-        messages.success(request, "You're in! The money is reserved on your card and charged at the deadline "
-                                  "at the price the group reaches.")
+        messages.success(request, _("You're in! The money is reserved on your card and charged at the deadline "
+                                  "at the price the group reaches."))
     else:
-        messages.info(request, "Almost there: confirm the payment with your card provider to hold your place.")
+        messages.info(request, _("Almost there: confirm the payment with your card provider to hold your place."))
     return redirect("group-buy", group_buy_id)
 
 
@@ -73,5 +74,5 @@ def group_buy_leave(request, group_buy_id: str, participant_id: str):
             raise Http404(exc.detail) from exc
         messages.error(request, exc.detail)
     else:
-        messages.success(request, "You left the group-buy; nothing will be charged.")
+        messages.success(request, _("You left the group-buy; nothing will be charged."))
     return redirect("group-buy", group_buy_id)

@@ -32,6 +32,8 @@ from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import ngettext
+from django.utils.translation import gettext as _
 
 from microstage.money import parse_amount
 from microstage import overrides, realtime
@@ -152,7 +154,8 @@ def _decimal(value, field: str) -> Decimal:
 
 def _whole(value, field: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise Invalid(f"Use a whole number from {low} to {high}.", fields={field: [f"From {low} to {high}."]})
+        raise Invalid(_("Use a whole number from %(low)d to %(high)d.") % {"low": low, "high": high},
+                      fields={field: [_("From %(low)d to %(high)d.") % {"low": low, "high": high}]})
     return value
 
 
@@ -162,47 +165,48 @@ def create_group_buy(*, actor, creator_id: str, product_id: str, deadline, price
     creator = creator_for_team(actor, creator_id, EDIT_ROLES)
     product = Product.objects.filter(pk=product_id, creator=creator).first() if isinstance(product_id, str) else None
     if product is None:
-        raise NotFound("No such product.")
+        raise NotFound(_("No such product."))
     variant = None
     if variant_id:
         variant = ProductVariant.objects.filter(pk=variant_id, product=product).first()
         if variant is None:
-            raise NotFound("No such variant of this product.")
+            raise NotFound(_("No such variant of this product."))
     now = timezone.now()
     if deadline is None or timezone.is_naive(deadline):
-        raise Invalid("The deadline needs a date, a time and a timezone.", fields={"deadline": ["Invalid."]})
+        raise Invalid(_("The deadline needs a date, a time and a timezone."), fields={"deadline": [_("Invalid.")]})
     if deadline <= now:
-        raise Invalid("The deadline must be in the future.", fields={"deadline": ["Must be in the future."]})
+        raise Invalid(_("The deadline must be in the future."), fields={"deadline": [_("Must be in the future.")]})
     if deadline > now + MAX_AHEAD:
-        raise Invalid("The deadline is at most a year away.", fields={"deadline": ["At most a year away."]})
+        raise Invalid(_("The deadline is at most a year away."), fields={"deadline": [_("At most a year away.")]})
     if not isinstance(price_tiers, list | tuple) or not 1 <= len(price_tiers) <= MAX_TIERS:
-        raise Invalid(f"Give from 1 to {MAX_TIERS} price tiers.", fields={"price_tiers": ["1 to 10 tiers."]})
+        raise Invalid(_("Give from 1 to %(max)d price tiers.") % {"max": MAX_TIERS},
+                      fields={"price_tiers": [_("1 to %(max)d tiers.") % {"max": MAX_TIERS}]})
     base = variant.unit_price if variant else product.price
     tiers: list[tuple[int, Decimal]] = []
     for i, raw in enumerate(price_tiers):
         if not isinstance(raw, dict):
-            raise Invalid("Each tier is {min_quantity, price}.", fields={f"price_tiers[{i}]": ["Invalid."]})
+            raise Invalid(_("Each tier is {min_quantity, price}."), fields={f"price_tiers[{i}]": [_("Invalid.")]})
         qty = _whole(raw.get("min_quantity"), f"price_tiers[{i}].min_quantity", 1, MAX_CAP)
         price = _decimal(raw.get("price"), f"price_tiers[{i}].price")
         if tiers and qty <= tiers[-1][0]:
-            raise Invalid("Tier thresholds must strictly increase.",
-                          fields={f"price_tiers[{i}].min_quantity": ["Must be more than the tier before."]})
+            raise Invalid(_("Tier thresholds must strictly increase."),
+                          fields={f"price_tiers[{i}].min_quantity": [_("Must be more than the tier before.")]})
         if tiers and price > tiers[-1][1]:
-            raise Invalid("A larger group never pays more: prices must not increase.",
-                          fields={f"price_tiers[{i}].price": ["Must not be more than the tier before."]})
+            raise Invalid(_("A larger group never pays more: prices must not increase."),
+                          fields={f"price_tiers[{i}].price": [_("Must not be more than the tier before.")]})
         if price > base:
             # Joining authorises the list price; a capture can never take more than was authorised.
-            raise Invalid("A tier price cannot be above the product's price.",
-                          fields={f"price_tiers[{i}].price": [f"At most {base}."]})
+            raise Invalid(_("A tier price cannot be above the product's price."),
+                          fields={f"price_tiers[{i}].price": [_("At most %(price)s.") % {"price": base}]})
         tiers.append((qty, price))
     if max_quantity is not None:
         max_quantity = _whole(max_quantity, "max_quantity", 1, MAX_CAP)
         if max_quantity < tiers[-1][0]:
-            raise Invalid("The cap must allow the top tier to be reached.",
-                          fields={"max_quantity": [f"At least {tiers[-1][0]}."]})
+            raise Invalid(_("The cap must allow the top tier to be reached."),
+                          fields={"max_quantity": [_("At least %(count)d.") % {"count": tiers[-1][0]}]})
     event_id = (event_id or "").strip()
     if event_id and not _creator_has_event(creator.pk, event_id):
-        raise NotFound("No such event.")
+        raise NotFound(_("No such event."))
     title = (title or "").strip()[:120]
     with transaction.atomic():
         gb = GroupBuy.objects.create(creator=creator, product=product, variant=variant, event_id=event_id,
@@ -237,14 +241,14 @@ def _get(gb_id) -> GroupBuy:
     gb = (GroupBuy.objects.select_related("product", "variant", "variant__product").filter(pk=gb_id).first()
           if isinstance(gb_id, str) else None)
     if gb is None:
-        raise NotFound("No such group-buy.")
+        raise NotFound(_("No such group-buy."))
     return gb
 
 
 def _lock(gb_id: str) -> GroupBuy:
     gb = GroupBuy.objects.select_for_update().filter(pk=gb_id).first()
     if gb is None:
-        raise NotFound("No such group-buy.")
+        raise NotFound(_("No such group-buy."))
     return gb
 
 
@@ -254,7 +258,7 @@ def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "") ->
     Raises Conflict "closed" after the deadline, "sold_out" over the cap (nothing created then).
     """
     if not getattr(user, "is_authenticated", False):
-        raise Forbidden("Log in to join a group-buy.")
+        raise Forbidden(_("Log in to join a group-buy."))
     quantity = _whole(quantity, "quantity", 1, MAX_JOIN_QUANTITY)
     gb = _get(group_buy_id)
     from .connect import require_charges  # connect builds on payouts, which builds on the models only
@@ -265,10 +269,11 @@ def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "") ->
     with transaction.atomic():
         gb = _lock(gb.pk)
         if gb.status != GroupBuy.Status.OPEN or gb.deadline <= timezone.now():
-            raise Conflict("This group-buy has closed.", code="closed")
+            raise Conflict(_("This group-buy has closed."), code="closed")
         if gb.max_quantity is not None and gb.committed_quantity + quantity > gb.max_quantity:
             left = gb.max_quantity - gb.committed_quantity
-            raise Conflict(f"Only {left} left in this group-buy." if left else "This group-buy is full.",
+            raise Conflict(ngettext("Only %(count)d left in this group-buy.", "Only %(count)d left in this group-buy.",
+                                    left) % {"count": left} if left else _("This group-buy is full."),
                            code="sold_out", available=left)
         GroupBuy.objects.filter(pk=gb.pk).update(committed_quantity=F("committed_quantity") + quantity)
         gb.committed_quantity += quantity
@@ -359,7 +364,7 @@ def leave(*, participant_id: str, user) -> GroupBuyParticipant:
     participant = GroupBuyParticipant.objects.filter(pk=participant_id).first() \
         if isinstance(participant_id, str) else None
     if participant is None or participant.user_id != getattr(user, "pk", None):
-        raise NotFound("No such participation.")
+        raise NotFound(_("No such participation."))
     cancel(participant.order_id, actor=user)  # → on_order_cancelled below, inside cancel's transaction
     participant.refresh_from_db()
     return participant
@@ -371,7 +376,7 @@ def on_order_cancelled(line: OrderLine) -> None:
     # Checked before the participant is locked: settlement locks participant then order, the other way round,
     # but only once the group-buy is no longer open — so a cancel that gets past this check cannot meet it.
     if gb.status != GroupBuy.Status.OPEN or gb.deadline <= timezone.now():
-        raise Conflict("The deadline has passed: this group-buy is being settled.", code="closed")
+        raise Conflict(_("The deadline has passed: this group-buy is being settled."), code="closed")
     participant = GroupBuyParticipant.objects.select_for_update().filter(order_id=line.order_id).first()
     if participant is None or participant.status not in ACTIVE:
         return
@@ -411,7 +416,7 @@ def _cancel_order(order: Order, note: str) -> None:
 
 
 def sellable_offer(item_id, quantity, buyer):
-    raise Conflict("Join the group-buy on its page to buy at the group price.", code="not_on_sale")
+    raise Conflict(_("Join the group-buy on its page to buy at the group price."), code="not_on_sale")
 
 
 # --- gateway callbacks (inside the gateway's transaction, Payment locked) ------------------------
@@ -563,7 +568,7 @@ def begin_settlement(group_buy_id: str, *, now=None) -> GroupBuy:
         if gb.status != GroupBuy.Status.OPEN:
             return _get(gb.pk)
         if gb.deadline > now:
-            raise Conflict("The group-buy is still open until its deadline.", code="too_early")
+            raise Conflict(_("The group-buy is still open until its deadline."), code="too_early")
         tier = reached_tier(gb)
         gb.status = GroupBuy.Status.SUCCEEDED if tier else GroupBuy.Status.FAILED
         gb.final_price = tier.price if tier else None
@@ -749,8 +754,8 @@ def settle_by_team(*, group_buy_id: str, actor) -> GroupBuy:
     role = role_of(actor, gb.creator_id)
     if role not in EDIT_ROLES:
         if role is not None or GroupBuyParticipant.objects.filter(group_buy=gb, user_id=actor.pk).exists():
-            raise Forbidden("Only the creator's team can settle a group-buy.")
-        raise NotFound("No such group-buy.")
+            raise Forbidden(_("Only the creator's team can settle a group-buy."))
+        raise NotFound(_("No such group-buy."))
     gb = begin_settlement(gb.pk)
     if gb.status == GroupBuy.Status.SETTLED:
         return gb

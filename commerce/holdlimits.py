@@ -14,6 +14,7 @@ Refusals are 409 `limit_exceeded`. Paying (or cancelling, or the hold running ou
 from dataclasses import replace
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from .sellables import LIMIT_PREFIX, OPEN_LIMIT_PREFIX, Limit
 
@@ -31,8 +32,8 @@ def personal_hold_limit(item_key: str, buyer, max_per_order: int) -> dict[str, L
     if settings.PER_PERSON_HOLD_LIMIT > 0:
         cap = min(cap, settings.PER_PERSON_HOLD_LIMIT)
     return {f"{OPEN_LIMIT_PREFIX}{item_key}:{person}": Limit(
-        total=cap, detail=f"At most {cap} of these per person in unpaid reservations ({{left}} more now): "
-                          "pay for or cancel the one you have first.")}
+        total=cap, detail=_("At most %(cap)d of these per person in unpaid reservations ({left} more now): "
+                            "pay for or cancel the one you have first.") % {"cap": cap})}
 
 
 def with_account_limit(offers: list, buyer) -> list:
@@ -42,8 +43,8 @@ def with_account_limit(offers: list, buyer) -> list:
         return offers
     for i, (offer, qty, options) in enumerate(offers):
         if offer.pools:
-            limit = Limit(total=cap, per_order=True, detail=f"You already have {cap} unpaid reservations: "
-                                                            "pay for or cancel one first.")
+            limit = Limit(total=cap, per_order=True, detail=_("You already have %(cap)d unpaid reservations: "
+                                                              "pay for or cancel one first.") % {"cap": cap})
             offers = list(offers)
             offers[i] = (replace(offer, limits={**offer.limits, f"{OPEN_LIMIT_PREFIX}orders:{person}": limit}),
                          qty, options)

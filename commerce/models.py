@@ -4,6 +4,8 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext, pgettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from microstage.ids import PublicIdField
 from microstage.models import Creator
@@ -24,7 +26,7 @@ class Inventory(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name_plural = "inventory"
+        verbose_name_plural = _("inventory")
         constraints = [models.CheckConstraint(condition=Q(sold__lte=F("total")), name="inventory_sold_within_total")]
 
     def __str__(self):
@@ -33,13 +35,13 @@ class Inventory(models.Model):
 
 class Order(models.Model):
     class Status(models.TextChoices):
-        RESERVED = "reserved", "Reserved"
-        AWAITING_PAYMENT = "awaiting_payment", "Awaiting payment"
-        PAID = "paid", "Paid"
-        CANCELLED = "cancelled", "Cancelled"
-        EXPIRED = "expired", "Expired"
-        PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
-        REFUNDED = "refunded", "Refunded"
+        RESERVED = "reserved", _("Reserved")
+        AWAITING_PAYMENT = "awaiting_payment", _("Awaiting payment")
+        PAID = "paid", _("Paid")
+        CANCELLED = "cancelled", pgettext_lazy("order status", "Cancelled")
+        EXPIRED = "expired", _("Expired")
+        PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+        REFUNDED = "refunded", _("Refunded")
 
     OPEN = (Status.RESERVED, Status.AWAITING_PAYMENT)
     SETTLED = (Status.PAID, Status.PARTIALLY_REFUNDED, Status.REFUNDED)
@@ -56,11 +58,11 @@ class Order(models.Model):
     total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     refunded_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     credit_used = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"),
-                                      help_text="Store credit with the creator spent on this order.")
+                                      help_text=_("Store credit with the creator spent on this order."))
     expires_at = models.DateTimeField()
     payment = models.ForeignKey("microstage.Payment", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+")
-    note = models.CharField(max_length=255, blank=True, help_text="Why the order ended as it did, if unusual.")
+    note = models.CharField(max_length=255, blank=True, help_text=_("Why the order ended as it did, if unusual."))
     created_at = models.DateTimeField(auto_now_add=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -83,7 +85,7 @@ class OrderLine(models.Model):
 
     id = PublicIdField("lin")
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
-    kind = models.CharField(max_length=32, help_text="Sellable kind registered by the app that sells it.")
+    kind = models.CharField(max_length=32, help_text=_("Sellable kind registered by the app that sells it."))
     item_id = models.CharField(max_length=40)
     description = models.CharField(max_length=255)
     unit_price = models.DecimalField(max_digits=10, decimal_places=2)
@@ -91,7 +93,7 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     refunded_quantity = models.PositiveIntegerField(default=0)
     total = models.DecimalField(max_digits=12, decimal_places=2)
-    options = models.JSONField(default=dict, blank=True, help_text="How the line is paid beyond money (pass, code).")
+    options = models.JSONField(default=dict, blank=True, help_text=_("How the line is paid beyond money (pass, code)."))
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -117,9 +119,9 @@ class Hold(models.Model):
     """
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        CONVERTED = "converted", "Converted to a sale"
-        RELEASED = "released", "Released"
+        ACTIVE = "active", _("Active")
+        CONVERTED = "converted", _("Converted to a sale")
+        RELEASED = "released", _("Released")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds")
     line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="holds")
@@ -141,8 +143,8 @@ class Product(models.Model):
     """Something a creator sells beyond tickets: physical merch or a digital file."""
 
     class Kind(models.TextChoices):
-        PHYSICAL = "physical", "Physical"
-        DIGITAL = "digital", "Digital"
+        PHYSICAL = "physical", _("Physical")
+        DIGITAL = "digital", _("Digital")
 
     id = PublicIdField("prd")
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="products")
@@ -153,7 +155,7 @@ class Product(models.Model):
     currency = models.CharField(max_length=3)
     image = SafeImageField(upload_to="creators/products/", blank=True)
     digital_file = PrivateFileField(upload_to="products/files/", blank=True,
-                                    help_text="For digital products: unlocked by a signed, expiring link.")
+                                    help_text=_("For digital products: unlocked by a signed, expiring link."))
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -179,11 +181,11 @@ class ProductVariant(models.Model):
 
     id = PublicIdField("var")
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="variants")
-    name = models.CharField(max_length=60, help_text='e.g. "M / black"; "Default" for products without variants.')
+    name = models.CharField(max_length=60, help_text=_('e.g. "M / black"; "Default" for products without variants.'))
     sku = models.CharField(max_length=60, blank=True)
     price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True,
-                                help_text="Overrides the product's price when set.")
-    stock = models.PositiveIntegerField(default=0, help_text="Central stock available to sell online.")
+                                help_text=_("Overrides the product's price when set."))
+    stock = models.PositiveIntegerField(default=0, help_text=_("Central stock available to sell online."))
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -207,19 +209,19 @@ class GroupBuy(models.Model):
     """A price that drops as more people commit before a deadline; settled once, at the deadline."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        SUCCEEDED = "succeeded", "Succeeded (settling)"
-        FAILED = "failed", "Failed (releasing)"
-        SETTLED = "settled", "Settled"
+        OPEN = "open", pgettext_lazy("status", "Open")
+        SUCCEEDED = "succeeded", _("Succeeded (settling)")
+        FAILED = "failed", _("Failed (releasing)")
+        SETTLED = "settled", _("Settled")
 
     id = PublicIdField("gb")
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="group_buys")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="group_buys")
     variant = models.ForeignKey(ProductVariant, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    event_id = models.CharField(max_length=40, blank=True, help_text="The show it runs during, if any (evt_…).")
+    event_id = models.CharField(max_length=40, blank=True, help_text=_("The show it runs during, if any (evt_…)."))
     title = models.CharField(max_length=120, blank=True)
     deadline = models.DateTimeField(db_index=True)
-    max_quantity = models.PositiveIntegerField(null=True, blank=True, help_text="Cap on committed units.")
+    max_quantity = models.PositiveIntegerField(null=True, blank=True, help_text=_("Cap on committed units."))
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.OPEN, db_index=True)
     committed_quantity = models.PositiveIntegerField(default=0)
@@ -235,8 +237,8 @@ class GroupBuy(models.Model):
             name="groupbuy_within_cap")]
 
     class Outcome(models.TextChoices):
-        REACHED = "reached", "Deal reached"
-        NOT_REACHED = "not_reached", "Deal not reached"
+        REACHED = "reached", _("Deal reached")
+        NOT_REACHED = "not_reached", _("Deal not reached")
 
     def __str__(self):
         return self.title or f"Group-buy of {self.product}"
@@ -254,12 +256,12 @@ class GroupBuy(models.Model):
         """The status in people's words, with the outcome (static/js/groupbuy.js says the same)."""
         outcome = self.outcome
         if outcome is None:
-            return "Open"
+            return pgettext("status", "Open")
         reached = outcome == self.Outcome.REACHED
         if self.status == self.Status.SETTLED:
-            step = "settled" if reached else "nothing charged"
+            step = pgettext("group-buy step", "settled") if reached else gettext("nothing charged")
         else:
-            step = "charging…" if reached else "releasing holds…"
+            step = gettext("charging…") if reached else gettext("releasing holds…")
         return f"{self.Outcome(outcome).label} · {step}"
 
 
@@ -283,12 +285,12 @@ class GroupBuyParticipant(models.Model):
     """One person's commitment: money authorised (or a saved card) now, charged once at settlement."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Awaiting authorisation"
-        AUTHORIZED = "authorized", "Authorised"
-        CAPTURED = "captured", "Charged"
-        RELEASED = "released", "Released"
-        DECLINED = "declined", "Declined at settlement"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Awaiting authorisation")
+        AUTHORIZED = "authorized", _("Authorised")
+        CAPTURED = "captured", _("Charged")
+        RELEASED = "released", _("Released")
+        DECLINED = "declined", _("Declined at settlement")
+        CANCELLED = "cancelled", pgettext_lazy("order status", "Cancelled")
 
     id = PublicIdField("gbp")
     group_buy = models.ForeignKey(GroupBuy, on_delete=models.CASCADE, related_name="participants")
@@ -297,11 +299,11 @@ class GroupBuyParticipant(models.Model):
     order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="group_buy_share")
     payment = models.ForeignKey("microstage.Payment", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+")
-    customer = models.CharField(max_length=255, blank=True, help_text="Provider customer (saved-card path).")
-    payment_method = models.CharField(max_length=255, blank=True, help_text="Saved payment method, if any.")
+    customer = models.CharField(max_length=255, blank=True, help_text=_("Provider customer (saved-card path)."))
+    payment_method = models.CharField(max_length=255, blank=True, help_text=_("Saved payment method, if any."))
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
     charged_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    outcome = models.CharField(max_length=255, blank=True, help_text="What settlement did, in words.")
+    outcome = models.CharField(max_length=255, blank=True, help_text=_("What settlement did, in words."))
     attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     settled_at = models.DateTimeField(null=True, blank=True)
@@ -345,29 +347,29 @@ class LedgerEntry(models.Model):
     """
 
     class Kind(models.TextChoices):
-        SALE = "sale", "Sale (gross)"
-        FEE = "fee", "Platform fee"
-        REFUND = "refund", "Refund"
-        DISPUTE_HOLD = "dispute_hold", "Held for a dispute"
-        DISPUTE_RELEASE = "dispute_release", "Dispute resolved"
-        DISPUTE_LOSS = "dispute_loss", "Dispute lost"
-        PAYOUT = "payout", "Payout"
+        SALE = "sale", _("Sale (gross)")
+        FEE = "fee", _("Platform fee")
+        REFUND = "refund", _("Refund")
+        DISPUTE_HOLD = "dispute_hold", _("Held for a dispute")
+        DISPUTE_RELEASE = "dispute_release", _("Dispute resolved")
+        DISPUTE_LOSS = "dispute_loss", _("Dispute lost")
+        PAYOUT = "payout", _("Payout")
 
     creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="ledger")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    amount = models.DecimalField(max_digits=12, decimal_places=2, help_text="Positive credits, negative debits.")
+    amount = models.DecimalField(max_digits=12, decimal_places=2, help_text=_("Positive credits, negative debits."))
     currency = models.CharField(max_length=3)
     order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries")
     key = models.CharField(max_length=120, unique=True)
     note = models.CharField(max_length=255, blank=True)
-    available_at = models.DateTimeField(null=True, blank=True, help_text=(
+    available_at = models.DateTimeField(null=True, blank=True, help_text=_(
         "When a sale (and its fee and refunds) stops being pending: the show's end plus the settling period. "
         "Empty means at once."))
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "ledger entries"
+        verbose_name_plural = _("ledger entries")
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.amount} {self.currency}"
@@ -377,9 +379,9 @@ class Dispute(models.Model):
     """A payer's bank disputing a payment: the order is flagged and the amount held until resolved."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        WON = "won", "Won"
-        LOST = "lost", "Lost"
+        OPEN = "open", pgettext_lazy("status", "Open")
+        WON = "won", _("Won")
+        LOST = "lost", _("Lost")
 
     id = PublicIdField("dsp")
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="disputes")
@@ -401,14 +403,14 @@ class StockLocation(models.Model):
     """Where units physically are: the central stock, or a pop-up (a merch table at a show)."""
 
     class Kind(models.TextChoices):
-        CENTRAL = "central", "Central stock"
-        POPUP = "popup", "Pop-up"
+        CENTRAL = "central", _("Central stock")
+        POPUP = "popup", _("Pop-up")
 
     id = PublicIdField("loc")
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="stock_locations")
     name = models.CharField(max_length=80)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.POPUP)
-    event_id = models.CharField(max_length=40, blank=True, help_text="The show a pop-up belongs to (evt_…).")
+    event_id = models.CharField(max_length=40, blank=True, help_text=_("The show a pop-up belongs to (evt_…)."))
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -426,17 +428,17 @@ class StockMovement(models.Model):
     """
 
     class Reason(models.TextChoices):
-        RECEIVED = "received", "Received"
-        TRANSFER_OUT = "transfer_out", "Transfer out"
-        TRANSFER_IN = "transfer_in", "Transfer in"
-        POS_SALE = "pos_sale", "Pop-up sale"
-        ONLINE_SALE = "online_sale", "Online sale"
-        RETURN = "return", "Return"
-        CORRECTION = "correction", "Correction"
+        RECEIVED = "received", _("Received")
+        TRANSFER_OUT = "transfer_out", _("Transfer out")
+        TRANSFER_IN = "transfer_in", _("Transfer in")
+        POS_SALE = "pos_sale", _("Pop-up sale")
+        ONLINE_SALE = "online_sale", _("Online sale")
+        RETURN = "return", _("Return")
+        CORRECTION = "correction", _("Correction")
 
     location = models.ForeignKey(StockLocation, on_delete=models.PROTECT, related_name="movements")
     variant = models.ForeignKey(ProductVariant, on_delete=models.PROTECT, related_name="movements")
-    quantity = models.IntegerField(help_text="Positive in, negative out.")
+    quantity = models.IntegerField(help_text=_("Positive in, negative out."))
     reason = models.CharField(max_length=16, choices=Reason.choices)
     key = models.CharField(max_length=120, unique=True)
     note = models.CharField(max_length=200, blank=True)
@@ -473,15 +475,15 @@ class PosSale(models.Model):
     """A sale rung up at a pop-up, possibly offline; `client_id` (made on the device) dedupes syncs."""
 
     class Payment(models.TextChoices):
-        CASH = "cash", "Cash"
-        QR = "qr", "Paid by the buyer's phone (QR)"
+        CASH = "cash", _("Cash")
+        QR = "qr", _("Paid by the buyer's phone (QR)")
 
     class Status(models.TextChoices):
-        PENDING_PAYMENT = "pending_payment", "Waiting for the buyer to pay"
-        COMPLETED = "completed", "Completed"
-        CONFLICT = "conflict", "Sold more than the pop-up held"
-        BACK_ORDERED = "back_ordered", "Back-ordered"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING_PAYMENT = "pending_payment", _("Waiting for the buyer to pay")
+        COMPLETED = "completed", _("Completed")
+        CONFLICT = "conflict", _("Sold more than the pop-up held")
+        BACK_ORDERED = "back_ordered", _("Back-ordered")
+        CANCELLED = "cancelled", pgettext_lazy("order status", "Cancelled")
 
     id = PublicIdField("pos")
     location = models.ForeignKey(StockLocation, on_delete=models.PROTECT, related_name="pos_sales")
@@ -492,11 +494,11 @@ class PosSale(models.Model):
     payment_method = models.CharField(max_length=8, choices=Payment.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETED, db_index=True)
     order = models.OneToOneField(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="pos_sale")
-    sold_at = models.DateTimeField(help_text="When the device rang it up (maybe offline).")
+    sold_at = models.DateTimeField(help_text=_("When the device rang it up (maybe offline)."))
     synced_at = models.DateTimeField(auto_now_add=True)
     device = models.CharField(max_length=80, blank=True)
     sold_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    resolution = models.CharField(max_length=200, blank=True, help_text="How a conflict was resolved.")
+    resolution = models.CharField(max_length=200, blank=True, help_text=_("How a conflict was resolved."))
 
     class Meta:
         ordering = ["-sold_at"]
@@ -511,8 +513,8 @@ class ShippingBatch(models.Model):
     """Everything to ship for one settled group-buy (or a manual batch)."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Packing"
-        SHIPPED = "shipped", "Shipped"
+        OPEN = "open", _("Packing")
+        SHIPPED = "shipped", _("Shipped")
 
     id = PublicIdField("shp")
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="shipping_batches")
@@ -577,9 +579,9 @@ class FulfilmentCost(models.Model):
     """What fulfilling an order cost the creator (postage, packaging, handling) — for analytics."""
 
     class Kind(models.TextChoices):
-        POSTAGE = "postage", "Postage"
-        PACKAGING = "packaging", "Packaging"
-        HANDLING = "handling", "Handling"
+        POSTAGE = "postage", _("Postage")
+        PACKAGING = "packaging", _("Packaging")
+        HANDLING = "handling", _("Handling")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="fulfilment_costs")
     kind = models.CharField(max_length=12, choices=Kind.choices)
@@ -621,9 +623,9 @@ class RiskReview(models.Model):
     """A risky order held for a staff decision before it is fulfilled or paid out."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for review"
-        APPROVED = "approved", "Approved"
-        REJECTED = "rejected", "Rejected (refunded)"
+        PENDING = "pending", _("Waiting for review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected (refunded)")
 
     order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="risk_review")
     score = models.PositiveSmallIntegerField()
@@ -648,17 +650,17 @@ class CreditEntry(models.Model):
     """
 
     class Kind(models.TextChoices):
-        GRANT = "grant", "Granted by a purchase"
-        REVOKE = "revoke", "Taken back by a refund"
-        SPEND = "spend", "Spent on an order"
-        RETURN = "return", "Given back (order not paid or refunded)"
+        GRANT = "grant", _("Granted by a purchase")
+        REVOKE = "revoke", _("Taken back by a refund")
+        SPEND = "spend", _("Spent on an order")
+        RETURN = "return", _("Given back (order not paid or refunded)")
 
     creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="credit_entries")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
                              related_name="credit_entries")
     email = models.EmailField(max_length=254)
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    amount = models.DecimalField(max_digits=12, decimal_places=2, help_text="Positive adds, negative takes.")
+    amount = models.DecimalField(max_digits=12, decimal_places=2, help_text=_("Positive adds, negative takes."))
     currency = models.CharField(max_length=3)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="credit_entries")
     line = models.ForeignKey(OrderLine, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -668,7 +670,7 @@ class CreditEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "credit entries"
+        verbose_name_plural = _("credit entries")
         indexes = [models.Index(fields=["user", "creator", "currency"], name="credit_balance_idx"),
                    models.Index(fields=["email", "user"], name="credit_guest_idx")]
 
@@ -680,17 +682,17 @@ class PayoutProfile(models.Model):
     """How a creator is paid: the schedule, and the state of their Stripe Connect (or sandbox) account."""
 
     class Schedule(models.TextChoices):
-        WEEKLY = "weekly", "Weekly"
-        AFTER_SHOW = "after_show", "After each show"
+        WEEKLY = "weekly", _("Weekly")
+        AFTER_SHOW = "after_show", _("After each show")
 
     creator = models.OneToOneField(Creator, on_delete=models.CASCADE, related_name="payout_profile")
     schedule = models.CharField(max_length=12, choices=Schedule.choices, default=Schedule.WEEKLY)
     # Connect: the account id itself stays on Creator.stripe_account (what checkout reads).
-    sandbox_connected = models.BooleanField(default=False, help_text="The sandbox's stand-in for a Connect account.")
+    sandbox_connected = models.BooleanField(default=False, help_text=_("The sandbox's stand-in for a Connect account."))
     charges_enabled = models.BooleanField(default=False)
     payouts_enabled = models.BooleanField(default=False)
     details_submitted = models.BooleanField(default=False)
-    requirements = models.JSONField(default=list, blank=True, help_text="What Stripe still needs (currently_due).")
+    requirements = models.JSONField(default=list, blank=True, help_text=_("What Stripe still needs (currently_due)."))
     disabled_reason = models.CharField(max_length=120, blank=True)
     account_updated_at = models.DateTimeField(null=True, blank=True)
 
@@ -702,14 +704,14 @@ class Payout(models.Model):
     """Money sent to a creator: the sum of the ledger entries it covers (its lines), minus nothing else."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Being sent"
-        IN_TRANSIT = "in_transit", "On its way"
-        PAID = "paid", "Paid"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Being sent")
+        IN_TRANSIT = "in_transit", _("On its way")
+        PAID = "paid", _("Paid")
+        FAILED = "failed", _("Failed")
 
     class Method(models.TextChoices):
-        SANDBOX = "sandbox", "Sandbox (test mode)"
-        STRIPE = "stripe", "Stripe Connect"
+        SANDBOX = "sandbox", _("Sandbox (test mode)")
+        STRIPE = "stripe", _("Stripe Connect")
 
     id = PublicIdField("pyt")
     creator = models.ForeignKey(Creator, on_delete=models.PROTECT, related_name="payouts")
@@ -718,12 +720,12 @@ class Payout(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
     method = models.CharField(max_length=8, choices=Method.choices)
     schedule = models.CharField(max_length=12, choices=PayoutProfile.Schedule.choices)
-    key = models.CharField(max_length=120, unique=True, help_text="One payout per creator, currency and period.")
+    key = models.CharField(max_length=120, unique=True, help_text=_("One payout per creator, currency and period."))
     destination = models.CharField(max_length=64, blank=True)
     transfer_reference = models.CharField(max_length=255, blank=True)
     provider_reference = models.CharField(max_length=255, blank=True)
     failure_reason = models.CharField(max_length=255, blank=True)
-    expected_at = models.DateTimeField(null=True, blank=True, help_text="When it should land in the bank.")
+    expected_at = models.DateTimeField(null=True, blank=True, help_text=_("When it should land in the bank."))
     paid_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

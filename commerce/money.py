@@ -22,6 +22,7 @@ from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from microstage.money import parse_amount
 from microstage.errors import Conflict, Invalid, NotFound
@@ -68,7 +69,7 @@ def _tip_amount(value) -> Decimal:
 def _tip_currency(value) -> str:
     currency = normalise_currency(value or settings.DEFAULT_CURRENCY)
     if exponent(currency) != 2:  # the amount limits are in cents; whole-unit currencies would need their own
-        raise Invalid("Tips are not available in that currency.", fields={"currency": ["Unsupported currency."]})
+        raise Invalid(_("Tips are not available in that currency."), fields={"currency": [_("Unsupported currency.")]})
     return currency
 
 
@@ -77,12 +78,12 @@ def tip_offer(item_id, quantity, buyer, options=None) -> sellables.Offer:
     options = options or {}
     creator = Creator.objects.filter(pk=item_id).first() if isinstance(item_id, str) else None
     if creator is None:
-        raise NotFound("No such creator.")
+        raise NotFound(_("No such creator."))
     if quantity != 1:
-        raise Invalid("One tip at a time.", fields={"quantity": ["A tip has a quantity of 1."]})
+        raise Invalid(_("One tip at a time."), fields={"quantity": [_("A tip has a quantity of 1.")]})
     amount = _tip_amount(options.get("amount"))
     return sellables.Offer(kind=TIP_KIND, item_id=creator.pk, creator_id=creator.pk,
-                           description=f"Tip for {creator.name}", unit_price=amount,
+                           description=_("Tip for %(creator)s") % {"creator": creator.name}, unit_price=amount,
                            currency=_tip_currency(options.get("currency")))
 
 
@@ -102,10 +103,11 @@ def create_tip_order(*, user, creator_id: str, amount, currency: str = "", event
     amount, currency = _tip_amount(amount), _tip_currency(currency)
     message = " ".join(str(message or "").split())
     if len(message) > TIP_MESSAGE_MAX:
-        raise Invalid("The message is too long.", fields={"message": [f"At most {TIP_MESSAGE_MAX} characters."]})
+        raise Invalid(_("The message is too long."),
+                      fields={"message": [_("At most %(count)d characters.") % {"count": TIP_MESSAGE_MAX}]})
     event_id = str(event_id or "")
     if event_id and not _EVENT_ID.match(event_id):
-        raise Invalid("Unknown show.", fields={"event": ["Unknown show."]})
+        raise Invalid(_("Unknown show."), fields={"event": [_("Unknown show.")]})
     options = [("amount", str(amount)), ("currency", currency)] + ([("event", event_id)] if event_id else [])
     with transaction.atomic():
         order = reserve(requests=[LineRequest(TIP_KIND, creator_id, 1, tuple(options))], buyer=user)
@@ -319,16 +321,17 @@ def record_payout(*, creator_id: str, amount, currency: str, key: str, note: str
     """
     amount, currency = validate_amount(amount), normalise_currency(currency)
     if not key or len(key) > 64:
-        raise Invalid("Missing payout key.", fields={"key": ["Reload the page and try again."]})
+        raise Invalid(_("Missing payout key."), fields={"key": [_("Reload the page and try again.")]})
     with transaction.atomic():
         if not Creator.objects.select_for_update().filter(pk=creator_id).exists():
-            raise NotFound("No such creator.")
+            raise NotFound(_("No such creator."))
         existing = LedgerEntry.objects.filter(key=f"payout:{key}").first()
         if existing:
             return existing
         available = balance(creator_id, currency).available
         if amount > available:
-            raise Conflict(f"Only {available} {currency} is available to pay out.", code="insufficient_balance")
+            raise Conflict(_("Only %(amount)s %(currency)s is available to pay out.")
+                           % {"amount": available, "currency": currency}, code="insufficient_balance")
         _append(creator_id=creator_id, kind=Kind.PAYOUT, amount=-amount, currency=currency, key=f"payout:{key}",
                 note=note or "Manual payout")
         return LedgerEntry.objects.get(key=f"payout:{key}")

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
 
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
@@ -45,7 +46,7 @@ def money_page(request):
 @team_page(roles=EDIT_ROLES)
 def payout_record(request):
     if not request.user.is_staff:
-        messages.error(request, "Only Microstage staff record payouts.")
+        messages.error(request, _("Only Microstage staff record payouts."))
         return redirect("dash-money")
     try:
         entry = money.record_payout(creator_id=request.creator.pk, amount=request.POST.get("amount", ""),
@@ -54,9 +55,10 @@ def payout_record(request):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     except (TypeError, ValueError, ArithmeticError):
-        messages.error(request, "Enter an amount, e.g. 120.00.")
+        messages.error(request, _("Enter an amount, e.g. 120.00."))
     else:
-        messages.success(request, f"Payout of {format_money(-entry.amount, entry.currency)} recorded.")
+        messages.success(request, _("Payout of %(amount)s recorded.")
+                         % {"amount": format_money(-entry.amount, entry.currency)})
     return redirect("dash-money")
 
 
@@ -79,6 +81,6 @@ def tip(request, creator_id: str):
         result = services.checkout(order.pk, success_url=request.build_absolute_uri(f"{back}{sep}tipped={order.pk}"),
                                    cancel_url=request.build_absolute_uri(back))
     except ServiceError as exc:
-        messages.error(request, f"Your tip did not go through: {exc.detail}")
+        messages.error(request, _("Your tip did not go through: %(problem)s") % {"problem": exc.detail})
         return redirect(f"{back}#tip")
     return redirect(result.checkout_url or f"{back}?tipped={order.pk}")

@@ -6,6 +6,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django.utils.translation import pgettext
+from django.utils.translation import gettext as _
 
 from microstage import csvfile
 from microstage.errors import ServiceError
@@ -23,7 +25,7 @@ def schedule(request):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, "Payout schedule saved.")
+        messages.success(request, _("Payout schedule saved."))
     return redirect(reverse("dash-money") + "#payouts")
 
 
@@ -46,17 +48,19 @@ def statement_csv(request, payout_id):
     payout, rows = _statement(request, payout_id)
 
     def lines():
-        yield ["date", "type", "description", "order", "amount", "currency"]
+        yield [pgettext("CSV column", "date"), pgettext("CSV column", "type"), pgettext("CSV column", "description"),
+               pgettext("CSV column", "order"), pgettext("CSV column", "amount"), pgettext("CSV column", "currency")]
         for row in rows:
             yield [row["created_at"], row["label"], row["note"], row["order"], row["amount"], row["currency"]]
-        yield [payout.created_at, "Total paid out", payout.get_status_display(), "", payout.amount, payout.currency]
+        yield [payout.created_at, _("Total paid out"), payout.get_status_display(), "", payout.amount,
+               payout.currency]
 
     return csvfile.response(request, lines(), csvfile.filename("payout", payout.pk, stamp=False))
 
 
 def _owner_only(request) -> bool:
     if request.role != Role.OWNER:
-        messages.error(request, "Only the owner connects the payout account.")
+        messages.error(request, _("Only the owner connects the payout account."))
         return False
     return True
 
@@ -72,7 +76,7 @@ def connect_start(request):
             refresh_url=request.build_absolute_uri(reverse("dash-connect-refresh")),
             return_url=request.build_absolute_uri(reverse("dash-connect-return")))
     except ServiceError as exc:
-        messages.error(request, f"Stripe could not start the set-up: {exc.detail}")
+        messages.error(request, _("Stripe could not start the set-up: %(problem)s") % {"problem": exc.detail})
         return redirect(reverse("dash-money") + "#payout-account")
     return redirect(url)
 
@@ -80,7 +84,7 @@ def connect_start(request):
 @team_page(roles=EDIT_ROLES)
 def connect_refresh(request):
     """Stripe's refresh_url: the link expired or was used; the owner starts again with a fresh one."""
-    messages.info(request, "That set-up link expired. Continue with a new one below.")
+    messages.info(request, _("That set-up link expired. Continue with a new one below."))
     return redirect("dash-connect-return")
 
 
@@ -90,7 +94,8 @@ def connect_return(request):
     try:
         connect.refresh(request.creator)
     except ServiceError as exc:
-        messages.error(request, f"Could not ask Stripe for the account's status: {exc.detail}")
+        messages.error(request, _("Could not ask Stripe for the account's status: %(problem)s")
+                       % {"problem": exc.detail})
     request.creator.refresh_from_db()
     return render(request, "commerce/connect_return.html", {
         "status": connect.status_of(request.creator), "is_owner": request.role == Role.OWNER,

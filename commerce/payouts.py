@@ -22,6 +22,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _
 
 from microstage.errors import Invalid, ServiceError
 from microstage.models import Creator
@@ -50,7 +52,7 @@ def profile(creator_id: str) -> PayoutProfile:
 
 def set_schedule(creator_id: str, schedule: str) -> PayoutProfile:
     if schedule not in PayoutProfile.Schedule.values:
-        raise Invalid("Choose weekly or after each show.", fields={"schedule": ["Choose weekly or after_show."]})
+        raise Invalid(_("Choose weekly or after each show."), fields={"schedule": [_("Choose weekly or after_show.")]})
     found = profile(creator_id)
     found.schedule = schedule
     found.save(update_fields=["schedule"])
@@ -311,10 +313,12 @@ def _line_type(entry: LedgerEntry, payout: Payout) -> str:
     return "payout_returned" if entry.amount > 0 else "earlier_payout"
 
 
-TYPE_LABELS = {"order": "Order", "tip": "Tip", "fee": "Platform fee", "fee_returned": "Fee returned",
-               "refund": "Refund", "dispute_hold": "Dispute: held", "dispute_release": "Dispute: released",
-               "dispute_loss": "Dispute: lost", "payout": "This payout", "payout_returned": "Failed payout returned",
-               "earlier_payout": "Payout made earlier"}
+TYPE_LABELS = {"order": gettext_lazy("Order"), "tip": gettext_lazy("Tip"), "fee": gettext_lazy("Platform fee"),
+               "fee_returned": gettext_lazy("Fee returned"), "refund": gettext_lazy("Refund"),
+               "dispute_hold": gettext_lazy("Dispute: held"), "dispute_release": gettext_lazy("Dispute: released"),
+               "dispute_loss": gettext_lazy("Dispute: lost"), "payout": gettext_lazy("This payout"),
+               "payout_returned": gettext_lazy("Failed payout returned"),
+               "earlier_payout": gettext_lazy("Payout made earlier")}
 
 
 def statement(payout: Payout) -> list[dict]:
@@ -323,7 +327,7 @@ def statement(payout: Payout) -> list[dict]:
     for line in payout.lines.all():
         entry = line.entry
         kind = _line_type(entry, payout)
-        rows.append({"type": kind, "label": TYPE_LABELS[kind], "amount": entry.amount, "currency": entry.currency,
+        rows.append({"type": kind, "label": str(TYPE_LABELS[kind]), "amount": entry.amount, "currency": entry.currency,
                      "order": entry.order_id or "", "note": entry.note, "created_at": entry.created_at,
                      "entry": entry.pk})
     rows.sort(key=lambda r: (r["type"] == "payout", r["created_at"], r["entry"]))

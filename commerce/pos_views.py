@@ -11,6 +11,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext as _
 
 from microstage import safejson
 from microstage.errors import Forbidden, Invalid, NotFound, ServiceError
@@ -33,7 +34,8 @@ def pos_json(view):
     @never_cache
     def wrapper(request, location_id, *args, **kwargs):
         if not request.user.is_authenticated:
-            return JsonResponse({"code": "not_authenticated", "detail": "Log in again to keep selling."}, status=401)
+            return JsonResponse({"code": "not_authenticated", "detail": _("Log in again to keep selling.")},
+                                status=401)
         try:
             location = stock.pos_location_for(request.user, location_id)
             return view(request, location, *args, **kwargs)
@@ -45,13 +47,13 @@ def pos_json(view):
 
 def _json_body(request) -> dict:
     if len(request.body or b"") > 512 * 1024:
-        raise Invalid("The request is too large.")
+        raise Invalid(_("The request is too large."))
     try:
         body = safejson.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise Invalid("The request body is not valid JSON.") from exc
+        raise Invalid(_("The request body is not valid JSON.")) from exc
     if not isinstance(body, dict):
-        raise Invalid("Send a JSON object.")
+        raise Invalid(_("Send a JSON object."))
     return body
 
 
@@ -111,7 +113,7 @@ def qr_sale(request, location):
 def sale_status(request, location, sale_id):
     sale = PosSale.objects.filter(pk=sale_id, location=location).first()
     if sale is None:
-        raise NotFound("No such sale.")
+        raise NotFound(_("No such sale."))
     return JsonResponse({"sale": stock.sale_json(stock.refresh_qr_sale(sale.pk))})
 
 
@@ -121,5 +123,5 @@ def sale_cancel(request, location, sale_id):
     """The buyer walked away before paying by QR: the units go back on the table."""
     sale = PosSale.objects.filter(pk=sale_id, location=location).first()
     if sale is None:
-        raise NotFound("No such sale.")
+        raise NotFound(_("No such sale."))
     return JsonResponse({"sale": stock.sale_json(stock.cancel_unpaid_qr(sale.pk, actor=request.user))})

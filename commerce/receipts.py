@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from microstage.errors import NotFound
 from microstage.signing import canonical_json, public_key_b64url, sign, unb64url
@@ -36,7 +37,7 @@ def _iso(value: datetime | None) -> str | None:
 def receipt_data(order: Order, *, issued_at: datetime | None = None) -> dict:
     """The receipt's content: plain JSON types only, money as decimal strings."""
     if not is_receipted(order):
-        raise NotFound("This order has no receipt yet.")
+        raise NotFound(_("This order has no receipt yet."))
     issued_at = issued_at or timezone.now()
     return {
         "version": RECEIPT_VERSION,

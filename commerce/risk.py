@@ -40,6 +40,8 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _
 
 from microstage.errors import Conflict, NotFound
 
@@ -50,8 +52,8 @@ DAY_FREE, DAY_POINTS, DAY_CAP = 10, 2, 10
 FAILED_FREE, FAILED_POINTS, FAILED_CAP = 1, 6, 30
 GUEST, NEW_DAY, NEW_WEEK = 10, 10, 5
 JUMP_5X, JUMP_3X, BIG_FIRST, BIG_FIRST_TOTAL = 15, 8, 10, Decimal("200")
-REFUSED_MESSAGE = ("We could not accept this payment right now. Nothing was charged. "
-                   "If you think this is a mistake, contact the creator or Microstage support.")
+REFUSED_MESSAGE = gettext_lazy("We could not accept this payment right now. Nothing was charged. "
+                               "If you think this is a mistake, contact the creator or Microstage support.")
 
 
 def keyed_hash(kind: str, value: str) -> str:
@@ -165,7 +167,7 @@ def check_checkout(order_id: str, *, ip: str = "") -> CheckoutAttempt | None:
     attempt = CheckoutAttempt.objects.create(user=order.buyer, email=order.email, ip_hash=ip_hash, order=order)
     points, _ = score(attempt, order)
     if points >= settings.RISK_REFUSE_THRESHOLD:
-        raise Conflict(REFUSED_MESSAGE, code="risk_refused")
+        raise Conflict(str(REFUSED_MESSAGE), code="risk_refused")
     return attempt
 
 
@@ -202,7 +204,7 @@ def is_delivered(order: Order) -> bool:
 def _decide(review_id, actor, status: str) -> RiskReview:
     review = RiskReview.objects.select_for_update().filter(pk=review_id).first()
     if review is None:
-        raise NotFound("No such review.")
+        raise NotFound(_("No such review."))
     if review.status != RiskReview.Status.PENDING:
         raise Conflict(f"This review was already decided ({review.get_status_display()}).", code="already_decided")
     review.status, review.decided_by, review.decided_at = status, actor, timezone.now()

@@ -1,6 +1,7 @@
 """Reads for selling: live availability, orders as their buyer or the creator's team sees them."""
 from django.db.models import Prefetch, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from microstage.errors import NotFound
 from microstage.models import EDIT_ROLES
@@ -33,10 +34,10 @@ def order_for(order_id: str, user) -> tuple[Order, bool]:
              .prefetch_related(Prefetch("lines", queryset=OrderLine.objects.order_by("position")))
              .filter(pk=order_id).first())
     if order is None or not user.is_authenticated:
-        raise NotFound("No such order.")
+        raise NotFound(_("No such order."))
     is_team = role_of(user, order.creator_id) in EDIT_ROLES
     if not is_team and order.buyer_id != user.pk:
-        raise NotFound("No such order.")
+        raise NotFound(_("No such order."))
     return order, is_team
 
 

@@ -6,6 +6,8 @@ reserves stock — so pricing and eligibility (sales windows, per-order limits, 
 and discounts) are decided by the app that owns the thing, before any unit is held — and calls the
 callbacks, inside its own transaction, when a line is paid, refunded or cancelled.
 """
+from django.utils.translation import gettext as _
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -92,7 +94,7 @@ def with_code(offer: Offer, options: dict) -> Offer:
     from microstage.errors import Invalid
 
     if set(options) != {"code"} or _code_pricer is None or not isinstance(options["code"], str):
-        raise Invalid("Unknown payment options.", fields={k: ["Unknown option."] for k in sorted(options)})
+        raise Invalid(_("Unknown payment options."), fields={k: [_("Unknown option.")] for k in sorted(options)})
     return _code_pricer(offer, options["code"])
 
 

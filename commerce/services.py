@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from microstage.money import parse_amount
 from microstage import realtime
@@ -45,19 +46,23 @@ class LineRequest:
 
 def _validate_requests(requests: list[LineRequest]) -> None:
     if not requests:
-        raise Invalid("An order needs at least one line.", fields={"lines": ["Add at least one line."]})
+        raise Invalid(gettext("An order needs at least one line."),
+                      fields={"lines": [gettext("Add at least one line.")]})
     if len(requests) > MAX_LINES:
-        raise Invalid("Too many lines in one order.", fields={"lines": [f"At most {MAX_LINES} lines."]})
+        raise Invalid(gettext("Too many lines in one order."),
+                      fields={"lines": [gettext("At most %(count)d lines.") % {"count": MAX_LINES}]})
     for i, req in enumerate(requests):
         q = req.quantity
         if isinstance(q, bool) or not isinstance(q, int) or q < 1 or q > MAX_QUANTITY:
-            raise Invalid("Quantities are whole numbers from 1 to 100.",
-                          fields={f"lines[{i}].quantity": [f"Use a whole number from 1 to {MAX_QUANTITY}."]})
+            raise Invalid(gettext("Quantities are whole numbers from 1 to 100."),
+                          fields={f"lines[{i}].quantity": [gettext("Use a whole number from 1 to %(max)d.")
+                                                           % {"max": MAX_QUANTITY}]})
         if sellables.get(req.kind) is None:
-            raise Invalid("Unknown kind of item.", fields={f"lines[{i}]": ["Unknown kind of item."]})
+            raise Invalid(gettext("Unknown kind of item."), fields={f"lines[{i}]": [gettext("Unknown kind of item.")]})
         if len(req.options) > 4 or not all(isinstance(k, str) and isinstance(v, str) and len(k) <= 32
                                            and len(v) <= 64 for k, v in req.options):
-            raise Invalid("Unknown payment options.", fields={f"lines[{i}]": ["Unknown payment options."]})
+            raise Invalid(gettext("Unknown payment options."),
+                          fields={f"lines[{i}]": [gettext("Unknown payment options.")]})
 
 
 def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_seconds: int | None = None) -> Order:
@@ -78,13 +83,15 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
     creators = {o.creator_id for o, _, _ in offers}
     currencies = {o.currency for o, _, _ in offers}
     if len(creators) > 1 or len(currencies) > 1:
-        raise Invalid("One order buys from one creator in one currency.",
-                      fields={"lines": ["Split items from different creators into separate orders."]})
+        raise Invalid(gettext("One order buys from one creator in one currency."),
+                      fields={"lines": [gettext("Split items from different creators into separate orders.")]})
     email = (email or getattr(buyer, "email", "") or "").strip().lower()
     if not email:
-        raise Invalid("We need an email address for the tickets and receipt.", fields={"email": ["Required."]})
+        raise Invalid(gettext("We need an email address for the tickets and receipt."),
+                      fields={"email": [gettext("Required.")]})
     if len(email) > 254 or not _is_email(email):  # Order.email is varchar(254): longer would be a 500
-        raise Invalid("That email address does not look right.", fields={"email": ["Enter a valid email address."]})
+        raise Invalid(gettext("That email address does not look right."),
+                      fields={"email": [gettext("Enter a valid email address.")]})
 
     need: dict[str, int] = defaultdict(int)
     totals: dict[str, int] = {}
@@ -106,11 +113,12 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
         left = {k: max(0, p.total - p.sold - held.get(p.pk, 0)) for k, p in pools.items()}
         for key, qty in sorted(need.items()):
             if left[key] < qty and key in limits:
-                raise Conflict((limits[key].detail or "That is over the limit per person ({left} more allowed).")
-                               .format(left=left[key]), code=limits[key].code, available=left[key])
+                detail = limits[key].detail or gettext("That is over the limit per person ({left} more allowed).")
+                raise Conflict(detail.format(left=left[key]), code=limits[key].code, available=left[key])
             if left[key] < qty:
                 stock_snapshot.remember_now(pools, left, soonest, now)
-                raise Conflict("Sold out: not enough left for this quantity.", code="sold_out", available=left[key])
+                raise Conflict(gettext("Sold out: not enough left for this quantity."), code="sold_out",
+                               available=left[key])
         order = Order.objects.create(creator_id=creators.pop(), buyer=buyer if buyer and buyer.is_authenticated
                                      else None, email=email, currency=currencies.pop(), expires_at=expires_at)
         holds, once = [], set()  # once: per-order limits already held by an earlier line
@@ -227,7 +235,7 @@ class CheckoutResult:
 def _lock_order(order_id: str) -> Order:
     order = Order.objects.select_for_update().filter(pk=order_id).first()
     if order is None:
-        raise NotFound("No such order.")
+        raise NotFound(gettext("No such order."))
     return order
 
 
@@ -258,7 +266,7 @@ def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "", ip: 
         if order.status in Order.SETTLED:
             return CheckoutResult(order)
         if order.lines.filter(kind="group_buy").exists():  # paid at the group-buy's settlement, never here
-            raise Conflict("This order is paid when its group-buy settles.", code="group_buy")
+            raise Conflict(gettext("This order is paid when its group-buy settles."), code="group_buy")
         # Raised after the block: inside it, the Conflict would roll back the EXPIRED status just saved.
         expired = order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED) or _expire_if_due(order)
         if not expired and order.status == Order.Status.RESERVED and order.payment_id is None:
@@ -282,7 +290,7 @@ def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "", ip: 
             order.payment = started.payment
             order.save(update_fields=["status", "payment"])
             return CheckoutResult(order, started.checkout_url, started.provider)
-    raise Conflict("This reservation has expired. Start again to get new tickets.", code="expired")
+    raise Conflict(gettext("This reservation has expired. Start again to get new tickets."), code="expired")
 
 
 def _connect_params(order: Order) -> dict:
@@ -309,9 +317,9 @@ def pay_in_person(order_id: str, *, actor=None) -> Order:
         if order.status in Order.SETTLED:
             return order
         if _expire_if_due(order):
-            raise Conflict("This sale's hold ran out; ring it up again.", code="expired")
+            raise Conflict(gettext("This sale's hold ran out; ring it up again."), code="expired")
         if order.status not in Order.OPEN:
-            raise Conflict("This order can no longer be paid.", code="not_payable")
+            raise Conflict(gettext("This order can no longer be paid."), code="not_payable")
         _mark_paid(order, None)
         log.info("order %s paid in person (cash) by %s", order.pk, getattr(actor, "pk", None))
     return order
@@ -320,10 +328,10 @@ def pay_in_person(order_id: str, *, actor=None) -> Order:
 def sandbox_pay(order_id: str) -> Order:
     """Sandbox only: pay an order through the same confirmation path a provider webhook takes."""
     if settings.PAYMENTS_PROVIDER != "sandbox":
-        raise NotFound("Sandbox payments are not available.")
+        raise NotFound(gettext("Sandbox payments are not available."))
     order = Order.objects.filter(pk=order_id).first()
     if order is None:
-        raise NotFound("No such order.")
+        raise NotFound(gettext("No such order."))
     if order.status in Order.SETTLED:
         return order
     result = checkout(order_id)
@@ -442,7 +450,7 @@ def cancel(order_id: str, *, actor=None) -> Order:
     with transaction.atomic():
         order = _lock_order(order_id)
         if order.status in Order.SETTLED:
-            raise Conflict("This order is paid; ask the creator for a refund instead.", code="already_paid")
+            raise Conflict(gettext("This order is paid; ask the creator for a refund instead."), code="already_paid")
         if order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED):
             return order
         order.status = Order.Status.CANCELLED
@@ -487,23 +495,26 @@ def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = ""
     with transaction.atomic():
         order = _lock_order(order_id)
         if order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
-            raise Conflict("Only paid orders can be refunded.", code="not_refundable")
+            raise Conflict(gettext("Only paid orders can be refunded."), code="not_refundable")
         lines = list(order.lines.all())
         by_id = {ln.id: ln for ln in lines}
         if line_ids:
             unknown = [i for i in line_ids if i not in by_id]
             if unknown:
-                raise Invalid("Unknown order lines.", fields={"lines": [f"Not in this order: {', '.join(unknown)}"]})
+                raise Invalid(gettext("Unknown order lines."),
+                              fields={"lines": [gettext("Not in this order: %(lines)s")
+                                                % {"lines": ", ".join(unknown)}]})
             chosen = [by_id[i] for i in dict.fromkeys(line_ids)]
         else:
             chosen = lines
         chosen = [ln for ln in chosen if ln.active_quantity > 0]
         if not chosen:
-            raise Conflict("Those lines are already refunded.", code="already_refunded")
+            raise Conflict(gettext("Those lines are already refunded."), code="already_refunded")
         delivered = risk.is_delivered(order)  # a held or rejected order issued nothing to take back
         if not delivered and len(chosen) < len([ln for ln in lines if ln.active_quantity > 0]):
             # Approval delivers whole orders; a held order is refunded whole or not at all.
-            raise Conflict("This order is waiting for a risk review: refund all of it, or wait for the decision.",
+            raise Conflict(gettext("This order is waiting for a risk review: refund all of it, "
+                                   "or wait for the decision."),
                            code="held_for_review")
         amount = sum((ln.unit_price * ln.active_quantity for ln in chosen), Decimal("0"))
         # Store credit: what the order spent comes back as credit, what the lines granted goes; a part
@@ -636,8 +647,8 @@ def _check_money(price, field: str = "price") -> Decimal:
 
 def _check_stock(stock, field: str = "stock") -> int:
     if isinstance(stock, bool) or not isinstance(stock, int) or stock < 0 or stock > PRODUCT_MAX_STOCK:
-        raise Invalid("Stock is a whole number from 0.",
-                      fields={field: [f"Use a whole number from 0 to {PRODUCT_MAX_STOCK}."]})
+        raise Invalid(gettext("Stock is a whole number from 0."),
+                      fields={field: [gettext("Use a whole number from 0 to %(max)d.") % {"max": PRODUCT_MAX_STOCK}]})
     return stock
 
 
@@ -646,11 +657,13 @@ def _check_product(product) -> None:
 
     product.name = (product.name or "").strip()
     if not product.name or len(product.name) > 120:
-        raise Invalid("Give the product a name.", fields={"name": ["Use 1 to 120 characters."]})
+        raise Invalid(gettext("Give the product a name."), fields={"name": [gettext("Use 1 to 120 characters.")]})
     if len(product.description or "") > 5000:
-        raise Invalid("The description is too long.", fields={"description": ["At most 5000 characters."]})
+        raise Invalid(gettext("The description is too long."),
+                      fields={"description": [gettext("At most 5000 characters.")]})
     if product.kind not in Product.Kind.values:
-        raise Invalid("A product is physical or digital.", fields={"kind": ["Use physical or digital."]})
+        raise Invalid(gettext("A product is physical or digital."),
+                      fields={"kind": [gettext("Use physical or digital.")]})
     product.price = _check_money(product.price)
     from microstage.currencies import check_for_creator
 
@@ -667,15 +680,16 @@ def _check_image(upload):
 
 def _check_digital_file(upload) -> None:
     if upload.size > DIGITAL_FILE_MAX_BYTES:
-        raise Invalid("The file is too large.", fields={"digital_file": ["At most 500 MB."]})
+        raise Invalid(gettext("The file is too large."), fields={"digital_file": [gettext("At most 500 MB.")]})
 
 
 def _check_variant(variant) -> None:
     variant.name = (variant.name or "").strip()
     if not variant.name or len(variant.name) > 60:
-        raise Invalid("Name each variant.", fields={"variants": ["Each variant needs a name of up to 60 characters."]})
+        raise Invalid(gettext("Name each variant."),
+                      fields={"variants": [gettext("Each variant needs a name of up to 60 characters.")]})
     if len(variant.sku or "") > 60:
-        raise Invalid("The SKU is too long.", fields={"sku": ["At most 60 characters."]})
+        raise Invalid(gettext("The SKU is too long."), fields={"sku": [gettext("At most 60 characters.")]})
     if variant.price is not None:
         variant.price = _check_money(variant.price, "variant price")
     variant.stock = _check_stock(variant.stock)
@@ -701,23 +715,27 @@ def create_product(*, creator, name: str, price, kind: str = "physical", currenc
         product.image = _check_image(image)
     if digital_file:
         if product.kind != Product.Kind.DIGITAL:
-            raise Invalid("Only digital products carry a file.", fields={"digital_file": ["Make it digital first."]})
+            raise Invalid(gettext("Only digital products carry a file."),
+                          fields={"digital_file": [gettext("Make it digital first.")]})
         _check_digital_file(digital_file)
         product.digital_file = digital_file
     if variants is not None and not isinstance(variants, list | tuple):
-        raise Invalid("Variants are a list.", fields={"variants": ["Send a list of variants."]})
+        raise Invalid(gettext("Variants are a list."), fields={"variants": [gettext("Send a list of variants.")]})
     if variants and len(variants) > PRODUCT_MAX_VARIANTS:
-        raise Invalid("Too many variants.", fields={"variants": [f"At most {PRODUCT_MAX_VARIANTS}."]})
+        raise Invalid(gettext("Too many variants."),
+                      fields={"variants": [gettext("At most %(max)d.") % {"max": PRODUCT_MAX_VARIANTS}]})
     rows = []
     for position, data in enumerate(variants or [{"name": DEFAULT_VARIANT, "stock": stock}]):
         if not isinstance(data, dict) or set(data) - set(VARIANT_FIELDS):
-            raise Invalid("Unknown variant fields.", fields={"variants": [f"Use {', '.join(VARIANT_FIELDS)}."]})
+            raise Invalid(gettext("Unknown variant fields."),
+                          fields={"variants": [gettext("Use %(fields)s.") % {"fields": ", ".join(VARIANT_FIELDS)}]})
         variant = ProductVariant(product=product, name=data.get("name", ""), sku=data.get("sku") or "",
                                  price=data.get("price"), stock=data.get("stock", 0), position=position)
         _check_variant(variant)
         rows.append(variant)
     if len({v.name.lower() for v in rows}) != len(rows):
-        raise Invalid("Variant names repeat.", fields={"variants": ["Give each variant its own name."]})
+        raise Invalid(gettext("Variant names repeat."),
+                      fields={"variants": [gettext("Give each variant its own name.")]})
     product.save()
     for variant in rows:
         variant.save()
@@ -733,7 +751,7 @@ def update_product(product, *, actor=None, **data):
     product = Product.objects.select_for_update().get(pk=product.pk)
     unknown = set(data) - set(PRODUCT_FIELDS)
     if unknown:
-        raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in sorted(unknown)})
+        raise Invalid(gettext("Unknown fields."), fields={k: [gettext("Unknown field.")] for k in sorted(unknown)})
     image, digital_file = data.pop("image", None), data.pop("digital_file", None)
     for key, value in data.items():
         setattr(product, key, value)
@@ -744,8 +762,8 @@ def update_product(product, *, actor=None, **data):
         _check_digital_file(digital_file)
         product.digital_file = digital_file
     if product.digital_file and product.kind != Product.Kind.DIGITAL:
-        raise Invalid("Only digital products carry a file.",
-                      fields={"kind": ["This product has a file: keep it digital."]})
+        raise Invalid(gettext("Only digital products carry a file."),
+                      fields={"kind": [gettext("This product has a file: keep it digital.")]})
     product.save()
     return product
 
@@ -758,26 +776,29 @@ def save_variant(product, *, variant_id: str | None = None, actor=None, **data):
     _require_editor(actor, product.creator_id)
     unknown = set(data) - set(VARIANT_FIELDS)
     if unknown:
-        raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in sorted(unknown)})
+        raise Invalid(gettext("Unknown fields."), fields={k: [gettext("Unknown field.")] for k in sorted(unknown)})
     if variant_id:
         variant = ProductVariant.objects.select_for_update().filter(pk=variant_id, product=product).first()
         if variant is None:
-            raise NotFound("No such variant.")
+            raise NotFound(gettext("No such variant."))
     else:
         if product.variants.count() >= PRODUCT_MAX_VARIANTS:
-            raise Invalid("Too many variants.", fields={"name": [f"At most {PRODUCT_MAX_VARIANTS}."]})
+            raise Invalid(gettext("Too many variants."),
+                          fields={"name": [gettext("At most %(max)d.") % {"max": PRODUCT_MAX_VARIANTS}]})
         variant = ProductVariant(product=product, position=product.variants.count())
     for key, value in data.items():
         setattr(variant, key, value)
     _check_variant(variant)
     if product.variants.exclude(pk=variant.pk).filter(name__iexact=variant.name).exists():
-        raise Invalid("Another variant has that name.", fields={"name": ["Give each variant its own name."]})
+        raise Invalid(gettext("Another variant has that name."),
+                      fields={"name": [gettext("Give each variant its own name.")]})
     if variant.pk:
         pool = Inventory.objects.select_for_update().filter(key=variant_key(variant.pk)).first()
         if pool is not None:
             if variant.stock < pool.sold:
-                raise Invalid("Stock is below what is already sold.",
-                              fields={"stock": [f"{pool.sold} are already sold."]})
+                raise Invalid(gettext("Stock is below what is already sold."),
+                              fields={"stock": [ngettext("%(count)d is already sold.", "%(count)d are already sold.",
+                                                              pool.sold) % {"count": pool.sold}]})
             pool.total = variant.stock
             pool.save(update_fields=["total", "updated_at"])
     variant.save()
@@ -795,10 +816,11 @@ def _product_variant(item_id: str):
     else:
         variants = list(qs.filter(product_id=item_id)[:2])
         if len(variants) > 1:
-            raise Invalid("Choose a variant of this product.", fields={"product": ["Name the variant's id."]})
+            raise Invalid(gettext("Choose a variant of this product."),
+                          fields={"product": [gettext("Name the variant's id.")]})
         variant = variants[0] if variants else None
     if variant is None or not variant.product.is_active:
-        raise NotFound("No such product.")
+        raise NotFound(gettext("No such product."))
     return variant
 
 
@@ -808,9 +830,10 @@ def product_offer(item_id: str, quantity: int, buyer) -> sellables.Offer:
     variant = _product_variant(item_id)
     product = variant.product
     if product.kind == Product.Kind.DIGITAL and not product.digital_file:
-        raise Conflict("This product is not on sale yet.", code="not_on_sale")
+        raise Conflict(gettext("This product is not on sale yet."), code="not_on_sale")
     if quantity > PRODUCT_MAX_PER_ORDER:
-        raise Conflict(f"At most {PRODUCT_MAX_PER_ORDER} of these per order.", code="limit_exceeded",
+        raise Conflict(gettext("At most %(max)d of these per order.") % {"max": PRODUCT_MAX_PER_ORDER},
+                       code="limit_exceeded",
                        max_per_order=PRODUCT_MAX_PER_ORDER)
     name = variant_label(product.name, variant.name)
     return sellables.Offer(kind=PRODUCT_KIND, item_id=variant.pk, creator_id=product.creator_id, description=name,
@@ -868,22 +891,23 @@ def open_download(token: str, user):
     try:
         claims = TimestampSigner(salt=DOWNLOAD_SALT).unsign_object(token, max_age=DOWNLOAD_MAX_AGE)
     except SignatureExpired:
-        raise Forbidden("This download link has expired: open your order for a fresh one.", code="expired") from None
+        raise Forbidden(gettext("This download link has expired: open your order for a fresh one."),
+                        code="expired") from None
     except (BadSignature, ValueError, TypeError):
-        raise Forbidden("This download link is not valid.", code="invalid_link") from None
+        raise Forbidden(gettext("This download link is not valid."), code="invalid_link") from None
     if not isinstance(claims, dict) or claims.get("u") != getattr(user, "pk", None):
-        raise NotFound("No such download.")
+        raise NotFound(gettext("No such download."))
     line = OrderLine.objects.select_related("order").filter(pk=claims.get("l")).first()
     if line is None or line.order.buyer_id != user.pk:
-        raise NotFound("No such download.")
+        raise NotFound(gettext("No such download."))
     if line.order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED) or line.active_quantity < 1:
-        raise Forbidden("This item is not paid (or was refunded).", code="not_paid")
+        raise Forbidden(gettext("This item is not paid (or was refunded)."), code="not_paid")
     if not risk.is_delivered(line.order):
-        raise Forbidden("This order is being checked; your download opens once it is confirmed.",
+        raise Forbidden(gettext("This order is being checked; your download opens once it is confirmed."),
                         code="held_for_review")
     product = _product_of_line(line)
     if product is None or not product.digital_file:
-        raise NotFound("No such download.")
+        raise NotFound(gettext("No such download."))
     # Stored under a generated name; the buyer gets the product's name with the file's extension.
     ext = PurePath(product.digital_file.name).suffix
     return product.digital_file, (slugify(product.name)[:80] or "download") + ext

@@ -10,6 +10,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import ngettext
+from django.utils.translation import gettext as _
 
 from microstage.errors import Forbidden, NotFound, ServiceError
 from microstage.filesend import send_stored
@@ -38,17 +40,18 @@ def shop_buy(request, slug):
     creator = _creator_or_404(slug)
     back = reverse("creator-shop", args=[creator.slug])
     if not request.user.is_authenticated:
-        messages.info(request, "Log in or sign up to buy.")
+        messages.info(request, _("Log in or sign up to buy."))
         return redirect_to_login(back)
     variant_id = (request.POST.get("variant") or "").strip()[:40]
     raw = (request.POST.get("quantity") or "1").strip()
     quantity = int(raw) if raw.isdigit() else 0
     if not variant_id or not 1 <= quantity <= services.PRODUCT_MAX_PER_ORDER:
-        messages.error(request, f"Choose an item and a quantity from 1 to {services.PRODUCT_MAX_PER_ORDER}.")
+        messages.error(request, _("Choose an item and a quantity from 1 to %(max)d.")
+                       % {"max": services.PRODUCT_MAX_PER_ORDER})
         return redirect(back)
     try:
         if not selectors.shop_products(creator).filter(variants__pk=variant_id).exists():
-            raise NotFound("No such product.")
+            raise NotFound(_("No such product."))
         order = services.reserve(requests=[services.LineRequest(services.PRODUCT_KIND, variant_id, quantity)],
                                  buyer=request.user, email=request.user.email)
     except ServiceError as exc:
@@ -61,9 +64,11 @@ def buy_message(exc: ServiceError) -> str:
     """A reservation refusal in words (shop, drops): nothing was reserved."""
     if exc.code == "sold_out":
         left = exc.extra.get("available")
-        return (f"Only {left} left — choose fewer." if left else "Sold out — the last ones just went.") + \
-            " Nothing was reserved."
-    return f"{exc.detail} Nothing was reserved."
+        if left:
+            return ngettext("Only %(count)d left — choose fewer. Nothing was reserved.",
+                            "Only %(count)d left — choose fewer. Nothing was reserved.", left) % {"count": left}
+        return _("Sold out — the last ones just went. Nothing was reserved.")
+    return _("%(problem)s Nothing was reserved.") % {"problem": exc.detail}
 
 
 @login_required

@@ -31,6 +31,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from microstage.money import parse_amount
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound
@@ -67,7 +69,7 @@ def location_for(actor, location_id, *, roles=EDIT_ROLES) -> StockLocation:
     location = (StockLocation.objects.select_related("creator").filter(pk=location_id).first()
                 if isinstance(location_id, str) else None)
     if location is None:
-        raise NotFound("No such stock location.")
+        raise NotFound(_("No such stock location."))
     require_team(actor, location.creator_id, roles)
     return location
 
@@ -76,7 +78,7 @@ def pos_location_for(actor, location_id) -> StockLocation:
     """The POS may be run by door staff too (they work the merch table at the show)."""
     location = location_for(actor, location_id, roles=DOOR_ROLES)
     if not location.is_active:
-        raise Forbidden("This location is closed.", code="location_closed")
+        raise Forbidden(_("This location is closed."), code="location_closed")
     return location
 
 
@@ -84,8 +86,9 @@ def pos_location_for(actor, location_id) -> StockLocation:
 
 def _units(value, field: str = "quantity", minimum: int = 1, maximum: int = MAX_UNITS) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum or value > maximum:
-        raise Invalid(f"Use a whole number from {minimum} to {maximum}.",
-                      fields={field: [f"A whole number from {minimum} to {maximum}."]})
+        bounds = {"low": minimum, "high": maximum}
+        raise Invalid(_("Use a whole number from %(low)d to %(high)d.") % bounds,
+                      fields={field: [_("A whole number from %(low)d to %(high)d.") % bounds]})
     return value
 
 
@@ -95,7 +98,7 @@ def _variant_of(location: StockLocation, variant) -> ProductVariant:
                                                                       product__creator_id=location.creator_id).first()
              if isinstance(variant_id, str) else None)
     if found is None:
-        raise NotFound("No such product variant.")
+        raise NotFound(_("No such product variant."))
     return found
 
 
@@ -103,7 +106,7 @@ def _key(key, prefix: str) -> str:
     if key is None or key == "":
         return f"{prefix}:{uuid.uuid4().hex}"
     if not isinstance(key, str) or len(key) > 80 or not key.isprintable():
-        raise Invalid("Bad idempotency key.", fields={"key": ["At most 80 printable characters."]})
+        raise Invalid(_("Bad idempotency key."), fields={"key": [_("At most 80 printable characters.")]})
     return f"{prefix}:{key}"
 
 
@@ -204,12 +207,12 @@ def create_location(*, creator, name: str, kind: str = StockLocation.Kind.POPUP,
     require_team(actor, creator.pk)
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 80:
-        raise Invalid("Name the location.", fields={"name": ["Use 1 to 80 characters."]})
+        raise Invalid(_("Name the location."), fields={"name": [_("Use 1 to 80 characters.")]})
     if kind not in StockLocation.Kind.values:
-        raise Invalid("A location is central or a pop-up.", fields={"kind": ["Use central or popup."]})
+        raise Invalid(_("A location is central or a pop-up."), fields={"kind": [_("Use central or popup.")]})
     event_id = (event_id or "").strip() if isinstance(event_id, str) else ""
     if len(event_id) > 40:
-        raise Invalid("That event id is too long.", fields={"event_id": ["At most 40 characters."]})
+        raise Invalid(_("That event id is too long."), fields={"event_id": [_("At most 40 characters.")]})
     return StockLocation.objects.create(creator=creator, name=name, kind=kind, event_id=event_id)
 
 
@@ -235,9 +238,10 @@ def transfer(*, source: StockLocation, target: StockLocation, variant, quantity:
     """
     require_team(actor, source.creator_id)
     if source.creator_id != target.creator_id:
-        raise NotFound("No such stock location.")
+        raise NotFound(gettext("No such stock location."))
     if source.pk == target.pk:
-        raise Invalid("Pick two different locations.", fields={"target": ["Choose another location."]})
+        raise Invalid(gettext("Pick two different locations."),
+                      fields={"target": [gettext("Choose another location.")]})
     variant = _variant_of(source, variant)
     quantity = _units(quantity)
     key = _key(key, "xfer")
@@ -247,7 +251,8 @@ def transfer(*, source: StockLocation, target: StockLocation, variant, quantity:
         return done[0], done[1]
     held = on_hand_of(source, variant.pk)
     if not allow_short and held < quantity:
-        raise Conflict(f"{source.name} holds only {held} of these.", code="not_enough_stock", available=held)
+        raise Conflict(gettext("%(place)s holds only %(count)d of these.") % {"place": source.name, "count": held},
+                       code="not_enough_stock", available=held)
     out, _ = _move(source, variant.pk, -quantity, StockMovement.Reason.TRANSFER_OUT, f"{key}:out",
                    note=note or f"To {target.name}", actor=actor)
     into, _ = _move(target, variant.pk, quantity, StockMovement.Reason.TRANSFER_IN, f"{key}:in",
@@ -262,7 +267,7 @@ def set_override(*, location: StockLocation, variant, quantity: int, ttl, actor=
     quantity = _units(quantity, minimum=0)
     seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else ttl
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 60 <= seconds <= MAX_OVERRIDE_SECONDS:
-        raise Invalid("An override lasts from a minute to a week.", fields={"ttl": ["From 60 s to 7 days."]})
+        raise Invalid(_("An override lasts from a minute to a week."), fields={"ttl": [_("From 60 s to 7 days.")]})
     return StockOverride.objects.create(location=location, variant=variant, quantity=quantity,
                                         expires_at=timezone.now() + timedelta(seconds=seconds),
                                         created_by=actor if getattr(actor, "is_authenticated", False) else None)
@@ -279,7 +284,7 @@ def clear_override(*, location: StockLocation, variant, actor=None) -> int:
 
 def _client_id(value, field: str) -> str:
     if not isinstance(value, str) or not 6 <= len(value) <= 64 or not all(c.isalnum() or c in "-_." for c in value):
-        raise Invalid("Each sale needs its device-made id.", fields={field: ["6 to 64 letters, digits, - _ ."]})
+        raise Invalid(_("Each sale needs its device-made id."), fields={field: [_("6 to 64 letters, digits, - _ .")]})
     return value
 
 
@@ -291,11 +296,12 @@ def _sold_at(value, field: str) -> datetime:
     except ValueError:
         parsed = None
     if not isinstance(parsed, datetime) or timezone.is_naive(parsed):
-        raise Invalid("Each sale needs its time with an offset.", fields={field: ["An ISO 8601 time with offset."]})
+        raise Invalid(_("Each sale needs its time with an offset."),
+                      fields={field: [_("An ISO 8601 time with offset.")]})
     now = timezone.now()
     if parsed > now + MAX_SOLD_AHEAD or parsed < now - MAX_SOLD_AGO:
-        raise Invalid("That sale time is not plausible: check the device's clock.",
-                      fields={field: ["Not within the last 60 days."]})
+        raise Invalid(_("That sale time is not plausible: check the device's clock."),
+                      fields={field: [_("Not within the last 60 days.")]})
     return parsed
 
 
@@ -309,19 +315,20 @@ def parse_items(location: StockLocation, raw, field: str = "items") -> tuple[lis
     The unit price is the one the device showed (what the buyer paid), else the current price.
     """
     if not isinstance(raw, list) or not raw:
-        raise Invalid("A sale needs at least one item.", fields={field: ["A non-empty list."]})
+        raise Invalid(_("A sale needs at least one item."), fields={field: [_("A non-empty list.")]})
     if len(raw) > MAX_SALE_LINES:
-        raise Invalid("Too many lines in one sale.", fields={field: [f"At most {MAX_SALE_LINES}."]})
+        raise Invalid(_("Too many lines in one sale."),
+                      fields={field: [_("At most %(max)d.") % {"max": MAX_SALE_LINES}]})
     merged: dict[str, dict] = {}
     for i, item in enumerate(raw):
         if not isinstance(item, dict):
-            raise Invalid("Each item is an object.", fields={f"{field}[{i}]": ["Not an object."]})
+            raise Invalid(_("Each item is an object."), fields={f"{field}[{i}]": [_("Not an object.")]})
         variant_id = item.get("variant")
         variant = (ProductVariant.objects.select_related("product")
                    .filter(pk=variant_id, product__creator_id=location.creator_id).first()
                    if isinstance(variant_id, str) else None)
         if variant is None:
-            raise Invalid("Unknown item.", fields={f"{field}[{i}].variant": ["Not one of this creator's items."]})
+            raise Invalid(_("Unknown item."), fields={f"{field}[{i}].variant": [_("Not one of this creator's items.")]})
         qty = _units(item.get("quantity"), f"{field}[{i}].quantity", maximum=MAX_SALE_QUANTITY)
         price = _price(item.get("unit_price"), variant.unit_price, f"{field}[{i}].unit_price")
         line = merged.setdefault(f"{variant.pk}@{price}", {
@@ -329,10 +336,11 @@ def parse_items(location: StockLocation, raw, field: str = "items") -> tuple[lis
             "label": variant.label})
         line["quantity"] += qty
         if line["quantity"] > MAX_SALE_QUANTITY:
-            raise Invalid("Too many of one item.", fields={f"{field}[{i}].quantity": ["At most 100 in one sale."]})
+            raise Invalid(_("Too many of one item."),
+                          fields={f"{field}[{i}].quantity": [_("At most 100 in one sale.")]})
     currencies = {line.pop("currency") for line in merged.values()}
     if len(currencies) != 1:
-        raise Invalid("One sale is in one currency.", fields={field: ["Ring up each currency separately."]})
+        raise Invalid(_("One sale is in one currency."), fields={field: [_("Ring up each currency separately.")]})
     items = list(merged.values())
     total = sum((Decimal(i["unit_price"]) * i["quantity"] for i in items), Decimal("0"))
     return items, total, currencies.pop()
@@ -371,11 +379,11 @@ def record_sale(*, location: StockLocation, client_id: str, items, sold_at, paym
     existing = PosSale.objects.select_related("location").filter(client_id=client_id).first()
     if existing is not None:
         if existing.location_id != location.pk:
-            raise Conflict("That sale id belongs to another location.", code="client_id_taken")
+            raise Conflict(_("That sale id belongs to another location."), code="client_id_taken")
         return existing, False
     sold_at = _sold_at(sold_at, "sold_at")
     if payment not in PosSale.Payment.values:
-        raise Invalid("Paid by cash or QR.", fields={"payment": ["Use cash or qr."]})
+        raise Invalid(_("Paid by cash or QR."), fields={"payment": [_("Use cash or qr.")]})
     lines, total, currency = parse_items(location, items)
     device = device[:80] if isinstance(device, str) else ""
     try:
@@ -390,14 +398,14 @@ def record_sale(*, location: StockLocation, client_id: str, items, sold_at, paym
             short = _take(sale, actor)
             if short and sale.status == PosSale.Status.PENDING_PAYMENT:
                 # Rung up online, so the seller hears it now (count the table, or take cash and sync).
-                raise Conflict("Not enough on hand here for a QR sale.", code="not_enough_stock")
+                raise Conflict(_("Not enough on hand here for a QR sale."), code="not_enough_stock")
             if short:
                 sale.status = PosSale.Status.CONFLICT
                 sale.save(update_fields=["status"])
     except IntegrityError:
         existing = PosSale.objects.get(client_id=client_id)
         if existing.location_id != location.pk:
-            raise Conflict("That sale id belongs to another location.", code="client_id_taken") from None
+            raise Conflict(_("That sale id belongs to another location."), code="client_id_taken") from None
         return existing, False
     return sale, True
 
@@ -410,13 +418,13 @@ def sync_sales(*, location: StockLocation, sales, actor=None, device: str = "") 
     """
     require_team(actor, location.creator_id, DOOR_ROLES)
     if not isinstance(sales, list) or not sales:
-        raise Invalid("Send the queued sales.", fields={"sales": ["A non-empty list."]})
+        raise Invalid(_("Send the queued sales."), fields={"sales": [_("A non-empty list.")]})
     if len(sales) > 200:
-        raise Invalid("At most 200 sales at a time.", fields={"sales": ["Too many."]})
+        raise Invalid(_("At most 200 sales at a time."), fields={"sales": [_("Too many.")]})
     results = []
     for raw in sales:
         if not isinstance(raw, dict):
-            results.append({"client_id": None, "result": "refused", "detail": "Not an object."})
+            results.append({"client_id": None, "result": "refused", "detail": _("Not an object.")})
             continue
         try:
             sale, created = record_sale(
@@ -439,7 +447,7 @@ def _pos_offer(item_id, quantity, buyer, options=None) -> sellables.Offer:
     sale = PosSale.objects.select_related("location").filter(pk=(options or {}).get("sale")).first()
     item = next((i for i in (sale.items if sale else []) if i["variant"] == item_id), None)
     if sale is None or item is None:
-        raise NotFound("No such pop-up sale.")
+        raise NotFound(_("No such pop-up sale."))
     return sellables.Offer(kind=POS_KIND, item_id=item_id, creator_id=sale.location.creator_id,
                            description=f"{item['label']} (at {sale.location.name})"[:255],
                            unit_price=Decimal(item["unit_price"]), currency=sale.currency,
@@ -460,7 +468,7 @@ def start_qr_sale(*, location: StockLocation, client_id: str, items, device: str
                           payment=PosSale.Payment.QR, device=device, actor=actor,
                           status=PosSale.Status.PENDING_PAYMENT)
     if sale.payment_method != PosSale.Payment.QR:
-        raise Conflict("That sale was rung up as cash.", code="client_id_taken")
+        raise Conflict(gettext("That sale was rung up as cash."), code="client_id_taken")
     if sale.status != PosSale.Status.PENDING_PAYMENT:
         return sale, ""
     if sale.order_id is None:
@@ -528,7 +536,7 @@ def cancel_unpaid_qr(sale_id: str, *, actor=None) -> PosSale:
     """The buyer walked away before paying: cancel the order, the units go back on the table."""
     sale = refresh_qr_sale(sale_id)
     if sale.status != PosSale.Status.PENDING_PAYMENT:
-        raise Conflict("This sale is no longer waiting for payment.", code="not_pending")
+        raise Conflict(_("This sale is no longer waiting for payment."), code="not_pending")
     if sale.order_id:
         try:
             services.cancel(sale.order_id, actor=actor)
@@ -561,22 +569,23 @@ def resolve_conflict(*, sale_id: str, action: str, source_id: str | None = None,
     - "transfer": the missing units come from another location (`source_id`), then the sale completes.
     """
     if action not in RESOLUTIONS:
-        raise Invalid("Resolve by back-order, cancel or transfer.", fields={"action": ["Unknown action."]})
+        raise Invalid(_("Resolve by back-order, cancel or transfer."), fields={"action": [_("Unknown action.")]})
     sale = PosSale.objects.select_related("location").filter(pk=sale_id).first() if isinstance(sale_id, str) else None
     if sale is None:
-        raise NotFound("No such sale.")
+        raise NotFound(_("No such sale."))
     require_team(actor, sale.location.creator_id)
     source = None
     if action == "transfer":
         source = location_for(actor, source_id) if source_id else None
         if source is None or source.creator_id != sale.location.creator_id or source.pk == sale.location_id:
-            raise Invalid("Pick the location the units come from.", fields={"source": ["Choose another location."]})
+            raise Invalid(_("Pick the location the units come from."),
+                          fields={"source": [_("Choose another location.")]})
     refund_order = None
     with transaction.atomic():
         _lock(*(loc for loc in (sale.location, source) if loc is not None))
         sale = PosSale.objects.select_for_update(of=("self",)).select_related("location", "order").get(pk=sale.pk)
         if sale.status != PosSale.Status.CONFLICT:
-            raise Conflict("This sale is not waiting to be resolved.", code="not_a_conflict")
+            raise Conflict(_("This sale is not waiting to be resolved."), code="not_a_conflict")
         missing = missing_units(sale)
         who = getattr(actor, "email", "") or "staff"
         if action == "backorder":

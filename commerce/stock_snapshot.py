@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Min, Sum
+from django.utils.translation import gettext as _
 
 from microstage.errors import Conflict
 
@@ -60,7 +61,7 @@ def refuse_if_sold_out(need: dict[str, int], totals: dict[str, int], now: dateti
         if not isinstance(snap, dict):
             continue
         if snap["total"] == totals.get(key) and snap["at"] <= ts < snap["until"] and snap["left"] < need[key]:
-            raise Conflict("Sold out: not enough left for this quantity.", code="sold_out", available=snap["left"])
+            raise Conflict(_("Sold out: not enough left for this quantity."), code="sold_out", available=snap["left"])
 
 
 class Held(dict):

@@ -8,6 +8,8 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from microstage.errors import NotFound, ServiceError
@@ -17,26 +19,26 @@ from microstage.views import _form_errors, team_page
 from . import stock
 from .models import PosSale, ProductVariant, StockLocation
 
-TTL_CHOICES = [(900, "15 minutes"), (3600, "1 hour"), (4 * 3600, "4 hours"), (12 * 3600, "12 hours"),
-               (24 * 3600, "1 day"), (3 * 24 * 3600, "3 days")]
+TTL_CHOICES = [(900, _("15 minutes")), (3600, _("1 hour")), (4 * 3600, _("4 hours")), (12 * 3600, _("12 hours")),
+               (24 * 3600, _("1 day")), (3 * 24 * 3600, _("3 days"))]
 
 
 class LocationForm(forms.Form):
-    name = forms.CharField(max_length=80, help_text="e.g. “Merch table, Paradiso”.")
-    kind = forms.ChoiceField(choices=StockLocation.Kind.choices, initial=StockLocation.Kind.POPUP)
-    event_id = forms.CharField(max_length=40, required=False, label="Event id",
-                               help_text="Optional: the show this pop-up belongs to (evt_…).")
+    name = forms.CharField(label=_("Name"), max_length=80, help_text=_("e.g. “Merch table, Paradiso”."))
+    kind = forms.ChoiceField(label=_("Kind"), choices=StockLocation.Kind.choices, initial=StockLocation.Kind.POPUP)
+    event_id = forms.CharField(max_length=40, required=False, label=_("Event id"),
+                               help_text=_("Optional: the show this pop-up belongs to (evt_…)."))
 
 
 def _variant_field(creator):
     choices = [(v.pk, str(v)) for v in ProductVariant.objects.select_related("product")
                .filter(product__creator=creator, product__kind="physical").order_by("product__name", "position")]
-    return forms.ChoiceField(choices=choices, label="Item")
+    return forms.ChoiceField(choices=choices, label=_("Item"))
 
 
 class ReceiveForm(forms.Form):
-    quantity = forms.IntegerField(min_value=1, max_value=stock.MAX_UNITS)
-    note = forms.CharField(max_length=200, required=False)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=stock.MAX_UNITS)
+    note = forms.CharField(label=_("Note"), max_length=200, required=False)
     key = forms.CharField(max_length=40, widget=forms.HiddenInput)
 
     def __init__(self, creator, *args, **kwargs):
@@ -47,13 +49,13 @@ class ReceiveForm(forms.Form):
 class TransferForm(ReceiveForm):
     def __init__(self, creator, location, *args, **kwargs):
         super().__init__(creator, *args, **kwargs)
-        self.fields["target"] = forms.ChoiceField(label="To", choices=[
+        self.fields["target"] = forms.ChoiceField(label=pgettext_lazy("transfer target", "To"), choices=[
             (loc.pk, loc.name) for loc in stock.locations_of(creator.pk).exclude(pk=location.pk)])
 
 
 class OverrideForm(forms.Form):
-    quantity = forms.IntegerField(min_value=0, max_value=stock.MAX_UNITS, label="Counted units")
-    ttl = forms.TypedChoiceField(choices=TTL_CHOICES, coerce=int, initial=3600, label="Holds for")
+    quantity = forms.IntegerField(min_value=0, max_value=stock.MAX_UNITS, label=_("Counted units"))
+    ttl = forms.TypedChoiceField(choices=TTL_CHOICES, coerce=int, initial=3600, label=_("Holds for"))
 
     def __init__(self, creator, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -80,7 +82,7 @@ def location_list(request):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, f"“{location.name}” added.")
+            messages.success(request, gettext("“%(name)s” added.") % {"name": location.name})
             return redirect("dash-stock-location", location.pk)
     locations = list(stock.locations_of(request.creator.pk))
     for loc in locations:
@@ -128,7 +130,8 @@ def location_receive(request, location_id):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, f"Received {data['quantity']} at {location.name}.")
+            messages.success(request, gettext("Received %(count)d at %(place)s.")
+                             % {"count": data["quantity"], "place": location.name})
             return redirect("dash-stock-location", location.pk)
     return _location_page(request, location, receive=form, status=400)
 
@@ -147,7 +150,8 @@ def location_transfer(request, location_id):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, f"Moved {data['quantity']} to {target.name}.")
+            messages.success(request, gettext("Moved %(count)d to %(place)s.")
+                             % {"count": data["quantity"], "place": target.name})
             return redirect("dash-stock-location", location.pk)
     return _location_page(request, location, transfer=form, status=400)
 
@@ -162,7 +166,7 @@ def location_override(request, location_id):
         except ServiceError as exc:
             messages.error(request, exc.detail)
         else:
-            messages.success(request, "Override ended: the ledger's count is back.")
+            messages.success(request, _("Override ended: the ledger's count is back."))
         return redirect("dash-stock-location", location.pk)
     form = OverrideForm(request.creator, request.POST)
     if form.is_valid():
@@ -173,7 +177,7 @@ def location_override(request, location_id):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, "Override set.")
+            messages.success(request, _("Override set."))
             return redirect("dash-stock-location", location.pk)
     return _location_page(request, location, override=form, status=400)
 

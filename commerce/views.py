@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django.utils.translation import gettext as _
 
 from microstage.errors import NotFound, ServiceError
 
@@ -87,10 +88,10 @@ def order_pay(request, order_id):
         return redirect(order.get_absolute_url())
     if result.order.status in Order.SETTLED:
         if result.order.total == 0:
-            messages.success(request, "Done — your free tickets are ready.")
+            messages.success(request, _("Done — your free tickets are ready."))
         return redirect(order.get_absolute_url())
     if not result.checkout_url:
-        messages.error(request, "The payment page could not be opened. Nothing was charged; please try again.")
+        messages.error(request, _("The payment page could not be opened. Nothing was charged; please try again."))
         return redirect(order.get_absolute_url())
     return redirect(result.checkout_url)
 
@@ -104,7 +105,7 @@ def order_cancel(request, order_id):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, "Order cancelled. The tickets are free for someone else.")
+        messages.success(request, _("Order cancelled. The tickets are free for someone else."))
     return redirect(order.get_absolute_url())
 
 

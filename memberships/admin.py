@@ -1,5 +1,7 @@
 """Staff admin for plans, memberships, passes, loyalty (ledger read-only and append-only), referrals and rewards."""
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from microstage.errors import ServiceError
 
@@ -158,7 +160,7 @@ class RewardRedemptionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # codes are issued by redeeming points
 
-    @admin.action(description="Mark selected codes as used")
+    @admin.action(description=_("Mark selected codes as used"))
     def mark_used(self, request, queryset):
         done = 0
         for redemption in queryset.select_related("reward__creator").filter(status=RewardRedemption.Status.ISSUED):
@@ -167,7 +169,8 @@ class RewardRedemptionAdmin(admin.ModelAdmin):
                 done += 1
             except ServiceError:
                 pass  # used meanwhile
-        self.message_user(request, f"{done} code{'s' if done != 1 else ''} marked as used.")
+        self.message_user(request, ngettext("%(count)d code marked as used.", "%(count)d codes marked as used.",
+                                            done) % {"count": done})
 
 
 class PromoCodeUseInline(admin.TabularInline):
@@ -188,7 +191,8 @@ class PromoCodeAdmin(admin.ModelAdmin):
     inlines = [PromoCodeUseInline]
     actions = ["switch_off"]
 
-    @admin.action(description="Switch the selected codes off")
+    @admin.action(description=_("Switch the selected codes off"))
     def switch_off(self, request, queryset):
         n = queryset.update(is_active=False)
-        self.message_user(request, f"{n} code(s) switched off.")
+        self.message_user(request, ngettext("%(count)d code switched off.", "%(count)d codes switched off.",
+                                            n) % {"count": n})

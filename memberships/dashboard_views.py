@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
 
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
@@ -66,7 +67,8 @@ def plan_new(request):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, f"Plan “{plan.name}” is open: fans can join from your membership page.")
+            messages.success(request, _("Plan “%(plan)s” is open: fans can join from your membership page.")
+                             % {"plan": plan.name})
             return redirect("dash-memberships")
     return render(request, "memberships/dashboard/plan_form.html", {"form": form, "plan": None, "tab": "overview"},
                   status=_status(form))
@@ -82,7 +84,7 @@ def plan_edit(request, plan_id):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, f"Plan “{form.cleaned_data['name']}” saved.")
+            messages.success(request, _("Plan “%(plan)s” saved.") % {"plan": form.cleaned_data["name"]})
             return redirect("dash-memberships")
     return render(request, "memberships/dashboard/plan_form.html", {
         "form": form, "plan": plan, "tab": "overview",
@@ -101,8 +103,9 @@ def plan_active(request, plan_id):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, f"“{plan.name}” is open to new members again." if active else
-                         f"“{plan.name}” takes no new members. Current members keep it until they cancel.")
+        messages.success(request, (_("“%(plan)s” is open to new members again.") if active else
+                                   _("“%(plan)s” takes no new members. Current members keep it until they cancel."))
+                         % {"plan": plan.name})
     return redirect("dash-memberships")
 
 
@@ -148,7 +151,7 @@ def _reward_form(request, reward):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, f"Reward “{saved.name}” saved.")
+            messages.success(request, _("Reward “%(reward)s” saved.") % {"reward": saved.name})
             return redirect("dash-rewards")
     return render(request, "memberships/dashboard/reward_form.html", {"form": form, "reward": reward,
                                                                       "tab": "rewards"}, status=_status(form))
@@ -174,7 +177,7 @@ def redemption_used(request, redemption_id):
             raise Http404(exc.detail) from exc
         messages.error(request, exc.detail)
     else:
-        messages.success(request, f"Code {redemption.code} marked as used.")
+        messages.success(request, _("Code %(code)s marked as used.") % {"code": redemption.code})
     return redirect("dash-rewards")
 
 
@@ -202,7 +205,7 @@ def _pass_form(request, product):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, f"Pass “{saved.name}” saved.")
+            messages.success(request, _("Pass “%(name)s” saved.") % {"name": saved.name})
             return redirect("dash-passes")
     return render(request, "memberships/dashboard/pass_form.html", {"form": form, "product": product,
                                                                     "tab": "passes"}, status=_status(form))

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from microstage.ids import IdFactory, PublicIdField
 from microstage.models import Creator
@@ -14,8 +15,8 @@ class MembershipPlan(models.Model):
     """What a fan pays a creator monthly or yearly, and the perks it brings."""
 
     class Interval(models.TextChoices):
-        MONTH = "month", "Monthly"
-        YEAR = "year", "Yearly"
+        MONTH = "month", _("Monthly")
+        YEAR = "year", _("Yearly")
 
     id = PublicIdField("plan")
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="plans")
@@ -25,14 +26,14 @@ class MembershipPlan(models.Model):
     currency = models.CharField(max_length=3)
     interval = models.CharField(max_length=8, choices=Interval.choices, default=Interval.MONTH)
     early_access_hours = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(24 * 90)],
-                                                     help_text="Members may buy this many hours before everyone.")
+                                                     help_text=_("Members may buy this many hours before everyone."))
     discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"),
                                            validators=[MinValueValidator(0), MaxValueValidator(100)])
-    members_only_events = models.BooleanField(default=False, help_text="Members see and buy members-only events.")
-    clip_access = models.BooleanField(default=False, help_text="Members watch clips marked for members.")
-    replay_access = models.BooleanField(default=False, help_text="Members watch the creator's paid replays and "
-                                        "priced clips without buying them.")
-    is_active = models.BooleanField(default=True, help_text="Inactive plans take no new members.")
+    members_only_events = models.BooleanField(default=False, help_text=_("Members see and buy members-only events."))
+    clip_access = models.BooleanField(default=False, help_text=_("Members watch clips marked for members."))
+    replay_access = models.BooleanField(default=False, help_text=_("Members watch the creator's paid replays and "
+                                        "priced clips without buying them."))
+    is_active = models.BooleanField(default=True, help_text=_("Inactive plans take no new members."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -57,11 +58,11 @@ class Membership(models.Model):
     """A fan's subscription to a plan. Its status follows the payment provider."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Awaiting first payment"
-        ACTIVE = "active", "Active"
-        PAST_DUE = "past_due", "Past due"
-        CANCELLED = "cancelled", "Cancelled (runs to period end)"
-        ENDED = "ended", "Ended"
+        PENDING = "pending", _("Awaiting first payment")
+        ACTIVE = "active", _("Active")
+        PAST_DUE = "past_due", _("Past due")
+        CANCELLED = "cancelled", _("Cancelled (runs to period end)")
+        ENDED = "ended", _("Ended")
 
     # Statuses in which the perks apply (a past-due member keeps perks during the provider's retries).
     GOOD_STANDING = (Status.ACTIVE, Status.PAST_DUE, Status.CANCELLED)
@@ -72,7 +73,7 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True)
     provider = models.CharField(max_length=16, blank=True)
-    subscription = models.CharField(max_length=255, blank=True, help_text="Provider subscription id.")
+    subscription = models.CharField(max_length=255, blank=True, help_text=_("Provider subscription id."))
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -104,12 +105,12 @@ class Pass(models.Model):
     credits_total = models.PositiveIntegerField()
     credits_left = models.PositiveIntegerField()
     expires_at = models.DateTimeField()
-    order_line_id = models.CharField(max_length=40, unique=True, help_text="The order line that paid for it.")
+    order_line_id = models.CharField(max_length=40, unique=True, help_text=_("The order line that paid for it."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["expires_at"]
-        verbose_name_plural = "passes"
+        verbose_name_plural = _("passes")
         constraints = [models.CheckConstraint(condition=Q(credits_left__lte=F("credits_total")),
                                               name="pass_credits_within_total")]
 
@@ -171,23 +172,23 @@ class LoyaltyEntry(models.Model):
     """Append-only: points earned (+) or spent (−). `key` makes each award happen once."""
 
     class Reason(models.TextChoices):
-        ATTENDANCE = "attendance", "Attended a show"
-        PURCHASE = "purchase", "Purchase"
-        REFERRAL = "referral", "Referred a fan"
-        REDEMPTION = "redemption", "Redeemed a reward"
-        ADJUSTMENT = "adjustment", "Adjustment"
-        REVERSAL = "reversal", "Reversed (refund or chargeback)"
+        ATTENDANCE = "attendance", _("Attended a show")
+        PURCHASE = "purchase", _("Purchase")
+        REFERRAL = "referral", _("Referred a fan")
+        REDEMPTION = "redemption", _("Redeemed a reward")
+        ADJUSTMENT = "adjustment", _("Adjustment")
+        REVERSAL = "reversal", _("Reversed (refund or chargeback)")
 
     account = models.ForeignKey(LoyaltyAccount, on_delete=models.CASCADE, related_name="entries")
     points = models.IntegerField()
     reason = models.CharField(max_length=16, choices=Reason.choices)
-    key = models.CharField(max_length=120, unique=True, help_text="Idempotency key, e.g. checkin:tkt_…")
+    key = models.CharField(max_length=120, unique=True, help_text=_("Idempotency key, e.g. checkin:tkt_…"))
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name_plural = "loyalty entries"
+        verbose_name_plural = _("loyalty entries")
 
     def __str__(self):
         return f"{self.points:+d} {self.get_reason_display()}"
@@ -198,16 +199,16 @@ class Referral(models.Model):
     order reaches the minimum (memberships.referrals), and loses them if that order is refunded."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Waiting for a first paid order"
-        REWARDED = "rewarded", "Rewarded"
-        NOT_ELIGIBLE = "not_eligible", "First paid order below the minimum"
-        REVERSED = "reversed", "Reversed (order refunded)"
+        PENDING = "pending", _("Waiting for a first paid order")
+        REWARDED = "rewarded", _("Rewarded")
+        NOT_ELIGIBLE = "not_eligible", _("First paid order below the minimum")
+        REVERSED = "reversed", _("Reversed (order refunded)")
 
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="referrals")
     referrer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referrals_made")
     referred = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referred_by")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    order_id = models.CharField(max_length=40, blank=True, help_text="The first paid order that decided it.")
+    order_id = models.CharField(max_length=40, blank=True, help_text=_("The first paid order that decided it."))
     rewarded_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -222,9 +223,9 @@ class Reward(models.Model):
     """Something a creator offers for points, with its own stock."""
 
     class Kind(models.TextChoices):
-        DISCOUNT_CODE = "discount_code", "Discount code"
-        BACKSTAGE_UPGRADE = "backstage_upgrade", "Backstage upgrade"
-        FREE_ITEM = "free_item", "Free item"
+        DISCOUNT_CODE = "discount_code", _("Discount code")
+        BACKSTAGE_UPGRADE = "backstage_upgrade", _("Backstage upgrade")
+        FREE_ITEM = "free_item", _("Free item")
 
     id = PublicIdField("rwd")
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="rewards")
@@ -232,10 +233,10 @@ class Reward(models.Model):
     description = models.CharField(max_length=280, blank=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     cost_points = models.PositiveIntegerField(validators=[MinValueValidator(1)])
-    stock = models.PositiveIntegerField(help_text="How many can still be redeemed.")
+    stock = models.PositiveIntegerField(help_text=_("How many can still be redeemed."))
     discount_percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True,
                                            validators=[MinValueValidator(1), MaxValueValidator(100)],
-                                           help_text="For discount codes: percent off one ticket order.")
+                                           help_text=_("For discount codes: percent off one ticket order."))
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -250,8 +251,8 @@ class RewardRedemption(models.Model):
     """A reward a fan took: a code to use at checkout or to show the creator's team."""
 
     class Status(models.TextChoices):
-        ISSUED = "issued", "Issued"
-        USED = "used", "Used"
+        ISSUED = "issued", _("Issued")
+        USED = "used", _("Used")
 
     id = PublicIdField("rdm")
     reward = models.ForeignKey(Reward, on_delete=models.PROTECT, related_name="redemptions")
@@ -270,26 +271,27 @@ class PromoCode(models.Model):
     goods, limited in uses, dates, tiers and products. Typed by buyers like a reward's discount code."""
 
     class Kind(models.TextChoices):
-        PROMO = "promo", "Promotion"
-        PARTNER = "partner", "Partner"
+        PROMO = "promo", _("Promotion")
+        PARTNER = "partner", _("Partner")
 
     id = PublicIdField("promo")
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="promo_codes")
-    code = models.CharField(max_length=32, help_text="What buyers type; letters, digits, - and _ (stored upper-case).")
+    code = models.CharField(max_length=32,
+                            help_text=_("What buyers type; letters, digits, - and _ (stored upper-case)."))
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PROMO)
-    partner = models.CharField(max_length=80, blank=True, help_text="Who a partner code belongs to.")
+    partner = models.CharField(max_length=80, blank=True, help_text=_("Who a partner code belongs to."))
     percent_off = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True,
                                       validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(100)])
     amount_off = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True,
                                      validators=[MinValueValidator(Decimal("0.01"))],
-                                     help_text="Off each ticket or item, in `currency`.")
+                                     help_text=_("Off each ticket or item, in `currency`."))
     currency = models.CharField(max_length=3, blank=True)
     max_uses = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)],
-                                           help_text="How many orders may use it; empty for no limit.")
+                                           help_text=_("How many orders may use it; empty for no limit."))
     valid_from = models.DateTimeField(null=True, blank=True)
     valid_until = models.DateTimeField(null=True, blank=True)
-    tier_ids = models.JSONField(default=list, blank=True, help_text="Only these ticket tiers (empty: any).")
-    product_ids = models.JSONField(default=list, blank=True, help_text="Only these products (empty: any).")
+    tier_ids = models.JSONField(default=list, blank=True, help_text=_("Only these ticket tiers (empty: any)."))
+    product_ids = models.JSONField(default=list, blank=True, help_text=_("Only these products (empty: any)."))
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

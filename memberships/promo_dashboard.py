@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
 
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
@@ -33,7 +34,7 @@ def promo_code_new(request):
         except ServiceError as exc:
             _form_errors(form, exc)
         else:
-            messages.success(request, f"Code {promo.code} created.")
+            messages.success(request, _("Code %(code)s created.") % {"code": promo.code})
             return redirect("dash-promo-codes")
     return render(request, "memberships/dashboard/promo_code_form.html", {"form": form, "tab": "promo"},
                   status=400 if form.errors else 200)
@@ -47,5 +48,6 @@ def promo_code_active(request, promo_id):
         promo = promos.set_active(creator=request.creator, promo_id=promo_id, active=active)
     except ServiceError as exc:
         raise Http404(exc.detail) from exc
-    messages.success(request, f"Code {promo.code} {'switched on' if active else 'switched off'}.")
+    messages.success(request, (_("Code %(code)s switched on.") if active else _("Code %(code)s switched off."))
+                     % {"code": promo.code})
     return redirect("dash-promo-codes")

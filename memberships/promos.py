@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from microstage.money import parse_optional_amount
 from microstage.errors import Conflict, Invalid, NotFound
@@ -58,9 +59,9 @@ def _when(value, field: str) -> datetime | None:
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError as exc:
-            raise Invalid("That date does not look right.", fields={field: ["Use a date and time."]}) from exc
+            raise Invalid(_("That date does not look right."), fields={field: [_("Use a date and time.")]}) from exc
     if not isinstance(value, datetime):
-        raise Invalid("That date does not look right.", fields={field: ["Use a date and time."]})
+        raise Invalid(_("That date does not look right."), fields={field: [_("Use a date and time.")]})
     return value if timezone.is_aware(value) else timezone.make_aware(value)
 
 
@@ -68,52 +69,55 @@ def _ids(value, field: str, kind: str, creator_id: str) -> list[str]:
     if value in (None, ""):
         return []
     if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value) or len(value) > 100:
-        raise Invalid("Send a list of ids.", fields={field: ["Send a list of ids."]})
+        raise Invalid(_("Send a list of ids."), fields={field: [_("Send a list of ids.")]})
     known = {pk for pk, _ in item_choices(kind, creator_id)}
     unknown = [v for v in value if v not in known]
     if unknown:
-        what = "ticket tier" if kind == TICKET else "product"
-        raise Invalid(f"Not your {what}: {', '.join(unknown[:3])}.", fields={field: [f"Choose your own {what}s."]})
+        ids = ", ".join(unknown[:3])
+        if kind == TICKET:
+            raise Invalid(_("Not your ticket tier: %(ids)s.") % {"ids": ids},
+                          fields={field: [_("Choose your own ticket tiers.")]})
+        raise Invalid(_("Not your product: %(ids)s.") % {"ids": ids}, fields={field: [_("Choose your own products.")]})
     return sorted(set(value))
 
 
 def _clean(creator, values: dict, current: PromoCode | None = None) -> dict:
     unknown = set(values) - set(FIELDS)
     if unknown:
-        raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in sorted(unknown)})
+        raise Invalid(_("Unknown fields."), fields={k: [_("Unknown field.")] for k in sorted(unknown)})
     data = {f: getattr(current, f) for f in FIELDS} if current else {}
     data.update(values)
     errors: dict[str, list[str]] = {}
     code = data.get("code")
     if not isinstance(code, str) or not CODE_RE.fullmatch(code.strip().upper()):
-        errors["code"] = ["Use 3 to 32 letters, digits, - or _."]
+        errors["code"] = [_("Use 3 to 32 letters, digits, - or _.")]
     else:
         data["code"] = code.strip().upper()
     if data.get("kind") in (None, ""):
         data["kind"] = PromoCode.Kind.PROMO
     if data["kind"] not in PromoCode.Kind.values:
-        errors["kind"] = ["Choose promo or partner."]
+        errors["kind"] = [_("Choose promo or partner.")]
     partner = data.get("partner") or ""
     if not isinstance(partner, str) or len(partner) > 80:
-        errors["partner"] = ["At most 80 characters."]
+        errors["partner"] = [_("At most 80 characters.")]
     elif data.get("kind") == PromoCode.Kind.PARTNER and not partner.strip():
-        errors["partner"] = ["Name the partner this code belongs to."]
+        errors["partner"] = [_("Name the partner this code belongs to.")]
     data["partner"] = partner.strip() if isinstance(partner, str) else ""
     if errors:
-        raise Invalid("Please fix the code.", fields=errors)
+        raise Invalid(_("Please fix the code."), fields=errors)
     data["percent_off"] = _decimal(data.get("percent_off"), "percent_off", high=Decimal("100"))
     data["amount_off"] = _decimal(data.get("amount_off"), "amount_off")
     if (data["percent_off"] is None) == (data["amount_off"] is None):
-        raise Invalid("Give either a percent off or an amount off.",
-                      fields={"percent_off": ["Give either a percent off or an amount off, not both."]})
+        raise Invalid(_("Give either a percent off or an amount off."),
+                      fields={"percent_off": [_("Give either a percent off or an amount off, not both.")]})
     currency = data.get("currency") or ""
     if data["amount_off"] is not None:
         from django.conf import settings
 
         currency = (currency or settings.DEFAULT_CURRENCY)
         if not isinstance(currency, str) or not re.fullmatch(r"[A-Za-z]{3}", currency):
-            raise Invalid("Use a three-letter currency code like EUR.",
-                          fields={"currency": ["Use a three-letter ISO 4217 code like EUR."]})
+            raise Invalid(_("Use a three-letter currency code like EUR."),
+                          fields={"currency": [_("Use a three-letter ISO 4217 code like EUR.")]})
         data["currency"] = currency.upper()
     else:
         data["currency"] = ""
@@ -124,13 +128,13 @@ def _clean(creator, values: dict, current: PromoCode | None = None) -> dict:
         try:
             data["max_uses"] = int(str(max_uses))
         except ValueError as exc:
-            raise Invalid("Uses must be a whole number.", fields={"max_uses": ["Use a whole number."]}) from exc
+            raise Invalid(_("Uses must be a whole number."), fields={"max_uses": [_("Use a whole number.")]}) from exc
         if isinstance(max_uses, bool) or not 1 <= data["max_uses"] <= 1_000_000:
-            raise Invalid("Uses must be at least 1.", fields={"max_uses": ["Use a whole number from 1."]})
+            raise Invalid(_("Uses must be at least 1."), fields={"max_uses": [_("Use a whole number from 1.")]})
     data["valid_from"] = _when(data.get("valid_from"), "valid_from")
     data["valid_until"] = _when(data.get("valid_until"), "valid_until")
     if data["valid_from"] and data["valid_until"] and data["valid_until"] <= data["valid_from"]:
-        raise Invalid("The code must end after it starts.", fields={"valid_until": ["End after the start."]})
+        raise Invalid(_("The code must end after it starts."), fields={"valid_until": [_("End after the start.")]})
     data["tier_ids"] = _ids(data.get("tier_ids"), "tier_ids", TICKET, creator.pk)
     data["product_ids"] = _ids(data.get("product_ids"), "product_ids", PRODUCT, creator.pk)
     data["is_active"] = bool(data.get("is_active", True))
@@ -141,19 +145,20 @@ def create_promo_code(*, creator, **values) -> PromoCode:
     """A new code for this creator; raises Invalid (with fields) on bad input and changes nothing."""
     data = _clean(creator, values)
     if PromoCode.objects.filter(creator=creator, code=data["code"]).exists():
-        raise Invalid("You already have this code.", fields={"code": ["You already have a code with this name."]})
+        raise Invalid(_("You already have this code."), fields={"code": [_("You already have a code with this name.")]})
     try:
         with transaction.atomic():
             return PromoCode.objects.create(creator=creator, **data)
     except IntegrityError as exc:  # made twice at once
-        raise Invalid("You already have this code.", fields={"code": ["You already have a code with this name."]}) \
+        raise Invalid(_("You already have this code."),
+                      fields={"code": [_("You already have a code with this name.")]}) \
             from exc
 
 
 def set_active(*, creator, promo_id: str, active: bool) -> PromoCode:
     promo = PromoCode.objects.filter(pk=promo_id, creator=creator).first()
     if promo is None:
-        raise NotFound("No such code.")
+        raise NotFound(_("No such code."))
     promo.is_active = active
     promo.save(update_fields=["is_active"])
     return promo
@@ -181,24 +186,24 @@ def price_with_code(promo: PromoCode, *, kind: str, item_id: str, price: Decimal
                     now=None) -> Decimal:
     """The unit price of this item with the code; raises when the code does not apply here and now."""
     now = now or timezone.now()
-    field = {"code": ["Not valid for this item."]}
+    field = {"code": [_("Not valid for this item.")]}
     if not promo.is_active:
-        raise Conflict("This code is no longer active.", code="code_inactive")
+        raise Conflict(_("This code is no longer active."), code="code_inactive")
     if promo.valid_from and now < promo.valid_from:
-        raise Conflict("This code is not valid yet.", code="code_not_started")
+        raise Conflict(_("This code is not valid yet."), code="code_not_started")
     if promo.valid_until and now >= promo.valid_until:
-        raise Conflict("This code has expired.", code="code_expired")
+        raise Conflict(_("This code has expired."), code="code_expired")
     allowed = promo.tier_ids if kind == TICKET else promo.product_ids
     other = promo.product_ids if kind == TICKET else promo.tier_ids
     if (allowed and item_id not in allowed) or (not allowed and other):
-        raise Invalid("This code does not apply to this item.", fields=field)
+        raise Invalid(_("This code does not apply to this item."), fields=field)
     if promo.max_uses is not None and promo.uses.count() + _open_orders_with(promo) >= promo.max_uses:
-        raise Conflict("This code has been used up.", code="code_used")
+        raise Conflict(_("This code has been used up."), code="code_used")
     if promo.percent_off is not None:
         off = (price * promo.percent_off / Decimal("100")).quantize(CENT, rounding=ROUND_HALF_UP)
     else:
         if promo.currency != currency:
-            raise Invalid(f"This code is for prices in {promo.currency}.", fields=field)
+            raise Invalid(_("This code is for prices in %(currency)s.") % {"currency": promo.currency}, fields=field)
         off = promo.amount_off
     return max(Decimal("0.00"), price - off)
 
@@ -212,7 +217,7 @@ def consume(promo_id: str, order) -> PromoCodeUse:
     if use is not None:
         return use
     if promo.max_uses is not None and promo.uses.count() >= promo.max_uses:
-        raise Conflict("This code has been used up.", code="code_used")
+        raise Conflict(_("This code has been used up."), code="code_used")
     return PromoCodeUse.objects.create(promo=promo, order_id=order.pk)
 
 
@@ -248,7 +253,7 @@ def promo_limit(promo: PromoCode) -> dict:
         return {}
     return {f"{LIMIT_PREFIX}promo:{promo.pk}": Limit(
         total=promo.max_uses, per_order=True, code="code_used",
-        detail="This code has been used up (or its last uses are held by open reservations).")}
+        detail=_("This code has been used up (or its last uses are held by open reservations)."))}
 
 
 def price_product_offer(offer, code: str):
@@ -259,7 +264,7 @@ def price_product_offer(offer, code: str):
 
     promo = find(offer.creator_id, code)
     if promo is None:
-        raise NotFound("No such code.", code="not_found")
+        raise NotFound(_("No such code."), code="not_found")
     product_id = ProductVariant.objects.filter(pk=offer.item_id).values_list("product_id", flat=True).first()
     price = price_with_code(promo, kind=PRODUCT, item_id=product_id or "", price=offer.unit_price,
                             currency=offer.currency)

@@ -11,6 +11,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from microstage.money import parse_amount
 from microstage.errors import Conflict, Invalid, NotFound
@@ -45,7 +47,7 @@ def _account(user, creator_id: str, *, lock: bool) -> LoyaltyAccount:
 def award(*, user, creator_id: str, points: int, reason: str, key: str, note: str = "") -> LoyaltyEntry | None:
     """Add points once per `key` (a check-in, an order, a referral); None when already awarded."""
     if points <= 0:
-        raise Invalid("Awards are positive.", fields={"points": ["Must be above zero."]})
+        raise Invalid(_("Awards are positive."), fields={"points": [_("Must be above zero.")]})
     with transaction.atomic():
         account = _account(user, creator_id, lock=True)
         try:
@@ -62,7 +64,8 @@ def award(*, user, creator_id: str, points: int, reason: str, key: str, note: st
 def _spend(account: LoyaltyAccount, points: int, *, key: str, note: str) -> LoyaltyEntry:
     """Take points from a locked account; never below zero."""
     if account.balance < points:
-        raise Conflict(f"Not enough points: you have {account.balance}, this needs {points}.",
+        raise Conflict(_("Not enough points: you have %(balance)d, this needs %(points)d.")
+                       % {"balance": account.balance, "points": points},
                        code="not_enough_points", balance=account.balance)
     entry = LoyaltyEntry.objects.create(account=account, points=-points, reason=LoyaltyEntry.Reason.REDEMPTION,
                                         key=key[:120], note=note[:200])
@@ -76,9 +79,9 @@ def redeem_reward(*, user, reward_id: str) -> RewardRedemption:
     """Spend points on a reward. Locks the reward, then the fan's account (always in that order)."""
     reward = Reward.objects.select_for_update().filter(pk=reward_id, is_active=True).first()
     if reward is None:
-        raise NotFound("No such reward.")
+        raise NotFound(_("No such reward."))
     if reward.stock < 1:
-        raise Conflict("This reward is gone.", code="out_of_stock")
+        raise Conflict(_("This reward is gone."), code="out_of_stock")
     account = _account(user, reward.creator_id, lock=True)
     redemption = RewardRedemption(reward=reward, account=account)
     _spend(account, reward.cost_points, key=f"reward:{redemption.pk}", note=reward.name)
@@ -123,11 +126,12 @@ def use_pass_credits(*, pass_id: str, user, order_line_id: str, credits: int = 1
         return existing
     pass_obj = Pass.objects.select_for_update().filter(pk=pass_id, user=user).first()
     if pass_obj is None:
-        raise NotFound("No such pass.")
+        raise NotFound(_("No such pass."))
     if pass_obj.expires_at <= timezone.now():
-        raise Conflict("This pass has expired.", code="pass_expired")
+        raise Conflict(_("This pass has expired."), code="pass_expired")
     if pass_obj.credits_left < credits:
-        raise Conflict("Not enough credits left on this pass.", code="no_credits", credits_left=pass_obj.credits_left)
+        raise Conflict(_("Not enough credits left on this pass."), code="no_credits",
+                       credits_left=pass_obj.credits_left)
     pass_obj.credits_left -= credits
     pass_obj.save(update_fields=["credits_left"])
     return PassRedemption.objects.create(pass_obj=pass_obj, order_line_id=order_line_id)
@@ -185,19 +189,20 @@ def _check_plan(plan: MembershipPlan) -> None:
     plan.price = _money(plan.price, "price")
     plan.discount_percent = _money(plan.discount_percent, "discount_percent")
     if not MIN_PLAN_PRICE <= plan.price <= MAX_PLAN_PRICE:
-        errors["price"] = [f"Between {MIN_PLAN_PRICE} and {MAX_PLAN_PRICE}."]
+        errors["price"] = [_("Between %(low)s and %(high)s.") % {"low": MIN_PLAN_PRICE, "high": MAX_PLAN_PRICE}]
     if not Decimal("0") <= plan.discount_percent <= Decimal("100"):
-        errors["discount_percent"] = ["Between 0 and 100."]
+        errors["discount_percent"] = [_("Between 0 and 100.")]
     hours = plan.early_access_hours
     if isinstance(hours, bool) or not isinstance(hours, int) or not 0 <= hours <= MAX_EARLY_ACCESS_HOURS:
-        errors["early_access_hours"] = [f"A whole number of hours from 0 to {MAX_EARLY_ACCESS_HOURS}."]
+        errors["early_access_hours"] = [_("A whole number of hours from 0 to %(max)d.")
+                                        % {"max": MAX_EARLY_ACCESS_HOURS}]
     if plan.interval not in MembershipPlan.Interval.values:
-        errors["interval"] = ["Use month or year."]
+        errors["interval"] = [_("Use month or year.")]
     try:
         plan.currency = normalise_currency(plan.currency or settings.DEFAULT_CURRENCY)
         plan.currency = check_for_creator(plan.creator_id, plan.currency)
     except Invalid as exc:
-        errors["currency"] = exc.fields.get("currency") or ["Use a three-letter ISO 4217 code like EUR."]
+        errors["currency"] = exc.fields.get("currency") or [_("Use a three-letter ISO 4217 code like EUR.")]
     if not errors:
         try:
             to_minor(plan.price, plan.currency)  # e.g. 450.50 JPY cannot be charged
@@ -219,7 +224,7 @@ def create_plan(*, actor, creator, name: str, price, currency: str | None = None
     creator_id = _plan_creator(actor, creator)
     unknown = set(fields) - set(PLAN_FIELDS)
     if unknown:
-        raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in sorted(unknown)})
+        raise Invalid(_("Unknown fields."), fields={k: [_("Unknown field.")] for k in sorted(unknown)})
     plan = MembershipPlan(creator_id=creator_id, name=name, price=price, currency=currency or "", interval=interval,
                           **fields)
     _check_plan(plan)
@@ -232,11 +237,11 @@ def update_plan(*, actor, plan_id: str, **changes) -> MembershipPlan:
     """Change a plan. A new price applies to new members; running subscriptions keep the price they started at."""
     plan = MembershipPlan.objects.select_for_update().filter(pk=plan_id).first()
     if plan is None:
-        raise NotFound("No such plan.")
+        raise NotFound(_("No such plan."))
     _plan_creator(actor, plan.creator_id)
     for key, value in changes.items():
         if key not in PLAN_FIELDS:
-            raise Invalid("Unknown field.", fields={key: ["Unknown field."]})
+            raise Invalid(_("Unknown field."), fields={key: [_("Unknown field.")]})
         setattr(plan, key, value)
     _check_plan(plan)
     plan.save()
@@ -264,7 +269,7 @@ def subscribe(*, user, plan_id: str, success_url: str = "", cancel_url: str = ""
     once; other providers answer with a hosted page, and the first paid invoice activates the membership."""
     plan = MembershipPlan.objects.select_related("creator").filter(pk=plan_id, is_active=True).first()
     if plan is None:
-        raise NotFound("No such plan.")
+        raise NotFound(_("No such plan."))
     now = timezone.now()
     with transaction.atomic():
         membership = (Membership.objects.select_for_update()
@@ -274,7 +279,8 @@ def subscribe(*, user, plan_id: str, success_url: str = "", cancel_url: str = ""
             _end_now(membership)  # lapsed; the renewal task or the provider's notice would end it anyway
             membership = None
         if membership is not None and membership.status != Membership.Status.PENDING:
-            raise Conflict(f"You are already a member of {plan.creator.name}. To switch plans, cancel first.",
+            raise Conflict(_("You are already a member of %(creator)s. To switch plans, cancel first.")
+                           % {"creator": plan.creator.name},
                            code="already_member", membership=membership.pk)
         if membership is None:
             try:
@@ -282,7 +288,8 @@ def subscribe(*, user, plan_id: str, success_url: str = "", cancel_url: str = ""
                     membership = Membership.objects.create(plan=plan, creator_id=plan.creator_id, user=user,
                                                            provider=settings.PAYMENTS_PROVIDER)
             except IntegrityError:  # a simultaneous subscribe won
-                raise Conflict(f"You are already a member of {plan.creator.name}.", code="already_member")
+                raise Conflict(_("You are already a member of %(creator)s.") % {"creator": plan.creator.name},
+                               code="already_member")
         else:  # an unpaid earlier attempt: start again on this plan
             membership.plan, membership.provider = plan, settings.PAYMENTS_PROVIDER
             membership.save(update_fields=["plan", "provider", "updated_at"])
@@ -307,7 +314,7 @@ def _own_membership(user, membership_id: str) -> Membership:
     membership = (Membership.objects.select_for_update().select_related("plan", "creator")
                   .filter(pk=membership_id, user=user).first())
     if membership is None:
-        raise NotFound("No such membership.")
+        raise NotFound(_("No such membership."))
     return membership
 
 
@@ -318,7 +325,7 @@ def cancel_membership(*, user, membership_id: str) -> Membership:
     membership = _own_membership(user, membership_id)
     status = membership.status
     if status == Membership.Status.ENDED:
-        raise Conflict("This membership has already ended.", code="ended")
+        raise Conflict(_("This membership has already ended."), code="ended")
     if status == Membership.Status.CANCELLED:
         return membership
     if status == Membership.Status.PENDING:
@@ -340,7 +347,7 @@ def resume_membership(*, user, membership_id: str) -> Membership:
         return membership
     period_end = membership.current_period_end
     if membership.status != Membership.Status.CANCELLED or period_end is None or period_end <= timezone.now():
-        raise Conflict("Only a cancelled membership whose paid period has not ended can be resumed.",
+        raise Conflict(_("Only a cancelled membership whose paid period has not ended can be resumed."),
                        code="not_resumable")
     if membership.subscription:
         payments.set_cancel_at_period_end(membership.subscription, False, provider=membership.provider or None)
@@ -545,14 +552,14 @@ def _validate_model(obj, fields: tuple[str, ...]) -> None:
         obj.full_clean(exclude=[f.name for f in obj._meta.fields if f.name not in fields])
     except ValidationError as exc:
         errors = {name: [str(m) for m in msgs] for name, msgs in exc.message_dict.items()}
-        raise Invalid("Please correct the marked fields.", fields=errors) from exc
+        raise Invalid(_("Please correct the marked fields."), fields=errors) from exc
 
 
 def _reward_rules(reward: Reward) -> None:
     if reward.kind == Reward.Kind.DISCOUNT_CODE:
         if reward.discount_percent is None:
-            raise Invalid("A discount code needs its percent off.",
-                          fields={"discount_percent": ["Give a percent from 1 to 100."]})
+            raise Invalid(_("A discount code needs its percent off."),
+                          fields={"discount_percent": [_("Give a percent from 1 to 100.")]})
     else:
         reward.discount_percent = None  # only discount codes take a percent off
 
@@ -560,7 +567,7 @@ def _reward_rules(reward: Reward) -> None:
 def _set_fields(obj, values: dict, allowed: tuple[str, ...]) -> None:
     unknown = set(values) - set(allowed)
     if unknown:
-        raise Invalid("Unknown fields.", fields={name: ["Unknown field."] for name in sorted(unknown)})
+        raise Invalid(_("Unknown fields."), fields={name: [_("Unknown field.")] for name in sorted(unknown)})
     for name, value in values.items():
         setattr(obj, name, value.strip() if isinstance(value, str) and name != "kind" else value)
 
@@ -585,7 +592,7 @@ def update_reward(*, creator, reward_id: str, **values) -> Reward:
     """Change a reward of this creator (redemptions already issued keep what they were)."""
     reward = Reward.objects.select_for_update().filter(pk=reward_id, creator=creator).first()
     if reward is None:
-        raise NotFound("No such reward.")
+        raise NotFound(_("No such reward."))
     return _checked_save(reward, values, REWARD_FIELDS, _reward_rules)
 
 
@@ -595,9 +602,9 @@ def mark_redemption_used(*, creator, redemption_id: str) -> RewardRedemption:
     redemption = (RewardRedemption.objects.select_for_update().select_related("reward")
                   .filter(pk=redemption_id, reward__creator=creator).first())
     if redemption is None:
-        raise NotFound("No such redemption.")
+        raise NotFound(_("No such redemption."))
     if redemption.status == RewardRedemption.Status.USED:
-        raise Conflict(f"Code {redemption.code} was already used.", code="already_used")
+        raise Conflict(_("Code %(code)s was already used.") % {"code": redemption.code}, code="already_used")
     redemption.status = RewardRedemption.Status.USED
     redemption.used_at = timezone.now()
     redemption.save(update_fields=["status", "used_at"])
@@ -610,14 +617,14 @@ def _pass_product_rules(product: PassProduct) -> None:
     try:
         product.currency = normalise_currency(product.currency)
     except Invalid as exc:
-        raise Invalid("Use a three-letter currency code like EUR.",
-                      fields={"currency": ["Use a three-letter currency code like EUR."]}) from exc
+        raise Invalid(_("Use a three-letter currency code like EUR."),
+                      fields={"currency": [_("Use a three-letter currency code like EUR.")]}) from exc
     product.currency = check_for_creator(product.creator_id, product.currency)
     if product.price is not None:
         try:
             to_minor(Decimal(product.price), product.currency)
         except Invalid as exc:
-            raise Invalid(exc.detail, fields={"price": ["Too many decimal places for this currency."]}) from exc
+            raise Invalid(exc.detail, fields={"price": [_("Too many decimal places for this currency.")]}) from exc
 
 
 @transaction.atomic
@@ -631,7 +638,7 @@ def update_pass_product(*, creator, product_id: str, **values) -> PassProduct:
     """Change a pass product; passes already sold keep their credits and expiry."""
     product = PassProduct.objects.select_for_update().filter(pk=product_id, creator=creator).first()
     if product is None:
-        raise NotFound("No such pass.")
+        raise NotFound(_("No such pass."))
     return _checked_save(product, values, PASS_PRODUCT_FIELDS, _pass_product_rules)
 
 
@@ -657,21 +664,23 @@ def pass_for_redemption(*, pass_id: str, user, creator_id: str, quantity: int) -
     from django.db.models import Sum
 
     if user is None or not getattr(user, "is_authenticated", False):
-        raise NotFound("No such pass.")
+        raise NotFound(_("No such pass."))
     pass_obj = Pass.objects.filter(pk=pass_id, user=user).first()
     if pass_obj is None:
-        raise NotFound("No such pass.")
+        raise NotFound(_("No such pass."))
     if pass_obj.creator_id != creator_id:
-        raise Invalid("This pass is for another creator's shows.", fields={"pass": ["Not valid for this show."]})
+        raise Invalid(_("This pass is for another creator's shows."), fields={"pass": [_("Not valid for this show.")]})
     if pass_obj.expires_at <= timezone.now():
-        raise Conflict("This pass has expired.", code="pass_expired")
+        raise Conflict(_("This pass has expired."), code="pass_expired")
     # Credits already promised to the buyer's other open reservations are not free again until those end.
     held = _open_lines_with("pass", pass_obj.pk).aggregate(n=Sum("quantity"))["n"] or 0
     if pass_obj.credits_left - held < quantity:
         left = max(0, pass_obj.credits_left - held)
-        detail = f"This pass has {left} credit{'s' if left != 1 else ''} left; this needs {quantity}."
+        detail = ngettext("This pass has %(left)d credit left; this needs %(need)d.",
+                          "This pass has %(left)d credits left; this needs %(need)d.", left) % {
+            "left": left, "need": quantity}
         if held:
-            detail += " Some credits are held by another open reservation: finish or cancel it first."
+            detail += " " + _("Some credits are held by another open reservation: finish or cancel it first.")
         raise Conflict(detail, code="no_credits", credits_left=left)
     return pass_obj
 
@@ -679,20 +688,20 @@ def pass_for_redemption(*, pass_id: str, user, creator_id: str, quantity: int) -
 def code_discount(*, code: str, user, creator_id: str) -> Decimal:
     """The percent off a fan's discount-code reward gives on this creator's tickets; raises when not usable."""
     if user is None or not getattr(user, "is_authenticated", False):
-        raise NotFound("No such code.")
+        raise NotFound(_("No such code."))
     redemption = (RewardRedemption.objects.select_related("reward", "account")
                   .filter(code__iexact=code, account__user=user).first())
     if redemption is None:
-        raise NotFound("No such code.")
+        raise NotFound(_("No such code."))
     reward = redemption.reward
     if reward.creator_id != creator_id:
-        raise Invalid("This code is for another creator's shows.", fields={"code": ["Not valid for this show."]})
+        raise Invalid(_("This code is for another creator's shows."), fields={"code": [_("Not valid for this show.")]})
     if reward.kind != Reward.Kind.DISCOUNT_CODE or not reward.discount_percent:
-        raise Invalid("This code is not a discount code.", fields={"code": ["Not a discount code."]})
+        raise Invalid(_("This code is not a discount code."), fields={"code": [_("Not a discount code.")]})
     if redemption.status != RewardRedemption.Status.ISSUED:
-        raise Conflict("This code was already used.", code="code_used")
+        raise Conflict(_("This code was already used."), code="code_used")
     if _open_lines_with("code", redemption.code).exists() or _open_lines_with("code", code).exists():
-        raise Conflict("This code is held by another open reservation: finish or cancel it first.",
+        raise Conflict(_("This code is held by another open reservation: finish or cancel it first."),
                        code="code_held")
     return reward.discount_percent
 
@@ -708,7 +717,8 @@ def pass_limit(pass_id: str) -> dict:
 
     return {f"{OPEN_LIMIT_PREFIX}pass:{pass_id}": Limit(
         total=credits_left, code="no_credits",
-        detail="This pass has {left} credit(s) free for this order; others are used or held by an open reservation.")}
+        detail=_("This pass has {left} credit(s) free for this order; others are used or held by an open "
+                 "reservation."))}
 
 
 def code_limit(*, code: str, user) -> dict:
@@ -720,10 +730,10 @@ def code_limit(*, code: str, user) -> dict:
     redemption_id = (RewardRedemption.objects.filter(code__iexact=code, account__user=user)
                      .values_list("pk", flat=True).first())
     if redemption_id is None:
-        raise NotFound("No such code.")
+        raise NotFound(_("No such code."))
     return {f"{LIMIT_PREFIX}code:{redemption_id}": Limit(
         total=1, per_order=True, code="code_held",
-        detail="This code is already used or held by another open reservation.")}
+        detail=_("This code is already used or held by another open reservation."))}
 
 
 @transaction.atomic
@@ -740,11 +750,11 @@ def use_reward_code(*, code: str, user, order) -> RewardRedemption:
     redemption = (RewardRedemption.objects.select_for_update().filter(code__iexact=code, account__user=user)
                   .select_related("reward").first())
     if redemption is None:
-        raise NotFound("No such code.")
+        raise NotFound(_("No such code."))
     if redemption.status == RewardRedemption.Status.USED:
         if order.paid_at is not None and redemption.used_at == order.paid_at:
             return redemption  # another line of this order, or the same line confirmed twice
-        raise Conflict("This code was already used.", code="code_used")
+        raise Conflict(_("This code was already used."), code="code_used")
     redemption.status = RewardRedemption.Status.USED
     redemption.used_at = order.paid_at or timezone.now()
     redemption.save(update_fields=["status", "used_at"])
@@ -757,13 +767,15 @@ def pass_offer(item_id: str, quantity: int, buyer):
 
     product = PassProduct.objects.filter(pk=item_id, is_active=True).first() if isinstance(item_id, str) else None
     if product is None:
-        raise NotFound("No such pass.")
+        raise NotFound(_("No such pass."))
     if buyer is None or not getattr(buyer, "is_authenticated", False):
-        raise Invalid("Log in to buy a pass: it is kept on your account.", fields={"buyer": ["Log in first."]})
+        raise Invalid(_("Log in to buy a pass: it is kept on your account."), fields={"buyer": [_("Log in first.")]})
     if quantity != 1:
-        raise Conflict("One pass per order line.", code="limit_exceeded", max_per_order=1)
+        raise Conflict(_("One pass per order line."), code="limit_exceeded", max_per_order=1)
     return Offer(kind=PASS_KIND, item_id=product.pk, creator_id=product.creator_id,
-                 description=f"{product.name} — {product.credits} show credits", unit_price=product.price,
+                 description=ngettext("%(name)s — %(count)d show credit", "%(name)s — %(count)d show credits",
+                                      product.credits) % {"name": product.name, "count": product.credits},
+                 unit_price=product.price,
                  currency=product.currency)
 
 

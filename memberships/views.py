@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
 
 from commerce import services as commerce
 from microstage.errors import ServiceError
@@ -57,11 +58,11 @@ def join(request, slug):
     creator = get_object_or_404(Creator, slug=slug)
     back = _plans_url(creator)
     if not request.user.is_authenticated:
-        messages.info(request, "Log in or sign up to join — you will come back to this page.")
+        messages.info(request, _("Log in or sign up to join — you will come back to this page."))
         return redirect_to_login(back)
     plan_id = (request.POST.get("plan") or "").strip()[:40]
     if not selectors.plans_of(creator.pk).filter(pk=plan_id).exists():
-        messages.error(request, "That plan is not open to new members. Choose one of the plans below.")
+        messages.error(request, _("That plan is not open to new members. Choose one of the plans below."))
         return redirect(back)
     try:
         result = services.subscribe(user=request.user, plan_id=plan_id,
@@ -69,18 +70,18 @@ def join(request, slug):
                                     cancel_url=request.build_absolute_uri(back))
     except ServiceError as exc:
         if exc.code == "already_member":
-            messages.info(request, f"You are already a member of {creator.name}. "
-                                   "Your membership is under “My memberships”.")
+            messages.info(request, _("You are already a member of %(creator)s. "
+                                     "Your membership is under “My memberships”.") % {"creator": creator.name})
             return redirect("my-memberships")
-        messages.error(request, f"{exc.detail} You were not charged.")
+        messages.error(request, _("%(problem)s You were not charged.") % {"problem": exc.detail})
         return redirect(back)
     if result.checkout_url:
         return redirect(result.checkout_url)
     if result.status == "active":
-        messages.success(request, f"Welcome to {result.membership.plan.name}! Your perks with {creator.name} "
-                                  "apply from now on.")
+        messages.success(request, _("Welcome to %(plan)s! Your perks with %(creator)s apply from now on.")
+                         % {"plan": result.membership.plan.name, "creator": creator.name})
     else:
-        messages.info(request, "Your membership starts as soon as the first payment goes through.")
+        messages.info(request, _("Your membership starts as soon as the first payment goes through."))
     return redirect("my-memberships")
 
 
@@ -89,16 +90,16 @@ def buy_pass(request, slug, product_id):
     creator = get_object_or_404(Creator, slug=slug)
     back = _plans_url(creator) + "#passes"
     if not request.user.is_authenticated:
-        messages.info(request, "Log in or sign up to buy a pass — you will come back to this page.")
+        messages.info(request, _("Log in or sign up to buy a pass — you will come back to this page."))
         return redirect_to_login(back)
     if not PassProduct.objects.filter(pk=product_id, creator=creator, is_active=True).exists():
-        messages.error(request, "That pass is not on sale. Nothing was reserved.")
+        messages.error(request, _("That pass is not on sale. Nothing was reserved."))
         return redirect(back)
     try:
         order = commerce.reserve(requests=[commerce.LineRequest(services.PASS_KIND, product_id, 1)], buyer=request.user,
                                  email=request.user.email)
     except ServiceError as exc:
-        messages.error(request, f"{exc.detail} Nothing was reserved.")
+        messages.error(request, _("%(problem)s Nothing was reserved.") % {"problem": exc.detail})
         return redirect(back)
     return redirect(order.get_absolute_url())
 
@@ -138,15 +139,17 @@ def cancel(request, membership_id):
             messages.error(request, exc.detail)
         else:
             if membership.status == Membership.Status.ENDED:
-                messages.success(request, f"Your {membership.plan.name} membership is cancelled.")
+                messages.success(request, _("Your %(plan)s membership is cancelled.")
+                                 % {"plan": membership.plan.name})
             else:
                 until = date_format(timezone.localtime(membership.current_period_end), "j F Y") \
-                    if membership.current_period_end else "the end of the paid period"
-                messages.success(request, f"Cancelled. Your perks with {membership.creator.name} stay until "
-                                          f"{until}; you will not be charged again.")
+                    if membership.current_period_end else _("the end of the paid period")
+                messages.success(request, _("Cancelled. Your perks with %(creator)s stay until %(until)s; "
+                                            "you will not be charged again.")
+                                 % {"creator": membership.creator.name, "until": until})
         return redirect("my-memberships")
     if membership.status not in (Membership.Status.ACTIVE, Membership.Status.PAST_DUE, Membership.Status.PENDING):
-        messages.info(request, "This membership is not renewing, so there is nothing to cancel.")
+        messages.info(request, _("This membership is not renewing, so there is nothing to cancel."))
         return redirect("my-memberships")
     return render(request, "memberships/cancel.html", {"membership": membership, "tab": "memberships"})
 
@@ -160,7 +163,8 @@ def resume(request, membership_id):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, f"Resumed: your {membership.plan.name} membership renews again.")
+        messages.success(request, _("Resumed: your %(plan)s membership renews again.")
+                         % {"plan": membership.plan.name})
     return redirect("my-memberships")
 
 
@@ -209,14 +213,15 @@ def redeem(request, reward_id):
             redemption = services.redeem_reward(user=request.user, reward_id=reward.pk)
         except ServiceError as exc:
             if exc.code == "out_of_stock":
-                messages.error(request, f"Sorry — “{reward.name}” is gone. Your points were not spent.")
+                messages.error(request, _("Sorry — “%(reward)s” is gone. Your points were not spent.")
+                               % {"reward": reward.name})
             elif exc.code == "not_enough_points":
-                messages.error(request, f"{exc.detail} Your points were not spent.")
+                messages.error(request, _("%(problem)s Your points were not spent.") % {"problem": exc.detail})
             else:
                 messages.error(request, exc.detail)
         else:
-            messages.success(request, f"Redeemed “{reward.name}”. Your code is {redemption.code} — it is listed "
-                                      "under “Your codes”.")
+            messages.success(request, _("Redeemed “%(reward)s”. Your code is %(code)s — it is listed "
+                                        "under “Your codes”.") % {"reward": reward.name, "code": redemption.code})
         return redirect(reverse("my-points") + "#codes")
     account = selectors.loyalty_of(request.user, reward.creator_id)
     balance = account["balance"]

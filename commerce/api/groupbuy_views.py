@@ -8,6 +8,8 @@ Thin: parse, call one groupbuys service, answer. Who may do what:
   409 too_early; idempotent (a settled group-buy answers with its state again).
 Bad input is 400 "invalid" with the field named, and creates nothing.
 """
+from django.utils.translation import gettext as _
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -96,7 +98,7 @@ def group_buy_data(gb: GroupBuy) -> dict:
 def _group_buy(group_buy_id: str) -> GroupBuy:
     gb = GroupBuy.objects.select_related("product", "variant", "variant__product").filter(pk=group_buy_id).first()
     if gb is None:
-        raise NotFound("No such group-buy.")
+        raise NotFound(_("No such group-buy."))
     return gb
 
 

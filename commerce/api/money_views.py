@@ -1,4 +1,6 @@
 """API views of the creator's money: balance and payouts (team owners and managers; see API.md "Creator money")."""
+from django.utils.translation import gettext as _
+
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,7 +24,7 @@ def _currency(request, creator_id: str) -> str:
     try:
         return normalise_currency(raw)
     except Invalid as exc:
-        raise Invalid(exc.detail, fields={"currency": ["Give a three-letter ISO 4217 code."]}) from None
+        raise Invalid(exc.detail, fields={"currency": [_("Give a three-letter ISO 4217 code.")]}) from None
 
 
 def payout_json(payout) -> dict:

@@ -2,6 +2,9 @@
 
 JSON for the fields; multipart also works, for an `image` and a digital product's `file`.
 """
+from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext as _
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -34,7 +37,8 @@ class ProductInSerializer(serializers.Serializer):
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=0, max_value=100000)
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False,
-                                      error_messages={"invalid": "Use a three-letter ISO 4217 code like EUR."})
+                                      error_messages={"invalid": gettext_lazy("Use a three-letter ISO 4217 code "
+                                                                              "like EUR.")})
     kind = serializers.ChoiceField(choices=Product.Kind.choices)
     stock = serializers.IntegerField(min_value=0, max_value=services.PRODUCT_MAX_STOCK, required=False)
     variants = VariantInSerializer(many=True, required=False, max_length=services.PRODUCT_MAX_VARIANTS)
@@ -43,7 +47,7 @@ class ProductInSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if "stock" not in attrs and not attrs.get("variants"):
-            raise serializers.ValidationError({"stock": ["Give the stock (or variants with their own)."]})
+            raise serializers.ValidationError({"stock": [_("Give the stock (or variants with their own).")]})
         return attrs
 
 
@@ -110,5 +114,5 @@ class ProductDetailView(APIView):
     def get(self, request, product_id):
         product = Product.objects.filter(pk=product_id).first()
         if product is None or (not product.is_active and role_of(request.user, product.creator_id) is None):
-            raise NotFound("No such product.")
+            raise NotFound(_("No such product."))
         return Response(product_out(product.pk, request))

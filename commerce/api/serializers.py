@@ -1,4 +1,6 @@
 """Serializers for orders (API.md "Orders"): what a buyer asks for and what an order looks like."""
+from django.utils.translation import gettext as _
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -45,18 +47,18 @@ class LineInSerializer(serializers.Serializer):
     def validate(self, attrs):
         named = [name for name in LINE_FIELDS if name in attrs]
         if len(named) != 1:
-            raise serializers.ValidationError("Name exactly one of tier, drop, product, variant, bundle, "
-                                              "pass_product, replay or clip.")
+            raise serializers.ValidationError(_("Name exactly one of tier, drop, product, variant, bundle, "
+                                              "pass_product, replay or clip."))
         attrs["field"] = named[0]
         attrs["kind"] = LINE_FIELDS[named[0]]
         attrs["item_id"] = attrs[named[0]]
         options = tuple((name, attrs[name].strip()) for name in OPTION_FIELDS if name in attrs)
         if len(options) > 1:
-            raise serializers.ValidationError({"code": ["Use a pass or a code, not both."]})
+            raise serializers.ValidationError({"code": [_("Use a pass or a code, not both.")]})
         if options and attrs["kind"] not in OPTION_KINDS:
-            raise serializers.ValidationError({options[0][0]: ["Only ticket lines take a pass or a code."]})
+            raise serializers.ValidationError({options[0][0]: [_("Only ticket lines take a pass or a code.")]})
         if options and not options[0][1]:
-            raise serializers.ValidationError({options[0][0]: ["This field may not be blank."]})
+            raise serializers.ValidationError({options[0][0]: [_("This field may not be blank.")]})
         attrs["options"] = options
         return attrs
 

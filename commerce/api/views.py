@@ -16,6 +16,8 @@ expired.
 """
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from django.conf import settings
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -35,7 +37,7 @@ def _order(user, order_id: str) -> tuple[Order, bool]:
 def _buyers_order(user, order_id: str) -> Order:
     order, _ = _order(user, order_id)
     if order.buyer_id != user.pk:
-        raise Forbidden("Only the buyer can pay for or cancel this order.")
+        raise Forbidden(gettext("Only the buyer can pay for or cancel this order."))
     return order
 
 
@@ -50,7 +52,7 @@ class OrderListView(APIView):
         data = parse(s.OrderInSerializer, request)
         for line in data["lines"]:
             if sellables.get(line["kind"]) is None:
-                raise NotFound(f"No such {line['field']}: {line['item_id']}.")
+                raise NotFound(gettext("No such %(field)s: %(id)s.") % {"field": line["field"], "id": line["item_id"]})
         order = services.reserve(
             requests=[services.LineRequest(ln["kind"], ln["item_id"], ln["quantity"], ln["options"])
                       for ln in data["lines"]],
@@ -104,7 +106,7 @@ class OrderRefundView(APIView):
     def post(self, request, order_id):
         order, is_team = _order(request.user, order_id)
         if not is_team:
-            raise Forbidden("Only the creator's team can refund an order.")
+            raise Forbidden(_("Only the creator's team can refund an order."))
         data = parse(s.RefundInSerializer, request)
         return Response(_status(services.refund(order.pk, line_ids=data.get("lines"), reason=data["reason"])))
 
@@ -121,7 +123,7 @@ class MyCreditView(APIView):
         creator_ref = query.validated_data["creator"]
         creator = Creator.objects.filter(pk=creator_ref).first() or Creator.objects.filter(slug=creator_ref).first()
         if creator is None:
-            raise NotFound("No such creator.")
+            raise NotFound(_("No such creator."))
         currency = (query.validated_data.get("currency") or "").upper()
         if not currency:
             held = [b for b in credit.balances_of(request.user) if b["creator_id"] == creator.pk]

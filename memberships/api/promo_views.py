@@ -1,4 +1,6 @@
 """API for creator promo and partner codes (owners and managers; outsiders 404, other roles 403)."""
+from django.utils.translation import gettext as _
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -40,6 +42,6 @@ class CreatorPromoCodesView(APIView):
     def post(self, request, creator_id):
         creator = creator_for_team(request.user, creator_id, EDIT_ROLES)
         if not isinstance(request.data, dict):
-            raise Invalid("Send a JSON object.")
+            raise Invalid(_("Send a JSON object."))
         promo = promos.create_promo_code(creator=creator, **dict(request.data.items()))
         return Response(promo_data(promo), status=status.HTTP_201_CREATED)

@@ -1,4 +1,6 @@
 """Serializers for memberships (API.md "Memberships"): plans, subscribing, my memberships, my loyalty."""
+from django.utils.translation import gettext_lazy
+
 from decimal import Decimal
 
 from rest_framework import serializers
@@ -28,7 +30,8 @@ class PlanInSerializer(serializers.Serializer):
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal("0.01"),
                                      max_value=MAX_PLAN_PRICE)
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False,
-                                      error_messages={"invalid": "Use a three-letter ISO 4217 code like EUR."})
+                                      error_messages={"invalid": gettext_lazy("Use a three-letter ISO 4217 code "
+                                                                              "like EUR.")})
     interval = serializers.ChoiceField(choices=["month", "year"], required=False, default="month")
     perks = PlanPerksInSerializer(required=False)
 

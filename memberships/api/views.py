@@ -4,6 +4,8 @@ Who may do what: owners and managers of a creator make and change its plans (out
 roles 403); anyone may read active plans; a logged-in fan subscribes, and sees, cancels and resumes only
 their own memberships (anyone else's is 404).
 """
+from django.utils.translation import gettext as _
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
@@ -32,7 +34,7 @@ def _visible_plan(user, plan_id: str) -> MembershipPlan:
     """Active plans for everyone; inactive ones only for the creator's team."""
     plan = MembershipPlan.objects.filter(pk=plan_id).first()
     if plan is None or (not plan.is_active and role_of(user, plan.creator_id) is None):
-        raise NotFound("No such plan.")
+        raise NotFound(_("No such plan."))
     return plan
 
 
@@ -100,7 +102,7 @@ class MyMembershipView(APIView):
     def get(self, request, membership_id):
         membership = selectors.memberships_of(request.user).filter(pk=membership_id).first()
         if membership is None:
-            raise NotFound("No such membership.")
+            raise NotFound(_("No such membership."))
         return Response(_membership_data(membership))
 
 
