@@ -9,9 +9,10 @@ from django.utils.html import format_html
 from microstage.errors import ServiceError
 
 from . import risk, services
-from .models import (CreditEntry, Dispute, GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Hold, Inventory,
+from .models import (CreditEntry, Dispute, GroupBuy, GroupBuyParticipant, GroupBuyPriceTier,
                      LedgerEntry, Order, OrderLine, Payout, PayoutLine, PayoutProfile, Product, ProductVariant,
                      Tip)
+from .models.inventory import Hold, Inventory
 
 REFUNDABLE = (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED)
 

@@ -29,7 +29,7 @@ from django.db.models import Min, Sum
 
 from microstage.errors import Conflict
 
-from .models import Hold
+from .models.inventory import Hold
 from .sellables import LIMIT_PREFIX
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,8 @@ from django.core.signing import TimestampSigner
 from PIL import Image
 
 from commerce import selectors, services
-from commerce.models import Inventory, Product
+from commerce.models import Product
+from commerce.models.inventory import Inventory
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
