@@ -129,7 +129,7 @@ class HoldAdmin(ReadOnlyMixin, admin.ModelAdmin):
 class InventoryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Pools are kept by the apps that sell (tier quantity, venue capacity); staff only look."""
 
-    list_display = ["key", "total", "sold", "held_now", "available_now", "updated_at", "holds_link"]
+    list_display = ["key", "total", "sold", "moved", "held_now", "available_now", "updated_at", "holds_link"]
     search_fields = ["key"]
     list_filter = ["updated_at"]
     ordering = ["key"]
@@ -144,7 +144,7 @@ class InventoryAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="Available now")
     def available_now(self, obj):
-        return max(0, obj.total - obj.sold - (obj._held or 0))
+        return max(0, obj.total - obj.sold - obj.moved - (obj._held or 0))
 
     @admin.display(description="Holds")
     def holds_link(self, obj):
@@ -200,8 +200,8 @@ class VariantInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "creator", "kind", "price", "currency", "is_active", "created_at"]
-    list_filter = ["kind", "is_active", "currency"]
+    list_display = ["name", "creator", "kind", "price", "currency", "is_active", "made_to_order", "created_at"]
+    list_filter = ["kind", "is_active", "made_to_order", "currency"]
     search_fields = ["name", "id", "creator__name"]
     list_select_related = ["creator"]
     readonly_fields = ["id", "created_at"]

@@ -94,7 +94,7 @@ def lock_pools(totals: dict) -> dict[str, Inventory]:
     for key, total in totals.items():
         total = total() if callable(total) else total
         if pools[key].total != total:
-            pools[key].total = max(total, pools[key].sold)
+            pools[key].total = max(total, pools[key].sold + pools[key].moved)
             pools[key].save(update_fields=["total", "updated_at"])
     return pools
 
@@ -115,7 +115,7 @@ def active_holds(pools, now) -> dict[int, int]:
 
 
 def left_in(pools: dict[str, Inventory], held: dict[int, int]) -> dict[str, int]:
-    return {k: max(0, p.total - p.sold - held.get(p.pk, 0)) for k, p in pools.items()}
+    return {k: max(0, p.total - p.sold - p.moved - held.get(p.pk, 0)) for k, p in pools.items()}
 
 
 def availability_by_key(keys: list[str], now=None) -> dict[str, int]:
@@ -123,7 +123,7 @@ def availability_by_key(keys: list[str], now=None) -> dict[str, int]:
     now = now or timezone.now()
     pools = Inventory.objects.filter(key__in=keys).annotate(
         held=Sum("holds__quantity", filter=Q(holds__status=Hold.Status.ACTIVE, holds__expires_at__gt=now)))
-    return {p.key: max(0, p.total - p.sold - (p.held or 0)) for p in pools}
+    return {p.key: max(0, p.total - p.sold - p.moved - (p.held or 0)) for p in pools}
 
 
 def availability(keys: list[str], totals: dict[str, int] | None = None, now=None) -> int:
@@ -195,7 +195,7 @@ def rehold(order, now, *, minutes: int = 1) -> bool:
         need[h.inventory_id] += h.quantity
     pools = lock_by_id(need)
     held = active_holds(pools, now)
-    if any(p.total - p.sold - held.get(p.pk, 0) < need[p.pk] for p in pools):
+    if any(p.total - p.sold - p.moved - held.get(p.pk, 0) < need[p.pk] for p in pools):
         return False
     Hold.objects.filter(pk__in=[h.pk for h in holds]).update(status=Hold.Status.ACTIVE,
                                                              expires_at=now + timedelta(minutes=minutes))
@@ -263,8 +263,41 @@ def resize(key: str, total: int, *, field: str = "quantity", detail: str = "",
         raise Invalid(detail or "Quantity is below what is already sold.",
                       fields={field: [sold_message.format(sold=pool.sold)]})
     pool.total = total
-    pool.save(update_fields=["total", "updated_at"])
+    pool.moved = min(pool.moved, total - pool.sold)  # a new count of the stock: the owner's word wins
+    pool.save(update_fields=["total", "moved", "updated_at"])
     return pool
+
+
+def take_free(key: str, units: int, *, base_total: int, all_or_nothing: bool = False, now=None) -> int:
+    """Take up to `units` out of what a pool can sell (they are sold or kept elsewhere: `moved`); returns
+    how many were taken — never units sold or held (those are promised to buyers). The pool is locked
+    (made if missing, with `base_total`); with `all_or_nothing`, 0 unless all `units` are free.
+
+    `total` stays the owner's (a variant's stock): only `moved` changes, under the lock, so an offer
+    that read the stock a moment earlier cannot put the units back by syncing the total."""
+    now = now or timezone.now()
+    pools = lock_pools({key: base_total})
+    pool = pools[key]
+    left = left_in(pools, active_holds(pools.values(), now))[key]
+    took = min(units, left)
+    if all_or_nothing and took < units:
+        return 0
+    if took:
+        pool.moved += took
+        pool.save(update_fields=["moved", "updated_at"])
+        stock_snapshot.forget_on_commit([key])
+    return took
+
+
+def give(key: str, units: int, *, base_total: int) -> int:
+    """Units taken elsewhere come back to the pool (at most what was taken); returns how many."""
+    pools = lock_pools({key: base_total})
+    back = min(units, pools[key].moved)
+    if back:
+        pools[key].moved -= back
+        pools[key].save(update_fields=["moved", "updated_at"])
+        stock_snapshot.forget_on_commit([key])
+    return back
 
 
 def free_units(key: str, base_total: int, now=None) -> int:

@@ -550,7 +550,8 @@ PRODUCT_IMAGE_MAX_SIDE = 4000
 DIGITAL_FILE_MAX_BYTES = 500 * 1024 * 1024
 DOWNLOAD_SALT = "commerce.download"
 DOWNLOAD_MAX_AGE = 24 * 3600  # seconds a download link works; the order page mints fresh ones
-PRODUCT_FIELDS = ("name", "description", "kind", "price", "currency", "image", "digital_file", "is_active")
+PRODUCT_FIELDS = ("name", "description", "kind", "price", "currency", "image", "digital_file", "is_active",
+                  "made_to_order")
 VARIANT_FIELDS = ("name", "sku", "price", "stock", "position")
 
 # kind -> (line) -> Product | None: which product a paid line of that kind unlocks (for downloads).
@@ -646,7 +647,7 @@ def _check_variant(variant) -> None:
 @transaction.atomic
 def create_product(*, creator, name: str, price, kind: str = "physical", currency: str = "", description: str = "",
                    stock: int = 0, image=None, digital_file=None, variants: list[dict] | None = None,
-                   actor=None):
+                   actor=None, made_to_order: bool = False):
     """A new product of `creator` (its owners and managers: pass `actor` to have that checked).
 
     Without `variants` it gets one "Default" variant holding `stock`; with them, each variant
@@ -657,7 +658,7 @@ def create_product(*, creator, name: str, price, kind: str = "physical", currenc
 
     _require_editor(actor, creator.pk)
     product = Product(creator=creator, name=name, description=description or "", kind=kind, price=price,
-                      currency=currency or settings.DEFAULT_CURRENCY)
+                      currency=currency or settings.DEFAULT_CURRENCY, made_to_order=made_to_order is True)
     _check_product(product)
     if image:
         product.image = _check_image(image)
@@ -697,6 +698,8 @@ def update_product(product, *, actor=None, **data):
     if unknown:
         raise Invalid("Unknown fields.", fields={k: ["Unknown field."] for k in sorted(unknown)})
     image, digital_file = data.pop("image", None), data.pop("digital_file", None)
+    if "made_to_order" in data and not isinstance(data["made_to_order"], bool):
+        raise Invalid("Made to order is yes or no.", fields={"made_to_order": ["Use true or false."]})
     for key, value in data.items():
         setattr(product, key, value)
     _check_product(product)

@@ -114,6 +114,9 @@ class Product(models.Model):
     digital_file = PrivateFileField(upload_to="products/files/", blank=True,
                                     help_text="For digital products: unlocked by a signed, expiring link.")
     is_active = models.BooleanField(default=True)
+    made_to_order = models.BooleanField(default=False, help_text=(
+        "Made after it is ordered: a group-buy of it takes no stock. Otherwise a group-buy holds units of the "
+        "variant's stock until it settles, like the shop and drops."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -11,13 +11,16 @@ class Inventory(models.Model):
     """A pool of sellable units (a tier's quantity, a venue's capacity, a drop's stock).
 
     `key` names the pool ("tier:tier_x", "venue:evt_y"); the selling app owns `total`. Units are
-    taken by active, unexpired holds and by `sold`; everything else is available. A line may draw
+    taken by active, unexpired holds, by `sold` and by `moved` (units of the pool taken elsewhere: a
+    variant's units moved to a pop-up); everything else is available. A line may draw
     on several pools at once (a ticket takes one from its tier and one from the venue).
     """
 
     key = models.CharField(max_length=80, unique=True)
     total = models.PositiveIntegerField()
     sold = models.PositiveIntegerField(default=0)
+    moved = models.PositiveIntegerField(default=0, help_text="Units taken out of this pool to be sold elsewhere "
+                                                             "(a variant's units moved to a pop-up).")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
