@@ -84,3 +84,19 @@ def test_the_service_raises_conflict_busy(variant, settings):
     with RowLock(inventory.variant_key(variant.pk)), pytest.raises(Conflict) as caught:
         services.reserve(requests=[services.LineRequest("product", variant.pk, 1)], buyer=UserFactory())
     assert caught.value.code == "busy" and caught.value.status == 409
+
+
+def test_the_shop_page_says_busy_in_words(variant, client, settings):
+    settings.LOCK_TIMEOUT_MS = 200
+    settings.STOCK_SNAPSHOT_SECONDS = 0
+    services.reserve(requests=[services.LineRequest("product", variant.pk, 1)], buyer=UserFactory())
+    client.force_login(UserFactory())
+    slug = variant.product.creator.slug
+
+    with RowLock(inventory.variant_key(variant.pk)):
+        r = client.post(f"/c/{slug}/shop/buy/", {"variant": variant.pk, "quantity": "1"}, follow=True)
+
+    page = r.content.decode()
+    assert r.status_code == 200
+    assert "Many people are buying this right now" in page and "Nothing was reserved" in page
+    assert inventory.availability([inventory.variant_key(variant.pk)]) == 4
