@@ -93,8 +93,8 @@ def load(ctx: dict) -> None:
 
 
 def _history(ctx: dict, rng: random.Random) -> None:  # noqa: C901 - one straight script
-    from commerce import payouts
-    from commerce.models import (GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Inventory, Order, OrderLine,
+    from commerce import inventory, payouts
+    from commerce.models import (GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Order, OrderLine,
                                  Product, Tip)
     from events.models import CheckIn, Event, Ticket, TicketTier, TierPerk
     from memberships import services as memberships
@@ -153,7 +153,7 @@ def _history(ctx: dict, rng: random.Random) -> None:  # noqa: C901 - one straigh
             visitor = Visitor(id=f"demo-{event.pk}-{buyer.pk}"[:40], user=buyer)
             views.append((visitor, event, paid_at - timedelta(minutes=rng.randint(2, 90))))
         for tier_id, n in sold.items():
-            Inventory.objects.update_or_create(key=f"tier:{tier_id}", defaults={"total": 500, "sold": n})
+            inventory.seed(inventory.tier_key(tier_id), total=500, sold=n)
         for minute in range(0, 150, 6):
             chats.append(ChatMessage(event=event, user=rng.choice(buyers), text=rng.choice(lines_text)))
             stamps.setdefault("chat", []).append(start + timedelta(minutes=minute + rng.randint(0, 5)))

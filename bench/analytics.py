@@ -53,7 +53,8 @@ def _make(n_views: int, n_orders: int, tag: str) -> dict:
     from django.utils import timezone
 
     from analytics.models import PageView, Visitor
-    from commerce.models import Hold, Inventory, Order, OrderLine, Product
+    from commerce.models import Order, OrderLine, Product
+    from commerce.models.inventory import Hold, Inventory
     from events.models import Drop, Event, Ticket, TicketTier
     from events.services import DROP_KIND, TICKET_KIND
     from microstage.ids import new_id
@@ -155,7 +156,8 @@ def _make(n_views: int, n_orders: int, tag: str) -> dict:
 
 def _cleanup(made: dict) -> None:
     from analytics.models import PageView, Visitor
-    from commerce.models import Hold, Inventory, LedgerEntry, Order, OrderLine, Product
+    from commerce.models import LedgerEntry, Order, OrderLine, Product
+    from commerce.models.inventory import Hold, Inventory
     from events.models import Ticket
     from microstage.models import User
 

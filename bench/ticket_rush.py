@@ -83,7 +83,8 @@ def verify(tier_id: str, stock: int) -> dict:
     from django.db.models import Q, Sum
     from django.utils import timezone
 
-    from commerce.models import Hold, Inventory, Order, OrderLine
+    from commerce.models import Order, OrderLine
+    from commerce.models.inventory import Hold, Inventory
 
     pool = Inventory.objects.filter(key=f"tier:{tier_id}").first()
     now = timezone.now()

@@ -11,9 +11,10 @@ from django.utils.translation import gettext, ngettext
 from microstage.errors import ServiceError
 
 from . import risk, services
-from .models import (CreditEntry, Dispute, GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Hold, Inventory,
+from .models import (CreditEntry, Dispute, GroupBuy, GroupBuyParticipant, GroupBuyPriceTier,
                      LedgerEntry, Order, OrderLine, Payout, PayoutLine, PayoutProfile, Product, ProductVariant,
                      Tip)
+from .models.inventory import Hold, Inventory
 
 REFUNDABLE = (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED)
 
@@ -132,7 +133,7 @@ class HoldAdmin(ReadOnlyMixin, admin.ModelAdmin):
 class InventoryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Pools are kept by the apps that sell (tier quantity, venue capacity); staff only look."""
 
-    list_display = ["key", "total", "sold", "held_now", "available_now", "updated_at", "holds_link"]
+    list_display = ["key", "total", "sold", "moved", "held_now", "available_now", "updated_at", "holds_link"]
     search_fields = ["key"]
     list_filter = ["updated_at"]
     ordering = ["key"]
@@ -147,7 +148,7 @@ class InventoryAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description=_("Available now"))
     def available_now(self, obj):
-        return max(0, obj.total - obj.sold - (obj._held or 0))
+        return max(0, obj.total - obj.sold - obj.moved - (obj._held or 0))
 
     @admin.display(description=_("Holds"))
     def holds_link(self, obj):
@@ -203,8 +204,8 @@ class VariantInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "creator", "kind", "price", "currency", "is_active", "created_at"]
-    list_filter = ["kind", "is_active", "currency"]
+    list_display = ["name", "creator", "kind", "price", "currency", "is_active", "made_to_order", "created_at"]
+    list_filter = ["kind", "is_active", "made_to_order", "currency"]
     search_fields = ["name", "id", "creator__name"]
     list_select_related = ["creator"]
     readonly_fields = ["id", "created_at"]

@@ -32,6 +32,10 @@ class ProductForm(forms.Form):
     digital_file = forms.FileField(required=False, label=_("File"),
                                    help_text=_("Digital products: the file buyers get."))
     is_active = forms.BooleanField(required=False, initial=True, label=_("On sale in the shop"))
+    made_to_order = forms.BooleanField(
+        required=False, label=_("Made to order"),
+        help_text=_("Made after it is ordered. Otherwise a group-buy of it holds units of its stock until it settles, "
+                    "so it never sells more than you have."))
 
     def clean_currency(self):
         return self.cleaned_data["currency"].upper()
@@ -74,7 +78,7 @@ def product_new(request):
             product = services.create_product(
                 creator=request.creator, actor=request.user, name=data["name"], description=data["description"],
                 kind=data["kind"], price=data["price"], currency=data["currency"], stock=data["stock"] or 0,
-                image=data["image"], digital_file=data["digital_file"])
+                image=data["image"], digital_file=data["digital_file"], made_to_order=data["made_to_order"])
             if not data["is_active"]:
                 services.update_product(product, actor=request.user, is_active=False)
         except ServiceError as exc:
@@ -91,7 +95,7 @@ def product_edit(request, product_id):
     product = _product(request, product_id)
     form = ProductForm(request.POST or None, request.FILES or None, initial={
         "name": product.name, "description": product.description, "kind": product.kind, "price": product.price,
-        "currency": product.currency, "is_active": product.is_active})
+        "currency": product.currency, "is_active": product.is_active, "made_to_order": product.made_to_order})
     form.fields.pop("stock")
     variant_form = VariantForm()
     if request.method == "POST" and form.is_valid():
@@ -128,6 +132,7 @@ def variant_save(request, product_id, variant_id=None):
             messages.success(request, _("Variant saved."))
             return redirect(reverse("dash-product", args=[product.pk]) + "#variants")
     form = ProductForm(initial={"name": product.name, "description": product.description, "kind": product.kind,
-                                "price": product.price, "currency": product.currency, "is_active": product.is_active})
+                                "price": product.price, "currency": product.currency, "is_active": product.is_active,
+                                "made_to_order": product.made_to_order})
     form.fields.pop("stock")
     return _edit_page(request, product, form, variant_form, 400)

@@ -10,7 +10,14 @@ next run (the beat task every minute) picks up the rest. When none is left, the 
 
 Orders are built here, not through `services.reserve`: a reservation's hold lasts minutes, a
 group-buy commitment lasts until the deadline, and the cap is enforced by `committed_quantity`
-under the group-buy's row lock (plus the model's check constraint), so no inventory pool is needed.
+under the group-buy's row lock (plus the model's check constraint).
+
+Stock: a product that is not `made_to_order` is sold from its variant's pool ("variant:<id>"), the
+same pool the shop and drops sell from. Joining holds the units there (commerce.inventory.reserve,
+all or nothing: 409 `sold_out` when they are not free) until the order's expiry — past the deadline
+and the settlement's retry — so nothing else can sell them; leaving, a declined card or a failed
+group-buy releases them, success turns them into sales (`_mark_paid`). A made-to-order product takes
+no stock: only the cap limits it, as before.
 The order line is of the "group_buy" sellable kind, priced at the list price until settlement
 reprices it (totals through `services._recompute_totals`, the one place they are added up).
 
@@ -34,6 +41,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext
 
 from microstage.money import parse_amount
 from microstage import overrides, realtime
@@ -45,7 +53,7 @@ from microstage.payments.models import Payment
 from microstage.payments.providers.base import CardDeclined, ProviderError
 from microstage.selectors import creator_for_team, role_of
 
-from . import fulfilment, sellables
+from . import fulfilment, inventory, sellables
 from .models import GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Order, OrderLine, Product, ProductVariant
 
 log = logging.getLogger(__name__)
@@ -171,6 +179,9 @@ def create_group_buy(*, actor, creator_id: str, product_id: str, deadline, price
         variant = ProductVariant.objects.filter(pk=variant_id, product=product).first()
         if variant is None:
             raise NotFound(_("No such variant of this product."))
+    elif not product.made_to_order and product.variants.count() > 1:
+        raise Invalid(gettext("Choose which variant this group-buy sells (its stock is held), or make the "
+                              "product made to order."), fields={"variant": [gettext("Choose a variant.")]})
     now = timezone.now()
     if deadline is None or timezone.is_naive(deadline):
         raise Invalid(_("The deadline needs a date, a time and a timezone."), fields={"deadline": [_("Invalid.")]})
@@ -280,8 +291,13 @@ def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "") ->
         order = Order.objects.create(creator_id=gb.creator_id, buyer=user, email=email, currency=gb.currency,
                                      status=Order.Status.AWAITING_PAYMENT,
                                      expires_at=gb.deadline + DECLINE_GRACE * MAX_CHARGE_ATTEMPTS)
-        OrderLine.objects.create(order=order, kind=KIND, item_id=gb.pk, description=f"Group-buy: {gb}"[:255],
-                                 unit_price=unit, list_price=unit, quantity=quantity, total=unit * quantity)
+        line = OrderLine.objects.create(order=order, kind=KIND, item_id=gb.pk, description=f"Group-buy: {gb}"[:255],
+                                        unit_price=unit, list_price=unit, quantity=quantity, total=unit * quantity)
+        stocked = stock_variant(gb)
+        if stocked is not None:  # the units are held in the pool the shop and drops sell from
+            key = inventory.variant_key(stocked.pk)
+            inventory.reserve(order=order, line=line, need={key: quantity}, totals={key: stocked.stock},
+                              expires_at=order.expires_at)
         _recompute(order)
         participant = GroupBuyParticipant.objects.create(group_buy=gb, user=user, quantity=quantity, order=order)
         gb = _get(gb.pk)
@@ -344,6 +360,18 @@ def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "") ->
         raise
     participant.refresh_from_db()
     return JoinResult(participant, Order.objects.get(pk=order.pk), "authorized", None)
+
+
+def stock_variant(gb: GroupBuy) -> ProductVariant | None:
+    """The variant whose stock a group-buy holds: None for a made-to-order product (and for a product
+    with no single variant to take from, as group-buys made before products said so)."""
+    product = gb.product
+    if product.made_to_order:
+        return None
+    if gb.variant_id:
+        return gb.variant
+    variants = list(product.variants.all()[:2])
+    return variants[0] if len(variants) == 1 else None
 
 
 def _recompute(order: Order) -> None:
@@ -413,6 +441,7 @@ def _cancel_order(order: Order, note: str) -> None:
     if order.status in Order.OPEN:
         order.status, order.cancelled_at, order.note = Order.Status.CANCELLED, timezone.now(), note[:255]
         order.save(update_fields=["status", "cancelled_at", "note"])
+        inventory.release(order)  # the held stock is free again at once
 
 
 def sellable_offer(item_id, quantity, buyer):
@@ -549,7 +578,7 @@ def send_group_buy_email(participant_id: str, what: str) -> None:
         notify(p.order.buyer if p.order.buyer_id else p.order.email, "group_buy_succeeded",
                p.group_buy.event_id or None, context, key=f"group_buy_succeeded:{p.pk}")
         return
-    with translation.override(language_for(p.order.buyer, p.group_buy.event)):
+    with translation.override(language_for(p.order.buyer)):
         subject = " ".join(render_to_string(f"commerce/email/group_buy_{what}_subject.txt", context).split())
         body = render_to_string(f"commerce/email/group_buy_{what}.txt", context)
     send_mail(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject, body, None, [p.order.email])

@@ -60,7 +60,7 @@ def hold_seconds(pools: dict, held: dict[int, int], need: dict[str, int]) -> int
         pool = pools[key]
         if key.startswith(LIMIT_PREFIX) or not pool.total:
             continue
-        left = pool.total - pool.sold - held.get(pool.pk, 0) - qty
+        left = pool.total - pool.sold - pool.moved - held.get(pool.pk, 0) - qty
         if left * 100 < pool.total * settings.RUSH_AVAILABILITY_PERCENT:
             return rush
     return normal

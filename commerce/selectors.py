@@ -1,31 +1,23 @@
 """Reads for selling: live availability, orders as their buyer or the creator's team sees them."""
-from django.db.models import Prefetch, Q, Sum
-from django.utils import timezone
+from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
 from microstage.errors import NotFound
 from microstage.models import EDIT_ROLES
 from microstage.selectors import role_of
 
-from .models import Hold, Inventory, Order, OrderLine
+from . import inventory
+from .models import Order, OrderLine
 
 
 def availability_by_key(keys: list[str], now=None) -> dict[str, int]:
     """Units left per pool: total − sold − active unexpired holds. Unknown pools are not listed."""
-    now = now or timezone.now()
-    pools = Inventory.objects.filter(key__in=keys).annotate(
-        held=Sum("holds__quantity", filter=Q(holds__status=Hold.Status.ACTIVE, holds__expires_at__gt=now)))
-    return {p.key: max(0, p.total - p.sold - (p.held or 0)) for p in pools}
+    return inventory.availability_by_key(keys, now)
 
 
 def availability(keys: list[str], totals: dict[str, int] | None = None, now=None) -> int:
-    """What one line drawing on all `keys` can still get: the tightest pool decides.
-
-    A pool nobody has bought from yet has no row; its availability is its total (from `totals`).
-    """
-    found = availability_by_key(keys, now)
-    values = [found[k] if k in found else (totals or {}).get(k, 0) for k in keys]
-    return min(values) if values else 0
+    """What one line drawing on all `keys` can still get: the tightest pool decides (commerce.inventory)."""
+    return inventory.availability(keys, totals, now)
 
 
 def order_for(order_id: str, user) -> tuple[Order, bool]:
@@ -65,7 +57,7 @@ def products_with_stock(products) -> list:
     variants = [v for p in products for v in p.variants.all()]
     keys = [variant_key(v.pk) for v in variants]
     left = availability_by_key(keys)
-    sold = dict(Inventory.objects.filter(key__in=keys).values_list("key", "sold"))
+    sold = inventory.sold_by_key(keys)
     for p in products:
         p.variant_list = list(p.variants.all())
         for v in p.variant_list:

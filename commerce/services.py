@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext
 
 from microstage.money import parse_amount
 from microstage import realtime
@@ -24,8 +24,8 @@ from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
 
-from . import credit, holdlimits, risk, sellables, stock_snapshot
-from .models import DEFAULT_VARIANT, Hold, Inventory, Order, OrderLine, variant_label
+from . import credit, holdlimits, inventory, risk, sellables, stock_snapshot
+from .models import DEFAULT_VARIANT, Order, OrderLine, variant_label
 from .signals import order_paid, order_refunded
 
 log = logging.getLogger(__name__)
@@ -106,11 +106,11 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
     now = timezone.now()
     stock_snapshot.refuse_if_sold_out(need, totals, now)  # out of stock: refused without the lock
     with transaction.atomic():
-        pools = _lock_pools(totals)
+        pools = inventory.lock_pools(totals)  # Conflict("busy") when the lock wait runs out
         held = _active_holds(pools.values(), now)
         soonest = getattr(held, "soonest", {})
         expires_at = now + timedelta(seconds=hold_seconds or holdlimits.hold_seconds(pools, held, need))
-        left = {k: max(0, p.total - p.sold - held.get(p.pk, 0)) for k, p in pools.items()}
+        left = inventory.left_in(pools, held)
         for key, qty in sorted(need.items()):
             if left[key] < qty and key in limits:
                 detail = limits[key].detail or gettext("That is over the limit per person ({left} more allowed).")
@@ -128,12 +128,12 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
                 options=options,
                 unit_price=offer.unit_price, list_price=offer.list_price if offer.list_price is not None
                 else offer.unit_price, quantity=qty, total=offer.unit_price * qty, position=position)
-            holds += [Hold(order=order, line=line, inventory=pools[key], quantity=qty * offer.units.get(key, 1),
-                           expires_at=expires_at)
+            holds += [inventory.hold(order=order, line=line, pool=pools[key], quantity=qty * offer.units.get(key, 1),
+                                     expires_at=expires_at)
                       for key in {**offer.pools, **offer.limits} if not (key in limits and limits[key].per_order)]
-            holds += [Hold(order=order, line=line, inventory=pools[key], quantity=1, expires_at=expires_at)
+            holds += [inventory.hold(order=order, line=line, pool=pools[key], quantity=1, expires_at=expires_at)
                       for key in offer.limits if limits[key].per_order and key not in once and not once.add(key)]
-        Hold.objects.bulk_create(holds)
+        inventory.save_holds(holds)
         _recompute_totals(order)
         _announce([(o.kind, o.item_id, list(o.pools)) for o, _, _ in offers])
         stock_snapshot.remember_on_commit(pools, {k: n - need[k] for k, n in left.items()}, soonest, now,
@@ -162,25 +162,9 @@ def _offer(kind: str, item_id: str, quantity: int, buyer, options: dict):
         sellable.offer(item_id, quantity, buyer)
 
 
-def _lock_pools(totals: dict) -> dict[str, Inventory]:
-    """Create missing pools, lock all of them in key order (no deadlocks) and sync their totals.
-
-    A total given as a function is read only now, under the lock (see sellables.Limit)."""
-    # Created in key order too: two orders creating the same new pools in opposite orders deadlock.
-    Inventory.objects.bulk_create([Inventory(key=k, total=0 if callable(t) else t) for k, t in sorted(totals.items())],
-                                  ignore_conflicts=True)
-    pools = {p.key: p for p in Inventory.objects.select_for_update().filter(key__in=totals).order_by("key")}
-    for key, total in totals.items():
-        total = total() if callable(total) else total
-        if pools[key].total != total:
-            pools[key].total = max(total, pools[key].sold)
-            pools[key].save(update_fields=["total", "updated_at"])
-    return pools
-
-
 def _active_holds(pools, now) -> dict[int, int]:
-    """Units held per pool id (with `.soonest` hold expiry per pool, for the sold-out snapshots)."""
-    return stock_snapshot.active_holds(pools, now)
+    """Units held per pool id (with `.soonest`); a seam the concurrency tests widen."""
+    return inventory.active_holds(pools, now)
 
 
 def _recompute_totals(order: Order) -> None:
@@ -217,9 +201,9 @@ def _announce_now(items: list[tuple[str, str, list[str]]]) -> None:
 
 def _announce_order(order: Order) -> None:
     keys: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for h in order.holds.select_related("line", "inventory"):
-        if not h.inventory.key.startswith(sellables.LIMIT_PREFIX):  # personal caps are not availability
-            keys[(h.line.kind, h.line.item_id)].append(h.inventory.key)
+    for kind, item_id, key in inventory.order_pool_keys(order):
+        if not key.startswith(sellables.LIMIT_PREFIX):  # personal caps are not availability
+            keys[(kind, item_id)].append(key)
     _announce([(kind, item_id, k) for (kind, item_id), k in keys.items()])
 
 
@@ -249,7 +233,7 @@ def _expire_if_due(order: Order, now=None) -> bool:
     if order.status in Order.OPEN and order.expires_at <= now:
         order.status = Order.Status.EXPIRED
         order.save(update_fields=["status"])
-        order.holds.filter(status=Hold.Status.ACTIVE).update(status=Hold.Status.RELEASED)
+        inventory.release(order)
         credit.give_back(order)
         return True
     return False
@@ -380,33 +364,14 @@ def _rehold(order: Order) -> bool:
 
     The order's own holds are expired or released here, so they are not in the active count.
     """
-    now = timezone.now()
-    holds = list(order.holds.exclude(status=Hold.Status.CONVERTED))
-    need: dict[int, int] = defaultdict(int)
-    for h in holds:
-        need[h.inventory_id] += h.quantity
-    pools = list(Inventory.objects.select_for_update().filter(pk__in=need).order_by("key"))
-    held = _active_holds(pools, now)
-    if any(p.total - p.sold - held.get(p.pk, 0) < need[p.pk] for p in pools):
-        return False
-    Hold.objects.filter(pk__in=[h.pk for h in holds]).update(status=Hold.Status.ACTIVE,
-                                                             expires_at=now + timedelta(minutes=1))
-    return True
+    return inventory.rehold(order, timezone.now())
 
 
 def _mark_paid(order: Order, payment: Payment | None) -> None:
     """Turn holds into sales and let each line's app deliver (tickets, downloads…). Order is locked."""
-    holds = list(order.holds.filter(status=Hold.Status.ACTIVE).select_related("inventory"))
-    per_pool: dict[int, int] = defaultdict(int)
-    for h in holds:
-        # Caps on unpaid holds only (OPEN_LIMIT_PREFIX) sell nothing, but stay locked with the rest: what
-        # they count (a pass's credits) changes in this transaction.
-        per_pool[h.inventory_id] += 0 if h.inventory.key.startswith(sellables.OPEN_LIMIT_PREFIX) else h.quantity
-    for pool in Inventory.objects.select_for_update().filter(pk__in=per_pool).order_by("key"):
-        if per_pool[pool.pk]:
-            pool.sold += per_pool[pool.pk]
-            pool.save(update_fields=["sold", "updated_at"])
-    Hold.objects.filter(pk__in=[h.pk for h in holds]).update(status=Hold.Status.CONVERTED)
+    # Caps on unpaid holds only (OPEN_LIMIT_PREFIX) sell nothing, but stay locked with the rest: what
+    # they count (a pass's credits) changes in this transaction.
+    inventory.sell(order, skip_prefix=sellables.OPEN_LIMIT_PREFIX)
     order.status = Order.Status.PAID
     order.paid_at = timezone.now()
     order.save(update_fields=["status", "paid_at", "payment"])
@@ -456,7 +421,7 @@ def cancel(order_id: str, *, actor=None) -> Order:
         order.status = Order.Status.CANCELLED
         order.cancelled_at = timezone.now()
         order.save(update_fields=["status", "cancelled_at"])
-        order.holds.filter(status=Hold.Status.ACTIVE).update(status=Hold.Status.RELEASED)
+        inventory.release(order)
         credit.give_back(order)
         for line in order.lines.all():
             sellable = sellables.get(line.kind)
@@ -523,16 +488,14 @@ def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = ""
         per_pool: dict[int, int] = defaultdict(int)
         for ln in chosen:
             qty = ln.active_quantity
-            for h in ln.holds.filter(status=Hold.Status.CONVERTED):
+            for h in inventory.sold_holds(ln):
                 per_pool[h.inventory_id] += h.quantity * qty // ln.quantity  # a bundle holds several per unit
             ln.refunded_quantity = ln.quantity
             ln.save(update_fields=["refunded_quantity"])
             sellable = sellables.get(ln.kind)
             if sellable and sellable.on_refunded and delivered:
                 sellable.on_refunded(ln, qty)
-        for pool in Inventory.objects.select_for_update().filter(pk__in=per_pool).order_by("key"):
-            pool.sold = max(0, pool.sold - per_pool[pool.pk])
-            pool.save(update_fields=["sold", "updated_at"])
+        inventory.unsell(per_pool)
         order.refunded_total += amount
         fully = all(ln.active_quantity == 0 for ln in lines)
         order.status = Order.Status.REFUNDED if fully else Order.Status.PARTIALLY_REFUNDED
@@ -598,15 +561,15 @@ PRODUCT_IMAGE_MAX_SIDE = 4000
 DIGITAL_FILE_MAX_BYTES = 500 * 1024 * 1024
 DOWNLOAD_SALT = "commerce.download"
 DOWNLOAD_MAX_AGE = 24 * 3600  # seconds a download link works; the order page mints fresh ones
-PRODUCT_FIELDS = ("name", "description", "kind", "price", "currency", "image", "digital_file", "is_active")
+PRODUCT_FIELDS = ("name", "description", "kind", "price", "currency", "image", "digital_file", "is_active",
+                  "made_to_order")
 VARIANT_FIELDS = ("name", "sku", "price", "stock", "position")
 
 # kind -> (line) -> Product | None: which product a paid line of that kind unlocks (for downloads).
 _download_resolvers: dict = {}
 
 
-def variant_key(variant_id: str) -> str:
-    return f"variant:{variant_id}"
+variant_key = inventory.variant_key  # kept for callers that name it here
 
 
 _price_adjusters: list = []
@@ -698,7 +661,7 @@ def _check_variant(variant) -> None:
 @transaction.atomic
 def create_product(*, creator, name: str, price, kind: str = "physical", currency: str = "", description: str = "",
                    stock: int = 0, image=None, digital_file=None, variants: list[dict] | None = None,
-                   actor=None):
+                   actor=None, made_to_order: bool = False):
     """A new product of `creator` (its owners and managers: pass `actor` to have that checked).
 
     Without `variants` it gets one "Default" variant holding `stock`; with them, each variant
@@ -709,7 +672,7 @@ def create_product(*, creator, name: str, price, kind: str = "physical", currenc
 
     _require_editor(actor, creator.pk)
     product = Product(creator=creator, name=name, description=description or "", kind=kind, price=price,
-                      currency=currency or settings.DEFAULT_CURRENCY)
+                      currency=currency or settings.DEFAULT_CURRENCY, made_to_order=made_to_order is True)
     _check_product(product)
     if image:
         product.image = _check_image(image)
@@ -753,6 +716,8 @@ def update_product(product, *, actor=None, **data):
     if unknown:
         raise Invalid(gettext("Unknown fields."), fields={k: [gettext("Unknown field.")] for k in sorted(unknown)})
     image, digital_file = data.pop("image", None), data.pop("digital_file", None)
+    if "made_to_order" in data and not isinstance(data["made_to_order"], bool):
+        raise Invalid("Made to order is yes or no.", fields={"made_to_order": ["Use true or false."]})
     for key, value in data.items():
         setattr(product, key, value)
     _check_product(product)
@@ -793,14 +758,8 @@ def save_variant(product, *, variant_id: str | None = None, actor=None, **data):
         raise Invalid(gettext("Another variant has that name."),
                       fields={"name": [gettext("Give each variant its own name.")]})
     if variant.pk:
-        pool = Inventory.objects.select_for_update().filter(key=variant_key(variant.pk)).first()
-        if pool is not None:
-            if variant.stock < pool.sold:
-                raise Invalid(gettext("Stock is below what is already sold."),
-                              fields={"stock": [ngettext("%(count)d is already sold.", "%(count)d are already sold.",
-                                                              pool.sold) % {"count": pool.sold}]})
-            pool.total = variant.stock
-            pool.save(update_fields=["total", "updated_at"])
+        inventory.resize(variant_key(variant.pk), variant.stock, field="stock",
+                         detail="Stock is below what is already sold.")
     variant.save()
     _announce([(PRODUCT_KIND, variant.pk, [variant_key(variant.pk)])])
     return variant

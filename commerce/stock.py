@@ -15,11 +15,21 @@ is kept as a `conflict` and listed until a team member resolves it: back-order (
 the missing units), cancel (money back, units back) or transfer (units come from another place).
 
 A QR sale makes an order for the buyer's phone, with one line of the "pos_item" kind per variant.
-Its pool ("pos:<sale>:<variant>") holds exactly the units the sale took from the pop-up, so the
-online stock of the variant ("variant:<id>") is never touched by a pop-up sale.
+Its pool ("pos:<sale>:<variant>") holds exactly the units the sale took from the pop-up.
 
-Location stock is a separate ledger from the online pool of a variant (ProductVariant.stock): pop-up
-units are physical units on a table, not online stock.
+One stock per thing: the online stock of a variant (ProductVariant.stock, its pool "variant:<id>")
+is the central stock the shop, drops and group-buys sell. So
+- a transfer from a central location to a pop-up takes the units out of what can be sold online
+  (as far as they are free there: units sold or held online are promised to their buyers) — the
+  variant's pool counts them as `moved`; units coming back from a pop-up to a central location can
+  be sold online again (as many as were taken);
+- a paid online sale of a variant writes an ONLINE_SALE movement at the creator's central location
+  (its first one, if it has one), and a refund of it a RETURN movement;
+- a pop-up sale that takes a location below zero (sold offline while the units went elsewhere) is
+  reconciled automatically when the online stock still has the missing units free: they are taken
+  from it (a transfer from the central location, or a correction without one) and the sale completes.
+  Otherwise it stays a conflict, listed for the team (stock dashboard and admin) to resolve. So one
+  shirt sold online and at the till cannot both succeed quietly.
 """
 import logging
 import uuid
@@ -38,9 +48,9 @@ from microstage.money import parse_amount
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.models import DOOR_ROLES, EDIT_ROLES
 
-from . import sellables, services
+from . import inventory, sellables, services
 from .models import Order, PosSale, ProductVariant, StockLocation, StockMovement, StockOverride
-from .signals import order_paid
+from .signals import order_paid, order_refunded
 
 log = logging.getLogger(__name__)
 
@@ -253,11 +263,83 @@ def transfer(*, source: StockLocation, target: StockLocation, variant, quantity:
     if not allow_short and held < quantity:
         raise Conflict(gettext("%(place)s holds only %(count)d of these.") % {"place": source.name, "count": held},
                        code="not_enough_stock", available=held)
-    out, _ = _move(source, variant.pk, -quantity, StockMovement.Reason.TRANSFER_OUT, f"{key}:out",
-                   note=note or f"To {target.name}", actor=actor)
+    out, created = _move(source, variant.pk, -quantity, StockMovement.Reason.TRANSFER_OUT, f"{key}:out",
+                         note=note or f"To {target.name}", actor=actor)
     into, _ = _move(target, variant.pk, quantity, StockMovement.Reason.TRANSFER_IN, f"{key}:in",
                     note=note or f"From {source.name}", actor=actor)
+    if created:
+        _follow_online(source, target, variant.pk, quantity)
     return out, into
+
+
+# --- one stock: the online pool follows the central stock -----------------------------------------
+
+POPUP, CENTRAL = StockLocation.Kind.POPUP, StockLocation.Kind.CENTRAL
+
+
+def _follow_online(source: StockLocation, target: StockLocation, variant_id: str, quantity: int) -> int:
+    """Units moved between the central stock and a pop-up leave (or rejoin) what is sold online."""
+    if source.kind == CENTRAL and target.kind == POPUP:
+        return -take_online(variant_id, quantity)
+    if source.kind == POPUP and target.kind == CENTRAL:
+        return give_online(variant_id, quantity)
+    return 0
+
+
+def take_online(variant_id: str, quantity: int, *, all_or_nothing: bool = False) -> int:
+    """Take up to `quantity` free units out of a variant's online stock (variant row, then pool, locked);
+    returns how many were taken."""
+    variant = ProductVariant.objects.get(pk=variant_id)
+    return inventory.take_free(inventory.variant_key(variant.pk), quantity, base_total=variant.stock,
+                               all_or_nothing=all_or_nothing)
+
+
+def give_online(variant_id: str, quantity: int) -> int:
+    """Units back from a pop-up rejoin the online stock, at most as many as were taken from it."""
+    variant = ProductVariant.objects.get(pk=variant_id)
+    return inventory.give(inventory.variant_key(variant.pk), quantity, base_total=variant.stock)
+
+
+def central_of(creator_id: str) -> StockLocation | None:
+    return (StockLocation.objects.filter(creator_id=creator_id, kind=CENTRAL, is_active=True)
+            .order_by("created_at", "pk").first())
+
+
+def _online_units(order) -> dict[str, int]:
+    """{variant id: units} an order still has sold from variants' online pools (refunds taken off)."""
+    out: dict[str, int] = defaultdict(int)
+    prefix = inventory.variant_key("")
+    for line in order.lines.all():
+        if not line.quantity:
+            continue
+        for h in inventory.sold_holds(line).select_related("inventory"):
+            if h.inventory.key.startswith(prefix):
+                out[h.inventory.key[len(prefix):]] += h.quantity * line.active_quantity // line.quantity
+    return dict(out)
+
+
+def record_online(order) -> None:
+    """Bring the central location's ledger in line with what a paid (or refunded) online order sold:
+    ONLINE_SALE movements for the units sold, RETURN movements for units refunded. Once per change."""
+    central = central_of(order.creator_id)
+    if central is None:
+        return
+    now_sold = _online_units(order)
+    booked = defaultdict(int)
+    for variant_id, qty in (StockMovement.objects.filter(location=central, key__startswith=f"online:{order.pk}:")
+                            .values_list("variant_id", "quantity")):
+        booked[variant_id] -= qty
+    for variant_id, qty in (StockMovement.objects.filter(location=central, key__startswith=f"online-back:{order.pk}:")
+                            .values_list("variant_id", "quantity")):
+        booked[variant_id] -= qty
+    for variant_id in sorted(set(now_sold) | set(booked)):
+        want, have = now_sold.get(variant_id, 0), booked.get(variant_id, 0)
+        if want > have and not have:
+            _move(central, variant_id, -(want - have), StockMovement.Reason.ONLINE_SALE,
+                  f"online:{order.pk}:{variant_id}", note=f"Order {order.pk}")
+        elif want < have:
+            _move(central, variant_id, have - want, StockMovement.Reason.RETURN,
+                  f"online-back:{order.pk}:{variant_id}:{have - want}:{want}", note=f"Refund of order {order.pk}")
 
 
 def set_override(*, location: StockLocation, variant, quantity: int, ttl, actor=None) -> StockOverride:
@@ -399,7 +481,9 @@ def record_sale(*, location: StockLocation, client_id: str, items, sold_at, paym
             if short and sale.status == PosSale.Status.PENDING_PAYMENT:
                 # Rung up online, so the seller hears it now (count the table, or take cash and sync).
                 raise Conflict(_("Not enough on hand here for a QR sale."), code="not_enough_stock")
-            if short:
+            if short and _reconcile(sale, actor):
+                sale.save(update_fields=["resolution"])
+            elif short:
                 sale.status = PosSale.Status.CONFLICT
                 sale.save(update_fields=["status"])
     except IntegrityError:
@@ -408,6 +492,39 @@ def record_sale(*, location: StockLocation, client_id: str, items, sold_at, paym
             raise Conflict(_("That sale id belongs to another location."), code="client_id_taken") from None
         return existing, False
     return sale, True
+
+
+class _NotFree(Exception):
+    pass
+
+
+def _reconcile(sale: PosSale, actor) -> bool:
+    """A sale that took its (locked) location below zero: the missing units come out of the online stock
+    when all of them are free there — moved from the central location (or a correction without one) —
+    and the sale stands. False, with nothing changed, when the online stock cannot cover it."""
+    missing = missing_units(sale)
+    if not missing:
+        return False
+    central = central_of(sale.location.creator_id)
+    try:
+        with transaction.atomic():
+            for variant_id, qty in sorted(missing.items()):
+                if take_online(variant_id, qty, all_or_nothing=True) < qty:
+                    raise _NotFree
+                note = f"Sale {sale.pk}: taken from the online stock"
+                if central is not None and central.pk != sale.location_id:
+                    _move(central, variant_id, -qty, StockMovement.Reason.TRANSFER_OUT,
+                          f"auto:{sale.pk}:{variant_id}:out", note=note, actor=actor)
+                    _move(sale.location, variant_id, qty, StockMovement.Reason.TRANSFER_IN,
+                          f"auto:{sale.pk}:{variant_id}:in", note=note, actor=actor)
+                else:
+                    _move(sale.location, variant_id, qty, StockMovement.Reason.CORRECTION,
+                          f"auto:{sale.pk}:{variant_id}", note=note, actor=actor)
+    except (_NotFree, Conflict):  # not free online, or the pool busy: the team decides
+        return False
+    units = sum(missing.values())
+    sale.resolution = f"Reconciled automatically: {units} unit(s) taken from the online stock."[:200]
+    return True
 
 
 def sync_sales(*, location: StockLocation, sales, actor=None, device: str = "") -> list[dict]:
@@ -551,9 +668,16 @@ def _on_order_paid(sender, order, **kwargs) -> None:
         PosSale.objects.filter(pk=pk).update(status=PosSale.Status.COMPLETED)
 
 
+def _on_online_change(sender, order, **kwargs) -> None:
+    record_online(order)
+
+
 def register() -> None:
-    """Called from CommerceConfig.ready(): the pop-up QR sellable and the paid-order listener."""
+    """Called from CommerceConfig.ready(): the pop-up QR sellable and the paid-order listener, and the
+    online sales' movements in the central ledger."""
     order_paid.connect(_on_order_paid, dispatch_uid="commerce.stock.pos_paid")
+    order_paid.connect(_on_online_change, dispatch_uid="commerce.stock.online_sale")
+    order_refunded.connect(_on_online_change, dispatch_uid="commerce.stock.online_refund")
     register_pos_sellable()
 
 

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from microstage.errors import Conflict
 
-from .models import Hold
+from .models.inventory import Hold
 from .sellables import LIMIT_PREFIX
 
 log = logging.getLogger(__name__)

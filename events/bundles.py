@@ -161,7 +161,7 @@ def parts(bundle: Bundle) -> list[BundleItem]:
 
 def pools_of(bundle: Bundle, items: list[BundleItem] | None = None) -> tuple[dict[str, int], dict[str, int]]:
     """(pool key -> total, pool key -> units one bundle takes) over all of the bundle's parts."""
-    from commerce.services import variant_key
+    from commerce.inventory import variant_key
 
     from .services import tier_pools
 

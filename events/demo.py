@@ -163,6 +163,7 @@ def _demo_group_buy(ctx: dict, event: Event) -> None:
     product = Product.objects.filter(creator=event.creator, name="Tour hoodie").first() or \
         commerce.create_product(creator=event.creator, name="Tour hoodie", price=Decimal("55.00"),
                                 currency=settings.DEFAULT_CURRENCY, kind=Product.Kind.PHYSICAL, stock=100,
+                                made_to_order=True,
                                 description="Heavy cotton, embroidered logo. Printed to order after the group-buy.")
     gb = groupbuys.create_group_buy(
         actor=ctx["owner"], creator_id=event.creator_id, product_id=product.pk, event_id=event.pk,

@@ -223,15 +223,15 @@ def next_event(creator, now=None) -> Event | None:
 
 def tiers_with_sales(event: Event, now=None) -> list[TicketTier]:
     """Tiers with `.available`, `.is_on_sale` and `.sold` (paid units in the tier's pool)."""
-    from commerce.models import Inventory
+    from commerce import inventory
 
     now = now or timezone.now()
     tiers = tiers_with_availability(event, now)
     for tier in tiers:  # the team sees the sales window, not what one buyer may do
         tier.is_on_sale = tier.on_sale(now)
-    sold = dict(Inventory.objects.filter(key__in=[f"tier:{t.pk}" for t in tiers]).values_list("key", "sold"))
+    sold = inventory.sold_by_key(inventory.tier_key(t.pk) for t in tiers)
     for tier in tiers:
-        tier.sold = sold.get(f"tier:{tier.pk}", 0)
+        tier.sold = sold.get(inventory.tier_key(tier.pk), 0)
     return tiers
 
 
@@ -270,7 +270,7 @@ def paid_order_count(event: Event) -> int:
 def drops_with_availability(event: Event, now=None) -> list:
     """The event's drops, each with `available` (the tightest of its pools), `sold`, `state`
     (scheduled/live/ended), `is_on_sale`, `unit_price`, `currency` and `name` set."""
-    from commerce.models import Inventory
+    from commerce import inventory
 
     from .models import Drop
     from .services import drop_on_sale, drop_pools, drop_state
@@ -283,12 +283,12 @@ def drops_with_availability(event: Event, now=None) -> list:
         # drop_variant's own query per drop would be an N+1: the prefetched variants, in its order.
         prefetched = sorted(d.product.variants.all(), key=lambda v: (v.position, v.name))
         d.variant_obj = d.variant if d.variant_id else (prefetched[0] if prefetched else None)
-        pools[d.pk] = drop_pools(d, d.variant_obj) if d.variant_obj else {f"drop:{d.pk}": d.quantity}
+        pools[d.pk] = drop_pools(d, d.variant_obj) if d.variant_obj else {inventory.drop_key(d.pk): d.quantity}
     found = availability_by_key([k for p in pools.values() for k in p], now)
-    sold = dict(Inventory.objects.filter(key__in=[f"drop:{d.pk}" for d in drops]).values_list("key", "sold"))
+    sold = inventory.sold_by_key(inventory.drop_key(d.pk) for d in drops)
     for d in drops:
         d.available = min(found.get(k, total) for k, total in pools[d.pk].items())
-        d.sold = sold.get(f"drop:{d.pk}", 0)
+        d.sold = sold.get(inventory.drop_key(d.pk), 0)
         d.state = drop_state(d, now)
         d.is_on_sale = drop_on_sale(d, now)
         v = d.variant_obj

@@ -15,7 +15,8 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from commerce import holdlimits, sellables
-from commerce.models import Inventory, OrderLine, variant_label
+from commerce import inventory
+from commerce.models import OrderLine, variant_label
 from commerce.sellables import Offer
 from microstage.money import parse_amount
 from microstage import currencies, overrides, realtime
@@ -103,7 +104,7 @@ def update_event(event: Event, **data) -> Event:
     _full_clean(event)
     _check_times(event)
     if event.venue_capacity is not None:
-        sold = Inventory.objects.filter(key=f"venue:{event.pk}").values_list("sold", flat=True).first() or 0
+        sold = inventory.sold(inventory.venue_key(event.pk))
         if event.venue_capacity < sold:
             raise Invalid(
                 _("Capacity is below the tickets already sold."),
@@ -141,7 +142,7 @@ def update_tier(tier: TicketTier, **data) -> TicketTier:
     tier.currency = tier.currency.upper()
     _full_clean(tier)
     _check_tier(tier)
-    sold = Inventory.objects.filter(key=f"tier:{tier.pk}").values_list("sold", flat=True).first() or 0
+    sold = inventory.sold(inventory.tier_key(tier.pk))
     if tier.quantity < sold:
         raise Invalid(_("Quantity is below the tickets already sold."),
                       fields={"quantity": [_("%(sold)s are already sold.") % {"sold": sold}]})
@@ -274,10 +275,10 @@ def _render_preview_later(event_id: str) -> None:
 
 def tier_pools(tier: TicketTier) -> dict[str, int]:
     """Inventory pools a ticket of this tier draws on: its own quantity, and the venue for the room."""
-    pools = {f"tier:{tier.pk}": tier.quantity}
+    pools = {inventory.tier_key(tier.pk): tier.quantity}
     event = tier.event
     if tier.in_person and event.venue_capacity is not None and event.mode != Event.Mode.ONLINE:
-        pools[f"venue:{event.pk}"] = event.venue_capacity
+        pools[inventory.venue_key(event.pk)] = event.venue_capacity
     return pools
 
 
@@ -385,7 +386,7 @@ def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None
     description = f"{event.title} — {tier.name}"
     # Held with the order under reserve's locks: what one person may hold unpaid of the tier, and a
     # pass's credits or a code.
-    limits = holdlimits.personal_hold_limit(f"tier:{tier.pk}", buyer, tier.max_per_order)
+    limits = holdlimits.personal_hold_limit(inventory.tier_key(tier.pk), buyer, tier.max_per_order)
     if "pass" in options:
         memberships.pass_for_redemption(pass_id=options["pass"], user=buyer, creator_id=event.creator_id,
                                         quantity=quantity)
@@ -646,12 +647,10 @@ def drop_variant(drop: Drop):
 
 
 def drop_pools(drop: Drop, variant=None) -> dict[str, int]:
-    from commerce.services import variant_key
-
     variant = variant or drop_variant(drop)
-    pools = {f"drop:{drop.pk}": drop.quantity}
+    pools = {inventory.drop_key(drop.pk): drop.quantity}
     if variant is not None:
-        pools[variant_key(variant.pk)] = variant.stock
+        pools[inventory.variant_key(variant.pk)] = variant.stock
     return pools
 
 
@@ -719,14 +718,10 @@ def _check_drop(drop: Drop, variant) -> None:
         raise Invalid(_("Members first ends inside the drop's window."),
                       fields={"members_only_until": [_("Must fall between the drop's start and end.")]})
     if variant is not None:
-        from commerce.selectors import availability_by_key
-        from commerce.services import variant_key
-
-        key = variant_key(variant.pk)
-        left = availability_by_key([key]).get(key, variant.stock)
+        key = inventory.variant_key(variant.pk)
+        left = inventory.availability_by_key([key]).get(key, variant.stock)
         # Units this drop already sold or holds are taken from the variant's count too: they stay its own.
-        pool = Inventory.objects.filter(key=f"drop:{drop.pk}").first() if drop.pk else None
-        taken = pool.total - availability_by_key([pool.key])[pool.key] if pool else 0
+        taken = inventory.taken(inventory.drop_key(drop.pk)) if drop.pk else 0
         ceiling = left + taken
         if drop.quantity > ceiling:
             raise Invalid(
@@ -782,15 +777,8 @@ def update_drop(drop: Drop, *, actor=None, **data) -> Drop:
     for key, value in data.items():
         setattr(drop, key, value)
     _check_drop(drop, drop_variant(drop))
-    pool = Inventory.objects.select_for_update().filter(key=f"drop:{drop.pk}").first()
-    if pool is not None:
-        if drop.quantity < pool.sold:
-            raise Invalid(
-                _("Quantity is below what is already sold."),
-                fields={"quantity": [_("%(sold)s are sold.") % {"sold": pool.sold}]},
-            )
-        pool.total = drop.quantity
-        pool.save(update_fields=["total", "updated_at"])
+    inventory.resize(inventory.drop_key(drop.pk), drop.quantity, detail="Quantity is below what is already sold.",
+                     sold_message="{sold} are sold.")
     drop.save()
     _announce_drop(drop)
     return drop
@@ -881,7 +869,7 @@ def drop_offer(drop_id: str, quantity: int, buyer) -> Offer:
     name = variant_label(drop.product.name, variant.name)
     # The per-person limit is also a personal pool, so two simultaneous orders by one buyer cannot
     # get past it (the count above runs before reserve's locks).
-    limits = ({f"{sellables.LIMIT_PREFIX}drop:{drop.pk}:{buyer.pk}": drop.per_person_limit}
+    limits = ({f"{sellables.LIMIT_PREFIX}{inventory.drop_key(drop.pk)}:{buyer.pk}": drop.per_person_limit}
               if getattr(buyer, "is_authenticated", False) else {})
     from commerce.services import merch_price  # a ticket's show-time merch discount (events/perks.py)
 

@@ -321,6 +321,9 @@ SIGNING_KEY = env.str("MICROSTAGE_SIGNING_KEY", default="")
 # --- Commerce defaults ---------------------------------------------------------------------
 DEFAULT_CURRENCY = env.str("MICROSTAGE_CURRENCY", default="EUR").upper()
 HOLD_SECONDS = env.int("MICROSTAGE_HOLD_SECONDS", default=600)
+# How long a reservation waits for a stock pool's row lock before answering 409 `busy` (PostgreSQL
+# lock_timeout, set for the reserving transaction only; commerce/inventory.py).
+LOCK_TIMEOUT_MS = env.int("MICROSTAGE_LOCK_TIMEOUT_MS", default=3000)
 # How long a waiting-list offer (an order reserved for the first in line) is held for them alone.
 WAITLIST_OFFER_SECONDS = env.int("MICROSTAGE_WAITLIST_OFFER_SECONDS", default=1800)
 # Against hoarding (commerce/holdlimits.py): open (unpaid) orders holding stock per account; units of

@@ -8,6 +8,7 @@ import factory
 from django.utils import timezone as tz
 
 from commerce import models as m
+from commerce.models import inventory as stock_tables
 from microstage.tests.factories import CreatorFactory, UserFactory
 
 EUR = "EUR"
@@ -19,7 +20,7 @@ def _later(**delta):
 
 class InventoryFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = m.Inventory
+        model = stock_tables.Inventory
 
     key = factory.Sequence(lambda n: f"test:{n}")
     total = 10
@@ -54,7 +55,7 @@ class OrderLineFactory(factory.django.DjangoModelFactory):
 
 class HoldFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = m.Hold
+        model = stock_tables.Hold
 
     line = factory.SubFactory(OrderLineFactory)
     order = factory.LazyAttribute(lambda o: o.line.order)

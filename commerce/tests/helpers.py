@@ -15,7 +15,8 @@ import pytest
 from django.db import connection
 
 from commerce import sellables, services
-from commerce.models import Hold, Inventory, Order
+from commerce.models import Order
+from commerce.models.inventory import Hold, Inventory
 from commerce.sellables import Offer
 from microstage.errors import NotFound
 from microstage.tests.factories import CreatorFactory, UserFactory

@@ -10,7 +10,8 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from commerce import services
-from commerce.models import Hold, Inventory, Order
+from commerce.models import Order
+from commerce.models.inventory import Hold, Inventory
 from microstage.models import User
 from microstage.tests.factories import UserFactory
 

@@ -7,7 +7,8 @@ import pytest
 from django.utils import timezone
 
 from commerce import selectors, services, stock_snapshot
-from commerce.models import Hold, Inventory, Order, OrderLine
+from commerce.models import Order, OrderLine
+from commerce.models.inventory import Hold, Inventory
 from commerce.services import LineRequest
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.payments.models import Payment

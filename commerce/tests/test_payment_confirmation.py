@@ -5,7 +5,8 @@ import pytest
 from django.test import Client
 
 from commerce import services
-from commerce.models import Hold, Inventory, Order
+from commerce.models import Order
+from commerce.models.inventory import Hold, Inventory
 from commerce.services import LineRequest
 from microstage.errors import Conflict, Invalid
 from microstage.payments import services as payments

@@ -9,7 +9,8 @@ from django.core.signing import TimestampSigner
 from PIL import Image
 
 from commerce import selectors, services
-from commerce.models import Inventory, Product
+from commerce.models import Product
+from commerce.models.inventory import Inventory
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
@@ -281,3 +282,27 @@ def test_dashboard_products_pages(client):
     assert r.status_code == 400
     other = make_product(name="Not mine")
     assert client.get(f"/dashboard/products/{other.pk}/").status_code == 404
+
+
+def test_the_product_form_says_whether_it_is_made_to_order(client):
+    from microstage.middleware import SESSION_KEY
+
+    creator = CreatorFactory()
+    client.force_login(team_member(creator, Role.OWNER))
+    session = client.session
+    session[SESSION_KEY] = creator.pk
+    session.save()
+    r = client.post("/dashboard/products/new/", {"name": "Hoodie", "kind": "physical", "price": "50.00",
+                                                 "currency": "EUR", "stock": "0", "is_active": "on",
+                                                 "made_to_order": "on"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    product = Product.objects.get(name="Hoodie")
+    assert product.made_to_order
+    assert 'name="made_to_order"' in client.get(f"/dashboard/products/{product.pk}/").content.decode()
+    r = client.post(f"/dashboard/products/{product.pk}/", {"name": "Hoodie", "kind": "physical", "price": "50.00",
+                                                          "currency": "EUR", "is_active": "on"})
+    assert r.status_code == 302
+    product.refresh_from_db()
+    assert not product.made_to_order  # unticked: stocked again
+    with pytest.raises(Invalid):
+        services.update_product(product, made_to_order="yes")

@@ -4,7 +4,8 @@ from decimal import Decimal
 import pytest
 
 from commerce import services
-from commerce.models import Inventory, LedgerEntry, Order
+from commerce.models import LedgerEntry, Order
+from commerce.models.inventory import Inventory
 from microstage.payments.events import Kind, PaymentEvent
 from microstage.payments.services import handle_event
 

@@ -10,7 +10,8 @@ from collections import Counter
 import pytest
 
 from commerce import services
-from commerce.models import Hold, Inventory, Order
+from commerce.models import Order
+from commerce.models.inventory import Hold, Inventory
 from microstage.errors import Conflict
 from microstage.tests.factories import UserFactory
 

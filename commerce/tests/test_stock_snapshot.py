@@ -16,7 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from commerce import selectors, services, stock_snapshot
-from commerce.models import Hold, Inventory, Order
+from commerce.models import Order
+from commerce.models.inventory import Hold, Inventory
 from microstage.errors import Conflict
 from microstage.tests.factories import UserFactory
 

@@ -7,7 +7,8 @@ import pytest
 
 from commerce import credit
 from commerce import services as commerce
-from commerce.models import CreditEntry, Hold, Inventory, Order
+from commerce.models import CreditEntry, Order
+from commerce.models.inventory import Hold, Inventory
 from commerce.receipts import receipt_data
 from events import bundles
 from events.models import Ticket

@@ -12,7 +12,8 @@ import pytest
 from django.utils import timezone
 
 from commerce import services as commerce
-from commerce.models import Inventory, Order
+from commerce.models import Order
+from commerce.models.inventory import Inventory
 from commerce.tests.helpers import run_together, taken
 from events import services
 from events.models import Drop

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from commerce import services as commerce
 from commerce import stock_snapshot
-from commerce.models import Hold, Order
+from commerce.models import Order
+from commerce.models.inventory import Hold
 from commerce.services import LineRequest
 from memberships import promos
 from memberships.models import PromoCode, PromoCodeUse

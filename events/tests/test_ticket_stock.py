@@ -8,7 +8,8 @@ import pytest
 from django.test import Client
 
 from commerce import services
-from commerce.models import Inventory, Order
+from commerce.models import Order
+from commerce.models.inventory import Inventory
 from commerce.services import LineRequest
 from events.models import Event, Ticket, TicketTier
 from events.services import TICKET_KIND

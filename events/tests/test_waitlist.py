@@ -8,7 +8,8 @@ from django.core import mail
 from django.utils import timezone
 
 from commerce import services, stock_snapshot
-from commerce.models import Hold, Order
+from commerce.models import Order
+from commerce.models.inventory import Hold
 from commerce.services import LineRequest
 from events import waitlist
 from events.models import WaitlistEntry

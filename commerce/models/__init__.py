@@ -1,4 +1,8 @@
-"""Inventory pools, holds, orders and their lines. The rules that change them live in services.py."""
+"""Orders and their lines, products, group-buys, money and stock across places.
+
+The stock tables (inventory pools and holds) live in commerce/models/inventory.py: only commerce
+touches them, through commerce/inventory.py (an import-linter contract keeps other apps out).
+"""
 from decimal import Decimal
 
 from django.conf import settings
@@ -11,26 +15,7 @@ from microstage.ids import PublicIdField
 from microstage.models import Creator
 from microstage.uploads import PrivateFileField, SafeImageField
 
-
-class Inventory(models.Model):
-    """A pool of sellable units (a tier's quantity, a venue's capacity, a drop's stock).
-
-    `key` names the pool ("tier:tier_x", "venue:evt_y"); the selling app owns `total`. Units are
-    taken by active, unexpired holds and by `sold`; everything else is available. A line may draw
-    on several pools at once (a ticket takes one from its tier and one from the venue).
-    """
-
-    key = models.CharField(max_length=80, unique=True)
-    total = models.PositiveIntegerField()
-    sold = models.PositiveIntegerField(default=0)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name_plural = _("inventory")
-        constraints = [models.CheckConstraint(condition=Q(sold__lte=F("total")), name="inventory_sold_within_total")]
-
-    def __str__(self):
-        return f"{self.key}: {self.sold}/{self.total} sold"
+from . import inventory as _stock_tables  # noqa: F401  (registers Inventory and Hold; not re-exported)
 
 
 class Order(models.Model):
@@ -111,32 +96,6 @@ class OrderLine(models.Model):
         return self.quantity - self.refunded_quantity
 
 
-class Hold(models.Model):
-    """Units of one pool held for one order line until `expires_at` (or until paid/released).
-
-    Availability only counts holds that are active *and* unexpired, so an abandoned order frees its
-    stock by the clock alone — no sweeper has to run for the count to be right.
-    """
-
-    class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
-        CONVERTED = "converted", _("Converted to a sale")
-        RELEASED = "released", _("Released")
-
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="holds")
-    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="holds")
-    inventory = models.ForeignKey(Inventory, on_delete=models.CASCADE, related_name="holds")
-    quantity = models.PositiveIntegerField()
-    expires_at = models.DateTimeField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-
-    class Meta:
-        indexes = [models.Index(fields=["inventory", "status", "expires_at"], name="hold_active_idx")]
-
-    def __str__(self):
-        return f"{self.quantity} of {self.inventory.key} for {self.order_id}"
-
-
 # --- products ------------------------------------------------------------------------------------
 
 class Product(models.Model):
@@ -157,6 +116,9 @@ class Product(models.Model):
     digital_file = PrivateFileField(upload_to="products/files/", blank=True,
                                     help_text=_("For digital products: unlocked by a signed, expiring link."))
     is_active = models.BooleanField(default=True)
+    made_to_order = models.BooleanField(default=False, help_text=(
+        "Made after it is ordered: a group-buy of it takes no stock. Otherwise a group-buy holds units of the "
+        "variant's stock until it settles, like the shop and drops."))
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
