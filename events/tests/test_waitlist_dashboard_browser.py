@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 
 from commerce import services as commerce
 from commerce import stock_snapshot
-from commerce.models import Hold, Order
+from commerce.models import Order
+from commerce.models.inventory import Hold
 from events import waitlist
 from events.models import WaitlistEntry
 from events.tasks import promote_waiting_lists
