@@ -119,13 +119,13 @@ def test_sms_preferences_with_a_confirmation_code(phone, live_server):
 
     page.get_by_label("Text me (SMS)").check()
     page.get_by_label("Mobile number").fill("0151 nonsense")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".form-errors")).to_be_visible()
     expect(page.locator(".field.has-error")).to_contain_text("international format")
     assert not NotificationPreference.objects.filter(user=user, phone__gt="").exists()
 
     page.get_by_label("Mobile number").fill("+49 151 12345678")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_role("heading", name="Confirm +4915112345678")).to_be_visible()
     shot(page, "notifications-confirm")
     code = re.search(r"\d{6}", sms.outbox[-1]["body"]).group(0)
