@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
-from microstage.views import _form_errors, team_page
+from microstage.views import form_errors, team_page
 
 from . import selectors, services
 from .models import Product
@@ -82,7 +82,7 @@ def product_new(request):
             if not data["is_active"]:
                 services.update_product(product, actor=request.user, is_active=False)
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("“%(name)s” added.") % {"name": product.name})
             return redirect("dash-product", product.pk)
@@ -103,7 +103,7 @@ def product_edit(request, product_id):
         try:
             services.update_product(product, actor=request.user, **data)
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("dash-product", product.pk)
@@ -127,7 +127,7 @@ def variant_save(request, product_id, variant_id=None):
         try:
             services.save_variant(product, variant_id=variant_id, actor=request.user, **variant_form.cleaned_data)
         except ServiceError as exc:
-            _form_errors(variant_form, exc)
+            form_errors(variant_form, exc)
         else:
             messages.success(request, _("Variant saved."))
             return redirect(reverse("dash-product", args=[product.pk]) + "#variants")

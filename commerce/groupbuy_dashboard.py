@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
-from microstage.views import _form_errors, team_page
+from microstage.views import form_errors, team_page
 
 from . import groupbuys
 from .models import GroupBuy, GroupBuyParticipant, Product
@@ -75,7 +75,7 @@ def group_buy_new(request):
         except ServiceError as exc:
             if getattr(exc, "fields", None):
                 exc.fields = {("tiers" if k.startswith("price_tiers") else k): v for k, v in exc.fields.items()}
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Group-buy created."))
             return redirect("dash-group-buy", gb.pk)

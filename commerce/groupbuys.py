@@ -16,10 +16,10 @@ Stock: a product that is not `made_to_order` is sold from its variant's pool ("v
 same pool the shop and drops sell from. Joining holds the units there (commerce.inventory.reserve,
 all or nothing: 409 `sold_out` when they are not free) until the order's expiry — past the deadline
 and the settlement's retry — so nothing else can sell them; leaving, a declined card or a failed
-group-buy releases them, success turns them into sales (`_mark_paid`). A made-to-order product takes
+group-buy releases them, success turns them into sales (`mark_paid`). A made-to-order product takes
 no stock: only the cap limits it, as before.
 The order line is of the "group_buy" sellable kind, priced at the list price until settlement
-reprices it (totals through `services._recompute_totals`, the one place they are added up).
+reprices it (totals through `services.recompute_totals`, the one place they are added up).
 
 Lock order, so nothing deadlocks: group-buy → participant → order (join, decide); the buyer's
 order cancel (= leave) goes order → group-buy → participant only while the group-buy is open, and
@@ -375,9 +375,9 @@ def stock_variant(gb: GroupBuy) -> ProductVariant | None:
 
 
 def _recompute(order: Order) -> None:
-    from .services import _recompute_totals  # the one place totals are added up
+    from .services import recompute_totals  # the one place totals are added up
 
-    _recompute_totals(order)
+    recompute_totals(order)
 
 
 def _set_participant(participant_id: str, **fields) -> None:
@@ -465,7 +465,7 @@ def on_payment_authorized(payment: Payment) -> None:
 
 def on_payment_paid(payment: Payment) -> None:
     """A capture (or off-session charge) went through: the participant is charged, the order paid."""
-    from .services import _lock_order, _mark_paid
+    from .services import lock_order, mark_paid
 
     participant = _participant_for(payment)
     if participant is None:
@@ -483,11 +483,11 @@ def on_payment_paid(payment: Payment) -> None:
     participant.outcome = f"Charged {amount} {payment.currency} ({participant.quantity} × {unit})."[:255]
     participant.settled_at = timezone.now()
     participant.save(update_fields=["status", "payment", "charged_amount", "outcome", "settled_at"])
-    order = _lock_order(participant.order_id)
+    order = lock_order(participant.order_id)
     _reprice(order, unit)
     if order.status in Order.OPEN or order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED):
         order.payment = payment
-        _mark_paid(order, payment)
+        mark_paid(order, payment)
     _email_on_commit(participant.pk, "charged")
 
 
@@ -700,7 +700,7 @@ def _release(p: GroupBuyParticipant, outcome: str) -> str:
 
 
 def _paid_free(p: GroupBuyParticipant) -> str:
-    from .services import _lock_order, _mark_paid
+    from .services import lock_order, mark_paid
 
     with transaction.atomic():
         locked = GroupBuyParticipant.objects.select_for_update().get(pk=p.pk)
@@ -708,10 +708,10 @@ def _paid_free(p: GroupBuyParticipant) -> str:
             locked.status, locked.charged_amount, locked.settled_at = P.CAPTURED, Decimal("0"), timezone.now()
             locked.outcome = "The final price is free: nothing was charged."
             locked.save(update_fields=["status", "charged_amount", "outcome", "settled_at"])
-            order = _lock_order(locked.order_id)
+            order = lock_order(locked.order_id)
             _reprice(order, Decimal("0"))
             if order.status in Order.OPEN:
-                _mark_paid(order, None)
+                mark_paid(order, None)
             _email_on_commit(locked.pk, "charged")
     return _status(p)
 

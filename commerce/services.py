@@ -134,7 +134,7 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
             holds += [inventory.hold(order=order, line=line, pool=pools[key], quantity=1, expires_at=expires_at)
                       for key in offer.limits if limits[key].per_order and key not in once and not once.add(key)]
         inventory.save_holds(holds)
-        _recompute_totals(order)
+        recompute_totals(order)
         _announce([(o.kind, o.item_id, list(o.pools)) for o, _, _ in offers])
         stock_snapshot.remember_on_commit(pools, {k: n - need[k] for k, n in left.items()}, soonest, now,
                                           new_holds_expire=expires_at)
@@ -167,7 +167,7 @@ def _active_holds(pools, now) -> dict[int, int]:
     return inventory.active_holds(pools, now)
 
 
-def _recompute_totals(order: Order) -> None:
+def recompute_totals(order: Order) -> None:
     """The one place an order's money is added up."""
     lines = list(order.lines.all())
     order.subtotal = sum((ln.list_price * ln.quantity for ln in lines), Decimal("0"))
@@ -216,7 +216,7 @@ class CheckoutResult:
     provider: str = ""
 
 
-def _lock_order(order_id: str) -> Order:
+def lock_order(order_id: str) -> Order:
     order = Order.objects.select_for_update().filter(pk=order_id).first()
     if order is None:
         raise NotFound(gettext("No such order."))
@@ -246,7 +246,7 @@ def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "", ip: 
     there): an extreme score is refused with Conflict("risk_refused")."""
     risk.check_checkout(order_id, ip=ip)
     with transaction.atomic():
-        order = _lock_order(order_id)
+        order = lock_order(order_id)
         if order.status in Order.SETTLED:
             return CheckoutResult(order)
         if order.lines.filter(kind="group_buy").exists():  # paid at the group-buy's settlement, never here
@@ -256,7 +256,7 @@ def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "", ip: 
         if not expired and order.status == Order.Status.RESERVED and order.payment_id is None:
             credit.apply_to(order)  # the buyer's store credit with this creator pays first
         if not expired and order.total == 0:
-            _mark_paid(order, payment=None)
+            mark_paid(order, payment=None)
             return CheckoutResult(order)
         if not expired and order.status == Order.Status.AWAITING_PAYMENT and order.payment_id:
             payment = order.payment
@@ -297,14 +297,14 @@ def pay_in_person(order_id: str, *, actor=None) -> Order:
     """Cash taken at the door or the till: the reserved order is paid now, through the same delivery as a
     provider's confirmation (tickets issued, codes spent, points…), without a payment row. Twice is once."""
     with transaction.atomic():
-        order = _lock_order(order_id)
+        order = lock_order(order_id)
         if order.status in Order.SETTLED:
             return order
         if _expire_if_due(order):
             raise Conflict(gettext("This sale's hold ran out; ring it up again."), code="expired")
         if order.status not in Order.OPEN:
             raise Conflict(gettext("This order can no longer be paid."), code="not_payable")
-        _mark_paid(order, None)
+        mark_paid(order, None)
         log.info("order %s paid in person (cash) by %s", order.pk, getattr(actor, "pk", None))
     return order
 
@@ -328,7 +328,7 @@ def sandbox_pay(order_id: str) -> Order:
 
 def on_payment_paid(payment: Payment) -> None:
     """Gateway callback (inside its transaction): the money for an order is in."""
-    order = _lock_order(payment.reference)
+    order = lock_order(payment.reference)
     if order.status in Order.SETTLED:
         if order.payment_id != payment.pk:
             # A second payment for an order already settled (two checkouts started at once, both paid):
@@ -349,7 +349,7 @@ def on_payment_paid(payment: Payment) -> None:
             return
         credit.spend_again(order)
     order.payment = payment
-    _mark_paid(order, payment)
+    mark_paid(order, payment)
 
 
 def _refund_late_payment(payment_id: str) -> None:
@@ -367,7 +367,7 @@ def _rehold(order: Order) -> bool:
     return inventory.rehold(order, timezone.now())
 
 
-def _mark_paid(order: Order, payment: Payment | None) -> None:
+def mark_paid(order: Order, payment: Payment | None) -> None:
     """Turn holds into sales and let each line's app deliver (tickets, downloads…). Order is locked."""
     # Caps on unpaid holds only (OPEN_LIMIT_PREFIX) sell nothing, but stay locked with the rest: what
     # they count (a pass's credits) changes in this transaction.
@@ -395,14 +395,9 @@ def deliver_paid_order(order: Order) -> None:
     transaction.on_commit(lambda: _send_order_email(order.pk, "paid"))
 
 
-def lock_order(order_id: str) -> Order:
-    """The order, locked for update (NotFound when there is none)."""
-    return _lock_order(order_id)
-
-
 def on_payment_failed(payment: Payment) -> None:
     """The payer gave up or the card was declined: the order stays open until its hold expires."""
-    order = _lock_order(payment.reference)
+    order = lock_order(payment.reference)
     if order.status == Order.Status.AWAITING_PAYMENT:
         order.status = Order.Status.RESERVED
         order.save(update_fields=["status"])
@@ -413,7 +408,7 @@ def on_payment_failed(payment: Payment) -> None:
 def cancel(order_id: str, *, actor=None) -> Order:
     """The buyer (or staff) gives up an unpaid order: its held stock is free again at once."""
     with transaction.atomic():
-        order = _lock_order(order_id)
+        order = lock_order(order_id)
         if order.status in Order.SETTLED:
             raise Conflict(gettext("This order is paid; ask the creator for a refund instead."), code="already_paid")
         if order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED):
@@ -447,7 +442,7 @@ def expire_due_orders(now=None) -> int:
     for order_id in Order.objects.filter(status=Order.Status.RESERVED, expires_at__lte=now).values_list("pk",
                                                                                                          flat=True):
         with transaction.atomic():
-            n += _expire_if_due(_lock_order(order_id), now)
+            n += _expire_if_due(lock_order(order_id), now)
     return n
 
 
@@ -458,7 +453,7 @@ def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = ""
     `provider_done`: the money already went back at the provider (a refund made in its dashboard);
     only our side is brought in line."""
     with transaction.atomic():
-        order = _lock_order(order_id)
+        order = lock_order(order_id)
         if order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
             raise Conflict(gettext("Only paid orders can be refunded."), code="not_refundable")
         lines = list(order.lines.all())

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from microstage.errors import NotFound, ServiceError
 from microstage.models import EDIT_ROLES
-from microstage.views import _form_errors, team_page
+from microstage.views import form_errors, team_page
 
 from . import stock
 from .models import PosSale, ProductVariant, StockLocation
@@ -80,7 +80,7 @@ def location_list(request):
         try:
             location = stock.create_location(creator=request.creator, actor=request.user, **form.cleaned_data)
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, gettext("“%(name)s” added.") % {"name": location.name})
             return redirect("dash-stock-location", location.pk)
@@ -128,7 +128,7 @@ def location_receive(request, location_id):
             stock.receive(location=location, variant=data["variant"], quantity=data["quantity"], key=data["key"],
                           note=data["note"], actor=request.user)
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, gettext("Received %(count)d at %(place)s.")
                              % {"count": data["quantity"], "place": location.name})
@@ -148,7 +148,7 @@ def location_transfer(request, location_id):
             stock.transfer(source=location, target=target, variant=data["variant"], quantity=data["quantity"],
                            key=data["key"], note=data["note"], actor=request.user)
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, gettext("Moved %(count)d to %(place)s.")
                              % {"count": data["quantity"], "place": target.name})
@@ -175,7 +175,7 @@ def location_override(request, location_id):
             stock.set_override(location=location, variant=data["variant"], quantity=data["quantity"],
                                ttl=data["ttl"], actor=request.user)
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Override set."))
             return redirect("dash-stock-location", location.pk)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from microstage.errors import Invalid, NotFound, ServiceError
 
 from . import consent, notices, selectors
-from .drop_views import _next
+from .drop_views import safe_next
 from .models import Drop, Event, TicketTier
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
@@ -75,7 +75,7 @@ def drop_notify_me(request, slug, drop_id):
     drop = Drop.objects.select_related("event", "product").filter(pk=drop_id, event=event).first() if event else None
     if drop is None:
         raise Http404("No such drop.")
-    back = _next(request, f"{event.get_absolute_url()}?drop={drop.pk}#drop-{drop.pk}")
+    back = safe_next(request, f"{event.get_absolute_url()}?drop={drop.pk}#drop-{drop.pk}")
     if not request.user.is_authenticated:
         return _back_or_login(request, back)
     try:

@@ -18,7 +18,7 @@ from microstage.middleware import SESSION_KEY
 from microstage.models import DOOR_ROLES, EDIT_ROLES, GUEST_DATA_ROLES, Role
 from microstage.selectors import role_of
 from microstage.text import render_markdown
-from microstage.views import _form_errors, team_page
+from microstage.views import form_errors, team_page
 
 from . import consent, perks, selectors, services
 from .forms import AttendeeSearchForm, CancelForm, EventForm, TierForm
@@ -98,7 +98,7 @@ def event_new(request):
         try:
             event = services.create_event(creator=request.creator, **form.service_fields())
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Draft saved. Next: add a ticket tier, then publish."))
             return redirect("dash-event", event.pk)
@@ -114,7 +114,7 @@ def event_edit(request, event):
         try:
             services.update_event(event, **form.service_fields())
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Saved."))
             return redirect("dash-event", event.pk)
@@ -198,7 +198,7 @@ def tier_new(request, event):
         try:
             tier = perks.create_tier(event, **form.service_data())
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Tier “%(name)s” added.") % {"name": tier.name})
             return redirect(reverse("dash-event", args=[event.pk]) + "#tiers")
@@ -216,7 +216,7 @@ def tier_edit(request, event, tier_id):
         try:
             perks.update_tier(tier, **form.service_data())
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Tier “%(name)s” saved.") % {"name": form.cleaned_data['name']})
             return redirect(reverse("dash-event", args=[event.pk]) + "#tiers")

@@ -15,7 +15,7 @@ from commerce.models import Product
 from commerce.shop_views import buy_message
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
-from microstage.views import _form_errors
+from microstage.views import form_errors
 
 from . import services
 from .dashboard_views import event_page
@@ -29,7 +29,7 @@ def drop_reserve(request, slug, drop_id):
     drop = Drop.objects.filter(pk=drop_id, event=event).first() if event else None
     if drop is None:
         raise Http404("No such drop.")
-    back = _next(request, event.get_absolute_url() + "#drops")
+    back = safe_next(request, event.get_absolute_url() + "#drops")
     if not request.user.is_authenticated:
         messages.info(request, gettext("Log in or sign up to buy from the drop."))
         return redirect_to_login(back)
@@ -47,7 +47,7 @@ def drop_reserve(request, slug, drop_id):
     return redirect(order.get_absolute_url())
 
 
-def _next(request, default: str) -> str:
+def safe_next(request, default: str) -> str:
     nxt = request.POST.get("next") or request.GET.get("next") or ""
     if nxt and url_has_allowed_host_and_scheme(nxt, {request.get_host()}, require_https=request.is_secure()):
         return nxt
@@ -114,7 +114,7 @@ def drop_new(request, event):
         try:
             services.create_drop(event, actor=request.user, **form.service_data())
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, gettext("Drop added."))
             return redirect(reverse("dash-event", args=[event.pk]) + "#drops")
@@ -132,7 +132,7 @@ def drop_edit(request, event, drop_id):
         try:
             services.update_drop(drop, actor=request.user, **form.service_data())
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, gettext("Drop saved."))
             return redirect(reverse("dash-event", args=[event.pk]) + "#drops")
@@ -151,7 +151,7 @@ def _switch(request, event, drop_id, action):
     else:
         messages.success(request, gettext("Drop started: it is on sale now.") if action is services.start_drop_now
                          else gettext("Drop stopped: nothing more sells from it."))
-    return redirect(_next(request, reverse("dash-event", args=[event.pk]) + "#drops"))
+    return redirect(safe_next(request, reverse("dash-event", args=[event.pk]) + "#drops"))
 
 
 @require_POST

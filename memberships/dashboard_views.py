@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
-from microstage.views import _form_errors, team_page
+from microstage.views import form_errors, team_page
 
 from . import selectors, services
 from .forms import MemberSearchForm, PassProductForm, PlanForm, RewardForm
@@ -65,7 +65,7 @@ def plan_new(request):
         try:
             plan = services.create_plan(actor=request.user, creator=request.creator, **form.cleaned_data)
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Plan “%(plan)s” is open: fans can join from your membership page.")
                              % {"plan": plan.name})
@@ -82,7 +82,7 @@ def plan_edit(request, plan_id):
         try:
             services.update_plan(actor=request.user, plan_id=plan.pk, **form.cleaned_data)
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Plan “%(plan)s” saved.") % {"plan": form.cleaned_data["name"]})
             return redirect("dash-memberships")
@@ -149,7 +149,7 @@ def _reward_form(request, reward):
             else:
                 saved = services.update_reward(creator=request.creator, reward_id=reward.pk, **form.cleaned_data)
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Reward “%(reward)s” saved.") % {"reward": saved.name})
             return redirect("dash-rewards")
@@ -203,7 +203,7 @@ def _pass_form(request, product):
                 saved = services.update_pass_product(creator=request.creator, product_id=product.pk,
                                                      **form.cleaned_data)
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Pass “%(name)s” saved.") % {"name": saved.name})
             return redirect("dash-passes")

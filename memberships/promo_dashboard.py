@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
-from microstage.views import _form_errors, team_page
+from microstage.views import form_errors, team_page
 
 from . import promos
 from .forms import PromoCodeForm
@@ -32,7 +32,7 @@ def promo_code_new(request):
         try:
             promo = promos.create_promo_code(creator=creator, **form.cleaned_data)
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, _("Code %(code)s created.") % {"code": promo.code})
             return redirect("dash-promo-codes")

@@ -73,7 +73,7 @@ def creator_new(request):
             creator = services.create_creator(owner=request.user, name=form.cleaned_data["name"],
                                               slug=form.cleaned_data["slug"] or None, bio=form.cleaned_data["bio"])
         except ServiceError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         else:
             request.session[SESSION_KEY] = creator.pk
             messages.success(request, _("%(name)s is ready. Next: create your first event.") % {"name": creator.name})
@@ -121,7 +121,7 @@ def team(request):
                 invitation = services.invite_to_team(creator=creator, invited_by=request.user,
                                                      **form.cleaned_data)
             except ServiceError as exc:
-                _form_errors(form, exc)
+                form_errors(form, exc)
             else:
                 messages.success(
                     request,
@@ -198,7 +198,7 @@ def _safe_next(request) -> bool:
                                                          require_https=request.is_secure())
 
 
-def _form_errors(form, exc: ServiceError) -> None:
+def form_errors(form, exc: ServiceError) -> None:
     fields = getattr(exc, "fields", {}) or {}
     for name, msgs in fields.items():
         for msg in msgs:

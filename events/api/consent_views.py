@@ -12,7 +12,7 @@ from microstage.errors import Invalid, NotFound
 from microstage.models import EDIT_ROLES, Role
 from microstage.selectors import role_of
 
-from .views import _team_event
+from .views import team_event
 
 TEAM_ROLES = tuple(Role.values)
 
@@ -49,13 +49,13 @@ def _body(request) -> dict:
 class ConsentFormView(APIView):
     @extend_schema(responses=ConsentFormSerializer, summary="The event's consent form (team)")
     def get(self, request, event_id):
-        event = _team_event(request.user, event_id, roles=TEAM_ROLES)
+        event = team_event(request.user, event_id, roles=TEAM_ROLES)
         return Response({"event": event.pk, "questions": consent.questions_of(event)})
 
     @extend_schema(request=ConsentFormSerializer, responses=ConsentFormSerializer,
                    summary="Set the yes/no questions every ticket holder answers before the show")
     def put(self, request, event_id):
-        event = _team_event(request.user, event_id, roles=EDIT_ROLES)
+        event = team_event(request.user, event_id, roles=EDIT_ROLES)
         body = _body(request)
         if "questions" not in body:
             raise Invalid(
@@ -68,7 +68,7 @@ class ConsentFormView(APIView):
 class ConsentsView(APIView):
     @extend_schema(responses=dict, summary="Counts and every holder's answers (team)")
     def get(self, request, event_id):
-        event = _team_event(request.user, event_id, roles=TEAM_ROLES)
+        event = team_event(request.user, event_id, roles=TEAM_ROLES)
         return Response(consent.summary(event))
 
 

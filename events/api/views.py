@@ -37,7 +37,7 @@ def _event(event_id: str) -> Event:
     return event
 
 
-def _team_event(user, event_id: str, roles=EDIT_ROLES) -> Event:
+def team_event(user, event_id: str, roles=EDIT_ROLES) -> Event:
     """The event if `user` is on its creator's team with one of `roles`: 404 outside the team, 403 inside."""
     event = _event(event_id)
     role = role_of(user, event.creator_id)
@@ -162,7 +162,7 @@ class EventDetailView(APIView):
     @extend_schema(request=s.EventInSerializer(partial=True), responses=s.EventDetailSerializer,
                    summary="Change an event (any of the creation fields)")
     def patch(self, request, event_id):
-        event = _team_event(request.user, event_id)
+        event = team_event(request.user, event_id)
         body = s.EventInSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -178,14 +178,14 @@ class EventPublishView(APIView):
                                             409: OpenApiResponse(s.NotReadySerializer, description="not_ready")},
                    summary="Publish an event once it is ready")
     def post(self, request, event_id):
-        event = services.publish(_team_event(request.user, event_id))
+        event = services.publish(team_event(request.user, event_id))
         return Response(s.PublishedSerializer(event).data)
 
 
 class TierListView(APIView):
     @extend_schema(request=s.TierInSerializer, responses={201: s.TierSerializer}, summary="Add a ticket tier")
     def post(self, request, event_id):
-        event = _team_event(request.user, event_id)
+        event = team_event(request.user, event_id)
         data = parse(s.TierInSerializer, request)
         return Response(_tier_out(perks.create_tier(event, **data)), status=status.HTTP_201_CREATED)
 
@@ -193,7 +193,7 @@ class TierListView(APIView):
 class DropListView(APIView):
     @extend_schema(request=s.DropInSerializer, responses={201: s.DropSerializer}, summary="Add a drop to an event")
     def post(self, request, event_id):
-        event = _team_event(request.user, event_id)
+        event = team_event(request.user, event_id)
         data = parse(s.DropInSerializer, request)
         drop = services.create_drop(event, actor=request.user, **data)
         out = next(d for d in selectors.drops_with_availability(event) if d.pk == drop.pk)
