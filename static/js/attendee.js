@@ -1,5 +1,6 @@
 // Attendee pages: live ticket stock over the event websocket (lib/live.js), the hold countdown, "use my
 // location" and checkout telemetry. Everything here is an enhancement: the pages work without it.
+import htmx from '../vendor/htmx/htmx.esm.js';
 import { formatNumber, gettext, interpolate, ngettext } from './lib/i18n.js';
 import { LiveSocket } from './lib/live.js';
 
@@ -7,7 +8,7 @@ import { LiveSocket } from './lib/live.js';
 // the shared venue leaves for the others).
 function refreshAvailability() {
   const poller = document.getElementById('availability-poller');
-  if (poller && window.htmx) window.htmx.trigger(poller, 'refresh');
+  if (poller) htmx.trigger(poller, 'refresh');
 }
 
 // Live stock: {"type": "stock", "item": tier_id, "available": n} from /ws/events/<id>/.

@@ -6,7 +6,7 @@ import { ChatList, TOO_LONG, errorText, setStock, setViewers, timeLabel } from '
 import * as groupBuys from './lib/groupbuy.js';
 import { formatNumber, gettext, interpolate } from './lib/i18n.js';
 import { LiveSocket } from './lib/live.js';
-import { HlsPlayer, TOKEN_RE, loadHls } from './lib/player.js';
+import { HlsPlayer, TOKEN_RE } from './lib/player.js';
 
 const root = $('watch');
 if (root) {
@@ -255,6 +255,7 @@ if (root) {
     });
     video.addEventListener('volumechange', () => { unmute.hidden = !video.muted; });
   }
+  // Back online: ask at once for the stream's state (a new token, a stream that began meanwhile).
+  window.addEventListener('online', refreshStatus);
   root.dataset.ready = 'true';
-  window.MicrostageWatch = { socket, player, refresh: refreshStatus, loadHls };
 }
