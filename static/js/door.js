@@ -3,7 +3,7 @@
 import { $ } from './lib/dom.js';
 import { NetworkDown, fetchJSON } from './lib/http.js';
 import { clientId, deviceId as makeDeviceId, localStore } from './lib/device.js';
-import { LiveSocket } from './lib/live.js';
+import { LiveSocket } from './lib/socket.js';
 import { makeOffline } from './lib/pwa.js';
 import { CameraReader, SCANNER_URL } from './lib/qr.js';
 import { gettext, interpolate, LANG, ngettext } from './lib/i18n.js';
@@ -528,7 +528,7 @@ function connectLive() {
   // Counts missed while the socket was away come with the next bundle.
   return new LiveSocket(cfg.wsPath, {
     onFrame: (msg) => { if (msg.type === 'checkins') setCounts(msg); },
-    onOpen: ({ reconnected }) => { if (reconnected) refreshBundle(); },
+    resync: refreshBundle,
   });
 }
 

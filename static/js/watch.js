@@ -1,11 +1,11 @@
-// The watch page: the live room socket (lib/live.js: reconnect, resync), chat rendered as plain text,
+// The watch page: the live room socket (lib/socket.js: reconnect, resync), chat rendered as plain text,
 // live ticket, drop and group-buy counts, the viewer count, the countdown, the tip form, and the HLS
 // player (lib/player.js) with playback-token renewal and an "audio only" mode.
 import { $, jsonData } from './lib/dom.js';
 import { ChatList, TOO_LONG, errorText, setStock, setViewers, timeLabel } from './lib/chat.js';
 import * as groupBuys from './lib/groupbuy.js';
 import { formatNumber, gettext, interpolate } from './lib/i18n.js';
-import { LiveSocket } from './lib/live.js';
+import { LiveSocket } from './lib/socket.js';
 import { HlsPlayer, TOKEN_RE } from './lib/player.js';
 
 const root = $('watch');
