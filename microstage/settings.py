@@ -435,7 +435,8 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # Content-Security-Policy (django-csp; microstage/csp.py adds 'strict-dynamic' to pages that use the
 # nonce and this host's websocket). No inline script anywhere: code lives in static/js as ES modules,
-# data in json_script blocks and data attributes. Styles keep 'unsafe-inline' (style attributes and
+# data in json_script blocks and data attributes, so script-src has no 'unsafe-inline' and
+# script-src-attr is 'none'. Styles keep 'unsafe-inline' (style attributes and
 # the libraries' own inline styles); media and workers allow blob: for hls.js (MediaSource, workers).
 _media_origins = [f"https://{d}" for d in [env.str("MICROSTAGE_MEDIA_CDN_DOMAIN", default="")] if d]
 _s3_endpoint = env.str("MICROSTAGE_S3_ENDPOINT_URL", default="")
@@ -446,6 +447,8 @@ CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'", NONCE],
+        # No event handler attributes anywhere (tests/test_script_style.py): none may run, whatever script-src says.
+        "script-src-attr": ["'none'"],
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:", "blob:", *_media_origins],
         "media-src": ["'self'", "blob:", *_media_origins],

@@ -16,6 +16,7 @@ def test_pages_carry_a_nonce_that_their_scripts_use(client):
     src = script_src(page)
     nonce = re.search(r"'nonce-([^']+)'", src)[1]
     assert "'strict-dynamic'" in src and "'unsafe-inline'" not in src and "'unsafe-eval'" not in src
+    assert "script-src-attr 'none'" in page["Content-Security-Policy"]  # no onclick= & co., ever
     scripts = re.findall(r"<script\b[^>]*>", page.content.decode())
     executable = [s for s in scripts if 'type="application/' not in s]
     assert executable and all(f'nonce="{nonce}"' in s and 'type="module"' in s for s in executable)
@@ -33,8 +34,8 @@ def test_websocket_of_this_host_and_safe_defaults(client):
 
 
 def test_pages_without_a_nonce_keep_self_only(admin_client):
-    src = script_src(admin_client.get("/admin/"))
-    assert src == "'self'"
+    admin = admin_client.get("/admin/")
+    assert script_src(admin) == "'self'" and "script-src-attr 'none'" in admin["Content-Security-Policy"]
 
 
 def test_api_docs_run_their_script_from_a_url_and_only_they_may_use_swaggers_cdn(client):

@@ -1,20 +1,21 @@
-// Attendee pages: live ticket stock over the event websocket (lib/live.js), the hold countdown, "use my
+// Attendee pages: live ticket stock over the event websocket (lib/socket.js), the hold countdown, "use my
 // location" and checkout telemetry. Everything here is an enhancement: the pages work without it.
+import htmx from '../vendor/htmx/htmx.esm.js';
 import { formatNumber, gettext, interpolate, ngettext } from './lib/i18n.js';
-import { LiveSocket } from './lib/live.js';
+import { LiveSocket } from './lib/socket.js';
 
 // The tier picker's availability poller re-reads every tier (a ticket of one tier can change what
 // the shared venue leaves for the others).
 function refreshAvailability() {
   const poller = document.getElementById('availability-poller');
-  if (poller && window.htmx) window.htmx.trigger(poller, 'refresh');
+  if (poller) htmx.trigger(poller, 'refresh');
 }
 
 // Live stock: {"type": "stock", "item": tier_id, "available": n} from /ws/events/<id>/.
 function liveStock(path) {
   return new LiveSocket(path, {
     ping: 0,
-    onOpen: ({ reconnected }) => { if (reconnected) refreshAvailability(); }, // resync what was missed
+    resync: refreshAvailability, // what was missed while away
     onFrame: (msg) => {
       if (msg.type !== 'stock') return;
       const status = document.getElementById(`avail-${msg.item}`);

@@ -1,12 +1,13 @@
 // The control room: live chat with moderation (delete, mute, slow mode) over the event websocket
-// (lib/live.js), stream health and viewers polled every 5 s, and the preflight checklist re-run every
-// minute.
+// (lib/socket.js), stream health, viewers, alerts and the program switch (lib/program.js) polled every
+// 5 s, and the preflight checklist re-run every minute.
 import { $, el } from './lib/dom.js';
 import { ChatList, errorText, setStock, setViewers } from './lib/chat.js';
 import { csrfToken } from './lib/http.js';
 import { formatNumber, gettext, interpolate, LANG } from './lib/i18n.js';
-import { LiveSocket } from './lib/live.js';
+import { LiveSocket } from './lib/socket.js';
 import { loadHls } from './lib/player.js';
+import { programSwitch } from './lib/program.js';
 
 const root = $('control');
 if (root) {
@@ -94,10 +95,11 @@ if (root) {
     setViewers($('viewers'), status.viewers);
     $('peak').textContent = formatNumber(status.peak_viewers);
   };
+  const program = programSwitch();
   const pollStatus = () => {
     fetch(root.dataset.statusUrl, { credentials: 'same-origin' })
       .then((r) => (r.ok ? r.json() : null))
-      .then((s) => { if (s) showHealth(s); })
+      .then((s) => { if (s) { showHealth(s); program?.show(s); } })
       .catch(() => {});
   };
   setInterval(pollStatus, 5000);

@@ -2,8 +2,8 @@
 // phone against the stored check-in bundle, with a queue that syncs when the network is back.
 import { $ } from './lib/dom.js';
 import { NetworkDown, fetchJSON } from './lib/http.js';
-import { clientId, deviceId as makeDeviceId, localStore } from './lib/device.js';
-import { LiveSocket } from './lib/live.js';
+import { clientId, deviceId as makeDeviceId, localStore, showNet as showNetBadge, watchConnectivity } from './lib/device.js';
+import { LiveSocket } from './lib/socket.js';
 import { makeOffline } from './lib/pwa.js';
 import { CameraReader, SCANNER_URL } from './lib/qr.js';
 import { gettext, interpolate, LANG, ngettext } from './lib/i18n.js';
@@ -404,9 +404,7 @@ function renderCounts() {
 }
 
 function showNet(state, text) {
-  const el = $('door-net');
-  el.className = `door-net ${state}`;
-  el.querySelector('.net-text').textContent = text;
+  showNetBadge($('door-net'), state, text);
 }
 
 function row(mainText, subText, badge) {
@@ -528,7 +526,7 @@ function connectLive() {
   // Counts missed while the socket was away come with the next bundle.
   return new LiveSocket(cfg.wsPath, {
     onFrame: (msg) => { if (msg.type === 'checkins') setCounts(msg); },
-    onOpen: ({ reconnected }) => { if (reconnected) refreshBundle(); },
+    resync: refreshBundle,
   });
 }
 
@@ -544,14 +542,16 @@ $('manual-form').addEventListener('submit', (e) => {
 $('camera-toggle').addEventListener('click', () => { unlockAudio(); return camera.on ? stopCamera() : startCamera(); });
 $('sync-now').addEventListener('click', () => { reachable = true; sync(); });
 $('duplicates-clear').addEventListener('click', () => { duplicates = []; store.set('duplicates', duplicates); render(); });
-window.addEventListener('online', () => { reachable = true; render(); sync(); refreshBundle(); });
-window.addEventListener('offline', render);
-setInterval(() => {
-  if (!navigator.onLine || sessionLost) return;
-  if (queue.length) { reachable = true; sync(); }
-  const age = bundle?.fetched_at ? Date.now() - Date.parse(bundle.fetched_at) : Infinity;
-  if (!queue.length && age > BUNDLE_MAX_AGE_MS) refreshBundle();
-}, 15_000);
+watchConnectivity({
+  back: () => { reachable = true; render(); sync(); refreshBundle(); },
+  gone: render,
+  tick: () => {
+    if (sessionLost) return;
+    if (queue.length) { reachable = true; sync(); }
+    const age = bundle?.fetched_at ? Date.now() - Date.parse(bundle.fetched_at) : Infinity;
+    if (!queue.length && age > BUNDLE_MAX_AGE_MS) refreshBundle();
+  },
+});
 
 indexBundle();
 render();

@@ -3,7 +3,7 @@
 // batch synced twice is recorded once; the server answers conflicts, never drops a sale.
 import { $, jsonData } from './lib/dom.js';
 import { NetworkDown, fetchJSON } from './lib/http.js';
-import { clientId, deviceId as makeDeviceId, localStore } from './lib/device.js';
+import { clientId, deviceId as makeDeviceId, localStore, showNet, watchConnectivity } from './lib/device.js';
 import { makeOffline } from './lib/pwa.js';
 import { showQrSvg } from './lib/qr.js';
 import { formatMoney, gettext, interpolate, LANG, ngettext } from './lib/i18n.js';
@@ -175,15 +175,12 @@ function li(text, right) {
 }
 
 function render() {
-  const net = $('pos-net');
   let state = 'online';
   let text = queue.length ? interpolate(gettext('Online · %s to sync'), [queue.length]) : gettext('Online');
   if (sessionLost) { state = 'lost'; text = gettext('Logged out'); }
   else if (!isOnline()) { state = 'offline'; text = interpolate(gettext('Offline · %s to sync'), [queue.length]); }
   else if (syncing) text = interpolate(gettext('Syncing %s…'), [queue.length]);
-  net.className = `pos-net ${state}`;
-  net.dataset.state = state;
-  net.querySelector('.net-text').textContent = text;
+  showNet($('pos-net'), state, text);
 
   const grid = $('pos-items');
   grid.replaceChildren(...items().map((item) => {
@@ -238,13 +235,15 @@ $('cart-clear').addEventListener('click', () => { cart = {}; render(); });
 $('qr-cancel').addEventListener('click', cancelQr);
 $('qr-close').addEventListener('click', () => { clearTimeout(qrTimer); qrSale = null; $('qr-panel').hidden = true; });
 $('sync-now').addEventListener('click', () => { reachable = true; sync(); });
-window.addEventListener('online', () => { reachable = true; render(); sync(); refresh(); });
-window.addEventListener('offline', render);
-setInterval(() => {
-  if (!navigator.onLine || sessionLost) return;
-  reachable = true;
-  if (queue.length) sync(); else refresh();
-}, 15_000);
+watchConnectivity({
+  back: () => { reachable = true; render(); sync(); refresh(); },
+  gone: render,
+  tick: () => {
+    if (sessionLost) return;
+    reachable = true;
+    if (queue.length) sync(); else refresh();
+  },
+});
 
 render();
 refresh().then(() => { if (queue.length) sync(); });

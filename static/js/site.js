@@ -1,10 +1,9 @@
-// Loaded by every page (base.html): htmx from npm (as an ES module, also at window.htmx) and the form
-// helpers that pages opt into with data attributes (lib/forms.js).
-import htmx from '../vendor/htmx/htmx.esm.js';
+// Loaded by every page (base.html): htmx from npm (as an ES module: a page module that needs its API
+// imports the same file) and the form helpers that pages opt into with data attributes (lib/forms.js).
+import '../vendor/htmx/htmx.esm.js';
 import { wireAll } from './lib/forms.js';
 import { announceCounters, focusableScrollers } from './lib/announce.js';
 
-window.htmx = htmx;
 wireAll();
 focusableScrollers();
 announceCounters();

@@ -1,12 +1,12 @@
-// The watch page: the live room socket (lib/live.js: reconnect, resync), chat rendered as plain text,
+// The watch page: the live room socket (lib/socket.js: reconnect, resync), chat rendered as plain text,
 // live ticket, drop and group-buy counts, the viewer count, the countdown, the tip form, and the HLS
 // player (lib/player.js) with playback-token renewal and an "audio only" mode.
 import { $, jsonData } from './lib/dom.js';
 import { ChatList, TOO_LONG, errorText, setStock, setViewers, timeLabel } from './lib/chat.js';
 import * as groupBuys from './lib/groupbuy.js';
 import { formatNumber, gettext, interpolate } from './lib/i18n.js';
-import { LiveSocket } from './lib/live.js';
-import { HlsPlayer, TOKEN_RE, loadHls } from './lib/player.js';
+import { LiveSocket } from './lib/socket.js';
+import { HlsPlayer, TOKEN_RE } from './lib/player.js';
 
 const root = $('watch');
 if (root) {
@@ -255,6 +255,7 @@ if (root) {
     });
     video.addEventListener('volumechange', () => { unmute.hidden = !video.muted; });
   }
+  // Back online: ask at once for the stream's state (a new token, a stream that began meanwhile).
+  window.addEventListener('online', refreshStatus);
   root.dataset.ready = 'true';
-  window.MicrostageWatch = { socket, player, refresh: refreshStatus, loadHls };
 }

@@ -1,5 +1,6 @@
-// What an offline-capable device page (door scanner, pop-up till) keeps on the phone: JSON in
-// localStorage under its own prefix, a stable device id, and client ids for queued work.
+// What the offline-capable device pages (door scanner, pop-up till) share: what they keep on the phone
+// (JSON in localStorage under their own prefix, a stable device id, client ids for queued work), the
+// network badge and the connectivity loop (back online, gone offline, every 15 s).
 
 /** get/set of JSON values under `prefix`; storage that is full or disabled never throws. */
 export function localStore(prefix) {
@@ -34,4 +35,27 @@ export function deviceId(key, name) {
 export function clientId(prefix = '') {
   const id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
   return prefix ? `${prefix}-${id}` : id;
+}
+
+const NET_STATES = ['online', 'offline', 'syncing', 'lost'];
+
+/**
+ * The page's network badge (<p class="…-net"><span class="net-text">): `state` is "online",
+ * "offline", "syncing" or "lost" (logged out), as a class next to the badge's own and as data-state.
+ */
+export function showNet(node, state, text) {
+  node.classList.remove(...NET_STATES);
+  node.classList.add(state);
+  node.dataset.state = state;
+  node.querySelector('.net-text').textContent = text;
+}
+
+/**
+ * The connectivity loop of a device page: `back()` when the browser is online again, `gone()` when it
+ * goes offline, and `tick()` every `every` ms while it is online (sync the queue, refresh the data).
+ */
+export function watchConnectivity({ back, gone, tick, every = 15_000 }) {
+  window.addEventListener('online', back);
+  window.addEventListener('offline', gone);
+  setInterval(() => { if (navigator.onLine) tick(); }, every);
 }
