@@ -13,6 +13,7 @@ import logging
 import time
 
 import redis
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -20,6 +21,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections
 log = logging.getLogger(__name__)
 WORKER_KEY = "health:worker"  # {"at": epoch seconds, "status": "ok" | "error: ..."}
 WORKER_LOCK = "health:worker:lock"
+PING_TASK = "microstage.ping"  # registered by microstage/tasks.py, which records through this module
 _clients: dict[str, redis.Redis] = {}
 
 
@@ -50,10 +52,8 @@ def check_redis() -> str:
 
 def ping_worker() -> str:
     """The real round trip: queue the ping task and wait for a worker's answer (records the result)."""
-    from .tasks import ping
-
     try:
-        result = ping.apply_async(expires=settings.HEALTHZ_WORKER_TIMEOUT)
+        result = send_ping()
         answer = result.get(timeout=settings.HEALTHZ_WORKER_TIMEOUT)
         result.forget()
         status = "ok" if answer == "pong" else "error: unexpected answer"
@@ -61,6 +61,11 @@ def ping_worker() -> str:
         status = f"error: {type(exc).__name__}"
     record_worker(status)
     return status
+
+
+def send_ping():
+    """Queue the ping task by its registered name (the tasks module imports this one, not the reverse)."""
+    return current_app.send_task(PING_TASK, expires=settings.HEALTHZ_WORKER_TIMEOUT)
 
 
 def record_worker(status: str) -> None:
@@ -77,10 +82,8 @@ def _last_worker() -> dict | None:
 
 def queue_ping() -> None:
     """Ask a worker for a heartbeat without waiting for it (it records itself when it runs)."""
-    from .tasks import ping
-
     try:
-        ping.apply_async(expires=settings.HEALTHZ_WORKER_TIMEOUT)
+        send_ping()
     except Exception:  # the broker is Redis: the Redis part of the report says so
         log.warning("worker ping not queued", exc_info=True)
 

@@ -2,7 +2,7 @@
 from django.contrib import admin, messages
 from django.utils.translation import gettext, ngettext, gettext_lazy as _
 
-from . import services
+from .services import chat, ingest
 from .models import ChatMessage, ChatMute, Clip, ContentAccess, LiveStream, Recording, ReplayOffer, StreamIncident
 
 
@@ -20,7 +20,7 @@ class LiveStreamAdmin(admin.ModelAdmin):
     @admin.action(description=_("Rotate the main stream key (the encoder must be updated)"))
     def rotate_keys(self, request, queryset):
         for stream in queryset:
-            services.rotate_key(stream)
+            ingest.rotate_key(stream)
         self.message_user(request, ngettext("Rotated %(count)s key.", "Rotated %(count)s keys.", queryset.count())
                           % {"count": queryset.count()})
 
@@ -61,7 +61,7 @@ class ChatMessageAdmin(admin.ModelAdmin):
     @admin.action(description=_("Hide selected messages for everyone"))
     def hide_messages(self, request, queryset):
         for message in queryset.filter(deleted_at__isnull=True):
-            services.hide_chat_message(event_id=message.event_id, message_id=message.pk, actor=request.user)
+            chat.hide_chat_message(event_id=message.event_id, message_id=message.pk, actor=request.user)
         self.message_user(request, gettext("Messages hidden."), messages.SUCCESS)
 
 

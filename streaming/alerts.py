@@ -24,6 +24,7 @@ from microstage.errors import Invalid
 from microstage.models import EDIT_ROLES, TeamMembership
 
 from .models import LiveStream, Recording, StreamIncident
+from .selectors import is_publishing
 
 log = logging.getLogger(__name__)
 
@@ -91,14 +92,6 @@ def resolve(stream: LiveStream, kind: str) -> int:
         .update(resolved_at=timezone.now())
 
 
-def open_alerts(stream: LiveStream | None) -> list[dict]:
-    if stream is None:
-        return []
-    return [{"id": i.pk, "kind": i.kind, "label": str(i.get_kind_display()), "detail": i.detail,
-             "since": i.started_at.isoformat()}
-            for i in StreamIncident.objects.filter(stream=stream, resolved_at__isnull=True).order_by("started_at")]
-
-
 # --- what opens and resolves them ----------------------------------------------------------------
 
 def check_health(stream_id: str, health: dict, previous: dict | None) -> None:
@@ -126,8 +119,6 @@ def check_health(stream_id: str, health: dict, previous: dict | None) -> None:
 def check_encoders(now=None) -> int:
     """Beat: streams of shows running now that were live and whose encoder stopped sending (no heartbeat)
     open "encoder gone"; a publishing one resolves it. Returns how many incidents were opened."""
-    from .services import is_publishing
-
     now = now or timezone.now()
     opened = 0
     streams = LiveStream.objects.select_related("event").filter(

@@ -12,7 +12,8 @@ from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES, MODERATION_ROLES
 from microstage.views import team_page
 
-from . import captions, replays, selectors, services
+from . import captions, replays, selectors
+from .services import clips
 from .models import Clip, Recording
 
 TEAM_ROLES = EDIT_ROLES | MODERATION_ROLES
@@ -23,7 +24,7 @@ def _replay_context(request, event, **extra):
     return {"event": event, "recording": recording, "playback": selectors.playback_for(event, request.user),
             "clips": selectors.clips_of_event(event)[:50], "access_choices": Clip.Access.choices,
             "replay_offer": replays.active_offer(event),
-            "max_clip_seconds": services.MAX_CLIP_SECONDS, "can_edit": request.can_edit,
+            "max_clip_seconds": clips.MAX_CLIP_SECONDS, "can_edit": request.can_edit,
             "playable": _captionable_recording(event),
             "uploads": Recording.objects.filter(stream__event=event, source=Recording.Source.UPLOAD)[:5], **extra}
 
@@ -44,7 +45,7 @@ def replay(request, event):
 def clip_new(request, event):
     data = request.POST
     try:
-        clip = services.create_clip(event=event, user=request.user, start_seconds=data.get("start_seconds"),
+        clip = clips.create_clip(event=event, user=request.user, start_seconds=data.get("start_seconds"),
                                     end_seconds=data.get("end_seconds"), title=data.get("title", ""),
                                     access=data.get("access", ""))
     except ServiceError as exc:
@@ -78,7 +79,7 @@ def upload_recording(request, event):
         messages.error(request, _("Choose a video file to upload."))
         return redirect("dash-replay", event.pk)
     try:
-        services.upload_recording(event=event, user=request.user, upload=upload)
+        clips.upload_recording(event=event, user=request.user, upload=upload)
     except ServiceError as exc:
         fields = getattr(exc, "fields", {}) or {}
         messages.error(request, (fields.get("file") or [exc.detail])[0])

@@ -16,7 +16,8 @@ from microstage.errors import ServiceError
 from microstage import i18n, safejson
 from microstage.realtime import ACCESS_CHANGED, event_group, user_event_group
 
-from . import selectors, services
+from . import selectors
+from .services import chat, presence
 
 log = logging.getLogger(__name__)
 MAX_FRAME_CHARS = 8192
@@ -38,7 +39,7 @@ async def announce_presence(event_id: str) -> None:
     again when the window ends, so the count after the last join or leave is always announced."""
     for _attempt in range(2):
         try:
-            viewers, wait = await database_sync_to_async(services.claim_presence_broadcast)(event_id)
+            viewers, wait = await database_sync_to_async(presence.claim_presence_broadcast)(event_id)
             if viewers is not None:
                 await get_channel_layer().group_send(
                     event_group(event_id), {"type": "broadcast", "payload": {"type": "presence", "viewers": viewers}})
@@ -76,7 +77,7 @@ def scope_language(scope, event_id: str | None = None) -> str:
 
 class EventConsumer(AsyncWebsocketConsumer):
     """Joins the event's group and relays what the platform publishes to it; takes chat and
-    moderation frames from the client and hands them to streaming.services.
+    moderation frames from the client and hands them to streaming.services.chat.
 
     Watch pages connect with `?watch=1` and are counted as viewers (presence); other clients (the
     landing page's stock counter, the control room) are not."""
@@ -106,7 +107,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         self.person = str(self.access.user_id or "")  # presence counts people, not sockets
         self.watching = self.access.can_read and query.get("watch") == ["1"]
         if self.watching:
-            await database_sync_to_async(services.presence_join)(self.event_id, self.channel_name, self.person)
+            await database_sync_to_async(presence.presence_join)(self.event_id, self.channel_name, self.person)
             self.heartbeat = asyncio.create_task(self._heartbeat())
             _spawn(announce_presence(self.event_id))
         await self._resync()
@@ -120,7 +121,7 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(self.user_group, self.channel_name)
         if self.watching:
             try:
-                await database_sync_to_async(services.presence_leave)(self.event_id, self.channel_name, self.person)
+                await database_sync_to_async(presence.presence_leave)(self.event_id, self.channel_name, self.person)
             finally:
                 _spawn(announce_presence(self.event_id))
 
@@ -128,7 +129,7 @@ class EventConsumer(AsyncWebsocketConsumer):
         while True:
             await asyncio.sleep(selectors.PRESENCE_HEARTBEAT_SECONDS)
             try:
-                await database_sync_to_async(services.presence_join)(self.event_id, self.channel_name, self.person)
+                await database_sync_to_async(presence.presence_join)(self.event_id, self.channel_name, self.person)
             except Exception:
                 log.exception("presence heartbeat failed")
 
@@ -176,20 +177,20 @@ class EventConsumer(AsyncWebsocketConsumer):
             await self.send_json(reply)
 
     async def _chat(self, content):
-        await database_sync_to_async(services.post_chat)(event_id=self.event_id, user=self.user,
+        await database_sync_to_async(chat.post_chat)(event_id=self.event_id, user=self.user,
                                                          text=content.get("text"))
         # The message itself comes back through the group like everyone else's.
 
     async def _delete(self, content):
-        await database_sync_to_async(services.delete_chat)(event_id=self.event_id, message_id=content.get("id"),
+        await database_sync_to_async(chat.delete_chat)(event_id=self.event_id, message_id=content.get("id"),
                                                            actor=self.user)
 
     async def _mute(self, content):
-        return await database_sync_to_async(services.mute_chat_user)(
+        return await database_sync_to_async(chat.mute_chat_user)(
             event_id=self.event_id, user_id=content.get("user"), minutes=content.get("minutes"), actor=self.user)
 
     async def _slow_mode(self, content):
-        await database_sync_to_async(services.set_slow_mode)(event_id=self.event_id, seconds=content.get("seconds"),
+        await database_sync_to_async(chat.set_slow_mode)(event_id=self.event_id, seconds=content.get("seconds"),
                                                              actor=self.user)
 
     async def _ping(self, content):

@@ -10,7 +10,8 @@ from events.selectors import drops_with_availability
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES, MODERATION_ROLES
 
-from . import alerts, selectors, services
+from . import alerts, selectors
+from .services import preflight
 
 
 @event_page(MODERATION_ROLES)
@@ -41,7 +42,7 @@ def control_status(request, event):
 @require_POST
 def control_preflight(request, event):
     """Run the checklist now (the page also does this by itself every minute)."""
-    return JsonResponse(services.run_preflight(event.pk))
+    return JsonResponse(preflight.run_preflight(event.pk))
 
 
 @event_page(EDIT_ROLES)

@@ -13,7 +13,8 @@ from events.dashboard_views import event_page
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
 
-from . import services
+from . import selectors
+from .services import ingest as ingest_service
 from .models import Recording
 
 MAX_UPLOAD_MB = 500
@@ -27,7 +28,7 @@ class RotateForm(forms.Form):
 class RehearsalForm(forms.Form):
     source = forms.ChoiceField(choices=[("pattern", _("Test pattern with a tone")), ("file", _("A video file"))],
                                widget=forms.RadioSelect, initial="pattern")
-    minutes = forms.IntegerField(min_value=1, max_value=services.REHEARSAL_MAX_SECONDS // 60, initial=2,
+    minutes = forms.IntegerField(min_value=1, max_value=ingest_service.REHEARSAL_MAX_SECONDS // 60, initial=2,
                                  required=False, label=_("Test pattern length (minutes)"))
     file = forms.FileField(
         required=False, help_text=format_lazy(_("MP4, MOV or MKV, up to {size} MB."), size=MAX_UPLOAD_MB)
@@ -50,7 +51,7 @@ def rtmp_status() -> dict:
     """Whether nginx with the RTMP module is installed here, and whether something listens on the port."""
     from microstage.devstack import find_nginx_rtmp
 
-    host, port = services.rtmp_endpoint()
+    host, port = ingest_service.rtmp_endpoint()
     with socket.socket() as sock:
         sock.settimeout(0.3)
         listening = sock.connect_ex(("127.0.0.1", port)) == 0
@@ -60,10 +61,10 @@ def rtmp_status() -> dict:
 def _context(event, stream, **extra):
     return {
         "event": event, "stream": stream,
-        "ingest_url": services.ingest_url(), "backup_ingest_url": services.ingest_url(backup=True),
+        "ingest_url": ingest_service.ingest_url(), "backup_ingest_url": ingest_service.ingest_url(backup=True),
         "rtmp": rtmp_status(),
         "recordings": Recording.objects.filter(stream=stream)[:5],
-        "on_air": services.is_publishing(stream),
+        "on_air": selectors.is_publishing(stream),
         "rotate_form": RotateForm(), "rehearsal_form": RehearsalForm(),
         **extra,
     }
@@ -71,26 +72,26 @@ def _context(event, stream, **extra):
 
 @event_page(EDIT_ROLES)
 def ingest(request, event):
-    stream = services.ensure_stream(event)
+    stream = ingest_service.ensure_stream(event)
     return render(request, "streaming/dashboard/ingest.html", _context(event, stream))
 
 
 @event_page(EDIT_ROLES)
 def ingest_status(request, event):
     """The live part of the panel, polled every few seconds."""
-    stream = services.ensure_stream(event)
+    stream = ingest_service.ensure_stream(event)
     return render(request, "streaming/dashboard/ingest_status.html", _context(event, stream))
 
 
 @require_POST
 @event_page(EDIT_ROLES)
 def rotate(request, event):
-    stream = services.ensure_stream(event)
+    stream = ingest_service.ensure_stream(event)
     form = RotateForm(request.POST)
     if not form.is_valid():
         return render(request, "streaming/dashboard/ingest.html", _context(event, stream, rotate_form=form),
                       status=400)
-    services.rotate_key(stream, backup=form.cleaned_data["which"] == "backup")
+    ingest_service.rotate_key(stream, backup=form.cleaned_data["which"] == "backup")
     messages.success(request, gettext("New key made. The old one no longer works."))
     return redirect("dash-ingest", event.pk)
 
@@ -98,15 +99,15 @@ def rotate(request, event):
 @require_POST
 @event_page(EDIT_ROLES)
 def rehearsal_start(request, event):
-    stream = services.ensure_stream(event)
+    stream = ingest_service.ensure_stream(event)
     form = RehearsalForm(request.POST, request.FILES)
     if form.is_valid():
         data = form.cleaned_data
         try:
             if data["source"] == "file":
-                services.start_rehearsal(stream, upload=data["file"])
+                ingest_service.start_rehearsal(stream, upload=data["file"])
             else:
-                services.start_rehearsal(stream, pattern_seconds=data["minutes"] * 60)
+                ingest_service.start_rehearsal(stream, pattern_seconds=data["minutes"] * 60)
         except ServiceError as exc:
             form.add_error(None, exc.detail)
         else:
@@ -121,6 +122,6 @@ def rehearsal_start(request, event):
 @require_POST
 @event_page(EDIT_ROLES)
 def rehearsal_stop(request, event):
-    services.stop_rehearsal(services.ensure_stream(event))
+    ingest_service.stop_rehearsal(ingest_service.ensure_stream(event))
     messages.success(request, gettext("Stopping the rehearsal."))
     return redirect("dash-ingest", event.pk)

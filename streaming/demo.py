@@ -4,7 +4,8 @@ from django.conf import settings
 
 from microstage import demo
 
-from . import alerts, services
+from . import alerts
+from .services import ingest
 from .models import StreamIncident
 
 
@@ -13,7 +14,7 @@ def load(ctx: dict) -> None:
     event = ctx.get("event")
     if event is None:
         return
-    stream = services.ensure_stream(event)
+    stream = ingest.ensure_stream(event)
     if StreamIncident.objects.filter(stream=stream).exists():
         return
     reading = {"bitrate_kbps": round(settings.STREAM_MIN_BITRATE_KBPS * 0.4), "fps": 30, "dropped_frames": 0}

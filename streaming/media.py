@@ -1,6 +1,6 @@
 """ffmpeg for live video: input probing, the HLS ladder command, progress/health parsing, copying to storage.
 
-Nothing here touches the database: services.py decides what to transcode and records the outcome.
+Nothing here touches the database: streaming/services/transcode.py decides what to transcode and records the outcome.
 ffmpeg comes from the imageio-ffmpeg wheel. The ladder is one ffmpeg process: decode once, split,
 scale, encode each rung with keyframes forced every SEGMENT_SECONDS (and no scene-cut keyframes), so
 every rendition's segments start on the same frame and a player can switch between them anywhere.

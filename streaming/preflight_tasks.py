@@ -3,7 +3,8 @@ import logging
 
 from celery import shared_task
 
-from . import services
+from . import alerts, selectors
+from .services import preflight
 
 log = logging.getLogger(__name__)
 
@@ -13,9 +14,9 @@ def preflight_due() -> int:
     """Beat, every minute: run the checklist of every streamed event whose doors are near (each
     run is a few queries, so inline; one failing event does not stop the others)."""
     done = 0
-    for event_id in services.preflight_due_events():
+    for event_id in selectors.preflight_due_events():
         try:
-            done += services.run_preflight(event_id) is not None
+            done += preflight.run_preflight(event_id) is not None
         except Exception:
             log.exception("preflight of %s failed", event_id)
     return done
@@ -23,12 +24,10 @@ def preflight_due() -> int:
 
 @shared_task(name="streaming.preflight_event")
 def preflight_event(event_id: str) -> bool:
-    return services.run_preflight(event_id) is not None
+    return preflight.run_preflight(event_id) is not None
 
 
 @shared_task(name="streaming.check_encoders")
 def check_encoders() -> int:
     """Beat, every 30 s: a live show whose encoder went quiet opens an "encoder gone" alert for the team."""
-    from . import alerts
-
     return alerts.check_encoders()

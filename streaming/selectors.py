@@ -2,7 +2,7 @@
 import functools
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import redis
 from django.conf import settings
@@ -19,7 +19,7 @@ from memberships.selectors import perks_for
 from microstage.models import MODERATION_ROLES
 from microstage.selectors import role_of
 
-from .models import ChatMessage, ChatMute, Clip, LiveStream, Recording
+from .models import ChatMessage, ChatMute, Clip, LiveStream, Recording, StreamIncident
 from .playback import make_token
 
 # --- access
@@ -322,26 +322,6 @@ def show_state(event: Event, stream: LiveStream | None, now=None) -> str:
     return "before"
 
 
-def watch_status(event: Event, user, access: ChatAccess | None = None) -> dict:
-    """The state of the show and, for those admitted, what to play: {"state", "playback",
-    "starts_in", "viewers"} (JSON-ready; the page polls it to follow state changes and renew tokens)."""
-
-    access = access or chat_access(event.pk, user)
-    stream = LiveStream.objects.filter(event=event).first()
-    now = timezone.now()
-    state = show_state(event, stream, now)
-    from .replays import playback_for as playback_by_rule  # replays builds on this module
-
-    # The live stream follows the chat's read rule; a replay may also be bought alone (streaming/replays.py).
-    playback = playback_by_rule(event, user) if access is not None else None
-    if playback is not None:
-        playback = {**playback, "expires_at": playback["expires_at"].isoformat()
-                    if hasattr(playback["expires_at"], "isoformat") else playback["expires_at"]}
-    return {"state": state, "playback": playback, "starts_in": max(0, int((event.starts_at - now).total_seconds())),
-            "viewers": viewer_count(event.pk), "stream_id": stream.pk if stream else None,
-            "program": stream.program_mode if stream else "live"}
-
-
 def _recording_has_hls(recording: Recording) -> bool:
 
     try:
@@ -459,6 +439,55 @@ def control_status(event: Event) -> dict:
 
 
 def _alerts(stream) -> list[dict]:
-    from .alerts import open_alerts
-
     return open_alerts(stream)
+
+
+def open_alerts(stream: LiveStream | None) -> list[dict]:
+    """The stream's unresolved incidents, oldest first (streaming/alerts.py opens and resolves them)."""
+    if stream is None:
+        return []
+    return [{"id": i.pk, "kind": i.kind, "label": str(i.get_kind_display()), "detail": i.detail,
+             "since": i.started_at.isoformat()}
+            for i in StreamIncident.objects.filter(stream=stream, resolved_at__isnull=True).order_by("started_at")]
+
+
+# --- ingest heartbeats ---------------------------------------------------------------------------
+# streaming/services/ingest.py writes these (nginx's on_update, the transcoder) and the stop flags the
+# transcoder polls; a heartbeat expires by itself, so a lost on_publish_done cannot block a key for good.
+
+_KEY_NAMES = ("main", "backup", "file")  # what puts the show on air (the test key never does)
+
+
+def heartbeat_key(stream_id: str, which: str) -> str:
+    return f"ms:ingest:publishing:{stream_id}:{which}"
+
+
+def stop_key(recording_id: str) -> str:
+    return f"ms:ingest:stop:{recording_id}"
+
+
+def is_publishing(stream, which: str | None = None) -> bool:
+    """A fresh heartbeat for that key (or any key)."""
+
+    names = [which] if which else list(_KEY_NAMES)
+    return any(cache.get(heartbeat_key(stream.pk, n)) for n in names)
+
+
+def stop_requested(recording_id: str) -> bool:
+
+    return bool(cache.get(stop_key(recording_id)))
+
+
+# --- preflight, by itself ------------------------------------------------------------------------
+
+PREFLIGHT_WINDOW_HOURS = 3  # how long before doors the checklist starts running by itself
+
+
+def preflight_due_events(now=None) -> list[str]:
+    """Published events whose doors are within the preflight window (and not over)."""
+
+
+    now = now or timezone.now()
+    return list(Event.objects.filter(status=Event.Status.PUBLISHED, starts_at__lte=now + timedelta(
+        hours=PREFLIGHT_WINDOW_HOURS), ends_at__gt=now).exclude(mode=Event.Mode.IN_PERSON)
+        .values_list("pk", flat=True))

@@ -1,5 +1,7 @@
-"""Celery tasks for live ingest: the HLS ladder transcode (thin: they call streaming.services)."""
+"""Celery tasks for live ingest: the HLS ladder transcode (thin: they call streaming.services.transcode)."""
 from celery import shared_task
+
+from .services import transcode
 
 
 @shared_task(name="streaming.transcode_recording", ignore_result=True, acks_late=True)
@@ -9,6 +11,4 @@ def transcode_recording(recording_id: str, spec: dict) -> str:
     Runs as long as the input does (a whole show for a live publish); idempotent: a finished
     recording is left alone, one whose earlier run died is marked failed.
     """
-    from .services import transcode_recording as run
-
-    return run(recording_id, spec)
+    return transcode.transcode_recording(recording_id, spec)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from microstage.errors import Forbidden
 
-from . import services
+from .services import ingest
 from .hook_auth import hook_allowed
 
 
@@ -57,7 +57,7 @@ def on_publish(request):
     if form is None:
         return _refuse("invalid", "name and app are required.")
     try:
-        stream = services.authorize_publish(form.cleaned_data["name"], form.cleaned_data["app"],
+        stream = ingest.authorize_publish(form.cleaned_data["name"], form.cleaned_data["app"],
                                             form.cleaned_data["addr"])
     except Forbidden as exc:
         return _refuse(exc.code, exc.detail)
@@ -69,7 +69,7 @@ def on_publish(request):
 @require_POST
 def on_update(request):
     form = _form(request)
-    if form is None or not services.keep_publishing(form.cleaned_data["name"], form.cleaned_data["app"]):
+    if form is None or not ingest.keep_publishing(form.cleaned_data["name"], form.cleaned_data["app"]):
         return _refuse("unknown_key", "This key no longer publishes.")
     return JsonResponse({"ok": True})
 
@@ -80,5 +80,5 @@ def on_update(request):
 def on_publish_done(request):
     form = _form(request)
     if form is not None:
-        services.publish_done(form.cleaned_data["name"], form.cleaned_data["app"])
+        ingest.publish_done(form.cleaned_data["name"], form.cleaned_data["app"])
     return JsonResponse({"ok": True})

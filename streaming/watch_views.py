@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 from events.models import Event
 from events.selectors import drops_with_availability, tiers_with_availability
 
-from . import replays, selectors
+from . import replays, selectors, watching
 
 
 def _event_and_access(request, slug: str):
@@ -22,7 +22,7 @@ def _event_and_access(request, slug: str):
 @never_cache
 def watch(request, slug: str):
     event, access = _event_and_access(request, slug)
-    status = selectors.watch_status(event, request.user, access)
+    status = watching.watch_status(event, request.user, access)
     return render(request, "streaming/watch.html", {
         "event": event, "access": access, "status": status, "tiers": tiers_with_availability(event),
         "drops": drops_with_availability(event),
@@ -37,4 +37,4 @@ def watch(request, slug: str):
 def watch_status(request, slug: str):
     """JSON the page polls: the show's state and a fresh playback URL (token renewal)."""
     event, access = _event_and_access(request, slug)
-    return JsonResponse(selectors.watch_status(event, request.user, access))
+    return JsonResponse(watching.watch_status(event, request.user, access))

@@ -10,7 +10,7 @@ from analytics.selectors import event_metrics
 from events.tests.factories import EventFactory
 from microstage.celery import app as celery_app
 from streaming.models import LiveStream
-from streaming.services import presence_join, presence_leave
+from streaming.services.presence import presence_join, presence_leave
 
 
 def _wait_for_samples(event, n, timeout=30.0):

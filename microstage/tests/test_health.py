@@ -54,17 +54,17 @@ def test_redis_down_is_503_naming_redis(client, settings):
 
 @pytest.fixture
 def count_pings(monkeypatch):
-    """Counts ping tasks queued (the real apply_async still runs)."""
-    from microstage import tasks
+    """Counts ping tasks queued (the real send still runs)."""
+    from microstage import health
 
     calls = []
-    real = tasks.ping.apply_async
+    real = health.send_ping
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tasks.ping, "apply_async", counting)
+    monkeypatch.setattr(health, "send_ping", counting)
     return calls
 
 

@@ -14,7 +14,7 @@ from microstage.errors import Forbidden, NotFound
 from microstage.models import EDIT_ROLES
 from microstage.selectors import role_of
 
-from .. import services
+from ..services import ingest
 from . import serializers as s
 
 
@@ -29,15 +29,15 @@ def _team_event(user, event_id: str) -> Event:
 
 
 def ingest_body(stream) -> dict:
-    return {"ingest_url": services.ingest_url(), "stream_key": stream.stream_key,
-            "backup_ingest_url": services.ingest_url(backup=True), "backup_stream_key": stream.backup_key,
+    return {"ingest_url": ingest.ingest_url(), "stream_key": stream.stream_key,
+            "backup_ingest_url": ingest.ingest_url(backup=True), "backup_stream_key": stream.backup_key,
             "test_stream_key": stream.test_key, "status": stream.status}
 
 
 class StreamView(APIView):
     @extend_schema(request=None, responses={201: s.IngestSerializer})
     def post(self, request, event_id):
-        stream = services.ensure_stream(_team_event(request.user, event_id))
+        stream = ingest.ensure_stream(_team_event(request.user, event_id))
         return Response(ingest_body(stream), status=status.HTTP_201_CREATED)
 
 
@@ -46,5 +46,5 @@ class RotateKeyView(APIView):
     def post(self, request, event_id):
         event = _team_event(request.user, event_id)
         which = parse(s.RotateKeyRequestSerializer, request).get("which", "main")
-        stream = services.rotate_key(services.ensure_stream(event), backup=which == "backup")
+        stream = ingest.rotate_key(ingest.ensure_stream(event), backup=which == "backup")
         return Response({"stream_key": stream.backup_key if which == "backup" else stream.stream_key})

@@ -10,7 +10,8 @@ from rest_framework.views import APIView
 from events.models import Event
 from microstage.errors import Conflict, Forbidden, NotFound
 
-from .. import replays, selectors, services
+from .. import replays, selectors
+from ..services import clips
 from ..models import Clip
 from microstage.api.fields import AwareDateTimeField
 
@@ -72,7 +73,7 @@ class ClipListView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         event = _event_or_404(data.pop("event"), request.user)
-        clip = services.create_clip(event=event, user=request.user, **data)
+        clip = clips.create_clip(event=event, user=request.user, **data)
         return Response({"id": clip.pk, "status": clip.status}, status=status.HTTP_202_ACCEPTED)
 
 

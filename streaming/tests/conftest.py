@@ -9,7 +9,7 @@ import pytest
 
 from events.tests.factories import EventFactory
 from microstage import devstack
-from streaming import services
+from streaming.services import ingest
 
 from .media_helpers import make_recording
 from .rtmp_helpers import NGINX, SECRET, free_port
@@ -35,7 +35,7 @@ def hook_secret(settings):
 def queued(monkeypatch):
     """Transcode tasks that would be queued (none run here)."""
     calls = []
-    monkeypatch.setattr(services, "_queue_transcode", lambda rec_id, spec: calls.append((rec_id, spec)))
+    monkeypatch.setattr(ingest, "_queue_transcode", lambda rec_id, spec: calls.append((rec_id, spec)))
     return calls
 
 

@@ -12,7 +12,8 @@ from events.tests.factories import EventFactory
 from microstage.models import Role
 from microstage.notifications.models import Notification
 from microstage.tests.factories import UserFactory, team_member
-from streaming import alerts, services
+from streaming import alerts, selectors
+from streaming.services import preflight, transcode
 from streaming.models import LiveStream, Recording, StreamIncident
 
 pytestmark = pytest.mark.django_db
@@ -37,43 +38,43 @@ def told(kind="stream_trouble"):
 def test_low_bitrate_opens_one_incident_and_tells_owner_and_managers_once(show, django_capture_on_commit_callbacks):
     event, stream, team = show
     with django_capture_on_commit_callbacks(execute=True):
-        services.record_health(stream.pk, {"bitrate_kbps": 120.0, "dropped_frames": 0})
-        services.record_health(stream.pk, {"bitrate_kbps": 90.0, "dropped_frames": 0})  # still low: same incident
+        transcode.record_health(stream.pk, {"bitrate_kbps": 120.0, "dropped_frames": 0})
+        transcode.record_health(stream.pk, {"bitrate_kbps": 90.0, "dropped_frames": 0})  # still low: same incident
     incident = StreamIncident.objects.get()
     assert incident.kind == Kind.LOW_BITRATE and incident.resolved_at is None
     assert told() == sorted([team[Role.OWNER].email, team[Role.MANAGER].email])
     assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
-    assert alerts.open_alerts(stream)[0]["kind"] == Kind.LOW_BITRATE
-    services.record_health(stream.pk, {"bitrate_kbps": 2500.0, "dropped_frames": 0})
+    assert selectors.open_alerts(stream)[0]["kind"] == Kind.LOW_BITRATE
+    transcode.record_health(stream.pk, {"bitrate_kbps": 2500.0, "dropped_frames": 0})
     incident.refresh_from_db()
-    assert incident.resolved_at is not None and alerts.open_alerts(stream) == []
+    assert incident.resolved_at is not None and selectors.open_alerts(stream) == []
 
 
 def test_a_flapping_bitrate_reopens_the_same_incident_without_a_new_message(show):
     event, stream, team = show
-    services.record_health(stream.pk, {"bitrate_kbps": 100.0})
-    services.record_health(stream.pk, {"bitrate_kbps": 3000.0})
-    services.record_health(stream.pk, {"bitrate_kbps": 100.0})
+    transcode.record_health(stream.pk, {"bitrate_kbps": 100.0})
+    transcode.record_health(stream.pk, {"bitrate_kbps": 3000.0})
+    transcode.record_health(stream.pk, {"bitrate_kbps": 100.0})
     assert StreamIncident.objects.count() == 1 and StreamIncident.objects.get().resolved_at is None
     assert len(told()) == 2
     StreamIncident.objects.update(resolved_at=timezone.now() - timedelta(hours=1))  # long gone: a new one
-    services.record_health(stream.pk, {"bitrate_kbps": 100.0})
+    transcode.record_health(stream.pk, {"bitrate_kbps": 100.0})
     assert StreamIncident.objects.count() == 2 and len(told()) == 4
 
 
 def test_dropped_frames_count_between_readings(show):
     event, stream, _ = show
-    services.record_health(stream.pk, {"dropped_frames": 100})  # first reading: 100 since the start
+    transcode.record_health(stream.pk, {"dropped_frames": 100})  # first reading: 100 since the start
     assert StreamIncident.objects.filter(kind=Kind.DROPPED_FRAMES, resolved_at__isnull=True).exists()
-    services.record_health(stream.pk, {"dropped_frames": 105})  # 5 more: fine again
+    transcode.record_health(stream.pk, {"dropped_frames": 105})  # 5 more: fine again
     assert not StreamIncident.objects.filter(kind=Kind.DROPPED_FRAMES, resolved_at__isnull=True).exists()
-    services.record_health(stream.pk, {"dropped_frames": 2})  # a new transcoder counts from zero
+    transcode.record_health(stream.pk, {"dropped_frames": 2})  # a new transcoder counts from zero
     assert not StreamIncident.objects.filter(resolved_at__isnull=True).exists()
 
 
 def test_no_figure_no_judgement(show):
     _, stream, _ = show
-    services.record_health(stream.pk, {"bitrate_kbps": None, "dropped_frames": None, "fps": 30})
+    transcode.record_health(stream.pk, {"bitrate_kbps": None, "dropped_frames": None, "fps": 30})
     assert not StreamIncident.objects.exists()
 
 
@@ -99,7 +100,7 @@ def test_the_encoder_check_runs_as_the_beat_task(show):
 
 def test_a_failed_preflight_tells_the_team(show):
     event, stream, team = show
-    services.run_preflight(event.pk)  # nothing is publishing: the ingest line fails
+    preflight.run_preflight(event.pk)  # nothing is publishing: the ingest line fails
     incident = StreamIncident.objects.get(kind=Kind.PREFLIGHT)
     assert "Ingest" in incident.detail and len(told()) == 2
     alerts.check_preflight(event.pk, {"lines": [{"status": "pass"}]})
@@ -147,7 +148,7 @@ class TestProgramSwitch:
 
     def test_control_room_shows_alerts_and_the_switch(self, show, client):
         event, stream, team = show
-        services.record_health(stream.pk, {"bitrate_kbps": 50.0})
+        transcode.record_health(stream.pk, {"bitrate_kbps": 50.0})
         client.force_login(team[Role.OWNER])
         page = client.get(f"/dashboard/live/{event.pk}/control/").content.decode()
         assert "Input bitrate too low" in page and 'data-mode="audio_only"' in page

@@ -14,7 +14,7 @@ from microstage.models import Role
 from microstage.notifications.models import Notification
 from microstage.tests.factories import team_member
 from microstage.tests.test_browser import LAYOUT_PROBLEMS
-from streaming import services
+from streaming.services import transcode
 from streaming.models import LiveStream
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,7 +34,7 @@ def test_a_low_bitrate_alert_reaches_the_control_room_and_the_owner_switches_to_
     alerts_box = phone.locator("#stream-alerts")
     expect(phone.locator("#alert-list [data-kind='low_bitrate']")).to_have_count(0)
 
-    services.record_health(stream.pk, {"bitrate_kbps": 40.0})  # the encoder's uplink gives out
+    transcode.record_health(stream.pk, {"bitrate_kbps": 40.0})  # the encoder's uplink gives out
     expect(alerts_box).to_be_visible(timeout=15_000)  # the control room polls its status
     expect(alerts_box).to_contain_text("Input bitrate too low")
     expect(alerts_box).to_contain_text("40 kbit/s")
@@ -48,7 +48,7 @@ def test_a_low_bitrate_alert_reaches_the_control_room_and_the_owner_switches_to_
     stream.refresh_from_db()
     assert stream.program_mode == "audio_only"
 
-    services.record_health(stream.pk, {"bitrate_kbps": 2500.0})  # back to normal
+    transcode.record_health(stream.pk, {"bitrate_kbps": 2500.0})  # back to normal
     # (the control room's own preflight may keep its alert: this bare test show has no renditions)
     expect(phone.locator("#alert-list [data-kind='low_bitrate']")).to_have_count(0, timeout=15_000)
     assert phone.js_errors == []

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from events.tests.factories import EventFactory
 from microstage import realtime
-from streaming import services
+from streaming.services import transcode
 from streaming.models import LiveStream, StreamIncident
 
 pytestmark = pytest.mark.django_db
@@ -21,9 +21,9 @@ def test_alerts_are_not_broadcast_to_viewers(settings, monkeypatch, django_captu
     sent = []
     monkeypatch.setattr(realtime, "send_now", lambda group, payload: sent.append((group, payload)))
     with django_capture_on_commit_callbacks(execute=True):
-        services.record_health(stream.pk, {"bitrate_kbps": 40.0})
+        transcode.record_health(stream.pk, {"bitrate_kbps": 40.0})
     assert StreamIncident.objects.filter(stream=stream, resolved_at__isnull=True).count() == 1
     with django_capture_on_commit_callbacks(execute=True):
-        services.record_health(stream.pk, {"bitrate_kbps": 2500.0})
+        transcode.record_health(stream.pk, {"bitrate_kbps": 2500.0})
     assert not StreamIncident.objects.filter(stream=stream, resolved_at__isnull=True).exists()
     assert [p for _, p in sent if "alert" in str(p.get("type"))] == []

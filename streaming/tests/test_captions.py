@@ -13,7 +13,8 @@ from events.tests.factories import EventFactory, TierFactory
 from events.tests.helpers import buy
 from microstage.models import Role
 from microstage.tests.factories import UserFactory, team_member
-from streaming import captions, services
+from streaming import captions
+from streaming.services import clips
 from streaming.models import Clip, Recording
 
 pytestmark = pytest.mark.django_db
@@ -145,10 +146,10 @@ class TestReplayCaptions:
 class TestClipCaptions:
     @pytest.fixture
     def clip(self, event, recording, owner, monkeypatch):
-        monkeypatch.setattr("streaming.clip_tasks.cut_clip.delay", lambda *a: None)
-        clip = services.create_clip(event=event, user=owner, start_seconds=2, end_seconds=6, title="Encore",
+        monkeypatch.setattr("streaming.jobs.enqueue", lambda *a: None)
+        clip = clips.create_clip(event=event, user=owner, start_seconds=2, end_seconds=6, title="Encore",
                                     access="public")
-        services.cut_clip(clip.pk)
+        clips.cut_clip(clip.pk)
         clip.refresh_from_db()
         return clip
 

@@ -15,7 +15,8 @@ from events.tests.test_api_tickets import buy
 from memberships.models import Membership, MembershipPlan
 from microstage.models import Role
 from microstage.tests.factories import UserFactory, team_member
-from streaming import cutting, services
+from streaming import cutting
+from streaming.services import clips
 from streaming.models import Clip, Recording
 from streaming.selectors import can_view_clip, playback_for
 
@@ -32,7 +33,12 @@ def owner(event):
 def queued(monkeypatch):
     """Clip ids handed to Celery (the cut itself is run explicitly in the tests)."""
     ids = []
-    monkeypatch.setattr("streaming.clip_tasks.cut_clip.delay", ids.append)
+
+    def enqueue(name, clip_id):
+        assert name == "streaming.cut_clip"
+        ids.append(clip_id)
+
+    monkeypatch.setattr("streaming.jobs.enqueue", enqueue)
     return ids
 
 
@@ -43,9 +49,9 @@ def post_clip(client, event_, **overrides):
 
 
 def make_clip(event, recording, owner, start=3.3, end=13.7, access="public"):
-    clip = services.create_clip(event=event, user=owner, start_seconds=start, end_seconds=end, title="Moment",
+    clip = clips.create_clip(event=event, user=owner, start_seconds=start, end_seconds=end, title="Moment",
                                 access=access)
-    services.cut_clip(clip.pk)
+    clips.cut_clip(clip.pk)
     clip.refresh_from_db()
     return clip
 
@@ -58,7 +64,7 @@ class TestCreateAndCut:
         assert r.status_code == 202
         assert r.json() == {"id": r.json()["id"], "status": "processing"}
         assert queued == [r.json()["id"]]
-        services.cut_clip(queued[0])
+        clips.cut_clip(queued[0])
         clip = Clip.objects.get(pk=queued[0])
         assert clip.status == "ready" and clip.progress == 100
         measured = cutting.decoded_duration(default_storage.path(clip.file))  # decode the stored output
@@ -113,7 +119,7 @@ class TestCreateAndCut:
 
     def test_a_rerun_leaves_a_ready_clip_alone(self, event, recording, owner, queued):
         clip = make_clip(event, recording, owner)
-        services.cut_clip(clip.pk)
+        clips.cut_clip(clip.pk)
         clip2 = Clip.objects.get(pk=clip.pk)
         assert clip2.file == clip.file and default_storage.exists(clip.file)
 
@@ -255,7 +261,7 @@ class TestDashboard:
                         HTTP_HX_REQUEST="true")
         assert r.status_code == 200 and b'hx-trigger="every 2s"' in r.content
         clip = Clip.objects.get()
-        services.cut_clip(clip.pk)
+        clips.cut_clip(clip.pk)
         row = client.get(f"/dashboard/live/{event.pk}/clips/{clip.pk}/status/")
         assert b"Ready" in row.content and b"every 2s" not in row.content
         assert client.get("/dashboard/live/clips/").status_code == 200
@@ -272,7 +278,8 @@ class TestUpload:
     def test_a_video_upload_becomes_a_playable_replay(self, event, owner, client, media_root, source_video,
                                                       monkeypatch, django_capture_on_commit_callbacks):
         queued = []
-        monkeypatch.setattr("streaming.clip_tasks.package_upload.delay", queued.append)
+        monkeypatch.setattr("streaming.jobs.enqueue",
+                            lambda name, rec_id: queued.append(rec_id) if name == "streaming.package_upload" else None)
         client.force_login(owner)
         with django_capture_on_commit_callbacks(execute=True):
             r = client.post(self.url(event), {"file": SimpleUploadedFile("show.mp4", source_video.read_bytes(),
@@ -280,7 +287,7 @@ class TestUpload:
         assert r.status_code == 302
         recording = Recording.objects.get(source="upload")
         assert recording.status == "processing" and default_storage.exists(recording.file) and queued == [recording.pk]
-        services.package_upload(recording.pk)
+        clips.package_upload(recording.pk)
         recording.refresh_from_db()
         assert recording.status == "ready" and recording.hls_prefix
         url = playback_for(event, owner)["hls_url"]

@@ -8,7 +8,8 @@ from events.models import Event
 from events.tests.factories import EventFactory
 from microstage.models import Role
 from microstage.tests.factories import team_member
-from streaming import services
+from streaming import selectors
+from streaming.services import ingest
 from streaming.models import LiveStream, Recording
 
 from .rtmp_helpers import HOOK_PATHS, ON_PUBLISH, ON_UPDATE, SECRET, done, publish
@@ -20,7 +21,7 @@ def stream():
     """A stream whose event started 10 minutes ago and runs for another two hours."""
     now = timezone.now()
     event = EventFactory(starts_at=now - timedelta(minutes=10), ends_at=now + timedelta(hours=2))
-    return services.ensure_stream(event)
+    return ingest.ensure_stream(event)
 
 
 def test_own_key_accepted_once_then_again_after_done(client, stream, queued):
@@ -37,13 +38,13 @@ def test_own_key_accepted_once_then_again_after_done(client, stream, queued):
     assert done(client, stream.stream_key).status_code == 200
     stream.refresh_from_db()
     assert stream.status == LiveStream.Status.IDLE and stream.publishing_key == ""
-    assert services.stop_requested(rec.pk)
+    assert selectors.stop_requested(rec.pk)
     assert publish(client, stream.stream_key).status_code == 200
     assert len(queued) == 2
 
 
 def test_unknown_and_other_events_keys_refused(client, stream, queued):
-    other = services.ensure_stream(EventFactory(starts_at=timezone.now() + timedelta(days=3)))
+    other = ingest.ensure_stream(EventFactory(starts_at=timezone.now() + timedelta(days=3)))
     assert publish(client, "live_not-a-key").status_code == 403
     # A key is a secret for one event only: the other event's key opens the other event's stream,
     # which is outside its window — it never opens this one.
@@ -61,7 +62,7 @@ def test_unknown_and_other_events_keys_refused(client, stream, queued):
 ])
 def test_time_window_with_rehearsal_allowance(client, queued, start_in, end_in, allowed):
     now = timezone.now()
-    stream = services.ensure_stream(EventFactory(starts_at=now + start_in, ends_at=now + end_in))
+    stream = ingest.ensure_stream(EventFactory(starts_at=now + start_in, ends_at=now + end_in))
     response = publish(client, stream.stream_key)
     assert (response.status_code == 200) is allowed
     if not allowed:
@@ -70,7 +71,7 @@ def test_time_window_with_rehearsal_allowance(client, queued, start_in, end_in, 
 
 def test_rehearsal_allowance_is_per_stream(client, queued):
     now = timezone.now()
-    stream = services.ensure_stream(EventFactory(starts_at=now + timedelta(minutes=30)))
+    stream = ingest.ensure_stream(EventFactory(starts_at=now + timedelta(minutes=30)))
     stream.rehearsal_minutes = 15
     stream.save()
     assert publish(client, stream.stream_key).json()["code"] == "too_early"
@@ -159,7 +160,7 @@ def test_rotated_key_refused_at_once_and_dropped_on_update(client, stream, queue
     old = stream.stream_key
     assert publish(client, old).status_code == 200
     assert client.post(ON_UPDATE, {"name": old, "app": "live"}).status_code == 200
-    stream = services.rotate_key(stream)
+    stream = ingest.rotate_key(stream)
     assert stream.stream_key != old and stream.key_rotated_at is not None
     assert publish(client, old).json()["code"] == "unknown_key"
     assert client.post(ON_UPDATE, {"name": old, "app": "live"}).status_code == 403   # nginx drops it
@@ -173,19 +174,19 @@ def test_stale_publish_does_not_block_the_key(client, stream, queued):
     from django.core.cache import cache
 
     assert publish(client, stream.stream_key).status_code == 200
-    cache.delete(services._heartbeat_key(stream.pk, "main"))   # nginx died without publish_done
+    cache.delete(selectors.heartbeat_key(stream.pk, "main"))   # nginx died without publish_done
     assert publish(client, stream.stream_key).status_code == 200
 
 
 def test_encoder_takes_over_from_a_rehearsal(client, stream, queued):
-    rec = services.start_rehearsal(stream, pattern_seconds=60)
+    rec = ingest.start_rehearsal(stream, pattern_seconds=60)
     stream.refresh_from_db()
     assert stream.publishing_key == "file" and stream.status == LiveStream.Status.LIVE
     with pytest.raises(Exception) as err:
-        services.start_rehearsal(stream, pattern_seconds=60)
+        ingest.start_rehearsal(stream, pattern_seconds=60)
     assert getattr(err.value, "code", "") == "already_publishing"
     assert publish(client, stream.stream_key).status_code == 200
-    assert services.stop_requested(rec.pk)
+    assert selectors.stop_requested(rec.pk)
     stream.refresh_from_db()
     assert stream.publishing_key == "main"
 
@@ -271,7 +272,7 @@ def test_dashboard_ingest_panel(client, stream, queued, user):
     assert queued[-1][1] == {"kind": "pattern", "seconds": 120, "realtime": True}
     assert client.post(url + "rehearsal/", {"source": "pattern", "minutes": "2"}).status_code == 400  # on air
     assert client.post(url + "rehearsal/stop/").status_code == 302
-    assert services.stop_requested(queued[-1][0])
+    assert selectors.stop_requested(queued[-1][0])
 
 
 def test_dashboard_ingest_access(client, stream, user):

@@ -5,7 +5,8 @@ import time
 import pytest
 from asgiref.sync import sync_to_async
 
-from streaming import selectors, services
+from streaming import selectors
+from streaming.services import presence
 from streaming.models import LiveStream
 
 from .live_helpers import connect, make_room, receive_type
@@ -83,22 +84,22 @@ async def test_a_burst_of_joins_is_throttled_but_the_last_count_arrives(room, se
 
 
 def test_stale_connections_expire(room):
-    services.presence_join(room.event.pk, "specific.live!a")
-    services.presence_join(room.event.pk, "specific.dead!b")
+    presence.presence_join(room.event.pk, "specific.live!a")
+    presence.presence_join(room.event.pk, "specific.dead!b")
     selectors.chat_redis().zadd(selectors.presence_key(room.event.pk),
                                 {"specific.dead!b": time.time() - selectors.PRESENCE_TTL_SECONDS - 1})
     assert selectors.viewer_count(room.event.pk) == 1
-    services.presence_leave(room.event.pk, "specific.live!a")
+    presence.presence_leave(room.event.pk, "specific.live!a")
     assert selectors.viewer_count(room.event.pk) == 0
 
 
 def test_the_broadcast_claim_is_throttled_and_raises_the_peak(room, settings):
     settings.PRESENCE_THROTTLE_SECONDS = 5
     for i in range(3):
-        services.presence_join(room.event.pk, f"specific.x!{i}")
-    viewers, wait = services.claim_presence_broadcast(room.event.pk)
+        presence.presence_join(room.event.pk, f"specific.x!{i}")
+    viewers, wait = presence.claim_presence_broadcast(room.event.pk)
     assert viewers == 3 and wait == 0
-    viewers, wait = services.claim_presence_broadcast(room.event.pk)
+    viewers, wait = presence.claim_presence_broadcast(room.event.pk)
     assert viewers is None and 0 < wait <= 5
     assert LiveStream.objects.get(event=room.event).peak_viewers == 3
 
@@ -123,6 +124,6 @@ async def test_one_ticket_holder_with_many_sockets_is_one_viewer(room):
 
 def test_three_hundred_connections_of_one_person_count_once(room):
     for i in range(300):
-        services.presence_join(room.event.pk, f"specific.x!{i}", room.holder.pk)
-    services.presence_join(room.event.pk, "specific.y!0", room.holder2.pk)
+        presence.presence_join(room.event.pk, f"specific.x!{i}", room.holder.pk)
+    presence.presence_join(room.event.pk, "specific.y!0", room.holder2.pk)
     assert selectors.viewer_count(room.event.pk) == 2

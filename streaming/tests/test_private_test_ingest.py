@@ -14,7 +14,8 @@ from events.tests.factories import EventFactory, TierFactory
 from events.tests.test_api_tickets import buy
 from microstage.models import Role
 from microstage.tests.factories import UserFactory, team_member
-from streaming import media, playback, services
+from streaming import media, playback, selectors
+from streaming.services import ingest, transcode
 from streaming.models import LiveStream, Recording
 from streaming.selectors import playable_recording, playback_for, private_test_preview
 
@@ -32,7 +33,7 @@ def _sandbox(settings):
 def show_in_three_days():
     start = timezone.now() + timedelta(days=3)
     event = EventFactory(starts_at=start, ends_at=start + timedelta(hours=2))
-    return services.ensure_stream(event)
+    return ingest.ensure_stream(event)
 
 
 def test_the_test_key_is_open_days_ahead_and_never_puts_the_show_on_air(client, queued):
@@ -47,9 +48,9 @@ def test_the_test_key_is_open_days_ahead_and_never_puts_the_show_on_air(client, 
     assert queued == [(rec.pk, {"kind": "rtmp", "which": "test"})]  # transcoded like the show
     again = publish(client, stream.test_key, addr="198.51.100.1")
     assert again.status_code == 403 and again.json()["code"] == "already_publishing"
-    assert not services.is_publishing(stream)  # the show's keys: nothing on air
+    assert not selectors.is_publishing(stream)  # the show's keys: nothing on air
     assert done(client, stream.test_key).status_code == 200
-    assert services.stop_requested(rec.pk)
+    assert selectors.stop_requested(rec.pk)
     stream.refresh_from_db()
     assert stream.status == LiveStream.Status.IDLE
 
@@ -57,14 +58,14 @@ def test_the_test_key_is_open_days_ahead_and_never_puts_the_show_on_air(client, 
 def test_a_test_beside_the_live_show_leaves_the_show_alone(client, queued):
     now = timezone.now()
     event = EventFactory(starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(hours=1))
-    stream = services.ensure_stream(event)
+    stream = ingest.ensure_stream(event)
     assert publish(client, stream.stream_key).status_code == 200
     assert publish(client, stream.test_key).status_code == 200
     live = Recording.objects.get(stream=stream, source=Recording.Source.LIVE)
     assert done(client, stream.test_key).status_code == 200
     stream.refresh_from_db()
     assert stream.status == LiveStream.Status.LIVE and stream.publishing_key == "main"
-    assert not services.stop_requested(live.pk)
+    assert not selectors.stop_requested(live.pk)
 
 
 def test_attendees_never_see_it_and_the_control_room_does(media_root, source_video, source_hls, make_api):
@@ -115,7 +116,7 @@ def test_an_obs_push_three_days_ahead_is_transcoded_for_the_team(nginx_rtmp, sto
     rec_id, spec = queued[0]
     assert spec == {"kind": "rtmp", "which": "test"}
     result = {}
-    worker = threading.Thread(target=lambda: result.update(status=services.transcode_recording(rec_id, spec)))
+    worker = threading.Thread(target=lambda: result.update(status=transcode.transcode_recording(rec_id, spec)))
     worker.start()
     worker.join(90)
     assert not worker.is_alive(), "transcode did not finish after the test publisher left"

@@ -17,7 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from events.tests.factories import EventFactory
-from streaming import media, services
+from streaming import media
+from streaming.services import ingest, transcode
 from streaming.models import LiveStream, Recording
 
 
@@ -25,14 +26,14 @@ from streaming.models import LiveStream, Recording
 @pytest.fixture
 def queued(monkeypatch):
     calls = []
-    monkeypatch.setattr(services, "_queue_transcode",
+    monkeypatch.setattr(ingest, "_queue_transcode",
                         lambda rec_id, spec: transaction.on_commit(lambda: calls.append((rec_id, spec))))
     return calls
 
 
 def live_stream():
     now = timezone.now()
-    return services.ensure_stream(EventFactory(starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(hours=1)))
+    return ingest.ensure_stream(EventFactory(starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(hours=1)))
 
 
 def assert_hls_decodes(root: Path, rec: Recording, rungs: list[str], min_seconds: float):
@@ -75,13 +76,13 @@ def keyframe_times(path: Path) -> list[float]:
 def test_test_pattern_makes_the_full_ladder(storage_root, queued, django_capture_on_commit_callbacks):
     stream = live_stream()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        rec = services.start_rehearsal(stream, pattern_seconds=5, realtime=False)
+        rec = ingest.start_rehearsal(stream, pattern_seconds=5, realtime=False)
     assert queued == []  # nothing is queued before the recording row is committed
     for callback in callbacks:
         callback()
     # Once committed, exactly this recording's transcode is queued, once.
     assert queued == [(rec.pk, {"kind": "pattern", "seconds": 5, "realtime": False})]
-    status = services.transcode_recording(rec.pk, {"kind": "pattern", "seconds": 5, "realtime": False})
+    status = transcode.transcode_recording(rec.pk, {"kind": "pattern", "seconds": 5, "realtime": False})
     rec.refresh_from_db()
     assert status == Recording.Status.READY, rec.error
     assert rec.progress == 100 and rec.finished_at and rec.source == Recording.Source.FILE
@@ -96,7 +97,7 @@ def test_test_pattern_makes_the_full_ladder(storage_root, queued, django_capture
     stream.refresh_from_db()
     assert stream.status == LiveStream.Status.IDLE and stream.publishing_key == ""
     # Run twice: nothing done twice.
-    assert services.transcode_recording(rec.pk, {"kind": "pattern", "seconds": 5}) == Recording.Status.READY
+    assert transcode.transcode_recording(rec.pk, {"kind": "pattern", "seconds": 5}) == Recording.Status.READY
 
 
 @pytest.mark.django_db
@@ -107,11 +108,11 @@ def test_uploaded_file_goes_through_the_same_pipeline(storage_root, queued, tmp_
                     "-c:a", "aac", "-shortest", str(src)], check=True)
     stream = live_stream()
     upload = SimpleUploadedFile("clip.mp4", src.read_bytes(), content_type="video/mp4")
-    rec = services.start_rehearsal(stream, upload=upload, realtime=False)
+    rec = ingest.start_rehearsal(stream, upload=upload, realtime=False)
     spec = {"kind": "file", "path": next(iter(default_storage.listdir(f"streams/{stream.event_id}/uploads")[1])),
             "realtime": False}
     spec["path"] = f"streams/{stream.event_id}/uploads/{spec['path']}"
-    assert services.transcode_recording(rec.pk, spec) == Recording.Status.READY
+    assert transcode.transcode_recording(rec.pk, spec) == Recording.Status.READY
     rec.refresh_from_db()
     assert_hls_decodes(storage_root, rec, ["480p", "360p"], 2.9)  # never upscaled to 720p
 
@@ -119,9 +120,9 @@ def test_uploaded_file_goes_through_the_same_pipeline(storage_root, queued, tmp_
 @pytest.mark.django_db
 def test_broken_input_fails_cleanly(storage_root, queued):
     stream = live_stream()
-    rec = services.start_rehearsal(stream, upload=SimpleUploadedFile("x.mp4", b"not a video"), realtime=False)
+    rec = ingest.start_rehearsal(stream, upload=SimpleUploadedFile("x.mp4", b"not a video"), realtime=False)
     name = f"streams/{stream.event_id}/uploads/" + default_storage.listdir(f"streams/{stream.event_id}/uploads")[1][0]
-    assert services.transcode_recording(rec.pk, {"kind": "file", "path": name}) == Recording.Status.FAILED
+    assert transcode.transcode_recording(rec.pk, {"kind": "file", "path": name}) == Recording.Status.FAILED
     rec.refresh_from_db()
     assert rec.error and rec.finished_at
     stream.refresh_from_db()
@@ -169,7 +170,7 @@ def test_rtmp_push_through_nginx_makes_decodable_hls(nginx_rtmp, storage_root, q
     assert intruder.returncode != 0
 
     result = {}
-    worker = threading.Thread(target=lambda: result.update(status=services.transcode_recording(rec_id, spec)))
+    worker = threading.Thread(target=lambda: result.update(status=transcode.transcode_recording(rec_id, spec)))
     worker.start()
     worker.join(90)
     assert not worker.is_alive(), "transcode did not finish after the publisher left"
