@@ -644,7 +644,7 @@ def update_pass_product(*, creator, product_id: str, **values) -> PassProduct:
 
 # --- passes and codes as sellables -------------------------------------------------------------
 # Passes are sold through commerce as kind "pass"; a ticket line may be paid with a pass ({"pass": id})
-# or carry a reward's discount code ({"code": code}). events.services.ticket_offer asks the checks below
+# or carry a reward's discount code ({"code": code}). events.services.tickets.ticket_offer asks the checks below
 # before commerce reserves, and the ticket's callbacks spend the credits or the code when it is paid.
 
 PASS_KIND = "pass"

@@ -13,7 +13,7 @@ from analytics.tasks import flush_page_views
 from commerce import groupbuys
 from commerce.models import Order
 from commerce.tests.groupbuy_helpers import group_buy, past_deadline
-from events import services as event_services
+from events.services import drops as drop_services
 from events.tests.test_drops import buy, live_drop
 from microstage.models import Role
 from microstage.tests.factories import UserFactory, team_member
@@ -78,7 +78,7 @@ def test_variant_price_shown_and_sold_and_recorded_on_the_page_view():
     flush_page_views.apply().get()  # page views are buffered; the beat task writes them
     assert PageView.objects.get().variant == f"{exp.pk}:b"
     with AsVisitor(cheap):
-        assert event_services.drop_offer(drop.pk, 1, UserFactory()).unit_price == Decimal("9.50")
+        assert drop_services.drop_offer(drop.pk, 1, UserFactory()).unit_price == Decimal("9.50")
         order = buy(drop)
     assert order.lines.get().unit_price == Decimal("9.50")
     assert Order.objects.get(pk=order.pk).total == Decimal("9.50")

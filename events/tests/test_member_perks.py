@@ -14,7 +14,10 @@ from commerce import services as commerce
 from commerce.models import Order
 from commerce.services import LineRequest
 from events.models import Event, Ticket
-from events.services import TICKET_KIND, check_in, member_price, qr_payload
+from events.models import TICKET_KIND
+from events.selectors import member_price
+from events.services.checkin import check_in
+from events.services.tickets import qr_payload
 from memberships import services as memberships
 from memberships.models import (LoyaltyAccount, LoyaltyEntry, Membership, MembershipPlan, Pass, PassProduct,
                                 Referral, Reward, RewardRedemption)
