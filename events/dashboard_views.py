@@ -133,8 +133,9 @@ def markdown_preview(request):
 # --- one event -------------------------------------------------------------------------------
 
 def _detail(request, event, *, status=200, publish_failed=False):
+    drops = selectors.drops_with_availability(event, variant_prices=getattr(request, "variant_prices", None))
     return render(request, "events/dashboard/detail.html", {
-        "event": event, "tiers": selectors.tiers_with_sales(event), "drops": selectors.drops_with_availability(event),
+        "event": event, "tiers": selectors.tiers_with_sales(event), "drops": drops,
         "missing": _readiness(event) if event.status == Event.Status.DRAFT else [],
         "counts": selectors.checkin_counts(event), "can_edit": request.can_edit, "publish_failed": publish_failed,
         "now": timezone.now(),

@@ -41,7 +41,8 @@ def drop_reserve(request, slug, drop_id):
         return redirect(back)
     try:
         order = commerce.reserve(requests=[commerce.LineRequest(DROP_KIND, drop.pk, quantity)],
-                                 buyer=request.user, email=request.user.email)
+                                 buyer=request.user, email=request.user.email,
+                                 variant_prices=getattr(request, "variant_prices", None))  # experiment prices
     except ServiceError as exc:
         messages.error(request, buy_message(exc))
         return redirect(back)

@@ -1,6 +1,7 @@
 """Reads for events: discovery, landing pages, who may buy at what price, live availability of tiers and
 drops, readiness to publish and the door's counts."""
 import math
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -370,9 +371,12 @@ def drop_on_sale(drop: Drop, now=None) -> bool:
             and drop.product.is_active)
 
 
-def drops_with_availability(event: Event, now=None) -> list:
+def drops_with_availability(event: Event, now=None, *, variant_prices: Mapping | None = None) -> list:
     """The event's drops, each with `available` (the tightest of its pools), `sold`, `state`
-    (scheduled/live/ended), `is_on_sale`, `unit_price`, `currency` and `name` set."""
+    (scheduled/live/ended), `is_on_sale`, `unit_price`, `currency` and `name` set.
+
+    `variant_prices` are the visitor's experiment prices ({(target, item id): price}, see
+    microstage.overrides); without them every drop shows its list price."""
 
     now = now or timezone.now()
     drops = list(Drop.objects.filter(event=event).select_related("event", "product", "variant")
@@ -392,7 +396,7 @@ def drops_with_availability(event: Event, now=None) -> list:
         d.is_on_sale = drop_on_sale(d, now)
         v = d.variant_obj
         d.unit_price = d.price if d.price is not None else (v.unit_price if v else d.product.price)
-        d.unit_price = overrides.price("drop", d.pk, d.unit_price)  # an experiment's variant price, if any
+        d.unit_price = overrides.price("drop", d.pk, d.unit_price, variant_prices)  # an experiment's variant
         d.currency = d.product.currency
         d.name = variant_label(d.product.name, v.name if v else None)
         d.choices = range(1, max(1, min(d.per_person_limit, d.available, 10)) + 1)

@@ -170,7 +170,8 @@ def _landing(request, slug):
     for tier in tiers:  # a choice kept across the log-in detour, or the tier a "notify me" link names
         tier.chosen = _int(request.GET.get(f"qty_{tier.pk}")) or (1 if request.GET.get("tier") == tier.pk else 0)
     buyable = any(t.state == "on_sale" for t in tiers)
-    drops = selectors.drops_with_availability(event)
+    variant_prices = getattr(request, "variant_prices", None)  # the visitor's experiment prices
+    drops = selectors.drops_with_availability(event, variant_prices=variant_prices)
     for drop in drops:  # a "notify me" link opens its drop already chosen
         drop.chosen = request.GET.get("drop") == drop.pk
     return render(request, "events/landing.html", {

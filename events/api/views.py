@@ -70,7 +70,7 @@ def _door_event(user, event_id: str) -> Event:
 
 def _detail(event: Event, request) -> dict:
     event.tier_list = selectors.tiers_with_availability(event, buyer=request.user)
-    event.drop_list = selectors.drops_with_availability(event)
+    event.drop_list = selectors.drops_with_availability(event, variant_prices=getattr(request, "variant_prices", None))
     return s.EventDetailSerializer(event, context={"request": request}).data
 
 
@@ -199,7 +199,8 @@ class DropListView(APIView):
         event = team_event(request.user, event_id)
         data = parse(s.DropInSerializer, request)
         drop = drop_services.create_drop(event, actor=request.user, **data)
-        out = next(d for d in selectors.drops_with_availability(event) if d.pk == drop.pk)
+        drops = selectors.drops_with_availability(event, variant_prices=getattr(request, "variant_prices", None))
+        out = next(d for d in drops if d.pk == drop.pk)
         return Response(s.DropSerializer(out).data, status=status.HTTP_201_CREATED)
 
 

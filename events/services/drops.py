@@ -7,6 +7,7 @@ pool keeps that true afterwards, whatever else sells.
 """
 import logging
 
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 
@@ -199,9 +200,11 @@ def _drop_units_of(buyer, drop: Drop) -> int:
     return lines.aggregate(n=Sum(F("quantity") - F("refunded_quantity")))["n"] or 0
 
 
-def drop_offer(drop_id: str, quantity: int, buyer) -> Offer:
+def drop_offer(drop_id: str, quantity: int, buyer, *, variant_prices: Mapping | None = None) -> Offer:
     """Price and eligibility of `quantity` items of a drop: its window (or stopped), members first,
-    the per-person limit; the price is the drop's, else the variant's (or product's)."""
+    the per-person limit; the price is the drop's, else the variant's (or product's), unless
+    `variant_prices` (the buyer's experiment prices, {(target, item id): price}) name one for this drop.
+    The same call prices the same from a view, a task or a test: nothing is read from a request."""
     from memberships.selectors import perks_for
 
     drop = Drop.objects.select_related("event", "product", "variant").filter(pk=drop_id).first()
@@ -226,7 +229,7 @@ def drop_offer(drop_id: str, quantity: int, buyer) -> Offer:
     if variant is None:
         raise Conflict(_("This drop is not on sale right now."), code="not_on_sale")
     price = drop.price if drop.price is not None else variant.unit_price
-    price = overrides.price("drop", drop.pk, price)  # an experiment's variant price, if one runs
+    price = overrides.price(DROP_KIND, drop.pk, price, variant_prices)  # an experiment's variant price
     name = variant_label(drop.product.name, variant.name)
     # The per-person limit is also a personal pool, so two simultaneous orders by one buyer cannot
     # get past it (the count above runs before reserve's locks).

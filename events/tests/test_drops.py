@@ -45,9 +45,9 @@ def live_drop(event=None, quantity=5, stock=25, **kw) -> Drop:
     return drop_services.create_drop(event, product=product, quantity=quantity, **kw)
 
 
-def buy(drop, buyer=None, quantity=1, pay=True) -> Order:
+def buy(drop, buyer=None, quantity=1, pay=True, variant_prices=None) -> Order:
     order = commerce.reserve(requests=[commerce.LineRequest(DROP_KIND, drop.pk, quantity)],
-                             buyer=buyer or UserFactory())
+                             buyer=buyer or UserFactory(), variant_prices=variant_prices)
     if pay:
         commerce.sandbox_pay(order.pk)
     return order
