@@ -4,15 +4,17 @@ The pages live in apps below analytics, which may not import it: this middleware
 pages by URL name, reads the ids from the URL kwargs, and records one PageView per successful GET of an
 HTML page. The visitor is a random id in a first-party cookie; no IP address or user agent is read into
 any row. Do Not Track (`DNT: 1`) and Global Privacy Control (`Sec-GPC: 1`) mean no cookie and nothing
-stored. The visitor's experiment variants are put on the request (`request.experiment_variants`) and in a
-context variable the price-override provider reads (microstage.overrides, registered in apps.py).
+stored. The visitor's experiment variants are put on the request (`request.experiment_variants`), and
+their prices as a plain mapping (`request.variant_prices`, {(target, item id): price}) that views pass
+explicitly to the selectors and services that price (microstage.overrides): nothing reads the request
+from elsewhere. A request that pays an order links the buyer to this visitor.
 """
-import contextvars
 import logging
 import re
 import secrets
 
 from django.core.cache import cache
+from django.utils import timezone
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +32,6 @@ TRACKED = {
     "group-buy": ("group_buy", "group_buy_id", "group_buy"),
     "order": ("order", "order_id", "order"),
 }
-
-current_request: contextvars.ContextVar = contextvars.ContextVar("analytics_request", default=None)
-
 
 def opted_out(request) -> bool:
     return request.headers.get("DNT", "").strip() == "1" or request.headers.get("Sec-GPC", "").strip() == "1"
@@ -139,11 +138,11 @@ class AnalyticsMiddleware:
         request.visitor_id = visitor_id_of(request)
         request.analytics_event_id = ""
         request.experiment_variants = {}
-        token = current_request.set(request)
-        try:
-            response = self.get_response(request)
-        finally:
-            current_request.reset(token)
+        request.variant_prices = {}
+        started = timezone.now()
+        response = self.get_response(request)
+        if not out and request.method not in SAFE_METHODS:
+            _link_buyer(request, started)
         if out or request.method != "GET" or response.status_code != 200 or response.streaming:
             return response
         if not response.get("Content-Type", "").startswith("text/html"):
@@ -185,4 +184,23 @@ class AnalyticsMiddleware:
                 request.experiment_variants = services.variants_for(request.visitor_id)
             except Exception:
                 log.exception("experiment variants not assigned")
+            request.variant_prices = services.variant_prices(request.experiment_variants)
         return None
+
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+
+
+def _link_buyer(request, since) -> None:
+    """A request that paid an order of its user (checkout, the sandbox's pay button) links that buyer to
+    the visitor whose cookie it carried (none for webhooks or a visitor id first assigned just now)."""
+    from . import services
+
+    vid = getattr(request, "visitor_id", None)
+    user = getattr(request, "user", None)
+    if not vid or request.COOKIES.get(COOKIE) != vid or not getattr(user, "is_authenticated", False):
+        return
+    try:
+        services.link_paying_buyer(vid, user, paid_since=since)
+    except Exception:  # measuring must never break the page
+        log.exception("buyer not linked to the visitor")

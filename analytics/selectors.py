@@ -14,7 +14,7 @@ from django.utils import timezone
 from commerce.groupbuys import KIND as GROUP_BUY_KIND
 from commerce.models import GroupBuy, GroupBuyParticipant, Order, OrderLine, Tip
 from events.models import Drop, Event, Ticket, TicketTier
-from events.services import DROP_KIND, TICKET_KIND
+from events.models import DROP_KIND, TICKET_KIND
 from memberships.models import Membership
 from memberships.selectors import mrr_at
 from streaming.models import ChatMessage, LiveStream, Recording

@@ -17,7 +17,6 @@ from microstage.errors import Conflict, Invalid, NotFound
 from streaming.models import LiveStream
 from streaming.selectors import viewer_count
 
-from .middleware import current_request
 from .models import Experiment, PageView, TelemetrySample, Visitor
 
 # --- tracking
@@ -49,6 +48,15 @@ def link_visitor(visitor_id: str | None, user) -> bool:
     # The visitor's row may not be written yet (page views are buffered): create it linked.
     Visitor.objects.bulk_create([Visitor(pk=visitor_id)], ignore_conflicts=True)
     return Visitor.objects.filter(pk=visitor_id, user__isnull=True).update(user=user) > 0
+
+
+def link_paying_buyer(visitor_id: str | None, user, *, paid_since) -> bool:
+    """Link the visitor to `user` when an order of theirs was paid since `paid_since` (the paying request)."""
+    from commerce.models import Order
+
+    if not visitor_id or not Order.objects.filter(buyer=user, paid_at__gte=paid_since).exists():
+        return False
+    return link_visitor(visitor_id, user)
 
 
 # --- telemetry
@@ -173,6 +181,12 @@ def variants_for(visitor_id: str) -> dict:
     return out
 
 
+def variant_prices(variants: dict) -> dict:
+    """{(target, target_id): price} of a visitor's variants (variants_for): what the selling apps take as
+    `variant_prices` (microstage.overrides)."""
+    return {key: v["price"] for key, v in variants.items()}
+
+
 def _variant_shown(page: str, event_id: str, item_id: str, variants: dict) -> str:
     """The variant a page view showed, as "<experiment id>:<key>" (the first experiment that applies)."""
     for (target, target_id), v in variants.items():
@@ -181,16 +195,6 @@ def _variant_shown(page: str, event_id: str, item_id: str, variants: dict) -> st
                     and event_id and v["event_id"] == event_id):
             return f"{v['experiment']}:{v['key']}"[:40]
     return ""
-
-
-def price_override(target: str, item_id: str) -> Decimal | None:
-    """microstage.overrides provider: the current request's variant price for this item, if any."""
-
-    request = current_request.get()
-    if request is None:
-        return None
-    v = (getattr(request, "experiment_variants", None) or {}).get((target, item_id))
-    return v["price"] if v else None
 
 
 def _clean_variants(raw) -> list[dict]:

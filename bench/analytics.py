@@ -56,7 +56,7 @@ def _make(n_views: int, n_orders: int, tag: str) -> dict:
     from commerce.models import Order, OrderLine, Product
     from commerce.models.inventory import Hold, Inventory
     from events.models import Drop, Event, Ticket, TicketTier
-    from events.services import DROP_KIND, TICKET_KIND
+    from events.models import DROP_KIND, TICKET_KIND
     from microstage.ids import new_id
     from microstage.models import Creator, Role, TeamMembership, User
     from streaming.models import ChatMessage, LiveStream

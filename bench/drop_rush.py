@@ -43,7 +43,7 @@ def prepare(purchases: int) -> dict:
     from django.utils import timezone
 
     from commerce import services as commerce
-    from events import services as events
+    from events.services import drops as drop_services
     from events.models import Event
     from microstage.models import User
 
@@ -51,7 +51,7 @@ def prepare(purchases: int) -> dict:
     event = Event.objects.get(pk=prepared["event"])
     product = commerce.create_product(creator=event.creator, name="Bench drop tee", price=Decimal("20.00"),
                                       stock=purchases)
-    drop = events.create_drop(event, product=product, quantity=purchases, per_person_limit=1,
+    drop = drop_services.create_drop(event, product=product, quantity=purchases, per_person_limit=1,
                               starts_at=timezone.now() - timedelta(minutes=1), ends_at=event.ends_at)
     run = f"{int(time.time())}"
     password = make_password(None)
@@ -68,7 +68,8 @@ def purchase(drop_id: str, buyer_id) -> tuple[int, int]:
     from commerce import services as commerce
     from commerce.selectors import availability
     from events.models import Drop
-    from events.services import DROP_KIND, drop_pools
+    from events.models import DROP_KIND
+    from events.selectors import drop_pools
     from microstage.models import User
 
     stamp: list[int] = []

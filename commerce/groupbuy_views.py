@@ -34,7 +34,8 @@ def group_buy_page(request, group_buy_id: str, form=None, status=200):
     gb = _group_buy(group_buy_id)
     mine = (list(GroupBuyParticipant.objects.filter(group_buy=gb, user=request.user).select_related("order")
                  .order_by("-created_at")) if request.user.is_authenticated else [])
-    context = {**progress_context(gb), "list_price": groupbuys.offer_price(gb),
+    variant_prices = getattr(request, "variant_prices", None)  # the visitor's experiment prices
+    context = {**progress_context(gb), "list_price": groupbuys.offer_price(gb, variant_prices),
                "form": form or JoinForm(), "mine": mine,
                "can_join": gb.status == GroupBuy.Status.OPEN,
                "saved_card": gb.deadline - gb.created_at > groupbuys.SAVED_CARD_AFTER}
@@ -48,7 +49,8 @@ def group_buy_join(request, group_buy_id: str):
     if not form.is_valid():
         return group_buy_page(request, group_buy_id, form=form, status=400)
     try:
-        result = groupbuys.join(group_buy_id=group_buy_id, user=request.user, quantity=form.cleaned_data["quantity"])
+        result = groupbuys.join(group_buy_id=group_buy_id, user=request.user, quantity=form.cleaned_data["quantity"],
+                                variant_prices=getattr(request, "variant_prices", None))
     except ServiceError as exc:
         if exc.status == 404:
             raise Http404(exc.detail) from exc

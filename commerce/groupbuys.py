@@ -82,10 +82,10 @@ def list_price(gb: GroupBuy) -> Decimal:
     return gb.variant.unit_price if gb.variant_id else gb.product.price
 
 
-def offer_price(gb: GroupBuy) -> Decimal:
-    """What joining authorises per unit for this request: the list price, or an experiment's (lower)
-    variant price, which then also caps the group price charged (`charged_unit`)."""
-    return min(list_price(gb), overrides.price("group_buy", gb.pk, list_price(gb)))
+def offer_price(gb: GroupBuy, variant_prices=None) -> Decimal:
+    """What joining authorises per unit: the list price, or the joiner's experiment (lower) variant price
+    from `variant_prices` (microstage.overrides), which then also caps the group price charged (`charged_unit`)."""
+    return min(list_price(gb), overrides.price(KIND, gb.pk, list_price(gb), variant_prices))
 
 
 def charged_unit(gb: GroupBuy, participant: GroupBuyParticipant) -> Decimal:
@@ -263,7 +263,7 @@ def _lock(gb_id: str) -> GroupBuy:
     return gb
 
 
-def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "") -> JoinResult:
+def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "", variant_prices=None) -> JoinResult:
     """Commit `quantity` units: a seat under the cap (row lock), an order at list price, money authorised.
 
     Raises Conflict "closed" after the deadline, "sold_out" over the cap (nothing created then).
@@ -275,7 +275,7 @@ def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "") ->
     from .connect import require_charges  # connect builds on payouts, which builds on the models only
 
     require_charges(gb.creator_id)  # with Connect on, not before the creator's account takes charges
-    unit = offer_price(gb)
+    unit = offer_price(gb, variant_prices)
     email = (user.email or "").strip().lower()
     with transaction.atomic():
         gb = _lock(gb.pk)

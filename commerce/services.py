@@ -65,10 +65,12 @@ def _validate_requests(requests: list[LineRequest]) -> None:
                           fields={f"lines[{i}]": [gettext("Unknown payment options.")]})
 
 
-def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_seconds: int | None = None) -> Order:
+def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_seconds: int | None = None,
+            variant_prices=None) -> Order:
     """Hold the stock for a new order until `expires_at`; raises Conflict("sold_out") and friends.
 
     `hold_seconds` overrides MICROSTAGE_HOLD_SECONDS (a waiting-list offer is held longer).
+    `variant_prices` are the buyer's experiment prices (microstage.overrides); without them, list prices.
 
     Offers (price, eligibility, pools) are asked for before the transaction, so no app code runs
     while pool rows are locked; the lock then only guards the arithmetic.
@@ -77,7 +79,7 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
     merged: dict[tuple, int] = defaultdict(int)
     for req in requests:
         merged[(req.kind, req.item_id, tuple(sorted(req.options)))] += req.quantity
-    offers = [(_offer(kind, item_id, qty, buyer, dict(options)), qty, dict(options))
+    offers = [(_offer(kind, item_id, qty, buyer, dict(options), variant_prices), qty, dict(options))
               for (kind, item_id, options), qty in merged.items()]
     offers = holdlimits.with_account_limit(offers, buyer)
     creators = {o.creator_id for o, _, _ in offers}
@@ -154,12 +156,14 @@ def priced_offer(kind: str, item_id: str, quantity: int, buyer, options: dict):
     return _offer(kind, item_id, quantity, buyer, options)
 
 
-def _offer(kind: str, item_id: str, quantity: int, buyer, options: dict):
+def _offer(kind: str, item_id: str, quantity: int, buyer, options: dict, variant_prices=None):
     sellable = sellables.get(kind)
     if options and kind == PRODUCT_KIND:  # goods take a promo code, priced by its owner
         return sellables.with_code(sellable.offer(item_id, quantity, buyer), options)
-    return sellable.offer(item_id, quantity, buyer, options=options) if options else \
-        sellable.offer(item_id, quantity, buyer)
+    extra = {"options": options} if options else {}
+    if (variant_prices or {}).get((kind, str(item_id))) is not None:  # an experiment prices this item (a drop)
+        extra["variant_prices"] = variant_prices
+    return sellable.offer(item_id, quantity, buyer, **extra)
 
 
 def _active_holds(pools, now) -> dict[int, int]:

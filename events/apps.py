@@ -7,34 +7,27 @@ class EventsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from commerce.shop_views import downloads_section
+        from commerce.signals import guest_order_claimed, order_paid, order_refunded
         from commerce.views import register_order_section
-
-        from .services import TICKET_KIND, register_sellables
-        from .views import order_tickets_section
-
-        register_sellables()
         from memberships.promos import TICKET, register_item_choices
 
+        from . import bundles, waitlist
+        from .models import BUNDLE_KIND, DROP_KIND, TICKET_KIND
         from .selectors import tier_choices
+        from .services.drops import register_drop_sellable
+        from .services.tickets import attach_guest_tickets, register_sellables
+        from .views import order_bundle_section, order_tickets_section
 
+        register_sellables()
         register_item_choices(TICKET, tier_choices)
         register_order_section(TICKET_KIND, order_tickets_section)
-        from commerce.shop_views import downloads_section
-
-        from .services import DROP_KIND, register_drop_sellable
-
         register_drop_sellable()
         register_order_section(DROP_KIND, downloads_section)
-
-        from commerce.signals import guest_order_claimed, order_paid, order_refunded
-
-        from .services import attach_guest_tickets
-
-        from . import bundles, waitlist
-
         order_paid.connect(waitlist.on_order_paid, dispatch_uid="events.waitlist.paid")
         order_refunded.connect(waitlist.on_order_refunded, dispatch_uid="events.waitlist.refunded")
         bundles.register()
+        register_order_section(BUNDLE_KIND, order_bundle_section)
         guest_order_claimed.connect(attach_guest_tickets, dispatch_uid="events.tickets.guest_claimed")
         from . import settling
 

@@ -16,7 +16,9 @@ from commerce.models import Order
 from microstage.errors import Conflict, Invalid, NotFound
 
 from .models import CheckIn, Event, Ticket, TicketTier
-from .services import TICKET_KIND, check_in, qr_payload
+from .models import TICKET_KIND
+from .services.checkin import check_in
+from .services.tickets import qr_payload
 
 CASH = "cash"
 QR = "qr"

@@ -12,7 +12,8 @@ from django.views.decorators.http import require_POST
 
 from microstage.errors import Forbidden, NotFound, ServiceError
 
-from . import boxoffice, services
+from . import boxoffice
+from .services import checkin as checkin_services
 from .models import Event
 from .selectors import tier_availability
 
@@ -22,7 +23,7 @@ def _event(request, event_id):
     if event is None:
         raise Http404("No such event.")
     try:
-        services.require_door(request.user, event)
+        checkin_services.require_door(request.user, event)
     except NotFound as exc:
         raise Http404(exc.detail) from exc
     return event

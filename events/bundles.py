@@ -25,9 +25,9 @@ from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import EDIT_ROLES
 
 from . import waitlist
-from .models import Bundle, BundleItem, Event, Ticket, TicketTier
+from .models import BUNDLE_KIND, Bundle, BundleItem, Event, Ticket, TicketTier
+from .selectors import may_see_event, sale_refusal, tier_pools, waiting_counts
 
-BUNDLE_KIND = "bundle"
 MAX_ITEMS = 10
 MAX_ITEM_QUANTITY = 10
 MAX_PRICE = Decimal("100000")
@@ -163,8 +163,6 @@ def pools_of(bundle: Bundle, items: list[BundleItem] | None = None) -> tuple[dic
     """(pool key -> total, pool key -> units one bundle takes) over all of the bundle's parts."""
     from commerce.inventory import variant_key
 
-    from .services import tier_pools
-
     totals: dict[str, int] = {}
     units: dict[str, int] = {}
     for item in items if items is not None else parts(bundle):
@@ -186,8 +184,6 @@ def _live_bundle(bundle_id: str) -> Bundle:
 def bundle_offer(bundle_id: str, quantity: int, buyer) -> Offer:
     """Every part must be on sale for this buyer; the pools of all parts are held together."""
     from memberships.selectors import perks_for
-
-    from .services import may_see_event, sale_refusal
 
     bundle = _live_bundle(bundle_id)
     if quantity > bundle.max_per_order:
@@ -264,28 +260,9 @@ def product_of_line(line: OrderLine):
 
 def register() -> None:
     from commerce.services import register_download_resolver
-    from commerce.views import register_order_section
 
     sellables.register(BUNDLE_KIND, offer=bundle_offer, on_paid=issue, on_refunded=void, on_cancelled=on_cancelled)
-    register_download_resolver(BUNDLE_KIND, product_of_line)
-    register_order_section(BUNDLE_KIND, order_bundle_section)
-
-
-def order_bundle_section(request, order, lines) -> str:
-    """The order page's bundle block: the tickets (unless the ticket block shows them) and the credit."""
-    from django.template.loader import render_to_string
-
-    from .views import order_tickets_section
-
-    tickets_html = "" if order.lines.filter(kind="ticket").exists() else order_tickets_section(request, order, lines)
-    rows = []
-    for line in lines:
-        bundle = Bundle.objects.filter(pk=line.item_id).first()
-        if bundle is not None:
-            rows.append({"line": line, "bundle": bundle, "items": parts(bundle),
-                         "credit": bundle.credit * line.quantity})
-    return render_to_string("events/_order_bundles.html", {"order": order, "rows": rows,
-                                                           "tickets_html": tickets_html}, request=request)
+    register_download_resolver(BUNDLE_KIND, product_of_line)  # the order page's block: events.views
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -300,7 +277,7 @@ def available(bundle: Bundle, now=None) -> int:
     found = availability_by_key(list(totals), now or timezone.now())
     left = min((found.get(k, total) // units[k] for k, total in totals.items()), default=0)
     tier_ids = [i.tier_id for i in items if i.tier_id]
-    if tier_ids and waitlist.waiting_counts(tier_ids):
+    if tier_ids and waiting_counts(tier_ids):
         return 0
     return max(0, left)
 

@@ -19,7 +19,8 @@ from microstage.errors import Forbidden, Invalid, NotFound, ServiceError
 from microstage import safejson
 from microstage.models import DOOR_ROLES, TeamMembership
 
-from . import consent, services
+from . import consent, selectors
+from .services import checkin as checkin_services
 from .models import CheckIn, Event, Ticket
 
 MAX_SYNC_SCANS = 500
@@ -40,7 +41,7 @@ def _door_event(request, event_id: str) -> Event:
     event = Event.objects.select_related("creator").filter(pk=event_id).first()
     if event is None:
         raise NotFound(_("No such event."))
-    services.require_door(request.user, event)
+    checkin_services.require_door(request.user, event)
     return event
 
 
@@ -96,7 +97,7 @@ def door_page(request, event_id):
     except Forbidden as exc:
         return render(request, "events/checkin/forbidden.html", {"detail": exc.detail}, status=403)
     return render(request, "events/checkin/door.html", {
-        "event": event, "counts": services.checkin_counts(event),
+        "event": event, "counts": selectors.checkin_counts(event),
     })
 
 
@@ -114,8 +115,8 @@ def door_index(request):
 @door_json
 def bundle(request, event):
     """The offline bundle (public key, valid tickets, revocations) plus the live counts and timezone."""
-    return JsonResponse({**services.issue_checkin_bundle(event), "timezone": event.timezone,
-                         "counts": services.checkin_counts(event)})
+    return JsonResponse({**checkin_services.issue_checkin_bundle(event), "timezone": event.timezone,
+                         "counts": selectors.checkin_counts(event)})
 
 
 @require_POST
@@ -125,8 +126,8 @@ def scan(request, event):
     body = _json_body(request)
     payload = _payload(body.get("payload"), "payload")
     device = body.get("device") if isinstance(body.get("device"), str) else ""
-    result, ticket, _scan = services.check_in(event=event, payload=payload, actor=request.user, device=device)
-    answer = {"result": result, "counts": services.checkin_counts(event)}
+    result, ticket, _scan = checkin_services.check_in(event=event, payload=payload, actor=request.user, device=device)
+    answer = {"result": result, "counts": selectors.checkin_counts(event)}
     if ticket is not None:
         answer["ticket"] = _ticket_json(ticket)
         answer["no_recording"] = answer["ticket"]["no_recording"]
@@ -165,5 +166,5 @@ def sync(request, event):
     The earliest scan in time admits; later ones come back as already_checked_in with first_scan_at.
     """
     scans = _parse_scans(_json_body(request).get("scans"))
-    results = services.sync_scans(event=event, scans=scans, actor=request.user)
-    return JsonResponse({"results": results, "counts": services.checkin_counts(event)})
+    results = checkin_services.sync_scans(event=event, scans=scans, actor=request.user)
+    return JsonResponse({"results": results, "counts": selectors.checkin_counts(event)})

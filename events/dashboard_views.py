@@ -20,7 +20,8 @@ from microstage.selectors import role_of
 from microstage.text import render_markdown
 from microstage.views import form_errors, team_page
 
-from . import consent, perks, selectors, services
+from . import consent, perks, selectors
+from .services import events as event_services
 from .forms import AttendeeSearchForm, CancelForm, EventForm, TierForm
 from .models import Event, TicketTier
 
@@ -65,7 +66,7 @@ def event_page(roles):
 def _readiness(event: Event) -> list[dict]:
     """Readiness reasons with a link to where each one is fixed."""
     items = []
-    for key, reason in services.readiness_items(event):
+    for key, reason in selectors.readiness_items(event):
         name, anchor = _FIX.get(key, ("dash-event-edit", ""))
         items.append({"text": reason, "url": reverse(name, args=[event.pk]) + (f"#{anchor}" if anchor else "")})
     return items
@@ -96,7 +97,7 @@ def event_new(request):
         "visibility": Event.Visibility.PUBLIC})
     if request.method == "POST" and form.is_valid():
         try:
-            event = services.create_event(creator=request.creator, **form.service_fields())
+            event = event_services.create_event(creator=request.creator, **form.service_fields())
         except ServiceError as exc:
             form_errors(form, exc)
         else:
@@ -112,7 +113,7 @@ def event_edit(request, event):
     form = EventForm(request.POST or None, request.FILES or None, initial=EventForm.initial_for(event))
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_event(event, **form.service_fields())
+            event_services.update_event(event, **form.service_fields())
         except ServiceError as exc:
             form_errors(form, exc)
         else:
@@ -132,10 +133,11 @@ def markdown_preview(request):
 # --- one event -------------------------------------------------------------------------------
 
 def _detail(request, event, *, status=200, publish_failed=False):
+    drops = selectors.drops_with_availability(event, variant_prices=getattr(request, "variant_prices", None))
     return render(request, "events/dashboard/detail.html", {
-        "event": event, "tiers": selectors.tiers_with_sales(event), "drops": selectors.drops_with_availability(event),
+        "event": event, "tiers": selectors.tiers_with_sales(event), "drops": drops,
         "missing": _readiness(event) if event.status == Event.Status.DRAFT else [],
-        "counts": services.checkin_counts(event), "can_edit": request.can_edit, "publish_failed": publish_failed,
+        "counts": selectors.checkin_counts(event), "can_edit": request.can_edit, "publish_failed": publish_failed,
         "now": timezone.now(),
     }, status=status)
 
@@ -149,7 +151,7 @@ def event_detail(request, event):
 @event_page(EDIT_ROLES)
 def event_publish(request, event):
     try:
-        services.publish(event)
+        event_services.publish(event)
     except Conflict as exc:
         if exc.code == "not_ready":
             return _detail(request, event, status=409, publish_failed=True)
@@ -164,7 +166,7 @@ def event_publish(request, event):
 @require_POST
 @event_page(EDIT_ROLES)
 def event_duplicate(request, event):
-    copy = services.duplicate(event)
+    copy = event_services.duplicate(event)
     messages.success(request, _("A draft copy with the same tiers is ready: set its date, then publish."))
     return redirect("dash-event-edit", copy.pk)
 
@@ -176,7 +178,7 @@ def event_cancel(request, event):
         return redirect("dash-event", event.pk)
     form = CancelForm(request.POST or None, event=event)
     if request.method == "POST" and form.is_valid():
-        event, refunded = services.cancel_event(event, reason=form.cleaned_data["reason"].strip())
+        event, refunded = event_services.cancel_event(event, reason=form.cleaned_data["reason"].strip())
         messages.success(request, ngettext(
             "%(title)s is cancelled. %(count)s paid order refunded; every ticket holder was emailed.",
             "%(title)s is cancelled. %(count)s paid orders refunded; every ticket holder was emailed.",
@@ -184,7 +186,7 @@ def event_cancel(request, event):
         return redirect("dash-event", event.pk)
     return render(request, "events/dashboard/cancel.html", {
         "event": event, "form": form, "paid_orders": selectors.paid_order_count(event),
-        "tickets": services.checkin_counts(event)["tickets"]}, status=_status(form))
+        "tickets": selectors.checkin_counts(event)["tickets"]}, status=_status(form))
 
 
 # --- tiers -----------------------------------------------------------------------------------
@@ -241,7 +243,7 @@ def attendees(request, event):
     for t in page.object_list:  # the recording release at a glance
         t.no_recording = consent.no_recording(answered.get(t.pk, {}))
     return render(request, "events/dashboard/attendees.html", {
-        "event": event, "search": search, "q": q, "page": page, "counts": services.checkin_counts(event),
+        "event": event, "search": search, "q": q, "page": page, "counts": selectors.checkin_counts(event),
         "can_edit": request.can_edit, "guest_data": guest_data})
 
 

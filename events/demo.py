@@ -63,7 +63,7 @@ def _demo_waitlist(ctx: dict, event: Event) -> None:
     from commerce import services as commerce
 
     from . import waitlist
-    from .services import TICKET_KIND
+    from .models import TICKET_KIND
 
     if settings.PAYMENTS_PROVIDER != "sandbox" or Event.objects.filter(slug=WAITLIST_EVENT_SLUG).exists():
         return
@@ -178,7 +178,7 @@ def _demo_drop(ctx: dict, event: Event) -> None:
     from commerce import services as commerce
     from commerce.models import Product
 
-    from . import services
+    from .services import drops as drop_services
     from .models import Drop
 
     if Drop.objects.filter(event=event).exists():
@@ -188,7 +188,7 @@ def _demo_drop(ctx: dict, event: Event) -> None:
                                 currency=settings.DEFAULT_CURRENCY, kind=Product.Kind.PHYSICAL, stock=25,
                                 description="A2 risograph print of the tour, signed after the show.")
     now = timezone.now()
-    services.create_drop(event, product=product, quantity=25, starts_at=now - timedelta(minutes=10),
+    drop_services.create_drop(event, product=product, quantity=25, starts_at=now - timedelta(minutes=10),
                          ends_at=max(event.ends_at, now + timedelta(hours=1)), per_person_limit=2)
 
 
@@ -197,7 +197,7 @@ def _demo_orders(ctx: dict, event: Event) -> None:
     from commerce import services as commerce
     from commerce.models import Order
 
-    from .services import TICKET_KIND
+    from .models import TICKET_KIND
 
     if settings.PAYMENTS_PROVIDER != "sandbox" or Order.objects.filter(creator=event.creator).exists():
         return

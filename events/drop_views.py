@@ -17,10 +17,11 @@ from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
 from microstage.views import form_errors
 
-from . import services
+from . import selectors
 from .dashboard_views import event_page
 from .forms import LocalDateTimeField, as_local, attach_zone
-from .models import Drop, Event
+from .models import DROP_KIND, Drop, Event
+from .services import drops as drop_services
 
 
 @require_POST
@@ -39,8 +40,9 @@ def drop_reserve(request, slug, drop_id):
         messages.error(request, gettext("Choose how many you want. Nothing was reserved."))
         return redirect(back)
     try:
-        order = commerce.reserve(requests=[commerce.LineRequest(services.DROP_KIND, drop.pk, quantity)],
-                                 buyer=request.user, email=request.user.email)
+        order = commerce.reserve(requests=[commerce.LineRequest(DROP_KIND, drop.pk, quantity)],
+                                 buyer=request.user, email=request.user.email,
+                                 variant_prices=getattr(request, "variant_prices", None))  # experiment prices
     except ServiceError as exc:
         messages.error(request, buy_message(exc))
         return redirect(back)
@@ -98,7 +100,7 @@ class DropForm(forms.Form):
     @staticmethod
     def initial_for(drop: Drop) -> dict:
         tz = drop.event.tz
-        variant = services.drop_variant(drop)
+        variant = selectors.drop_variant(drop)
         return {"item": f"{drop.product_id}:{variant.pk if variant else ''}", "quantity": drop.quantity,
                 "price": drop.price, "starts_at": as_local(drop.starts_at, tz), "ends_at": as_local(drop.ends_at, tz),
                 "members_only_until": as_local(drop.members_only_until, tz),
@@ -112,7 +114,7 @@ def drop_new(request, event):
                              "ends_at": as_local(event.ends_at, event.tz), "per_person_limit": 2})
     if request.method == "POST" and form.is_valid():
         try:
-            services.create_drop(event, actor=request.user, **form.service_data())
+            drop_services.create_drop(event, actor=request.user, **form.service_data())
         except ServiceError as exc:
             form_errors(form, exc)
         else:
@@ -130,7 +132,7 @@ def drop_edit(request, event, drop_id):
     form = DropForm(request.POST or None, event=event, initial=DropForm.initial_for(drop))
     if request.method == "POST" and form.is_valid():
         try:
-            services.update_drop(drop, actor=request.user, **form.service_data())
+            drop_services.update_drop(drop, actor=request.user, **form.service_data())
         except ServiceError as exc:
             form_errors(form, exc)
         else:
@@ -149,7 +151,7 @@ def _switch(request, event, drop_id, action):
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
-        messages.success(request, gettext("Drop started: it is on sale now.") if action is services.start_drop_now
+        messages.success(request, gettext("Drop started: it is on sale now.") if action is drop_services.start_drop_now
                          else gettext("Drop stopped: nothing more sells from it."))
     return redirect(safe_next(request, reverse("dash-event", args=[event.pk]) + "#drops"))
 
@@ -157,10 +159,10 @@ def _switch(request, event, drop_id, action):
 @require_POST
 @event_page(EDIT_ROLES)
 def drop_start(request, event, drop_id):
-    return _switch(request, event, drop_id, services.start_drop_now)
+    return _switch(request, event, drop_id, drop_services.start_drop_now)
 
 
 @require_POST
 @event_page(EDIT_ROLES)
 def drop_stop(request, event, drop_id):
-    return _switch(request, event, drop_id, services.stop_drop)
+    return _switch(request, event, drop_id, drop_services.stop_drop)

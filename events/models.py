@@ -14,6 +14,12 @@ from microstage.ids import PublicIdField
 from microstage.models import Creator
 from microstage.uploads import SafeImageField
 
+# The kinds of order line events sells through commerce (commerce.sellables): a ticket of a tier, an item
+# of a drop, a bundle. Here, below every module that prices, issues or reads them.
+TICKET_KIND = "ticket"
+DROP_KIND = "drop"
+BUNDLE_KIND = "bundle"
+
 
 class LocalDateTime(datetime):
     """A datetime already in the event's timezone: templates must not convert it to the server's."""

@@ -47,7 +47,7 @@ def _request(user, **item) -> NotifyRequest:
 
 def request_drop(user, drop: Drop, now=None) -> NotifyRequest:
     """Tell `user` once when the drop opens (at once if it is open already). Idempotent per person."""
-    from .services import drop_state
+    from .selectors import drop_state
 
     now = now or timezone.now()
     if drop.event.status == Event.Status.CANCELLED:
@@ -79,7 +79,7 @@ def _claim(req_id: str, now) -> bool:
 
 def send_due(now=None) -> int:
     """Send every "notify me" whose drop is open or whose tier is on sale now; each exactly once."""
-    from .services import drop_on_sale
+    from .selectors import drop_on_sale
 
     now = now or timezone.now()
     sent = 0

@@ -153,7 +153,7 @@ def entitlements_json(tier: TicketTier) -> list[dict]:
 def create_tier(event: Event, *, entitlements=None, **data) -> TicketTier:
     from django.db import transaction
 
-    from .services import add_tier
+    from .services.events import add_tier
 
     with transaction.atomic():
         tier = add_tier(event, **data)
@@ -164,7 +164,7 @@ def create_tier(event: Event, *, entitlements=None, **data) -> TicketTier:
 def update_tier(tier: TicketTier, *, entitlements=None, **data) -> TicketTier:
     from django.db import transaction
 
-    from .services import update_tier as update
+    from .services.events import update_tier as update
 
     with transaction.atomic():
         tier = update(tier, **data)
@@ -184,7 +184,7 @@ def ticket_download_product(line):
 def register() -> None:
     from commerce.services import register_download_resolver, register_price_adjuster
 
-    from .services import TICKET_KIND
+    from .models import TICKET_KIND
 
     register_download_resolver(TICKET_KIND, ticket_download_product)
     register_price_adjuster(merch_discount)

@@ -1,16 +1,21 @@
-"""Reads for events: discovery, landing pages, live tier availability and the door's bundle."""
+"""Reads for events: discovery, landing pages, who may buy at what price, live availability of tiers and
+drops, readiness to publish and the door's counts."""
 import math
-from datetime import datetime
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 from django.db.models.functions import ACos, Cos, Least, Radians, Sin
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from commerce import inventory
 from commerce.models import variant_label
 from commerce.selectors import availability_by_key
 from microstage import overrides
 
-from .models import Event, Ticket, TicketTier, TierPerk, opens_room
+from .models import TICKET_KIND, Drop, Event, Ticket, TicketTier, TierPerk, WaitlistEntry
 
 EARTH_RADIUS_KM = 6371.0
 MAX_RADIUS_KM = 20000.0
@@ -88,8 +93,6 @@ def upcoming_public_events(limit: int | None = 24) -> QuerySet[Event]:
 def landing_event(slug: str, viewer=None) -> Event | None:
     """A published (or cancelled) event with its tiers, for the public landing page; a members-only
     event only for those who may see it (None for anyone else, as if it did not exist)."""
-    from .services import may_see_event
-
     event = (
         Event.objects.filter(slug=slug, status__in=[Event.Status.PUBLISHED, Event.Status.CANCELLED])
         .select_related("creator")
@@ -99,10 +102,86 @@ def landing_event(slug: str, viewer=None) -> Event | None:
     return event if event is not None and may_see_event(viewer, event) else None
 
 
+# --- ticket sales: pools, member prices, who may buy now -------------------------------------
+
+def tier_pools(tier: TicketTier) -> dict[str, int]:
+    """Inventory pools a ticket of this tier draws on: its own quantity, and the venue for the room."""
+    pools = {inventory.tier_key(tier.pk): tier.quantity}
+    event = tier.event
+    if tier.in_person and event.venue_capacity is not None and event.mode != Event.Mode.ONLINE:
+        pools[inventory.venue_key(event.pk)] = event.venue_capacity
+    return pools
+
+
+CENT = Decimal("0.01")
+
+
+def member_price(price: Decimal, percent: Decimal) -> Decimal:
+    """`price` less `percent` off, to the cent (half up)."""
+    if not percent or price <= 0:
+        return price
+    return (price * (Decimal("100") - Decimal(percent)) / Decimal("100")).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _is_team(user, creator_id: str) -> bool:
+    from microstage.selectors import role_of
+
+    return bool(user is not None and getattr(user, "is_authenticated", False) and role_of(user, creator_id))
+
+
+def may_see_event(user, event: Event, perks=None) -> bool:
+    """Members-only events exist only for members whose plan includes them, and for the creator's team."""
+    if not event.members_only:
+        return True
+    from memberships.selectors import perks_for
+
+    perks = perks if perks is not None else perks_for(user, event.creator_id)
+    return perks.members_only_events or _is_team(user, event.creator_id)
+
+
+def _longest_early_access(creator_id: str) -> int:
+    from django.db.models import Max
+
+    from memberships.selectors import plans_of
+
+    return plans_of(creator_id, active_only=False).aggregate(h=Max("early_access_hours"))["h"] or 0
+
+
+def sale_refusal(tier: TicketTier, perks, now=None) -> tuple[str, str] | None:
+    """Why this buyer (with these member perks) may not buy the tier now, as (code, detail); None if they may.
+
+    Early access: before `sales_start`, members whose plan opens sales early enough buy now; others hear
+    `members_only` when some plan of the creator would let a member buy now, else `not_on_sale`.
+    `members_only_until` keeps a tier to members; a members-only event needs the members-only perk.
+    """
+    now = now or timezone.now()
+    event = tier.event
+    if event.members_only and not perks.members_only_events:
+        return "members_only", _("This show is for members only.")
+    if (event.status != Event.Status.PUBLISHED or (tier.sales_end is not None and now >= tier.sales_end)
+            or now >= event.ends_at):
+        return "not_on_sale", _("These tickets are not on sale right now.")
+    if tier.sales_start is not None and tier.sales_start > now:
+        if now < tier.sales_start - timedelta(hours=perks.early_access_hours):
+            if now >= tier.sales_start - timedelta(hours=_longest_early_access(event.creator_id)):
+                return "members_only", _("Members can buy these tickets early; sales open to everyone later.")
+            return "not_on_sale", _("These tickets are not on sale right now.")
+    if tier.members_only_until is not None and tier.members_only_until > now and not perks.is_member:
+        return "members_only", _("These tickets are for members only until sales open to everyone.")
+    return None
+
+
+def waiting_counts(tier_ids) -> dict[str, int]:
+    """People waiting (not yet offered) per tier."""
+    from django.db.models import Count
+
+    rows = (WaitlistEntry.objects.filter(tier_id__in=list(tier_ids), status=WaitlistEntry.Status.WAITING)
+            .values("tier_id").annotate(n=Count("id")))
+    return {r["tier_id"]: r["n"] for r in rows}
+
+
 def tier_availability(tiers: list[TicketTier], now=None) -> dict[str, int]:
     """Tickets left per tier: the tier's own pool and, for the room, the venue's — whichever is tighter."""
-    from .services import tier_pools
-
     pools = {t.pk: tier_pools(t) for t in tiers}
     found = availability_by_key(sorted({k for p in pools.values() for k in p}), now)
     return {tier_id: min(found.get(k, total) for k, total in p.items()) for tier_id, p in pools.items()}
@@ -118,8 +197,6 @@ def tiers_with_availability(event: Event, now=None, buyer=None) -> list[TicketTi
     """
     from memberships.selectors import perks_for
 
-    from .services import member_price, sale_refusal
-
     now = now or timezone.now()
     perks = perks_for(buyer, event.creator_id)
     tiers = list(event.tiers.all())
@@ -128,8 +205,6 @@ def tiers_with_availability(event: Event, now=None, buyer=None) -> list[TicketTi
     for tier in tiers:
         tier.event = event  # avoid one query per tier
     left = tier_availability(tiers, now)
-    from .waitlist import waiting_counts
-
     waiting = waiting_counts([t.pk for t in tiers])
     for tier in tiers:
         # While people wait, tickets that come back are theirs: the tier is sold out for everyone else.
@@ -157,36 +232,31 @@ def tickets_of(user) -> QuerySet[Ticket]:
             .select_related("event", "event__creator", "tier").order_by("event__starts_at", "created_at"))
 
 
-def checkin_bundle(event: Event) -> dict:
-    """What a door device needs to verify tickets offline: the public key, valid tickets, revocations."""
-    from microstage.signing import public_key_b64url
-
-    from .consent import answers_by_ticket, no_recording, questions_of
-    from .models import TierPerk
-
-    rows = Ticket.objects.filter(event=event).values_list("pk", "version", "status", "checked_in_at", "tier__name",
-                                                          "tier__kind", "holder_name", "holder_email", "tier_id")
-    answered = answers_by_ticket(event)  # the holders' consent answers travel with the bundle (offline door)
-    backstage = set(TierPerk.objects.filter(tier__event=event, kind=TierPerk.Kind.BACKSTAGE)
-                    .values_list("tier_id", flat=True))
-    tickets, revoked = [], []
-    for pk, version, status, checked_in_at, tier_name, tier_kind, holder_name, holder_email, tier_id in rows:
-        if status != Ticket.Status.VALID:
-            revoked.append(pk)
-            continue
-        answers = answered.get(pk, {})
-        # The tier's kind travels with the ticket so an offline door refuses stream-only tickets too.
-        tickets.append({"id": pk, "version": version, "tier": tier_name, "tier_kind": tier_kind,
-                        "opens_room": opens_room(event.mode, tier_kind), "backstage": tier_id in backstage,
-                        "holder": holder_name or holder_email.split("@", 1)[0],
-                        "checked_in_at": checked_in_at.isoformat() if checked_in_at else None,
-                        "answers": answers, "no_recording": no_recording(answers)})
-    return {"event": event.pk, "public_key": public_key_b64url(), "algorithm": "Ed25519", "payload_prefix": "MST1",
-            "generated_at": timezone.now().isoformat(), "tickets": tickets, "revoked": revoked,
-            "questions": [{"key": q["key"], "text": q["text"]} for q in questions_of(event)]}
-
-
 # --- creator dashboard ----------------------------------------------------------------------
+
+def readiness_items(event: Event) -> list[tuple[str, str]]:
+    """What still stands between this event and publishing: (key, the reason in the creator's words)."""
+    missing = []
+    if not event.title.strip():
+        missing.append(("title", _("Give the event a title.")))
+    if not event.description.strip():
+        missing.append(("description", _("Write a short description so people know what they are buying.")))
+    if event.ends_at <= timezone.now():
+        missing.append(("past", _("The event is in the past: set a future date.")))
+    if event.mode != Event.Mode.ONLINE and not event.venue_name.strip():
+        missing.append(("venue", _("Add the venue (or make the event online only).")))
+    tiers = list(event.tiers.all())
+    if not tiers:
+        missing.append(("no_tier", _("Add at least one ticket tier.")))
+    elif all(t.quantity == 0 for t in tiers):
+        missing.append(("no_quantity", _("Give at least one tier a quantity above zero.")))
+    return missing
+
+
+def readiness(event: Event) -> list[str]:
+    """What still stands between this event and publishing, in the creator's words."""
+    return [text for _key, text in readiness_items(event)]
+
 
 def dashboard_events(creator, now=None) -> dict[str, list[Event]]:
     """A creator's events as the dashboard groups them — drafts, upcoming, past, cancelled — each
@@ -223,8 +293,6 @@ def next_event(creator, now=None) -> Event | None:
 
 def tiers_with_sales(event: Event, now=None) -> list[TicketTier]:
     """Tiers with `.available`, `.is_on_sale` and `.sold` (paid units in the tier's pool)."""
-    from commerce import inventory
-
     now = now or timezone.now()
     tiers = tiers_with_availability(event, now)
     for tier in tiers:  # the team sees the sales window, not what one buyer may do
@@ -249,6 +317,15 @@ def attendees(event: Event, q: str = "", *, guest_data: bool = True) -> QuerySet
     return qs.order_by("tier__position", "holder_email", "created_at", "id")
 
 
+def checkin_counts(event: Event) -> dict:
+    """The room at the door: tickets that open it (stream-only ones never count) and how many are in,
+    against the venue's capacity (None when it has none)."""
+    valid = Ticket.objects.filter(event=event, status=Ticket.Status.VALID)
+    room = valid.none() if event.mode == Event.Mode.ONLINE else valid.exclude(tier__kind=TicketTier.Kind.ONLINE)
+    return {"checked_in": room.filter(checked_in_at__isnull=False).count(), "tickets": room.count(),
+            "capacity": event.venue_capacity if event.mode != Event.Mode.ONLINE else None}
+
+
 def door_name(ticket: Ticket) -> str:
     """What the door calls a guest: the name on the ticket or the account's display name, never the email."""
     return ticket.holder_name or (ticket.holder.display_name if ticket.holder_id and ticket.holder else "") or ""
@@ -258,8 +335,6 @@ def paid_order_count(event: Event) -> int:
     """Paid ticket orders of the event: what cancelling it would refund."""
     from commerce.models import Order
 
-    from .services import TICKET_KIND
-
     return (Order.objects.filter(lines__kind=TICKET_KIND, lines__item_id__in=event.tiers.values("pk"),
                                  status__in=[Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED])
             .distinct().count())
@@ -267,13 +342,41 @@ def paid_order_count(event: Event) -> int:
 
 # --- drops ---------------------------------------------------------------------------------------
 
-def drops_with_availability(event: Event, now=None) -> list:
-    """The event's drops, each with `available` (the tightest of its pools), `sold`, `state`
-    (scheduled/live/ended), `is_on_sale`, `unit_price`, `currency` and `name` set."""
-    from commerce import inventory
+def drop_variant(drop: Drop):
+    return drop.variant if drop.variant_id else drop.product.variants.order_by("position", "name").first()
 
-    from .models import Drop
-    from .services import drop_on_sale, drop_pools, drop_state
+
+def drop_pools(drop: Drop, variant=None) -> dict[str, int]:
+    variant = variant or drop_variant(drop)
+    pools = {inventory.drop_key(drop.pk): drop.quantity}
+    if variant is not None:
+        pools[inventory.variant_key(variant.pk)] = variant.stock
+    return pools
+
+
+def drop_state(drop: Drop, now=None) -> str:
+    """"scheduled", "live" or "ended" (stopped from the control room, or past its window)."""
+    now = now or timezone.now()
+    if drop.stopped_at is not None and drop.stopped_at <= now:
+        return Drop.Status.ENDED
+    if now < drop.starts_at:
+        return Drop.Status.SCHEDULED
+    if now >= drop.ends_at:
+        return Drop.Status.ENDED
+    return Drop.Status.LIVE
+
+
+def drop_on_sale(drop: Drop, now=None) -> bool:
+    return (drop_state(drop, now) == Drop.Status.LIVE and drop.event.status == Event.Status.PUBLISHED
+            and drop.product.is_active)
+
+
+def drops_with_availability(event: Event, now=None, *, variant_prices: Mapping | None = None) -> list:
+    """The event's drops, each with `available` (the tightest of its pools), `sold`, `state`
+    (scheduled/live/ended), `is_on_sale`, `unit_price`, `currency` and `name` set.
+
+    `variant_prices` are the visitor's experiment prices ({(target, item id): price}, see
+    microstage.overrides); without them every drop shows its list price."""
 
     now = now or timezone.now()
     drops = list(Drop.objects.filter(event=event).select_related("event", "product", "variant")
@@ -293,7 +396,7 @@ def drops_with_availability(event: Event, now=None) -> list:
         d.is_on_sale = drop_on_sale(d, now)
         v = d.variant_obj
         d.unit_price = d.price if d.price is not None else (v.unit_price if v else d.product.price)
-        d.unit_price = overrides.price("drop", d.pk, d.unit_price)  # an experiment's variant price, if any
+        d.unit_price = overrides.price("drop", d.pk, d.unit_price, variant_prices)  # an experiment's variant
         d.currency = d.product.currency
         d.name = variant_label(d.product.name, v.name if v else None)
         d.choices = range(1, max(1, min(d.per_person_limit, d.available, 10)) + 1)

@@ -17,7 +17,7 @@ def show_ends(event_ids: set[str]) -> dict:
 
 
 def register() -> None:
-    from .services import DROP_KIND, TICKET_KIND
+    from .models import DROP_KIND, TICKET_KIND
 
     sellables.register_event_of(TICKET_KIND, ticket_event)
     sellables.register_event_of(DROP_KIND, drop_event)

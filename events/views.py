@@ -21,8 +21,9 @@ from commerce.services import LineRequest
 from microstage.errors import ServiceError
 from microstage.models import Creator
 
-from . import bundles, consent, ical, page_cache, pages, selectors, services, transfers, waitlist_views
-from .models import Event, Ticket, in_zone
+from . import bundles, consent, ical, page_cache, pages, selectors, transfers, waitlist_views
+from .models import TICKET_KIND, Bundle, Event, Ticket, in_zone
+from .services import tickets as ticket_services
 
 PAGE_SIZE = 12
 RADIUS_CHOICES = [(5, "5 km"), (10, "10 km"), (25, "25 km"), (50, "50 km"), (100, "100 km"), (250, "250 km")]
@@ -169,7 +170,8 @@ def _landing(request, slug):
     for tier in tiers:  # a choice kept across the log-in detour, or the tier a "notify me" link names
         tier.chosen = _int(request.GET.get(f"qty_{tier.pk}")) or (1 if request.GET.get("tier") == tier.pk else 0)
     buyable = any(t.state == "on_sale" for t in tiers)
-    drops = selectors.drops_with_availability(event)
+    variant_prices = getattr(request, "variant_prices", None)  # the visitor's experiment prices
+    drops = selectors.drops_with_availability(event, variant_prices=variant_prices)
     for drop in drops:  # a "notify me" link opens its drop already chosen
         drop.chosen = request.GET.get("drop") == drop.pk
     return render(request, "events/landing.html", {
@@ -240,7 +242,7 @@ def reserve(request, slug):
         if options is None:
             messages.error(request, gettext("Use a pass or a discount code, not both. Nothing was reserved."))
             return redirect(back + "#tickets")
-        order = commerce.reserve(requests=[LineRequest(services.TICKET_KIND, tid, q, options)
+        order = commerce.reserve(requests=[LineRequest(TICKET_KIND, tid, q, options)
                                            for tid, q in wanted.items()],
                                  buyer=request.user, email=request.user.email)
     except ServiceError as exc:
@@ -317,7 +319,7 @@ def _ticket_rows(tickets, user) -> list[dict]:
         row = {"ticket": ticket, "event": ticket.event, "calendar": pages.calendar_links(ticket.event),
                "valid": ticket.status == Ticket.Status.VALID, "transferable": ticket.holder_id == user.pk}
         if row["valid"] and mine:
-            row["qr"] = pages.ticket_qr_svg(services.qr_payload(ticket), pages.ticket_label(ticket))
+            row["qr"] = pages.ticket_qr_svg(ticket_services.qr_payload(ticket), pages.ticket_label(ticket))
             state = consent.onboarding(ticket)
             if state["questions"]:
                 row["onboarding"] = state
@@ -348,7 +350,7 @@ def ticket_transfer(request, ticket_id):
     if request.POST.get("confirm") != "yes":
         return render(request, "events/ticket_transfer.html", {"ticket": ticket, "form": form, "confirming": True})
     try:
-        services.transfer_ticket(ticket_id=ticket.pk, actor=request.user, email=form.cleaned_data["email"])
+        transfers.transfer_ticket(ticket_id=ticket.pk, actor=request.user, email=form.cleaned_data["email"])
     except ServiceError as exc:
         if getattr(exc, "fields", None):
             for message in exc.fields.get("email", []):
@@ -418,3 +420,16 @@ def order_tickets_section(request, order, lines) -> str:
 
     return render_to_string("events/_order_tickets.html", {"rows": rows, "others": others, "order": order},
                             request=request) + downloads_section(request, order, lines)
+
+
+def order_bundle_section(request, order, lines) -> str:
+    """The order page's bundle block: the tickets (unless the ticket block shows them) and the credit."""
+    tickets_html = "" if order.lines.filter(kind=TICKET_KIND).exists() else order_tickets_section(request, order, lines)
+    rows = []
+    for line in lines:
+        bundle = Bundle.objects.filter(pk=line.item_id).first()
+        if bundle is not None:
+            rows.append({"line": line, "bundle": bundle, "items": bundles.parts(bundle),
+                         "credit": bundle.credit * line.quantity})
+    return render_to_string("events/_order_bundles.html", {"order": order, "rows": rows,
+                                                           "tickets_html": tickets_html}, request=request)

@@ -30,7 +30,8 @@ from commerce.models import Order
 from microstage.errors import Conflict, Invalid, NotFound, ServiceError
 from microstage.notifications.services import notify
 
-from .models import Event, TicketTier, WaitlistEntry
+from .models import BUNDLE_KIND, TICKET_KIND, BundleItem, Event, TicketTier, WaitlistEntry
+from .selectors import may_see_event, sale_refusal, tier_availability
 
 log = logging.getLogger(__name__)
 Status = WaitlistEntry.Status
@@ -40,15 +41,7 @@ _offering: ContextVar[str] = ContextVar("waitlist_offering", default="")
 
 
 # --- reads ----------------------------------------------------------------------------------------
-
-def waiting_counts(tier_ids) -> dict[str, int]:
-    """People waiting (not yet offered) per tier."""
-    from django.db.models import Count
-
-    rows = (WaitlistEntry.objects.filter(tier_id__in=list(tier_ids), status=Status.WAITING)
-            .values("tier_id").annotate(n=Count("id")))
-    return {r["tier_id"]: r["n"] for r in rows}
-
+# (how many wait per tier: events.selectors.waiting_counts)
 
 def position_of(entry: WaitlistEntry) -> int | None:
     """1 for the first person waiting; None once the entry is no longer waiting."""
@@ -93,7 +86,7 @@ def list_for_event(event: Event):
 def guard(tier: TicketTier, buyer) -> None:
     """Raise sold_out for anyone but the line while people wait for this tier.
 
-    Called by events.services.ticket_offer (and the bundle offer) before commerce reserves. First it
+    Called by events.services.tickets.ticket_offer (and the bundle offer) before commerce reserves. First it
     gives the line any tickets that have come back (on demand, so nobody waits for the beat task).
     """
     if _offering.get():
@@ -127,8 +120,6 @@ def _check_quantity(quantity, tier: TicketTier) -> int:
 
 
 def _visible_tier(tier_id: str, user) -> TicketTier:
-    from .services import may_see_event
-
     tier = TicketTier.objects.select_related("event").filter(pk=tier_id).first() if isinstance(tier_id, str) else None
     if tier is None or tier.event.status == Event.Status.DRAFT or not may_see_event(user, tier.event):
         raise NotFound(_("No such ticket tier."))
@@ -142,9 +133,6 @@ def join(*, tier_id: str, user, quantity=None) -> tuple[WaitlistEntry, bool]:
     cost anyone their place or give them two.
     """
     from memberships.selectors import perks_for
-
-    from .selectors import tier_availability
-    from .services import sale_refusal
 
     tier = _visible_tier(tier_id, user)
     quantity = _check_quantity(quantity, tier)
@@ -237,8 +225,6 @@ def promote(tier_id: str) -> list[WaitlistEntry]:
     """
     from commerce import services as commerce
 
-    from .services import TICKET_KIND
-
     expire_offers(tier_id)
     offers = []
     while True:
@@ -327,8 +313,6 @@ def on_ticket_line_cancelled(line) -> None:
 
 def on_order_refunded(sender, order, **kwargs) -> None:
     """order_refunded receiver: refunded tickets go back to the waiting lines of their tiers."""
-    from .services import TICKET_KIND
-
     tier_ids = set(order.lines.filter(kind=TICKET_KIND).values_list("item_id", flat=True))
     tier_ids |= set(_bundle_tiers(order))
     for tier_id in tier_ids:
@@ -336,9 +320,6 @@ def on_order_refunded(sender, order, **kwargs) -> None:
 
 
 def _bundle_tiers(order) -> list[str]:
-    from .bundles import BUNDLE_KIND
-    from .models import BundleItem
-
     bundle_ids = list(order.lines.filter(kind=BUNDLE_KIND).values_list("item_id", flat=True))
     if not bundle_ids:
         return []

@@ -55,30 +55,29 @@ def record_referral(*, code: str, referred, creator_id: str | None = None) -> Re
     return referral
 
 
-def reward_for_order(*, user, creator_id: str, order_id: str, total) -> None:
-    """At a paid order (inside its transaction): pay the referrer if this is the referred fan's first
-    paid order with the creator and it reaches the minimum; close the referral otherwise."""
-    from .services import award
-
+def reward_for_order(*, user, creator_id: str, order_id: str, total) -> Referral | None:
+    """At a paid order (inside its transaction): the referral this order rewards, if this is the referred
+    fan's first paid order with the creator and it reaches the minimum (marked rewarded; the caller pays
+    the referrer REFERRAL_POINTS through the loyalty ledger, memberships.services.award_purchase); the
+    referral is closed otherwise. None when nothing is rewarded."""
     total = Decimal(str(total or 0))
     if user is None or total <= 0:
-        return  # a free order is no purchase: it neither earns nor uses up the referral
+        return None  # a free order is no purchase: it neither earns nor uses up the referral
     referral = (Referral.objects.select_for_update()
                 .filter(creator_id=creator_id, referred=user, status=Referral.Status.PENDING).first())
     if referral is None:
-        return
+        return None
     earlier_paid = (_orders_with(user, creator_id).exclude(pk=order_id)
                     .filter(paid_at__isnull=False, total__gt=0, paid_at__lte=timezone.now()).exists())
     referral.order_id = order_id
     if earlier_paid or total < minimum_order():
         referral.status = Referral.Status.NOT_ELIGIBLE
         referral.save(update_fields=["status", "order_id"])
-        return
+        return None
     referral.status = Referral.Status.REWARDED
     referral.rewarded_at = timezone.now()
     referral.save(update_fields=["status", "order_id", "rewarded_at"])
-    award(user=referral.referrer, creator_id=creator_id, points=REFERRAL_POINTS,
-          reason=LoyaltyEntry.Reason.REFERRAL, key=f"referral:{creator_id}:{user.pk}", note="A fan you invited")
+    return referral
 
 
 def on_order_refunded(sender, order, amount=None, **kwargs) -> None:

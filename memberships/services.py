@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 PURPOSE = "memberships.membership"
 POINTS_PER_CURRENCY_UNIT = 1
 ATTENDANCE_POINTS = 50
-REFERRAL_POINTS = referrals.REFERRAL_POINTS
 
 
 # --- loyalty ledger ---------------------------------------------------------------------------
@@ -105,11 +104,11 @@ def award_purchase(*, user, creator_id: str, order_id: str, total) -> None:
     if points > 0:
         award(user=user, creator_id=creator_id, points=points, reason=LoyaltyEntry.Reason.PURCHASE,
               key=f"order:{order_id}", note=f"Order {order_id}")
-    referrals.reward_for_order(user=user, creator_id=creator_id, order_id=order_id, total=total)
-
-
-# Referral rules (new accounts only, first paid order above a minimum, reversed on refund): referrals.py.
-record_referral = referrals.record_referral
+    # Referral rules (new accounts only, first paid order above a minimum, reversed on refund): referrals.py.
+    referral = referrals.reward_for_order(user=user, creator_id=creator_id, order_id=order_id, total=total)
+    if referral is not None:
+        award(user=referral.referrer, creator_id=creator_id, points=referrals.REFERRAL_POINTS,
+              reason=LoyaltyEntry.Reason.REFERRAL, key=f"referral:{creator_id}:{user.pk}", note="A fan you invited")
 
 
 def referral_code(user, creator_id: str) -> str:
@@ -644,7 +643,7 @@ def update_pass_product(*, creator, product_id: str, **values) -> PassProduct:
 
 # --- passes and codes as sellables -------------------------------------------------------------
 # Passes are sold through commerce as kind "pass"; a ticket line may be paid with a pass ({"pass": id})
-# or carry a reward's discount code ({"code": code}). events.services.ticket_offer asks the checks below
+# or carry a reward's discount code ({"code": code}). events.services.tickets.ticket_offer asks the checks below
 # before commerce reserves, and the ticket's callbacks spend the credits or the code when it is paid.
 
 PASS_KIND = "pass"

@@ -1,31 +1,17 @@
-"""Price overrides: a hook the selling apps ask ("is there another price for this item, for this
-request?") and an app higher up (analytics experiments) answers, without the selling apps importing it.
+"""Experiment prices: which price an item has for one buyer, given the variant prices they were assigned.
 
-Providers are registered once at startup (`AppConfig.ready()`); each takes (target, item_id) and returns
-a Decimal or None. The first non-None answer wins; with no provider or no answer the default stands.
+The variant prices are an explicit argument, a plain mapping {(target, item id): Decimal} where target is
+"drop" or "group_buy". Analytics assigns them per visitor (its middleware puts them on the request as
+`request.variant_prices`); views pass them on to the selectors and services that price, so the same
+call prices the same from a view, a task or a test. Without a mapping (or an entry) the default stands.
 """
-from collections.abc import Callable
+from collections.abc import Mapping
 from decimal import Decimal
 
-Provider = Callable[[str, str], Decimal | None]
-
-_providers: list[Provider] = []
+VariantPrices = Mapping[tuple[str, str], Decimal]
 
 
-def register(provider: Provider) -> None:
-    if provider not in _providers:
-        _providers.append(provider)
-
-
-def unregister(provider: Provider) -> None:
-    if provider in _providers:
-        _providers.remove(provider)
-
-
-def price(target: str, item_id: str, default: Decimal) -> Decimal:
-    """The price of `item_id` (a "drop" or "group_buy") for the current request, else `default`."""
-    for provider in _providers:
-        value = provider(target, str(item_id))
-        if value is not None:
-            return value
-    return default
+def price(target: str, item_id: str, default: Decimal, variant_prices: VariantPrices | None = None) -> Decimal:
+    """The price of `item_id` (a "drop" or "group_buy") under `variant_prices`, else `default`."""
+    value = (variant_prices or {}).get((target, str(item_id)))
+    return default if value is None else value

@@ -18,13 +18,14 @@ from .services import preflight
 @require_GET
 def control_room(request, event):
     summary = consent.summary(event)  # the counts the creator checks before going live
+    drops = drops_with_availability(event, variant_prices=getattr(request, "variant_prices", None))
     return render(request, "streaming/control.html", {
         "consent_rows": consent.count_rows(event, summary),
         "consent_no_recording": sum(a["no_recording"] for a in summary["attendees"]),
         "event": event, "status": selectors.control_status(event),
         "preflight": selectors.last_preflight(event.pk) or selectors.preflight(event),
         "ws_path": f"/ws/events/{event.pk}/", "chat_history": selectors.recent_chat(event.pk),
-        "watch_url": f"/e/{event.slug}/watch/", "drops": drops_with_availability(event), "can_edit": request.can_edit,
+        "watch_url": f"/e/{event.slug}/watch/", "drops": drops, "can_edit": request.can_edit,
         "test_preview": selectors.private_test_preview(event),
         "program_modes": [("live", "Live"), ("audio_only", "Audio only"), ("slate", "Standby slate")],
     })

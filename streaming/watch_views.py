@@ -25,7 +25,7 @@ def watch(request, slug: str):
     status = watching.watch_status(event, request.user, access)
     return render(request, "streaming/watch.html", {
         "event": event, "access": access, "status": status, "tiers": tiers_with_availability(event),
-        "drops": drops_with_availability(event),
+        "drops": drops_with_availability(event, variant_prices=getattr(request, "variant_prices", None)),
         "ws_path": f"/ws/events/{event.pk}/", "status_url": request.path + "status/",
         "chat_history": selectors.recent_chat(event.pk) if access.can_read else [],
         "replay_offer": replays.replay_for_sale(event, request.user) if status["state"] == "after" else None,

@@ -8,7 +8,7 @@ from django.utils import timezone
 from analytics.models import PageView, Visitor
 from commerce.models import Order, OrderLine, Product
 from events.models import Drop
-from events.services import DROP_KIND, TICKET_KIND
+from events.models import DROP_KIND, TICKET_KIND
 from events.tests.factories import EventFactory, TierFactory
 from microstage.tests.factories import CreatorFactory, UserFactory
 from streaming.models import ChatMessage

@@ -153,7 +153,7 @@ def signed_in_page(browser, live_server, user, viewport=PHONE):
 
 def _buy_standard(event, user):
     from commerce import services as commerce
-    from events.services import TICKET_KIND
+    from events.models import TICKET_KIND
 
     tier = event.tiers.get(name="Standard")
     order = commerce.reserve(requests=[commerce.LineRequest(TICKET_KIND, tier.pk, 1)], buyer=user)

@@ -133,7 +133,7 @@ def test_anonymous_pages_run_under_the_policy(browser, live_server, demo):
 
 def test_attendee_pages_and_sandbox_checkout_run_under_the_policy(browser, live_server, demo):
     from commerce import services as commerce
-    from events.services import TICKET_KIND
+    from events.models import TICKET_KIND
 
     event, fan = demo["event"], demo["fan"]
     tier = event.tiers.order_by("price").first()

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from commerce.models import Order, OrderLine
 from events.models import Ticket
-from events.services import TICKET_KIND
+from events.models import TICKET_KIND
 from events.tests.factories import EventFactory, TierFactory
 from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member

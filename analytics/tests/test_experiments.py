@@ -7,13 +7,13 @@ import pytest
 from django.test import Client
 
 from analytics import selectors, services
-from analytics.middleware import COOKIE, current_request
+from analytics.middleware import COOKIE
 from analytics.models import Experiment, PageView, Visitor
 from analytics.tasks import flush_page_views
 from commerce import groupbuys
 from commerce.models import Order
 from commerce.tests.groupbuy_helpers import group_buy, past_deadline
-from events import services as event_services
+from events.services import drops as drop_services
 from events.tests.test_drops import buy, live_drop
 from microstage.models import Role
 from microstage.tests.factories import UserFactory, team_member
@@ -28,20 +28,9 @@ def _sandbox(settings):
     settings.PAYMENTS_PROVIDER = "sandbox"
 
 
-class AsVisitor:
-    """Code run as if inside a request of this visitor (the middleware's context)."""
-
-    def __init__(self, visitor_id):
-        self.COOKIES = {COOKIE: visitor_id}
-        self.visitor_id = visitor_id
-        self.experiment_variants = services.variants_for(visitor_id)
-
-    def __enter__(self):
-        self.token = current_request.set(self)
-        return self
-
-    def __exit__(self, *exc):
-        current_request.reset(self.token)
+def prices_of(visitor_id) -> dict:
+    """This visitor's experiment prices, as the middleware puts them on their requests (request.variant_prices)."""
+    return services.variant_prices(services.variants_for(visitor_id))
 
 
 def visitor_with(exp, key: str) -> str:
@@ -77,17 +66,56 @@ def test_variant_price_shown_and_sold_and_recorded_on_the_page_view():
     assert page.status_code == 200 and b"9.50" in page.content
     flush_page_views.apply().get()  # page views are buffered; the beat task writes them
     assert PageView.objects.get().variant == f"{exp.pk}:b"
-    with AsVisitor(cheap):
-        assert event_services.drop_offer(drop.pk, 1, UserFactory()).unit_price == Decimal("9.50")
-        order = buy(drop)
+    assert drop_services.drop_offer(drop.pk, 1, UserFactory(), variant_prices=prices_of(cheap)).unit_price \
+        == Decimal("9.50")
+    order = buy(drop, variant_prices=prices_of(cheap))
     assert order.lines.get().unit_price == Decimal("9.50")
     assert Order.objects.get(pk=order.pk).total == Decimal("9.50")
-    with AsVisitor(visitor_with(exp, "a")):
-        assert buy(drop).total == Decimal("15.00")
-    assert buy(drop).total == Decimal("15.00")  # outside any request: the drop's own price
+    assert buy(drop, variant_prices=prices_of(visitor_with(exp, "a"))).total == Decimal("15.00")
+    assert buy(drop).total == Decimal("15.00")  # no variant prices: the drop's own price
     services.stop_experiment(exp)
-    with AsVisitor(cheap):
-        assert buy(drop).total == Decimal("15.00")  # stopped: everyone pays the normal price
+    assert buy(drop, variant_prices=prices_of(cheap)).total == Decimal("15.00")  # stopped: the normal price
+
+
+def test_the_same_reserve_prices_the_same_from_a_view_a_task_and_a_test():
+    """The variant is an argument, never read from a request: a view passes the visitor's prices on, and a
+    task or a test gets exactly what it passes (the list price when it passes none)."""
+    from microstage.celery import app as celery_app
+
+    drop = live_drop(quantity=10)
+    exp = drop_experiment(drop)
+    cheap = visitor_with(exp, "b")
+    client = Client()
+    client.cookies[COOKIE] = cheap
+    buyer = UserFactory()
+    client.force_login(buyer)
+    response = client.post(f"/e/{drop.event.slug}/drops/{drop.pk}/reserve/", {"quantity": "1"})
+    assert response.status_code == 302
+    assert Order.objects.get(buyer=buyer).total == Decimal("9.50")  # from a view: the visitor's variant
+
+    assert buy(drop, pay=False, variant_prices=prices_of(cheap)).total == Decimal("9.50")  # from a test
+    assert buy(drop, pay=False).total == Decimal("15.00")
+
+    @celery_app.task(name="analytics.tests.reserve_drop")
+    def reserve_drop(drop_id, visitor_id=None):
+        drop_ = drop.__class__.objects.get(pk=drop_id)
+        return str(buy(drop_, pay=False, variant_prices=prices_of(visitor_id) if visitor_id else None).total)
+
+    assert reserve_drop.apply(args=[drop.pk]).get() == "15.00"  # from a task: no variant, the list price
+    assert reserve_drop.apply(args=[drop.pk, cheap]).get() == "9.50"
+    celery_app.tasks.unregister("analytics.tests.reserve_drop")
+
+
+def test_prices_never_come_from_request_state():
+    from analytics import middleware
+    from microstage import overrides
+
+    assert not hasattr(middleware, "current_request")
+    assert not hasattr(overrides, "register")
+    prices = {("drop", "drp_1"): Decimal("9.50")}
+    assert overrides.price("drop", "drp_1", Decimal("15.00")) == Decimal("15.00")
+    assert overrides.price("drop", "drp_1", Decimal("15.00"), prices) == Decimal("9.50")
+    assert overrides.price("group_buy", "drp_1", Decimal("15.00"), prices) == Decimal("15.00")
 
 
 def test_opted_out_visitors_get_the_normal_price_and_are_not_counted():
@@ -106,10 +134,9 @@ def test_group_buy_offer_price_is_authorised_and_caps_the_group_price():
                                      variants=[{"key": "a", "price": "10.00", "weight": 1},
                                                {"key": "b", "price": "6.00", "weight": 1}])
     low, high = UserFactory(), UserFactory()
-    with AsVisitor(visitor_with(exp, "b")):
-        p_low = groupbuys.join(group_buy_id=gb.pk, user=low, quantity=2)
-    with AsVisitor(visitor_with(exp, "a")):
-        p_high = groupbuys.join(group_buy_id=gb.pk, user=high, quantity=1)
+    p_low = groupbuys.join(group_buy_id=gb.pk, user=low, quantity=2, variant_prices=prices_of(visitor_with(exp, "b")))
+    p_high = groupbuys.join(group_buy_id=gb.pk, user=high, quantity=1,
+                            variant_prices=prices_of(visitor_with(exp, "a")))
     assert p_low.order.total == Decimal("12.00") and p_high.order.total == Decimal("10.00")
     past_deadline(gb)
     groupbuys.settle(gb.pk)
@@ -155,11 +182,9 @@ def test_results_per_variant_exact():
         user = UserFactory()
         services.link_visitor(vid, user)
         buyers[vid] = user
-        with AsVisitor(vid):
-            for q in qty_orders:
-                buy(drop, buyer=user, quantity=q)
-    with AsVisitor(seen["b"][2]):
-        buy(drop, pay=False)  # a reservation never paid is no conversion
+        for q in qty_orders:
+            buy(drop, buyer=user, quantity=q, variant_prices=prices_of(vid))
+    buy(drop, pay=False, variant_prices=prices_of(seen["b"][2]))  # a reservation never paid is no conversion
     buy(drop)  # a buyer who was never a visitor of the experiment
     res = {r["key"]: r for r in selectors.experiment_results(exp)}
     assert (res["a"]["visitors"], res["a"]["sample_size"], res["a"]["conversions"]) == (4, 4, 1)

@@ -12,7 +12,7 @@ import pytest
 from django.test import Client
 
 from commerce import services as commerce
-from events.services import TICKET_KIND
+from events.models import TICKET_KIND
 from events.tests.factories import EventFactory, TierFactory
 from microstage.models import Role
 from microstage.tests.factories import UserFactory, team_member

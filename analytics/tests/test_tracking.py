@@ -111,16 +111,20 @@ def test_visitor_linked_at_purchase(settings):
     assert client.get(order.get_absolute_url()).status_code == 200
     flush_views()
     assert PageView.objects.filter(page="order", event_id=event.pk).count() == 1
-    from commerce import services as commerce
-    from analytics.middleware import current_request
+    checkout = client.post(f"/orders/{order.pk}/pay/")  # this browser pays: the sandbox's hosted page
+    assert checkout.status_code == 302 and Visitor.objects.get().user_id is None
+    assert client.post(checkout["Location"], {"outcome": "pay"}).status_code == 302
+    assert Order.objects.get(pk=order.pk).status == Order.Status.PAID
+    assert client.cookies[COOKIE].value == visitor.pk
+    assert Visitor.objects.get(pk=visitor.pk).user_id == buyer.pk
 
-    class FakeRequest:  # the paying request of this browser (the sandbox pays outside a request here)
-        COOKIES = {COOKIE: visitor.pk}
-        visitor_id = visitor.pk
 
-    token = current_request.set(FakeRequest())
-    try:
-        commerce.sandbox_pay(order.pk)
-    finally:
-        current_request.reset(token)
-    assert Visitor.objects.get().user_id == buyer.pk
+def test_visitor_not_linked_by_a_request_that_pays_nothing(settings):
+    settings.PAYMENTS_PROVIDER = "sandbox"
+    event = EventFactory(status="published", starts_at=timezone.now() + timedelta(days=3))
+    client = Client()
+    client.get(event.get_absolute_url())
+    flush_views()
+    client.force_login(UserFactory())
+    client.post(f"/e/{event.slug}/reserve/", {})  # a POST, but nothing is paid
+    assert Visitor.objects.get().user_id is None

@@ -128,7 +128,8 @@ class GroupBuyJoinView(APIView):
     def post(self, request, group_buy_id):
         data = parse(JoinInSerializer, request)
         result = groupbuys.join(group_buy_id=group_buy_id, user=request.user, quantity=data["quantity"],
-                                payment_method=data["payment_method"])
+                                payment_method=data["payment_method"],
+                                variant_prices=getattr(request, "variant_prices", None))
         body = {"participant": result.participant.pk, "order": result.order.pk, "status": result.status}
         if result.payment is not None or result.client_secret:
             body["payment"] = {"id": result.payment.pk if result.payment else None,

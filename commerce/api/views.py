@@ -56,7 +56,8 @@ class OrderListView(APIView):
         order = services.reserve(
             requests=[services.LineRequest(ln["kind"], ln["item_id"], ln["quantity"], ln["options"])
                       for ln in data["lines"]],
-            buyer=request.user, email=data.get("email") or "")
+            buyer=request.user, email=data.get("email") or "",
+            variant_prices=getattr(request, "variant_prices", None))  # the visitor's experiment prices
         order, _ = _order(request.user, order.pk)
         return Response(s.OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 

@@ -88,7 +88,7 @@ class OnboardingView(APIView):
 
 
 def _visible_drop(user, drop_id: str) -> Drop:
-    from events.services import may_see_event
+    from events.selectors import may_see_event
 
     drop = Drop.objects.select_related("event", "product").filter(pk=drop_id).first()
     if drop is None or drop.event.status == Event.Status.DRAFT and role_of(user, drop.event.creator_id) is None \
@@ -98,7 +98,7 @@ def _visible_drop(user, drop_id: str) -> Drop:
 
 
 def _visible_tier(user, tier_id: str) -> TicketTier:
-    from events.services import may_see_event
+    from events.selectors import may_see_event
 
     tier = TicketTier.objects.select_related("event").filter(pk=tier_id).first()
     if tier is None or tier.event.status == Event.Status.DRAFT and role_of(user, tier.event.creator_id) is None \

@@ -326,7 +326,7 @@ class TicketSerializer(serializers.Serializer):
     checked_in_at = AwareDateTimeField(allow_null=True)
 
     def get_qr_payload(self, ticket) -> str | None:
-        from events.services import qr_payload
+        from events.services.tickets import qr_payload
 
         return qr_payload(ticket) if ticket.status == ticket.Status.VALID else None
 

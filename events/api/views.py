@@ -17,7 +17,10 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from events import perks, selectors, services
+from events import perks, selectors, transfers
+from events.services import checkin as checkin_services
+from events.services import drops as drop_services
+from events.services import events as event_services
 from events.models import CheckIn, Event, TicketTier, in_zone
 from microstage.api.pagination import Pagination
 from microstage.api.views import parse
@@ -54,20 +57,20 @@ def _visible_event(user, event_id: str) -> Event:
     event = _event(event_id)
     if event.status == Event.Status.DRAFT and role_of(user, event.creator_id) is None:
         raise NotFound(_("No such event."))
-    if not services.may_see_event(user, event):
+    if not selectors.may_see_event(user, event):
         raise NotFound(_("No such event."))
     return event
 
 
 def _door_event(user, event_id: str) -> Event:
     event = _event(event_id)
-    services.require_door(user, event)
+    checkin_services.require_door(user, event)
     return event
 
 
 def _detail(event: Event, request) -> dict:
     event.tier_list = selectors.tiers_with_availability(event, buyer=request.user)
-    event.drop_list = selectors.drops_with_availability(event)
+    event.drop_list = selectors.drops_with_availability(event, variant_prices=getattr(request, "variant_prices", None))
     return s.EventDetailSerializer(event, context={"request": request}).data
 
 
@@ -144,7 +147,7 @@ class EventListView(APIView):
     def post(self, request):
         data = parse(s.EventInSerializer, request)
         creator = creator_for_team(request.user, data["creator"], roles=EDIT_ROLES)
-        event = services.create_event(creator=creator, **s.event_fields(data))
+        event = event_services.create_event(creator=creator, **s.event_fields(data))
         return Response(s.EventCreatedSerializer(event, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)
 
@@ -169,7 +172,7 @@ class EventDetailView(APIView):
         if data.get("creator", event.creator_id) != event.creator_id:
             raise Invalid(_("An event cannot move to another creator."),
                           fields={"creator": [_("An event cannot move to another creator.")]})
-        event = services.update_event(event, **s.event_fields(data, event))
+        event = event_services.update_event(event, **s.event_fields(data, event))
         return Response(_detail(_event(event.pk), request))
 
 
@@ -178,7 +181,7 @@ class EventPublishView(APIView):
                                             409: OpenApiResponse(s.NotReadySerializer, description="not_ready")},
                    summary="Publish an event once it is ready")
     def post(self, request, event_id):
-        event = services.publish(team_event(request.user, event_id))
+        event = event_services.publish(team_event(request.user, event_id))
         return Response(s.PublishedSerializer(event).data)
 
 
@@ -195,8 +198,9 @@ class DropListView(APIView):
     def post(self, request, event_id):
         event = team_event(request.user, event_id)
         data = parse(s.DropInSerializer, request)
-        drop = services.create_drop(event, actor=request.user, **data)
-        out = next(d for d in selectors.drops_with_availability(event) if d.pk == drop.pk)
+        drop = drop_services.create_drop(event, actor=request.user, **data)
+        drops = selectors.drops_with_availability(event, variant_prices=getattr(request, "variant_prices", None))
+        out = next(d for d in drops if d.pk == drop.pk)
         return Response(s.DropSerializer(out).data, status=status.HTTP_201_CREATED)
 
 
@@ -216,7 +220,7 @@ class TicketTransferView(APIView):
                    summary="Give a ticket to someone else; its old QR payload stops working")
     def post(self, request, ticket_id):
         data = parse(s.TransferSerializer, request)
-        ticket = services.transfer_ticket(ticket_id=ticket_id, actor=request.user, email=data["email"])
+        ticket = transfers.transfer_ticket(ticket_id=ticket_id, actor=request.user, email=data["email"])
         return Response(s.TransferredSerializer(ticket).data)
 
 
@@ -234,7 +238,7 @@ class CheckInView(APIView):
     def post(self, request, event_id):
         event = _door_event(request.user, event_id)
         data = parse(s.CheckInInSerializer, request)
-        result, ticket, _scan = services.check_in(event=event, payload=data["payload"], actor=request.user,
+        result, ticket, _scan = checkin_services.check_in(event=event, payload=data["payload"], actor=request.user,
                                               device=data["device"])
         if result == CheckIn.Result.OK:
             scanned = s.ScannedTicketSerializer(ticket).data
@@ -279,12 +283,12 @@ class CheckInSyncView(APIView):
     def post(self, request, event_id):
         event = _door_event(request.user, event_id)
         data = parse(s.SyncInSerializer, request)
-        return Response({"results": services.sync_scans(event=event, scans=data["scans"], actor=request.user)})
+        return Response({"results": checkin_services.sync_scans(event=event, scans=data["scans"], actor=request.user)})
 
 
 class CheckInBundleView(APIView):
     @extend_schema(responses=s.BundleSerializer, summary="Everything a door device needs to scan offline")
     def get(self, request, event_id):
-        response = Response(services.issue_checkin_bundle(_door_event(request.user, event_id)))
+        response = Response(checkin_services.issue_checkin_bundle(_door_event(request.user, event_id)))
         response["Cache-Control"] = "private, no-store"
         return response

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from commerce import services as commerce
 from events.models import Event, Ticket, TicketTier
-from events.services import TICKET_KIND
+from events.models import TICKET_KIND
 from microstage.tests.factories import CreatorFactory
 
 

@@ -6,7 +6,9 @@ from django.contrib.admin.utils import quote  # admin URLs escape "_" in our ids
 
 from commerce import services as commerce
 from events.models import CheckIn, Ticket
-from events.services import TICKET_KIND, check_in, qr_payload
+from events.models import TICKET_KIND
+from events.services.checkin import check_in
+from events.services.tickets import qr_payload
 from microstage.models import User
 from microstage.tests.factories import UserFactory
 

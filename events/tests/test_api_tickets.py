@@ -5,7 +5,7 @@ import pytest
 from django.utils import timezone
 
 from events.models import CheckIn, Ticket
-from events.services import qr_payload
+from events.services.tickets import qr_payload
 from microstage.models import Role
 from microstage.signing import public_key_b64url
 from microstage.tests.factories import UserFactory, team_member

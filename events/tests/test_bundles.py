@@ -255,7 +255,7 @@ class TestDashboard:
 
 @pytest.mark.django_db
 def test_cancelling_the_show_refunds_its_bundles(setup, make_api):
-    from events.services import cancel_event
+    from events.services.events import cancel_event
 
     tier, product, variant, creator, owner = setup
     bundle = make_bundle(creator, tier, variant)

@@ -11,7 +11,8 @@ from django.utils import timezone
 from events.models import ConsentAnswers, Ticket
 from allauth.account.models import EmailAddress
 
-from events.services import qr_payload, transfer_ticket
+from events.services.tickets import qr_payload
+from events.transfers import transfer_ticket
 from events.transfers import claim_ticket, claim_token
 from microstage.models import Role
 from microstage.notifications.models import Notification

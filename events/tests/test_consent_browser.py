@@ -7,7 +7,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from events import consent, services
+from events import consent
+from events.services.tickets import qr_payload
 from events.tests.test_consent import QUESTIONS
 from events.tests.test_api_tickets import buy
 from events.tests.test_door import make_show
@@ -91,14 +92,14 @@ def test_door_flags_no_recording_online_and_offline(phone, live_server):
         page.wait_for_function("(n) => document.querySelector('#door-result').dataset.scan !== n", arg=before)
         return page.locator("#door-result")
 
-    result = enter(services.qr_payload(first))
+    result = enter(qr_payload(first))
     expect(result).to_have_attribute("data-result", "ok")
     expect(result.locator(".no-recording")).to_be_visible()
     expect(result.locator(".door-answers li[data-key='photos']")).to_contain_text("Yes")
     shot(page, "door-no-recording")
 
     page.context.set_offline(True)
-    result = enter(services.qr_payload(second))
+    result = enter(qr_payload(second))
     expect(result).to_have_attribute("data-result", "ok")
     expect(result).to_contain_text("offline")
     expect(result.locator(".no-recording")).to_have_count(0)

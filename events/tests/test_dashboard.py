@@ -14,7 +14,7 @@ from PIL import Image
 from commerce import services as commerce
 from commerce.models import Order
 from events.models import Event, Ticket, TicketTier
-from events.services import TICKET_KIND
+from events.models import TICKET_KIND
 from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
 

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import timezone
 
-from events import services
+from events.services.checkin import check_in
+from events.services.tickets import qr_payload
 from events.models import CheckIn
 from events.tests.test_door import buy, make_show
 from microstage.models import Role
@@ -63,7 +64,7 @@ def test_door_scanner_live_then_offline_then_sync(door_phone, live_server):
     expect(page.locator("#door-reader")).to_be_hidden()
 
     # The bundled Ed25519 library verifies our signatures too (for browsers without WebCrypto Ed25519).
-    payload = services.qr_payload(first)
+    payload = qr_payload(first)
     checks = page.evaluate("""async (payload) => {
         const door = document.getElementById('door').dataset;
         const ed = await import(door.ed25519Url);
@@ -98,7 +99,7 @@ def test_door_scanner_live_then_offline_then_sync(door_phone, live_server):
     # Offline: the phone checks signatures itself and queues what it let in.
     page.context.set_offline(True)
     expect(page.locator("#door-net")).to_contain_text("Offline")
-    result = enter(page, services.qr_payload(second))
+    result = enter(page, qr_payload(second))
     expect(result).to_have_attribute("data-result", "ok")
     expect(result).to_contain_text("fan · Standard")
     expect(result).to_contain_text("offline")
@@ -120,9 +121,9 @@ def test_door_scanner_live_then_offline_then_sync(door_phone, live_server):
     shot(page, "6-invalid")
 
     # Meanwhile another door let the third ticket in (earlier); this phone, offline, admits it too.
-    services.check_in(event=event, payload=services.qr_payload(third), device="door-other",
+    check_in(event=event, payload=qr_payload(third), device="door-other",
                       scanned_at=timezone.now() - timedelta(minutes=2))
-    result = enter(page, services.qr_payload(third))
+    result = enter(page, qr_payload(third))
     expect(result).to_have_attribute("data-result", "ok")
     expect(page.locator("#pending-count")).to_have_text("3")
     assert fits_the_screen(page)
@@ -159,7 +160,7 @@ def test_a_sync_whose_answer_is_lost_is_not_reported_as_a_duplicate(door_phone):
     page.goto(f"/door/{event.pk}/")
     expect(page.locator("#bundle-status")).to_contain_text("Offline list: 1 tickets")
     page.context.set_offline(True)
-    expect(enter(page, services.qr_payload(ticket))).to_have_attribute("data-result", "ok")
+    expect(enter(page, qr_payload(ticket))).to_have_attribute("data-result", "ok")
 
     answered = []
 

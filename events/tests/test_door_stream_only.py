@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from commerce import services as commerce
 from commerce.services import LineRequest
-from events import services
+from events import selectors
+from events.services.checkin import check_in
+from events.services.tickets import qr_payload
 from events.models import CheckIn, Event, Ticket, TicketTier
 from microstage.errors import Conflict
 from microstage.models import Role
@@ -60,7 +62,7 @@ def test_the_api_refuses_a_stream_only_ticket_with_its_own_result(show, make_api
     event, room_ticket, stream_ticket = show
     api = make_api(team_member(event.creator, Role.DOOR))
     url = f"/api/v1/events/{event.pk}/checkins"
-    r = api.post(url, {"payload": services.qr_payload(stream_ticket)}, format="json")
+    r = api.post(url, {"payload": qr_payload(stream_ticket)}, format="json")
     assert r.status_code == 409
     body = r.json()
     assert body["result"] == "stream_only" and body["code"] == "stream_only" and body["detail"]
@@ -69,7 +71,7 @@ def test_the_api_refuses_a_stream_only_ticket_with_its_own_result(show, make_api
     assert CheckIn.objects.get(ticket=stream_ticket).result == "stream_only"
     # Typing the ticket id under the QR code is refused the same way; a room ticket still gets in.
     assert api.post(url, {"payload": stream_ticket.pk}, format="json").json()["result"] == "stream_only"
-    assert api.post(url, {"payload": services.qr_payload(room_ticket)}, format="json").status_code == 201
+    assert api.post(url, {"payload": qr_payload(room_ticket)}, format="json").status_code == 201
 
 
 def test_any_ticket_of_an_online_show_is_stream_only():
@@ -77,15 +79,15 @@ def test_any_ticket_of_an_online_show_is_stream_only():
     ticket = buy(room)[0]
     Event.objects.filter(pk=event.pk).update(mode=Event.Mode.ONLINE)
     event.refresh_from_db()
-    result, _, _ = services.check_in(event=event, payload=services.qr_payload(ticket))
+    result, _, _ = check_in(event=event, payload=qr_payload(ticket))
     assert result == CheckIn.Result.STREAM_ONLY
-    assert services.checkin_counts(event) == {"checked_in": 0, "tickets": 0, "capacity": None}
+    assert selectors.checkin_counts(event) == {"checked_in": 0, "tickets": 0, "capacity": None}
 
 
 def test_offline_sync_reports_stream_only_and_admits_nobody(show, make_api):
     event, _, stream_ticket = show
     api = make_api(team_member(event.creator, Role.DOOR))
-    scans = [{"payload": services.qr_payload(stream_ticket), "scanned_at": timezone.now().isoformat(), "device": "A"}]
+    scans = [{"payload": qr_payload(stream_ticket), "scanned_at": timezone.now().isoformat(), "device": "A"}]
     r = api.post(f"/api/v1/events/{event.pk}/checkins/sync", {"scans": scans}, format="json")
     assert r.status_code == 200 and r.json()["results"][0]["result"] == "stream_only"
     assert Ticket.objects.get(pk=stream_ticket.pk).checked_in_at is None
@@ -106,11 +108,11 @@ def test_the_door_counts_the_room_against_its_capacity(show):
     client = door_client(event)
     page = client.get(f"/door/{event.pk}/").content.decode()
     assert 'id="occupancy"' in page and 'data-capacity="2"' in page and "In the room" in page
-    scan = client.post(f"/door/{event.pk}/scan", json.dumps({"payload": services.qr_payload(stream_ticket)}),
+    scan = client.post(f"/door/{event.pk}/scan", json.dumps({"payload": qr_payload(stream_ticket)}),
                        content_type="application/json")
     assert scan.status_code == 409 and scan.json()["result"] == "stream_only"
     assert scan.json()["counts"] == {"checked_in": 0, "tickets": 1, "capacity": 2}  # stream tickets don't count
-    ok = client.post(f"/door/{event.pk}/scan", json.dumps({"payload": services.qr_payload(room_ticket)}),
+    ok = client.post(f"/door/{event.pk}/scan", json.dumps({"payload": qr_payload(room_ticket)}),
                      content_type="application/json")
     assert ok.status_code == 201 and ok.json()["counts"] == {"checked_in": 1, "tickets": 1, "capacity": 2}
 
@@ -122,4 +124,4 @@ def test_stream_tickets_never_use_the_rooms_capacity():
     with pytest.raises(Conflict) as exc:
         buy(room, 1)
     assert exc.value.code == "sold_out"
-    assert services.checkin_counts(event) == {"checked_in": 0, "tickets": 2, "capacity": 2}
+    assert selectors.checkin_counts(event) == {"checked_in": 0, "tickets": 2, "capacity": 2}

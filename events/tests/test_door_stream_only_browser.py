@@ -2,7 +2,7 @@
 room's occupancy against the venue's capacity, in a phone-sized Chromium."""
 import pytest
 
-from events import services
+from events.services.tickets import qr_payload
 from events.tests.test_door_browser import enter, shot
 from events.tests.test_door_stream_only import buy, hybrid_show
 from microstage.models import Role
@@ -32,21 +32,21 @@ def test_door_refuses_stream_only_online_and_offline_and_shows_the_room(door_pho
     expect(occupancy).to_contain_text("In the room: 0 of 2 places")
     expect(page.locator("#count-total")).to_have_text("2")  # the two stream tickets are not for the room
 
-    result = enter(page, services.qr_payload(streamer))
+    result = enter(page, qr_payload(streamer))
     expect(result).to_have_attribute("data-result", "stream_only")
     expect(result).to_contain_text("Stream only")
     expect(result).to_contain_text("does not open the room")
-    result = enter(page, services.qr_payload(first))
+    result = enter(page, qr_payload(first))
     expect(result).to_have_attribute("data-result", "ok")
     expect(occupancy).to_contain_text("In the room: 1 of 2 places")
 
     # Offline the phone knows the tier's kind from the bundle: refused, nothing queued.
     page.context.set_offline(True)
     expect(page.locator("#door-net")).to_contain_text("Offline")
-    result = enter(page, services.qr_payload(streamer2))
+    result = enter(page, qr_payload(streamer2))
     expect(result).to_have_attribute("data-result", "stream_only")
     expect(page.locator("#pending")).to_be_hidden()
-    result = enter(page, services.qr_payload(second))
+    result = enter(page, qr_payload(second))
     expect(result).to_have_attribute("data-result", "ok")
     expect(occupancy).to_contain_text("In the room: 2 of 2 places · the room is full")
     shot(page, "stream-only-offline")

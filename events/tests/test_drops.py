@@ -15,7 +15,9 @@ from commerce import services as commerce
 from commerce.models import Order
 from commerce.models.inventory import Inventory
 from commerce.tests.helpers import run_together, taken
-from events import services
+from events import selectors
+from events.models import DROP_KIND
+from events.services import drops as drop_services
 from events.models import Drop
 from events.tests.factories import EventFactory, TierFactory
 from memberships.models import Membership, MembershipPlan
@@ -40,12 +42,12 @@ def live_drop(event=None, quantity=5, stock=25, **kw) -> Drop:
     now = timezone.now()
     kw.setdefault("starts_at", now - timedelta(minutes=5))
     kw.setdefault("ends_at", event.ends_at)
-    return services.create_drop(event, product=product, quantity=quantity, **kw)
+    return drop_services.create_drop(event, product=product, quantity=quantity, **kw)
 
 
-def buy(drop, buyer=None, quantity=1, pay=True) -> Order:
-    order = commerce.reserve(requests=[commerce.LineRequest(services.DROP_KIND, drop.pk, quantity)],
-                             buyer=buyer or UserFactory())
+def buy(drop, buyer=None, quantity=1, pay=True, variant_prices=None) -> Order:
+    order = commerce.reserve(requests=[commerce.LineRequest(DROP_KIND, drop.pk, quantity)],
+                             buyer=buyer or UserFactory(), variant_prices=variant_prices)
     if pay:
         commerce.sandbox_pay(order.pk)
     return order
@@ -77,7 +79,7 @@ def test_the_last_items_of_a_drop_under_simultaneous_buyers(monkeypatch):
     assert len(orders) == 6
     assert len(errors) == 18 and all(isinstance(e, Conflict) and e.code == "sold_out" for e in errors), errors
     assert taken(f"drop:{drop.pk}") == 10
-    assert services.drop_offer(drop.pk, 1, UserFactory()).pools[f"drop:{drop.pk}"] == 10
+    assert drop_services.drop_offer(drop.pk, 1, UserFactory()).pools[f"drop:{drop.pk}"] == 10
     # and every winner can pay: exactly the stock is sold
     for order in orders:
         commerce.sandbox_pay(order.pk)
@@ -119,11 +121,11 @@ def test_windows_and_stop():
     now = timezone.now()
     later = live_drop(event, starts_at=now + timedelta(hours=1))
     assert refusal(later) == "not_on_sale"
-    services.start_drop_now(later)
+    drop_services.start_drop_now(later)
     buy(later)
-    services.stop_drop(later)
+    drop_services.stop_drop(later)
     assert refusal(later) == "not_on_sale"
-    services.start_drop_now(later)  # started again from the control room
+    drop_services.start_drop_now(later)  # started again from the control room
     buy(later)
     past_event = EventFactory(starts_at=now - timedelta(hours=3), ends_at=now - timedelta(minutes=1))
     over = live_drop(past_event, starts_at=now - timedelta(hours=2), ends_at=now - timedelta(hours=1))
@@ -182,33 +184,33 @@ def test_create_drop_checks():
     now = timezone.now()
     ok = {"starts_at": now, "ends_at": event.ends_at}
     with pytest.raises(NotFound):
-        services.create_drop(event, product=theirs, quantity=1, **ok)
+        drop_services.create_drop(event, product=theirs, quantity=1, **ok)
     with pytest.raises(Invalid) as exc:
-        services.create_drop(event, product=mine, quantity=4, **ok)  # more than the stock left
+        drop_services.create_drop(event, product=mine, quantity=4, **ok)  # more than the stock left
     assert "quantity" in exc.value.fields
     with pytest.raises(Invalid) as exc:
-        services.create_drop(event, product=mine, quantity=1, starts_at=now - timedelta(days=2),
+        drop_services.create_drop(event, product=mine, quantity=1, starts_at=now - timedelta(days=2),
                              ends_at=now - timedelta(days=1))  # outside the event
     assert "starts_at" in exc.value.fields
     with pytest.raises(Invalid) as exc:
-        services.create_drop(event, product=mine, quantity=1, members_only_until=event.ends_at + timedelta(hours=1),
-                             **ok)
+        drop_services.create_drop(event, product=mine, quantity=1,
+                                  members_only_until=event.ends_at + timedelta(hours=1), **ok)
     assert "members_only_until" in exc.value.fields
     with pytest.raises(Invalid):
-        services.create_drop(event, product=mine, quantity=1, starts_at=event.ends_at, ends_at=event.starts_at)
+        drop_services.create_drop(event, product=mine, quantity=1, starts_at=event.ends_at, ends_at=event.starts_at)
     with pytest.raises(Invalid):
-        services.create_drop(event, product=mine, quantity=1, price=Decimal("-1"), **ok)
+        drop_services.create_drop(event, product=mine, quantity=1, price=Decimal("-1"), **ok)
     multi = commerce.create_product(creator=event.creator, name="Shirt", price=Decimal("20"),
                                     variants=[{"name": "S", "stock": 2}, {"name": "M", "stock": 2}])
     with pytest.raises(Invalid) as exc:
-        services.create_drop(event, product=multi, quantity=1, **ok)
+        drop_services.create_drop(event, product=multi, quantity=1, **ok)
     assert "variant" in exc.value.fields
-    drop = services.create_drop(event, product=multi, variant=multi.variants.get(name="M").pk, quantity=2, **ok)
+    drop = drop_services.create_drop(event, product=multi, variant=multi.variants.get(name="M").pk, quantity=2, **ok)
     buy(drop, quantity=2)
     with pytest.raises(Invalid):
-        services.update_drop(drop, quantity=1)  # below what is sold
+        drop_services.update_drop(drop, quantity=1)  # below what is sold
     with pytest.raises(NotFound):
-        services.create_drop(event, product=mine, quantity=1, actor=UserFactory(), **ok)
+        drop_services.create_drop(event, product=mine, quantity=1, actor=UserFactory(), **ok)
 
 
 # --- API -----------------------------------------------------------------------------------------
@@ -311,10 +313,10 @@ def test_dashboard_drop_section_and_form(client):
     r = client.post(f"/dashboard/events/{event.pk}/drops/{drop.pk}/start/")
     assert r.status_code == 302
     drop.refresh_from_db()
-    assert services.drop_state(drop) == "live"
+    assert selectors.drop_state(drop) == "live"
     client.post(f"/dashboard/events/{event.pk}/drops/{drop.pk}/stop/")
     drop.refresh_from_db()
-    assert services.drop_state(drop) == "ended"
+    assert selectors.drop_state(drop) == "ended"
     stranger = UserFactory()
     client.force_login(stranger)
     assert client.get(f"/dashboard/events/{event.pk}/drops/new/").status_code == 404
@@ -342,7 +344,7 @@ def test_one_buyer_racing_two_orders_cannot_pass_the_per_person_limit(settings):
     """The limit is counted before reserve's locks; the personal pool makes it hold under them too."""
     from commerce import services as commerce
     from commerce.tests.helpers import run_together
-    from events.services import DROP_KIND
+    from events.models import DROP_KIND
     from microstage.errors import Conflict
 
     settings.PAYMENTS_PROVIDER = "sandbox"
@@ -363,7 +365,7 @@ def _drop_for_limit_race():
     from django.utils import timezone
 
     from commerce.services import create_product
-    from events.services import create_drop
+    from events.services.drops import create_drop
     from events.tests.factories import EventFactory
 
     event = EventFactory()

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from events.models import Ticket, TicketTier
-from events.services import qr_payload
+from events.services.tickets import qr_payload
 from microstage.models import Role
 from microstage.tests.factories import UserFactory, team_member
 

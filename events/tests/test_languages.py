@@ -270,17 +270,17 @@ def test_a_notification_is_rendered_in_the_persons_language(event, monkeypatch, 
 
 
 def test_a_cancellation_email_is_in_each_holders_language(event, monkeypatch):
-    from events import services
+    from events.services import events as event_services
 
     rendered = []
-    real = services.render_to_string
-    monkeypatch.setattr(services, "render_to_string",
+    real = event_services.render_to_string
+    monkeypatch.setattr(event_services, "render_to_string",
                         lambda name, context: rendered.append(translation.get_language()) or real(name, context))
     tier = event.tiers.get()
     TicketFactory(tier=tier, holder=UserFactory(email="anna@example.com", language="de"))
     TicketFactory(tier=tier, holder=None, holder_email="guest@example.com")  # no account: the event's (en)
     with translation.override("en"):
-        services.cancel_event(event, reason="Storm.")
+        event_services.cancel_event(event, reason="Storm.")
     assert rendered == ["de", "en"]  # anna@…, then guest@… (sorted by address)
     subjects = {m.to[0]: m.subject for m in mail.outbox}
     assert subjects["anna@example.com"].endswith(f"{event.title} ist abgesagt")  # the subject too

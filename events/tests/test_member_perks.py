@@ -14,8 +14,11 @@ from commerce import services as commerce
 from commerce.models import Order
 from commerce.services import LineRequest
 from events.models import Event, Ticket
-from events.services import TICKET_KIND, check_in, member_price, qr_payload
-from memberships import services as memberships
+from events.models import TICKET_KIND
+from events.selectors import member_price
+from events.services.checkin import check_in
+from events.services.tickets import qr_payload
+from memberships import referrals, services as memberships
 from memberships.models import (LoyaltyAccount, LoyaltyEntry, Membership, MembershipPlan, Pass, PassProduct,
                                 Referral, Reward, RewardRedemption)
 from microstage.errors import Conflict
@@ -638,15 +641,15 @@ class TestLoyaltyHooks:
         tier = TierFactory(event=event, price=Decimal("20.00"))
         referrer, fan = UserFactory(), UserFactory()
         code = memberships.referral_code(referrer, creator.pk)
-        memberships.record_referral(code=code, referred=fan)
+        referrals.record_referral(code=code, referred=fan)
         order = reserve(tier, fan, 2)
         commerce.sandbox_pay(order.pk)
         commerce.sandbox_pay(order.pk)  # a second confirmation changes nothing
         assert points(fan, creator) == 40
-        assert points(referrer, creator) == memberships.REFERRAL_POINTS
+        assert points(referrer, creator) == referrals.REFERRAL_POINTS
         commerce.sandbox_pay(reserve(tier, fan, 1).pk)
         assert points(fan, creator) == 60
-        assert points(referrer, creator) == memberships.REFERRAL_POINTS
+        assert points(referrer, creator) == referrals.REFERRAL_POINTS
         assert Referral.objects.get(referred=fan).rewarded_at is not None
 
 

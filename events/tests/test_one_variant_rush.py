@@ -9,7 +9,7 @@ from django.utils import timezone
 from commerce import groupbuys, inventory
 from commerce import services as commerce
 from commerce.tests.helpers import run_together, taken
-from events import services
+from events.models import DROP_KIND
 from events.tests.factories import EventFactory
 from events.tests.test_drops import live_drop, product_for
 from microstage.errors import Conflict
@@ -51,7 +51,7 @@ def test_shop_drop_and_group_buy_buyers_of_one_variant_never_oversell(dawdle):
         return commerce.reserve(requests=[commerce.LineRequest(commerce.PRODUCT_KIND, variant.pk, 1)], buyer=b)
 
     def drop_buy(b):
-        return commerce.reserve(requests=[commerce.LineRequest(services.DROP_KIND, drop.pk, 1)], buyer=b)
+        return commerce.reserve(requests=[commerce.LineRequest(DROP_KIND, drop.pk, 1)], buyer=b)
 
     def join(b):
         return groupbuys.join(group_buy_id=gb.pk, user=b, quantity=1)

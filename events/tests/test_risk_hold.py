@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from commerce import money, risk, services
 from commerce.models import Order, RiskReview
 from events.models import Ticket
-from events.services import TICKET_KIND
+from events.models import TICKET_KIND
 from events.tests.factories import TierFactory
 from memberships.models import LoyaltyEntry
 from microstage.errors import Conflict, Forbidden

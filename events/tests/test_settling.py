@@ -7,7 +7,7 @@ import pytest
 from commerce import money, payouts, services
 from commerce.models import LedgerEntry
 from commerce.services import LineRequest
-from events.services import TICKET_KIND
+from events.models import TICKET_KIND
 from microstage.tests.factories import UserFactory
 
 from .factories import TierFactory

@@ -2,7 +2,7 @@
 body: appended padding, other characters or stray low bits are refused (microstage.signing.unb64url)."""
 import pytest
 
-from events.services import qr_payload, read_payload
+from events.services.tickets import qr_payload, read_payload
 from microstage import signing
 
 

@@ -10,7 +10,8 @@ from allauth.account.models import EmailAddress
 from django.core import mail
 
 from events.models import Ticket
-from events.services import check_in, qr_payload
+from events.services.checkin import check_in
+from events.services.tickets import qr_payload
 from microstage.tests.factories import UserFactory
 
 from .test_api_tickets import buy, post_json

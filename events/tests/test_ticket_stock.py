@@ -12,7 +12,7 @@ from commerce.models import Order
 from commerce.models.inventory import Inventory
 from commerce.services import LineRequest
 from events.models import Event, Ticket, TicketTier
-from events.services import TICKET_KIND
+from events.models import TICKET_KIND
 from microstage.errors import Conflict
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
@@ -159,7 +159,7 @@ class TestRefundVoidsTickets:
         assert Payment.objects.get(reference=order.pk).refunded_amount == order.total
 
     def test_cancelled_event_refunds_and_voids(self, sandbox, mailoutbox):
-        from events.services import cancel_event
+        from events.services.events import cancel_event
 
         tier = TierFactory(quantity=5)
         order = buy(tier, 2)

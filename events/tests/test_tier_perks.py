@@ -12,7 +12,7 @@ from commerce import services as commerce
 from commerce.services import LineRequest
 from events import perks
 from events.models import TierPerk
-from events.services import qr_payload
+from events.services.tickets import qr_payload
 from events.tests.factories import EventFactory, TierFactory
 from events.tests.test_api_tickets import buy
 from microstage.models import Role

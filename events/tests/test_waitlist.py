@@ -13,7 +13,8 @@ from commerce.models.inventory import Hold
 from commerce.services import LineRequest
 from events import waitlist
 from events.models import WaitlistEntry
-from events.services import TICKET_KIND, update_tier
+from events.models import TICKET_KIND
+from events.services.events import update_tier
 from events.tasks import promote_waiting_lists
 from microstage.errors import Conflict
 from microstage.tests.factories import UserFactory, team_member

@@ -5,7 +5,7 @@ import pytest
 from commerce import services as commerce
 from commerce.services import LineRequest
 from events.models import Ticket, WaitlistEntry
-from events.services import TICKET_KIND
+from events.models import TICKET_KIND
 from microstage.tests.factories import PASSWORD, UserFactory
 
 from .factories import TierFactory

@@ -12,7 +12,7 @@ from django.test import Client
 
 from commerce import services as commerce
 from commerce.tests.helpers import KIND, buy, run_together
-from memberships import services
+from memberships import referrals, services
 from memberships.models import LoyaltyAccount, LoyaltyEntry, Referral, Reward, RewardRedemption
 from memberships.referral_views import SESSION_KEY
 from microstage.errors import Conflict, Invalid, NotFound
@@ -100,10 +100,10 @@ class TestPurchaseAndReferralPoints:
         item = catalog.add("seat", {"tier:seat": 10}, price="10.00")
         referrer, fan = UserFactory(), UserFactory()
         code = services.referral_code(referrer, catalog.creator_id)
-        assert services.record_referral(code=code, referred=fan) is not None
+        assert referrals.record_referral(code=code, referred=fan) is not None
         commerce.sandbox_pay(buy(item, 1, buyer=fan).pk)
         commerce.sandbox_pay(buy(item, 1, buyer=fan).pk)
-        assert balance(referrer, catalog.creator_id) == services.REFERRAL_POINTS
+        assert balance(referrer, catalog.creator_id) == referrals.REFERRAL_POINTS
         assert LoyaltyEntry.objects.filter(reason=LoyaltyEntry.Reason.REFERRAL).count() == 1
 
     def test_referral_farming_no_longer_pays(self, catalog, sandbox):
@@ -121,7 +121,7 @@ class TestPurchaseAndReferralPoints:
             client.get(f"/r/{code}/")                                    # ... opens the link
             commerce.checkout(buy(free, 1, buyer=customer).pk)          # ... and orders for free again
         newcomer = UserFactory()
-        services.record_referral(code=code, referred=newcomer)           # a real new account ...
+        referrals.record_referral(code=code, referred=newcomer)           # a real new account ...
         commerce.checkout(buy(free, 1, buyer=newcomer).pk)              # ... whose free order counts for nothing
         assert balance(referrer, catalog.creator_id) == 1
         assert LoyaltyEntry.objects.filter(reason=LoyaltyEntry.Reason.REFERRAL).count() == 0
@@ -131,7 +131,7 @@ class TestPurchaseAndReferralPoints:
         cheap = catalog.add("sticker", {"tier:sticker": 10}, price="5.00")
         dear = catalog.add("seat", {"tier:seat": 10}, price="25.00")
         referrer, fan = UserFactory(), UserFactory()
-        services.record_referral(code=services.referral_code(referrer, catalog.creator_id), referred=fan)
+        referrals.record_referral(code=services.referral_code(referrer, catalog.creator_id), referred=fan)
         commerce.sandbox_pay(buy(cheap, 1, buyer=fan).pk)
         commerce.sandbox_pay(buy(dear, 1, buyer=fan).pk)                 # not the first paid order any more
         assert balance(referrer, catalog.creator_id) == 0
@@ -145,20 +145,18 @@ class TestPurchaseAndReferralPoints:
         referrer, old = UserFactory(), UserFactory()
         old.date_joined = timezone.now() - timedelta(days=30)
         old.save(update_fields=["date_joined"])
-        assert services.record_referral(code=services.referral_code(referrer, catalog.creator_id),
+        assert referrals.record_referral(code=services.referral_code(referrer, catalog.creator_id),
                                         referred=old) is None
 
     def test_refund_takes_the_referral_points_back_once(self, catalog, sandbox):
         item = catalog.add("seat", {"tier:seat": 10}, price="30.00")
         referrer, fan = UserFactory(), UserFactory()
         give(referrer, catalog.creator_id, 7)
-        services.record_referral(code=services.referral_code(referrer, catalog.creator_id), referred=fan)
+        referrals.record_referral(code=services.referral_code(referrer, catalog.creator_id), referred=fan)
         order = buy(item, 1, buyer=fan)
         commerce.sandbox_pay(order.pk)
-        assert balance(referrer, catalog.creator_id) == 7 + services.REFERRAL_POINTS
+        assert balance(referrer, catalog.creator_id) == 7 + referrals.REFERRAL_POINTS
         commerce.refund(order.pk)
-        from memberships import referrals
-
         referrals.on_order_refunded(sender=None, order=order.__class__.objects.get(pk=order.pk))  # replayed
         assert balance(referrer, catalog.creator_id) == 7 == ledger_sum(referrer, catalog.creator_id)
         assert Referral.objects.get(referred=fan).status == Referral.Status.REVERSED
@@ -167,9 +165,9 @@ class TestPurchaseAndReferralPoints:
 
     def test_nobody_refers_themselves_and_the_first_link_wins(self, catalog):
         fan, first, second = UserFactory(), UserFactory(), UserFactory()
-        assert services.record_referral(code=services.referral_code(fan, catalog.creator_id), referred=fan) is None
-        services.record_referral(code=services.referral_code(first, catalog.creator_id), referred=fan)
-        services.record_referral(code=services.referral_code(second, catalog.creator_id), referred=fan)
+        assert referrals.record_referral(code=services.referral_code(fan, catalog.creator_id), referred=fan) is None
+        referrals.record_referral(code=services.referral_code(first, catalog.creator_id), referred=fan)
+        referrals.record_referral(code=services.referral_code(second, catalog.creator_id), referred=fan)
         assert Referral.objects.get(referred=fan).referrer == first
 
 

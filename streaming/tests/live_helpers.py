@@ -9,7 +9,7 @@ from rest_framework.authtoken.models import Token
 
 from commerce import services as commerce
 from events.models import Event, Ticket
-from events.services import TICKET_KIND
+from events.models import TICKET_KIND
 from events.tests.factories import EventFactory, TierFactory
 from microstage.models import Role
 from microstage.tests.factories import UserFactory, team_member

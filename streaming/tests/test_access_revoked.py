@@ -4,7 +4,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from commerce import services as commerce
-from events import services as events
+from events import transfers
 from events.models import Ticket
 from events.transfers import claim_ticket, claim_token
 
@@ -66,7 +66,7 @@ async def test_a_transfer_moves_chat_access_to_the_new_holder(room):
     new = await connect(room.event.pk, room.tokens["stranger"])
     assert new.resync["can_post"] is False
     ticket = await sync_to_async(Ticket.objects.filter(holder=room.holder2).first)()
-    await sync_to_async(events.transfer_ticket)(ticket_id=ticket.pk, actor=room.holder2, email=room.stranger.email)
+    await sync_to_async(transfers.transfer_ticket)(ticket_id=ticket.pk, actor=room.holder2, email=room.stranger.email)
     assert (await receive_type(old, "error"))["code"] == "access_revoked"
     assert (await closed(old))["code"] == 4403
     # The recipient claims it from the emailed link, with their address verified.

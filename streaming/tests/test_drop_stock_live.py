@@ -9,8 +9,9 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from commerce import services as commerce
-from events import services as events
-from events.models import Drop
+from events import selectors as event_selectors
+from events.models import DROP_KIND, Drop
+from events.services import drops as drop_services
 from streaming import selectors
 
 from .live_helpers import UvicornServer, WsClient, connect, make_room, nothing_of_type, receive_type
@@ -29,11 +30,11 @@ def add_drop(event, quantity=5, stock=25, **kw) -> Drop:
                                       price=Decimal("15.00"), stock=stock)
     kw.setdefault("starts_at", timezone.now() - timedelta(minutes=1))
     kw.setdefault("ends_at", event.ends_at)
-    return events.create_drop(event, product=product, quantity=quantity, **kw)
+    return drop_services.create_drop(event, product=product, quantity=quantity, **kw)
 
 
 def buy(drop, buyer, quantity=1, pay=True):
-    order = commerce.reserve(requests=[commerce.LineRequest(events.DROP_KIND, drop.pk, quantity)], buyer=buyer)
+    order = commerce.reserve(requests=[commerce.LineRequest(DROP_KIND, drop.pk, quantity)], buyer=buyer)
     if pay:
         commerce.sandbox_pay(order.pk)
     return order
@@ -118,7 +119,7 @@ def test_watch_page_and_control_room_show_drops(client):
                     {"next": f"/dashboard/live/{room.event.pk}/control/"})
     assert r.status_code == 302 and r["Location"] == f"/dashboard/live/{room.event.pk}/control/"
     later.refresh_from_db()
-    assert events.drop_state(later) == "live"
+    assert event_selectors.drop_state(later) == "live"
     client.force_login(room.moderator)  # moderators see counts, cannot start or stop
     html = client.get(f"/dashboard/live/{room.event.pk}/control/").content.decode()
     assert f'id="stock-{drop.pk}"' in html and "/stop/" not in html
@@ -145,7 +146,7 @@ async def test_starting_a_drop_announces_its_full_count():
     drop = await sync_to_async(add_drop)(room.event, quantity=7, starts_at=timezone.now() + timedelta(hours=1))
     watcher = await connect(room.event.pk, room.tokens["stranger"])
     try:
-        await sync_to_async(events.start_drop_now)(drop)  # no sale yet: no inventory rows exist
+        await sync_to_async(drop_services.start_drop_now)(drop)  # no sale yet: no inventory rows exist
         assert (await receive_type(watcher, "stock", item=drop.pk))["available"] == 7
     finally:
         await watcher.disconnect()

@@ -291,7 +291,7 @@ def test_going_live_tells_ticket_holders_once(client, stream, queued, monkeypatc
     from django.core import mail
 
     from events.notices import notify_stream_live
-    from events.services import TICKET_KIND
+    from events.models import TICKET_KIND
     from events.tasks import notify_stream_live as task
     from events.tests.factories import TierFactory
     from commerce import services as commerce

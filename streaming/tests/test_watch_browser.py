@@ -137,7 +137,7 @@ def _live_drop(room):
     from django.utils import timezone
 
     from commerce.services import create_product
-    from events.services import create_drop
+    from events.services.drops import create_drop
 
     product = create_product(creator=room.event.creator, name="Tour poster", price="15.00", stock=10)
     now = timezone.now()
@@ -147,7 +147,7 @@ def _live_drop(room):
 
 def _buy_drop(drop, buyer):
     from commerce import services as commerce
-    from events.services import DROP_KIND
+    from events.models import DROP_KIND
 
     order = commerce.reserve(requests=[commerce.LineRequest(DROP_KIND, drop.pk, 1)], buyer=buyer)
     commerce.sandbox_pay(order.pk)

@@ -1,0 +1,1 @@
+"""Writes for events, by sub-domain: events (and tiers), tickets, check-in and drops."""
