@@ -34,7 +34,7 @@ from microstage.models import DOOR_ROLES, EDIT_ROLES
 from microstage.selectors import creator_for_team, role_of
 from microstage.signing import read_token, sign_token
 
-from . import risk, services
+from . import gate, services
 from .models import (FulfilmentCost, GroupBuy, GroupBuyParticipant, Order, Pickup, PickupWindow, Product, Shipment,
                      ShippingBatch)
 
@@ -55,7 +55,7 @@ def _line_product(line) -> Product | None:
     if line.kind == "group_buy":
         gb = GroupBuy.objects.select_related("product").filter(pk=line.item_id).first()
         return gb.product if gb else None
-    return services._product_of_line(line)
+    return services.product_of_line(line)
 
 
 def is_physical(order: Order) -> bool:
@@ -98,7 +98,7 @@ def _require_fulfillable(order: Order) -> None:
 
 def _require_not_held(order: Order) -> None:
     """Risky orders wait for a staff decision (commerce.risk) before anything leaves the creator."""
-    if risk.is_held(order):
+    if gate.is_held(order):
         raise Conflict(_("This order is waiting for a risk review; hand it over once staff approve it."),
                        code="held_for_review")
 
@@ -258,7 +258,7 @@ def mark_batch_shipped(*, actor, batch_id: str, carrier: str, tracking_number: s
                 already += 1
             elif not s.address:
                 missing += 1
-            elif risk.is_held(s.order):
+            elif gate.is_held(s.order):
                 held += 1
             else:
                 _ship(s, carrier, tracking, now)

@@ -17,7 +17,7 @@ from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
 from microstage.views import form_errors, team_page
 
-from . import groupbuys
+from . import groupbuy_settlement, groupbuys
 from .models import GroupBuy, GroupBuyParticipant, Product
 from .templatetags.commerce_groupbuys import progress_context
 
@@ -109,7 +109,7 @@ def group_buy_detail(request, group_buy_id):
 def group_buy_settle(request, group_buy_id):
     gb = _own(request, group_buy_id)
     try:
-        gb = groupbuys.settle_by_team(group_buy_id=gb.pk, actor=request.user)
+        gb = groupbuy_settlement.settle_by_team(group_buy_id=gb.pk, actor=request.user)
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:

@@ -51,7 +51,7 @@ from microstage.models import EDIT_ROLES
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
 from microstage.payments.providers.base import CardDeclined, ProviderError
-from microstage.selectors import creator_for_team, role_of
+from microstage.selectors import creator_for_team
 
 from . import fulfilment, inventory, sellables
 from .models import GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Order, OrderLine, Product, ProductVariant
@@ -248,7 +248,7 @@ class JoinResult:
     checkout_url: str = ""  # the provider's hosted page where the payer authorises (Stripe Checkout)
 
 
-def _get(gb_id) -> GroupBuy:
+def get_group_buy(gb_id) -> GroupBuy:
     gb = (GroupBuy.objects.select_related("product", "variant", "variant__product").filter(pk=gb_id).first()
           if isinstance(gb_id, str) else None)
     if gb is None:
@@ -271,7 +271,7 @@ def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "") ->
     if not getattr(user, "is_authenticated", False):
         raise Forbidden(_("Log in to join a group-buy."))
     quantity = _whole(quantity, "quantity", 1, MAX_JOIN_QUANTITY)
-    gb = _get(group_buy_id)
+    gb = get_group_buy(group_buy_id)
     from .connect import require_charges  # connect builds on payouts, which builds on the models only
 
     require_charges(gb.creator_id)  # with Connect on, not before the creator's account takes charges
@@ -300,7 +300,7 @@ def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "") ->
                               expires_at=order.expires_at)
         _recompute(order)
         participant = GroupBuyParticipant.objects.create(group_buy=gb, user=user, quantity=quantity, order=order)
-        gb = _get(gb.pk)
+        gb = get_group_buy(gb.pk)
         _publish(gb)
     saved_card = gb.deadline - timezone.now() > SAVED_CARD_AFTER
     try:
@@ -416,7 +416,7 @@ def _free_seat(gb: GroupBuy, participant: GroupBuyParticipant, status: str, outc
     GroupBuy.objects.filter(pk=gb.pk).update(committed_quantity=F("committed_quantity") - participant.quantity)
     participant.status, participant.outcome, participant.settled_at = status, outcome[:255], timezone.now()
     participant.save(update_fields=["status", "outcome", "settled_at"])
-    _publish(_get(gb.pk))
+    _publish(get_group_buy(gb.pk))
 
 
 def _abandon(participant_id: str, outcome: str) -> None:
@@ -595,7 +595,7 @@ def begin_settlement(group_buy_id: str, *, now=None) -> GroupBuy:
     with transaction.atomic():
         gb = _lock(group_buy_id)
         if gb.status != GroupBuy.Status.OPEN:
-            return _get(gb.pk)
+            return get_group_buy(gb.pk)
         if gb.deadline > now:
             raise Conflict(_("The group-buy is still open until its deadline."), code="too_early")
         tier = reached_tier(gb)
@@ -603,7 +603,7 @@ def begin_settlement(group_buy_id: str, *, now=None) -> GroupBuy:
         gb.final_price = tier.price if tier else None
         gb.settle_started_at = now
         gb.save(update_fields=["status", "final_price", "settle_started_at"])
-        gb = _get(gb.pk)
+        gb = get_group_buy(gb.pk)
         _publish(gb)
     return gb
 
@@ -725,8 +725,8 @@ def finish_settlement(group_buy_id: str) -> GroupBuy:
             gb.status, gb.settled_at = GroupBuy.Status.SETTLED, timezone.now()
             gb.save(update_fields=["status", "settled_at"])
             fulfilment.create_batch_for_group_buy(gb.pk)  # its shipping batch commits with SETTLED, once
-            _publish(_get(gb.pk))
-    return _get(group_buy_id)
+            _publish(get_group_buy(gb.pk))
+    return get_group_buy(group_buy_id)
 
 
 def is_rate_limited(exc: Exception) -> bool:
@@ -773,30 +773,6 @@ def drop_stale_pending(now=None) -> int:
                 log.info("could not release pending payment %s", p.payment_id, exc_info=True)
         _abandon(pid, "The payment was not completed in time.")
     return len(ids)
-
-
-# --- settlement by the team ------------------------------------------------------------------------
-
-def settle_by_team(*, group_buy_id: str, actor) -> GroupBuy:
-    """The team asks to settle now (after the deadline): decided at once, the rest queued."""
-    gb = _get(group_buy_id)
-    role = role_of(actor, gb.creator_id)
-    if role not in EDIT_ROLES:
-        if role is not None or GroupBuyParticipant.objects.filter(group_buy=gb, user_id=actor.pk).exists():
-            raise Forbidden(_("Only the creator's team can settle a group-buy."))
-        raise NotFound(_("No such group-buy."))
-    gb = begin_settlement(gb.pk)
-    if gb.status == GroupBuy.Status.SETTLED:
-        return gb
-    if settings.PAYMENTS_PROVIDER == "sandbox" and len(unsettled_participants(gb.pk)) <= SYNC_SETTLE_MAX:
-        try:  # small and in the sandbox: settled before answering
-            return settle(gb.pk)
-        except ProviderError:
-            log.warning("settling %s in the request stopped; queued", gb.pk, exc_info=True)
-    from .tasks import settle_group_buy
-
-    transaction.on_commit(lambda: settle_group_buy.delay(gb.pk))
-    return _get(gb.pk)
 
 
 def event_of_line(line) -> str:

@@ -31,7 +31,6 @@ with one email and failing reaches review, and with a fresh account refusal.
 IPs and card fingerprints are never stored: only HMAC-SHA256 with a key derived from SECRET_KEY
 (django.utils.crypto.salted_hmac), so equal values can be compared and nothing can be read back.
 """
-import ipaddress
 from datetime import timedelta
 from decimal import Decimal
 
@@ -61,21 +60,6 @@ def keyed_hash(kind: str, value: str) -> str:
     if not value:
         return ""
     return salted_hmac(f"microstage.risk.{kind}", value, algorithm="sha256").hexdigest()
-
-
-def client_ip(request) -> str:
-    """The client's IP: REMOTE_ADDR, or, when RISK_TRUST_X_FORWARDED_FOR says a proxy of ours sits in
-    front, the right-most X-Forwarded-For entry (the one that proxy appended; left ones are the
-    client's to invent). "" when it is not an IP address."""
-    raw = request.META.get("REMOTE_ADDR", "")
-    if getattr(settings, "RISK_TRUST_X_FORWARDED_FOR", False):
-        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
-        if forwarded:
-            raw = forwarded[-1]
-    try:
-        return str(ipaddress.ip_address(raw[:64]))
-    except ValueError:
-        return ""
 
 
 def _same_order(attempt: CheckoutAttempt) -> Q:

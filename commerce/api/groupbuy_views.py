@@ -16,7 +16,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce import groupbuys
+from commerce import groupbuy_settlement, groupbuys
 from commerce.models import GroupBuy
 from microstage.api.views import parse
 from microstage.errors import NotFound
@@ -142,5 +142,5 @@ class GroupBuySettleView(APIView):
     @extend_schema(request=None, responses={200: GroupBuyOutSerializer},
                    summary="Settle after the deadline (team only; idempotent)")
     def post(self, request, group_buy_id):
-        gb = groupbuys.settle_by_team(group_buy_id=group_buy_id, actor=request.user)
+        gb = groupbuy_settlement.settle_by_team(group_buy_id=group_buy_id, actor=request.user)
         return Response(group_buy_data(_group_buy(gb.pk)))

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from commerce import risk, services
+from commerce import gate, risk, services
 from commerce.models import CheckoutAttempt, Order, RiskReview
 from microstage.errors import Conflict
 from microstage.models import User
@@ -235,4 +235,4 @@ class TestClientIp:
 
     def test_garbage_ip_is_ignored(self, rf):
         request = rf.get("/", REMOTE_ADDR="not-an-ip")
-        assert risk.client_ip(request) == ""
+        assert gate.client_ip(request) == ""

@@ -1,0 +1,60 @@
+"""The checkout gate: what another app plugs into the order flow without commerce importing it.
+
+commerce/risk.py registers itself here (CommerceConfig.ready): every checkout is checked, a paid
+order may be held for a review, and a held or rejected order delivers nothing. Without a
+registration checkout is not checked and every paid order is delivered. The connected-account
+charge parameters (commerce/money.py) register the same way.
+"""
+import ipaddress
+from collections.abc import Callable
+
+from django.conf import settings
+
+_checks: dict[str, Callable] = {}
+
+
+def register(*, check_checkout: Callable, on_paid: Callable, is_delivered: Callable, is_held: Callable) -> None:
+    """Install the checkout review: `check_checkout(order_id, ip=)` may raise; `on_paid(order, payment)`
+    returns something when the paid order waits for a review; `is_delivered(order)`, `is_held(order)`."""
+    _checks.update(check_checkout=check_checkout, on_paid=on_paid, is_delivered=is_delivered, is_held=is_held)
+
+
+def register_charge_params(func: Callable) -> None:
+    """Install `func(order) -> dict`: extra start_checkout arguments (a destination charge)."""
+    _checks["charge_params"] = func
+
+
+def check_checkout(order_id: str, *, ip: str = "") -> None:
+    if "check_checkout" in _checks:
+        _checks["check_checkout"](order_id, ip=ip)
+
+
+def on_paid(order, payment):
+    return _checks["on_paid"](order, payment) if "on_paid" in _checks else None
+
+
+def is_delivered(order) -> bool:
+    return _checks["is_delivered"](order) if "is_delivered" in _checks else True
+
+
+def is_held(order) -> bool:
+    return _checks["is_held"](order) if "is_held" in _checks else False
+
+
+def charge_params(order) -> dict:
+    return _checks["charge_params"](order) if "charge_params" in _checks else {}
+
+
+def client_ip(request) -> str:
+    """The client's IP: REMOTE_ADDR, or, when RISK_TRUST_X_FORWARDED_FOR says a proxy of ours sits in
+    front, the right-most X-Forwarded-For entry (the one that proxy appended; left ones are the
+    client's to invent). "" when it is not an IP address."""
+    raw = request.META.get("REMOTE_ADDR", "")
+    if getattr(settings, "RISK_TRUST_X_FORWARDED_FOR", False):
+        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]
+        if forwarded:
+            raw = forwarded[-1]
+    try:
+        return str(ipaddress.ip_address(raw[:64]))
+    except ValueError:
+        return ""
