@@ -10,7 +10,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce import payouts
-from commerce.models import Dispute, Order, PosSale, RiskReview
+from commerce.models import Dispute, Order, PosSale
+from risk.models import RiskReview
 from events.models import Event, Ticket
 from microstage.models import EDIT_ROLES, Invitation
 from streaming import selectors as streaming

@@ -28,11 +28,9 @@ class CommerceConfig(AppConfig):
 
         register_connect_handler(on_account_updated=connect.on_account_updated, on_payout=payouts.on_provider_payout)
         services.register_product_sellable()
-        # The checkout review and the destination charge plug into the order flow (commerce/gate.py).
-        from . import gate, risk
+        # The destination charge plugs into checkout (commerce/gate.py), as the risk app's review does.
+        from . import gate
 
-        gate.register(check_checkout=risk.check_checkout, on_paid=risk.on_paid, is_delivered=risk.is_delivered,
-                      is_held=risk.is_held)
         gate.register_charge_params(money.connect_params)
         groupbuys.register()  # the group_buy sellable kind and the commerce.group_buy payment handlers
         stock.register()  # pop-up QR sales (pos_item) and their paid-order listener

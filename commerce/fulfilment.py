@@ -97,7 +97,7 @@ def _require_fulfillable(order: Order) -> None:
 
 
 def _require_not_held(order: Order) -> None:
-    """Risky orders wait for a staff decision (commerce.risk) before anything leaves the creator."""
+    """Risky orders wait for a staff decision (risk app, commerce/gate.py) before anything leaves the creator."""
     if gate.is_held(order):
         raise Conflict(_("This order is waiting for a risk review; hand it over once staff approve it."),
                        code="held_for_review")

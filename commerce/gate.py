@@ -1,6 +1,6 @@
 """The checkout gate: what another app plugs into the order flow without commerce importing it.
 
-commerce/risk.py registers itself here (CommerceConfig.ready): every checkout is checked, a paid
+The risk app registers itself here (risk/apps.py): every checkout is checked, a paid
 order may be held for a review, and a held or rejected order delivers nothing. Without a
 registration checkout is not checked and every paid order is delivered. The connected-account
 charge parameters (commerce/money.py) register the same way.
@@ -13,10 +13,13 @@ from django.conf import settings
 _checks: dict[str, Callable] = {}
 
 
-def register(*, check_checkout: Callable, on_paid: Callable, is_delivered: Callable, is_held: Callable) -> None:
+def register(*, check_checkout: Callable, on_paid: Callable, is_delivered: Callable, is_held: Callable,
+             held_orders: Callable) -> None:
     """Install the checkout review: `check_checkout(order_id, ip=)` may raise; `on_paid(order, payment)`
-    returns something when the paid order waits for a review; `is_delivered(order)`, `is_held(order)`."""
-    _checks.update(check_checkout=check_checkout, on_paid=on_paid, is_delivered=is_delivered, is_held=is_held)
+    returns something when the paid order waits for a review; `is_delivered(order)`, `is_held(order)`;
+    `held_orders(creator_id)` is a subquery of the ids of the creator's orders that wait."""
+    _checks.update(check_checkout=check_checkout, on_paid=on_paid, is_delivered=is_delivered, is_held=is_held,
+                   held_orders=held_orders)
 
 
 def register_charge_params(func: Callable) -> None:
@@ -39,6 +42,15 @@ def is_delivered(order) -> bool:
 
 def is_held(order) -> bool:
     return _checks["is_held"](order) if "is_held" in _checks else False
+
+
+def held_orders(creator_id: str):
+    """Ids of the creator's orders held for a review (none without a registration)."""
+    if "held_orders" in _checks:
+        return _checks["held_orders"](creator_id)
+    from .models import Order
+
+    return Order.objects.none().values("pk")
 
 
 def charge_params(order) -> dict:

@@ -28,7 +28,8 @@ from django.utils.translation import gettext as _
 from microstage.errors import Invalid, ServiceError
 from microstage.models import Creator
 
-from .models import LedgerEntry, Order, Payout, PayoutLine, PayoutProfile, RiskReview
+from . import gate
+from .models import LedgerEntry, Order, Payout, PayoutLine, PayoutProfile
 
 log = logging.getLogger(__name__)
 Kind = LedgerEntry.Kind
@@ -59,11 +60,6 @@ def set_schedule(creator_id: str, schedule: str) -> PayoutProfile:
     return found
 
 
-def _risk_held_orders(creator_id: str):
-    return RiskReview.objects.filter(order__creator_id=creator_id, status=RiskReview.Status.PENDING
-                                     ).values("order_id")
-
-
 def _sum(qs) -> Decimal:
     return (qs.aggregate(s=Sum("amount"))["s"] or ZERO).quantize(Decimal("0.01"))
 
@@ -78,7 +74,7 @@ def currency_of(creator_id: str) -> str:
 def split(creator_id: str, currency: str, now: datetime | None = None) -> Split:
     now = now or timezone.now()
     entries = LedgerEntry.objects.filter(creator_id=creator_id, currency=currency)
-    held_orders = _risk_held_orders(creator_id)
+    held_orders = gate.held_orders(creator_id)
     risk_held = entries.filter(kind__in=ORDER_KINDS, order_id__in=held_orders)
     pending = _sum(entries.filter(kind__in=ORDER_KINDS, available_at__gt=now).exclude(order_id__in=held_orders))
     disputes = -_sum(entries.filter(kind__in=(Kind.DISPUTE_HOLD, Kind.DISPUTE_RELEASE)))
@@ -92,7 +88,7 @@ def due_entries(creator_id: str, currency: str, now: datetime | None = None):
     now = now or timezone.now()
     return (LedgerEntry.objects.filter(creator_id=creator_id, currency=currency, payout_line__isnull=True)
             .filter(Q(available_at__isnull=True) | Q(available_at__lte=now))
-            .exclude(kind__in=ORDER_KINDS, order_id__in=_risk_held_orders(creator_id)))
+            .exclude(kind__in=ORDER_KINDS, order_id__in=gate.held_orders(creator_id)))
 
 
 # --- how money reaches the creator ------------------------------------------------------------------
@@ -271,7 +267,7 @@ def next_payout(creator_id: str, currency: str, now: datetime | None = None) -> 
     available = split(creator_id, currency, now).available
     pending = (LedgerEntry.objects.filter(creator_id=creator_id, currency=currency, kind__in=ORDER_KINDS,
                                           available_at__gt=now)
-               .exclude(order_id__in=_risk_held_orders(creator_id)))
+               .exclude(order_id__in=gate.held_orders(creator_id)))
     first = pending.order_by("available_at").values_list("available_at", flat=True).first()
     start = now if available > 0 else first
     if start is None:

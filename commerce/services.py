@@ -240,7 +240,7 @@ def _expire_if_due(order: Order, now=None) -> bool:
 def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "", ip: str = "") -> CheckoutResult:
     """Zero totals are paid at once; otherwise a hosted checkout is started with the provider.
 
-    Every attempt is recorded and scored first (commerce/risk.py, through commerce/gate.py; `ip` is the
+    Every attempt is recorded and scored first (risk/services.py, through commerce/gate.py; `ip` is the
     client's, hashed there): an extreme score is refused with Conflict("risk_refused")."""
     gate.check_checkout(order_id, ip=ip)
     with transaction.atomic():

@@ -1,5 +1,6 @@
 """Root URLs: pages of every app, the API under /api/v1/, admin, accounts and health."""
 from django.conf import settings
+from django.http import HttpResponsePermanentRedirect
 from django.contrib import admin
 from allauth.account.views import password_reset_from_key
 from django.urls import include, path, re_path
@@ -11,6 +12,17 @@ from .media_views import serve_media
 from .notifications import views as notification_views
 
 SWAGGER_CDN = "https://cdn.jsdelivr.net"
+
+# Models that left commerce for an app of their own (README "Architecture"): their old admin addresses
+# lead to the new ones (308, so a form posted there is posted again), for bookmarks and links in mails.
+MOVED_FROM_COMMERCE = {"checkoutattempt": "risk", "riskreview": "risk"}
+
+
+def moved_admin(request, model, rest):
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponsePermanentRedirect(f"/admin/{MOVED_FROM_COMMERCE[model]}/{model}/{rest}"
+                                         + (f"?{query}" if query else ""), preserve_request=True)
+
 
 api_v1 = [
     path("", include("microstage.api.urls")),
@@ -29,6 +41,7 @@ api_v1 = [
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("healthz/ready", views.healthz_ready, name="healthz-ready"),
+    re_path(rf"^admin/commerce/(?P<model>{'|'.join(MOVED_FROM_COMMERCE)})/(?P<rest>.*)$", moved_admin),
     path("admin/", admin.site.urls),
     # Languages: the footer switcher posts here (cookie, and the account when logged in); the
     # JavaScript catalogue of each language at its own cacheable URL.

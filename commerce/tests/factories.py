@@ -1,5 +1,5 @@
 """Factories for commerce: orders and their lines, inventory and holds, products and variants,
-group-buys, tips, the creator ledger, disputes, stock at locations, fulfilment, risk, store credit
+group-buys, tips, the creator ledger, disputes, stock at locations, fulfilment, store credit
 and payouts. Every default makes a valid row; pass what a test cares about."""
 from datetime import timedelta
 from decimal import Decimal
@@ -234,22 +234,6 @@ class FulfilmentCostFactory(factory.django.DjangoModelFactory):
     kind = "postage"
     amount = Decimal("4.50")
     currency = EUR
-
-
-class CheckoutAttemptFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.CheckoutAttempt
-
-    email = factory.Sequence(lambda n: f"buyer{n}@example.com")
-
-
-class RiskReviewFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.RiskReview
-
-    order = factory.SubFactory(OrderFactory)
-    score = 50
-    reasons = factory.LazyFunction(lambda: ["new_account"])
 
 
 class CreditEntryFactory(factory.django.DjangoModelFactory):

@@ -44,7 +44,7 @@ def _orders(gb):
     return list(Order.objects.filter(group_buy_share__group_buy=gb).order_by("pk"))
 
 
-def _paid_product_order(creator, kind=Product.Kind.PHYSICAL, buyer=None):
+def paid_product_order(creator, kind=Product.Kind.PHYSICAL, buyer=None):
     product = services.create_product(creator=creator, name="Poster", price=Decimal("5.00"), currency="EUR",
                                       kind=kind, stock=10) if kind == Product.Kind.PHYSICAL else None
     order = services.reserve(requests=[services.LineRequest(services.PRODUCT_KIND, product.pk, 2)],
@@ -177,7 +177,7 @@ def test_address_only_for_paid_physical_orders_of_the_buyer(settled):
 def test_single_purchase_gets_a_shipment_from_the_order_page(client, django_capture_on_commit_callbacks):
     creator = CreatorFactory()
     owner = team_member(creator, Role.OWNER)
-    order = _paid_product_order(creator)
+    order = paid_product_order(creator)
     client.force_login(order.buyer)
     assert "Shipping address" in client.get(f"/orders/{order.pk}/").content.decode()
     r = client.post(f"/orders/{order.pk}/address/", {"address": "Elm St 5"})
@@ -320,20 +320,3 @@ def test_buyer_sees_only_their_own_delivery(settled, client):
     assert Shipment.objects.get(order=orders[0]).address == "Secret street 1"
     client.force_login(orders[0].buyer)
     assert "Secret street 1" in client.get(f"/orders/{orders[0].pk}/").content.decode()
-
-
-def test_an_order_held_for_risk_review_is_not_handed_over():
-    """Fulfilment waits for the staff decision on a risky order (commerce.risk)."""
-    from commerce.models import RiskReview
-
-    creator = CreatorFactory()
-    owner = team_member(creator, Role.OWNER)
-    order = _paid_product_order(creator)
-    fulfilment.set_shipping_address(user=order.buyer, order_id=order.pk, address="1 Road, Town")
-    RiskReview.objects.create(order=order, score=90, reasons=["test"])
-    shipment = Shipment.objects.get(order=order)
-    with pytest.raises(Conflict) as exc:
-        fulfilment.mark_shipped(actor=owner, shipment_id=shipment.pk, carrier="DHL", tracking_number="T1")
-    assert exc.value.code == "held_for_review"
-    RiskReview.objects.filter(order=order).update(status=RiskReview.Status.APPROVED)
-    assert fulfilment.mark_shipped(actor=owner, shipment_id=shipment.pk, carrier="DHL", tracking_number="T1").shipped_at

@@ -1,6 +1,6 @@
-"""Creator payouts: pending until the show is over plus the settling period, held while disputed or under risk
-review, payouts on the schedule (sandbox and Stripe Connect at the HTTP boundary), failures given back, statements,
-the balance and payouts API."""
+"""Creator payouts: pending until the show is over plus the settling period, held while disputed (and under
+risk review: risk/tests/test_held_elsewhere.py), payouts on the schedule (sandbox and Stripe Connect at the
+HTTP boundary), failures given back, statements, the balance and payouts API."""
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from commerce import payouts, sellables, services
-from commerce.models import LedgerEntry, Order, Payout, PayoutProfile, RiskReview
+from commerce.models import LedgerEntry, Order, Payout, PayoutProfile
 from commerce.services import LineRequest
 from microstage.models import Creator, Role
 from microstage.tests.factories import UserFactory, team_member
@@ -71,17 +71,6 @@ def test_things_sold_outside_a_show_settle_after_payment(catalog, sandbox, setti
     order.refresh_from_db()
     entry = LedgerEntry.objects.get(key=f"sale:{order.pk}")
     assert entry.available_at == order.paid_at + timedelta(hours=settings.PAYOUT_SETTLING_HOURS)
-
-
-def test_risk_review_holds_until_approved(show, sandbox, settings):
-    order = paid_seat(show)
-    review = RiskReview.objects.create(order=order, score=80, reasons=["test"])
-    later = settled(settings)
-    assert payouts.split(order.creator_id, "EUR", later) == payouts.Split("EUR", D("0"), D("0"), D("9.50"))
-    assert payouts.create_payout(order.creator_id, "EUR", key="k1", now=later) is None  # nothing due
-    review.status = RiskReview.Status.APPROVED
-    review.save()
-    assert payouts.split(order.creator_id, "EUR", later) == payouts.Split("EUR", D("0"), D("9.50"), D("0"))
 
 
 def test_weekly_sandbox_payout_covers_due_entries_once(show, sandbox, settings):

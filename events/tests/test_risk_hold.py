@@ -6,8 +6,10 @@ import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from commerce import money, risk, services
-from commerce.models import Order, RiskReview
+from commerce import money, services
+from risk import services as risk
+from commerce.models import Order
+from risk.models import RiskReview
 from events.models import Ticket
 from events.services import TICKET_KIND
 from events.tests.factories import TierFactory

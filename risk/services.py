@@ -44,7 +44,10 @@ from django.utils.translation import gettext as _
 
 from microstage.errors import Conflict, NotFound
 
-from .models import CheckoutAttempt, Order, RiskReview
+from commerce import services
+from commerce.models import Order
+
+from .models import CheckoutAttempt, RiskReview
 
 HOUR_FREE, HOUR_POINTS, HOUR_CAP = 2, 8, 30
 DAY_FREE, DAY_POINTS, DAY_CAP = 10, 2, 10
@@ -179,6 +182,12 @@ def is_held(order: Order) -> bool:
     return RiskReview.objects.filter(order=order, status=RiskReview.Status.PENDING).exists()
 
 
+def held_orders(creator_id: str):
+    """The creator's orders waiting for a review, as a subquery of order ids (kept out of payouts)."""
+    return RiskReview.objects.filter(order__creator_id=creator_id, status=RiskReview.Status.PENDING
+                                     ).values("order_id")
+
+
 def is_delivered(order: Order) -> bool:
     """Whether the order's lines were delivered when paid: not while its review is pending, never
     after a rejection (so a refund has no tickets, passes or credits to take back)."""
@@ -199,8 +208,6 @@ def _decide(review_id, actor, status: str) -> RiskReview:
 def approve(review_id, *, actor=None) -> RiskReview:
     """Release a held order: it is delivered now (tickets, downloads, passes), once, and its sale
     reaches the creator's ledger. An order refunded meanwhile is only marked."""
-    from . import services  # services calls this module from checkout and payment
-
     with transaction.atomic():
         review = _decide(review_id, actor, RiskReview.Status.APPROVED)
         order = services.lock_order(review.order_id)
@@ -212,8 +219,6 @@ def approve(review_id, *, actor=None) -> RiskReview:
 def reject(review_id, *, actor=None) -> RiskReview:
     """Refuse a held order: refunded in full through commerce.services.refund (an order already
     refunded some other way is only marked)."""
-    from . import services  # services calls this module from checkout and payment
-
     with transaction.atomic():
         review = _decide(review_id, actor, RiskReview.Status.REJECTED)
         order = review.order

@@ -1,4 +1,4 @@
-"""Checkout risk (commerce/risk.py): attempts recorded with keyed hashes, scores, reviews, refusals.
+"""Checkout risk (risk/services.py): attempts recorded with keyed hashes, scores, reviews, refusals.
 
 Orders sell the test-only "seat" kind of helpers.py (commerce knows nothing of events).
 """
@@ -7,14 +7,16 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from commerce import gate, risk, services
-from commerce.models import CheckoutAttempt, Order, RiskReview
+from commerce import gate, services
+from commerce.models import Order
 from microstage.errors import Conflict
 from microstage.models import User
 from microstage.payments.models import Payment
 from microstage.tests.factories import UserFactory
+from risk import services as risk
+from risk.models import CheckoutAttempt, RiskReview
 
-from .helpers import buy
+from commerce.tests.helpers import buy
 
 pytestmark = pytest.mark.django_db
 IP = "203.0.113.7"
@@ -188,7 +190,7 @@ class TestDecisions:
         other = RiskReview.objects.get(order=services.sandbox_pay(buy(seat, buyer=UserFactory()).pk))
         staff = User.objects.create_superuser(email="staff-r2@example.com", password="x-very-long-password-1")
         client.force_login(staff)
-        url = "/admin/commerce/riskreview/"
+        url = "/admin/risk/riskreview/"
         for query in ("", "?status__exact=pending", "?score_band=below-70", f"?q={held.order_id}"):
             response = client.get(url + query)
             assert response.status_code == 200 and held.order_id in response.content.decode()
@@ -199,6 +201,12 @@ class TestDecisions:
         other.refresh_from_db()
         assert held.status == RiskReview.Status.REJECTED and other.status == RiskReview.Status.APPROVED
         assert Order.objects.get(pk=held.order_id).status == Order.Status.REFUNDED
+
+    def test_the_admin_address_from_before_the_move_leads_here(self, client):
+        response = client.get("/admin/commerce/riskreview/?status__exact=pending")
+        assert response.status_code == 308 and response["Location"] == "/admin/risk/riskreview/?status__exact=pending"
+        response = client.post("/admin/commerce/checkoutattempt/1/change/")
+        assert response.status_code == 308 and response["Location"] == "/admin/risk/checkoutattempt/1/change/"
 
 
 class TestClientIp:
