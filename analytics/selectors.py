@@ -12,7 +12,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from commerce.groupbuys import KIND as GROUP_BUY_KIND
-from commerce.models import GroupBuy, GroupBuyParticipant, Order, OrderLine, Tip
+from commerce.models import GroupBuy, GroupBuyParticipant, Order, OrderLine
+from payouts.models import Tip
 from events.models import Drop, Event, Ticket, TicketTier
 from events.services import DROP_KIND, TICKET_KIND
 from memberships.models import Membership

@@ -80,7 +80,8 @@ def _with_payment(orders, pays):
 
 
 def _cleanup(creator, gb, users, baseline_ids) -> None:
-    from commerce.models import GroupBuyParticipant, LedgerEntry, Order, Shipment, ShippingBatch
+    from commerce.models import GroupBuyParticipant, Order, Shipment, ShippingBatch
+    from payouts.models import LedgerEntry
     from microstage.payments.models import Payment, ProcessedEvent
 
     order_ids = list(Order.objects.filter(creator=creator).values_list("pk", flat=True))

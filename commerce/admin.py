@@ -11,9 +11,8 @@ from django.utils.translation import gettext, ngettext
 from microstage.errors import ServiceError
 
 from . import services
-from .models import (CreditEntry, Dispute, GroupBuy, GroupBuyParticipant, GroupBuyPriceTier,
-                     LedgerEntry, Order, OrderLine, Payout, PayoutLine, PayoutProfile, Product, ProductVariant,
-                     Tip)
+from .models import (CreditEntry, GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Order, OrderLine, Product,
+                     ProductVariant)
 from .models.inventory import Hold, Inventory
 
 REFUNDABLE = (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED)
@@ -159,17 +158,7 @@ class InventoryAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return False
 
 
-# --- the creator's money (records only: services in commerce/money.py write them) ---------------
-
-
-
-@admin.register(LedgerEntry)
-class LedgerEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["created_at", "creator", "kind", "amount", "currency", "order", "note"]
-    list_filter = ["kind", "currency"]
-    search_fields = ["key", "order__id", "creator__name", "note"]
-    list_select_related = ["creator", "order"]
-
+# --- store credit (commerce/credit.py writes it) -------------------------------------------------
 
 @admin.register(CreditEntry)
 class CreditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
@@ -179,19 +168,6 @@ class CreditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["kind", "currency"]
     search_fields = ["key", "email", "user__email", "order__id", "creator__name"]
     list_select_related = ["creator", "user", "order"]
-
-
-@admin.register(Dispute)
-class DisputeAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["id", "provider_reference", "order", "amount", "currency", "reason", "status", "resolved_at"]
-    list_filter = ["status"]
-    search_fields = ["id", "provider_reference", "order__id", "order__email"]
-
-
-@admin.register(Tip)
-class TipAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["created_at", "creator", "user", "amount", "currency", "event_id", "message"]
-    search_fields = ["creator__name", "user__email", "message", "order__id"]
 
 
 # --- products and group-buys ---------------------------------------------------------------------
@@ -301,95 +277,3 @@ class FulfilmentCostAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["kind", "currency"]
     search_fields = ["order__id", "order__email"]
     list_select_related = ["order"]
-
-
-# --- stock across places (commerce/stock.py holds the rules; the ledger is append-only) -----------
-from .models import PosSale, StockLocation, StockMovement, StockOverride  # noqa: E402
-
-
-class StockMovementInline(ReadOnlyMixin, admin.TabularInline):
-    model = StockMovement
-    extra = 0
-    can_delete = False
-    fields = ["created_at", "variant", "quantity", "reason", "key", "note", "created_by"]
-    ordering = ["-created_at", "-id"]
-    show_change_link = False
-
-
-class StockOverrideInline(ReadOnlyMixin, admin.TabularInline):
-    model = StockOverride
-    extra = 0
-    can_delete = False
-    fields = ["variant", "quantity", "expires_at", "created_by", "created_at"]
-
-
-@admin.register(StockLocation)
-class StockLocationAdmin(admin.ModelAdmin):
-    list_display = ["name", "creator", "kind", "event_id", "is_active", "created_at"]
-    list_filter = ["kind", "is_active"]
-    search_fields = ["name", "creator__name", "event_id"]
-    list_select_related = ["creator"]
-    readonly_fields = ["id", "creator", "created_at"]
-    inlines = [StockOverrideInline, StockMovementInline]
-
-    def has_add_permission(self, request):
-        return False  # made by the creator's team in the dashboard (commerce.stock.create_location)
-
-    def has_delete_permission(self, request, obj=None):
-        return False  # its ledger must stay
-
-
-class PosConflictFilter(admin.SimpleListFilter):
-    title = _("needs resolving")
-    parameter_name = "conflict"
-
-    def lookups(self, request, model_admin):
-        return [("yes", _("Conflicts to resolve")), ("owed", _("Back-ordered (owed)"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "yes":
-            return queryset.filter(status=PosSale.Status.CONFLICT)
-        if self.value() == "owed":
-            return queryset.filter(status=PosSale.Status.BACK_ORDERED)
-        return queryset
-
-
-@admin.register(PosSale)
-class PosSaleAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["id", "location", "status", "payment_method", "total", "currency", "sold_at", "synced_at",
-                    "device"]
-    list_filter = [PosConflictFilter, "status", "payment_method"]
-    search_fields = ["id", "client_id", "location__name", "order__id", "device"]
-    list_select_related = ["location"]
-    date_hierarchy = "sold_at"
-
-
-# --- payouts (records only: commerce/payouts.py and commerce/connect.py write them) ---------------
-
-class PayoutLineInline(admin.TabularInline):
-    model = PayoutLine
-    extra = 0
-    can_delete = False
-    fields = ["entry"]
-    readonly_fields = ["entry"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(Payout)
-class PayoutAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["id", "creator", "amount", "currency", "status", "method", "schedule", "created_at",
-                    "expected_at", "paid_at"]
-    list_filter = ["status", "method", "schedule", "currency"]
-    search_fields = ["id", "creator__name", "provider_reference", "transfer_reference"]
-    list_select_related = ["creator"]
-    inlines = [PayoutLineInline]
-
-
-@admin.register(PayoutProfile)
-class PayoutProfileAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["creator", "schedule", "charges_enabled", "payouts_enabled", "details_submitted",
-                    "sandbox_connected", "account_updated_at"]
-    list_filter = ["schedule", "charges_enabled", "payouts_enabled"]
-    search_fields = ["creator__name", "creator__stripe_account"]

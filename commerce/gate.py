@@ -2,8 +2,9 @@
 
 The risk app registers itself here (risk/apps.py): every checkout is checked, a paid
 order may be held for a review, and a held or rejected order delivers nothing. Without a
-registration checkout is not checked and every paid order is delivered. The connected-account
-charge parameters (commerce/money.py) register the same way.
+registration checkout is not checked and every paid order is delivered. The payouts app registers
+the connected-account charge (its parameters, and whether the creator can take charges yet) and the
+chargebacks reported on orders' payments the same way (payouts/apps.py).
 """
 import ipaddress
 from collections.abc import Callable
@@ -25,6 +26,16 @@ def register(*, check_checkout: Callable, on_paid: Callable, is_delivered: Calla
 def register_charge_params(func: Callable) -> None:
     """Install `func(order) -> dict`: extra start_checkout arguments (a destination charge)."""
     _checks["charge_params"] = func
+
+
+def register_charge_check(func: Callable) -> None:
+    """Install `func(creator_id)`: raises when the creator cannot take charges yet."""
+    _checks["require_charges"] = func
+
+
+def register_disputes(*, opened: Callable, closed: Callable) -> None:
+    """Install the payment gateway's chargeback callbacks for orders: `opened(payment, event)`, `closed(...)`."""
+    _checks.update(dispute_opened=opened, dispute_closed=closed)
 
 
 def check_checkout(order_id: str, *, ip: str = "") -> None:
@@ -55,6 +66,21 @@ def held_orders(creator_id: str):
 
 def charge_params(order) -> dict:
     return _checks["charge_params"](order) if "charge_params" in _checks else {}
+
+
+def require_charges(creator_id: str) -> None:
+    if "require_charges" in _checks:
+        _checks["require_charges"](creator_id)
+
+
+def dispute_opened(payment, event) -> None:
+    if "dispute_opened" in _checks:
+        _checks["dispute_opened"](payment, event)
+
+
+def dispute_closed(payment, event) -> None:
+    if "dispute_closed" in _checks:
+        _checks["dispute_closed"](payment, event)
 
 
 def client_ip(request) -> str:

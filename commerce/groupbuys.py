@@ -53,7 +53,7 @@ from microstage.payments.models import Payment
 from microstage.payments.providers.base import CardDeclined, ProviderError
 from microstage.selectors import creator_for_team
 
-from . import fulfilment, inventory, sellables
+from . import fulfilment, gate, inventory, sellables
 from .models import GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Order, OrderLine, Product, ProductVariant
 
 log = logging.getLogger(__name__)
@@ -272,9 +272,7 @@ def join(*, group_buy_id: str, user, quantity: int, payment_method: str = "") ->
         raise Forbidden(_("Log in to join a group-buy."))
     quantity = _whole(quantity, "quantity", 1, MAX_JOIN_QUANTITY)
     gb = get_group_buy(group_buy_id)
-    from .connect import require_charges  # connect builds on payouts, which builds on the models only
-
-    require_charges(gb.creator_id)  # with Connect on, not before the creator's account takes charges
+    gate.require_charges(gb.creator_id)  # with Connect on, not before the creator's account takes charges
     unit = offer_price(gb)
     email = (user.email or "").strip().lower()
     with transaction.atomic():

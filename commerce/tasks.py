@@ -70,13 +70,3 @@ def settle_group_buy_batch(self, group_buy_id: str, participant_ids: list[str]) 
     if done.rate_limited:
         raise self.retry(countdown=min(300, 2 ** self.request.retries * 5))
     return done.settled
-
-
-# --- creator payouts -----------------------------------------------------------------------------
-
-@shared_task(name="commerce.run_due_payouts", ignore_result=True)
-def run_due_payouts() -> int:
-    """Pay creators on their schedule (weekly, or after each show once it has settled); idempotent per period."""
-    from . import payouts
-
-    return payouts.run_due_payouts()

@@ -116,8 +116,8 @@ def _demo_notify_me(ctx: dict, event: Event) -> None:
 
 def _demo_till_sale(ctx: dict, event: Event) -> None:
     """A pop-up till at the merch table sold one Standard ticket to a walk-up, paid in cash."""
-    from commerce import stock
-    from commerce.models import StockLocation
+    from stock import services as stock
+    from stock.models import StockLocation
 
     from . import boxoffice
 

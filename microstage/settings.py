@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "microstage",
     "commerce",
     "risk",
+    "stock",
+    "payouts",
     "memberships",
     "events",
     "streaming",

@@ -15,7 +15,10 @@ SWAGGER_CDN = "https://cdn.jsdelivr.net"
 
 # Models that left commerce for an app of their own (README "Architecture"): their old admin addresses
 # lead to the new ones (308, so a form posted there is posted again), for bookmarks and links in mails.
-MOVED_FROM_COMMERCE = {"checkoutattempt": "risk", "riskreview": "risk"}
+MOVED_FROM_COMMERCE = {"checkoutattempt": "risk", "riskreview": "risk",
+                       "stocklocation": "stock", "stockmovement": "stock", "stockoverride": "stock", "possale": "stock",
+                       "tip": "payouts", "ledgerentry": "payouts", "dispute": "payouts", "payoutprofile": "payouts",
+                       "payout": "payouts", "payoutline": "payouts"}
 
 
 def moved_admin(request, model, rest):
@@ -28,6 +31,7 @@ api_v1 = [
     path("", include("microstage.api.urls")),
     path("", include("events.api.urls")),
     path("", include("commerce.api.urls")),
+    path("", include("payouts.api.urls")),
     path("", include("memberships.api.urls")),
     path("", include("streaming.api.urls")),
     path("", include("analytics.api.urls")),
@@ -69,6 +73,7 @@ urlpatterns = [
          name="pos-manifest"),
     path("door/sw.js", pwa.service_worker, {"app": "door"}, name="door-sw"),
     path("door/<id:object_id>/manifest.webmanifest", pwa.manifest, {"app": "door"}, name="door-manifest"),
+    path("dashboard/products/", include("stock.urls")),
     path("dashboard/products/", include("commerce.dashboard_urls")),
     path("dashboard/group-buys/", include("commerce.groupbuy_dashboard")),
     path("dashboard/events/", include("events.dashboard_urls")),
@@ -82,7 +87,7 @@ urlpatterns = [
     path("", include("memberships.urls")),
     path("", include("commerce.urls")),
     path("", include("streaming.watch_urls")),
-    path("", include("commerce.money_urls")),
+    path("", include("payouts.urls")),
     path("", include("events.urls")),
 ]
 

@@ -44,7 +44,7 @@ def world(settings):
     settings.PAYMENTS_PROVIDER = "sandbox"
     off_the_loop(call_command, "demo", stdout=io.StringIO())
     from commerce.models import GroupBuy, Order
-    from commerce.stock import create_location
+    from stock.services import create_location
     from events.models import Event
     from microstage import demo
     from microstage.models import Creator, User

@@ -7,7 +7,7 @@ import factory
 import pytest
 from django.apps import apps
 
-APPS = ("microstage", "commerce", "risk", "memberships", "events", "streaming", "analytics")
+APPS = ("microstage", "commerce", "risk", "stock", "payouts", "memberships", "events", "streaming", "analytics")
 
 
 def _factories() -> dict:

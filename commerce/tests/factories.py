@@ -1,6 +1,5 @@
 """Factories for commerce: orders and their lines, inventory and holds, products and variants,
-group-buys, tips, the creator ledger, disputes, stock at locations, fulfilment, store credit
-and payouts. Every default makes a valid row; pass what a test cares about."""
+group-buys, fulfilment and store credit. Every default makes a valid row; pass what a test cares about."""
 from datetime import timedelta
 from decimal import Decimal
 
@@ -117,82 +116,6 @@ class GroupBuyParticipantFactory(factory.django.DjangoModelFactory):
                                buyer=factory.SelfAttribute("..user"))
 
 
-class TipFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.Tip
-
-    order = factory.SubFactory(OrderFactory)
-    creator = factory.LazyAttribute(lambda o: o.order.creator)
-    user = factory.LazyAttribute(lambda o: o.order.buyer)
-    amount = Decimal("5.00")
-    currency = EUR
-
-
-class LedgerEntryFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.LedgerEntry
-
-    creator = factory.SubFactory(CreatorFactory)
-    kind = m.LedgerEntry.Kind.SALE
-    amount = Decimal("10.00")
-    currency = EUR
-    key = factory.Sequence(lambda n: f"test-ledger-{n}")
-
-
-class DisputeFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.Dispute
-
-    order = factory.SubFactory(OrderFactory)
-    provider_reference = factory.Sequence(lambda n: f"dp_test_{n}")
-    amount = Decimal("10.00")
-    currency = EUR
-
-
-class StockLocationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.StockLocation
-
-    creator = factory.SubFactory(CreatorFactory)
-    name = factory.Sequence(lambda n: f"Merch table {n}")
-
-
-class StockMovementFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.StockMovement
-
-    location = factory.SubFactory(StockLocationFactory)
-    variant = factory.SubFactory(ProductVariantFactory, product__creator=factory.SelfAttribute("...location.creator"))
-    quantity = 5
-    reason = m.StockMovement.Reason.RECEIVED
-    key = factory.Sequence(lambda n: f"test-move-{n}")
-
-
-class StockOverrideFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.StockOverride
-
-    location = factory.SubFactory(StockLocationFactory)
-    variant = factory.SubFactory(ProductVariantFactory, product__creator=factory.SelfAttribute("...location.creator"))
-    quantity = 1
-    expires_at = _later(hours=1)
-    created_by = factory.SubFactory(UserFactory)
-
-
-class PosSaleFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.PosSale
-
-    location = factory.SubFactory(StockLocationFactory)
-    client_id = factory.Sequence(lambda n: f"till-sale-{n}")
-    items = factory.LazyFunction(lambda: [{"variant": "var_test", "quantity": 1, "unit_price": "25.00"}])
-    total = Decimal("25.00")
-    currency = EUR
-    payment_method = "cash"
-    sold_at = factory.LazyFunction(tz.now)
-    sold_by = factory.SubFactory(UserFactory)
-
-
 class ShippingBatchFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = m.ShippingBatch
@@ -247,30 +170,3 @@ class CreditEntryFactory(factory.django.DjangoModelFactory):
     amount = Decimal("10.00")
     currency = EUR
     key = factory.Sequence(lambda n: f"test-credit-{n}")
-
-
-class PayoutProfileFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.PayoutProfile
-
-    creator = factory.SubFactory(CreatorFactory)
-
-
-class PayoutFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.Payout
-
-    creator = factory.SubFactory(CreatorFactory)
-    amount = Decimal("100.00")
-    currency = EUR
-    method = "sandbox"
-    schedule = "weekly"
-    key = factory.Sequence(lambda n: f"test-payout-{n}")
-
-
-class PayoutLineFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.PayoutLine
-
-    payout = factory.SubFactory(PayoutFactory)
-    entry = factory.SubFactory(LedgerEntryFactory, creator=factory.SelfAttribute("..payout.creator"))

@@ -3,8 +3,9 @@ state before the split, filled (the demo, every commerce factory, and rows of th
 through the historical models), migrated forward, and every row of every moved table is still there,
 reachable through the model in its new app, with its content type, permissions and admin log entries.
 
-Each move adds its models to MOVED. Models are named by app label (apps.get_model), so this test in
-commerce imports no app above it."""
+Each move adds its models to MOVED. Models and the new apps' factories are named by app label
+(apps.get_model, importlib), so this test in commerce imports no app above it."""
+import importlib
 import inspect
 import io
 
@@ -25,6 +26,8 @@ BEFORE_SPLIT = ("commerce", "0008_one_stock")
 # new app label -> models that moved there from commerce
 MOVED = {
     "risk": ["CheckoutAttempt", "RiskReview"],
+    "stock": ["StockLocation", "StockMovement", "StockOverride", "PosSale"],
+    "payouts": ["Tip", "LedgerEntry", "Dispute", "PayoutProfile", "Payout", "PayoutLine"],
 }
 ROWS_PER_MODEL = 2
 
@@ -36,18 +39,20 @@ def _migrate(targets):
     return executor
 
 
-def _fill_moved(old_apps, user):
-    """Rows of each moved model, made through its historical model in commerce (before the split)."""
-    made = {}
+def _factories(module):
+    return [cls for _, cls in inspect.getmembers(module, inspect.isclass)
+            if issubclass(cls, factory.django.DjangoModelFactory) and cls._meta.model is not None
+            and cls.__module__ == module.__name__]
+
+
+def _fill_historical(old_apps, user):
+    """Rows of moved models made through their historical models in commerce (before the split)."""
     attempt = old_apps.get_model("commerce", "CheckoutAttempt")
     review = old_apps.get_model("commerce", "RiskReview")
     for i in range(ROWS_PER_MODEL):
         o = factories.OrderFactory()
         attempt.objects.create(user_id=user.pk, email=f"a{i}@example.com", ip_hash="ab" * 32, order_id=o.pk)
         review.objects.create(order_id=o.pk, score=70 + i, reasons=["test"], decided_by_id=user.pk)
-    for name in MOVED["risk"]:
-        made[name] = ROWS_PER_MODEL
-    return made
 
 
 def _rows(table):
@@ -64,11 +69,12 @@ def test_moving_models_out_of_commerce_keeps_every_row_and_content_type():
     old_apps = executor.loader.project_state([BEFORE_SPLIT]).apps
     try:
         call_command("demo", stdout=io.StringIO())
-        for _, cls in inspect.getmembers(factories, inspect.isclass):
-            if issubclass(cls, factory.django.DjangoModelFactory) and cls._meta.model is not None:
+        # The factories write through today's models: the tables are the ones the old state has.
+        for label in ["commerce", *MOVED]:
+            for cls in _factories(importlib.import_module(f"{label}.tests.factories")):
                 cls.create_batch(ROWS_PER_MODEL)
         staff = UserFactory(is_staff=True)
-        _fill_moved(old_apps, staff)
+        _fill_historical(old_apps, staff)
         # Before the split each moved model's content type is commerce's, with its permissions and an
         # admin log entry; a content type under the new label may exist already (post_migrate ran).
         old_types = {}

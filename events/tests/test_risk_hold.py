@@ -6,7 +6,8 @@ import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from commerce import money, services
+from commerce import services
+from payouts import money
 from risk import services as risk
 from commerce.models import Order
 from risk.models import RiskReview
