@@ -80,7 +80,8 @@ def _with_payment(orders, pays):
 
 
 def _cleanup(creator, gb, users, baseline_ids) -> None:
-    from commerce.models import GroupBuyParticipant, Order, Shipment, ShippingBatch
+    from commerce.models import GroupBuyParticipant, Order
+    from fulfilment.models import Shipment, ShippingBatch
     from payouts.models import LedgerEntry
     from microstage.payments.models import Payment, ProcessedEvent
 
@@ -88,7 +89,7 @@ def _cleanup(creator, gb, users, baseline_ids) -> None:
     pay_ids = list(Payment.objects.filter(reference__in=GroupBuyParticipant.objects.filter(group_buy=gb)
                                           .values("pk")).values_list("pk", flat=True)) + list(baseline_ids)
     LedgerEntry.objects.filter(creator=creator).delete()
-    # Settling made a shipping batch (commerce.fulfilment); its parcels protect the orders.
+    # Settling made a shipping batch (fulfilment.services); its parcels protect the orders.
     Shipment.objects.filter(order_id__in=order_ids).delete()
     ShippingBatch.objects.filter(group_buy=gb).delete()
     GroupBuyParticipant.objects.filter(group_buy=gb).delete()

@@ -53,7 +53,7 @@ from microstage.payments.models import Payment
 from microstage.payments.providers.base import CardDeclined, ProviderError
 from microstage.selectors import creator_for_team
 
-from . import fulfilment, gate, inventory, sellables
+from . import gate, inventory, sellables, signals
 from .models import GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Order, OrderLine, Product, ProductVariant
 
 log = logging.getLogger(__name__)
@@ -722,7 +722,7 @@ def finish_settlement(group_buy_id: str) -> GroupBuy:
                 not GroupBuyParticipant.objects.filter(group_buy_id=gb.pk, status__in=ACTIVE).exists():
             gb.status, gb.settled_at = GroupBuy.Status.SETTLED, timezone.now()
             gb.save(update_fields=["status", "settled_at"])
-            fulfilment.create_batch_for_group_buy(gb.pk)  # its shipping batch commits with SETTLED, once
+            signals.group_buy_settled.send(sender=GroupBuy, group_buy=gb)  # its shipping batch commits with it
             _publish(get_group_buy(gb.pk))
     return get_group_buy(group_buy_id)
 

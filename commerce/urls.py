@@ -11,7 +11,6 @@ urlpatterns = [
     path("g/<id:group_buy_id>/", groupbuy_views.group_buy_page, name="group-buy"),
     path("g/<id:group_buy_id>/join/", groupbuy_views.group_buy_join, name="group-buy-join"),
     path("g/<id:group_buy_id>/leave/<id:participant_id>/", groupbuy_views.group_buy_leave, name="group-buy-leave"),
-    path("", include("commerce.fulfilment_views")),  # /dashboard/fulfilment/… and the order page's delivery forms
     path("", include("commerce.cart_views")),  # /cart/…: one order, one payment; guests with an email
     path("orders/", views.orders_list, name="orders"),
     path("orders/<id:order_id>/", views.order_detail, name="order"),

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "risk",
     "stock",
     "payouts",
+    "fulfilment",
     "memberships",
     "events",
     "streaming",

@@ -18,7 +18,9 @@ SWAGGER_CDN = "https://cdn.jsdelivr.net"
 MOVED_FROM_COMMERCE = {"checkoutattempt": "risk", "riskreview": "risk",
                        "stocklocation": "stock", "stockmovement": "stock", "stockoverride": "stock", "possale": "stock",
                        "tip": "payouts", "ledgerentry": "payouts", "dispute": "payouts", "payoutprofile": "payouts",
-                       "payout": "payouts", "payoutline": "payouts"}
+                       "payout": "payouts", "payoutline": "payouts", "shippingbatch": "fulfilment",
+                       "shipment": "fulfilment", "pickupwindow": "fulfilment", "pickup": "fulfilment",
+                       "fulfilmentcost": "fulfilment"}
 
 
 def moved_admin(request, model, rest):
@@ -86,6 +88,7 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("", include("memberships.urls")),
     path("", include("commerce.urls")),
+    path("", include("fulfilment.views")),  # /dashboard/fulfilment/… and the order page's delivery forms
     path("", include("streaming.watch_urls")),
     path("", include("payouts.urls")),
     path("", include("events.urls")),

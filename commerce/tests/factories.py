@@ -1,5 +1,5 @@
 """Factories for commerce: orders and their lines, inventory and holds, products and variants,
-group-buys, fulfilment and store credit. Every default makes a valid row; pass what a test cares about."""
+group-buys and store credit. Every default makes a valid row; pass what a test cares about."""
 from datetime import timedelta
 from decimal import Decimal
 
@@ -114,49 +114,6 @@ class GroupBuyParticipantFactory(factory.django.DjangoModelFactory):
     quantity = 1
     order = factory.SubFactory(OrderFactory, creator=factory.SelfAttribute("..group_buy.creator"),
                                buyer=factory.SelfAttribute("..user"))
-
-
-class ShippingBatchFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.ShippingBatch
-
-    creator = factory.SubFactory(CreatorFactory)
-
-
-class ShipmentFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.Shipment
-
-    order = factory.SubFactory(OrderFactory)
-    address = "Musterstraße 1\n10115 Berlin"
-
-
-class PickupWindowFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.PickupWindow
-
-    creator = factory.SubFactory(CreatorFactory)
-    place = "At the merch table"
-    starts_at = _later(days=7)
-    ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(hours=2))
-
-
-class PickupFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.Pickup
-
-    window = factory.SubFactory(PickupWindowFactory)
-    order = factory.SubFactory(OrderFactory, creator=factory.SelfAttribute("..window.creator"))
-
-
-class FulfilmentCostFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.FulfilmentCost
-
-    order = factory.SubFactory(OrderFactory)
-    kind = "postage"
-    amount = Decimal("4.50")
-    currency = EUR
 
 
 class CreditEntryFactory(factory.django.DjangoModelFactory):

@@ -28,6 +28,7 @@ MOVED = {
     "risk": ["CheckoutAttempt", "RiskReview"],
     "stock": ["StockLocation", "StockMovement", "StockOverride", "PosSale"],
     "payouts": ["Tip", "LedgerEntry", "Dispute", "PayoutProfile", "Payout", "PayoutLine"],
+    "fulfilment": ["ShippingBatch", "Shipment", "PickupWindow", "Pickup", "FulfilmentCost"],
 }
 ROWS_PER_MODEL = 2
 

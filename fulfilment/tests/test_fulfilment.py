@@ -9,14 +9,16 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from commerce import fulfilment, groupbuys, services
-from commerce.models import FulfilmentCost, Order, Pickup, PickupWindow, Product, Shipment, ShippingBatch
+from commerce import groupbuys, services
+from fulfilment import services as fulfilment
+from commerce.models import Order, Product
+from fulfilment.models import FulfilmentCost, Pickup, PickupWindow, Shipment, ShippingBatch
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.models import Role
 from microstage.signing import sign_token
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
 
-from .groupbuy_helpers import group_buy, join, past_deadline
+from commerce.tests.groupbuy_helpers import group_buy, join, past_deadline
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sandbox_provider")]
 
@@ -320,3 +322,20 @@ def test_buyer_sees_only_their_own_delivery(settled, client):
     assert Shipment.objects.get(order=orders[0]).address == "Secret street 1"
     client.force_login(orders[0].buyer)
     assert "Secret street 1" in client.get(f"/orders/{orders[0].pk}/").content.decode()
+
+
+def test_an_order_held_for_risk_review_is_not_handed_over():
+    """Fulfilment waits for the staff decision on a risky order (the risk app)."""
+    from risk.models import RiskReview
+
+    creator = CreatorFactory()
+    owner = team_member(creator, Role.OWNER)
+    order = paid_product_order(creator)
+    fulfilment.set_shipping_address(user=order.buyer, order_id=order.pk, address="1 Road, Town")
+    RiskReview.objects.create(order=order, score=90, reasons=["test"])
+    shipment = Shipment.objects.get(order=order)
+    with pytest.raises(Conflict) as exc:
+        fulfilment.mark_shipped(actor=owner, shipment_id=shipment.pk, carrier="DHL", tracking_number="T1")
+    assert exc.value.code == "held_for_review"
+    RiskReview.objects.filter(order=order).update(status=RiskReview.Status.APPROVED)
+    assert fulfilment.mark_shipped(actor=owner, shipment_id=shipment.pk, carrier="DHL", tracking_number="T1").shipped_at

@@ -2,7 +2,7 @@
 from django import template
 from django.template.loader import render_to_string
 
-from commerce import fulfilment
+from fulfilment import services as fulfilment
 
 register = template.Library()
 

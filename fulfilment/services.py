@@ -3,8 +3,9 @@ and what fulfilling each order cost — every write and rule about them, once.
 
 - A settled group-buy that reached a price gets one ShippingBatch (`create_batch_for_group_buy`,
   idempotent: the batch is the group-buy's one-to-one row, made under the group-buy's lock). It is
-  called from `groupbuys.finish_settlement` inside the transaction that marks the group-buy SETTLED,
-  so a batch exists exactly when the settlement committed — no sweeper, nothing lost on a crash.
+  made on `commerce.signals.group_buy_settled`, which `groupbuys.finish_settlement` sends inside the
+  transaction that marks the group-buy SETTLED, so a batch exists exactly when the settlement
+  committed — no sweeper, nothing lost on a crash.
 - An order is physical when one of its active lines is a physical product; only those can be
   shipped or collected. Choosing pickup removes an unshipped shipment; giving an address removes an
   uncollected pickup (and puts the order back into its group-buy's batch).
@@ -34,9 +35,10 @@ from microstage.models import DOOR_ROLES, EDIT_ROLES
 from microstage.selectors import creator_for_team, role_of
 from microstage.signing import read_token, sign_token
 
-from . import gate, services
-from .models import (FulfilmentCost, GroupBuy, GroupBuyParticipant, Order, Pickup, PickupWindow, Product, Shipment,
-                     ShippingBatch)
+from commerce import gate, services
+from commerce.models import GroupBuy, GroupBuyParticipant, Order, Product
+
+from .models import FulfilmentCost, Pickup, PickupWindow, Shipment, ShippingBatch
 
 log = logging.getLogger(__name__)
 PICKUP_PREFIX = "MSPICK"
@@ -124,6 +126,11 @@ def _money(value, field: str = "amount") -> Decimal:
 
 
 # --- shipping batches ----------------------------------------------------------------------------
+
+def on_group_buy_settled(sender=None, *, group_buy, **kwargs) -> None:
+    """commerce.signals.group_buy_settled receiver, inside the transaction that marks it SETTLED."""
+    create_batch_for_group_buy(group_buy.pk)
+
 
 def create_batch_for_group_buy(group_buy_id: str) -> ShippingBatch | None:
     """The shipping batch of a settled group-buy that reached a price, with one shipment per captured,

@@ -1,6 +1,6 @@
 """Fulfilment pages: the team's /dashboard/fulfilment/ (batches, packing list CSV, mark shipped, costs,
 pickup windows and the pickup scan) and the buyer's address / pickup choice from the order page.
-Thin: forms parse, commerce.fulfilment decides."""
+Thin: forms parse, fulfilment/services.py decides."""
 from datetime import timezone as dt_timezone
 
 from django import forms
@@ -19,7 +19,7 @@ from microstage import csvfile
 from microstage.models import DOOR_ROLES, EDIT_ROLES
 from microstage.views import team_page
 
-from . import fulfilment
+from . import services as fulfilment
 from .models import FulfilmentCost
 
 class ShipForm(forms.Form):
