@@ -11,8 +11,7 @@ from django.utils.translation import gettext, ngettext
 from microstage.errors import ServiceError
 
 from . import services
-from .models import (CreditEntry, GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Order, OrderLine, Product,
-                     ProductVariant)
+from .models import CreditEntry, Order, OrderLine, Product, ProductVariant
 from .models.inventory import Hold, Inventory
 
 REFUNDABLE = (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED)
@@ -170,7 +169,7 @@ class CreditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["creator", "user", "order"]
 
 
-# --- products and group-buys ---------------------------------------------------------------------
+# --- products ---------------------------------------------------------------------------------
 
 class VariantInline(admin.TabularInline):
     model = ProductVariant
@@ -186,33 +185,3 @@ class ProductAdmin(admin.ModelAdmin):
     list_select_related = ["creator"]
     readonly_fields = ["id", "created_at"]
     inlines = [VariantInline]
-
-
-class PriceTierInline(admin.TabularInline):
-    model = GroupBuyPriceTier
-    extra = 0
-
-
-class ParticipantInline(ReadOnlyMixin, admin.TabularInline):
-    model = GroupBuyParticipant
-    fields = ["user", "quantity", "status", "charged_amount", "outcome", "attempts", "settled_at"]
-    readonly_fields = fields
-
-
-@admin.register(GroupBuy)
-class GroupBuyAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "creator", "status", "committed_quantity", "max_quantity", "final_price", "deadline"]
-    list_filter = ["status", "deadline"]
-    search_fields = ["title", "id", "product__name", "creator__name"]
-    list_select_related = ["creator", "product"]
-    readonly_fields = ["id", "status", "committed_quantity", "final_price", "settle_started_at", "settled_at",
-                       "created_at"]
-    inlines = [PriceTierInline, ParticipantInline]
-
-
-@admin.register(GroupBuyParticipant)
-class GroupBuyParticipantAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["id", "group_buy", "user", "quantity", "status", "charged_amount", "settled_at"]
-    list_filter = ["status"]
-    search_fields = ["id", "user__email", "group_buy__title"]
-    list_select_related = ["group_buy", "user"]

@@ -9,7 +9,7 @@ class CommerceConfig(AppConfig):
     def ready(self):
         from microstage.payments.registry import register_handler
 
-        from . import gate, groupbuys, sellables, services
+        from . import gate, services
         from .shop_views import downloads_section
         from .views import register_order_section
 
@@ -17,7 +17,5 @@ class CommerceConfig(AppConfig):
         register_handler(services.PURPOSE, on_paid=services.on_payment_paid, on_failed=services.on_payment_failed,
                          on_cancelled=services.on_payment_failed, on_refunded=services.on_payment_refunded,
                          on_dispute_opened=gate.dispute_opened, on_dispute_closed=gate.dispute_closed)
-        sellables.register_event_of(groupbuys.KIND, groupbuys.event_of_line)
         services.register_product_sellable()
-        groupbuys.register()  # the group_buy sellable kind and the commerce.group_buy payment handlers
         register_order_section(services.PRODUCT_KIND, downloads_section)

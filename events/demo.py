@@ -154,9 +154,10 @@ def _demo_consent_answers(ctx: dict, event: Event) -> None:
 
 def _demo_group_buy(ctx: dict, event: Event) -> None:
     """An open group-buy for tour hoodies during the show: cheaper from 10 and from 25 committed."""
-    from commerce import groupbuys
+    from groupbuys import services as groupbuys
     from commerce import services as commerce
-    from commerce.models import GroupBuy, Product
+    from commerce.models import Product
+    from groupbuys.models import GroupBuy
 
     if GroupBuy.objects.filter(event_id=event.pk).exists():
         return

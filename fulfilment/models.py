@@ -18,7 +18,7 @@ class ShippingBatch(models.Model):
 
     id = PublicIdField("shp")
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="shipping_batches")
-    group_buy = models.OneToOneField("commerce.GroupBuy", null=True, blank=True, on_delete=models.PROTECT,
+    group_buy = models.OneToOneField("groupbuys.GroupBuy", null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="shipping_batch")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)

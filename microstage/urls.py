@@ -20,7 +20,8 @@ MOVED_FROM_COMMERCE = {"checkoutattempt": "risk", "riskreview": "risk",
                        "tip": "payouts", "ledgerentry": "payouts", "dispute": "payouts", "payoutprofile": "payouts",
                        "payout": "payouts", "payoutline": "payouts", "shippingbatch": "fulfilment",
                        "shipment": "fulfilment", "pickupwindow": "fulfilment", "pickup": "fulfilment",
-                       "fulfilmentcost": "fulfilment"}
+                       "fulfilmentcost": "fulfilment", "groupbuy": "groupbuys", "groupbuypricetier": "groupbuys",
+                       "groupbuyparticipant": "groupbuys"}
 
 
 def moved_admin(request, model, rest):
@@ -33,6 +34,7 @@ api_v1 = [
     path("", include("microstage.api.urls")),
     path("", include("events.api.urls")),
     path("", include("commerce.api.urls")),
+    path("", include("groupbuys.api.urls")),
     path("", include("payouts.api.urls")),
     path("", include("memberships.api.urls")),
     path("", include("streaming.api.urls")),
@@ -77,7 +79,7 @@ urlpatterns = [
     path("door/<id:object_id>/manifest.webmanifest", pwa.manifest, {"app": "door"}, name="door-manifest"),
     path("dashboard/products/", include("stock.urls")),
     path("dashboard/products/", include("commerce.dashboard_urls")),
-    path("dashboard/group-buys/", include("commerce.groupbuy_dashboard")),
+    path("dashboard/group-buys/", include("groupbuys.dashboard")),
     path("dashboard/events/", include("events.dashboard_urls")),
     path("dashboard/bundles/", include("events.bundle_urls")),
     path("door/", include("events.checkin_urls")),
@@ -88,6 +90,7 @@ urlpatterns = [
     path("", include("analytics.urls")),
     path("", include("memberships.urls")),
     path("", include("commerce.urls")),
+    path("", include("groupbuys.urls")),
     path("", include("fulfilment.views")),  # /dashboard/fulfilment/… and the order page's delivery forms
     path("", include("streaming.watch_urls")),
     path("", include("payouts.urls")),

@@ -10,7 +10,7 @@ from django.test import Client
 from analytics import home
 from analytics.selectors import creator_metrics, event_metrics
 from payouts import services as payouts
-from commerce.models import GroupBuy
+from groupbuys.models import GroupBuy
 from payouts.models import LedgerEntry, Payout
 from events.models import Event, Ticket
 from memberships.models import LoyaltyEntry, Membership

@@ -1,5 +1,5 @@
-"""Factories for commerce: orders and their lines, inventory and holds, products and variants,
-group-buys and store credit. Every default makes a valid row; pass what a test cares about."""
+"""Factories for commerce: orders and their lines, inventory and holds, products and variants
+and store credit. Every default makes a valid row; pass what a test cares about."""
 from datetime import timedelta
 from decimal import Decimal
 
@@ -80,40 +80,6 @@ class ProductVariantFactory(factory.django.DjangoModelFactory):
     product = factory.SubFactory(ProductFactory)
     name = factory.Sequence(lambda n: f"Size {n}")
     stock = 20
-
-
-class GroupBuyFactory(factory.django.DjangoModelFactory):
-    """An open group-buy of a product, ending in two days."""
-
-    class Meta:
-        model = m.GroupBuy
-
-    product = factory.SubFactory(ProductFactory)
-    creator = factory.LazyAttribute(lambda o: o.product.creator)
-    title = factory.Sequence(lambda n: f"Group-buy {n}")
-    deadline = _later(days=2)
-    max_quantity = 100
-    currency = EUR
-
-
-class GroupBuyPriceTierFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.GroupBuyPriceTier
-
-    group_buy = factory.SubFactory(GroupBuyFactory)
-    min_quantity = factory.Sequence(lambda n: n + 1)
-    price = Decimal("20.00")
-
-
-class GroupBuyParticipantFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.GroupBuyParticipant
-
-    group_buy = factory.SubFactory(GroupBuyFactory)
-    user = factory.SubFactory(UserFactory)
-    quantity = 1
-    order = factory.SubFactory(OrderFactory, creator=factory.SelfAttribute("..group_buy.creator"),
-                               buyer=factory.SelfAttribute("..user"))
 
 
 class CreditEntryFactory(factory.django.DjangoModelFactory):

@@ -3,7 +3,7 @@ functions count too): each module builds on the ones below it, so each can be re
 import grimp
 
 # commerce and the apps that left it (README "The selling apps").
-SELLING_APPS = ("commerce", "risk", "stock", "payouts", "fulfilment")
+SELLING_APPS = ("commerce", "groupbuys", "risk", "stock", "payouts", "fulfilment")
 
 
 def _cycles(graph, modules: set[str]) -> list[list[str]]:

@@ -29,6 +29,7 @@ MOVED = {
     "stock": ["StockLocation", "StockMovement", "StockOverride", "PosSale"],
     "payouts": ["Tip", "LedgerEntry", "Dispute", "PayoutProfile", "Payout", "PayoutLine"],
     "fulfilment": ["ShippingBatch", "Shipment", "PickupWindow", "Pickup", "FulfilmentCost"],
+    "groupbuys": ["GroupBuy", "GroupBuyPriceTier", "GroupBuyParticipant"],
 }
 ROWS_PER_MODEL = 2
 

@@ -9,7 +9,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from commerce import groupbuys, services
+from commerce import services
+from groupbuys import services as groupbuys
 from fulfilment import services as fulfilment
 from commerce.models import Order, Product
 from fulfilment.models import FulfilmentCost, Pickup, PickupWindow, Shipment, ShippingBatch
@@ -18,7 +19,7 @@ from microstage.models import Role
 from microstage.signing import sign_token
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
 
-from commerce.tests.groupbuy_helpers import group_buy, join, past_deadline
+from groupbuys.tests.groupbuy_helpers import group_buy, join, past_deadline
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sandbox_provider")]
 

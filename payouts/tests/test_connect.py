@@ -128,8 +128,8 @@ def test_group_buy_join_is_refused_until_charges_are_enabled(db, sandbox, settin
 
     from django.utils import timezone
 
-    from commerce import groupbuys
-    from commerce.models import GroupBuy
+    from groupbuys import services as groupbuys
+    from groupbuys.models import GroupBuy
     from commerce.services import create_product
     from microstage.tests.factories import CreatorFactory
 

@@ -7,9 +7,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from commerce import groupbuys, inventory, services
+from commerce import inventory, services
+from groupbuys import services as groupbuys
 from stock import services as stock
-from commerce.models import GroupBuy, Order, Product
+from commerce.models import Order, Product
+from groupbuys.models import GroupBuy
 from stock.models import PosSale, StockMovement
 from commerce.tests.helpers import run_together
 from microstage.errors import Conflict, Invalid

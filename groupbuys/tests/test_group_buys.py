@@ -5,15 +5,16 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from commerce import groupbuys
-from commerce.models import GroupBuy, GroupBuyParticipant, Order
+from groupbuys import services as groupbuys
+from commerce.models import Order
+from groupbuys.models import GroupBuy, GroupBuyParticipant
 from commerce.tests.helpers import run_together
 from microstage.errors import Conflict
 from microstage.models import Role
 from microstage.payments.models import Payment
 from microstage.tests.factories import UserFactory, team_member
 
-from .groupbuy_helpers import group_buy, join, past_deadline, product
+from groupbuys.tests.groupbuy_helpers import group_buy, join, past_deadline, product
 
 pytestmark = pytest.mark.usefixtures("sandbox_provider")
 

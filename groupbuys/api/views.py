@@ -16,8 +16,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce import groupbuy_settlement, groupbuys
-from commerce.models import GroupBuy
+from groupbuys import services as groupbuys
+from groupbuys import settlement as groupbuy_settlement
+from groupbuys.models import GroupBuy
 from microstage.api.views import parse
 from microstage.errors import NotFound
 from microstage.api.fields import AwareDateTimeField

@@ -1,5 +1,5 @@
 """Settlement asked for by the team: decided at once, small ones settled in the request (sandbox),
-the rest queued to the settlement tasks. Above commerce/groupbuys.py and commerce/tasks.py, so the
+the rest queued to the settlement tasks. Above groupbuys/services.py and groupbuys/tasks.py, so the
 tasks can call the group-buy services without a circle."""
 import logging
 
@@ -12,7 +12,8 @@ from microstage.models import EDIT_ROLES
 from microstage.payments.providers.base import ProviderError
 from microstage.selectors import role_of
 
-from . import groupbuys, tasks
+from . import services as groupbuys
+from . import tasks
 from .models import GroupBuy, GroupBuyParticipant
 
 log = logging.getLogger(__name__)

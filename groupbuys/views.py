@@ -1,6 +1,6 @@
 """The public group-buy page /g/<id>/: live progress, tiers, countdown, join (and leave) forms.
 
-Thin: forms parse, commerce.groupbuys decides; errors become a message on the page, never a 500.
+Thin: forms parse, groupbuys/services.py decides; errors become a message on the page, never a 500.
 """
 from django import forms
 from django.contrib import messages
@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from microstage.errors import ServiceError
 
-from . import groupbuys
+from . import services as groupbuys
 from .models import GroupBuy, GroupBuyParticipant
 from .templatetags.commerce_groupbuys import progress_context
 

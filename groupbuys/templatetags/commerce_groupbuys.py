@@ -1,8 +1,8 @@
 """Template tags for group-buys: the live progress bar, and an event's open group-buys (watch page)."""
 from django import template
 
-from commerce import groupbuys
-from commerce.models import GroupBuy
+from groupbuys import services as groupbuys
+from groupbuys.models import GroupBuy
 
 register = template.Library()
 

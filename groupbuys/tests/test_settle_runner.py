@@ -7,13 +7,15 @@ from decimal import Decimal
 
 import pytest
 
-from commerce import groupbuys, settle_runner, tasks
-from commerce.models import GroupBuyParticipant, Order
+from groupbuys import tasks
+from groupbuys import services as groupbuys, settle_runner
+from commerce.models import Order
+from groupbuys.models import GroupBuyParticipant
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
 from microstage.payments.providers.base import ProviderError
 
-from .groupbuy_helpers import group_buy, join, past_deadline
+from groupbuys.tests.groupbuy_helpers import group_buy, join, past_deadline
 
 
 @pytest.fixture

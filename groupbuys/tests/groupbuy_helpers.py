@@ -4,8 +4,9 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from commerce import groupbuys
-from commerce.models import GroupBuy, Product
+from groupbuys import services as groupbuys
+from commerce.models import Product
+from groupbuys.models import GroupBuy
 from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
 

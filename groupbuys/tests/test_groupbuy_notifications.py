@@ -3,10 +3,10 @@ recorded, once)."""
 import pytest
 from django.core import mail
 
-from commerce import groupbuys
+from groupbuys import services as groupbuys
 from microstage.notifications.models import Notification
 
-from .groupbuy_helpers import group_buy, join, past_deadline
+from groupbuys.tests.groupbuy_helpers import group_buy, join, past_deadline
 
 pytestmark = pytest.mark.django_db
 

@@ -53,8 +53,10 @@ from microstage.payments.models import Payment
 from microstage.payments.providers.base import CardDeclined, ProviderError
 from microstage.selectors import creator_for_team
 
-from . import gate, inventory, sellables, signals
-from .models import GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Order, OrderLine, Product, ProductVariant
+from commerce import gate, inventory, sellables, signals
+from commerce.models import Order, OrderLine, Product, ProductVariant
+
+from .models import GroupBuy, GroupBuyParticipant, GroupBuyPriceTier
 
 log = logging.getLogger(__name__)
 P = GroupBuyParticipant.Status
@@ -373,7 +375,7 @@ def stock_variant(gb: GroupBuy) -> ProductVariant | None:
 
 
 def _recompute(order: Order) -> None:
-    from .services import recompute_totals  # the one place totals are added up
+    from commerce.services import recompute_totals  # the one place totals are added up
 
     recompute_totals(order)
 
@@ -385,7 +387,7 @@ def _set_participant(participant_id: str, **fields) -> None:
 
 def leave(*, participant_id: str, user) -> GroupBuyParticipant:
     """Give up a seat before the deadline: the order is cancelled, the authorisation released."""
-    from .services import cancel
+    from commerce.services import cancel
 
     participant = GroupBuyParticipant.objects.filter(pk=participant_id).first() \
         if isinstance(participant_id, str) else None
@@ -463,7 +465,7 @@ def on_payment_authorized(payment: Payment) -> None:
 
 def on_payment_paid(payment: Payment) -> None:
     """A capture (or off-session charge) went through: the participant is charged, the order paid."""
-    from .services import lock_order, mark_paid
+    from commerce.services import lock_order, mark_paid
 
     participant = _participant_for(payment)
     if participant is None:
@@ -698,7 +700,7 @@ def _release(p: GroupBuyParticipant, outcome: str) -> str:
 
 
 def _paid_free(p: GroupBuyParticipant) -> str:
-    from .services import lock_order, mark_paid
+    from commerce.services import lock_order, mark_paid
 
     with transaction.atomic():
         locked = GroupBuyParticipant.objects.select_for_update().get(pk=p.pk)

@@ -10,8 +10,10 @@ from decimal import Decimal
 import pytest
 from django.core import mail
 
-from commerce import groupbuys, tasks
-from commerce.models import GroupBuy, GroupBuyParticipant, Order
+from groupbuys import tasks
+from groupbuys import services as groupbuys
+from commerce.models import Order
+from groupbuys.models import GroupBuy, GroupBuyParticipant
 from commerce.signals import order_paid
 from microstage.errors import Conflict
 from microstage.payments import services as payments
@@ -19,7 +21,7 @@ from microstage.payments.events import Kind, PaymentEvent
 from microstage.payments.models import Payment, ProcessedEvent
 from microstage.payments.providers.base import ProviderError
 
-from .groupbuy_helpers import group_buy, join, past_deadline
+from groupbuys.tests.groupbuy_helpers import group_buy, join, past_deadline
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sandbox_provider")]
 

@@ -4,12 +4,12 @@ from unittest import mock
 
 import pytest
 
-from commerce.models import GroupBuyParticipant
+from groupbuys.models import GroupBuyParticipant
 from microstage.payments.models import Payment
 from microstage.tests.factories import UserFactory
 from microstage.tests.test_payments_helpers import post_webhook, signed_headers, stripe_event
 
-from .groupbuy_helpers import group_buy, join
+from groupbuys.tests.groupbuy_helpers import group_buy, join
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_settings")]
 

@@ -1,5 +1,5 @@
 """Creator dashboard pages for group-buys (mounted under /dashboard/group-buys/): list, create, and one
-group-buy with its participants' outcomes and a settle button. Thin: forms parse, commerce.groupbuys decides."""
+group-buy with its participants' outcomes and a settle button. Thin: forms parse, groupbuys/services.py decides."""
 from datetime import timezone as dt_timezone
 
 from django import forms
@@ -17,8 +17,11 @@ from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
 from microstage.views import form_errors, team_page
 
-from . import groupbuy_settlement, groupbuys
-from .models import GroupBuy, GroupBuyParticipant, Product
+from commerce.models import Product
+
+from . import services as groupbuys
+from . import settlement as groupbuy_settlement
+from .models import GroupBuy, GroupBuyParticipant
 from .templatetags.commerce_groupbuys import progress_context
 
 
