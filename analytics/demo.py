@@ -44,14 +44,14 @@ def _fans(rng) -> list:
 
 
 class _Ledger:
-    """Sale and fee entries as commerce.money.record_sale writes them, kept to backdate in one go."""
+    """Sale and fee entries as payouts.money.record_sale writes them, kept to backdate in one go."""
 
     def __init__(self):
         self.entries, self.stamps = [], {}
 
     def sale(self, order, available_at):
-        from commerce.models import LedgerEntry
-        from commerce.money import platform_fee
+        from payouts.models import LedgerEntry
+        from payouts.money import platform_fee
 
         fee = platform_fee(order.total)
         for kind, amount, note in ((LedgerEntry.Kind.SALE, order.total, ""),
@@ -62,7 +62,7 @@ class _Ledger:
             self.stamps[f"{kind}:{order.pk}"] = order.paid_at
 
     def save(self):
-        from commerce.models import LedgerEntry
+        from payouts.models import LedgerEntry
 
         LedgerEntry.objects.bulk_create(self.entries)
         for key, when in self.stamps.items():
@@ -93,9 +93,11 @@ def load(ctx: dict) -> None:
 
 
 def _history(ctx: dict, rng: random.Random) -> None:  # noqa: C901 - one straight script
-    from commerce import inventory, payouts
-    from commerce.models import (GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Order, OrderLine,
-                                 Product, Tip)
+    from commerce import inventory
+    from payouts import services as payouts
+    from commerce.models import Order, OrderLine, Product
+    from groupbuys.models import GroupBuy, GroupBuyParticipant, GroupBuyPriceTier
+    from payouts.models import Tip
     from events.models import CheckIn, Event, Ticket, TicketTier, TierPerk
     from memberships import services as memberships
     from memberships.models import LoyaltyEntry, Membership

@@ -9,8 +9,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from commerce import payouts
-from commerce.models import Dispute, Order, PosSale, RiskReview
+from payouts import services as payouts
+from commerce.models import Order
+from payouts.models import Dispute
+from stock.models import PosSale
+from risk.models import RiskReview
 from events.models import Event, Ticket
 from microstage.models import EDIT_ROLES, Invitation
 from streaming import selectors as streaming

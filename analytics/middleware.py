@@ -78,7 +78,7 @@ def _creator_slug(slug: str) -> tuple[str, str]:
 
 
 def _group_buy(gb_id: str) -> tuple[str, str]:
-    from commerce.models import GroupBuy
+    from groupbuys.models import GroupBuy
 
     def compute():
         row = GroupBuy.objects.filter(pk=gb_id).values_list("event_id", "creator_id").first()
@@ -88,7 +88,8 @@ def _group_buy(gb_id: str) -> tuple[str, str]:
 
 def _order(order_id: str) -> tuple[str, str]:
     """An order's show: the event of its first ticket, drop or group-buy line."""
-    from commerce.models import GroupBuy, Order, OrderLine
+    from commerce.models import Order, OrderLine
+    from groupbuys.models import GroupBuy
     from events.models import Drop, TicketTier
 
     def compute():

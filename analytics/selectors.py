@@ -11,8 +11,10 @@ from django.db.models import (Avg, Case, Count, DateTimeField, Exists, F, FloatF
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from commerce.groupbuys import KIND as GROUP_BUY_KIND
-from commerce.models import GroupBuy, GroupBuyParticipant, Order, OrderLine, Tip
+from groupbuys.services import KIND as GROUP_BUY_KIND
+from commerce.models import Order, OrderLine
+from groupbuys.models import GroupBuy, GroupBuyParticipant
+from payouts.models import Tip
 from events.models import Drop, Event, Ticket, TicketTier
 from events.models import DROP_KIND, TICKET_KIND
 from memberships.models import Membership

@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from commerce import groupbuys
-from commerce.models import GroupBuy
+from groupbuys import services as groupbuys
+from groupbuys.models import GroupBuy
 from events.models import Drop, Event
 from microstage.money import parse_amount
 from microstage.errors import Conflict, Invalid, NotFound

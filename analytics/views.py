@@ -8,7 +8,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from commerce.models import GroupBuy
+from groupbuys.models import GroupBuy
 from events.dashboard_views import event_page
 from events.models import Drop
 from microstage.errors import ServiceError

@@ -156,7 +156,8 @@ def _make(n_views: int, n_orders: int, tag: str) -> dict:
 
 def _cleanup(made: dict) -> None:
     from analytics.models import PageView, Visitor
-    from commerce.models import LedgerEntry, Order, OrderLine, Product
+    from commerce.models import Order, OrderLine, Product
+    from payouts.models import LedgerEntry
     from commerce.models.inventory import Hold, Inventory
     from events.models import Ticket
     from microstage.models import User

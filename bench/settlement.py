@@ -1,7 +1,7 @@
 """Group-buy settlement benchmark: a 5,000-participant group-buy settled in the sandbox.
 
 Data is made with bulk_create (users, orders at list price, authorised manual-capture Payments,
-participants), the group-buy's deadline already passed. Measured: `commerce.groupbuys.settle` — the
+participants), the group-buy's deadline already passed. Measured: `groupbuys.services.settle` — the
 same per-participant path the Celery batch tasks take (cache lock, gateway capture → handler records the
 participant and marks the order paid at the final price, order_paid receivers, emails to the locmem
 backend), minus Celery's queueing and the pause between batches. Baseline from the same run: as many
@@ -32,8 +32,9 @@ def _setup() -> None:
 def _make(n: int, tag: str):
     from django.utils import timezone
 
-    from commerce import groupbuys
-    from commerce.models import GroupBuy, GroupBuyParticipant, GroupBuyPriceTier, Order, OrderLine, Product
+    from groupbuys import services as groupbuys
+    from commerce.models import Order, OrderLine, Product
+    from groupbuys.models import GroupBuy, GroupBuyParticipant, GroupBuyPriceTier
     from microstage.ids import new_id
     from microstage.models import Creator, User
     from microstage.payments.models import Payment
@@ -80,14 +81,17 @@ def _with_payment(orders, pays):
 
 
 def _cleanup(creator, gb, users, baseline_ids) -> None:
-    from commerce.models import GroupBuyParticipant, LedgerEntry, Order, Shipment, ShippingBatch
+    from commerce.models import Order
+    from groupbuys.models import GroupBuyParticipant
+    from fulfilment.models import Shipment, ShippingBatch
+    from payouts.models import LedgerEntry
     from microstage.payments.models import Payment, ProcessedEvent
 
     order_ids = list(Order.objects.filter(creator=creator).values_list("pk", flat=True))
     pay_ids = list(Payment.objects.filter(reference__in=GroupBuyParticipant.objects.filter(group_buy=gb)
                                           .values("pk")).values_list("pk", flat=True)) + list(baseline_ids)
     LedgerEntry.objects.filter(creator=creator).delete()
-    # Settling made a shipping batch (commerce.fulfilment); its parcels protect the orders.
+    # Settling made a shipping batch (fulfilment.services); its parcels protect the orders.
     Shipment.objects.filter(order_id__in=order_ids).delete()
     ShippingBatch.objects.filter(group_buy=gb).delete()
     GroupBuyParticipant.objects.filter(group_buy=gb).delete()
@@ -104,8 +108,9 @@ def run(n: int = 5000) -> dict:
     _setup()
     from django.conf import settings
 
-    from commerce import groupbuys
-    from commerce.models import GroupBuyParticipant, Order
+    from groupbuys import services as groupbuys
+    from commerce.models import Order
+    from groupbuys.models import GroupBuyParticipant
     from microstage.payments import services as payments
     from microstage.payments.models import Payment
 
@@ -143,7 +148,7 @@ def run(n: int = 5000) -> dict:
             "ratio": round(rate / base_rate, 3),
             "notes": (f"Settling a {n}-participant group-buy (1 unit each, list 20.00 → top tier 12.00, reached "
                       f"exactly at its threshold) with "
-                      f"commerce.groupbuys.settle: per participant a cache lock, a gateway capture of 12.00 of the "
+                      f"groupbuys.services.settle: per participant a cache lock, a gateway capture of 12.00 of the "
                       f"20.00 authorised, the handler marking the participant captured and its order paid at "
                       f"the final total (order_paid receivers incl. the ledger), an email (locmem backend). "
                       f"{n / 1000:g}k in {settle_s:.1f} s. BASELINE: {n} bare payments.capture calls of "

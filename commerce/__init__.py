@@ -1,1 +1,2 @@
-"""The selling engine: inventory and holds, orders, payments, refunds, group-buys, payouts."""
+"""The selling core: inventory and holds, orders, cart and checkout, payment glue, refunds, store credit,
+receipts (and, until their own apps, products and group-buys). See README "The selling apps"."""

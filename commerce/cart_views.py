@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 
 from microstage.errors import NotFound, ServiceError
 
-from . import cart, receipts, risk, services
+from . import cart, gate, receipts, services
 from .models import Order
 from .views import sections_for
 
@@ -130,7 +130,7 @@ def _pay(request, order: Order):
     page = request.build_absolute_uri(_page_for(request, order))
     try:
         result = services.checkout(order.pk, success_url=f"{page}?paid=1", cancel_url=page,
-                                   ip=risk.client_ip(request))
+                                   ip=gate.client_ip(request))
     except ServiceError as exc:
         messages.error(request, exc.detail)
         return redirect(_page_for(request, order))

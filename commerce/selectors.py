@@ -51,17 +51,15 @@ def shop_products(creator):
 def products_with_stock(products) -> list:
     """Products with `variant_list`, each variant carrying `available`, `sold` and `key`; the product
     carries `available` (all variants) and `sold_out`."""
-    from .services import variant_key
-
     products = list(products.prefetch_related("variants"))
     variants = [v for p in products for v in p.variants.all()]
-    keys = [variant_key(v.pk) for v in variants]
+    keys = [inventory.variant_key(v.pk) for v in variants]
     left = availability_by_key(keys)
     sold = inventory.sold_by_key(keys)
     for p in products:
         p.variant_list = list(p.variants.all())
         for v in p.variant_list:
-            v.key = variant_key(v.pk)
+            v.key = inventory.variant_key(v.pk)
             v.available = min(left.get(v.key, v.stock), max(0, v.stock - sold.get(v.key, 0)))
             v.sold = sold.get(v.key, 0)
         p.available = sum(v.available for v in p.variant_list)

@@ -24,7 +24,7 @@ from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
 
-from . import credit, holdlimits, inventory, risk, sellables, stock_snapshot
+from . import credit, gate, holdlimits, inventory, sellables, stock_snapshot
 from .models import DEFAULT_VARIANT, Order, OrderLine, variant_label
 from .signals import order_paid, order_refunded
 
@@ -190,15 +190,13 @@ def _announce(items: list[tuple[str, str, list[str]]]) -> None:
 
 
 def _announce_now(items: list[tuple[str, str, list[str]]]) -> None:
-    from .selectors import availability
-
     for kind, item_id, keys in items:
         try:
             sellable = sellables.get(kind)
             group = sellable.group(item_id) if sellable and sellable.group else ""
             if group:
                 realtime.publish_latest(group, f"stock:{item_id}", lambda item_id=item_id, keys=keys: {
-                    "type": "stock", "item": item_id, "available": availability(keys)})
+                    "type": "stock", "item": item_id, "available": inventory.availability(keys)})
         except Exception:  # a live count must never fail the write that committed
             log.exception("stock of %s %s not announced", kind, item_id)
 
@@ -246,9 +244,9 @@ def _expire_if_due(order: Order, now=None) -> bool:
 def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "", ip: str = "") -> CheckoutResult:
     """Zero totals are paid at once; otherwise a hosted checkout is started with the provider.
 
-    Every attempt is recorded and scored first (commerce/risk.py; `ip` is the client's, hashed
-    there): an extreme score is refused with Conflict("risk_refused")."""
-    risk.check_checkout(order_id, ip=ip)
+    Every attempt is recorded and scored first (risk/services.py, through commerce/gate.py; `ip` is the
+    client's, hashed there): an extreme score is refused with Conflict("risk_refused")."""
+    gate.check_checkout(order_id, ip=ip)
     with transaction.atomic():
         order = lock_order(order_id)
         if order.status in Order.SETTLED:
@@ -273,18 +271,12 @@ def checkout(order_id: str, *, success_url: str = "", cancel_url: str = "", ip: 
             started = payments.start_checkout(
                 amount=order.total, currency=order.currency, description=_describe(order), purpose=PURPOSE,
                 reference=order.id, success_url=success_url or f"{base}?paid=1", cancel_url=cancel_url or base,
-                customer_email=order.email, **_connect_params(order))
+                customer_email=order.email, **gate.charge_params(order))
             order.status = Order.Status.AWAITING_PAYMENT
             order.payment = started.payment
             order.save(update_fields=["status", "payment"])
             return CheckoutResult(order, started.checkout_url, started.provider)
     raise Conflict(gettext("This reservation has expired. Start again to get new tickets."), code="expired")
-
-
-def _connect_params(order: Order) -> dict:
-    from .money import connect_params  # money builds on this module
-
-    return connect_params(order)
 
 
 def _checkout_url(payment: Payment) -> str:
@@ -379,7 +371,7 @@ def mark_paid(order: Order, payment: Payment | None) -> None:
     order.status = Order.Status.PAID
     order.paid_at = timezone.now()
     order.save(update_fields=["status", "paid_at", "payment"])
-    if risk.on_paid(order, payment) is not None:
+    if gate.on_paid(order, payment) is not None:
         # Held for a staff review: nothing is delivered and no ledger sees the sale until it is
         # approved (risk.approve calls deliver_paid_order); a rejection refunds it.
         transaction.on_commit(lambda: _send_order_email(order.pk, "held"))
@@ -474,7 +466,7 @@ def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = ""
         chosen = [ln for ln in chosen if ln.active_quantity > 0]
         if not chosen:
             raise Conflict(gettext("Those lines are already refunded."), code="already_refunded")
-        delivered = risk.is_delivered(order)  # a held or rejected order issued nothing to take back
+        delivered = gate.is_delivered(order)  # a held or rejected order issued nothing to take back
         if not delivered and len(chosen) < len([ln for ln in lines if ln.active_quantity > 0]):
             # Approval delivers whole orders; a held order is refunded whole or not at all.
             raise Conflict(gettext("This order is waiting for a risk review: refund all of it, "
@@ -501,7 +493,7 @@ def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = ""
         if reason or credit_note:
             order.note = " ".join(x for x in (reason, credit_note) if x)[:255]
         order.save(update_fields=["refunded_total", "status", "note"])
-        order_refunded.send(sender=Order, order=order, amount=amount)  # the creator's ledger (commerce/money.py)
+        order_refunded.send(sender=Order, order=order, amount=amount)  # the creator's ledger (payouts/money.py)
         if order.payment_id and amount > 0 and not provider_done:
             payments.refund(order.payment_id, amount)
         transaction.on_commit(lambda: _send_order_email(order.pk, "refunded"))
@@ -568,7 +560,6 @@ VARIANT_FIELDS = ("name", "sku", "price", "stock", "position")
 _download_resolvers: dict = {}
 
 
-variant_key = inventory.variant_key  # kept for callers that name it here
 
 
 _price_adjusters: list = []
@@ -757,10 +748,10 @@ def save_variant(product, *, variant_id: str | None = None, actor=None, **data):
         raise Invalid(gettext("Another variant has that name."),
                       fields={"name": [gettext("Give each variant its own name.")]})
     if variant.pk:
-        inventory.resize(variant_key(variant.pk), variant.stock, field="stock",
+        inventory.resize(inventory.variant_key(variant.pk), variant.stock, field="stock",
                          detail="Stock is below what is already sold.")
     variant.save()
-    _announce([(PRODUCT_KIND, variant.pk, [variant_key(variant.pk)])])
+    _announce([(PRODUCT_KIND, variant.pk, [inventory.variant_key(variant.pk)])])
     return variant
 
 
@@ -797,12 +788,12 @@ def product_offer(item_id: str, quantity: int, buyer) -> sellables.Offer:
     return sellables.Offer(kind=PRODUCT_KIND, item_id=variant.pk, creator_id=product.creator_id, description=name,
                            unit_price=merch_price(variant.unit_price, buyer, product.creator_id),
                            list_price=variant.unit_price, currency=product.currency,
-                           pools={variant_key(variant.pk): variant.stock},
-                           limits=holdlimits.personal_hold_limit(variant_key(variant.pk), buyer,
+                           pools={inventory.variant_key(variant.pk): variant.stock},
+                           limits=holdlimits.personal_hold_limit(inventory.variant_key(variant.pk), buyer,
                                                                  PRODUCT_MAX_PER_ORDER))
 
 
-def _product_of_line(line):
+def product_of_line(line):
     from .models import ProductVariant
 
     if line.kind == PRODUCT_KIND:
@@ -828,11 +819,11 @@ def downloads_for(order, user) -> list[dict]:
     if order.buyer_id != getattr(user, "pk", None) or order.status not in (Order.Status.PAID,
                                                                            Order.Status.PARTIALLY_REFUNDED):
         return []
-    if not risk.is_delivered(order):  # held for a risk review (or rejected): nothing to download
+    if not gate.is_delivered(order):  # held for a risk review (or rejected): nothing to download
         return []
     out = []
     for line in order.lines.all():
-        product = _product_of_line(line) if line.active_quantity > 0 else None
+        product = product_of_line(line) if line.active_quantity > 0 else None
         if product is not None and product.kind == product.Kind.DIGITAL and product.digital_file:
             out.append({"line": line, "product": product, "token": download_token(line, user)})
     return out
@@ -860,22 +851,12 @@ def open_download(token: str, user):
         raise NotFound(gettext("No such download."))
     if line.order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED) or line.active_quantity < 1:
         raise Forbidden(gettext("This item is not paid (or was refunded)."), code="not_paid")
-    if not risk.is_delivered(line.order):
+    if not gate.is_delivered(line.order):
         raise Forbidden(gettext("This order is being checked; your download opens once it is confirmed."),
                         code="held_for_review")
-    product = _product_of_line(line)
+    product = product_of_line(line)
     if product is None or not product.digital_file:
         raise NotFound(gettext("No such download."))
     # Stored under a generated name; the buyer gets the product's name with the file's extension.
     ext = PurePath(product.digital_file.name).suffix
     return product.digital_file, (slugify(product.name)[:80] or "download") + ext
-
-
-# --- group-buys ----------------------------------------------------------------------------------
-# They grew large enough for a module of their own: commerce/groupbuys.py (create, pricing, join,
-# leave, settle). Re-exported here so callers find every commerce write under services.
-from .groupbuys import (  # noqa: E402, F401
-    begin_settlement, create_group_buy, finish_settlement, join as join_group_buy, leave as leave_group_buy,
-    settle as settle_group_buy, settle_by_team as settle_group_buy_by_team,
-    settle_participant as settle_group_buy_participant,
-)

@@ -12,3 +12,6 @@ guest_order_claimed = Signal()
 # Sent inside the dispute's transaction (order locked) when the payer's bank opens a chargeback and when
 # it is decided: order=Order, dispute=Dispute, outcome="opened"|"won"|"lost". Receivers must be idempotent.
 order_disputed = Signal()
+# Sent inside the transaction that marks a group-buy SETTLED (once): group_buy=GroupBuy. Fulfilment opens
+# its shipping batch.
+group_buy_settled = Signal()

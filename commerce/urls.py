@@ -1,17 +1,13 @@
 """Order pages for buyers (order, pay, cancel, receipts) and the published signing key."""
 from django.urls import include, path
 
-from . import groupbuy_views, shop_views, views
+from . import shop_views, views
 
 urlpatterns = [
     path(".well-known/microstage-signing-key", views.signing_key, name="signing-key"),
     path("c/<slug:slug>/shop/", shop_views.shop, name="creator-shop"),
     path("c/<slug:slug>/shop/buy/", shop_views.shop_buy, name="creator-shop-buy"),
     path("downloads/<token:token>/", shop_views.download, name="download"),
-    path("g/<id:group_buy_id>/", groupbuy_views.group_buy_page, name="group-buy"),
-    path("g/<id:group_buy_id>/join/", groupbuy_views.group_buy_join, name="group-buy-join"),
-    path("g/<id:group_buy_id>/leave/<id:participant_id>/", groupbuy_views.group_buy_leave, name="group-buy-leave"),
-    path("", include("commerce.fulfilment_views")),  # /dashboard/fulfilment/… and the order page's delivery forms
     path("", include("commerce.cart_views")),  # /cart/…: one order, one payment; guests with an email
     path("orders/", views.orders_list, name="orders"),
     path("orders/<id:order_id>/", views.order_detail, name="order"),

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from microstage.errors import NotFound, ServiceError
 
-from . import receipts, risk, selectors, services
+from . import gate, receipts, selectors, services
 from .models import Order
 
 _sections: dict[str, Callable] = {}
@@ -65,7 +65,7 @@ def order_detail(request, order_id):
         "seconds_left": max(0, int((order.expires_at - now).total_seconds())),
         "confirming": order.status == Order.Status.AWAITING_PAYMENT and request.GET.get("paid") == "1",
         "has_receipt": receipts.is_receipted(order), "sections": _sections_for(request, order, lines),
-        "held": order.status == Order.Status.PAID and risk.is_held(order)})
+        "held": order.status == Order.Status.PAID and gate.is_held(order)})
 
 
 def _buyer_order_or_404(request, order_id) -> Order:
@@ -82,7 +82,7 @@ def order_pay(request, order_id):
     page = request.build_absolute_uri(order.get_absolute_url())
     try:
         result = services.checkout(order.pk, success_url=f"{page}?paid=1", cancel_url=page,
-                                   ip=risk.client_ip(request))
+                                   ip=gate.client_ip(request))
     except ServiceError as exc:
         messages.error(request, exc.detail)
         return redirect(order.get_absolute_url())

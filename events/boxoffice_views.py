@@ -114,7 +114,7 @@ def walkup_cancel(request, event_id, order_id):
 # --- the pop-up till: tickets to the creator's upcoming shows, not admitted (the buyer is not at the door) ---
 
 def _location(request, location_id):
-    from commerce.stock import pos_location_for
+    from stock.services import pos_location_for
 
     try:
         return pos_location_for(request.user, location_id)

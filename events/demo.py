@@ -116,8 +116,8 @@ def _demo_notify_me(ctx: dict, event: Event) -> None:
 
 def _demo_till_sale(ctx: dict, event: Event) -> None:
     """A pop-up till at the merch table sold one Standard ticket to a walk-up, paid in cash."""
-    from commerce import stock
-    from commerce.models import StockLocation
+    from stock import services as stock
+    from stock.models import StockLocation
 
     from . import boxoffice
 
@@ -154,9 +154,10 @@ def _demo_consent_answers(ctx: dict, event: Event) -> None:
 
 def _demo_group_buy(ctx: dict, event: Event) -> None:
     """An open group-buy for tour hoodies during the show: cheaper from 10 and from 25 committed."""
-    from commerce import groupbuys
+    from groupbuys import services as groupbuys
     from commerce import services as commerce
-    from commerce.models import GroupBuy, Product
+    from commerce.models import Product
+    from groupbuys.models import GroupBuy
 
     if GroupBuy.objects.filter(event_id=event.pk).exists():
         return

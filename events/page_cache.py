@@ -171,7 +171,7 @@ def connect() -> None:
     """Called from EventsConfig.ready()."""
     from django.db.models.signals import post_delete, post_save
 
-    from commerce.models import GroupBuy
+    from groupbuys.models import GroupBuy
     from microstage import realtime
     from microstage.models import Creator
 

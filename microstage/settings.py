@@ -47,6 +47,11 @@ INSTALLED_APPS = [
     # Microstage, bottom layer first (see DESIGN.md "Layers").
     "microstage",
     "commerce",
+    "groupbuys",
+    "risk",
+    "stock",
+    "payouts",
+    "fulfilment",
     "memberships",
     "events",
     "streaming",
@@ -336,7 +341,7 @@ RUSH_AVAILABILITY_PERCENT = env.int("MICROSTAGE_RUSH_AVAILABILITY_PERCENT", defa
 # How long a "sold out" seen under a pool's lock may refuse later requests without the lock
 # (commerce/stock_snapshot.py); 0 turns the snapshots off.
 STOCK_SNAPSHOT_SECONDS = env.float("MICROSTAGE_STOCK_SNAPSHOT_SECONDS", default=1.0)
-# Checkout risk (commerce/risk.py): scores 0-100; at REVIEW a paid order waits for staff, at REFUSE
+# Checkout risk (risk/services.py): scores 0-100; at REVIEW a paid order waits for staff, at REFUSE
 # checkout answers 409 risk_refused. X-Forwarded-For is trusted only behind a proxy of ours.
 RISK_REVIEW_THRESHOLD = env.int("MICROSTAGE_RISK_REVIEW_THRESHOLD", default=70)
 RISK_REFUSE_THRESHOLD = env.int("MICROSTAGE_RISK_REFUSE_THRESHOLD", default=95)

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from commerce import risk, services as commerce_services
+from commerce import gate, services as commerce_services
 from events.dashboard_views import event_page
 from events.models import Event
 from microstage.errors import ServiceError
@@ -21,7 +21,7 @@ def _checkout(request, *, kind: str, item_id: str, back: str):
     try:
         order = replays.buy(kind=kind, item_id=item_id, user=request.user, email=request.POST.get("email", ""))
         result = commerce_services.checkout(
-            order.pk, ip=risk.client_ip(request), success_url=request.build_absolute_uri(f"{back}?bought=1"),
+            order.pk, ip=gate.client_ip(request), success_url=request.build_absolute_uri(f"{back}?bought=1"),
             cancel_url=request.build_absolute_uri(back))
     except ServiceError as exc:
         messages.error(request, exc.detail)

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from analytics import services
 from analytics.middleware import opted_out
-from commerce.risk import client_ip
+from commerce.gate import client_ip
 from microstage import safejson
 from microstage.errors import Invalid
 

@@ -5,7 +5,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from analytics.models import PageView, Visitor
-from commerce.models import GroupBuy, Order, OrderLine, Product, Tip
+from commerce.models import Order, OrderLine, Product
+from groupbuys.models import GroupBuy
+from payouts.models import Tip
 from events.models import Drop, Event, Ticket, TicketTier
 from events.tests.factories import EventFactory, TierFactory
 from microstage.tests.factories import CreatorFactory, UserFactory

@@ -43,8 +43,9 @@ def off_the_loop(fn, *args, **kwargs):
 def world(settings):
     settings.PAYMENTS_PROVIDER = "sandbox"
     off_the_loop(call_command, "demo", stdout=io.StringIO())
-    from commerce.models import GroupBuy, Order
-    from commerce.stock import create_location
+    from commerce.models import Order
+    from groupbuys.models import GroupBuy
+    from stock.services import create_location
     from events.models import Event
     from microstage import demo
     from microstage.models import Creator, User

@@ -105,7 +105,7 @@ def _crawl(browser, live_server, user, seeds):
 def demo(settings):
     settings.PAYMENTS_PROVIDER = "sandbox"
     call_command("demo", stdout=io.StringIO())
-    from commerce import stock
+    from stock import services as stock
     from commerce.models import Product
     from events.demo import DEMO_EVENT_SLUG
     from events.models import Event

@@ -9,8 +9,9 @@ from django.test import Client
 
 from analytics import home
 from analytics.selectors import creator_metrics, event_metrics
-from commerce import payouts
-from commerce.models import GroupBuy, LedgerEntry, Payout
+from payouts import services as payouts
+from groupbuys.models import GroupBuy
+from payouts.models import LedgerEntry, Payout
 from events.models import Event, Ticket
 from memberships.models import LoyaltyEntry, Membership
 from microstage.models import Creator

@@ -10,9 +10,9 @@ from analytics import selectors, services
 from analytics.middleware import COOKIE
 from analytics.models import Experiment, PageView, Visitor
 from analytics.tasks import flush_page_views
-from commerce import groupbuys
+from groupbuys import services as groupbuys
 from commerce.models import Order
-from commerce.tests.groupbuy_helpers import group_buy, past_deadline
+from groupbuys.tests.groupbuy_helpers import group_buy, past_deadline
 from events.services import drops as drop_services
 from events.tests.test_drops import buy, live_drop
 from microstage.models import Role

@@ -9,7 +9,9 @@ from django.test import Client
 from django.utils import timezone
 
 from analytics import home
-from commerce.models import Dispute, Order, RiskReview
+from commerce.models import Order
+from payouts.models import Dispute
+from risk.models import RiskReview
 from events.tests.factories import EventFactory, TierFactory
 from events.tests.test_api_tickets import buy
 from microstage.models import Invitation, Role

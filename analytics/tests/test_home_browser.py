@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
-from commerce.models import Payout
+from payouts.models import Payout
 from microstage.models import Creator
 from microstage.tests.test_browser import assert_good_layout
 

@@ -98,7 +98,7 @@ def test_buy_a_ticket_with_the_keyboard(browser, live_server, demo):
 
 
 def test_join_a_group_buy_with_the_keyboard(browser, live_server, demo):
-    from commerce.models import GroupBuy, GroupBuyParticipant
+    from groupbuys.models import GroupBuy, GroupBuyParticipant
     from microstage.tests.factories import UserFactory
 
     gb = GroupBuy.objects.get(event_id=demo.pk)

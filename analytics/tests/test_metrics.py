@@ -5,7 +5,9 @@ from decimal import Decimal
 import pytest
 
 from analytics.selectors import creator_metrics, event_metrics
-from commerce.models import FulfilmentCost, GroupBuy, GroupBuyParticipant, Order
+from commerce.models import Order
+from groupbuys.models import GroupBuy, GroupBuyParticipant
+from fulfilment.models import FulfilmentCost
 from events.tests.factories import EventFactory, TierFactory
 from memberships.models import Membership, MembershipPlan
 from microstage.tests.factories import CreatorFactory, UserFactory

@@ -5,22 +5,12 @@ before a view runs, so no odd byte (a NUL, say) ever reaches a database query.
 """
 from django.urls import re_path
 
-from . import groupbuy_views, money_views, product_views, views
+from . import product_views, views
 from microstage.converters import ID_REGEX
 
 ORDER = r"orders/(?P<order_id>" + ID_REGEX + r")"
 
-GROUP_BUY = r"group-buys/(?P<group_buy_id>" + ID_REGEX + r")"
-
-CREATOR = rf"creators/(?P<creator_id>{ID_REGEX})"
-
 urlpatterns = [
-    re_path(rf"^{CREATOR}/balance$", money_views.CreatorBalanceView.as_view(), name="api-creator-balance"),
-    re_path(rf"^{CREATOR}/payouts$", money_views.CreatorPayoutsView.as_view(), name="api-creator-payouts"),
-    re_path(r"^group-buys$", groupbuy_views.GroupBuyListView.as_view(), name="api-group-buys"),
-    re_path(rf"^{GROUP_BUY}$", groupbuy_views.GroupBuyDetailView.as_view(), name="api-group-buy"),
-    re_path(rf"^{GROUP_BUY}/join$", groupbuy_views.GroupBuyJoinView.as_view(), name="api-group-buy-join"),
-    re_path(rf"^{GROUP_BUY}/settle$", groupbuy_views.GroupBuySettleView.as_view(), name="api-group-buy-settle"),
     re_path(r"^products$", product_views.ProductListView.as_view(), name="api-products"),
     re_path(r"^products/(?P<product_id>" + ID_REGEX + r")$", product_views.ProductDetailView.as_view(),
             name="api-product"),

@@ -22,7 +22,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce import risk, selectors, sellables, services
+from commerce import gate, selectors, sellables, services
 from commerce.models import Order
 from microstage.api.views import parse
 from microstage.errors import Forbidden, NotFound
@@ -75,7 +75,7 @@ class OrderCheckoutView(APIView):
                    summary="Pay: zero totals are paid at once, otherwise a hosted checkout starts")
     def post(self, request, order_id):
         order = _buyers_order(request.user, order_id)
-        result = services.checkout(order.pk, ip=risk.client_ip(request))
+        result = services.checkout(order.pk, ip=gate.client_ip(request))
         body = {"id": result.order.pk, "status": result.order.status, "total": result.order.total,
                 "currency": result.order.currency}
         if result.checkout_url:

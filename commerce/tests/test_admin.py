@@ -138,10 +138,12 @@ def test_refund_action_needs_change_permission(client, shop):
     assert shop["paid"].status == Order.Status.PAID
 
 
-@pytest.mark.parametrize("model", ["product", "groupbuy", "groupbuyparticipant", "ledgerentry", "dispute", "tip"])
-def test_live_commerce_changelists_render(staff, shop, model):
+@pytest.mark.parametrize("label,model", [("commerce", "product"), ("groupbuys", "groupbuy"),
+                                         ("groupbuys", "groupbuyparticipant"), ("payouts", "ledgerentry"),
+                                         ("payouts", "dispute"), ("payouts", "tip")])
+def test_live_commerce_changelists_render(staff, shop, label, model):
     from django.urls import reverse
 
-    url = reverse(f"admin:commerce_{model}_changelist")
+    url = reverse(f"admin:{label}_{model}_changelist")
     assert staff.get(url).status_code == 200
     assert staff.get(url, {"q": "x"}).status_code == 200

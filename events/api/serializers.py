@@ -286,8 +286,8 @@ class EventDetailSerializer(EventSummarySerializer):
     @extend_schema_field(serializers.ListField(child=serializers.DictField()))
     def get_group_buys(self, event):
         """The event's group-buys with their live progress (as the websocket sends it), plus deadline."""
-        from commerce import groupbuys
-        from commerce.models import GroupBuy
+        from groupbuys import services as groupbuys
+        from groupbuys.models import GroupBuy
 
         out = []
         for gb in (GroupBuy.objects.filter(event_id=event.pk).select_related("product", "variant")

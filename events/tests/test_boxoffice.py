@@ -129,7 +129,7 @@ class TestTill:
 
     @pytest.fixture
     def till(self, show):
-        from commerce import stock
+        from stock import services as stock
 
         event, tier, door = show
         return stock.create_location(creator=event.creator, name="Merch table", kind="popup")

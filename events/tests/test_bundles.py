@@ -111,7 +111,7 @@ class TestBuying:
         assert make_api(fan).get(f"/api/v1/me/credit?creator={creator.pk}").json() == {
             "creator": creator.pk, "balance": "10.00", "currency": "EUR"}
         assert Inventory.objects.get(key=f"variant:{variant.pk}").sold == 1
-        from commerce.fulfilment import is_physical
+        from fulfilment.services import is_physical
 
         assert is_physical(order)  # the shirt is shipped or collected like any merch order
         assert make_api(fan).get(f"/api/v1/bundles/{bundle.pk}").json()["available"] == 2

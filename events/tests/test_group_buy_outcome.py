@@ -5,12 +5,12 @@ from decimal import Decimal
 
 import pytest
 
-from commerce import groupbuys
-from commerce.models import GroupBuy
+from groupbuys import services as groupbuys
+from groupbuys.models import GroupBuy
 from events.tests.factories import EventFactory
 from microstage.tests.factories import UserFactory
 
-from commerce.tests.groupbuy_helpers import group_buy, join, past_deadline
+from groupbuys.tests.groupbuy_helpers import group_buy, join, past_deadline
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sandbox_provider")]
 

@@ -289,8 +289,8 @@ def test_a_cancellation_email_is_in_each_holders_language(event, monkeypatch):
 
 
 def test_a_dispute_email_reaches_the_team_in_each_members_language(monkeypatch):
-    from commerce import money
-    from commerce.tests.factories import DisputeFactory
+    from payouts import money
+    from payouts.tests.factories import DisputeFactory
     from microstage.models import Role
     from microstage.tests.factories import team_member
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from commerce.tests.groupbuy_helpers import group_buy
+from groupbuys.tests.groupbuy_helpers import group_buy
 from microstage.tests.factories import UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

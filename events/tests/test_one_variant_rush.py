@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from commerce import groupbuys, inventory
+from commerce import inventory
+from groupbuys import services as groupbuys
 from commerce import services as commerce
 from commerce.tests.helpers import run_together, taken
 from events.models import DROP_KIND

@@ -62,7 +62,7 @@ def test_demo_loads_once_and_is_idempotent(client):
     assert event.tiers.count() == 5  # four on sale and a late release whose sales start the day before
     # the demo's paid sandbox orders and the till's cash sale, issued once
     assert event.tickets.filter(status="valid").count() == 5
-    from commerce.models import GroupBuy
+    from groupbuys.models import GroupBuy
 
     (gb,) = GroupBuy.objects.filter(event_id=event.pk)  # an open group-buy, created once
     assert gb.status == GroupBuy.Status.OPEN and gb.participants.count() == 1 and gb.committed_quantity == 2

@@ -6,8 +6,11 @@ import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from commerce import money, risk, services
-from commerce.models import Order, RiskReview
+from commerce import services
+from payouts import money
+from risk import services as risk
+from commerce.models import Order
+from risk.models import RiskReview
 from events.models import Ticket
 from events.models import TICKET_KIND
 from events.tests.factories import TierFactory

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from commerce import money, payouts, services
-from commerce.models import LedgerEntry
+from commerce import services
+from payouts import money, services as payouts
+from payouts.models import LedgerEntry
 from commerce.services import LineRequest
 from events.models import TICKET_KIND
 from microstage.tests.factories import UserFactory

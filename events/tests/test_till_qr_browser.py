@@ -8,7 +8,7 @@ import segno
 from django.conf import settings
 from django.test import Client
 
-from commerce import stock
+from stock import services as stock
 from commerce.models import Order
 from events.models import Ticket
 from microstage.models import Role

@@ -346,7 +346,7 @@ class TestValidation:
 
 
 def test_stripe_card_fingerprint_is_kept_on_the_payment(client, stripe_settings, recorder):
-    """Risk checks (commerce.risk) count payments per card: the fingerprint Stripe reports is kept."""
+    """Risk checks (risk.services) count payments per card: the fingerprint Stripe reports is kept."""
     payment = Payment.objects.create(provider="stripe", provider_reference="pi_fp", amount=Decimal("20.00"),
                                      currency="EUR", purpose=PURPOSE, reference="r-fp")
     body = stripe_event("evt_fp", "payment_intent.succeeded", {

@@ -126,7 +126,7 @@ def test_djstripe_mirror_is_best_effort(localstripe, stripe_settings, django_cap
 
 
 def test_stripe_rate_limits_become_a_retryable_provider_error(settings):
-    """Settlement retries batches on rate limits (commerce.groupbuys.is_rate_limited)."""
+    """Settlement retries batches on rate limits (groupbuys.services.is_rate_limited)."""
     from unittest import mock
 
     import stripe

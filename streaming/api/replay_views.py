@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce import risk, services
+from commerce import gate, services
 from commerce.api.serializers import OrderSerializer
 from microstage.api.views import parse
 
@@ -31,7 +31,7 @@ class ReplayPurchaseView(APIView):
         data = parse(PurchaseInSerializer, request)
         order = replays.buy(kind=replays.REPLAY_KIND, item_id=event_id, user=request.user,
                             email=data.get("email") or "")
-        result = services.checkout(order.pk, ip=risk.client_ip(request))
+        result = services.checkout(order.pk, ip=gate.client_ip(request))
         body = dict(OrderSerializer(result.order).data)
         if result.checkout_url:
             url = result.checkout_url

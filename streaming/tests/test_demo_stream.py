@@ -6,7 +6,8 @@ import io
 import pytest
 from django.core.management import call_command
 
-from commerce.models import Order, StockLocation
+from commerce.models import Order
+from stock.models import StockLocation
 from events.demo import DEMO_EVENT_SLUG, LATE_TIER_NAME, TILL_NAME, WALKUP_EMAIL
 from events.models import Event, NotifyRequest, Ticket
 from microstage import demo

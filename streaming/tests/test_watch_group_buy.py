@@ -7,7 +7,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from commerce import groupbuys
+from groupbuys import services as groupbuys
 from commerce.models import Product
 
 from .live_helpers import connect, make_room, receive_type

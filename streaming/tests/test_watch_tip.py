@@ -1,7 +1,8 @@
-"""The watch page's tip form (commerce/money_views.py takes it): shown, posted, thanked."""
+"""The watch page's tip form (payouts/views.py takes it): shown, posted, thanked."""
 from django.test import Client
 
-from commerce.models import Order, Tip
+from commerce.models import Order
+from payouts.models import Tip
 from events.tests.factories import EventFactory
 from microstage.tests.factories import UserFactory
 

@@ -1,0 +1,1 @@
+"""Getting goods to buyers: shipping batches, shipments, pickup windows and pickups, fulfilment costs."""

@@ -1,0 +1,1 @@
+"""Group-buys: a price that falls as more join, card holds until the deadline, settlement in batches."""

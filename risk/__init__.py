@@ -1,0 +1,1 @@
+"""Checkout risk: every checkout attempt recorded and scored, risky paid orders held for staff review."""
