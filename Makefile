@@ -38,6 +38,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(PY) -m microstage.importcycles
 
 bench: install
 	$(PY) -m microstage.devstack exec -- $(PY) -m bench
