@@ -55,3 +55,10 @@ def test_imports_that_only_point_down_pass(package, capsys):
 
 def test_the_checked_packages_are_the_layered_apps():
     assert set(importcycles.root_packages()) >= {"microstage", "commerce", "events", "streaming", "analytics"}
+
+
+def test_the_project_has_no_import_cycles():
+    """What `make lint` checks, in the test run too: every app of the layers, each module on its own."""
+    found, graph = importcycles.find(importcycles.root_packages())
+    circles = [" -> ".join(circle) for _component, circle in found]
+    assert circles == []

