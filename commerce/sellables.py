@@ -1,11 +1,16 @@
 """The sellable registry: how commerce sells things it knows nothing about.
 
-Each app that sells something (tickets, drop items, group-buy shares, memberships, passes)
-registers a kind with an `offer` function and callbacks. Commerce asks for an Offer before it
-reserves stock — so pricing and eligibility (sales windows, per-order limits, member early access
-and discounts) are decided by the app that owns the thing, before any unit is held — and calls the
-callbacks, inside its own transaction, when a line is paid, refunded or cancelled.
+Each app that sells something (tickets, drop items, bundles, products, group-buy shares, tips,
+replays and clips, passes, till items) registers its kind here once, from its AppConfig.ready(), with
+every hook commerce calls: an `offer` function, the callbacks for a paid, refunded or cancelled line,
+the realtime group of its availability, the show whose end settles its money (`event_of`), the
+product a paid line delivers (`product_of_line`, for downloads and fulfilment) and the order page's
+block for its lines (`order_section`). Commerce asks for an Offer before it reserves stock — so
+pricing and eligibility (sales windows, per-order limits, member early access and discounts) are
+decided by the app that owns the thing, before any unit is held — and calls the callbacks, inside
+its own transaction, when a line is paid, refunded or cancelled.
 """
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
 from collections.abc import Callable
@@ -52,12 +57,17 @@ class Offer:
 
 @dataclass(frozen=True)
 class Sellable:
+    """Everything commerce asks of one kind of thing it sells, registered once by the app that owns it."""
+
     kind: str
     offer: Callable  # (item_id: str, quantity: int, buyer: User | None) -> Offer; raises ServiceError
     on_paid: Callable | None = None  # (line: OrderLine) -> None
     on_refunded: Callable | None = None  # (line: OrderLine, quantity: int) -> None
     on_cancelled: Callable | None = None  # (line: OrderLine) -> None
     group: Callable | None = None  # (item_id) -> realtime group told about its availability, or ""
+    event_of: Callable | None = None  # (line) -> the show ("evt_…" or "") whose end settles the line's money
+    product_of_line: Callable | None = None  # (line) -> the Product a paid line delivers (downloads), or None
+    order_section: Callable | None = None  # (request, order, lines) -> the order page's block for these lines
 
 
 LIMIT_PREFIX = "limit:"
@@ -70,9 +80,18 @@ def as_limit(value) -> Limit:
 _registry: dict[str, Sellable] = {}
 
 
-def register(kind: str, *, offer, on_paid=None, on_refunded=None, on_cancelled=None, group=None) -> None:
-    """Register a sellable kind; call from the selling app's AppConfig.ready()."""
-    _registry[kind] = Sellable(kind, offer, on_paid, on_refunded, on_cancelled, group)
+def register(kind: str, *, offer, on_paid=None, on_refunded=None, on_cancelled=None, group=None, event_of=None,
+             product_of_line=None, order_section=None) -> None:
+    """Register a sellable kind with all its hooks, once, from the selling app's AppConfig.ready().
+
+    A second registration of the same kind with other hooks is a mistake (two homes for one kind's
+    rules), so it raises; registering the very same hooks again is harmless.
+    """
+    sellable = Sellable(kind, offer, on_paid, on_refunded, on_cancelled, group, event_of, product_of_line,
+                        order_section)
+    if _registry.get(kind, sellable) != sellable:
+        raise ImproperlyConfigured(f"The sellable kind {kind!r} is registered twice.")
+    _registry[kind] = sellable
 
 
 def get(kind: str) -> Sellable | None:
@@ -106,12 +125,7 @@ def kinds() -> list[str]:
 # A sale stays pending until its show is over (plus a settling period). The selling app tells commerce
 # which show a line belongs to, and the app that owns shows tells it when they end: commerce never
 # imports events.
-_event_of: dict[str, Callable] = {}  # kind -> (line: OrderLine) -> "evt_…" or ""
 _show_ends: list[Callable] = []  # (event_ids: set[str]) -> {event_id: ends_at}
-
-
-def register_event_of(kind: str, func: Callable) -> None:
-    _event_of[kind] = func
 
 
 def register_show_ends(func: Callable) -> None:
@@ -120,8 +134,21 @@ def register_show_ends(func: Callable) -> None:
 
 
 def event_of(line) -> str:
-    func = _event_of.get(line.kind)
-    return (func(line) or "") if func else ""
+    """The show a line belongs to ("" for none), as its kind says."""
+    sellable = _registry.get(line.kind)
+    return (sellable.event_of(line) or "") if sellable and sellable.event_of else ""
+
+
+def product_of_line(line):
+    """The product a paid line delivers (its downloads), as its kind says; None for none."""
+    sellable = _registry.get(line.kind)
+    return sellable.product_of_line(line) if sellable and sellable.product_of_line else None
+
+
+def order_section(kind: str) -> Callable | None:
+    """`(request, order, lines) -> str` drawing what lines of `kind` deliver on the order page, if any."""
+    sellable = _registry.get(kind)
+    return sellable.order_section if sellable else None
 
 
 def show_ends(event_ids: set[str]) -> dict:

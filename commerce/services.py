@@ -556,8 +556,6 @@ PRODUCT_FIELDS = ("name", "description", "kind", "price", "currency", "image", "
                   "made_to_order")
 VARIANT_FIELDS = ("name", "sku", "price", "stock", "position")
 
-# kind -> (line) -> Product | None: which product a paid line of that kind unlocks (for downloads).
-_download_resolvers: dict = {}
 
 
 
@@ -578,11 +576,6 @@ def merch_price(price: Decimal, buyer, creator_id: str) -> Decimal:
     if percent <= 0:
         return price
     return (price * (Decimal("100") - min(percent, Decimal("100"))) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
-
-
-def register_download_resolver(kind: str, resolve) -> None:
-    """Apps that sell products under their own kind (drops) say which product a line unlocks."""
-    _download_resolvers[kind] = resolve
 
 
 def _require_editor(actor, creator_id: str) -> None:
@@ -793,18 +786,12 @@ def product_offer(item_id: str, quantity: int, buyer) -> sellables.Offer:
                                                                  PRODUCT_MAX_PER_ORDER))
 
 
-def product_of_line(line):
+def variant_product(line):
+    """The product a shop line (a variant) delivers: the product sellable's `product_of_line`."""
     from .models import ProductVariant
 
-    if line.kind == PRODUCT_KIND:
-        variant = ProductVariant.objects.select_related("product").filter(pk=line.item_id).first()
-        return variant.product if variant else None
-    resolve = _download_resolvers.get(line.kind)
-    return resolve(line) if resolve else None
-
-
-def register_product_sellable() -> None:
-    sellables.register(PRODUCT_KIND, offer=product_offer)
+    variant = ProductVariant.objects.select_related("product").filter(pk=line.item_id).first()
+    return variant.product if variant else None
 
 
 def download_token(line, user) -> str:
@@ -823,7 +810,7 @@ def downloads_for(order, user) -> list[dict]:
         return []
     out = []
     for line in order.lines.all():
-        product = product_of_line(line) if line.active_quantity > 0 else None
+        product = sellables.product_of_line(line) if line.active_quantity > 0 else None
         if product is not None and product.kind == product.Kind.DIGITAL and product.digital_file:
             out.append({"line": line, "product": product, "token": download_token(line, user)})
     return out
@@ -854,7 +841,7 @@ def open_download(token: str, user):
     if not gate.is_delivered(line.order):
         raise Forbidden(gettext("This order is being checked; your download opens once it is confirmed."),
                         code="held_for_review")
-    product = product_of_line(line)
+    product = sellables.product_of_line(line)
     if product is None or not product.digital_file:
         raise NotFound(gettext("No such download."))
     # Stored under a generated name; the buyer gets the product's name with the file's extension.

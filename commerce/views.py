@@ -1,11 +1,8 @@
 """Order pages for buyers: the order (hold countdown, pay, cancel), orders list and receipts.
 
 Commerce knows nothing of what it sells, so what a paid line delivers (tickets with QR codes…) is
-drawn by the selling app: it registers a section renderer per sellable kind with
-`register_order_section` from its AppConfig.ready().
+drawn by the selling app: the `order_section` its sellable kind registered (commerce/sellables.py).
 """
-from collections.abc import Callable
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -19,16 +16,8 @@ from django.utils.translation import gettext as _
 
 from microstage.errors import NotFound, ServiceError
 
-from . import gate, receipts, selectors, services
+from . import gate, receipts, selectors, sellables, services
 from .models import Order
-
-_sections: dict[str, Callable] = {}
-
-
-def register_order_section(kind: str, render_section: Callable) -> None:
-    """`render_section(request, order, lines) -> str` (safe HTML, or "" for nothing) for lines of `kind`."""
-    _sections[kind] = render_section
-
 
 def _order_or_404(request, order_id) -> tuple[Order, bool]:
     try:
@@ -37,18 +26,16 @@ def _order_or_404(request, order_id) -> tuple[Order, bool]:
         raise Http404("No such order.")
 
 
-def _sections_for(request, order, lines) -> list:
+def sections_for(request, order, lines) -> list:
+    """The blocks the selling apps draw for an order's lines (the cart's guest order page uses it too)."""
     out = []
     for kind in dict.fromkeys(line.kind for line in lines):
-        render_section = _sections.get(kind)
+        render_section = sellables.order_section(kind)
         if render_section:
             html = render_section(request, order, [ln for ln in lines if ln.kind == kind])
             if html:
                 out.append(mark_safe(html))  # noqa: S308 - rendered by a Django template of the selling app
     return out
-
-
-sections_for = _sections_for  # public: the cart's guest order page draws the same sections
 
 
 @never_cache
@@ -64,7 +51,7 @@ def order_detail(request, order_id):
         "is_open": order.status in Order.OPEN and not lapsed, "lapsed": lapsed,
         "seconds_left": max(0, int((order.expires_at - now).total_seconds())),
         "confirming": order.status == Order.Status.AWAITING_PAYMENT and request.GET.get("paid") == "1",
-        "has_receipt": receipts.is_receipted(order), "sections": _sections_for(request, order, lines),
+        "has_receipt": receipts.is_receipted(order), "sections": sections_for(request, order, lines),
         "held": order.status == Order.Status.PAID and gate.is_held(order)})
 
 

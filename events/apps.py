@@ -7,34 +7,34 @@ class EventsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from commerce import sellables
         from commerce.shop_views import downloads_section
         from commerce.signals import guest_order_claimed, order_paid, order_refunded
-        from commerce.views import register_order_section
         from memberships.promos import TICKET, register_item_choices
 
-        from . import bundles, waitlist
+        from . import bundles, perks, settling, waitlist
         from .models import BUNDLE_KIND, DROP_KIND, TICKET_KIND
         from .selectors import tier_choices
-        from .services.drops import register_drop_sellable
-        from .services.tickets import attach_guest_tickets, register_sellables
+        from .services import drops, tickets
         from .views import order_bundle_section, order_tickets_section
 
-        register_sellables()
+        # The kinds events sells, each registered once with all its hooks. Paid physical drop items
+        # are fulfilled elsewhere (shipping, pickup); digital ones unlock downloads through commerce.
+        sellables.register(TICKET_KIND, offer=tickets.ticket_offer, on_paid=tickets.issue_tickets,
+                           on_refunded=tickets.void_tickets, on_cancelled=waitlist.on_ticket_line_cancelled,
+                           group=tickets.tier_group, event_of=settling.ticket_event,
+                           product_of_line=perks.ticket_download_product, order_section=order_tickets_section)
+        sellables.register(DROP_KIND, offer=drops.drop_offer, group=drops.drop_group, event_of=settling.drop_event,
+                           product_of_line=drops.drop_product_of_line, order_section=downloads_section)
+        sellables.register(BUNDLE_KIND, offer=bundles.bundle_offer, on_paid=bundles.issue, on_refunded=bundles.void,
+                           on_cancelled=bundles.on_cancelled, product_of_line=bundles.product_of_line,
+                           order_section=order_bundle_section)
         register_item_choices(TICKET, tier_choices)
-        register_order_section(TICKET_KIND, order_tickets_section)
-        register_drop_sellable()
-        register_order_section(DROP_KIND, downloads_section)
         order_paid.connect(waitlist.on_order_paid, dispatch_uid="events.waitlist.paid")
         order_refunded.connect(waitlist.on_order_refunded, dispatch_uid="events.waitlist.refunded")
-        bundles.register()
-        register_order_section(BUNDLE_KIND, order_bundle_section)
-        guest_order_claimed.connect(attach_guest_tickets, dispatch_uid="events.tickets.guest_claimed")
-        from . import settling
-
-        settling.register()  # which show a line belongs to, for when the creator's money settles
-        from . import perks
-
-        perks.register()  # tier perks that deliver: downloads through the ticket line, show-time merch discount
+        guest_order_claimed.connect(tickets.attach_guest_tickets, dispatch_uid="events.tickets.guest_claimed")
+        settling.register()  # when shows end, for when the creator's money settles
+        perks.register()  # the show-time merch discount a tier perk gives
         from . import page_cache
 
         page_cache.connect()

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from commerce import credit, sellables
+from commerce import credit
 from commerce.models import OrderLine, Product, ProductVariant
 from commerce.sellables import Offer
 from microstage.money import parse_amount
@@ -256,13 +256,6 @@ def product_of_line(line: OrderLine):
     products = [i.variant.product for i in items]
     physical = [p for p in products if p.kind == Product.Kind.PHYSICAL]
     return (physical or products or [None])[0]
-
-
-def register() -> None:
-    from commerce.services import register_download_resolver
-
-    sellables.register(BUNDLE_KIND, offer=bundle_offer, on_paid=issue, on_refunded=void, on_cancelled=on_cancelled)
-    register_download_resolver(BUNDLE_KIND, product_of_line)  # the order page's block: events.views
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -182,9 +182,6 @@ def ticket_download_product(line):
 
 
 def register() -> None:
-    from commerce.services import register_download_resolver, register_price_adjuster
+    from commerce.services import register_price_adjuster
 
-    from .models import TICKET_KIND
-
-    register_download_resolver(TICKET_KIND, ticket_download_product)
     register_price_adjuster(merch_discount)

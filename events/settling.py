@@ -17,8 +17,4 @@ def show_ends(event_ids: set[str]) -> dict:
 
 
 def register() -> None:
-    from .models import DROP_KIND, TICKET_KIND
-
-    sellables.register_event_of(TICKET_KIND, ticket_event)
-    sellables.register_event_of(DROP_KIND, drop_event)
     sellables.register_show_ends(show_ends)

@@ -35,7 +35,7 @@ from microstage.models import DOOR_ROLES, EDIT_ROLES
 from microstage.selectors import creator_for_team, role_of
 from microstage.signing import read_token, sign_token
 
-from commerce import gate, services
+from commerce import gate, sellables
 from commerce.models import Order, Product
 from groupbuys.models import GroupBuy, GroupBuyParticipant
 
@@ -58,7 +58,7 @@ def _line_product(line) -> Product | None:
     if line.kind == "group_buy":
         gb = GroupBuy.objects.select_related("product").filter(pk=line.item_id).first()
         return gb.product if gb else None
-    return services.product_of_line(line)
+    return sellables.product_of_line(line)
 
 
 def is_physical(order: Order) -> bool:

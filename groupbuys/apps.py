@@ -7,9 +7,6 @@ class GroupbuysConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from commerce import sellables
-
         from . import services
 
-        sellables.register_event_of(services.KIND, services.event_of_line)
         services.register()  # the group_buy sellable kind and the commerce.group_buy payment handlers

@@ -786,7 +786,7 @@ def register() -> None:
     """Called from CommerceConfig.ready(): the sellable kind and the gateway's handlers."""
     from microstage.payments.registry import register_handler
 
-    sellables.register(KIND, offer=sellable_offer, on_cancelled=on_order_cancelled)
+    sellables.register(KIND, offer=sellable_offer, on_cancelled=on_order_cancelled, event_of=event_of_line)
     register_handler(PURPOSE, on_authorized=on_payment_authorized, on_paid=on_payment_paid,
                      on_failed=on_payment_failed, on_cancelled=on_payment_cancelled, on_setup_succeeded=on_card_saved)
 

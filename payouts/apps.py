@@ -15,8 +15,7 @@ class PayoutsConfig(AppConfig):
         from . import services as payouts
 
         # The creator's money: tips as a sellable kind, the ledger fed by paid and refunded orders.
-        sellables.register(money.TIP_KIND, offer=money.tip_offer, on_paid=money.on_tip_paid)
-        sellables.register_event_of(money.TIP_KIND, lambda line: (line.options or {}).get("event", ""))
+        sellables.register(money.TIP_KIND, offer=money.tip_offer, on_paid=money.on_tip_paid, event_of=money.tip_event)
         signals.order_paid.connect(money.record_sale, dispatch_uid="payouts.money.sale")
         signals.order_refunded.connect(money.record_refund, dispatch_uid="payouts.money.refund")
         # Chargebacks on orders' payments, the destination charge and whether a creator can take charges.

@@ -75,6 +75,11 @@ def _tip_currency(value) -> str:
     return currency
 
 
+def tip_event(line) -> str:
+    """The show a tip was given at (its line's options), for when the creator's money settles."""
+    return (line.options or {}).get("event", "")
+
+
 def tip_offer(item_id, quantity, buyer, options=None) -> sellables.Offer:
     """The "tip" sellable: the item is the creator, the amount comes from the line's options; no stock."""
     options = options or {}

@@ -182,7 +182,7 @@ def on_refunded(line: OrderLine, quantity: int) -> None:
     ContentAccess.objects.filter(order_line=line).update(status=ContentAccess.Status.VOID)
 
 
-def _event_of(line) -> str:
+def event_of(line) -> str:
     if line.kind == CLIP_KIND:
         return Clip.objects.filter(pk=line.item_id).values_list("event_id", flat=True).first() or ""
     return line.item_id
@@ -190,8 +190,7 @@ def _event_of(line) -> str:
 
 def register() -> None:
     for kind, offer in ((REPLAY_KIND, replay_offer), (CLIP_KIND, clip_offer)):
-        sellables.register(kind, offer=offer, on_paid=on_paid, on_refunded=on_refunded)
-        sellables.register_event_of(kind, _event_of)
+        sellables.register(kind, offer=offer, on_paid=on_paid, on_refunded=on_refunded, event_of=event_of)
 
 
 def buy(*, kind: str, item_id: str, user, email: str = "") -> Order:

@@ -253,10 +253,3 @@ def drop_product_of_line(line: OrderLine):
     return drop.product if drop else None
 
 
-def register_drop_sellable() -> None:
-    # Paid physical items are fulfilled elsewhere (shipping, pickup); digital ones unlock downloads
-    # through commerce; refunds and cancellations give the units back through commerce's pools.
-    from commerce.services import register_download_resolver
-
-    sellables.register(DROP_KIND, offer=drop_offer, group=drop_group)
-    register_download_resolver(DROP_KIND, drop_product_of_line)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from commerce import holdlimits, inventory, sellables
+from commerce import holdlimits, inventory
 from commerce.models import OrderLine
 from commerce.sellables import Offer
 from microstage import realtime
@@ -163,11 +163,6 @@ def attach_guest_tickets(sender, order, user, **kwargs) -> None:
     """guest_order_claimed receiver: a guest's tickets follow the order into their new account."""
     Ticket.objects.filter(order_line__order=order, holder__isnull=True,
                           holder_email__iexact=order.email).update(holder=user)
-
-
-def register_sellables() -> None:
-    sellables.register(TICKET_KIND, offer=ticket_offer, on_paid=issue_tickets, on_refunded=void_tickets,
-                       on_cancelled=waitlist.on_ticket_line_cancelled, group=tier_group)
 
 
 # --- QR payloads ----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Creator payouts: pending until the show is over plus the settling period, held while disputed or under risk
 review, payouts on the schedule (sandbox and Stripe Connect at the HTTP boundary), failures given back, statements,
 the balance and payouts API."""
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -31,12 +32,11 @@ def _show_ends(ids):
 @pytest.fixture
 def show(catalog):
     """Seats of the test kind belong to the show "evt_show", which ends at SHOW_END."""
-    sellables.register_event_of(KIND, lambda line: "evt_show")
+    sellables._registry[KIND] = dataclasses.replace(sellables.get(KIND), event_of=lambda line: "evt_show")
     sellables.register_show_ends(_show_ends)
     catalog.add("seat", {"pool:seat": 50}, price="10.00")
     yield catalog
-    sellables._event_of.pop(KIND, None)
-    sellables._show_ends.remove(_show_ends)
+    sellables._show_ends.remove(_show_ends)  # the catalog fixture takes the kind away
 
 
 def paid_seat(catalog, quantity: int = 1) -> Order:
