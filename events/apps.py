@@ -7,7 +7,7 @@ class EventsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from commerce.shop_views import downloads_section
+        from catalog.shop_views import downloads_section
         from commerce.signals import guest_order_claimed, order_paid, order_refunded
         from commerce.views import register_order_section
         from memberships.promos import TICKET, register_item_choices

@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce import credit, sellables
-from commerce.models import OrderLine, Product, ProductVariant
+from commerce.models import OrderLine
+from catalog.models import Product, ProductVariant
 from commerce.sellables import Offer
 from microstage.money import parse_amount
 from microstage.errors import Conflict, Invalid, NotFound
@@ -259,7 +260,7 @@ def product_of_line(line: OrderLine):
 
 
 def register() -> None:
-    from commerce.services import register_download_resolver
+    from catalog.services import register_download_resolver
 
     sellables.register(BUNDLE_KIND, offer=bundle_offer, on_paid=issue, on_refunded=void, on_cancelled=on_cancelled)
     register_download_resolver(BUNDLE_KIND, product_of_line)  # the order page's block: events.views

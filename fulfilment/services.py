@@ -35,8 +35,10 @@ from microstage.models import DOOR_ROLES, EDIT_ROLES
 from microstage.selectors import creator_for_team, role_of
 from microstage.signing import read_token, sign_token
 
-from commerce import gate, services
-from commerce.models import Order, Product
+from commerce import gate
+from catalog import services as catalog
+from commerce.models import Order
+from catalog.models import Product
 from groupbuys.models import GroupBuy, GroupBuyParticipant
 
 from .models import FulfilmentCost, Pickup, PickupWindow, Shipment, ShippingBatch
@@ -58,7 +60,7 @@ def _line_product(line) -> Product | None:
     if line.kind == "group_buy":
         gb = GroupBuy.objects.select_related("product").filter(pk=line.item_id).first()
         return gb.product if gb else None
-    return services.product_of_line(line)
+    return catalog.product_of_line(line)
 
 
 def is_physical(order: Order) -> bool:

@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from commerce.models import DEFAULT_VARIANT, variant_label
-from commerce.tests.factories import ProductVariantFactory
+from catalog.models import DEFAULT_VARIANT, variant_label
+from catalog.tests.factories import ProductVariantFactory
 
 
 def test_the_label_names_the_variant_unless_it_is_the_default():
