@@ -95,7 +95,8 @@ def load(ctx: dict) -> None:
 def _history(ctx: dict, rng: random.Random) -> None:  # noqa: C901 - one straight script
     from commerce import inventory
     from payouts import services as payouts
-    from commerce.models import Order, OrderLine, Product
+    from commerce.models import Order, OrderLine
+    from catalog.models import Product
     from groupbuys.models import GroupBuy, GroupBuyParticipant, GroupBuyPriceTier
     from payouts.models import Tip
     from events.models import CheckIn, Event, Ticket, TicketTier, TierPerk

@@ -53,7 +53,8 @@ def _make(n_views: int, n_orders: int, tag: str) -> dict:
     from django.utils import timezone
 
     from analytics.models import PageView, Visitor
-    from commerce.models import Order, OrderLine, Product
+    from commerce.models import Order, OrderLine
+    from catalog.models import Product
     from commerce.models.inventory import Hold, Inventory
     from events.models import Drop, Event, Ticket, TicketTier
     from events.models import DROP_KIND, TICKET_KIND
@@ -156,7 +157,8 @@ def _make(n_views: int, n_orders: int, tag: str) -> dict:
 
 def _cleanup(made: dict) -> None:
     from analytics.models import PageView, Visitor
-    from commerce.models import Order, OrderLine, Product
+    from commerce.models import Order, OrderLine
+    from catalog.models import Product
     from payouts.models import LedgerEntry
     from commerce.models.inventory import Hold, Inventory
     from events.models import Ticket

@@ -42,15 +42,15 @@ def prepare(purchases: int) -> dict:
     from django.contrib.auth.hashers import make_password
     from django.utils import timezone
 
-    from commerce import services as commerce
+    from catalog import services as catalog
     from events.services import drops as drop_services
     from events.models import Event
     from microstage.models import User
 
     prepared = prepare_event()
     event = Event.objects.get(pk=prepared["event"])
-    product = commerce.create_product(creator=event.creator, name="Bench drop tee", price=Decimal("20.00"),
-                                      stock=purchases)
+    product = catalog.create_product(creator=event.creator, name="Bench drop tee", price=Decimal("20.00"),
+                                     stock=purchases)
     drop = drop_services.create_drop(event, product=product, quantity=purchases, per_person_limit=1,
                               starts_at=timezone.now() - timedelta(minutes=1), ends_at=event.ends_at)
     run = f"{int(time.time())}"

@@ -33,7 +33,8 @@ def _make(n: int, tag: str):
     from django.utils import timezone
 
     from groupbuys import services as groupbuys
-    from commerce.models import Order, OrderLine, Product
+    from commerce.models import Order, OrderLine
+    from catalog.models import Product
     from groupbuys.models import GroupBuy, GroupBuyParticipant, GroupBuyPriceTier
     from microstage.ids import new_id
     from microstage.models import Creator, User

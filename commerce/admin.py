@@ -11,7 +11,7 @@ from django.utils.translation import gettext, ngettext
 from microstage.errors import ServiceError
 
 from . import services
-from .models import CreditEntry, Order, OrderLine, Product, ProductVariant
+from .models import CreditEntry, Order, OrderLine
 from .models.inventory import Hold, Inventory
 
 REFUNDABLE = (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED)
@@ -167,21 +167,3 @@ class CreditEntryAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["kind", "currency"]
     search_fields = ["key", "email", "user__email", "order__id", "creator__name"]
     list_select_related = ["creator", "user", "order"]
-
-
-# --- products ---------------------------------------------------------------------------------
-
-class VariantInline(admin.TabularInline):
-    model = ProductVariant
-    extra = 0
-    fields = ["name", "sku", "price", "stock", "position"]
-
-
-@admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "creator", "kind", "price", "currency", "is_active", "made_to_order", "created_at"]
-    list_filter = ["kind", "is_active", "made_to_order", "currency"]
-    search_fields = ["name", "id", "creator__name"]
-    list_select_related = ["creator"]
-    readonly_fields = ["id", "created_at"]
-    inlines = [VariantInline]

@@ -1,4 +1,4 @@
-"""App configuration for commerce: payment handlers, sellable kinds and signal receivers, wired once."""
+"""App configuration for commerce: payment handlers and signal receivers, wired once."""
 from django.apps import AppConfig
 
 
@@ -9,13 +9,9 @@ class CommerceConfig(AppConfig):
     def ready(self):
         from microstage.payments.registry import register_handler
 
-        from . import gate, sellables, services
-        from .shop_views import downloads_section
+        from . import gate, services
 
         # Chargebacks go to whoever registered for them in commerce/gate.py (the payouts app).
         register_handler(services.PURPOSE, on_paid=services.on_payment_paid, on_failed=services.on_payment_failed,
                          on_cancelled=services.on_payment_failed, on_refunded=services.on_payment_refunded,
                          on_dispute_opened=gate.dispute_opened, on_dispute_closed=gate.dispute_closed)
-        # Each sellable kind is registered once, with all its hooks, by the app that owns it.
-        sellables.register(services.PRODUCT_KIND, offer=services.product_offer,
-                           product_of_line=services.variant_product, order_section=downloads_section)

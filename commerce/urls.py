@@ -1,13 +1,10 @@
 """Order pages for buyers (order, pay, cancel, receipts) and the published signing key."""
 from django.urls import include, path
 
-from . import shop_views, views
+from . import views
 
 urlpatterns = [
     path(".well-known/microstage-signing-key", views.signing_key, name="signing-key"),
-    path("c/<slug:slug>/shop/", shop_views.shop, name="creator-shop"),
-    path("c/<slug:slug>/shop/buy/", shop_views.shop_buy, name="creator-shop-buy"),
-    path("downloads/<token:token>/", shop_views.download, name="download"),
     path("", include("commerce.cart_views")),  # /cart/…: one order, one payment; guests with an email
     path("orders/", views.orders_list, name="orders"),
     path("orders/<id:order_id>/", views.order_detail, name="order"),

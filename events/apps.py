@@ -7,8 +7,8 @@ class EventsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from catalog.shop_views import downloads_section
         from commerce import sellables
-        from commerce.shop_views import downloads_section
         from commerce.signals import guest_order_claimed, order_paid, order_refunded
         from memberships.promos import TICKET, register_item_choices
 

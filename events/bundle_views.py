@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from commerce.models import ProductVariant
+from catalog.models import ProductVariant
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
 from microstage.views import team_page

@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce import credit
-from commerce.models import OrderLine, Product, ProductVariant
+from commerce.models import OrderLine
+from catalog.models import Product, ProductVariant
 from commerce.sellables import Offer
 from microstage.money import parse_amount
 from microstage.errors import Conflict, Invalid, NotFound

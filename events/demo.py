@@ -84,7 +84,7 @@ def _demo_waitlist(ctx: dict, event: Event) -> None:
 
 def _demo_bundle(ctx: dict, event: Event) -> None:
     """"Night out": a Standard ticket, the signed poster and 5.00 of store credit for next time."""
-    from commerce.models import Product
+    from catalog.models import Product
 
     from . import bundles
     from .models import Bundle
@@ -155,17 +155,17 @@ def _demo_consent_answers(ctx: dict, event: Event) -> None:
 def _demo_group_buy(ctx: dict, event: Event) -> None:
     """An open group-buy for tour hoodies during the show: cheaper from 10 and from 25 committed."""
     from groupbuys import services as groupbuys
-    from commerce import services as commerce
-    from commerce.models import Product
+    from catalog import services as catalog
+    from catalog.models import Product
     from groupbuys.models import GroupBuy
 
     if GroupBuy.objects.filter(event_id=event.pk).exists():
         return
     product = Product.objects.filter(creator=event.creator, name="Tour hoodie").first() or \
-        commerce.create_product(creator=event.creator, name="Tour hoodie", price=Decimal("55.00"),
-                                currency=settings.DEFAULT_CURRENCY, kind=Product.Kind.PHYSICAL, stock=100,
-                                made_to_order=True,
-                                description="Heavy cotton, embroidered logo. Printed to order after the group-buy.")
+        catalog.create_product(creator=event.creator, name="Tour hoodie", price=Decimal("55.00"),
+                               currency=settings.DEFAULT_CURRENCY, kind=Product.Kind.PHYSICAL, stock=100,
+                               made_to_order=True,
+                               description="Heavy cotton, embroidered logo. Printed to order after the group-buy.")
     gb = groupbuys.create_group_buy(
         actor=ctx["owner"], creator_id=event.creator_id, product_id=product.pk, event_id=event.pk,
         title="Tour hoodie group-buy", deadline=event.ends_at + timedelta(days=1), max_quantity=60,
@@ -176,8 +176,8 @@ def _demo_group_buy(ctx: dict, event: Event) -> None:
 
 def _demo_drop(ctx: dict, event: Event) -> None:
     """A tour poster (25 in stock) in a drop that is live now and runs through the show."""
-    from commerce import services as commerce
-    from commerce.models import Product
+    from catalog import services as catalog
+    from catalog.models import Product
 
     from .services import drops as drop_services
     from .models import Drop
@@ -185,9 +185,9 @@ def _demo_drop(ctx: dict, event: Event) -> None:
     if Drop.objects.filter(event=event).exists():
         return
     product = Product.objects.filter(creator=event.creator, name="Tour poster (signed)").first() or \
-        commerce.create_product(creator=event.creator, name="Tour poster (signed)", price=Decimal("15.00"),
-                                currency=settings.DEFAULT_CURRENCY, kind=Product.Kind.PHYSICAL, stock=25,
-                                description="A2 risograph print of the tour, signed after the show.")
+        catalog.create_product(creator=event.creator, name="Tour poster (signed)", price=Decimal("15.00"),
+                               currency=settings.DEFAULT_CURRENCY, kind=Product.Kind.PHYSICAL, stock=25,
+                               description="A2 risograph print of the tour, signed after the show.")
     now = timezone.now()
     drop_services.create_drop(event, product=product, quantity=25, starts_at=now - timedelta(minutes=10),
                          ends_at=max(event.ends_at, now + timedelta(hours=1)), per_person_limit=2)

@@ -11,8 +11,8 @@ from django.utils.translation import gettext, gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from commerce import services as commerce
-from commerce.models import Product
-from commerce.shop_views import buy_message
+from catalog.models import Product
+from catalog.shop_views import buy_message
 from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
 from microstage.views import form_errors

@@ -217,7 +217,7 @@ class TierForm(forms.Form):
     def __init__(self, *args, event: Event, **kwargs):
         super().__init__(*args, **kwargs)
         self.event = event
-        from commerce.models import Product
+        from catalog.models import Product
 
         digital = Product.objects.filter(creator_id=event.creator_id, kind=Product.Kind.DIGITAL, is_active=True)
         self.fields["download_product"].choices = [("", gettext("None"))] + [(p.pk, p.name) for p in digital]

@@ -231,8 +231,8 @@ class Drop(models.Model):
 
     id = PublicIdField("drp")
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="drops")
-    product = models.ForeignKey("commerce.Product", on_delete=models.PROTECT, related_name="drops")
-    variant = models.ForeignKey("commerce.ProductVariant", null=True, blank=True, on_delete=models.PROTECT,
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="drops")
+    variant = models.ForeignKey("catalog.ProductVariant", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="drops")
     quantity = models.PositiveIntegerField()
     price = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True,
@@ -325,7 +325,7 @@ class BundleItem(models.Model):
 
     bundle = models.ForeignKey(Bundle, on_delete=models.CASCADE, related_name="items")
     tier = models.ForeignKey(TicketTier, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    variant = models.ForeignKey("commerce.ProductVariant", null=True, blank=True, on_delete=models.PROTECT,
+    variant = models.ForeignKey("catalog.ProductVariant", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="+")
     quantity = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
     position = models.PositiveSmallIntegerField(default=0)
@@ -357,7 +357,7 @@ class TierPerk(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     days = models.PositiveSmallIntegerField(null=True, blank=True, validators=[MaxValueValidator(3650)],
                                             help_text=_("Replay: days after the show it stays open (empty: no end)."))
-    product = models.ForeignKey("commerce.Product", null=True, blank=True, on_delete=models.PROTECT,
+    product = models.ForeignKey("catalog.Product", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="+", help_text=_("Download: the digital product unlocked."))
     percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True,
                                   validators=[MinValueValidator(0), MaxValueValidator(100)],

@@ -85,7 +85,7 @@ MAX_REPLAY_DAYS = 3650
 
 
 def _clean_spec(tier: TicketTier, spec) -> TierPerk:
-    from commerce.models import Product
+    from catalog.models import Product
     from microstage.errors import Invalid
 
     if not isinstance(spec, dict) or spec.get("kind") not in Kind.values:
@@ -182,6 +182,6 @@ def ticket_download_product(line):
 
 
 def register() -> None:
-    from commerce.services import register_price_adjuster
+    from catalog.services import register_price_adjuster
 
     register_price_adjuster(merch_discount)

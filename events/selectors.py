@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce import inventory
-from commerce.models import variant_label
+from catalog.models import variant_label
 from commerce.selectors import availability_by_key
 from microstage import overrides
 

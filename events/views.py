@@ -416,7 +416,7 @@ def order_tickets_section(request, order, lines) -> str:
     user = request.user
     rows = _ticket_rows([t for t in tickets if t.holder_id == user.pk], user)
     others = [t for t in tickets if t.holder_id != user.pk]
-    from commerce.shop_views import downloads_section  # a tier's download perk arrives with the ticket
+    from catalog.shop_views import downloads_section  # a tier's download perk arrives with the ticket
 
     return render_to_string("events/_order_tickets.html", {"rows": rows, "others": others, "order": order},
                             request=request) + downloads_section(request, order, lines)

@@ -36,7 +36,8 @@ from microstage.selectors import creator_for_team, role_of
 from microstage.signing import read_token, sign_token
 
 from commerce import gate, sellables
-from commerce.models import Order, Product
+from commerce.models import Order
+from catalog.models import Product
 from groupbuys.models import GroupBuy, GroupBuyParticipant
 
 from .models import FulfilmentCost, Pickup, PickupWindow, Shipment, ShippingBatch

@@ -17,7 +17,7 @@ from microstage.errors import ServiceError
 from microstage.models import EDIT_ROLES
 from microstage.views import form_errors, team_page
 
-from commerce.models import Product
+from catalog.models import Product
 
 from . import services as groupbuys
 from . import settlement as groupbuy_settlement

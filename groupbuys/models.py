@@ -21,8 +21,8 @@ class GroupBuy(models.Model):
 
     id = PublicIdField("gb")
     creator = models.ForeignKey(Creator, on_delete=models.CASCADE, related_name="group_buys")
-    product = models.ForeignKey("commerce.Product", on_delete=models.PROTECT, related_name="group_buys")
-    variant = models.ForeignKey("commerce.ProductVariant", null=True, blank=True, on_delete=models.PROTECT,
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="group_buys")
+    variant = models.ForeignKey("catalog.ProductVariant", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="+")
     event_id = models.CharField(max_length=40, blank=True, help_text=_("The show it runs during, if any (evt_…)."))
     title = models.CharField(max_length=120, blank=True)

@@ -54,7 +54,8 @@ from microstage.payments.providers.base import CardDeclined, ProviderError
 from microstage.selectors import creator_for_team
 
 from commerce import gate, inventory, sellables, signals
-from commerce.models import Order, OrderLine, Product, ProductVariant
+from commerce.models import Order, OrderLine
+from catalog.models import Product, ProductVariant
 
 from .models import GroupBuy, GroupBuyParticipant, GroupBuyPriceTier
 

@@ -38,7 +38,7 @@ def register_item_choices(kind: str, choices) -> None:
 
 def item_choices(kind: str, creator_id: str) -> list[tuple[str, str]]:
     if kind == PRODUCT and PRODUCT not in _item_choices:
-        from commerce.models import Product
+        from catalog.models import Product
 
         return [(p.pk, p.name) for p in Product.objects.filter(creator_id=creator_id).order_by("name")]
     fn = _item_choices.get(kind)
@@ -260,7 +260,7 @@ def price_product_offer(offer, code: str):
     """commerce's code pricer for goods: the offer at the code's price (raises when it does not apply)."""
     from dataclasses import replace
 
-    from commerce.models import ProductVariant
+    from catalog.models import ProductVariant
 
     promo = find(offer.creator_id, code)
     if promo is None:

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     # Microstage, bottom layer first (see DESIGN.md "Layers").
     "microstage",
     "commerce",
+    "catalog",
     "groupbuys",
     "risk",
     "stock",

@@ -21,7 +21,7 @@ MOVED_FROM_COMMERCE = {"checkoutattempt": "risk", "riskreview": "risk",
                        "payout": "payouts", "payoutline": "payouts", "shippingbatch": "fulfilment",
                        "shipment": "fulfilment", "pickupwindow": "fulfilment", "pickup": "fulfilment",
                        "fulfilmentcost": "fulfilment", "groupbuy": "groupbuys", "groupbuypricetier": "groupbuys",
-                       "groupbuyparticipant": "groupbuys"}
+                       "groupbuyparticipant": "groupbuys", "product": "catalog", "productvariant": "catalog"}
 
 
 def moved_admin(request, model, rest):
@@ -33,6 +33,7 @@ def moved_admin(request, model, rest):
 api_v1 = [
     path("", include("microstage.api.urls")),
     path("", include("events.api.urls")),
+    path("", include("catalog.api.urls")),
     path("", include("commerce.api.urls")),
     path("", include("groupbuys.api.urls")),
     path("", include("payouts.api.urls")),
@@ -78,7 +79,7 @@ urlpatterns = [
     path("door/sw.js", pwa.service_worker, {"app": "door"}, name="door-sw"),
     path("door/<id:object_id>/manifest.webmanifest", pwa.manifest, {"app": "door"}, name="door-manifest"),
     path("dashboard/products/", include("stock.urls")),
-    path("dashboard/products/", include("commerce.dashboard_urls")),
+    path("dashboard/products/", include("catalog.dashboard_urls")),
     path("dashboard/group-buys/", include("groupbuys.dashboard")),
     path("dashboard/events/", include("events.dashboard_urls")),
     path("dashboard/bundles/", include("events.bundle_urls")),
@@ -89,6 +90,7 @@ urlpatterns = [
     path("clips/", include("streaming.clip_urls")),
     path("", include("analytics.urls")),
     path("", include("memberships.urls")),
+    path("", include("catalog.urls")),
     path("", include("commerce.urls")),
     path("", include("groupbuys.urls")),
     path("", include("fulfilment.views")),  # /dashboard/fulfilment/… and the order page's delivery forms

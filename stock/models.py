@@ -48,7 +48,7 @@ class StockMovement(models.Model):
         CORRECTION = "correction", _("Correction")
 
     location = models.ForeignKey(StockLocation, on_delete=models.PROTECT, related_name="movements")
-    variant = models.ForeignKey("commerce.ProductVariant", on_delete=models.PROTECT, related_name="movements")
+    variant = models.ForeignKey("catalog.ProductVariant", on_delete=models.PROTECT, related_name="movements")
     quantity = models.IntegerField(help_text=_("Positive in, negative out."))
     reason = models.CharField(max_length=16, choices=Reason.choices)
     key = models.CharField(max_length=120, unique=True)
@@ -70,7 +70,7 @@ class StockOverride(models.Model):
     """A manual count for a location that wins until it expires, then the ledger's value is back."""
 
     location = models.ForeignKey(StockLocation, on_delete=models.CASCADE, related_name="overrides")
-    variant = models.ForeignKey("commerce.ProductVariant", on_delete=models.CASCADE, related_name="+")
+    variant = models.ForeignKey("catalog.ProductVariant", on_delete=models.CASCADE, related_name="+")
     quantity = models.PositiveIntegerField()
     expires_at = models.DateTimeField()
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")

@@ -49,7 +49,9 @@ from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.models import DOOR_ROLES, EDIT_ROLES
 
 from commerce import inventory, sellables, services
-from commerce.models import Order, ProductVariant
+from catalog import services as catalog
+from commerce.models import Order
+from catalog.models import ProductVariant
 from commerce.signals import order_paid, order_refunded
 
 from .models import PosSale, StockLocation, StockMovement, StockOverride
@@ -390,7 +392,7 @@ def _sold_at(value, field: str) -> datetime:
 
 
 def _price(value, fallback: Decimal, field: str) -> Decimal:
-    return fallback if value is None else parse_amount(value, field=field, maximum=services.PRODUCT_MAX_PRICE)
+    return fallback if value is None else parse_amount(value, field=field, maximum=catalog.PRODUCT_MAX_PRICE)
 
 
 def parse_items(location: StockLocation, raw, field: str = "items") -> tuple[list[dict], Decimal, str]:

@@ -16,7 +16,7 @@ from microstage.errors import NotFound, ServiceError
 from microstage.models import EDIT_ROLES
 from microstage.views import form_errors, team_page
 
-from commerce.models import ProductVariant
+from catalog.models import ProductVariant
 
 from . import services as stock
 from .models import PosSale, StockLocation

@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 
 from analytics.models import PageView, Visitor
-from commerce.models import Order, OrderLine, Product
+from commerce.models import Order, OrderLine
+from catalog.models import Product
 from events.models import Drop
 from events.models import DROP_KIND, TICKET_KIND
 from events.tests.factories import EventFactory, TierFactory

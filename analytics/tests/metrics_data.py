@@ -5,7 +5,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from analytics.models import PageView, Visitor
-from commerce.models import Order, OrderLine, Product
+from commerce.models import Order, OrderLine
+from catalog.models import Product
 from groupbuys.models import GroupBuy
 from payouts.models import Tip
 from events.models import Drop, Event, Ticket, TicketTier

@@ -106,7 +106,7 @@ def demo(settings):
     settings.PAYMENTS_PROVIDER = "sandbox"
     call_command("demo", stdout=io.StringIO())
     from stock import services as stock
-    from commerce.models import Product
+    from catalog.models import Product
     from events.demo import DEMO_EVENT_SLUG
     from events.models import Event
     from microstage import demo as platform_demo

@@ -7,8 +7,8 @@ import factory
 import pytest
 from django.apps import apps
 
-APPS = ("microstage", "commerce", "groupbuys", "risk", "stock", "payouts", "fulfilment", "memberships", "events",
-        "streaming", "analytics")
+APPS = ("microstage", "commerce", "catalog", "groupbuys", "risk", "stock", "payouts", "fulfilment", "memberships",
+        "events", "streaming", "analytics")
 
 
 def _factories() -> dict:

@@ -5,15 +5,12 @@ before a view runs, so no odd byte (a NUL, say) ever reaches a database query.
 """
 from django.urls import re_path
 
-from . import product_views, views
+from . import views
 from microstage.converters import ID_REGEX
 
 ORDER = r"orders/(?P<order_id>" + ID_REGEX + r")"
 
 urlpatterns = [
-    re_path(r"^products$", product_views.ProductListView.as_view(), name="api-products"),
-    re_path(r"^products/(?P<product_id>" + ID_REGEX + r")$", product_views.ProductDetailView.as_view(),
-            name="api-product"),
     re_path(r"^me/credit$", views.MyCreditView.as_view(), name="api-my-credit"),
     re_path(r"^orders$", views.OrderListView.as_view(), name="api-orders"),
     re_path(rf"^{ORDER}$", views.OrderDetailView.as_view(), name="api-order"),

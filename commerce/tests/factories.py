@@ -1,5 +1,5 @@
-"""Factories for commerce: orders and their lines, inventory and holds, products and variants
-and store credit. Every default makes a valid row; pass what a test cares about."""
+"""Factories for commerce: orders and their lines, inventory and holds, and store credit. Every default
+makes a valid row; pass what a test cares about."""
 from datetime import timedelta
 from decimal import Decimal
 
@@ -61,25 +61,6 @@ class HoldFactory(factory.django.DjangoModelFactory):
     inventory = factory.SubFactory(InventoryFactory)
     quantity = 1
     expires_at = factory.LazyAttribute(lambda o: o.order.expires_at)
-
-
-class ProductFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.Product
-
-    creator = factory.SubFactory(CreatorFactory)
-    name = factory.Sequence(lambda n: f"Tour shirt {n}")
-    price = Decimal("25.00")
-    currency = EUR
-
-
-class ProductVariantFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = m.ProductVariant
-
-    product = factory.SubFactory(ProductFactory)
-    name = factory.Sequence(lambda n: f"Size {n}")
-    stock = 20
 
 
 class CreditEntryFactory(factory.django.DjangoModelFactory):

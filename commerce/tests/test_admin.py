@@ -138,7 +138,7 @@ def test_refund_action_needs_change_permission(client, shop):
     assert shop["paid"].status == Order.Status.PAID
 
 
-@pytest.mark.parametrize("label,model", [("commerce", "product"), ("groupbuys", "groupbuy"),
+@pytest.mark.parametrize("label,model", [("catalog", "product"), ("groupbuys", "groupbuy"),
                                          ("groupbuys", "groupbuyparticipant"), ("payouts", "ledgerentry"),
                                          ("payouts", "dispute"), ("payouts", "tip")])
 def test_live_commerce_changelists_render(staff, shop, label, model):

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import formats, timezone, translation
 
 from commerce import emails, sellables, services
-from commerce.models import Order, Product, ProductVariant
+from commerce.models import Order
 from commerce.sellables import Offer
 from commerce.services import LineRequest
 from microstage.models import Role
@@ -109,14 +109,6 @@ def test_paid_order_receipt_and_orders_list_in_german(client, buyer, creator):
 def test_empty_cart_in_german(client, buyer):
     html = page(client, "/cart/", **DE)
     assert "Ihr Warenkorb ist leer" in html and "Show finden" in html
-
-
-def test_shop_in_german_with_counted_stock(client, creator):
-    product = Product.objects.create(creator=creator, name="Tour poster", price=Decimal("15.00"),
-                                     currency="EUR", kind="physical")
-    ProductVariant.objects.create(product=product, name="A2", stock=3)
-    html = page(Client(), f"/c/{creator.slug}/shop/", **DE)
-    assert "Shop von Night Owls" in html and "In den Warenkorb" in html and "noch 3" in html
 
 
 def test_money_and_stock_dashboards_in_german(creator):

@@ -30,6 +30,7 @@ MOVED = {
     "payouts": ["Tip", "LedgerEntry", "Dispute", "PayoutProfile", "Payout", "PayoutLine"],
     "fulfilment": ["ShippingBatch", "Shipment", "PickupWindow", "Pickup", "FulfilmentCost"],
     "groupbuys": ["GroupBuy", "GroupBuyPriceTier", "GroupBuyParticipant"],
+    "catalog": ["Product", "ProductVariant"],
 }
 ROWS_PER_MODEL = 2
 

@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from commerce import inventory, sellables
-from commerce.models import OrderLine, variant_label
+from commerce.models import OrderLine
+from catalog.models import variant_label
 from commerce.sellables import Offer
 from microstage import overrides, realtime
 from microstage.errors import Conflict, Invalid, NotFound
@@ -44,7 +45,7 @@ def _require_event_editor(actor, event: Event) -> None:
 
 def _drop_product(event: Event, product, variant):
     """The product (of the event's creator: anyone else's is "not found") and the variant a drop sells."""
-    from commerce.models import Product, ProductVariant
+    from catalog.models import Product, ProductVariant
 
     if not isinstance(product, Product):
         product = Product.objects.filter(pk=str(product or "")[:40]).first()
@@ -235,7 +236,7 @@ def drop_offer(drop_id: str, quantity: int, buyer, *, variant_prices: Mapping | 
     # get past it (the count above runs before reserve's locks).
     limits = ({f"{sellables.LIMIT_PREFIX}{inventory.drop_key(drop.pk)}:{buyer.pk}": drop.per_person_limit}
               if getattr(buyer, "is_authenticated", False) else {})
-    from commerce.services import merch_price  # a ticket's show-time merch discount (events/perks.py)
+    from catalog.services import merch_price  # a ticket's show-time merch discount (events/perks.py)
 
     return Offer(kind=DROP_KIND, item_id=drop.pk, creator_id=event.creator_id, description=f"{name} (drop)",
                  unit_price=merch_price(price, buyer, event.creator_id), currency=drop.product.currency,

@@ -6,7 +6,8 @@ from decimal import Decimal
 import factory
 from django.utils import timezone as tz
 
-from commerce.tests.factories import OrderLineFactory, ProductFactory
+from commerce.tests.factories import OrderLineFactory
+from catalog.tests.factories import ProductFactory
 from events.models import (
     Bundle,
     BundleItem,

@@ -347,7 +347,7 @@ def test_odd_ids_in_paths_are_a_json_404(auth_api, path):
 
 def test_event_detail_lists_its_group_buys_with_live_progress(api, settings):
     from groupbuys import services as groupbuys
-    from commerce.services import create_product
+    from catalog.services import create_product
     from microstage.tests.factories import UserFactory
 
     settings.PAYMENTS_PROVIDER = "sandbox"

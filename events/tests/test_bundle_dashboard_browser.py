@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import expect
 
-from commerce import services as commerce
+from catalog import services as catalog
 from events.models import Bundle
 from microstage.models import Role
 from microstage.tests.factories import team_member
@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_a_creator_puts_a_bundle_together_on_a_phone(phone, live_server, artifacts):
     tier = TierFactory(name="Standard", quantity=10, price="20.00")
     creator = tier.event.creator
-    commerce.create_product(creator=creator, name="Tour shirt", price="25.00", stock=3)
+    catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=3)
     client = Client()
     client.force_login(team_member(creator, Role.OWNER))
     phone.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from commerce import credit
 from commerce import services as commerce
+from catalog import services as catalog
 from commerce.models import Order
 from commerce.services import LineRequest
 from events import bundles
@@ -24,7 +25,7 @@ def test_the_buyer_sees_a_bundle_refund_reduced_by_spent_credit(phone, live_serv
     settings.PAYMENTS_PROVIDER = "sandbox"
     tier = TierFactory(quantity=10, price="20.00")
     creator = tier.event.creator
-    product = commerce.create_product(creator=creator, name="Tour shirt", price="25.00", stock=3)
+    product = catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=3)
     bundle = bundles.create_bundle(creator=creator, name="Night out", price="60.00", credit_amount="30.00",
                                    items=[{"tier": tier.pk, "quantity": 2}, {"product": product.pk, "quantity": 1}])
     fan = UserFactory()

@@ -7,6 +7,7 @@ import pytest
 
 from commerce import credit
 from commerce import services as commerce
+from catalog import services as catalog
 from commerce.models import CreditEntry, Order
 from commerce.models.inventory import Hold, Inventory
 from commerce.receipts import receipt_data
@@ -30,7 +31,7 @@ def setup(db, sandbox):
     tier = TierFactory(quantity=10, price="20.00")
     creator = tier.event.creator
     owner = team_member(creator)
-    product = commerce.create_product(creator=creator, name="Tour shirt", price="25.00", stock=3)
+    product = catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=3)
     variant = product.variants.get()
     return tier, product, variant, creator, owner
 
@@ -195,7 +196,7 @@ class TestBuying:
 def test_simultaneous_bundle_buyers_never_oversell_any_part(sandbox):
     tier = TierFactory(quantity=7, price="20.00")
     creator = tier.event.creator
-    product = commerce.create_product(creator=creator, name="Print", price="5.00", stock=10)
+    product = catalog.create_product(creator=creator, name="Print", price="5.00", stock=10)
     bundle = bundles.create_bundle(creator=creator, name="Pair", price="40.00",
                                    items=[{"tier": tier.pk, "quantity": 2}, {"product": product.pk, "quantity": 1}])
     buyers = [UserFactory() for _ in range(8)]

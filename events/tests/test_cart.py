@@ -3,7 +3,7 @@ alone and may make an account afterwards (which then holds the tickets and the s
 import pytest
 
 from commerce import credit
-from commerce import services as commerce
+from catalog import services as catalog
 from commerce.models import Order
 from events import bundles
 from events.models import Ticket
@@ -19,7 +19,7 @@ def shop(db, settings):
     settings.PAYMENTS_PROVIDER = "sandbox"
     tier = TierFactory(quantity=10, price="20.00")
     creator = tier.event.creator
-    product = commerce.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5)
+    product = catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5)
     variant = product.variants.get()
     bundle = bundles.create_bundle(creator=creator, name="Night out", price="60.00", credit_amount="10.00",
                                    items=[{"tier": tier.pk, "quantity": 2}, {"variant": variant.pk, "quantity": 1}])

@@ -2,7 +2,7 @@
 once in the sandbox with an email alone, sees the tickets, then makes an account from the order page."""
 import pytest
 
-from commerce import services as commerce
+from catalog import services as catalog
 from commerce.models import Order
 from events import bundles
 from events.models import Ticket
@@ -18,7 +18,7 @@ def test_guest_cart_to_one_payment_and_an_account_on_a_phone(phone, live_server,
     settings.SITE_URL = live_server.url
     tier = TierFactory(quantity=20, price="15.00", name="Standard")
     creator = tier.event.creator
-    product = commerce.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5)
+    product = catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5)
     bundles.create_bundle(creator=creator, name="Night out", price="50.00", credit_amount="10.00",
                           items=[{"tier": tier.pk, "quantity": 2}, {"product": product.pk, "quantity": 1}])
     page = phone

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from commerce import services as commerce
+from catalog import services as catalog
 from commerce.models import Order
 from memberships import promos
 from microstage.tests.test_browser import LAYOUT_PROBLEMS
@@ -20,7 +20,7 @@ def test_a_guest_applies_a_partner_code_in_the_cart_and_pays_less(phone, live_se
     settings.SITE_URL = live_server.url
     tier = TierFactory(quantity=20, price="15.00", name="Standard")
     creator = tier.event.creator
-    commerce.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5)
+    catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5)
     promos.create_promo_code(creator=creator, code="RADIO5", kind="partner", partner="Late Night Radio",
                              amount_off="5.00", currency="EUR")
     page = phone

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from commerce import cart
 from commerce import services as commerce
+from catalog import services as catalog
 from commerce.models import Order
 from memberships import promos
 from memberships.models import PromoCodeUse
@@ -28,7 +29,7 @@ def shop(db, settings):
     settings.PAYMENTS_PROVIDER = "sandbox"
     tier = TierFactory(quantity=10, price="20.00")
     creator = tier.event.creator
-    product = commerce.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5)
+    product = catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5)
     variant = product.variants.get()
     bundle = bundles.create_bundle(creator=creator, name="Night out", price="60.00", credit_amount="10.00",
                                    items=[{"tier": tier.pk, "quantity": 2}, {"variant": variant.pk, "quantity": 1}])
@@ -83,7 +84,7 @@ def test_a_partner_code_for_goods_and_tickets_alike(client, shop):
 ])
 def test_bad_codes_are_a_clear_message_and_change_nothing(client, shop, typed, message):
     tier, variant, bundle, creator = shop
-    other = commerce.create_product(creator=CreatorFactory(), name="Mug", price="9.00", stock=1)
+    other = catalog.create_product(creator=CreatorFactory(), name="Mug", price="9.00", stock=1)
     promos.create_promo_code(creator=other.creator, code="SHIRTS", percent_off="10", product_ids=[other.pk])
     client.post("/cart/add/", {"kind": "ticket", f"qty_{tier.pk}": "1"})
     before = dict(session_cart(client))

@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 
 from commerce import services as commerce
+from catalog import services as catalog
 from commerce.models import Order
 from commerce.models.inventory import Inventory
 from commerce.tests.helpers import run_together, taken
@@ -32,8 +33,8 @@ def _sandbox(settings):
 
 
 def product_for(creator, stock=25, price="15.00", **kw):
-    return commerce.create_product(creator=creator, name=kw.pop("name", "Tour poster"), price=Decimal(price),
-                                   stock=stock, **kw)
+    return catalog.create_product(creator=creator, name=kw.pop("name", "Tour poster"), price=Decimal(price),
+                                  stock=stock, **kw)
 
 
 def live_drop(event=None, quantity=5, stock=25, **kw) -> Drop:
@@ -95,7 +96,7 @@ def test_drop_and_shop_share_the_variant_stock_under_a_rush():
     buyers = [UserFactory() for _ in range(12)]
 
     def shop(b):
-        return commerce.reserve(requests=[commerce.LineRequest(commerce.PRODUCT_KIND, variant.pk, 1)], buyer=b)
+        return commerce.reserve(requests=[commerce.LineRequest(catalog.PRODUCT_KIND, variant.pk, 1)], buyer=b)
 
     funcs = [(lambda b=b: buy(drop, b, pay=False)) if i % 2 else (lambda b=b: shop(b)) for i, b in enumerate(buyers)]
     orders, errors = run_together(funcs)
@@ -200,8 +201,8 @@ def test_create_drop_checks():
         drop_services.create_drop(event, product=mine, quantity=1, starts_at=event.ends_at, ends_at=event.starts_at)
     with pytest.raises(Invalid):
         drop_services.create_drop(event, product=mine, quantity=1, price=Decimal("-1"), **ok)
-    multi = commerce.create_product(creator=event.creator, name="Shirt", price=Decimal("20"),
-                                    variants=[{"name": "S", "stock": 2}, {"name": "M", "stock": 2}])
+    multi = catalog.create_product(creator=event.creator, name="Shirt", price=Decimal("20"),
+                                   variants=[{"name": "S", "stock": 2}, {"name": "M", "stock": 2}])
     with pytest.raises(Invalid) as exc:
         drop_services.create_drop(event, product=multi, quantity=1, **ok)
     assert "variant" in exc.value.fields
@@ -364,7 +365,7 @@ def _drop_for_limit_race():
 
     from django.utils import timezone
 
-    from commerce.services import create_product
+    from catalog.services import create_product
     from events.services.drops import create_drop
     from events.tests.factories import EventFactory
 

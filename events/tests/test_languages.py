@@ -311,7 +311,7 @@ def test_a_dispute_email_reaches_the_team_in_each_members_language(monkeypatch):
 
 def test_machine_readable_amounts_stay_plain_in_german():
     """Form values and data attributes are read by browsers and scripts: "19.50", never "19,50"."""
-    from commerce.tests.factories import ProductVariantFactory
+    from catalog.tests.factories import ProductVariantFactory
     from microstage.models import Role
     from microstage.tests.factories import team_member
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from commerce import inventory
 from groupbuys import services as groupbuys
 from commerce import services as commerce
+from catalog import services as catalog
 from commerce.tests.helpers import run_together, taken
 from events.models import DROP_KIND
 from events.tests.factories import EventFactory
@@ -45,11 +46,11 @@ def test_shop_drop_and_group_buy_buyers_of_one_variant_never_oversell(dawdle):
     gb = groupbuys.create_group_buy(actor=owner, creator_id=event.creator_id, product_id=product.pk,
                                     deadline=timezone.now() + timedelta(days=2),
                                     price_tiers=[{"min_quantity": 2, "price": "10.00"}])
-    commerce.sandbox_pay(commerce.reserve(requests=[commerce.LineRequest(commerce.PRODUCT_KIND, variant.pk, 1)],
-                                          buyer=UserFactory()).pk)  # 1 sold: 6 left
+    commerce.sandbox_pay(commerce.reserve(requests=[commerce.LineRequest(catalog.PRODUCT_KIND, variant.pk, 1)],
+                                         buyer=UserFactory()).pk)  # 1 sold: 6 left
 
     def shop(b):
-        return commerce.reserve(requests=[commerce.LineRequest(commerce.PRODUCT_KIND, variant.pk, 1)], buyer=b)
+        return commerce.reserve(requests=[commerce.LineRequest(catalog.PRODUCT_KIND, variant.pk, 1)], buyer=b)
 
     def drop_buy(b):
         return commerce.reserve(requests=[commerce.LineRequest(DROP_KIND, drop.pk, 1)], buyer=b)

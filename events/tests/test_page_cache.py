@@ -8,7 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from commerce import services as commerce
-from commerce.models import Product
+from catalog.models import Product
 from events.models import Drop, Event
 from microstage.tests.factories import UserFactory
 

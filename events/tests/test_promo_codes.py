@@ -9,6 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from commerce import services as commerce
+from catalog import services as catalog
 from commerce import stock_snapshot
 from commerce.models import Order
 from commerce.models.inventory import Hold
@@ -131,8 +132,8 @@ class TestBuying:
             buy(tier, "ONCE", email="c@example.com")
 
     def test_goods_take_a_product_code(self, sandbox, tier):
-        product = commerce.create_product(creator=tier.event.creator, name="Shirt", price=Decimal("30.00"),
-                                          currency="EUR", kind="physical", stock=5)
+        product = catalog.create_product(creator=tier.event.creator, name="Shirt", price=Decimal("30.00"),
+                                         currency="EUR", kind="physical", stock=5)
         promos.create_promo_code(creator=tier.event.creator, code="MERCH", amount_off="5", currency="EUR",
                                  product_ids=[product.pk])
         order = commerce.reserve(requests=[LineRequest("product", product.pk, 1, (("code", "MERCH"),))],

@@ -7,6 +7,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from commerce import services
+from catalog import services as catalog
 from payouts import money
 from risk import services as risk
 from commerce.models import Order
@@ -33,12 +34,12 @@ def _settings(settings, tmp_path):
 def held(django_capture_on_commit_callbacks):
     """A new account buys two tickets and a digital album in one order; it is held for review."""
     tier = TierFactory(quantity=10, price=Decimal("20.00"))
-    album = services.create_product(creator=tier.event.creator, name="Live album", price=Decimal("10.00"),
-                                    kind="digital", stock=100,
-                                    digital_file=SimpleUploadedFile("album.zip", b"PK-album-bytes"))
+    album = catalog.create_product(creator=tier.event.creator, name="Live album", price=Decimal("10.00"),
+                                   kind="digital", stock=100,
+                                   digital_file=SimpleUploadedFile("album.zip", b"PK-album-bytes"))
     buyer = UserFactory()
     order = services.reserve(requests=[services.LineRequest(TICKET_KIND, tier.pk, 2),
-                                       services.LineRequest(services.PRODUCT_KIND, album.variants.get().pk, 1)],
+                                       services.LineRequest(catalog.PRODUCT_KIND, album.variants.get().pk, 1)],
                              buyer=buyer)
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):  # the emails go out on commit
@@ -49,7 +50,7 @@ def held(django_capture_on_commit_callbacks):
 
 
 def album_line(order):
-    return order.lines.get(kind=services.PRODUCT_KIND)
+    return order.lines.get(kind=catalog.PRODUCT_KIND)
 
 
 def creator_available(order) -> Decimal:
@@ -59,10 +60,10 @@ def creator_available(order) -> Decimal:
 def test_a_held_order_is_paid_but_delivers_nothing(held, client):
     assert held.status == Order.Status.PAID and risk.is_held(held)
     assert not Ticket.objects.filter(order_line__order=held).exists()
-    assert services.downloads_for(held, held.buyer) == []
-    token = services.download_token(album_line(held), held.buyer)
+    assert catalog.downloads_for(held, held.buyer) == []
+    token = catalog.download_token(album_line(held), held.buyer)
     with pytest.raises(Forbidden):
-        services.open_download(token, held.buyer)
+        catalog.open_download(token, held.buyer)
     client.force_login(held.buyer)
     assert client.get(f"/downloads/{token}/").status_code == 403
     page = client.get(held.get_absolute_url()).content.decode()
@@ -80,8 +81,8 @@ def test_approval_delivers_once(held, django_capture_on_commit_callbacks):
         risk.approve(held.review.pk)
     order = Order.objects.get(pk=held.pk)
     assert Ticket.objects.filter(order_line__order=order, status=Ticket.Status.VALID).count() == 2
-    [download] = services.downloads_for(order, order.buyer)
-    assert services.open_download(download["token"], order.buyer)[1] == "live-album.zip"  # named after the product
+    [download] = catalog.downloads_for(order, order.buyer)
+    assert catalog.open_download(download["token"], order.buyer)[1] == "live-album.zip"  # named after the product
     fee = money.platform_fee(order.total)
     assert creator_available(order) == order.total - fee
     assert [m for m in mail.outbox if "Tickets with QR codes" in m.body]
@@ -97,7 +98,7 @@ def test_rejection_refunds_and_delivers_nothing(held):
     assert order.status == Order.Status.REFUNDED and order.refunded_total == order.total
     assert Payment.objects.get(pk=order.payment_id).status == Payment.Status.REFUNDED
     assert not Ticket.objects.exists()
-    assert services.downloads_for(order, order.buyer) == []
+    assert catalog.downloads_for(order, order.buyer) == []
     assert creator_available(order) == Decimal("0.00")
     assert not LoyaltyEntry.objects.filter(account__user=order.buyer).exists()
 

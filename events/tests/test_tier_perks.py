@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from commerce import services as commerce
+from catalog import services as catalog
 from commerce.services import LineRequest
 from events import perks
 from events.models import TierPerk
@@ -34,9 +35,9 @@ def client_for(user) -> Client:
 
 
 def digital(creator):
-    return commerce.create_product(creator=creator, name="Live album", kind="digital", stock=1000,
-                                   price=Decimal("9.00"),
-                                   digital_file=SimpleUploadedFile("album.zip", b"PK-album-bytes"))
+    return catalog.create_product(creator=creator, name="Live album", kind="digital", stock=1000,
+                                  price=Decimal("9.00"),
+                                  digital_file=SimpleUploadedFile("album.zip", b"PK-album-bytes"))
 
 
 def test_api_tier_with_text_perks_and_entitlements():
@@ -78,14 +79,14 @@ def test_download_perk_arrives_with_the_ticket_and_goes_with_a_refund():
     fan = UserFactory()
     [ticket] = buy(tier, fan)
     order = ticket.order_line.order
-    downloads = commerce.downloads_for(order, fan)
+    downloads = catalog.downloads_for(order, fan)
     assert [d["product"] for d in downloads] == [album]
-    handle, name = commerce.open_download(downloads[0]["token"], fan)
+    handle, name = catalog.open_download(downloads[0]["token"], fan)
     assert handle.read() == b"PK-album-bytes" and "album" in name  # named after the product
     page = client_for(fan).get(f"/orders/{order.pk}/").content.decode()
     assert "Live album" in page
     commerce.refund(order.pk)
-    assert commerce.downloads_for(order, fan) == []
+    assert catalog.downloads_for(order, fan) == []
 
 
 def test_merch_discount_only_for_ticket_holders_while_the_show_runs():
@@ -93,13 +94,13 @@ def test_merch_discount_only_for_ticket_holders_while_the_show_runs():
     event = EventFactory(starts_at=now + timedelta(hours=1), ends_at=now + timedelta(hours=4))
     tier = TierFactory(event=event)
     TierPerk.objects.create(tier=tier, kind=TierPerk.Kind.MERCH_DISCOUNT, percent=Decimal("10"))
-    shirt = commerce.create_product(creator=event.creator, name="Shirt", price=Decimal("25.00"), stock=10)
+    shirt = catalog.create_product(creator=event.creator, name="Shirt", price=Decimal("25.00"), stock=10)
     variant = shirt.variants.get()
     fan, stranger = UserFactory(), UserFactory()
     buy(tier, fan)
 
     def price(user) -> Decimal:
-        order = commerce.reserve(requests=[LineRequest(commerce.PRODUCT_KIND, variant.pk, 1)], buyer=user)
+        order = commerce.reserve(requests=[LineRequest(catalog.PRODUCT_KIND, variant.pk, 1)], buyer=user)
         commerce.cancel(order.pk, actor=user)
         return order.total
 

@@ -14,7 +14,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from commerce import services as commerce_services
-from commerce.models import Product
+from catalog import services as catalog_services
+from catalog.models import Product
 from events.models import Event
 from events.tests.factories import EventFactory
 from microstage.media_views import MEDIA_CSP
@@ -143,10 +144,10 @@ def test_api_digital_file_gets_a_generated_name_and_downloads_as_attachment(make
     assert client.get(f"/media/{product.digital_file.name}").status_code == 404   # never a public file
     buyer = UserFactory()
     order = commerce_services.reserve(
-        requests=[commerce_services.LineRequest(commerce_services.PRODUCT_KIND, product.pk, 1)], buyer=buyer)
+        requests=[commerce_services.LineRequest(catalog_services.PRODUCT_KIND, product.pk, 1)], buyer=buyer)
     commerce_services.sandbox_pay(order.pk)
     order.refresh_from_db()
-    [item] = commerce_services.downloads_for(order, buyer)
+    [item] = catalog_services.downloads_for(order, buyer)
     client.force_login(buyer)
     response = client.get(f"/downloads/{item['token']}/")
     assert response.status_code == 200

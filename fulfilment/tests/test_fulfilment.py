@@ -10,9 +10,11 @@ from django.core import mail
 from django.utils import timezone
 
 from commerce import services
+from catalog import services as catalog
 from groupbuys import services as groupbuys
 from fulfilment import services as fulfilment
-from commerce.models import Order, Product
+from commerce.models import Order
+from catalog.models import Product
 from fulfilment.models import FulfilmentCost, Pickup, PickupWindow, Shipment, ShippingBatch
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.models import Role
@@ -48,10 +50,10 @@ def _orders(gb):
 
 
 def paid_product_order(creator, kind=Product.Kind.PHYSICAL, buyer=None):
-    product = services.create_product(creator=creator, name="Poster", price=Decimal("5.00"), currency="EUR",
-                                      kind=kind, stock=10) if kind == Product.Kind.PHYSICAL else None
-    order = services.reserve(requests=[services.LineRequest(services.PRODUCT_KIND, product.pk, 2)],
-                             buyer=buyer or UserFactory())
+    product = catalog.create_product(creator=creator, name="Poster", price=Decimal("5.00"), currency="EUR",
+                                     kind=kind, stock=10) if kind == Product.Kind.PHYSICAL else None
+    order = services.reserve(requests=[services.LineRequest(catalog.PRODUCT_KIND, product.pk, 2)],
+                            buyer=buyer or UserFactory())
     Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID, paid_at=timezone.now())
     return Order.objects.get(pk=order.pk)
 

@@ -5,7 +5,8 @@ from decimal import Decimal
 import factory
 from django.utils import timezone as tz
 
-from commerce.tests.factories import EUR, OrderFactory, ProductFactory
+from commerce.tests.factories import EUR, OrderFactory
+from catalog.tests.factories import ProductFactory
 from groupbuys import models as m
 from microstage.tests.factories import UserFactory
 

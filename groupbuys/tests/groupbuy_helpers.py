@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from groupbuys import services as groupbuys
-from commerce.models import Product
+from catalog.models import Product
 from groupbuys.models import GroupBuy
 from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member

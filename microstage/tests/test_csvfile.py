@@ -45,8 +45,8 @@ def test_there_is_one_formula_guard():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    copies = [str(p.relative_to(root)) for app in ("microstage", "commerce", "groupbuys", "risk", "stock", "payouts",
-                                                     "fulfilment", "memberships", "events", "streaming",
+    copies = [str(p.relative_to(root)) for app in ("microstage", "commerce", "catalog", "groupbuys", "risk", "stock",
+                                                     "payouts", "fulfilment", "memberships", "events", "streaming",
                                                      "analytics")
               for p in (root / app).rglob("*.py")
               if "tests" not in p.parts and p.name != "csvfile.py"

@@ -5,8 +5,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("microstage", "commerce", "groupbuys", "risk", "stock", "payouts", "fulfilment", "memberships", "events",
-        "streaming", "analytics")
+APPS = ("microstage", "commerce", "catalog", "groupbuys", "risk", "stock", "payouts", "fulfilment", "memberships",
+        "events", "streaming", "analytics")
 
 
 def _fixtures_in(path: Path) -> set[str]:

@@ -4,8 +4,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("microstage", "commerce", "groupbuys", "risk", "stock", "payouts", "fulfilment", "memberships", "events",
-        "streaming", "analytics")
+APPS = ("microstage", "commerce", "catalog", "groupbuys", "risk", "stock", "payouts", "fulfilment", "memberships",
+        "events", "streaming", "analytics")
 
 
 def test_no_private_name_is_imported_across_modules():

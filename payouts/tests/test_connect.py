@@ -130,7 +130,7 @@ def test_group_buy_join_is_refused_until_charges_are_enabled(db, sandbox, settin
 
     from groupbuys import services as groupbuys
     from groupbuys.models import GroupBuy
-    from commerce.services import create_product
+    from catalog.services import create_product
     from microstage.tests.factories import CreatorFactory
 
     creator = CreatorFactory()

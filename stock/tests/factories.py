@@ -5,7 +5,8 @@ from decimal import Decimal
 import factory
 from django.utils import timezone as tz
 
-from commerce.tests.factories import EUR, ProductVariantFactory
+from commerce.tests.factories import EUR
+from catalog.tests.factories import ProductVariantFactory
 from microstage.tests.factories import CreatorFactory, UserFactory
 from stock import models as m
 

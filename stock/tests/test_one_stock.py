@@ -8,9 +8,11 @@ import pytest
 from django.utils import timezone
 
 from commerce import inventory, services
+from catalog import services as catalog
 from groupbuys import services as groupbuys
 from stock import services as stock
-from commerce.models import Order, Product
+from commerce.models import Order
+from catalog.models import Product
 from groupbuys.models import GroupBuy
 from stock.models import PosSale, StockMovement
 from commerce.tests.helpers import run_together
@@ -31,8 +33,8 @@ def _sandbox(settings):
 def make_shop(online=5, made_to_order=False):
     creator = CreatorFactory()
     owner = team_member(creator)
-    product = services.create_product(creator=creator, name="Tour shirt", price=Decimal("20.00"), currency="EUR",
-                                      stock=online, made_to_order=made_to_order)
+    product = catalog.create_product(creator=creator, name="Tour shirt", price=Decimal("20.00"), currency="EUR",
+                                     stock=online, made_to_order=made_to_order)
     variant = product.variants.get()
     central = stock.create_location(creator=creator, name="Warehouse", kind="central")
     popup = stock.create_location(creator=creator, name="Merch table")
@@ -42,8 +44,8 @@ def make_shop(online=5, made_to_order=False):
 
 
 def shop_buy(variant, quantity=1, pay=False) -> Order:
-    order = services.reserve(requests=[services.LineRequest(services.PRODUCT_KIND, variant.pk, quantity)],
-                             buyer=UserFactory())
+    order = services.reserve(requests=[services.LineRequest(catalog.PRODUCT_KIND, variant.pk, quantity)],
+                            buyer=UserFactory())
     if pay:
         services.sandbox_pay(order.pk)
     return order
@@ -112,7 +114,7 @@ def test_online_sales_and_refunds_are_movements_in_the_central_ledger():
 
 def test_without_a_central_location_online_sales_write_no_movement():
     creator = CreatorFactory()
-    product = services.create_product(creator=creator, name="Mug", price=Decimal("9.00"), stock=2)
+    product = catalog.create_product(creator=creator, name="Mug", price=Decimal("9.00"), stock=2)
     shop_buy(product.variants.get(), 1, pay=True)
     assert not StockMovement.objects.exists()
 
@@ -231,7 +233,7 @@ def test_a_made_to_order_product_keeps_todays_group_buy():
 
 def test_a_stocked_product_with_variants_needs_the_group_buys_variant():
     shop = make_shop(online=5)
-    services.save_variant(shop["product"], name="XL", stock=5)
+    catalog.save_variant(shop["product"], name="XL", stock=5)
     with pytest.raises(Invalid):
         group_buy(shop)
     xl = shop["product"].variants.get(name="XL")

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from commerce import services
+from catalog import services as catalog
 from stock import services as stock
 from commerce.models import Order
 from stock.models import PosSale, StockMovement
@@ -31,8 +32,8 @@ def _sandbox(settings):
 def make_shop():
     creator = CreatorFactory()
     owner = team_member(creator)
-    product = services.create_product(creator=creator, name="Tour shirt", price=Decimal("20.00"), currency="EUR",
-                                      variants=[{"name": "M", "stock": 0}, {"name": "L", "stock": 0}])
+    product = catalog.create_product(creator=creator, name="Tour shirt", price=Decimal("20.00"), currency="EUR",
+                                     variants=[{"name": "M", "stock": 0}, {"name": "L", "stock": 0}])
     m, large = product.variants.order_by("position")
     central = stock.create_location(creator=creator, name="Warehouse", kind="central")
     popup = stock.create_location(creator=creator, name="Merch table")

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from commerce import services
+from catalog import services as catalog
 from stock import services as stock
 from stock.models import StockLocation, StockMovement
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound
@@ -20,8 +20,8 @@ pytestmark = pytest.mark.django_db
 def shop():
     creator = CreatorFactory()
     owner = team_member(creator)
-    product = services.create_product(creator=creator, name="Tour shirt", price=Decimal("20.00"), currency="EUR",
-                                      variants=[{"name": "M", "stock": 0}, {"name": "L", "stock": 0}])
+    product = catalog.create_product(creator=creator, name="Tour shirt", price=Decimal("20.00"), currency="EUR",
+                                     variants=[{"name": "M", "stock": 0}, {"name": "L", "stock": 0}])
     m, large = product.variants.order_by("position")
     central = stock.create_location(creator=creator, name="Warehouse", kind="central", actor=owner)
     popup = stock.create_location(creator=creator, name="Merch table", event_id="evt_x", actor=owner)
@@ -73,7 +73,7 @@ def test_transfer_rejects_bad_input_and_other_creators(shop):
     for bad in (0, -1, "3", 1.5, True, 10**9):
         with pytest.raises(Invalid):
             stock.transfer(source=shop["central"], target=shop["popup"], variant=shop["m"], quantity=bad)
-    foreign = services.create_product(creator=CreatorFactory(), name="X", price=1).variants.get()
+    foreign = catalog.create_product(creator=CreatorFactory(), name="X", price=1).variants.get()
     with pytest.raises(NotFound):
         stock.receive(location=shop["central"], variant=foreign, quantity=1)
 

@@ -9,6 +9,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from commerce import services as commerce
+from catalog import services as catalog
 from events import selectors as event_selectors
 from events.models import DROP_KIND, Drop
 from events.services import drops as drop_services
@@ -26,8 +27,8 @@ def _settings(settings):
 
 
 def add_drop(event, quantity=5, stock=25, **kw) -> Drop:
-    product = commerce.create_product(creator=event.creator, name=kw.pop("name", "Tour poster"),
-                                      price=Decimal("15.00"), stock=stock)
+    product = catalog.create_product(creator=event.creator, name=kw.pop("name", "Tour poster"),
+                                     price=Decimal("15.00"), stock=stock)
     kw.setdefault("starts_at", timezone.now() - timedelta(minutes=1))
     kw.setdefault("ends_at", event.ends_at)
     return drop_services.create_drop(event, product=product, quantity=quantity, **kw)

@@ -136,7 +136,7 @@ def _live_drop(room):
 
     from django.utils import timezone
 
-    from commerce.services import create_product
+    from catalog.services import create_product
     from events.services.drops import create_drop
 
     product = create_product(creator=room.event.creator, name="Tour poster", price="15.00", stock=10)

@@ -8,7 +8,7 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 
 from groupbuys import services as groupbuys
-from commerce.models import Product
+from catalog.models import Product
 
 from .live_helpers import connect, make_room, receive_type
 

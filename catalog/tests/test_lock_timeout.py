@@ -9,6 +9,7 @@ import pytest
 from django.db import connection, transaction
 
 from commerce import inventory, services
+from catalog import services as catalog
 from commerce.models.inventory import Inventory
 from microstage.errors import Conflict
 from microstage.tests.factories import CreatorFactory, UserFactory
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def variant(db):
-    product = services.create_product(creator=CreatorFactory(), name="Tour shirt", price="20.00", stock=5)
+    product = catalog.create_product(creator=CreatorFactory(), name="Tour shirt", price="20.00", stock=5)
     return product.variants.get()
 
 

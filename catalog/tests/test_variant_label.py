@@ -3,8 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from commerce.models import DEFAULT_VARIANT, variant_label
-from commerce.tests.factories import ProductVariantFactory
+from catalog.models import DEFAULT_VARIANT, variant_label
+from catalog.tests.factories import ProductVariantFactory
 
 
 def test_the_label_names_the_variant_unless_it_is_the_default():
@@ -21,7 +21,8 @@ def test_a_variant_knows_its_label():
 
 def test_no_module_spells_the_label_itself():
     root = Path(__file__).resolve().parents[2]
-    spelled = [str(p.relative_to(root)) for app in ("commerce", "events", "memberships", "streaming", "analytics")
+    spelled = [str(p.relative_to(root)) for app in ("commerce", "catalog", "events", "memberships", "streaming",
+                                                     "analytics")
                for p in (root / app).rglob("*.py")
                if "tests" not in p.parts and "migrations" not in p.parts and '== "Default"' in p.read_text()]
     spelled += [str(p.relative_to(root)) for p in (root / "templates").rglob("*.html") if '"Default"' in p.read_text()]

@@ -1,5 +1,5 @@
 """Creator dashboard pages for products (mounted under /dashboard/products/): list, create, edit,
-variants and their stock. Thin: forms parse, commerce.services decides."""
+variants and their stock. Thin: forms parse, catalog.services decides."""
 from django import forms
 from django.contrib import messages
 from django.http import Http404

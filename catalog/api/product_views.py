@@ -12,8 +12,8 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from commerce import selectors, services
-from commerce.models import Product
+from catalog import selectors, services
+from catalog.models import Product
 from microstage.api.parsers import JSONParser
 from microstage.api.views import parse
 from microstage.errors import NotFound

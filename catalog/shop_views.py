@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.utils.translation import ngettext
 from django.utils.translation import gettext as _
 
+from commerce import services as commerce
 from microstage.errors import Forbidden, NotFound, ServiceError
 from microstage.filesend import send_stored
 from microstage.models import Creator
@@ -52,7 +53,7 @@ def shop_buy(request, slug):
     try:
         if not selectors.shop_products(creator).filter(variants__pk=variant_id).exists():
             raise NotFound(_("No such product."))
-        order = services.reserve(requests=[services.LineRequest(services.PRODUCT_KIND, variant_id, quantity)],
+        order = commerce.reserve(requests=[commerce.LineRequest(services.PRODUCT_KIND, variant_id, quantity)],
                                  buyer=request.user, email=request.user.email)
     except ServiceError as exc:
         messages.error(request, buy_message(exc))

@@ -1,12 +1,15 @@
-"""Commerce speaks German to German readers: API error details, service errors, form labels and errors,
+"""Products and orders speak German to German readers: API error details, service errors, form labels and errors,
 flash messages and choice labels come from the catalogue, while the machine-readable codes stay English."""
 from decimal import Decimal
 
 import pytest
+from django.test import Client
 from django.utils import translation
 
 from commerce import services
-from commerce.dashboard_views import ProductForm
+from catalog import services as catalog
+from catalog.dashboard_views import ProductForm
+from catalog.models import Product, ProductVariant
 from commerce.models import Order
 from microstage.errors import Conflict, Invalid
 from microstage.middleware import SESSION_KEY
@@ -29,7 +32,7 @@ def _sandbox(settings):
 
 
 def _product(stock=0):
-    return services.create_product(creator=CreatorFactory(), name="Tour poster", price=Decimal("15.00"), stock=stock)
+    return catalog.create_product(creator=CreatorFactory(), name="Tour poster", price=Decimal("15.00"), stock=stock)
 
 
 def _order(api, product_id, quantity=1, **headers):
@@ -81,23 +84,23 @@ def test_without_accept_language_the_api_stays_english(make_api):
 def test_service_errors_follow_the_active_language():
     creator = CreatorFactory()
     with translation.override("de"), pytest.raises(Invalid) as exc:
-        services.create_product(creator=creator, name="", price="10.00")
+        catalog.create_product(creator=creator, name="", price="10.00")
     assert exc.value.code == "invalid"
     assert exc.value.detail == "Geben Sie dem Produkt einen Namen."
     assert exc.value.fields == {"name": ["Verwenden Sie 1 bis 120 Zeichen."]}
     with pytest.raises(Invalid) as exc:
-        services.create_product(creator=creator, name="", price="10.00")
+        catalog.create_product(creator=creator, name="", price="10.00")
     assert exc.value.detail == "Give the product a name."
 
 
 def test_counts_and_placeholders_are_filled_in_german():
     product = _product(stock=5)
     with translation.override("de"), pytest.raises(Conflict) as exc:
-        services.reserve(requests=[services.LineRequest(services.PRODUCT_KIND, product.pk,
-                                                        services.PRODUCT_MAX_PER_ORDER + 1)],
-                         buyer=UserFactory())
+        services.reserve(requests=[services.LineRequest(catalog.PRODUCT_KIND, product.pk,
+                                                       catalog.PRODUCT_MAX_PER_ORDER + 1)],
+                        buyer=UserFactory())
     assert exc.value.code == "limit_exceeded"
-    assert exc.value.detail == f"Höchstens {services.PRODUCT_MAX_PER_ORDER} davon pro Bestellung."
+    assert exc.value.detail == f"Höchstens {catalog.PRODUCT_MAX_PER_ORDER} davon pro Bestellung."
 
 
 def test_choice_labels_are_german():
@@ -135,3 +138,12 @@ def test_dashboard_flash_message_is_german(client):
                     HTTP_ACCEPT_LANGUAGE="de", follow=True)
     assert r.status_code == 200
     assert [str(m) for m in r.context["messages"]] == ["„Shirt“ hinzugefügt."]
+
+
+def test_shop_in_german_with_counted_stock():
+    creator = CreatorFactory(name="Night Owls", slug="night-owls")
+    product = Product.objects.create(creator=creator, name="Tour poster", price=Decimal("15.00"),
+                                     currency="EUR", kind="physical")
+    ProductVariant.objects.create(product=product, name="A2", stock=3)
+    html = Client().get(f"/c/{creator.slug}/shop/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert "Shop von Night Owls" in html and "In den Warenkorb" in html and "noch 3" in html

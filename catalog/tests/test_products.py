@@ -8,8 +8,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.signing import TimestampSigner
 from PIL import Image
 
-from commerce import selectors, services
-from commerce.models import Product
+from catalog import selectors as catalog_selectors
+from commerce import services
+from catalog import services as catalog_services
+from catalog import services as catalog
+from catalog.models import Product
 from commerce.models.inventory import Inventory
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import Role
@@ -34,7 +37,7 @@ def make_product(creator=None, **kw) -> Product:
     kw.setdefault("name", "Tour poster")
     kw.setdefault("price", Decimal("15.00"))
     kw.setdefault("stock", 5)
-    return services.create_product(creator=creator or CreatorFactory(), **kw)
+    return catalog.create_product(creator=creator or CreatorFactory(), **kw)
 
 
 def digital(creator=None) -> Product:
@@ -43,7 +46,7 @@ def digital(creator=None) -> Product:
 
 
 def buy(item_id, buyer, quantity=1, pay=True):
-    order = services.reserve(requests=[services.LineRequest(services.PRODUCT_KIND, item_id, quantity)], buyer=buyer)
+    order = services.reserve(requests=[services.LineRequest(catalog.PRODUCT_KIND, item_id, quantity)], buyer=buyer)
     if pay:
         services.sandbox_pay(order.pk)
     return order
@@ -68,7 +71,7 @@ def test_variants_have_their_own_stock_and_price():
         buy(xl.pk, UserFactory())
     assert exc.value.code == "sold_out"
     buy(s.pk, UserFactory(), 2)
-    listed = selectors.products_with_stock(Product.objects.filter(pk=product.pk))[0]
+    listed = catalog_selectors.products_with_stock(Product.objects.filter(pk=product.pk))[0]
     assert listed.sold_out and [v.available for v in listed.variant_list] == [0, 0]
 
 
@@ -93,17 +96,17 @@ def test_stock_cannot_go_below_sold_and_moves_the_pool():
     variant = product.variants.get()
     buy(variant.pk, UserFactory(), 2)
     with pytest.raises(Invalid):
-        services.save_variant(product, variant_id=variant.pk, name="Default", stock=1)
-    services.save_variant(product, variant_id=variant.pk, name="Default", stock=10)
+        catalog.save_variant(product, variant_id=variant.pk, name="Default", stock=1)
+    catalog.save_variant(product, variant_id=variant.pk, name="Default", stock=10)
     assert Inventory.objects.get(key=f"variant:{variant.pk}").total == 10
 
 
 def test_product_offer_rules():
     product = make_product(stock=50)
     with pytest.raises(Conflict) as exc:
-        buy(product.pk, UserFactory(), services.PRODUCT_MAX_PER_ORDER + 1, pay=False)
+        buy(product.pk, UserFactory(), catalog.PRODUCT_MAX_PER_ORDER + 1, pay=False)
     assert exc.value.code == "limit_exceeded"
-    services.update_product(product, is_active=False)
+    catalog.update_product(product, is_active=False)
     with pytest.raises(NotFound):
         buy(product.pk, UserFactory(), pay=False)
 
@@ -211,14 +214,14 @@ def test_download_link_works_for_the_buyer_once_paid(client):
     product = digital()
     buyer = UserFactory()
     order = buy(product.pk, buyer, pay=False)
-    assert services.downloads_for(order, buyer) == []
+    assert catalog.downloads_for(order, buyer) == []
     line = order.lines.get()
-    token = services.download_token(line, buyer)
+    token = catalog.download_token(line, buyer)
     client.force_login(buyer)
     assert client.get(f"/downloads/{token}/").status_code == 403  # reserved, not paid
     services.sandbox_pay(order.pk)
     order.refresh_from_db()
-    [item] = services.downloads_for(order, buyer)
+    [item] = catalog.downloads_for(order, buyer)
     r = client.get(f"/downloads/{item['token']}/")
     assert r.status_code == 200 and b"".join(r.streaming_content) == b"PK-album-bytes"
     assert "attachment" in r["Content-Disposition"]
@@ -231,14 +234,14 @@ def test_download_link_refuses_forged_expired_others_and_refunded(client, settin
     buyer, other = UserFactory(), UserFactory()
     order = buy(product.pk, buyer)
     line = order.lines.get()
-    token = services.download_token(line, buyer)
+    token = catalog.download_token(line, buyer)
     client.force_login(buyer)
     assert client.get(f"/downloads/{token[:-2]}xx/").status_code == 403  # forged
     forged = TimestampSigner(salt="something else").sign_object({"l": line.pk, "u": buyer.pk})
     assert client.get(f"/downloads/{forged}/").status_code == 403
     from unittest import mock
 
-    with mock.patch.object(services, "DOWNLOAD_MAX_AGE", -1):
+    with mock.patch.object(catalog_services, "DOWNLOAD_MAX_AGE", -1):
         assert client.get(f"/downloads/{token}/").status_code == 403  # expired
     client.force_login(other)
     assert client.get(f"/downloads/{token}/").status_code == 404  # someone else's link
@@ -305,4 +308,4 @@ def test_the_product_form_says_whether_it_is_made_to_order(client):
     product.refresh_from_db()
     assert not product.made_to_order  # unticked: stocked again
     with pytest.raises(Invalid):
-        services.update_product(product, made_to_order="yes")
+        catalog.update_product(product, made_to_order="yes")

@@ -12,7 +12,7 @@ import os
 import pytest
 from django.test import Client
 
-from commerce import services
+from catalog import services as catalog
 from microstage.tests.factories import UserFactory
 
 from .test_products import buy, digital
@@ -30,7 +30,7 @@ def _paid_link():
     product = digital()
     buyer = UserFactory()
     order = buy(product.pk, buyer)
-    return product, buyer, services.download_token(order.lines.get(), buyer)
+    return product, buyer, catalog.download_token(order.lines.get(), buyer)
 
 
 def rss_bytes() -> int:
