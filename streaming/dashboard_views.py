@@ -91,7 +91,7 @@ def rotate(request, event):
     if not form.is_valid():
         return render(request, "streaming/dashboard/ingest.html", _context(event, stream, rotate_form=form),
                       status=400)
-    ingest_service.rotate_key(stream, backup=form.cleaned_data["which"] == "backup")
+    ingest_service.rotate_key(stream, backup=form.cleaned_data["which"] == "backup", actor=request.user)
     messages.success(request, gettext("New key made. The old one no longer works."))
     return redirect("dash-ingest", event.pk)
 
@@ -105,9 +105,9 @@ def rehearsal_start(request, event):
         data = form.cleaned_data
         try:
             if data["source"] == "file":
-                ingest_service.start_rehearsal(stream, upload=data["file"])
+                ingest_service.start_rehearsal(stream, upload=data["file"], actor=request.user)
             else:
-                ingest_service.start_rehearsal(stream, pattern_seconds=data["minutes"] * 60)
+                ingest_service.start_rehearsal(stream, pattern_seconds=data["minutes"] * 60, actor=request.user)
         except ServiceError as exc:
             form.add_error(None, exc.detail)
         else:
@@ -122,6 +122,6 @@ def rehearsal_start(request, event):
 @require_POST
 @event_page(EDIT_ROLES)
 def rehearsal_stop(request, event):
-    ingest_service.stop_rehearsal(ingest_service.ensure_stream(event))
+    ingest_service.stop_rehearsal(ingest_service.ensure_stream(event), actor=request.user)
     messages.success(request, gettext("Stopping the rehearsal."))
     return redirect("dash-ingest", event.pk)

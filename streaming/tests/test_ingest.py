@@ -13,6 +13,7 @@ from streaming.services import ingest
 from streaming.models import LiveStream, Recording
 
 from .rtmp_helpers import HOOK_PATHS, ON_PUBLISH, ON_UPDATE, SECRET, done, publish
+from microstage.permissions import SYSTEM
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hook_secret")]
 
@@ -160,7 +161,7 @@ def test_rotated_key_refused_at_once_and_dropped_on_update(client, stream, queue
     old = stream.stream_key
     assert publish(client, old).status_code == 200
     assert client.post(ON_UPDATE, {"name": old, "app": "live"}).status_code == 200
-    stream = ingest.rotate_key(stream)
+    stream = ingest.rotate_key(stream, actor=SYSTEM)
     assert stream.stream_key != old and stream.key_rotated_at is not None
     assert publish(client, old).json()["code"] == "unknown_key"
     assert client.post(ON_UPDATE, {"name": old, "app": "live"}).status_code == 403   # nginx drops it
@@ -179,11 +180,11 @@ def test_stale_publish_does_not_block_the_key(client, stream, queued):
 
 
 def test_encoder_takes_over_from_a_rehearsal(client, stream, queued):
-    rec = ingest.start_rehearsal(stream, pattern_seconds=60)
+    rec = ingest.start_rehearsal(stream, pattern_seconds=60, actor=SYSTEM)
     stream.refresh_from_db()
     assert stream.publishing_key == "file" and stream.status == LiveStream.Status.LIVE
     with pytest.raises(Exception) as err:
-        ingest.start_rehearsal(stream, pattern_seconds=60)
+        ingest.start_rehearsal(stream, pattern_seconds=60, actor=SYSTEM)
     assert getattr(err.value, "code", "") == "already_publishing"
     assert publish(client, stream.stream_key).status_code == 200
     assert selectors.stop_requested(rec.pk)
