@@ -27,7 +27,7 @@ class StreamView(APIView):
     def post(self, request, event_id):
         event = require_event_role(request.user, event_id, EDIT_ROLES,
                                    forbidden=_("Only the owner and managers see and change stream keys."))
-        stream = ingest.ensure_stream(event)
+        stream = ingest.ensure_stream(event, actor=request.user)
         return Response(ingest_body(stream), status=status.HTTP_201_CREATED)
 
 
@@ -37,5 +37,6 @@ class RotateKeyView(APIView):
         event = require_event_role(request.user, event_id, EDIT_ROLES,
                                    forbidden=_("Only the owner and managers see and change stream keys."))
         which = parse(s.RotateKeyRequestSerializer, request).get("which", "main")
-        stream = ingest.rotate_key(ingest.ensure_stream(event), backup=which == "backup", actor=request.user)
+        stream = ingest.ensure_stream(event, actor=request.user)
+        stream = ingest.rotate_key(stream, backup=which == "backup", actor=request.user)
         return Response({"stream_key": stream.backup_key if which == "backup" else stream.stream_key})

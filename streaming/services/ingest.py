@@ -58,9 +58,9 @@ def request_stop(recording_id: str) -> None:
     cache.set(stop_key(recording_id), 1, STOP_FLAG_SECONDS)
 
 
-def ensure_stream(event):
-    """The event's LiveStream, created with fresh keys on first use."""
-
+def ensure_stream(event, *, actor):
+    """The event's LiveStream, created with fresh keys on first use (its owners and managers, or SYSTEM)."""
+    require_role(actor, event.creator_id, EDIT_ROLES)
     stream, _created = LiveStream.objects.get_or_create(event=event)
     return stream
 

@@ -22,7 +22,7 @@ def stream():
     """A stream whose event started 10 minutes ago and runs for another two hours."""
     now = timezone.now()
     event = EventFactory(starts_at=now - timedelta(minutes=10), ends_at=now + timedelta(hours=2))
-    return ingest.ensure_stream(event)
+    return ingest.ensure_stream(event, actor=SYSTEM)
 
 
 def test_own_key_accepted_once_then_again_after_done(client, stream, queued):
@@ -45,7 +45,7 @@ def test_own_key_accepted_once_then_again_after_done(client, stream, queued):
 
 
 def test_unknown_and_other_events_keys_refused(client, stream, queued):
-    other = ingest.ensure_stream(EventFactory(starts_at=timezone.now() + timedelta(days=3)))
+    other = ingest.ensure_stream(EventFactory(starts_at=timezone.now() + timedelta(days=3)), actor=SYSTEM)
     assert publish(client, "live_not-a-key").status_code == 403
     # A key is a secret for one event only: the other event's key opens the other event's stream,
     # which is outside its window — it never opens this one.
@@ -63,7 +63,7 @@ def test_unknown_and_other_events_keys_refused(client, stream, queued):
 ])
 def test_time_window_with_rehearsal_allowance(client, queued, start_in, end_in, allowed):
     now = timezone.now()
-    stream = ingest.ensure_stream(EventFactory(starts_at=now + start_in, ends_at=now + end_in))
+    stream = ingest.ensure_stream(EventFactory(starts_at=now + start_in, ends_at=now + end_in), actor=SYSTEM)
     response = publish(client, stream.stream_key)
     assert (response.status_code == 200) is allowed
     if not allowed:
@@ -72,7 +72,7 @@ def test_time_window_with_rehearsal_allowance(client, queued, start_in, end_in, 
 
 def test_rehearsal_allowance_is_per_stream(client, queued):
     now = timezone.now()
-    stream = ingest.ensure_stream(EventFactory(starts_at=now + timedelta(minutes=30)))
+    stream = ingest.ensure_stream(EventFactory(starts_at=now + timedelta(minutes=30)), actor=SYSTEM)
     stream.rehearsal_minutes = 15
     stream.save()
     assert publish(client, stream.stream_key).json()["code"] == "too_early"

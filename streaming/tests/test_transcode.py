@@ -34,7 +34,8 @@ def queued(monkeypatch):
 
 def live_stream():
     now = timezone.now()
-    return ingest.ensure_stream(EventFactory(starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(hours=1)))
+    return ingest.ensure_stream(EventFactory(starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(hours=1)),
+                                actor=SYSTEM)
 
 
 def assert_hls_decodes(root: Path, rec: Recording, rungs: list[str], min_seconds: float):
