@@ -2,7 +2,7 @@
 from django.utils.translation import gettext as _
 
 from microstage.errors import NotFound
-from microstage.permissions import require_role
+from microstage.permissions import require_role, team_role
 
 from .models import Event
 
@@ -19,10 +19,16 @@ def require_event_role(actor, event: Event | str, roles: frozenset[str], *, forb
     a team member whose role may not ("Your role on this creator's team does not allow this.", or
     `forbidden` when given).
     """
-    if not isinstance(event, Event):
-        event = Event.objects.select_related("creator").filter(pk=str(event or "")).first()
-        if event is None:
-            raise NotFound(_("No such event."))
-    require_role(actor, event.creator_id, roles, not_found=_("No such event."),
-                 forbidden=forbidden or _("Your role on this creator's team does not allow this."))
+    not_found, forbidden = _("No such event."), forbidden or _("Your role on this creator's team does not allow this.")
+    if isinstance(event, Event):
+        require_role(actor, event.creator_id, roles, not_found=not_found, forbidden=forbidden)
+        return event
+    if actor is None:  # refused before any query, as require_role does
+        raise TypeError("require_event_role() needs an actor: pass the user, or SYSTEM for trusted code.")
+    # The event and the actor's role in one query.
+    event = (Event.objects.select_related("creator").annotate(actor_role=team_role(actor))
+             .filter(pk=str(event or "")).first())
+    if event is None:
+        raise NotFound(not_found)
+    require_role(actor, event.creator, roles, not_found=not_found, forbidden=forbidden, fetched_role=event.actor_role)
     return event

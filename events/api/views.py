@@ -21,12 +21,12 @@ from events import perks, selectors, transfers
 from events.services import checkin as checkin_services
 from events.services import drops as drop_services
 from events.services import events as event_services
-from events.permissions import require_event_role
+from events.permissions import door_only, require_event_role
 from events.models import CheckIn, Event, TicketTier, in_zone
 from microstage.api.pagination import Pagination
 from microstage.api.views import parse
 from microstage.errors import Invalid, NotFound
-from microstage.models import EDIT_ROLES
+from microstage.models import DOOR_ROLES, EDIT_ROLES
 from microstage.permissions import require_role
 from microstage.selectors import role_of
 
@@ -221,8 +221,8 @@ class CheckInView(APIView):
                               400: s.CheckInResultSerializer},
                    summary="Check a ticket in (door team)")
     def post(self, request, event_id):
-        data = parse(s.CheckInInSerializer, request)  # before the event: a stranger learns nothing from a 400
-        event = _event(event_id)  # check_in refuses strangers (404) and other roles (403)
+        event = require_event_role(request.user, event_id, DOOR_ROLES, forbidden=door_only())  # one query
+        data = parse(s.CheckInInSerializer, request)
         result, ticket, _scan = checkin_services.check_in(event=event, payload=data["payload"], actor=request.user,
                                               device=data["device"])
         if result == CheckIn.Result.OK:
@@ -266,14 +266,15 @@ class CheckInSyncView(APIView):
     @extend_schema(request=s.SyncInSerializer, responses=s.SyncOutSerializer,
                    summary="Upload scans queued offline; the first scan in time wins")
     def post(self, request, event_id):
-        data = parse(s.SyncInSerializer, request)  # before the event: a stranger learns nothing from a 400
-        event = _event(event_id)  # sync_scans refuses strangers (404) and other roles (403)
+        event = require_event_role(request.user, event_id, DOOR_ROLES, forbidden=door_only())
+        data = parse(s.SyncInSerializer, request)
         return Response({"results": checkin_services.sync_scans(event=event, scans=data["scans"], actor=request.user)})
 
 
 class CheckInBundleView(APIView):
     @extend_schema(responses=s.BundleSerializer, summary="Everything a door device needs to scan offline")
     def get(self, request, event_id):
-        response = Response(checkin_services.issue_checkin_bundle(_event(event_id), actor=request.user))
+        event = require_event_role(request.user, event_id, DOOR_ROLES, forbidden=door_only())
+        response = Response(checkin_services.issue_checkin_bundle(event, actor=request.user))
         response["Cache-Control"] = "private, no-store"
         return response

@@ -71,3 +71,14 @@ def test_a_door_member_may_not_set_up_drops_or_refund():
     with pytest.raises(Forbidden):
         commerce.refund(order.pk, actor=door)
     assert commerce.refund(order.pk, actor=team_member(tier.event.creator, Role.MANAGER)).status == "refunded"
+
+
+def test_an_event_looked_up_by_id_and_its_check_cost_one_query(django_assert_num_queries):
+    event = EventFactory()
+    owner, door = team_member(event.creator, Role.OWNER), team_member(event.creator, Role.DOOR)
+    with django_assert_num_queries(1):
+        assert require_event_role(owner, event.pk, EDIT_ROLES) == event
+    with django_assert_num_queries(1), pytest.raises(Forbidden):
+        require_event_role(door, event.pk, EDIT_ROLES)
+    with pytest.raises(TypeError):
+        require_event_role(None, event.pk, EDIT_ROLES)

@@ -91,3 +91,25 @@ def test_staff_are_checked_like_anyone_else():
     creator = CreatorFactory()
     with pytest.raises(NotFound):
         require_role(UserFactory(is_staff=True, is_superuser=True), creator, EDIT_ROLES)
+
+
+def test_a_role_fetched_with_the_object_decides_the_same_way_without_another_query(django_assert_num_queries):
+    from microstage.models import TeamMembership
+    from microstage.permissions import team_role
+
+    creator = CreatorFactory()
+    door, stranger = team_member(creator, Role.DOOR), UserFactory()
+
+    def fetched(actor):
+        return TeamMembership.objects.filter(creator=creator).annotate(
+            actor_role=team_role(actor)).values_list("actor_role", flat=True).first()
+
+    with django_assert_num_queries(0):
+        assert require_role(door, creator, DOOR_ROLES, fetched_role=Role.DOOR) is creator
+        with pytest.raises(Forbidden):
+            require_role(door, creator, EDIT_ROLES, fetched_role=Role.DOOR)
+        with pytest.raises(NotFound):
+            require_role(stranger, creator, EDIT_ROLES, fetched_role=None)
+        with pytest.raises(NotFound):  # a role read for someone else never lets the anonymous in
+            require_role(AnonymousUser(), creator, EDIT_ROLES, fetched_role=Role.OWNER)
+    assert (fetched(door), fetched(stranger), fetched(AnonymousUser())) == (Role.DOOR, None, None)
