@@ -2,6 +2,7 @@
 microstage.permissions.require_role), and the services check it themselves, whatever view called them."""
 import pytest
 
+from catalog import services as catalog
 from commerce import services as commerce
 from events.permissions import require_event_role
 from events.services import checkin, drops
@@ -63,8 +64,8 @@ def test_a_door_member_may_not_set_up_drops_or_refund():
     tier = TierFactory(event=EventFactory())
     order = buy(tier, UserFactory())[0].order_line.order
     door = team_member(tier.event.creator, Role.DOOR)
-    product = commerce.create_product(creator=tier.event.creator, name="Poster", price="10.00", stock=5,
-                                      actor=SYSTEM)
+    product = catalog.create_product(creator=tier.event.creator, name="Poster", price="10.00", stock=5,
+                                     actor=SYSTEM)
     with pytest.raises(Forbidden):
         drops.create_drop(tier.event, actor=door, product=product, quantity=1, starts_at=tier.event.starts_at,
                           ends_at=tier.event.ends_at)
