@@ -14,6 +14,8 @@ from groupbuys.models import GroupBuy
 from events.models import Drop, Event
 from microstage.money import parse_amount
 from microstage.errors import Conflict, Invalid, NotFound
+from microstage.models import EDIT_ROLES
+from microstage.permissions import require_role
 from streaming.models import LiveStream
 from streaming.selectors import viewer_count
 
@@ -225,8 +227,9 @@ def _clean_variants(raw) -> list[dict]:
     return out
 
 
-def create_experiment(*, creator, name: str, target: str, target_id: str, variants) -> Experiment:
+def create_experiment(*, creator, actor, name: str, target: str, target_id: str, variants) -> Experiment:
     """Start an A/B test of one of the creator's drops or group-buys (one running test per item)."""
+    require_role(actor, creator, EDIT_ROLES)
 
     name = (name or "").strip()
     if not name or len(name) > 120:
@@ -257,7 +260,8 @@ def create_experiment(*, creator, name: str, target: str, target_id: str, varian
     return exp
 
 
-def stop_experiment(experiment: Experiment) -> Experiment:
+def stop_experiment(experiment: Experiment, *, actor) -> Experiment:
+    require_role(actor, experiment.creator_id, EDIT_ROLES)
     if experiment.status != Experiment.Status.STOPPED:
         Experiment.objects.filter(pk=experiment.pk).update(status=Experiment.Status.STOPPED)
         experiment.status = Experiment.Status.STOPPED

@@ -61,7 +61,7 @@ def experiments(request):
         target, target_id = form.cleaned_data["item"].split(":", 1)
         try:
             services.create_experiment(creator=request.creator, name=form.cleaned_data["name"], target=target,
-                                       target_id=target_id, variants=form.cleaned_data["variants"])
+                                       target_id=target_id, variants=form.cleaned_data["variants"], actor=request.user)
         except ServiceError as exc:
             form.add_error(None, exc.detail)
         else:
@@ -79,6 +79,6 @@ def experiment_stop(request, experiment_id):
     exp = Experiment.objects.filter(pk=experiment_id, creator=request.creator).first()
     if exp is None:
         raise Http404("No such experiment.")
-    services.stop_experiment(exp)
+    services.stop_experiment(exp, actor=request.user)
     messages.success(request, gettext("“%(name)s” stopped: everyone sees the normal price again.") % {"name": exp.name})
     return redirect("dash-experiments")

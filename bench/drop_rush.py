@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from .chat_fanout import LATE_WAIT, percentile, prepare as prepare_event, redis_baseline
+from microstage.permissions import SYSTEM
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,9 +51,9 @@ def prepare(purchases: int) -> dict:
     prepared = prepare_event()
     event = Event.objects.get(pk=prepared["event"])
     product = catalog.create_product(creator=event.creator, name="Bench drop tee", price=Decimal("20.00"),
-                                     stock=purchases)
+                                     stock=purchases, actor=SYSTEM)
     drop = drop_services.create_drop(event, product=product, quantity=purchases, per_person_limit=1,
-                              starts_at=timezone.now() - timedelta(minutes=1), ends_at=event.ends_at)
+                              starts_at=timezone.now() - timedelta(minutes=1), ends_at=event.ends_at, actor=SYSTEM)
     run = f"{int(time.time())}"
     password = make_password(None)
     buyers = User.objects.bulk_create([

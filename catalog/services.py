@@ -15,7 +15,9 @@ from commerce import gate, holdlimits, inventory, sellables
 from commerce.models import Order, OrderLine
 from commerce.services import announce
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound
+from microstage.models import EDIT_ROLES
 from microstage.money import parse_amount
+from microstage.permissions import require_role
 
 from .models import DEFAULT_VARIANT, variant_label
 
@@ -50,15 +52,6 @@ def merch_price(price: Decimal, buyer, creator_id: str) -> Decimal:
     if percent <= 0:
         return price
     return (price * (Decimal("100") - min(percent, Decimal("100"))) / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
-
-
-def _require_editor(actor, creator_id: str) -> None:
-    if actor is None:
-        return
-    from microstage.models import EDIT_ROLES
-    from microstage.selectors import creator_for_team
-
-    creator_for_team(actor, creator_id, roles=EDIT_ROLES)
 
 
 def _check_money(price, field: str = "price") -> Decimal:
@@ -118,8 +111,8 @@ def _check_variant(variant) -> None:
 @transaction.atomic
 def create_product(*, creator, name: str, price, kind: str = "physical", currency: str = "", description: str = "",
                    stock: int = 0, image=None, digital_file=None, variants: list[dict] | None = None,
-                   actor=None, made_to_order: bool = False):
-    """A new product of `creator` (its owners and managers: pass `actor` to have that checked).
+                   actor, made_to_order: bool = False):
+    """A new product of `creator` (its owners and managers, or SYSTEM).
 
     Without `variants` it gets one "Default" variant holding `stock`; with them, each variant
     ({name, sku?, price?, stock}) holds its own stock. Images are checked with Pillow; a digital
@@ -127,7 +120,7 @@ def create_product(*, creator, name: str, price, kind: str = "physical", currenc
     """
     from .models import Product, ProductVariant
 
-    _require_editor(actor, creator.pk)
+    require_role(actor, creator, EDIT_ROLES)
     product = Product(creator=creator, name=name, description=description or "", kind=kind, price=price,
                       currency=currency or settings.DEFAULT_CURRENCY, made_to_order=made_to_order is True)
     _check_product(product)
@@ -163,11 +156,11 @@ def create_product(*, creator, name: str, price, kind: str = "physical", currenc
 
 
 @transaction.atomic
-def update_product(product, *, actor=None, **data):
+def update_product(product, *, actor, **data):
     """Change a product's details (any of PRODUCT_FIELDS); stock lives on the variants (save_variant)."""
     from .models import Product
 
-    _require_editor(actor, product.creator_id)
+    require_role(actor, product.creator_id, EDIT_ROLES)
     product = Product.objects.select_for_update().get(pk=product.pk)
     unknown = set(data) - set(PRODUCT_FIELDS)
     if unknown:
@@ -191,11 +184,11 @@ def update_product(product, *, actor=None, **data):
 
 
 @transaction.atomic
-def save_variant(product, *, variant_id: str | None = None, actor=None, **data):
+def save_variant(product, *, variant_id: str | None = None, actor, **data):
     """Add a variant, or change one (its stock never below what is already sold)."""
     from .models import ProductVariant
 
-    _require_editor(actor, product.creator_id)
+    require_role(actor, product.creator_id, EDIT_ROLES)
     unknown = set(data) - set(VARIANT_FIELDS)
     if unknown:
         raise Invalid(gettext("Unknown fields."), fields={k: [gettext("Unknown field.")] for k in sorted(unknown)})

@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 
 from microstage.errors import ServiceError
+from microstage.permissions import SYSTEM
 
 from . import services
 from .models import CreditEntry, Order, OrderLine
@@ -80,7 +81,7 @@ class OrderAdmin(ReadOnlyMixin, admin.ModelAdmin):
         done, failed = [], []
         for order in orders:
             try:
-                services.refund(order.pk, reason=reason)
+                services.refund(order.pk, actor=SYSTEM, reason=reason)  # staff in the admin act as SYSTEM
             except ServiceError as exc:
                 failed.append(f"{order.pk}: {exc.detail}")
             else:

@@ -20,6 +20,8 @@ from django.utils.translation import gettext
 
 from microstage import realtime
 from microstage.errors import Conflict, Invalid, NotFound
+from microstage.models import DOOR_ROLES, EDIT_ROLES
+from microstage.permissions import SYSTEM, require_role
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
 
@@ -288,11 +290,13 @@ def _describe(order: Order) -> str:
     return "; ".join(str(line) for line in order.lines.all())[:255]
 
 
-def pay_in_person(order_id: str, *, actor=None) -> Order:
+def pay_in_person(order_id: str, *, actor) -> Order:
     """Cash taken at the door or the till: the reserved order is paid now, through the same delivery as a
-    provider's confirmation (tickets issued, codes spent, points…), without a payment row. Twice is once."""
+    provider's confirmation (tickets issued, codes spent, points…), without a payment row. Twice is once.
+    The creator's door team (or SYSTEM) takes the cash."""
     with transaction.atomic():
         order = lock_order(order_id)
+        require_role(actor, order.creator_id, DOOR_ROLES)
         if order.status in Order.SETTLED:
             return order
         if _expire_if_due(order):
@@ -400,7 +404,7 @@ def on_payment_failed(payment: Payment) -> None:
 
 # --- cancel, expire, refund --------------------------------------------------------------------
 
-def cancel(order_id: str, *, actor=None) -> Order:
+def cancel(order_id: str, *, actor) -> Order:
     """The buyer (or staff) gives up an unpaid order: its held stock is free again at once."""
     with transaction.atomic():
         order = lock_order(order_id)
@@ -441,14 +445,16 @@ def expire_due_orders(now=None) -> int:
     return n
 
 
-def refund(order_id: str, *, line_ids: list[str] | None = None, reason: str = "",
+def refund(order_id: str, *, actor, line_ids: list[str] | None = None, reason: str = "",
            provider_done: bool = False) -> Order:
-    """Refund a paid order, whole or some lines: money back, stock back, tickets voided.
+    """Refund a paid order, whole or some lines: money back, stock back, tickets voided. The creator's
+    owners and managers refund, or SYSTEM (staff in the admin, a risk rejection, the provider's webhook).
 
     `provider_done`: the money already went back at the provider (a refund made in its dashboard);
     only our side is brought in line."""
     with transaction.atomic():
         order = lock_order(order_id)
+        require_role(actor, order.creator_id, EDIT_ROLES)
         if order.status not in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
             raise Conflict(gettext("Only paid orders can be refunded."), code="not_refundable")
         lines = list(order.lines.all())
@@ -517,7 +523,7 @@ def on_payment_refunded(payment: Payment, *args) -> None:
     if outside <= 0:
         return
     if payment.refunded_amount >= order.total:
-        refund(order.pk, reason="Refunded at the payment provider.", provider_done=True)
+        refund(order.pk, actor=SYSTEM, reason="Refunded at the payment provider.", provider_done=True)
         return
     order.refunded_total += outside
     order.status = Order.Status.PARTIALLY_REFUNDED

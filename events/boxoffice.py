@@ -14,8 +14,10 @@ from django.utils.translation import gettext as _
 from commerce import services as commerce
 from commerce.models import Order
 from microstage.errors import Conflict, Invalid, NotFound
+from microstage.models import DOOR_ROLES
 
 from .models import CheckIn, Event, Ticket, TicketTier
+from .permissions import door_only, require_event_role
 from .models import TICKET_KIND
 from .services.checkin import check_in
 from .services.tickets import qr_payload
@@ -62,9 +64,10 @@ def door_tiers(event: Event) -> list[TicketTier]:
 
 def sell(*, event: Event, actor, tier_id, quantity, payment: str, email: str = "", code: str = "",
          admit: bool = True) -> WalkUp:
-    """Ring up a walk-up sale (the caller checked the door role). Cash: paid (and at the door, admitted)
+    """Ring up a walk-up sale (the door team, or SYSTEM). Cash: paid (and at the door, admitted)
     now. QR: the order and its payment link for the buyer's phone; `refresh` admits once it is paid.
     The pop-up till sells with admit=False: its buyers are not at the door yet."""
+    require_event_role(actor, event, DOOR_ROLES, forbidden=door_only())
     errors = {}
     tier = event.tiers.filter(pk=tier_id).first() if isinstance(tier_id, str) else None
     if tier is None or not tier.in_person:
@@ -89,7 +92,7 @@ def sell(*, event: Event, actor, tier_id, quantity, payment: str, email: str = "
         try:
             commerce.pay_in_person(order.pk, actor=actor)
         except Exception:
-            commerce.cancel(order.pk)
+            commerce.cancel(order.pk, actor=actor)
             raise
         return _admit(event, order.pk, actor) if admit else _issued(event, order.pk)
     done = settings.SITE_URL + "/"
@@ -118,6 +121,7 @@ def _issued(event: Event, order_id: str) -> WalkUp:
 
 def refresh(*, event: Event, actor, order_id: str, admit: bool = True) -> WalkUp:
     """Where a QR walk-up sale stands: paid → its tickets are admitted now; else still waiting (or lapsed)."""
+    require_event_role(actor, event, DOOR_ROLES, forbidden=door_only())
     order = Order.objects.filter(pk=order_id, creator_id=event.creator_id,
                                  lines__kind=TICKET_KIND, lines__item_id__in=event.tiers.values("pk")).first()
     if order is None:
@@ -127,12 +131,13 @@ def refresh(*, event: Event, actor, order_id: str, admit: bool = True) -> WalkUp
     return WalkUp(order=order, tickets=[])
 
 
-def cancel(*, event: Event, order_id: str) -> Order:
+def cancel(*, event: Event, actor, order_id: str) -> Order:
     """The walk-up left before paying by QR: the tickets go back on sale."""
+    require_event_role(actor, event, DOOR_ROLES, forbidden=door_only())
     order = Order.objects.filter(pk=order_id, creator_id=event.creator_id,
                                  lines__item_id__in=event.tiers.values("pk")).first()
     if order is None:
         raise NotFound(_("No such sale."))
     if order.status not in Order.OPEN:
         raise Conflict(_("This sale is no longer open."), code="not_open")
-    return commerce.cancel(order.pk)
+    return commerce.cancel(order.pk, actor=actor)

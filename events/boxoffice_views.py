@@ -11,10 +11,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from microstage.errors import Forbidden, NotFound, ServiceError
+from microstage.models import DOOR_ROLES
 
 from . import boxoffice
-from .services import checkin as checkin_services
 from .models import Event
+from .permissions import door_only, require_event_role
 from .selectors import tier_availability
 
 
@@ -23,7 +24,7 @@ def _event(request, event_id):
     if event is None:
         raise Http404("No such event.")
     try:
-        checkin_services.require_door(request.user, event)
+        require_event_role(request.user, event, DOOR_ROLES, forbidden=door_only())
     except NotFound as exc:
         raise Http404(exc.detail) from exc
     return event
@@ -99,7 +100,7 @@ def walkup_sale(request, event_id, order_id):
 def walkup_cancel(request, event_id, order_id):
     try:
         event = _event(request, event_id)
-        boxoffice.cancel(event=event, order_id=order_id)
+        boxoffice.cancel(event=event, actor=request.user, order_id=order_id)
     except Forbidden as exc:
         return _forbidden(request, exc)
     except NotFound as exc:

@@ -24,6 +24,7 @@ from commerce.sellables import Offer
 from microstage.money import parse_amount
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import EDIT_ROLES
+from microstage.permissions import require_role
 
 from . import waitlist
 from .models import BUNDLE_KIND, Bundle, BundleItem, Event, Ticket, TicketTier
@@ -88,12 +89,9 @@ def _item(creator, data, index: int) -> BundleItem:
 
 @transaction.atomic
 def create_bundle(*, creator, name, price, items, currency: str = "", credit_amount="0", description: str = "",
-                  max_per_order: int = 4, actor=None) -> Bundle:
-    """A new bundle of `creator` (its owners and managers: pass `actor` to have that checked)."""
-    if actor is not None:
-        from microstage.selectors import creator_for_team
-
-        creator_for_team(actor, creator.pk, roles=EDIT_ROLES)
+                  max_per_order: int = 4, actor) -> Bundle:
+    """A new bundle of `creator` (its owners and managers, or SYSTEM)."""
+    require_role(actor, creator, EDIT_ROLES)
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 120:
         raise Invalid(_("Give the bundle a name."), fields={"name": [_("Use 1 to 120 characters.")]})
@@ -146,9 +144,7 @@ def create_bundle(*, creator, name, price, items, currency: str = "", credit_amo
 
 @transaction.atomic
 def set_active(bundle: Bundle, active: bool, *, actor) -> Bundle:
-    from microstage.selectors import creator_for_team
-
-    creator_for_team(actor, bundle.creator_id, roles=EDIT_ROLES)
+    require_role(actor, bundle.creator_id, EDIT_ROLES)
     Bundle.objects.filter(pk=bundle.pk).update(is_active=bool(active))
     bundle.refresh_from_db()
     return bundle

@@ -22,6 +22,7 @@ from microstage.models import DOOR_ROLES, TeamMembership
 from . import consent, selectors
 from .services import checkin as checkin_services
 from .models import CheckIn, Event, Ticket
+from .permissions import door_only, require_event_role
 
 MAX_SYNC_SCANS = 500
 MAX_PAYLOAD_CHARS = 2000
@@ -38,11 +39,7 @@ def _error(exc: ServiceError) -> JsonResponse:
 
 def _door_event(request, event_id: str) -> Event:
     """The event if the user is on its door team; NotFound/Forbidden otherwise (404 for strangers)."""
-    event = Event.objects.select_related("creator").filter(pk=event_id).first()
-    if event is None:
-        raise NotFound(_("No such event."))
-    checkin_services.require_door(request.user, event)
-    return event
+    return require_event_role(request.user, event_id, DOOR_ROLES, forbidden=door_only())
 
 
 def door_json(view):
@@ -115,7 +112,7 @@ def door_index(request):
 @door_json
 def bundle(request, event):
     """The offline bundle (public key, valid tickets, revocations) plus the live counts and timezone."""
-    return JsonResponse({**checkin_services.issue_checkin_bundle(event), "timezone": event.timezone,
+    return JsonResponse({**checkin_services.issue_checkin_bundle(event, actor=request.user), "timezone": event.timezone,
                          "counts": selectors.checkin_counts(event)})
 
 

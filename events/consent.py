@@ -13,8 +13,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from microstage.errors import Conflict, Invalid, NotFound
+from microstage.models import EDIT_ROLES
 
 from .models import ConsentAnswers, ConsentForm, Event, Ticket
+from .permissions import require_event_role
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MAX_QUESTIONS = 10
@@ -91,9 +93,11 @@ def questions_of(event: Event) -> list[dict]:
 
 
 @transaction.atomic
-def set_consent_form(event: Event, questions) -> ConsentForm:
-    """Replace the event's form. Holders who already answered keep answers to the keys still asked; a
-    form set for the first time after tickets were sold emails every holder their onboarding link."""
+def set_consent_form(event: Event, questions, *, actor) -> ConsentForm:
+    """Replace the event's form (its owners and managers, or SYSTEM). Holders who already answered keep
+    answers to the keys still asked; a form set for the first time after tickets were sold emails every
+    holder their onboarding link."""
+    require_event_role(actor, event, EDIT_ROLES)
     cleaned = clean_questions(questions)
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:

@@ -59,7 +59,7 @@ def consent_form(request, event):
                           "required": f.cleaned_data["required"]}
                          for f in formset.forms if (f.cleaned_data.get("text") or "").strip()]
             try:
-                consent.set_consent_form(event, questions)
+                consent.set_consent_form(event, questions, actor=request.user)
             except Invalid as exc:
                 _row_errors(formset, exc)
             except ServiceError as exc:

@@ -97,7 +97,7 @@ def event_new(request):
         "visibility": Event.Visibility.PUBLIC})
     if request.method == "POST" and form.is_valid():
         try:
-            event = event_services.create_event(creator=request.creator, **form.service_fields())
+            event = event_services.create_event(creator=request.creator, actor=request.user, **form.service_fields())
         except ServiceError as exc:
             form_errors(form, exc)
         else:
@@ -113,7 +113,7 @@ def event_edit(request, event):
     form = EventForm(request.POST or None, request.FILES or None, initial=EventForm.initial_for(event))
     if request.method == "POST" and form.is_valid():
         try:
-            event_services.update_event(event, **form.service_fields())
+            event_services.update_event(event, actor=request.user, **form.service_fields())
         except ServiceError as exc:
             form_errors(form, exc)
         else:
@@ -151,7 +151,7 @@ def event_detail(request, event):
 @event_page(EDIT_ROLES)
 def event_publish(request, event):
     try:
-        event_services.publish(event)
+        event_services.publish(event, actor=request.user)
     except Conflict as exc:
         if exc.code == "not_ready":
             return _detail(request, event, status=409, publish_failed=True)
@@ -166,7 +166,7 @@ def event_publish(request, event):
 @require_POST
 @event_page(EDIT_ROLES)
 def event_duplicate(request, event):
-    copy = event_services.duplicate(event)
+    copy = event_services.duplicate(event, actor=request.user)
     messages.success(request, _("A draft copy with the same tiers is ready: set its date, then publish."))
     return redirect("dash-event-edit", copy.pk)
 
@@ -178,7 +178,8 @@ def event_cancel(request, event):
         return redirect("dash-event", event.pk)
     form = CancelForm(request.POST or None, event=event)
     if request.method == "POST" and form.is_valid():
-        event, refunded = event_services.cancel_event(event, reason=form.cleaned_data["reason"].strip())
+        event, refunded = event_services.cancel_event(event, reason=form.cleaned_data["reason"].strip(),
+                                                      actor=request.user)
         messages.success(request, ngettext(
             "%(title)s is cancelled. %(count)s paid order refunded; every ticket holder was emailed.",
             "%(title)s is cancelled. %(count)s paid orders refunded; every ticket holder was emailed.",
@@ -198,7 +199,7 @@ def tier_new(request, event):
                                                                 "kind": TicketTier.Kind.STANDARD})
     if request.method == "POST" and form.is_valid():
         try:
-            tier = perks.create_tier(event, **form.service_data())
+            tier = perks.create_tier(event, actor=request.user, **form.service_data())
         except ServiceError as exc:
             form_errors(form, exc)
         else:
@@ -216,7 +217,7 @@ def tier_edit(request, event, tier_id):
     form = TierForm(request.POST or None, event=event, initial=TierForm.initial_for(tier))
     if request.method == "POST" and form.is_valid():
         try:
-            perks.update_tier(tier, **form.service_data())
+            perks.update_tier(tier, actor=request.user, **form.service_data())
         except ServiceError as exc:
             form_errors(form, exc)
         else:

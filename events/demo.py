@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from microstage import demo
+from microstage.permissions import SYSTEM
 
 from .models import Event, TicketTier
 
@@ -96,7 +97,8 @@ def _demo_bundle(ctx: dict, event: Event) -> None:
     bundles.create_bundle(creator=event.creator, name="Night out", price=Decimal("35.00"),
                           currency=standard.currency, credit_amount=Decimal("5.00"),
                           description="The show, a signed poster and credit for your next ticket.",
-                          items=[{"tier": standard.pk, "quantity": 1}, {"product": poster.pk, "quantity": 1}])
+                          items=[{"tier": standard.pk, "quantity": 1}, {"product": poster.pk, "quantity": 1}],
+                          actor=SYSTEM)
 
 
 def _demo_notify_me(ctx: dict, event: Event) -> None:
@@ -123,7 +125,7 @@ def _demo_till_sale(ctx: dict, event: Event) -> None:
 
     if StockLocation.objects.filter(creator=event.creator, name=TILL_NAME).exists():
         return
-    stock.create_location(creator=event.creator, name=TILL_NAME, kind="popup", event_id=event.pk)
+    stock.create_location(creator=event.creator, name=TILL_NAME, kind="popup", event_id=event.pk, actor=SYSTEM)
     standard = event.tiers.filter(kind="standard").order_by("position").first()
     if standard is not None:
         boxoffice.sell(event=event, actor=ctx["door"], tier_id=standard.pk, quantity=1, payment=boxoffice.CASH,
@@ -136,7 +138,7 @@ def _demo_consent_form(event: Event) -> None:
     from .models import ConsentForm
 
     if not ConsentForm.objects.filter(event=event).exists():
-        set_consent_form(event, SUGGESTED)
+        set_consent_form(event, SUGGESTED, actor=SYSTEM)
 
 
 def _demo_consent_answers(ctx: dict, event: Event) -> None:
@@ -165,7 +167,8 @@ def _demo_group_buy(ctx: dict, event: Event) -> None:
         catalog.create_product(creator=event.creator, name="Tour hoodie", price=Decimal("55.00"),
                                currency=settings.DEFAULT_CURRENCY, kind=Product.Kind.PHYSICAL, stock=100,
                                made_to_order=True,
-                               description="Heavy cotton, embroidered logo. Printed to order after the group-buy.")
+                               description="Heavy cotton, embroidered logo. Printed to order after the group-buy.",
+                               actor=SYSTEM)
     gb = groupbuys.create_group_buy(
         actor=ctx["owner"], creator_id=event.creator_id, product_id=product.pk, event_id=event.pk,
         title="Tour hoodie group-buy", deadline=event.ends_at + timedelta(days=1), max_quantity=60,
@@ -187,10 +190,10 @@ def _demo_drop(ctx: dict, event: Event) -> None:
     product = Product.objects.filter(creator=event.creator, name="Tour poster (signed)").first() or \
         catalog.create_product(creator=event.creator, name="Tour poster (signed)", price=Decimal("15.00"),
                                currency=settings.DEFAULT_CURRENCY, kind=Product.Kind.PHYSICAL, stock=25,
-                               description="A2 risograph print of the tour, signed after the show.")
+                               description="A2 risograph print of the tour, signed after the show.", actor=SYSTEM)
     now = timezone.now()
     drop_services.create_drop(event, product=product, quantity=25, starts_at=now - timedelta(minutes=10),
-                         ends_at=max(event.ends_at, now + timedelta(hours=1)), per_person_limit=2)
+                         ends_at=max(event.ends_at, now + timedelta(hours=1)), per_person_limit=2, actor=SYSTEM)
 
 
 def _demo_orders(ctx: dict, event: Event) -> None:

@@ -150,24 +150,24 @@ def entitlements_json(tier: TicketTier) -> list[dict]:
              is not None else None, "label": describe(p)} for p in tier.entitlements.all()]
 
 
-def create_tier(event: Event, *, entitlements=None, **data) -> TicketTier:
+def create_tier(event: Event, *, actor, entitlements=None, **data) -> TicketTier:
     from django.db import transaction
 
     from .services.events import add_tier
 
     with transaction.atomic():
-        tier = add_tier(event, **data)
+        tier = add_tier(event, actor=actor, **data)
         set_entitlements(tier, entitlements)
     return tier
 
 
-def update_tier(tier: TicketTier, *, entitlements=None, **data) -> TicketTier:
+def update_tier(tier: TicketTier, *, actor, entitlements=None, **data) -> TicketTier:
     from django.db import transaction
 
     from .services.events import update_tier as update
 
     with transaction.atomic():
-        tier = update(tier, **data)
+        tier = update(tier, actor=actor, **data)
         set_entitlements(tier, entitlements)
     return tier
 

@@ -177,7 +177,7 @@ def leave(*, entry_id: str, user) -> WaitlistEntry:
         order = Order.objects.filter(pk=order_id).first()
         if order is not None and order.status in Order.OPEN:
             try:
-                commerce.cancel(order_id)
+                commerce.cancel(order_id, actor=user)
             except ServiceError:  # paid meanwhile: the tickets are theirs
                 log.info("offer %s could not be cancelled on leaving", order_id, exc_info=True)
     transaction.on_commit(lambda: promote_quietly(entry.tier_id))

@@ -32,7 +32,8 @@ from microstage.i18n import language_for
 from microstage.money import parse_amount
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import DOOR_ROLES, EDIT_ROLES
-from microstage.selectors import creator_for_team, role_of
+from microstage.permissions import require_role
+from microstage.selectors import role_of
 from microstage.signing import read_token, sign_token
 
 from commerce import gate, sellables
@@ -71,16 +72,12 @@ def is_physical(order: Order) -> bool:
     return False
 
 
-def _team(actor, creator_id: str, roles=EDIT_ROLES):
-    return creator_for_team(actor, creator_id, roles=roles)
-
-
 def _team_order(actor, order_id, roles=EDIT_ROLES, lock=False) -> Order:
     qs = Order.objects.select_for_update(of=("self",)) if lock else Order.objects
     order = qs.filter(pk=order_id).first() if isinstance(order_id, str) else None
     if order is None:
         raise NotFound(_("No such order."))
-    _team(actor, order.creator_id, roles)
+    require_role(actor, order.creator_id, roles)
     return order
 
 
@@ -181,7 +178,7 @@ def team_batch(actor, batch_id, roles=EDIT_ROLES) -> ShippingBatch:
     batch = ShippingBatch.objects.filter(pk=batch_id).first() if isinstance(batch_id, str) else None
     if batch is None:
         raise NotFound(_("No such shipping batch."))
-    _team(actor, batch.creator_id, roles)
+    require_role(actor, batch.creator_id, roles)
     return batch
 
 
@@ -230,7 +227,7 @@ def mark_shipped(*, actor, shipment_id: str, carrier: str, tracking_number: str)
                     .filter(pk=shipment_id).first() if isinstance(shipment_id, str) else None)
         if shipment is None:
             raise NotFound(_("No such shipment."))
-        _team(actor, shipment.order.creator_id)
+        require_role(actor, shipment.order.creator_id, EDIT_ROLES)
         if shipment.shipped_at:
             raise Conflict(_("Already shipped on %(when)s.")
                            % {"when": date_format(timezone.localtime(shipment.shipped_at), "d M H:i")},
@@ -334,7 +331,7 @@ def costs_for(creator, limit: int = 200):
 # --- pickup --------------------------------------------------------------------------------------
 
 def create_pickup_window(*, actor, creator_id: str, place: str, starts_at, ends_at, event_id: str = "") -> PickupWindow:
-    _team(actor, creator_id)
+    require_role(actor, creator_id, EDIT_ROLES)
     place = _text(place, "place", MAX_PLACE)
     event_id = _text(event_id, "event_id", 40, required=False)
     if starts_at is None or ends_at is None or timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
@@ -409,7 +406,7 @@ class PickupResult:
 
 def confirm_pickup(*, actor, creator_id: str, payload: str) -> PickupResult:
     """Scan at the pickup point (owner, manager or door): collected once; a second scan says when."""
-    _team(actor, creator_id, DOOR_ROLES)
+    require_role(actor, creator_id, DOOR_ROLES)
     order_id = read_pickup_payload(payload)
     if order_id is None:
         raise Invalid(_("This is not a valid pickup code."), code="invalid_code",

@@ -51,7 +51,7 @@ from microstage.models import EDIT_ROLES
 from microstage.payments import services as payments
 from microstage.payments.models import Payment
 from microstage.payments.providers.base import CardDeclined, ProviderError
-from microstage.selectors import creator_for_team
+from microstage.permissions import require_role
 
 from commerce import gate, inventory, sellables, signals
 from commerce.models import Order, OrderLine
@@ -173,7 +173,7 @@ def _whole(value, field: str, low: int, high: int) -> int:
 def create_group_buy(*, actor, creator_id: str, product_id: str, deadline, price_tiers: list, variant_id: str = "",
                      event_id: str = "", max_quantity: int | None = None, title: str = "") -> GroupBuy:
     """A new open group-buy of one of the creator's products (team owners and managers only)."""
-    creator = creator_for_team(actor, creator_id, EDIT_ROLES)
+    creator = require_role(actor, creator_id, EDIT_ROLES)
     product = Product.objects.filter(pk=product_id, creator=creator).first() if isinstance(product_id, str) else None
     if product is None:
         raise NotFound(_("No such product."))

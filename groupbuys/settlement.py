@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from microstage.errors import Forbidden, NotFound
 from microstage.models import EDIT_ROLES
 from microstage.payments.providers.base import ProviderError
-from microstage.selectors import role_of
+from microstage.permissions import require_role
 
 from . import services as groupbuys
 from . import tasks
@@ -22,11 +22,13 @@ log = logging.getLogger(__name__)
 def settle_by_team(*, group_buy_id: str, actor) -> GroupBuy:
     """The team asks to settle now (after the deadline): decided at once, the rest queued."""
     gb = groupbuys.get_group_buy(group_buy_id)
-    role = role_of(actor, gb.creator_id)
-    if role not in EDIT_ROLES:
-        if role is not None or GroupBuyParticipant.objects.filter(group_buy=gb, user_id=actor.pk).exists():
-            raise Forbidden(_("Only the creator's team can settle a group-buy."))
-        raise NotFound(_("No such group-buy."))
+    forbidden = _("Only the creator's team can settle a group-buy.")
+    try:
+        require_role(actor, gb.creator_id, EDIT_ROLES, forbidden=forbidden)
+    except NotFound:  # a participant knows the group-buy exists
+        if GroupBuyParticipant.objects.filter(group_buy=gb, user_id=actor.pk).exists():
+            raise Forbidden(forbidden) from None
+        raise NotFound(_("No such group-buy.")) from None
     gb = groupbuys.begin_settlement(gb.pk)
     if gb.status == GroupBuy.Status.SETTLED:
         return gb

@@ -9,6 +9,7 @@ from . import services
 from .models import PromoCode, PromoCodeUse
 from .models import (LoyaltyAccount, LoyaltyEntry, Membership, MembershipPlan, Pass, PassProduct, PassRedemption,
                      Referral, Reward, RewardRedemption)
+from microstage.permissions import SYSTEM
 
 
 class ReadOnlyMixin:
@@ -165,7 +166,8 @@ class RewardRedemptionAdmin(admin.ModelAdmin):
         done = 0
         for redemption in queryset.select_related("reward__creator").filter(status=RewardRedemption.Status.ISSUED):
             try:
-                services.mark_redemption_used(creator=redemption.reward.creator, redemption_id=redemption.pk)
+                services.mark_redemption_used(creator=redemption.reward.creator, redemption_id=redemption.pk,
+                                              actor=SYSTEM)
                 done += 1
             except ServiceError:
                 pass  # used meanwhile

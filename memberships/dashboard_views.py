@@ -145,9 +145,10 @@ def _reward_form(request, reward):
     if request.method == "POST" and form.is_valid():
         try:
             if reward is None:
-                saved = services.create_reward(creator=request.creator, **form.cleaned_data)
+                saved = services.create_reward(creator=request.creator, actor=request.user, **form.cleaned_data)
             else:
-                saved = services.update_reward(creator=request.creator, reward_id=reward.pk, **form.cleaned_data)
+                saved = services.update_reward(creator=request.creator, actor=request.user, reward_id=reward.pk,
+                                               **form.cleaned_data)
         except ServiceError as exc:
             form_errors(form, exc)
         else:
@@ -171,7 +172,8 @@ def reward_edit(request, reward_id):
 @manage
 def redemption_used(request, redemption_id):
     try:
-        redemption = services.mark_redemption_used(creator=request.creator, redemption_id=redemption_id)
+        redemption = services.mark_redemption_used(creator=request.creator, redemption_id=redemption_id,
+                                                   actor=request.user)
     except ServiceError as exc:
         if exc.status == 404:
             raise Http404(exc.detail) from exc
@@ -198,10 +200,10 @@ def _pass_form(request, product):
     if request.method == "POST" and form.is_valid():
         try:
             if product is None:
-                saved = services.create_pass_product(creator=request.creator, **form.cleaned_data)
+                saved = services.create_pass_product(creator=request.creator, actor=request.user, **form.cleaned_data)
             else:
                 saved = services.update_pass_product(creator=request.creator, product_id=product.pk,
-                                                     **form.cleaned_data)
+                                                     actor=request.user, **form.cleaned_data)
         except ServiceError as exc:
             form_errors(form, exc)
         else:

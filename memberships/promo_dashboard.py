@@ -30,7 +30,7 @@ def promo_code_new(request):
                          products=promos.item_choices(promos.PRODUCT, creator.pk))
     if request.method == "POST" and form.is_valid():
         try:
-            promo = promos.create_promo_code(creator=creator, **form.cleaned_data)
+            promo = promos.create_promo_code(creator=creator, actor=request.user, **form.cleaned_data)
         except ServiceError as exc:
             form_errors(form, exc)
         else:
@@ -45,7 +45,7 @@ def promo_code_new(request):
 def promo_code_active(request, promo_id):
     active = request.POST.get("active") == "1"
     try:
-        promo = promos.set_active(creator=request.creator, promo_id=promo_id, active=active)
+        promo = promos.set_active(creator=request.creator, promo_id=promo_id, active=active, actor=request.user)
     except ServiceError as exc:
         raise Http404(exc.detail) from exc
     messages.success(request, (_("Code %(code)s switched on.") if active else _("Code %(code)s switched off."))

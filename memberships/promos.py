@@ -17,6 +17,8 @@ from django.utils.translation import gettext as _
 
 from microstage.money import parse_optional_amount
 from microstage.errors import Conflict, Invalid, NotFound
+from microstage.models import EDIT_ROLES
+from microstage.permissions import require_role
 
 from .models import PromoCode, PromoCodeUse
 
@@ -141,8 +143,9 @@ def _clean(creator, values: dict, current: PromoCode | None = None) -> dict:
     return data
 
 
-def create_promo_code(*, creator, **values) -> PromoCode:
+def create_promo_code(*, creator, actor, **values) -> PromoCode:
     """A new code for this creator; raises Invalid (with fields) on bad input and changes nothing."""
+    require_role(actor, creator, EDIT_ROLES)
     data = _clean(creator, values)
     if PromoCode.objects.filter(creator=creator, code=data["code"]).exists():
         raise Invalid(_("You already have this code."), fields={"code": [_("You already have a code with this name.")]})
@@ -155,7 +158,8 @@ def create_promo_code(*, creator, **values) -> PromoCode:
             from exc
 
 
-def set_active(*, creator, promo_id: str, active: bool) -> PromoCode:
+def set_active(*, creator, actor, promo_id: str, active: bool) -> PromoCode:
+    require_role(actor, creator, EDIT_ROLES)
     promo = PromoCode.objects.filter(pk=promo_id, creator=creator).first()
     if promo is None:
         raise NotFound(_("No such code."))

@@ -21,7 +21,7 @@ from microstage.payments import services as payments
 from microstage.payments.events import Kind, PaymentEvent
 from microstage.currencies import check_for_creator
 from microstage.payments.money import normalise_currency, to_minor
-from microstage.selectors import creator_for_team
+from microstage.permissions import require_role
 from microstage.payments.models import Payment
 from microstage.payments.providers.base import ProviderError
 
@@ -174,7 +174,7 @@ class Subscribed:
 def _plan_creator(actor, creator) -> str:
     """The creator's id when `actor` is its owner or manager (NotFound for outsiders, Forbidden for other roles)."""
     creator_id = getattr(creator, "pk", creator)
-    return creator_for_team(actor, str(creator_id or ""), roles=EDIT_ROLES).pk
+    return require_role(actor, str(creator_id or ""), EDIT_ROLES).pk
 
 
 def _money(value, field: str) -> Decimal:
@@ -581,14 +581,16 @@ def _checked_save(obj, values: dict, allowed: tuple[str, ...], rules):
 
 
 @transaction.atomic
-def create_reward(*, creator, **values) -> Reward:
+def create_reward(*, creator, actor, **values) -> Reward:
     """A reward the creator offers for points (stock, cost; a percent off for discount codes)."""
+    require_role(actor, creator, EDIT_ROLES)
     return _checked_save(Reward(creator=creator), values, REWARD_FIELDS, _reward_rules)
 
 
 @transaction.atomic
-def update_reward(*, creator, reward_id: str, **values) -> Reward:
+def update_reward(*, creator, actor, reward_id: str, **values) -> Reward:
     """Change a reward of this creator (redemptions already issued keep what they were)."""
+    require_role(actor, creator, EDIT_ROLES)
     reward = Reward.objects.select_for_update().filter(pk=reward_id, creator=creator).first()
     if reward is None:
         raise NotFound(_("No such reward."))
@@ -596,8 +598,9 @@ def update_reward(*, creator, reward_id: str, **values) -> Reward:
 
 
 @transaction.atomic
-def mark_redemption_used(*, creator, redemption_id: str) -> RewardRedemption:
+def mark_redemption_used(*, creator, actor, redemption_id: str) -> RewardRedemption:
     """The creator's team took a fan's code (backstage, free item, discount): mark it used, once."""
+    require_role(actor, creator, EDIT_ROLES)
     redemption = (RewardRedemption.objects.select_for_update().select_related("reward")
                   .filter(pk=redemption_id, reward__creator=creator).first())
     if redemption is None:
@@ -627,14 +630,16 @@ def _pass_product_rules(product: PassProduct) -> None:
 
 
 @transaction.atomic
-def create_pass_product(*, creator, **values) -> PassProduct:
+def create_pass_product(*, creator, actor, **values) -> PassProduct:
     """A punch card the creator sells: so many show credits for a price, valid so many days."""
+    require_role(actor, creator, EDIT_ROLES)
     return _checked_save(PassProduct(creator=creator), values, PASS_PRODUCT_FIELDS, _pass_product_rules)
 
 
 @transaction.atomic
-def update_pass_product(*, creator, product_id: str, **values) -> PassProduct:
+def update_pass_product(*, creator, actor, product_id: str, **values) -> PassProduct:
     """Change a pass product; passes already sold keep their credits and expiry."""
+    require_role(actor, creator, EDIT_ROLES)
     product = PassProduct.objects.select_for_update().filter(pk=product_id, creator=creator).first()
     if product is None:
         raise NotFound(_("No such pass."))

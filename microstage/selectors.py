@@ -1,8 +1,6 @@
 """Reads about users, creators and team roles."""
 from django.db.models import QuerySet
-from django.utils.translation import gettext as _
 
-from .errors import Forbidden, NotFound
 from .models import Creator, Role, TeamMembership, User
 
 
@@ -18,24 +16,6 @@ def role_of(user: User, creator: Creator | str) -> str | None:
         return None
     creator_id = creator.pk if isinstance(creator, Creator) else creator
     return TeamMembership.objects.filter(user=user, creator_id=creator_id).values_list("role", flat=True).first()
-
-
-def creator_for_team(user: User, creator_id: str, roles: frozenset[str] | None = None) -> Creator:
-    """The creator if `user` is on its team (with one of `roles`, when given).
-
-    Someone outside the team gets NotFound (they may not know it exists); a team member whose
-    role does not allow the action gets Forbidden.
-    """
-    membership = (
-        TeamMembership.objects.select_related("creator").filter(user=user, creator_id=creator_id).first()
-        if user.is_authenticated
-        else None
-    )
-    if membership is None:
-        raise NotFound(_("No such creator."))
-    if roles is not None and membership.role not in roles:
-        raise Forbidden(_("Your role (%(role)s) does not allow this.") % {"role": membership.get_role_display()})
-    return membership.creator
 
 
 def team_of(creator: Creator) -> QuerySet[TeamMembership]:

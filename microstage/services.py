@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .i18n import language_for_address
 from .forms import MAX_AVATAR_BYTES, MAX_AVATAR_SIDE
-from .models import Creator, Invitation, Role, TeamMembership, User
+from .models import EDIT_ROLES, Creator, Invitation, Role, TeamMembership, User
+from .permissions import require_role
 from .uploads import image_or_invalid
 
 RESERVED_SLUGS = frozenset({"admin", "api", "dashboard", "accounts", "static", "media", "healthz", "new", "e"})
@@ -87,7 +88,8 @@ def create_creator(*, owner: User, name: str, slug: str | None = None, bio: str 
     return creator
 
 
-def update_creator(creator: Creator, *, name: str | None = None, bio: str | None = None, avatar=None) -> Creator:
+def update_creator(creator: Creator, *, actor, name: str | None = None, bio: str | None = None, avatar=None) -> Creator:
+    require_role(actor, creator, EDIT_ROLES)
     if name is not None:
         if not name.strip():
             raise Invalid(_("A creator needs a name."), fields={"name": [_("This field is required.")]})
@@ -102,13 +104,15 @@ def update_creator(creator: Creator, *, name: str | None = None, bio: str | None
     return creator
 
 
-def invite_to_team(*, creator: Creator, invited_by: User, email: str, role: str) -> Invitation:
+def invite_to_team(*, creator: Creator, actor: User, email: str, role: str) -> Invitation:
     """Invite someone to a creator's team: always an emailed link, whether or not an account exists.
 
     The answer is the same for a known and an unknown address (nothing tells whether an account
     exists), and no role is granted here: the recipient accepts from the link, logged in to an
     account whose address is verified (accept_invitation). The owner role is never handed out.
     """
+    require_role(actor, creator, EDIT_ROLES)
+    invited_by = actor
     email = User.objects.normalize_email(email or "").strip().lower()
     if role not in {Role.MANAGER, Role.DOOR, Role.MODERATOR}:
         raise Invalid(_("Unknown role."), fields={"role": [_("Choose manager, door or moderator.")]})
@@ -158,6 +162,7 @@ def accept_invitation(*, token: str, user: User) -> TeamMembership:
 
 @transaction.atomic
 def change_role(*, creator: Creator, actor: User, membership_id: int, role: str) -> TeamMembership:
+    require_role(actor, creator, EDIT_ROLES)
     membership = TeamMembership.objects.select_for_update().filter(pk=membership_id, creator=creator).first()
     if membership is None:
         raise NotFound(_("No such team member."))
@@ -170,6 +175,7 @@ def change_role(*, creator: Creator, actor: User, membership_id: int, role: str)
 
 @transaction.atomic
 def remove_from_team(*, creator: Creator, actor: User, membership_id: int) -> None:
+    require_role(actor, creator, EDIT_ROLES)
     membership = TeamMembership.objects.select_for_update().filter(pk=membership_id, creator=creator).first()
     if membership is None:
         raise NotFound(_("No such team member."))
@@ -178,7 +184,8 @@ def remove_from_team(*, creator: Creator, actor: User, membership_id: int) -> No
     membership.delete()
 
 
-def revoke_invitation(*, creator: Creator, invitation_id: str) -> None:
+def revoke_invitation(*, creator: Creator, actor: User, invitation_id: str) -> None:
+    require_role(actor, creator, EDIT_ROLES)
     updated = Invitation.objects.filter(pk=invitation_id, creator=creator, status=Invitation.Status.PENDING).update(
         status=Invitation.Status.REVOKED
     )

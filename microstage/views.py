@@ -99,8 +99,8 @@ def creator_settings(request):
     form = CreatorSettingsForm(request.POST or None, request.FILES or None,
                                initial={"name": creator.name, "bio": creator.bio})
     if request.method == "POST" and form.is_valid():
-        services.update_creator(creator, name=form.cleaned_data["name"], bio=form.cleaned_data["bio"],
-                                avatar=form.cleaned_data["avatar"] or None)
+        services.update_creator(creator, actor=request.user, name=form.cleaned_data["name"],
+                                bio=form.cleaned_data["bio"], avatar=form.cleaned_data["avatar"] or None)
         messages.success(request, _("Saved."))
         return redirect("creator-settings")
     return render(request, "microstage/dashboard/settings.html", {"form": form, "creator": creator},
@@ -118,7 +118,7 @@ def team(request):
             return redirect("team")
         if form.is_valid():
             try:
-                invitation = services.invite_to_team(creator=creator, invited_by=request.user,
+                invitation = services.invite_to_team(creator=creator, actor=request.user,
                                                      **form.cleaned_data)
             except ServiceError as exc:
                 form_errors(form, exc)
@@ -159,7 +159,7 @@ def team_member(request, membership_id):
 @team_page(roles=EDIT_ROLES)
 def invitation_revoke(request, invitation_id):
     try:
-        services.revoke_invitation(creator=request.creator, invitation_id=invitation_id)
+        services.revoke_invitation(creator=request.creator, actor=request.user, invitation_id=invitation_id)
         messages.success(request, _("Invitation withdrawn."))
     except ServiceError as exc:
         messages.error(request, exc.detail)

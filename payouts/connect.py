@@ -8,14 +8,18 @@ While Connect is on, nobody can pay a creator whose account cannot take charges 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from microstage.errors import Conflict
-from microstage.models import Creator
+from microstage.models import EDIT_ROLES, Creator, Role
+from microstage.permissions import require_role
 from microstage.payments import connect as stripe_connect
 
 from .models import PayoutProfile
 from .services import profile
+
+OWNER_ONLY = frozenset({Role.OWNER})  # the payout account is the owner's
 
 NOT_READY = gettext_lazy("This creator cannot take payments yet: their payout account is not set up. "
                          "Nothing was charged; please try again later.")
@@ -34,9 +38,10 @@ def _apply(found: PayoutProfile, status: stripe_connect.AccountStatus) -> Payout
     return found
 
 
-def start_onboarding(creator: Creator, *, email: str, refresh_url: str, return_url: str) -> str:
+def start_onboarding(creator: Creator, *, actor, email: str, refresh_url: str, return_url: str) -> str:
     """Where to send the owner: Stripe's onboarding page (creating their Express account first if needed);
-    in the sandbox the account is connected at once and the owner goes straight back."""
+    in the sandbox the account is connected at once and the owner goes straight back. The owner only."""
+    require_role(actor, creator, OWNER_ONLY, forbidden=_("Only the owner connects the payout account."))
     if settings.PAYMENTS_PROVIDER == "sandbox":
         with transaction.atomic():
             found = PayoutProfile.objects.select_for_update().get(pk=profile(creator.pk).pk)
@@ -57,8 +62,9 @@ def start_onboarding(creator: Creator, *, email: str, refresh_url: str, return_u
     return stripe_connect.onboarding_link(account=account, refresh_url=refresh_url, return_url=return_url)
 
 
-def refresh(creator: Creator) -> PayoutProfile:
+def refresh(creator: Creator, *, actor) -> PayoutProfile:
     """Ask Stripe where the account stands (the return page); the sandbox's state is already current."""
+    require_role(actor, creator, EDIT_ROLES)
     found = profile(creator.pk)
     account = Creator.objects.filter(pk=creator.pk).values_list("stripe_account", flat=True).get()
     if settings.PAYMENTS_PROVIDER != "stripe" or not account:

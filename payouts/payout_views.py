@@ -22,7 +22,7 @@ from . import services as payouts
 @team_page(roles=EDIT_ROLES)
 def schedule(request):
     try:
-        payouts.set_schedule(request.creator.pk, request.POST.get("schedule", ""))
+        payouts.set_schedule(request.creator.pk, request.POST.get("schedule", ""), actor=request.user)
     except ServiceError as exc:
         messages.error(request, exc.detail)
     else:
@@ -75,7 +75,7 @@ def connect_start(request):
         url = connect.start_onboarding(
             request.creator, email=request.user.email,
             refresh_url=request.build_absolute_uri(reverse("dash-connect-refresh")),
-            return_url=request.build_absolute_uri(reverse("dash-connect-return")))
+            return_url=request.build_absolute_uri(reverse("dash-connect-return")), actor=request.user)
     except ServiceError as exc:
         messages.error(request, _("Stripe could not start the set-up: %(problem)s") % {"problem": exc.detail})
         return redirect(reverse("dash-money") + "#payout-account")
@@ -93,7 +93,7 @@ def connect_refresh(request):
 def connect_return(request):
     """Where Stripe sends the owner back: what works now and what Stripe still needs."""
     try:
-        connect.refresh(request.creator)
+        connect.refresh(request.creator, actor=request.user)
     except ServiceError as exc:
         messages.error(request, _("Could not ask Stripe for the account's status: %(problem)s")
                        % {"problem": exc.detail})

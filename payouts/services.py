@@ -26,7 +26,8 @@ from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
 
 from microstage.errors import Invalid, ServiceError
-from microstage.models import Creator
+from microstage.models import EDIT_ROLES, Creator
+from microstage.permissions import require_role
 
 from commerce import gate
 from commerce.models import Order
@@ -53,7 +54,8 @@ def profile(creator_id: str) -> PayoutProfile:
     return found
 
 
-def set_schedule(creator_id: str, schedule: str) -> PayoutProfile:
+def set_schedule(creator_id: str, schedule: str, *, actor) -> PayoutProfile:
+    require_role(actor, creator_id, EDIT_ROLES)
     if schedule not in PayoutProfile.Schedule.values:
         raise Invalid(_("Choose weekly or after each show."), fields={"schedule": [_("Choose weekly or after_show.")]})
     found = profile(creator_id)

@@ -43,6 +43,7 @@ from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext as _
 
 from microstage.errors import Conflict, NotFound
+from microstage.permissions import SYSTEM
 
 from commerce import services
 from commerce.models import Order
@@ -200,12 +201,13 @@ def _decide(review_id, actor, status: str) -> RiskReview:
         raise NotFound(_("No such review."))
     if review.status != RiskReview.Status.PENDING:
         raise Conflict(f"This review was already decided ({review.get_status_display()}).", code="already_decided")
-    review.status, review.decided_by, review.decided_at = status, actor, timezone.now()
+    decided_by = actor if getattr(actor, "is_authenticated", False) else None  # SYSTEM is nobody
+    review.status, review.decided_by, review.decided_at = status, decided_by, timezone.now()
     review.save(update_fields=["status", "decided_by", "decided_at"])
     return review
 
 
-def approve(review_id, *, actor=None) -> RiskReview:
+def approve(review_id, *, actor) -> RiskReview:
     """Release a held order: it is delivered now (tickets, downloads, passes), once, and its sale
     reaches the creator's ledger. An order refunded meanwhile is only marked."""
     with transaction.atomic():
@@ -216,12 +218,12 @@ def approve(review_id, *, actor=None) -> RiskReview:
     return review
 
 
-def reject(review_id, *, actor=None) -> RiskReview:
+def reject(review_id, *, actor) -> RiskReview:
     """Refuse a held order: refunded in full through commerce.services.refund (an order already
     refunded some other way is only marked)."""
     with transaction.atomic():
         review = _decide(review_id, actor, RiskReview.Status.REJECTED)
         order = review.order
         if order.status in (Order.Status.PAID, Order.Status.PARTIALLY_REFUNDED):
-            services.refund(order.pk, reason="Refunded after a risk review.")
+            services.refund(order.pk, actor=SYSTEM, reason="Refunded after a risk review.")
     return review

@@ -47,6 +47,7 @@ from django.utils.translation import gettext as _
 from microstage.money import parse_amount
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound
 from microstage.models import DOOR_ROLES, EDIT_ROLES
+from microstage.permissions import SYSTEM, require_role
 
 from commerce import inventory, sellables, services
 from catalog import services as catalog
@@ -70,21 +71,12 @@ RESOLUTIONS = ("backorder", "cancel", "transfer")
 
 # --- access ----------------------------------------------------------------------------------
 
-def require_team(actor, creator_id: str, roles=EDIT_ROLES) -> None:
-    """NotFound for strangers, Forbidden for a role that may not; `actor=None` is trusted code."""
-    if actor is None:
-        return
-    from microstage.selectors import creator_for_team
-
-    creator_for_team(actor, creator_id, roles=roles)
-
-
 def location_for(actor, location_id, *, roles=EDIT_ROLES) -> StockLocation:
     location = (StockLocation.objects.select_related("creator").filter(pk=location_id).first()
                 if isinstance(location_id, str) else None)
     if location is None:
         raise NotFound(_("No such stock location."))
-    require_team(actor, location.creator_id, roles)
+    require_role(actor, location.creator_id, roles)
     return location
 
 
@@ -130,7 +122,7 @@ def _lock(*locations: StockLocation) -> None:
     list(StockLocation.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
 
 
-def _move(location, variant_id, quantity, reason, key, *, note="", actor=None) -> tuple[StockMovement, bool]:
+def _move(location, variant_id, quantity, reason, key, *, note="", actor) -> tuple[StockMovement, bool]:
     """One ledger row, once per key; (movement, created). Callers run inside a transaction."""
     existing = StockMovement.objects.filter(key=key).first()
     if existing is not None:
@@ -217,8 +209,8 @@ def sale_json(sale: PosSale) -> dict:
 # --- locations and movements -----------------------------------------------------------------
 
 def create_location(*, creator, name: str, kind: str = StockLocation.Kind.POPUP, event_id: str = "",
-                    actor=None) -> StockLocation:
-    require_team(actor, creator.pk)
+                    actor) -> StockLocation:
+    require_role(actor, creator, EDIT_ROLES)
     name = (name or "").strip() if isinstance(name, str) else ""
     if not name or len(name) > 80:
         raise Invalid(_("Name the location."), fields={"name": [_("Use 1 to 80 characters.")]})
@@ -232,9 +224,9 @@ def create_location(*, creator, name: str, kind: str = StockLocation.Kind.POPUP,
 
 @transaction.atomic
 def receive(*, location: StockLocation, variant, quantity: int, key: str | None = None, note: str = "",
-            actor=None) -> StockMovement:
+            actor) -> StockMovement:
     """Units arrive at a location (a delivery, a count found more). Once per key."""
-    require_team(actor, location.creator_id)
+    require_role(actor, location.creator_id, EDIT_ROLES)
     variant = _variant_of(location, variant)
     quantity = _units(quantity)
     _lock(location)
@@ -245,12 +237,12 @@ def receive(*, location: StockLocation, variant, quantity: int, key: str | None 
 
 @transaction.atomic
 def transfer(*, source: StockLocation, target: StockLocation, variant, quantity: int, key: str | None = None,
-             note: str = "", actor=None, allow_short: bool = False) -> tuple[StockMovement, StockMovement]:
+             note: str = "", actor, allow_short: bool = False) -> tuple[StockMovement, StockMovement]:
     """Move units between two locations of one creator: two movements under one key (":out", ":in").
 
     The source must hold the units (its on-hand, overrides included), unless `allow_short`.
     """
-    require_team(actor, source.creator_id)
+    require_role(actor, source.creator_id, EDIT_ROLES)
     if source.creator_id != target.creator_id:
         raise NotFound(gettext("No such stock location."))
     if source.pk == target.pk:
@@ -340,15 +332,16 @@ def record_online(order) -> None:
         want, have = now_sold.get(variant_id, 0), booked.get(variant_id, 0)
         if want > have and not have:
             _move(central, variant_id, -(want - have), StockMovement.Reason.ONLINE_SALE,
-                  f"online:{order.pk}:{variant_id}", note=f"Order {order.pk}")
+                  f"online:{order.pk}:{variant_id}", note=f"Order {order.pk}", actor=SYSTEM)
         elif want < have:
             _move(central, variant_id, have - want, StockMovement.Reason.RETURN,
-                  f"online-back:{order.pk}:{variant_id}:{have - want}:{want}", note=f"Refund of order {order.pk}")
+                  f"online-back:{order.pk}:{variant_id}:{have - want}:{want}", note=f"Refund of order {order.pk}",
+                  actor=SYSTEM)
 
 
-def set_override(*, location: StockLocation, variant, quantity: int, ttl, actor=None) -> StockOverride:
+def set_override(*, location: StockLocation, variant, quantity: int, ttl, actor) -> StockOverride:
     """A counted value for a location that wins for `ttl` (seconds or timedelta), then hands back."""
-    require_team(actor, location.creator_id)
+    require_role(actor, location.creator_id, EDIT_ROLES)
     variant = _variant_of(location, variant)
     quantity = _units(quantity, minimum=0)
     seconds = ttl.total_seconds() if isinstance(ttl, timedelta) else ttl
@@ -359,9 +352,9 @@ def set_override(*, location: StockLocation, variant, quantity: int, ttl, actor=
                                         created_by=actor if getattr(actor, "is_authenticated", False) else None)
 
 
-def clear_override(*, location: StockLocation, variant, actor=None) -> int:
+def clear_override(*, location: StockLocation, variant, actor) -> int:
     """End every override of a variant at a location now (the ledger's value is back)."""
-    require_team(actor, location.creator_id)
+    require_role(actor, location.creator_id, EDIT_ROLES)
     variant = _variant_of(location, variant)
     return location.overrides.filter(variant=variant, expires_at__gt=timezone.now()).update(expires_at=timezone.now())
 
@@ -457,10 +450,10 @@ def _give_back(sale: PosSale, why: str, actor) -> None:
 
 
 def record_sale(*, location: StockLocation, client_id: str, items, sold_at, payment: str = PosSale.Payment.CASH,
-                device: str = "", actor=None, status: str | None = None) -> tuple[PosSale, bool]:
+                device: str = "", actor, status: str | None = None) -> tuple[PosSale, bool]:
     """Record one pop-up sale once per client_id: (sale, created). Never refused for lack of stock:
     a sale that takes the location below zero is kept as a conflict."""
-    require_team(actor, location.creator_id, DOOR_ROLES)
+    require_role(actor, location.creator_id, DOOR_ROLES)
     client_id = _client_id(client_id, "client_id")
     existing = PosSale.objects.select_related("location").filter(client_id=client_id).first()
     if existing is not None:
@@ -531,13 +524,13 @@ def _reconcile(sale: PosSale, actor) -> bool:
     return True
 
 
-def sync_sales(*, location: StockLocation, sales, actor=None, device: str = "") -> list[dict]:
+def sync_sales(*, location: StockLocation, sales, actor, device: str = "") -> list[dict]:
     """A device's queued sales, each recorded once; one answer per sale in the same order.
 
     A sale the server will never take (bad data) is answered `refused` with its reason rather than
     blocking the rest of the queue; nothing accepted is ever dropped.
     """
-    require_team(actor, location.creator_id, DOOR_ROLES)
+    require_role(actor, location.creator_id, DOOR_ROLES)
     if not isinstance(sales, list) or not sales:
         raise Invalid(_("Send the queued sales."), fields={"sales": [_("A non-empty list.")]})
     if len(sales) > 200:
@@ -580,7 +573,7 @@ def register_pos_sellable() -> None:
         sellables.register(POS_KIND, offer=_pos_offer)
 
 
-def start_qr_sale(*, location: StockLocation, client_id: str, items, device: str = "", actor=None,
+def start_qr_sale(*, location: StockLocation, client_id: str, items, device: str = "", actor,
                   email: str = "") -> tuple[PosSale, str]:
     """Ring up a sale the buyer pays on their phone: (sale, checkout URL to show as a QR). Needs the
     network (the order is made now); the units leave the pop-up at once, and come back if the order
@@ -608,7 +601,7 @@ def start_qr_sale(*, location: StockLocation, client_id: str, items, device: str
                 locked.order = order
                 locked.save(update_fields=["order"])
             elif locked.order_id != order.pk:
-                services.cancel(order.pk)  # made twice at once: keep the first
+                services.cancel(order.pk, actor=actor)  # made twice at once: keep the first
             sale = locked
     done_url = settings.SITE_URL + "/"
     result = services.checkout(sale.order_id, success_url=done_url, cancel_url=done_url)
@@ -618,7 +611,7 @@ def start_qr_sale(*, location: StockLocation, client_id: str, items, device: str
     return refresh_qr_sale(sale.pk), url
 
 
-def _void_unpaid(sale_id: str, why: str, actor=None) -> PosSale:
+def _void_unpaid(sale_id: str, why: str, actor) -> PosSale:
     with transaction.atomic():
         sale = PosSale.objects.select_for_update().select_related("location").get(pk=sale_id)
         if sale.status == PosSale.Status.PENDING_PAYMENT:
@@ -640,7 +633,7 @@ def refresh_qr_sale(sale_id: str) -> PosSale:
         return _complete_paid(sale.pk)
     lapsed = order.status in Order.OPEN and order.expires_at <= timezone.now()
     if order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED) or lapsed:
-        return _void_unpaid(sale.pk, "The buyer did not pay in time; the items went back on the table.")
+        return _void_unpaid(sale.pk, "The buyer did not pay in time; the items went back on the table.", SYSTEM)
     return sale
 
 
@@ -653,7 +646,7 @@ def _complete_paid(sale_id: str) -> PosSale:
     return sale
 
 
-def cancel_unpaid_qr(sale_id: str, *, actor=None) -> PosSale:
+def cancel_unpaid_qr(sale_id: str, *, actor) -> PosSale:
     """The buyer walked away before paying: cancel the order, the units go back on the table."""
     sale = refresh_qr_sale(sale_id)
     if sale.status != PosSale.Status.PENDING_PAYMENT:
@@ -687,7 +680,7 @@ def register() -> None:
 
 # --- resolving conflicts ----------------------------------------------------------------------
 
-def resolve_conflict(*, sale_id: str, action: str, source_id: str | None = None, actor=None) -> PosSale:
+def resolve_conflict(*, sale_id: str, action: str, source_id: str | None = None, actor) -> PosSale:
     """Settle a sale that took a location below zero — once; a second call on a resolved sale is refused.
 
     - "backorder": the sale stands; the missing units are recorded on it as owed to the buyer and the
@@ -701,7 +694,7 @@ def resolve_conflict(*, sale_id: str, action: str, source_id: str | None = None,
     sale = PosSale.objects.select_related("location").filter(pk=sale_id).first() if isinstance(sale_id, str) else None
     if sale is None:
         raise NotFound(_("No such sale."))
-    require_team(actor, sale.location.creator_id)
+    require_role(actor, sale.location.creator_id, EDIT_ROLES)
     source = None
     if action == "transfer":
         source = location_for(actor, source_id) if source_id else None
@@ -750,11 +743,11 @@ def resolve_conflict(*, sale_id: str, action: str, source_id: str | None = None,
             sale.resolution = f"Completed by {who}: {moved} moved from {source.name}."[:200]
         sale.save(update_fields=["items", "status", "resolution"])
         if refund_order:
-            services.refund(refund_order, reason=f"Pop-up sale {sale.pk} cancelled")
+            services.refund(refund_order, actor=actor, reason=f"Pop-up sale {sale.pk} cancelled")
     if action == "cancel" and sale.order_id and not refund_order:
         order = Order.objects.get(pk=sale.order_id)
         if order.status in Order.OPEN:
-            services.cancel(order.pk)
+            services.cancel(order.pk, actor=actor)
     return sale
 
 

@@ -4,6 +4,7 @@ from django.utils.translation import gettext, ngettext, gettext_lazy as _
 
 from .services import chat, ingest
 from .models import ChatMessage, ChatMute, Clip, ContentAccess, LiveStream, Recording, ReplayOffer, StreamIncident
+from microstage.permissions import SYSTEM
 
 
 @admin.register(LiveStream)
@@ -20,7 +21,7 @@ class LiveStreamAdmin(admin.ModelAdmin):
     @admin.action(description=_("Rotate the main stream key (the encoder must be updated)"))
     def rotate_keys(self, request, queryset):
         for stream in queryset:
-            ingest.rotate_key(stream)
+            ingest.rotate_key(stream, actor=SYSTEM)
         self.message_user(request, ngettext("Rotated %(count)s key.", "Rotated %(count)s keys.", queryset.count())
                           % {"count": queryset.count()})
 

@@ -22,6 +22,7 @@ from events.models import Event
 from microstage import realtime
 from microstage.errors import Invalid
 from microstage.models import EDIT_ROLES, TeamMembership
+from microstage.permissions import require_role
 
 from .models import LiveStream, Recording, StreamIncident
 from .selectors import is_publishing
@@ -35,8 +36,9 @@ Kind = StreamIncident.Kind
 
 # --- the program switch --------------------------------------------------------------------------
 
-def set_program(*, event: Event, mode: str, actor=None) -> LiveStream:
-    """Switch what viewers see: live, audio_only or slate. Caller checked the role."""
+def set_program(*, event: Event, mode: str, actor) -> LiveStream:
+    """Switch what viewers see: live, audio_only or slate (the owner and managers, or SYSTEM)."""
+    require_role(actor, event.creator_id, EDIT_ROLES)
     if mode not in PROGRAM_MODES:
         raise Invalid(_("Choose live, audio only or the standby slate."),
                       fields={"mode": [_("One of: live, audio_only, slate.")]})

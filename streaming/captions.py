@@ -16,7 +16,7 @@ from webvtt.errors import MalformedCaptionError, MalformedFileError
 
 from microstage.errors import Invalid
 from microstage.models import EDIT_ROLES
-from microstage.selectors import creator_for_team
+from microstage.permissions import require_role
 
 from .models import Clip, Recording
 
@@ -101,9 +101,9 @@ def _store(obj, data: bytes, language: str, label: str) -> None:
             transaction.on_commit(lambda: storage.delete(name))
 
 
-def set_recording_captions(*, recording: Recording, user, upload, language, label="") -> Recording:
+def set_recording_captions(*, recording: Recording, actor, upload, language, label="") -> Recording:
     """Attach captions to a finished recording (the replay). Owner and managers only."""
-    creator_for_team(user, recording.stream.event.creator_id, roles=EDIT_ROLES)
+    require_role(actor, recording.stream.event.creator_id, EDIT_ROLES)
     language = _clean_language(language)
     label = _clean_label(label, language)
     data = _read(upload)
@@ -112,9 +112,9 @@ def set_recording_captions(*, recording: Recording, user, upload, language, labe
     return recording
 
 
-def set_clip_captions(*, clip: Clip, user, upload, language, label="") -> Clip:
+def set_clip_captions(*, clip: Clip, actor, upload, language, label="") -> Clip:
     """Attach captions to a clip (timed from the clip's own start). Owner and managers only."""
-    creator_for_team(user, clip.event.creator_id, roles=EDIT_ROLES)
+    require_role(actor, clip.event.creator_id, EDIT_ROLES)
     language = _clean_language(language)
     label = _clean_label(label, language)
     data = _read(upload)

@@ -45,7 +45,7 @@ def replay(request, event):
 def clip_new(request, event):
     data = request.POST
     try:
-        clip = clips.create_clip(event=event, user=request.user, start_seconds=data.get("start_seconds"),
+        clip = clips.create_clip(event=event, actor=request.user, start_seconds=data.get("start_seconds"),
                                     end_seconds=data.get("end_seconds"), title=data.get("title", ""),
                                     access=data.get("access", ""))
     except ServiceError as exc:
@@ -79,7 +79,7 @@ def upload_recording(request, event):
         messages.error(request, _("Choose a video file to upload."))
         return redirect("dash-replay", event.pk)
     try:
-        clips.upload_recording(event=event, user=request.user, upload=upload)
+        clips.upload_recording(event=event, actor=request.user, upload=upload)
     except ServiceError as exc:
         fields = getattr(exc, "fields", {}) or {}
         messages.error(request, (fields.get("file") or [exc.detail])[0])
@@ -124,7 +124,7 @@ def replay_captions(request, event):
     if recording is None:
         raise Http404("There is no finished replay to caption.")
     try:
-        captions.set_recording_captions(recording=recording, user=request.user, upload=request.FILES.get("captions"),
+        captions.set_recording_captions(recording=recording, actor=request.user, upload=request.FILES.get("captions"),
                                         language=request.POST.get("language"), label=request.POST.get("label"))
     except ServiceError as exc:
         return _captions_refused(request, event, exc, "replay")
@@ -140,7 +140,7 @@ def clip_captions(request, event, clip_id):
     if clip is None:
         raise Http404("No such clip.")
     try:
-        captions.set_clip_captions(clip=clip, user=request.user, upload=request.FILES.get("captions"),
+        captions.set_clip_captions(clip=clip, actor=request.user, upload=request.FILES.get("captions"),
                                    language=request.POST.get("language"), label=request.POST.get("label"))
     except ServiceError as exc:
         return _captions_refused(request, event, exc, clip.pk)

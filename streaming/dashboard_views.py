@@ -72,26 +72,26 @@ def _context(event, stream, **extra):
 
 @event_page(EDIT_ROLES)
 def ingest(request, event):
-    stream = ingest_service.ensure_stream(event)
+    stream = ingest_service.ensure_stream(event, actor=request.user)
     return render(request, "streaming/dashboard/ingest.html", _context(event, stream))
 
 
 @event_page(EDIT_ROLES)
 def ingest_status(request, event):
     """The live part of the panel, polled every few seconds."""
-    stream = ingest_service.ensure_stream(event)
+    stream = ingest_service.ensure_stream(event, actor=request.user)
     return render(request, "streaming/dashboard/ingest_status.html", _context(event, stream))
 
 
 @require_POST
 @event_page(EDIT_ROLES)
 def rotate(request, event):
-    stream = ingest_service.ensure_stream(event)
+    stream = ingest_service.ensure_stream(event, actor=request.user)
     form = RotateForm(request.POST)
     if not form.is_valid():
         return render(request, "streaming/dashboard/ingest.html", _context(event, stream, rotate_form=form),
                       status=400)
-    ingest_service.rotate_key(stream, backup=form.cleaned_data["which"] == "backup")
+    ingest_service.rotate_key(stream, backup=form.cleaned_data["which"] == "backup", actor=request.user)
     messages.success(request, gettext("New key made. The old one no longer works."))
     return redirect("dash-ingest", event.pk)
 
@@ -99,15 +99,15 @@ def rotate(request, event):
 @require_POST
 @event_page(EDIT_ROLES)
 def rehearsal_start(request, event):
-    stream = ingest_service.ensure_stream(event)
+    stream = ingest_service.ensure_stream(event, actor=request.user)
     form = RehearsalForm(request.POST, request.FILES)
     if form.is_valid():
         data = form.cleaned_data
         try:
             if data["source"] == "file":
-                ingest_service.start_rehearsal(stream, upload=data["file"])
+                ingest_service.start_rehearsal(stream, upload=data["file"], actor=request.user)
             else:
-                ingest_service.start_rehearsal(stream, pattern_seconds=data["minutes"] * 60)
+                ingest_service.start_rehearsal(stream, pattern_seconds=data["minutes"] * 60, actor=request.user)
         except ServiceError as exc:
             form.add_error(None, exc.detail)
         else:
@@ -122,6 +122,6 @@ def rehearsal_start(request, event):
 @require_POST
 @event_page(EDIT_ROLES)
 def rehearsal_stop(request, event):
-    ingest_service.stop_rehearsal(ingest_service.ensure_stream(event))
+    ingest_service.stop_rehearsal(ingest_service.ensure_stream(event, actor=request.user), actor=request.user)
     messages.success(request, gettext("Stopping the rehearsal."))
     return redirect("dash-ingest", event.pk)

@@ -3,6 +3,7 @@ stream-health alert in the control room, and the message the owner got about it.
 from django.conf import settings
 
 from microstage import demo
+from microstage.permissions import SYSTEM
 
 from . import alerts
 from .services import ingest
@@ -14,7 +15,7 @@ def load(ctx: dict) -> None:
     event = ctx.get("event")
     if event is None:
         return
-    stream = ingest.ensure_stream(event)
+    stream = ingest.ensure_stream(event, actor=SYSTEM)
     if StreamIncident.objects.filter(stream=stream).exists():
         return
     reading = {"bitrate_kbps": round(settings.STREAM_MIN_BITRATE_KBPS * 0.4), "fps": 30, "dropped_frames": 0}

@@ -11,10 +11,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics import selectors
-from events.models import Event
-from microstage.errors import Forbidden, Invalid, NotFound
+from events.permissions import require_event_role
+from microstage.errors import Invalid
 from microstage.models import EDIT_ROLES
-from microstage.selectors import creator_for_team, role_of
+from microstage.permissions import require_role
 
 MIN_DAYS, MAX_DAYS, DEFAULT_DAYS = 1, 365, 90
 
@@ -30,17 +30,6 @@ def jsonable(value):
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     return value
-
-
-def team_event(user, event_id: str) -> Event:
-    """The event if `user` is an owner or manager of its creator: 404 outside the team, 403 inside."""
-    event = Event.objects.select_related("creator").filter(pk=event_id).first()
-    role = role_of(user, event.creator_id) if event else None
-    if role is None:
-        raise NotFound(_("No such event."))
-    if role not in EDIT_ROLES:
-        raise Forbidden(_("Your role on this creator's team does not allow this."))
-    return event
 
 
 def parse_days(raw) -> int:
@@ -61,7 +50,7 @@ class EventAnalyticsView(APIView):
                               403: OpenApiResponse(description="Role not owner/manager"),
                               404: OpenApiResponse(description="Not on the creator's team")})
     def get(self, request, event_id):
-        event = team_event(request.user, event_id)
+        event = require_event_role(request.user, event_id, EDIT_ROLES)
         return Response(jsonable(selectors.event_metrics(event)))
 
 
@@ -70,6 +59,6 @@ class CreatorAnalyticsView(APIView):
                    responses={200: OpenApiResponse(description="The creator's metrics (API.md, Analytics)."),
                               400: OpenApiResponse(description="Bad `days`")})
     def get(self, request, creator_id):
-        creator = creator_for_team(request.user, creator_id, EDIT_ROLES)
+        creator = require_role(request.user, creator_id, EDIT_ROLES)
         days = parse_days(request.query_params.get("days"))
         return Response(jsonable(selectors.creator_metrics(creator, days=days)))

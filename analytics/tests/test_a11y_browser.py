@@ -245,7 +245,7 @@ def test_the_replay_player_has_a_captions_track(browser, live_server, world, set
     settings.MEDIA_ROOT = str(tmp_path / "media")
     recording = Recording.objects.get(stream__event=world["past"])
     vtt = b"WEBVTT\n\n00:00:00.500 --> 00:00:03.000\nGood evening!\n"
-    set_recording_captions(recording=recording, user=world["owner"], language="en", label="English",
+    set_recording_captions(recording=recording, actor=world["owner"], language="en", label="English",
                            upload=SimpleUploadedFile("c.vtt", vtt, content_type="text/vtt"))
     context, page = signed_in_page(browser, live_server, world["owner"])
     try:

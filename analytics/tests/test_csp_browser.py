@@ -15,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
+from microstage.permissions import SYSTEM
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -115,9 +116,9 @@ def demo(settings):
     event = Event.objects.get(slug=DEMO_EVENT_SLUG)
     owner = User.objects.get(email=platform_demo.CREATOR_EMAIL)
     fan = User.objects.get(email=platform_demo.FAN_EMAIL)
-    popup = stock.create_location(creator=event.creator, name="Merch table")
+    popup = stock.create_location(creator=event.creator, name="Merch table", actor=SYSTEM)
     variant = Product.objects.filter(creator=event.creator).first().variants.first()
-    stock.receive(location=popup, variant=variant, quantity=3)
+    stock.receive(location=popup, variant=variant, quantity=3, actor=SYSTEM)
     return {"event": event, "owner": owner, "fan": fan, "popup": popup}
 
 

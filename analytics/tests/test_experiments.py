@@ -17,6 +17,7 @@ from events.services import drops as drop_services
 from events.tests.test_drops import buy, live_drop
 from microstage.models import Role
 from microstage.tests.factories import UserFactory, team_member
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +45,7 @@ def visitor_with(exp, key: str) -> str:
 
 def drop_experiment(drop):
     return services.create_experiment(creator=drop.event.creator, name="Poster price", target="drop",
-                                      target_id=drop.pk, variants=VARIANTS)
+                                      target_id=drop.pk, variants=VARIANTS, actor=SYSTEM)
 
 
 def test_assignment_is_deterministic_and_respects_weights():
@@ -73,7 +74,7 @@ def test_variant_price_shown_and_sold_and_recorded_on_the_page_view():
     assert Order.objects.get(pk=order.pk).total == Decimal("9.50")
     assert buy(drop, variant_prices=prices_of(visitor_with(exp, "a"))).total == Decimal("15.00")
     assert buy(drop).total == Decimal("15.00")  # no variant prices: the drop's own price
-    services.stop_experiment(exp)
+    services.stop_experiment(exp, actor=SYSTEM)
     assert buy(drop, variant_prices=prices_of(cheap)).total == Decimal("15.00")  # stopped: the normal price
 
 
@@ -132,7 +133,7 @@ def test_group_buy_offer_price_is_authorised_and_caps_the_group_price():
     gb = group_buy(price="10.00", tiers=[{"min_quantity": 1, "price": "8.00"}])
     exp = services.create_experiment(creator=gb.creator, name="Offer", target="group_buy", target_id=gb.pk,
                                      variants=[{"key": "a", "price": "10.00", "weight": 1},
-                                               {"key": "b", "price": "6.00", "weight": 1}])
+                                               {"key": "b", "price": "6.00", "weight": 1}], actor=SYSTEM)
     low, high = UserFactory(), UserFactory()
     p_low = groupbuys.join(group_buy_id=gb.pk, user=low, quantity=2, variant_prices=prices_of(visitor_with(exp, "b")))
     p_high = groupbuys.join(group_buy_id=gb.pk, user=high, quantity=1,
@@ -149,7 +150,7 @@ def test_group_buy_offer_above_list_price_refused():
     with pytest.raises(Exception) as exc:
         services.create_experiment(creator=gb.creator, name="x", target="group_buy", target_id=gb.pk,
                                    variants=[{"key": "a", "price": "11.00", "weight": 1},
-                                             {"key": "b", "price": "9.00", "weight": 1}])
+                                             {"key": "b", "price": "9.00", "weight": 1}], actor=SYSTEM)
     assert "at most" in str(exc.value.detail)
 
 

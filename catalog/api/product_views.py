@@ -18,7 +18,8 @@ from microstage.api.parsers import JSONParser
 from microstage.api.views import parse
 from microstage.errors import NotFound
 from microstage.models import EDIT_ROLES
-from microstage.selectors import creator_for_team, role_of
+from microstage.permissions import require_role
+from microstage.selectors import role_of
 
 MAX_ID_CHARS = 40
 
@@ -97,7 +98,7 @@ class ProductListView(APIView):
     @extend_schema(request=ProductInSerializer, responses={201: ProductSerializer}, summary="Create a product")
     def post(self, request):
         data = parse(ProductInSerializer, request)
-        creator = creator_for_team(request.user, data["creator"], roles=EDIT_ROLES)
+        creator = require_role(request.user, data["creator"], EDIT_ROLES)
         product = services.create_product(
             creator=creator, actor=request.user, name=data["name"], description=data.get("description", ""),
             price=data["price"], currency=data.get("currency", ""), kind=data["kind"], stock=data.get("stock", 0),

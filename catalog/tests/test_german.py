@@ -15,6 +15,7 @@ from microstage.errors import Conflict, Invalid
 from microstage.middleware import SESSION_KEY
 from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,8 @@ def _sandbox(settings):
 
 
 def _product(stock=0):
-    return catalog.create_product(creator=CreatorFactory(), name="Tour poster", price=Decimal("15.00"), stock=stock)
+    return catalog.create_product(creator=CreatorFactory(), name="Tour poster", price=Decimal("15.00"), stock=stock,
+                                  actor=SYSTEM)
 
 
 def _order(api, product_id, quantity=1, **headers):
@@ -84,12 +86,12 @@ def test_without_accept_language_the_api_stays_english(make_api):
 def test_service_errors_follow_the_active_language():
     creator = CreatorFactory()
     with translation.override("de"), pytest.raises(Invalid) as exc:
-        catalog.create_product(creator=creator, name="", price="10.00")
+        catalog.create_product(creator=creator, name="", price="10.00", actor=SYSTEM)
     assert exc.value.code == "invalid"
     assert exc.value.detail == "Geben Sie dem Produkt einen Namen."
     assert exc.value.fields == {"name": ["Verwenden Sie 1 bis 120 Zeichen."]}
     with pytest.raises(Invalid) as exc:
-        catalog.create_product(creator=creator, name="", price="10.00")
+        catalog.create_product(creator=creator, name="", price="10.00", actor=SYSTEM)
     assert exc.value.detail == "Give the product a name."
 
 

@@ -13,13 +13,14 @@ from catalog import services as catalog
 from commerce.models.inventory import Inventory
 from microstage.errors import Conflict
 from microstage.tests.factories import CreatorFactory, UserFactory
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def variant(db):
-    product = catalog.create_product(creator=CreatorFactory(), name="Tour shirt", price="20.00", stock=5)
+    product = catalog.create_product(creator=CreatorFactory(), name="Tour shirt", price="20.00", stock=5, actor=SYSTEM)
     return product.variants.get()
 
 

@@ -17,6 +17,7 @@ from commerce.models.inventory import Inventory
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -37,6 +38,7 @@ def make_product(creator=None, **kw) -> Product:
     kw.setdefault("name", "Tour poster")
     kw.setdefault("price", Decimal("15.00"))
     kw.setdefault("stock", 5)
+    kw.setdefault("actor", SYSTEM)
     return catalog.create_product(creator=creator or CreatorFactory(), **kw)
 
 
@@ -96,8 +98,8 @@ def test_stock_cannot_go_below_sold_and_moves_the_pool():
     variant = product.variants.get()
     buy(variant.pk, UserFactory(), 2)
     with pytest.raises(Invalid):
-        catalog.save_variant(product, variant_id=variant.pk, name="Default", stock=1)
-    catalog.save_variant(product, variant_id=variant.pk, name="Default", stock=10)
+        catalog.save_variant(product, variant_id=variant.pk, name="Default", stock=1, actor=SYSTEM)
+    catalog.save_variant(product, variant_id=variant.pk, name="Default", stock=10, actor=SYSTEM)
     assert Inventory.objects.get(key=f"variant:{variant.pk}").total == 10
 
 
@@ -106,7 +108,7 @@ def test_product_offer_rules():
     with pytest.raises(Conflict) as exc:
         buy(product.pk, UserFactory(), catalog.PRODUCT_MAX_PER_ORDER + 1, pay=False)
     assert exc.value.code == "limit_exceeded"
-    catalog.update_product(product, is_active=False)
+    catalog.update_product(product, is_active=False, actor=SYSTEM)
     with pytest.raises(NotFound):
         buy(product.pk, UserFactory(), pay=False)
 
@@ -247,7 +249,7 @@ def test_download_link_refuses_forged_expired_others_and_refunded(client, settin
     assert client.get(f"/downloads/{token}/").status_code == 404  # someone else's link
     client.logout()
     assert client.get(f"/downloads/{token}/").status_code == 302  # log in first
-    services.refund(order.pk)
+    services.refund(order.pk, actor=SYSTEM)
     client.force_login(buyer)
     assert client.get(f"/downloads/{token}/").status_code == 403  # refunded
 
@@ -308,4 +310,4 @@ def test_the_product_form_says_whether_it_is_made_to_order(client):
     product.refresh_from_db()
     assert not product.made_to_order  # unticked: stocked again
     with pytest.raises(Invalid):
-        catalog.update_product(product, made_to_order="yes")
+        catalog.update_product(product, made_to_order="yes", actor=SYSTEM)

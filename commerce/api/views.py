@@ -109,7 +109,8 @@ class OrderRefundView(APIView):
         if not is_team:
             raise Forbidden(_("Only the creator's team can refund an order."))
         data = parse(s.RefundInSerializer, request)
-        return Response(_status(services.refund(order.pk, line_ids=data.get("lines"), reason=data["reason"])))
+        return Response(_status(services.refund(order.pk, actor=request.user, line_ids=data.get("lines"),
+                                                        reason=data["reason"])))
 
 
 class MyCreditView(APIView):

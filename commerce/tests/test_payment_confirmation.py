@@ -17,6 +17,7 @@ from microstage.tests.test_payments_helpers import post_webhook, signed_headers,
 
 from .helpers import KIND, buy, run_together, taken
 from .test_holds import lapse
+from microstage.permissions import SYSTEM
 
 
 def sold(key: str) -> int:
@@ -140,7 +141,7 @@ class TestConcurrentConfirmations:
     def test_two_refunds_at_once_give_back_once(self, catalog, sandbox):
         order = buy(catalog.add("r", {"tier:r": 5}), 2)
         services.sandbox_pay(order.pk)
-        results, errors = run_together([lambda: services.refund(order.pk)] * 3)
+        results, errors = run_together([lambda: services.refund(order.pk, actor=SYSTEM)] * 3)
         assert len(results) == 1
         assert len(errors) == 2 and all(isinstance(e, Conflict) for e in errors)
         payment = Payment.objects.get(reference=order.pk)
@@ -172,7 +173,7 @@ class TestLatePayment:
         services.sandbox_pay(other.pk)  # the other buyer still gets theirs
         assert sold("tier:l") == 2
         with pytest.raises(Conflict):  # and the refunded order cannot be refunded again
-            services.refund(late.pk)
+            services.refund(late.pk, actor=SYSTEM)
 
     def test_stock_still_free_is_paid(self, catalog, sandbox):
         item = catalog.add("f", {"tier:f": 2})
@@ -213,7 +214,7 @@ class TestRefunds:
         return Order.objects.get(pk=order.pk)
 
     def test_whole_order(self, paid, catalog):
-        order = services.refund(paid.pk, reason="Changed plans")
+        order = services.refund(paid.pk, reason="Changed plans", actor=SYSTEM)
         assert order.status == Order.Status.REFUNDED and order.refunded_total == Decimal("80.00")
         assert (sold("tier:a"), sold("tier:b"), sold("venue:hall")) == (0, 0, 0)
         assert sorted(c[2] for c in catalog.names("refunded")) == [2, 3]
@@ -221,7 +222,7 @@ class TestRefunds:
         assert payment.status == Payment.Status.REFUNDED and payment.refunded_amount == Decimal("80.00")
 
         with pytest.raises(Conflict) as exc:
-            services.refund(paid.pk)
+            services.refund(paid.pk, actor=SYSTEM)
         assert exc.value.code == "not_refundable"
         payment.refresh_from_db()
         assert payment.refunded_amount == Decimal("80.00") and len(catalog.names("refunded")) == 2
@@ -229,18 +230,18 @@ class TestRefunds:
 
     def test_per_line(self, paid, catalog):
         line_a, line_b = paid.lines.order_by("position")
-        order = services.refund(paid.pk, line_ids=[line_a.pk])
+        order = services.refund(paid.pk, line_ids=[line_a.pk], actor=SYSTEM)
         assert order.status == Order.Status.PARTIALLY_REFUNDED and order.refunded_total == Decimal("30.00")
         assert (sold("tier:a"), sold("tier:b"), sold("venue:hall")) == (0, 2, 2)
         payment = Payment.objects.get(pk=paid.payment_id)
         assert payment.status == Payment.Status.PARTIALLY_REFUNDED and payment.refunded_amount == Decimal("30.00")
 
         with pytest.raises(Conflict) as exc:
-            services.refund(paid.pk, line_ids=[line_a.pk])
+            services.refund(paid.pk, line_ids=[line_a.pk], actor=SYSTEM)
         assert exc.value.code == "already_refunded"
         assert sold("venue:hall") == 2
 
-        order = services.refund(paid.pk, line_ids=[line_b.pk, line_b.pk])
+        order = services.refund(paid.pk, line_ids=[line_b.pk, line_b.pk], actor=SYSTEM)
         assert order.status == Order.Status.REFUNDED and order.refunded_total == Decimal("80.00")
         assert (sold("tier:a"), sold("tier:b"), sold("venue:hall")) == (0, 0, 0)
         payment.refresh_from_db()
@@ -249,7 +250,7 @@ class TestRefunds:
 
     def test_unknown_line_changes_nothing(self, paid):
         with pytest.raises(Invalid):
-            services.refund(paid.pk, line_ids=["lin_nope"])
+            services.refund(paid.pk, line_ids=["lin_nope"], actor=SYSTEM)
         assert Order.objects.get(pk=paid.pk).status == Order.Status.PAID
         assert sold("venue:hall") == 5
         assert Payment.objects.get(pk=paid.payment_id).refunded_amount == 0
@@ -257,8 +258,8 @@ class TestRefunds:
     def test_unpaid_order_cannot_be_refunded(self, catalog):
         order = buy(catalog.add("u", {"tier:u": 5}))
         with pytest.raises(Conflict) as exc:
-            services.refund(order.pk)
+            services.refund(order.pk, actor=SYSTEM)
         assert exc.value.code == "not_refundable"
         with pytest.raises(Conflict) as exc:
-            services.cancel(order.pk) and services.refund(order.pk)
+            services.cancel(order.pk, actor=SYSTEM) and services.refund(order.pk, actor=SYSTEM)
         assert exc.value.code == "not_refundable"

@@ -22,6 +22,7 @@ from microstage.errors import Conflict
 from microstage.tests.factories import UserFactory
 
 from .helpers import buy, run_together, taken
+from microstage.permissions import SYSTEM
 
 
 def sold_out(item, quantity=1, buyer=None) -> Conflict:
@@ -89,7 +90,7 @@ class TestStockComingBackIsSeen:
         item = catalog.add("d", {"tier:d": 1})
         first = buy(item)
         sold_out(item)
-        services.cancel(first.pk)
+        services.cancel(first.pk, actor=SYSTEM)
         assert buy(item).status == Order.Status.RESERVED
 
     def test_a_refund_frees_the_stock_at_once(self, catalog, sandbox):
@@ -97,7 +98,7 @@ class TestStockComingBackIsSeen:
         first = buy(item)
         services.sandbox_pay(first.pk)
         sold_out(item)
-        services.refund(first.pk, reason="changed plans")
+        services.refund(first.pk, reason="changed plans", actor=SYSTEM)
         assert buy(item).status == Order.Status.RESERVED
 
     def test_a_raised_total_is_seen_at_once(self, catalog):
@@ -120,7 +121,7 @@ class TestStockComingBackIsSeen:
         """A snapshot written by a request that raced a cancel outlives the cancel, but not its age."""
         item = catalog.add("h", {"tier:h": 1})
         first = buy(item)
-        services.cancel(first.pk)
+        services.cancel(first.pk, actor=SYSTEM)
         now = timezone.now()
         stock_snapshot.cache.set(stock_snapshot.PREFIX + "tier:h",  # the racing request's view: 0 left
                                  {"left": 0, "total": 1, "at": now.timestamp(), "until": now.timestamp() + 1})
@@ -144,8 +145,8 @@ class TestRushes:
         held = [buy(item) for _ in range(3)]  # 6 of 10 gone
         buyers = [UserFactory() for _ in range(self.BUYERS)]
         funcs = [lambda b=b: buy(item, buyer=b) for b in buyers]
-        funcs += [lambda o=o: services.cancel(o.pk) for o in held]
-        funcs += [lambda o=o: services.refund(o.pk, reason="rush") for o in paid[:2]]
+        funcs += [lambda o=o: services.cancel(o.pk, actor=SYSTEM) for o in held]
+        funcs += [lambda o=o: services.refund(o.pk, reason="rush", actor=SYSTEM) for o in paid[:2]]
         random.Random(7).shuffle(funcs)
         results, errors = run_together(funcs)
         assert all(isinstance(e, Conflict) and e.code == "sold_out" for e in errors), errors

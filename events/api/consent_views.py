@@ -7,14 +7,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from events import consent, notices
+from events.permissions import require_event_role
 from events.models import Drop, Event, TicketTier
 from microstage.errors import Invalid, NotFound
-from microstage.models import EDIT_ROLES, Role
+from microstage.models import EDIT_ROLES
+from microstage.permissions import ANY_ROLE
 from microstage.selectors import role_of
-
-from .views import team_event
-
-TEAM_ROLES = tuple(Role.values)
 
 
 class QuestionSerializer(serializers.Serializer):
@@ -49,26 +47,26 @@ def _body(request) -> dict:
 class ConsentFormView(APIView):
     @extend_schema(responses=ConsentFormSerializer, summary="The event's consent form (team)")
     def get(self, request, event_id):
-        event = team_event(request.user, event_id, roles=TEAM_ROLES)
+        event = require_event_role(request.user, event_id, ANY_ROLE)
         return Response({"event": event.pk, "questions": consent.questions_of(event)})
 
     @extend_schema(request=ConsentFormSerializer, responses=ConsentFormSerializer,
                    summary="Set the yes/no questions every ticket holder answers before the show")
     def put(self, request, event_id):
-        event = team_event(request.user, event_id, roles=EDIT_ROLES)
+        event = require_event_role(request.user, event_id, EDIT_ROLES)
         body = _body(request)
         if "questions" not in body:
             raise Invalid(
                 _("Send the questions."), fields={"questions": [_("Required (an empty list removes the form).")]}
             )
-        form = consent.set_consent_form(event, body["questions"])
+        form = consent.set_consent_form(event, body["questions"], actor=request.user)
         return Response({"event": event.pk, "questions": form.questions})
 
 
 class ConsentsView(APIView):
     @extend_schema(responses=dict, summary="Counts and every holder's answers (team)")
     def get(self, request, event_id):
-        event = team_event(request.user, event_id, roles=TEAM_ROLES)
+        event = require_event_role(request.user, event_id, ANY_ROLE)
         return Response(consent.summary(event))
 
 

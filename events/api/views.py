@@ -21,12 +21,14 @@ from events import perks, selectors, transfers
 from events.services import checkin as checkin_services
 from events.services import drops as drop_services
 from events.services import events as event_services
+from events.permissions import door_only, require_event_role
 from events.models import CheckIn, Event, TicketTier, in_zone
 from microstage.api.pagination import Pagination
 from microstage.api.views import parse
-from microstage.errors import Forbidden, Invalid, NotFound
-from microstage.models import EDIT_ROLES
-from microstage.selectors import creator_for_team, role_of
+from microstage.errors import Invalid, NotFound
+from microstage.models import DOOR_ROLES, EDIT_ROLES
+from microstage.permissions import require_role
+from microstage.selectors import role_of
 
 from . import serializers as s
 
@@ -40,17 +42,6 @@ def _event(event_id: str) -> Event:
     return event
 
 
-def team_event(user, event_id: str, roles=EDIT_ROLES) -> Event:
-    """The event if `user` is on its creator's team with one of `roles`: 404 outside the team, 403 inside."""
-    event = _event(event_id)
-    role = role_of(user, event.creator_id)
-    if role is None:
-        raise NotFound(_("No such event."))
-    if role not in roles:
-        raise Forbidden(_("Your role on this creator's team does not allow this."))
-    return event
-
-
 def _visible_event(user, event_id: str) -> Event:
     """Published (and cancelled) events for anyone; drafts only for the creator's team; members-only
     events only for members whose plan includes them and for the team."""
@@ -59,12 +50,6 @@ def _visible_event(user, event_id: str) -> Event:
         raise NotFound(_("No such event."))
     if not selectors.may_see_event(user, event):
         raise NotFound(_("No such event."))
-    return event
-
-
-def _door_event(user, event_id: str) -> Event:
-    event = _event(event_id)
-    checkin_services.require_door(user, event)
     return event
 
 
@@ -146,8 +131,8 @@ class EventListView(APIView):
                    summary="Create a draft event")
     def post(self, request):
         data = parse(s.EventInSerializer, request)
-        creator = creator_for_team(request.user, data["creator"], roles=EDIT_ROLES)
-        event = event_services.create_event(creator=creator, **s.event_fields(data))
+        creator = require_role(request.user, data["creator"], EDIT_ROLES)
+        event = event_services.create_event(creator=creator, actor=request.user, **s.event_fields(data))
         return Response(s.EventCreatedSerializer(event, context={"request": request}).data,
                         status=status.HTTP_201_CREATED)
 
@@ -165,14 +150,14 @@ class EventDetailView(APIView):
     @extend_schema(request=s.EventInSerializer(partial=True), responses=s.EventDetailSerializer,
                    summary="Change an event (any of the creation fields)")
     def patch(self, request, event_id):
-        event = team_event(request.user, event_id)
+        event = require_event_role(request.user, event_id, EDIT_ROLES)
         body = s.EventInSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         if data.get("creator", event.creator_id) != event.creator_id:
             raise Invalid(_("An event cannot move to another creator."),
                           fields={"creator": [_("An event cannot move to another creator.")]})
-        event = event_services.update_event(event, **s.event_fields(data, event))
+        event = event_services.update_event(event, actor=request.user, **s.event_fields(data, event))
         return Response(_detail(_event(event.pk), request))
 
 
@@ -181,22 +166,22 @@ class EventPublishView(APIView):
                                             409: OpenApiResponse(s.NotReadySerializer, description="not_ready")},
                    summary="Publish an event once it is ready")
     def post(self, request, event_id):
-        event = event_services.publish(team_event(request.user, event_id))
+        event = event_services.publish(_event(event_id), actor=request.user)
         return Response(s.PublishedSerializer(event).data)
 
 
 class TierListView(APIView):
     @extend_schema(request=s.TierInSerializer, responses={201: s.TierSerializer}, summary="Add a ticket tier")
     def post(self, request, event_id):
-        event = team_event(request.user, event_id)
+        event = require_event_role(request.user, event_id, EDIT_ROLES)
         data = parse(s.TierInSerializer, request)
-        return Response(_tier_out(perks.create_tier(event, **data)), status=status.HTTP_201_CREATED)
+        return Response(_tier_out(perks.create_tier(event, actor=request.user, **data)), status=status.HTTP_201_CREATED)
 
 
 class DropListView(APIView):
     @extend_schema(request=s.DropInSerializer, responses={201: s.DropSerializer}, summary="Add a drop to an event")
     def post(self, request, event_id):
-        event = team_event(request.user, event_id)
+        event = require_event_role(request.user, event_id, EDIT_ROLES)
         data = parse(s.DropInSerializer, request)
         drop = drop_services.create_drop(event, actor=request.user, **data)
         drops = selectors.drops_with_availability(event, variant_prices=getattr(request, "variant_prices", None))
@@ -236,7 +221,7 @@ class CheckInView(APIView):
                               400: s.CheckInResultSerializer},
                    summary="Check a ticket in (door team)")
     def post(self, request, event_id):
-        event = _door_event(request.user, event_id)
+        event = require_event_role(request.user, event_id, DOOR_ROLES, forbidden=door_only())  # one query
         data = parse(s.CheckInInSerializer, request)
         result, ticket, _scan = checkin_services.check_in(event=event, payload=data["payload"], actor=request.user,
                                               device=data["device"])
@@ -281,7 +266,7 @@ class CheckInSyncView(APIView):
     @extend_schema(request=s.SyncInSerializer, responses=s.SyncOutSerializer,
                    summary="Upload scans queued offline; the first scan in time wins")
     def post(self, request, event_id):
-        event = _door_event(request.user, event_id)
+        event = require_event_role(request.user, event_id, DOOR_ROLES, forbidden=door_only())
         data = parse(s.SyncInSerializer, request)
         return Response({"results": checkin_services.sync_scans(event=event, scans=data["scans"], actor=request.user)})
 
@@ -289,6 +274,7 @@ class CheckInSyncView(APIView):
 class CheckInBundleView(APIView):
     @extend_schema(responses=s.BundleSerializer, summary="Everything a door device needs to scan offline")
     def get(self, request, event_id):
-        response = Response(checkin_services.issue_checkin_bundle(_door_event(request.user, event_id)))
+        event = require_event_role(request.user, event_id, DOOR_ROLES, forbidden=door_only())
+        response = Response(checkin_services.issue_checkin_bundle(event, actor=request.user))
         response["Cache-Control"] = "private, no-store"
         return response

@@ -6,10 +6,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from microstage import realtime
-from microstage.errors import Forbidden, Invalid, NotFound
+from microstage.errors import Invalid
+from microstage.models import DOOR_ROLES
 
 from ..consent import answers_by_ticket, no_recording, questions_of
 from ..models import CheckIn, Event, Ticket, TierPerk, opens_room
+from ..permissions import door_only, require_event_role
 from ..selectors import checkin_counts
 from .tickets import QR_PREFIX, TICKET_ID_RE, read_payload
 
@@ -20,9 +22,17 @@ def _record(event, ticket, result, scanned_at, actor, device, offline) -> CheckI
                                   device=(device or "")[:80], offline=offline)
 
 
-@transaction.atomic
-def check_in(*, event: Event, payload: str, actor=None, device: str = "", scanned_at=None,
+def check_in(*, event: Event, payload: str, actor, device: str = "", scanned_at=None,
              offline: bool = False) -> tuple[str, Ticket | None, CheckIn]:
+    """Admit a ticket once (the door team, or SYSTEM). Returns (result, ticket, record)."""
+    require_event_role(actor, event, DOOR_ROLES, forbidden=door_only())
+    return _check_in(event=event, payload=payload, actor=actor, device=device, scanned_at=scanned_at,
+                     offline=offline)
+
+
+@transaction.atomic
+def _check_in(*, event: Event, payload: str, actor, device: str = "", scanned_at=None,
+              offline: bool = False) -> tuple[str, Ticket | None, CheckIn]:
     """Admit a ticket once. Returns (result, ticket, record); the earliest scan in time wins.
 
     A scan that reaches us late (an offline device syncing) but happened earlier than the scan we
@@ -70,8 +80,9 @@ SCAN_CLOCK_SKEW = timedelta(minutes=5)  # a door device's clock may be this far 
 SCAN_BEFORE_BUNDLE = timedelta(minutes=15)  # ... and this far behind when it took the bundle
 
 
-def issue_checkin_bundle(event: Event) -> dict:
+def issue_checkin_bundle(event: Event, *, actor) -> dict:
     """The offline bundle for a door device; the first one issued dates the oldest offline scan."""
+    require_event_role(actor, event, DOOR_ROLES, forbidden=door_only())
     if event.checkin_bundle_issued_at is None:
         now = timezone.now()
         Event.objects.filter(pk=event.pk, checkin_bundle_issued_at__isnull=True).update(checkin_bundle_issued_at=now)
@@ -107,12 +118,13 @@ def checkin_bundle(event: Event) -> dict:
             "questions": [{"key": q["key"], "text": q["text"]} for q in questions_of(event)]}
 
 
-def sync_scans(*, event: Event, scans: list[dict], actor=None) -> list[dict]:
+def sync_scans(*, event: Event, scans: list[dict], actor) -> list[dict]:
     """Apply scans queued by an offline device, oldest first (so the earliest scan admits), and
     report each scan's result in the order they were sent.
 
     A scan is dated between the first offline bundle's issue (the event's creation when none was
     taken) and now, give or take a device's clock: anything outside refuses the batch."""
+    require_event_role(actor, event, DOOR_ROLES, forbidden=door_only())
     now = timezone.now()
     earliest = (event.checkin_bundle_issued_at or event.created_at) - SCAN_BEFORE_BUNDLE
     parsed = []
@@ -127,21 +139,10 @@ def sync_scans(*, event: Event, scans: list[dict], actor=None) -> list[dict]:
         parsed.append((scanned_at, i, scan))
     results: list[dict | None] = [None] * len(scans)
     for scanned_at, i, scan in sorted(parsed, key=lambda p: (p[0], p[1])):
-        result, ticket, _scan = check_in(event=event, payload=scan["payload"], actor=actor,
+        result, ticket, _scan = _check_in(event=event, payload=scan["payload"], actor=actor,
                                           device=scan.get("device", ""), scanned_at=scanned_at, offline=True)
         entry = {"payload": scan["payload"], "result": result, "ticket": ticket.pk if ticket else None}
         if result == CheckIn.Result.ALREADY:
             entry["first_scan_at"] = ticket.checked_in_at.isoformat()
         results[i] = entry
     return results
-
-
-def require_door(user, event: Event) -> None:
-    from microstage.models import DOOR_ROLES
-    from microstage.selectors import role_of
-
-    role = role_of(user, event.creator_id)
-    if role is None:
-        raise NotFound(_("No such event."))
-    if role not in DOOR_ROLES:
-        raise Forbidden(_("Only the door team can check tickets in."))

@@ -21,7 +21,9 @@ from catalog.models import variant_label
 from commerce.sellables import Offer
 from microstage import overrides, realtime
 from microstage.errors import Conflict, Invalid, NotFound
+from microstage.models import EDIT_ROLES
 from microstage.money import parse_amount
+from microstage.permissions import require_role
 
 from ..models import DROP_KIND, Drop, Event
 from ..selectors import drop_on_sale, drop_pools, drop_variant
@@ -32,15 +34,6 @@ DROP_FIELDS = ("product", "variant", "quantity", "price", "starts_at", "ends_at"
                "per_person_limit")
 DROP_MAX_PER_PERSON = 100
 DROP_MAX_PRICE = Decimal("100000")
-
-
-def _require_event_editor(actor, event: Event) -> None:
-    if actor is None:
-        return
-    from microstage.models import EDIT_ROLES
-    from microstage.selectors import creator_for_team
-
-    creator_for_team(actor, event.creator_id, roles=EDIT_ROLES)
 
 
 def _drop_product(event: Event, product, variant):
@@ -109,9 +102,9 @@ def _announce_drop(drop: Drop) -> None:
 
 
 @transaction.atomic
-def create_drop(event: Event, *, actor=None, **data) -> Drop:
+def create_drop(event: Event, *, actor, **data) -> Drop:
     """Offer a product of the event's creator during (part of) the event, in limited quantity."""
-    _require_event_editor(actor, event)
+    require_role(actor, event.creator_id, EDIT_ROLES)
     unknown = set(data) - set(DROP_FIELDS)
     if unknown:
         raise Invalid(_("Unknown fields."), fields={k: [_("Unknown field.")] for k in sorted(unknown)})
@@ -127,10 +120,10 @@ def create_drop(event: Event, *, actor=None, **data) -> Drop:
 
 
 @transaction.atomic
-def update_drop(drop: Drop, *, actor=None, **data) -> Drop:
+def update_drop(drop: Drop, *, actor, **data) -> Drop:
     drop = (Drop.objects.select_for_update(of=("self",)).select_related("event", "product", "variant")
             .get(pk=drop.pk))
-    _require_event_editor(actor, drop.event)
+    require_role(actor, drop.event.creator_id, EDIT_ROLES)
     unknown = set(data) - set(DROP_FIELDS)
     if unknown:
         raise Invalid(_("Unknown fields."), fields={k: [_("Unknown field.")] for k in sorted(unknown)})
@@ -148,10 +141,10 @@ def update_drop(drop: Drop, *, actor=None, **data) -> Drop:
 
 
 @transaction.atomic
-def start_drop_now(drop: Drop, *, actor=None) -> Drop:
+def start_drop_now(drop: Drop, *, actor) -> Drop:
     """From the control room: open the drop at once (until its end, or the event's end if that passed)."""
     drop = Drop.objects.select_for_update(of=("self",)).select_related("event", "product").get(pk=drop.pk)
-    _require_event_editor(actor, drop.event)
+    require_role(actor, drop.event.creator_id, EDIT_ROLES)
     if drop.event.status != Event.Status.PUBLISHED:
         raise Conflict(_("Publish the event before starting a drop."), code="not_published")
     now = timezone.now()
@@ -176,10 +169,10 @@ def _send_notify_me() -> None:
 
 
 @transaction.atomic
-def stop_drop(drop: Drop, *, actor=None) -> Drop:
+def stop_drop(drop: Drop, *, actor) -> Drop:
     """From the control room: nothing more sells from now on (orders already reserved may still pay)."""
     drop = Drop.objects.select_for_update(of=("self",)).select_related("event").get(pk=drop.pk)
-    _require_event_editor(actor, drop.event)
+    require_role(actor, drop.event.creator_id, EDIT_ROLES)
     if drop.stopped_at is None:
         drop.stopped_at = timezone.now()
         drop.save(update_fields=["stopped_at"])

@@ -17,9 +17,12 @@ from commerce import inventory
 from microstage import currencies
 from microstage.i18n import language_for_address
 from microstage.errors import Conflict, Invalid, ServiceError
+from microstage.models import EDIT_ROLES
+from microstage.permissions import require_role
 
 from .. import waitlist
 from ..models import TICKET_KIND, Event, Ticket, TicketTier
+from ..permissions import require_event_role
 from ..selectors import readiness
 
 log = logging.getLogger(__name__)
@@ -69,7 +72,8 @@ def _check_times(event: Event) -> None:
 
 
 @transaction.atomic
-def create_event(*, creator, **data) -> Event:
+def create_event(*, creator, actor, **data) -> Event:
+    require_role(actor, creator, EDIT_ROLES)
     unknown = set(data) - set(EVENT_FIELDS)
     if unknown:
         raise Invalid(_("Unknown fields."), fields={k: [_("Unknown field.")] for k in unknown})
@@ -83,7 +87,8 @@ def create_event(*, creator, **data) -> Event:
 
 
 @transaction.atomic
-def update_event(event: Event, **data) -> Event:
+def update_event(event: Event, *, actor, **data) -> Event:
+    require_event_role(actor, event, EDIT_ROLES)
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.CANCELLED:
         raise Conflict(_("A cancelled event cannot be changed."), code="cancelled")
@@ -108,7 +113,8 @@ def update_event(event: Event, **data) -> Event:
 
 
 @transaction.atomic
-def add_tier(event: Event, **data) -> TicketTier:
+def add_tier(event: Event, *, actor, **data) -> TicketTier:
+    require_event_role(actor, event, EDIT_ROLES)
     if event.status == Event.Status.CANCELLED:
         raise Conflict(_("A cancelled event cannot sell tickets."), code="cancelled")
     unknown = set(data) - set(TIER_FIELDS)
@@ -124,8 +130,9 @@ def add_tier(event: Event, **data) -> TicketTier:
 
 
 @transaction.atomic
-def update_tier(tier: TicketTier, **data) -> TicketTier:
+def update_tier(tier: TicketTier, *, actor, **data) -> TicketTier:
     tier = TicketTier.objects.select_for_update().select_related("event").get(pk=tier.pk)
+    require_event_role(actor, tier.event, EDIT_ROLES)
     for key, value in data.items():
         if key not in TIER_FIELDS:
             raise Invalid(_("Unknown field."), fields={key: [_("Unknown field.")]})
@@ -156,7 +163,8 @@ def _check_tier(tier: TicketTier) -> None:
 
 
 @transaction.atomic
-def publish(event: Event) -> Event:
+def publish(event: Event, *, actor) -> Event:
+    require_event_role(actor, event, EDIT_ROLES)
     event = Event.objects.select_for_update().get(pk=event.pk)
     if event.status == Event.Status.PUBLISHED:
         return event
@@ -173,8 +181,9 @@ def publish(event: Event) -> Event:
 
 
 @transaction.atomic
-def duplicate(event: Event) -> Event:
+def duplicate(event: Event, *, actor) -> Event:
     """A draft copy with the same details and tiers, for the next show in a series."""
+    require_event_role(actor, event, EDIT_ROLES)
     copy = Event.objects.get(pk=event.pk)
     copy.pk = None
     copy.id = Event._meta.get_field("id").get_default()
@@ -190,8 +199,9 @@ def duplicate(event: Event) -> Event:
     return copy
 
 
-def cancel_event(event: Event, *, reason: str = "") -> tuple[Event, int]:
+def cancel_event(event: Event, *, actor, reason: str = "") -> tuple[Event, int]:
     """Cancel the show: nothing more is sold, every paid order is refunded and every attendee told."""
+    require_event_role(actor, event, EDIT_ROLES)
     from commerce import services as commerce
     from commerce.models import Order
 
@@ -214,7 +224,7 @@ def cancel_event(event: Event, *, reason: str = "") -> tuple[Event, int]:
     for order_id in order_ids:  # one transaction per order: a failure leaves the rest refunded
         try:
             note = _("%(title)s was cancelled. %(reason)s") % {"title": event.title, "reason": reason}
-            commerce.refund(order_id, reason=note.strip())
+            commerce.refund(order_id, actor=actor, reason=note.strip())
             refunded += 1
         except ServiceError:
             log.exception("refund of %s for cancelled event %s failed", order_id, event.pk)

@@ -13,6 +13,7 @@ from microstage.models import User
 from microstage.tests.factories import UserFactory
 
 from .factories import EventFactory, TierFactory
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def shop(settings):
                              buyer=UserFactory(email="buyer@example.com"))
     paid = commerce.sandbox_pay(order.pk)
     ticket = Ticket.objects.filter(order_line__order=paid).first()
-    check_in(event=event, payload=qr_payload(ticket), device="door-1")
+    check_in(event=event, payload=qr_payload(ticket), device="door-1", actor=SYSTEM)
     return {"event": event, "tier": tier, "paid": paid, "ticket": ticket}
 
 

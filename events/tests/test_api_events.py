@@ -10,6 +10,7 @@ from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, team_member
 
 from .helpers import EventFactory, TierFactory, post_json
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -353,7 +354,7 @@ def test_event_detail_lists_its_group_buys_with_live_progress(api, settings):
     settings.PAYMENTS_PROVIDER = "sandbox"
     event = EventFactory()
     owner = team_member(event.creator, Role.OWNER)
-    product = create_product(creator=event.creator, name="Hoodie", price="40.00", stock=50)
+    product = create_product(creator=event.creator, name="Hoodie", price="40.00", stock=50, actor=SYSTEM)
     gb = groupbuys.create_group_buy(actor=owner, creator_id=event.creator_id, product_id=product.pk,
                                     deadline=timezone.now() + timedelta(days=2), event_id=event.pk,
                                     price_tiers=[{"min_quantity": 2, "price": "30.00"}], max_quantity=10)

@@ -15,6 +15,7 @@ from microstage.tests.factories import team_member
 from microstage.tests.test_browser import LAYOUT_PROBLEMS
 
 from .factories import TierFactory
+from microstage.permissions import SYSTEM
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_a_creator_puts_a_bundle_together_on_a_phone(phone, live_server, artifacts):
     tier = TierFactory(name="Standard", quantity=10, price="20.00")
     creator = tier.event.creator
-    catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=3)
+    catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=3, actor=SYSTEM)
     client = Client()
     client.force_login(team_member(creator, Role.OWNER))
     phone.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server.url,

@@ -17,6 +17,7 @@ from microstage.tests.factories import UserFactory
 from microstage.tests.test_browser import LAYOUT_PROBLEMS
 
 from .factories import TierFactory
+from microstage.permissions import SYSTEM
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,16 +26,17 @@ def test_the_buyer_sees_a_bundle_refund_reduced_by_spent_credit(phone, live_serv
     settings.PAYMENTS_PROVIDER = "sandbox"
     tier = TierFactory(quantity=10, price="20.00")
     creator = tier.event.creator
-    product = catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=3)
+    product = catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=3, actor=SYSTEM)
     bundle = bundles.create_bundle(creator=creator, name="Night out", price="60.00", credit_amount="30.00",
-                                   items=[{"tier": tier.pk, "quantity": 2}, {"product": product.pk, "quantity": 1}])
+                                   items=[{"tier": tier.pk, "quantity": 2}, {"product": product.pk, "quantity": 1}],
+                                   actor=SYSTEM)
     fan = UserFactory()
     bought = commerce.reserve(requests=[LineRequest("bundle", bundle.pk, 1)], buyer=fan)
     commerce.sandbox_pay(bought.pk)
     later = commerce.reserve(requests=[LineRequest("ticket", tier.pk, 1)], buyer=fan)
     commerce.checkout(later.pk)  # the ticket's 20.00 is paid from the 30.00 credit
     assert credit.balance(fan, creator.pk, "EUR") == Decimal("10.00")
-    commerce.refund(bought.pk)
+    commerce.refund(bought.pk, actor=SYSTEM)
     assert Order.objects.get(pk=bought.pk).refunded_total == Decimal("40.00")
 
     client = Client()

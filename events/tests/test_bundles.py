@@ -18,6 +18,7 @@ from microstage.tests.factories import UserFactory, team_member
 
 from .factories import TierFactory
 from .test_ticket_stock import run_together
+from microstage.permissions import SYSTEM
 
 
 @pytest.fixture
@@ -31,14 +32,15 @@ def setup(db, sandbox):
     tier = TierFactory(quantity=10, price="20.00")
     creator = tier.event.creator
     owner = team_member(creator)
-    product = catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=3)
+    product = catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=3, actor=SYSTEM)
     variant = product.variants.get()
     return tier, product, variant, creator, owner
 
 
 def make_bundle(creator, tier, variant, credit_amount="10.00", tickets=2):
     return bundles.create_bundle(creator=creator, name="Night out", price="60.00", credit_amount=credit_amount,
-                                 items=[{"tier": tier.pk, "quantity": tickets}, {"variant": variant.pk, "quantity": 1}])
+                                 items=[{"tier": tier.pk, "quantity": tickets}, {"variant": variant.pk, "quantity": 1}],
+                                 actor=SYSTEM)
 
 
 def reserve_bundle(api, bundle, quantity=1, **extra):
@@ -153,7 +155,7 @@ class TestBuying:
         assert api.post(f"/api/v1/orders/{third}/cancel").status_code == 200
         assert api.get(f"/api/v1/me/credit?creator={creator.pk}").json()["balance"] == "10.00"
         # Refunding the free order returns its credit (as credit, not money).
-        commerce.refund(nxt)
+        commerce.refund(nxt, actor=SYSTEM)
         assert credit.balance(fan, creator.pk, "EUR") == Decimal("30.00")
         assert Order.objects.get(pk=nxt).refunded_total == 0
 
@@ -181,7 +183,7 @@ class TestBuying:
         api.post(f"/api/v1/orders/{oid}/sandbox-pay")
         spent = api.post("/api/v1/orders", {"lines": [{"tier": tier.pk, "quantity": 1}]}, format="json").json()["id"]
         api.post(f"/api/v1/orders/{spent}/checkout")  # 20 of the 30 credit spent
-        commerce.refund(oid)
+        commerce.refund(oid, actor=SYSTEM)
         order = Order.objects.get(pk=oid)
         assert order.refunded_total == Decimal("40.00")  # 60 paid − 20 of its credit already spent
         assert credit.balance(fan, creator.pk, "EUR") == 0
@@ -196,9 +198,10 @@ class TestBuying:
 def test_simultaneous_bundle_buyers_never_oversell_any_part(sandbox):
     tier = TierFactory(quantity=7, price="20.00")
     creator = tier.event.creator
-    product = catalog.create_product(creator=creator, name="Print", price="5.00", stock=10)
+    product = catalog.create_product(creator=creator, name="Print", price="5.00", stock=10, actor=SYSTEM)
     bundle = bundles.create_bundle(creator=creator, name="Pair", price="40.00",
-                                   items=[{"tier": tier.pk, "quantity": 2}, {"product": product.pk, "quantity": 1}])
+                                   items=[{"tier": tier.pk, "quantity": 2}, {"product": product.pk, "quantity": 1}],
+                                   actor=SYSTEM)
     buyers = [UserFactory() for _ in range(8)]
     results, errors = run_together([
         lambda b=b: commerce.reserve(requests=[commerce.LineRequest("bundle", bundle.pk, 1)], buyer=b)
@@ -263,7 +266,7 @@ def test_cancelling_the_show_refunds_its_bundles(setup, make_api):
     fan = UserFactory()
     oid = reserve_bundle(make_api(fan), bundle).json()["id"]
     make_api(fan).post(f"/api/v1/orders/{oid}/sandbox-pay")
-    cancel_event(tier.event, reason="Storm.")
+    cancel_event(tier.event, reason="Storm.", actor=SYSTEM)
     assert Order.objects.get(pk=oid).status == "refunded"
     assert credit.balance(fan, creator.pk, "EUR") == 0
 
@@ -297,7 +300,7 @@ def test_two_checkouts_at_once_cannot_spend_the_same_credit_twice(sandbox):
     tier = TierFactory(quantity=20, price="20.00")
     creator = tier.event.creator
     bundle = bundles.create_bundle(creator=creator, name="Credit pack", price="30.00", credit_amount="30.00",
-                                   items=[{"tier": tier.pk, "quantity": 1}])
+                                   items=[{"tier": tier.pk, "quantity": 1}], actor=SYSTEM)
     fan = UserFactory()
     first = commerce.reserve(requests=[commerce.LineRequest("bundle", bundle.pk, 1)], buyer=fan)
     commerce.sandbox_pay(first.pk)

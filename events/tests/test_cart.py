@@ -12,6 +12,7 @@ from microstage.payments import services as payments
 from microstage.tests.factories import UserFactory
 
 from .factories import TierFactory
+from microstage.permissions import SYSTEM
 
 
 @pytest.fixture
@@ -19,10 +20,11 @@ def shop(db, settings):
     settings.PAYMENTS_PROVIDER = "sandbox"
     tier = TierFactory(quantity=10, price="20.00")
     creator = tier.event.creator
-    product = catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5)
+    product = catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5, actor=SYSTEM)
     variant = product.variants.get()
     bundle = bundles.create_bundle(creator=creator, name="Night out", price="60.00", credit_amount="10.00",
-                                   items=[{"tier": tier.pk, "quantity": 2}, {"variant": variant.pk, "quantity": 1}])
+                                   items=[{"tier": tier.pk, "quantity": 2}, {"variant": variant.pk, "quantity": 1}],
+                                   actor=SYSTEM)
     return tier, variant, bundle, creator
 
 

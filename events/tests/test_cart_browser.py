@@ -9,6 +9,7 @@ from events.models import Ticket
 from microstage.models import User
 
 from .factories import TierFactory
+from microstage.permissions import SYSTEM
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -18,9 +19,10 @@ def test_guest_cart_to_one_payment_and_an_account_on_a_phone(phone, live_server,
     settings.SITE_URL = live_server.url
     tier = TierFactory(quantity=20, price="15.00", name="Standard")
     creator = tier.event.creator
-    product = catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5)
+    product = catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5, actor=SYSTEM)
     bundles.create_bundle(creator=creator, name="Night out", price="50.00", credit_amount="10.00",
-                          items=[{"tier": tier.pk, "quantity": 2}, {"product": product.pk, "quantity": 1}])
+                          items=[{"tier": tier.pk, "quantity": 2}, {"product": product.pk, "quantity": 1}],
+                          actor=SYSTEM)
     page = phone
 
     page.goto(tier.event.get_absolute_url())

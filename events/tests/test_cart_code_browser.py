@@ -11,6 +11,7 @@ from memberships import promos
 from microstage.tests.test_browser import LAYOUT_PROBLEMS
 
 from .factories import TierFactory
+from microstage.permissions import SYSTEM
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,9 +21,9 @@ def test_a_guest_applies_a_partner_code_in_the_cart_and_pays_less(phone, live_se
     settings.SITE_URL = live_server.url
     tier = TierFactory(quantity=20, price="15.00", name="Standard")
     creator = tier.event.creator
-    catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5)
+    catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5, actor=SYSTEM)
     promos.create_promo_code(creator=creator, code="RADIO5", kind="partner", partner="Late Night Radio",
-                             amount_off="5.00", currency="EUR")
+                             amount_off="5.00", currency="EUR", actor=SYSTEM)
     page = phone
 
     page.goto(tier.event.get_absolute_url())

@@ -19,6 +19,7 @@ from microstage.tests.factories import CreatorFactory
 
 from .factories import TierFactory
 from .test_cart import fill_cart
+from microstage.permissions import SYSTEM
 
 
 @pytest.fixture
@@ -29,10 +30,11 @@ def shop(db, settings):
     settings.PAYMENTS_PROVIDER = "sandbox"
     tier = TierFactory(quantity=10, price="20.00")
     creator = tier.event.creator
-    product = catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5)
+    product = catalog.create_product(creator=creator, name="Tour shirt", price="25.00", stock=5, actor=SYSTEM)
     variant = product.variants.get()
     bundle = bundles.create_bundle(creator=creator, name="Night out", price="60.00", credit_amount="10.00",
-                                   items=[{"tier": tier.pk, "quantity": 2}, {"variant": variant.pk, "quantity": 1}])
+                                   items=[{"tier": tier.pk, "quantity": 2}, {"variant": variant.pk, "quantity": 1}],
+                                   actor=SYSTEM)
     return tier, variant, bundle, creator
 
 
@@ -42,7 +44,7 @@ def session_cart(client):
 
 def test_a_code_lowers_the_lines_it_is_for_and_goes_with_the_order(client, shop):
     tier, variant, bundle, creator = shop
-    promos.create_promo_code(creator=creator, code="SPRING", percent_off="50", tier_ids=[tier.pk])
+    promos.create_promo_code(creator=creator, code="SPRING", percent_off="50", tier_ids=[tier.pk], actor=SYSTEM)
     fill_cart(client, tier, variant, bundle)
     page = client.get("/cart/").content.decode()
     assert 'id="cart-code-input"' in page and "€130.00" in page
@@ -65,7 +67,7 @@ def test_a_code_lowers_the_lines_it_is_for_and_goes_with_the_order(client, shop)
 def test_a_partner_code_for_goods_and_tickets_alike(client, shop):
     tier, variant, bundle, creator = shop
     promos.create_promo_code(creator=creator, code="RADIO5", kind="partner", partner="Radio", amount_off="5.00",
-                             currency="EUR")
+                             currency="EUR", actor=SYSTEM)
     fill_cart(client, tier, variant, bundle)
     client.post("/cart/code/", {"code": "RADIO5"})
     client.post("/cart/checkout/", {"email": "guest@example.com"})
@@ -84,8 +86,9 @@ def test_a_partner_code_for_goods_and_tickets_alike(client, shop):
 ])
 def test_bad_codes_are_a_clear_message_and_change_nothing(client, shop, typed, message):
     tier, variant, bundle, creator = shop
-    other = catalog.create_product(creator=CreatorFactory(), name="Mug", price="9.00", stock=1)
-    promos.create_promo_code(creator=other.creator, code="SHIRTS", percent_off="10", product_ids=[other.pk])
+    other = catalog.create_product(creator=CreatorFactory(), name="Mug", price="9.00", stock=1, actor=SYSTEM)
+    promos.create_promo_code(creator=other.creator, code="SHIRTS", percent_off="10", product_ids=[other.pk],
+                             actor=SYSTEM)
     client.post("/cart/add/", {"kind": "ticket", f"qty_{tier.pk}": "1"})
     before = dict(session_cart(client))
     r = client.post("/cart/code/", {"code": typed}, follow=True)
@@ -97,7 +100,7 @@ def test_bad_codes_are_a_clear_message_and_change_nothing(client, shop, typed, m
 
 def test_an_expired_or_used_up_code_is_refused_and_nothing_is_reserved(client, shop, settings):
     tier, variant, bundle, creator = shop
-    promo = promos.create_promo_code(creator=creator, code="ONCE", percent_off="10", max_uses=1)
+    promo = promos.create_promo_code(creator=creator, code="ONCE", percent_off="10", max_uses=1, actor=SYSTEM)
     client.post("/cart/add/", {"kind": "ticket", f"qty_{tier.pk}": "1"})
     assert "Code ONCE applied." in client.post("/cart/code/", {"code": "once"}, follow=True).content.decode()
     # Someone else spends the last use before this buyer checks out.
@@ -130,11 +133,11 @@ def test_the_service_refuses_without_storing(shop, settings):
     with pytest.raises(Invalid):
         cart.apply_code(session, "SPRING")  # an empty cart
     cart.add(session, kind="bundle", item_id=bundle.pk, quantity=1)
-    promos.create_promo_code(creator=creator, code="SPRING", percent_off="10")
+    promos.create_promo_code(creator=creator, code="SPRING", percent_off="10", actor=SYSTEM)
     with pytest.raises(Invalid):
         cart.apply_code(session, "SPRING")  # bundles keep their price
     promos.create_promo_code(creator=creator, code="LATER", percent_off="10",
-                             valid_from=timezone.now() + timedelta(days=1))
+                             valid_from=timezone.now() + timedelta(days=1), actor=SYSTEM)
     cart.add(session, kind="ticket", item_id=tier.pk, quantity=1)
     with pytest.raises(Conflict):
         cart.apply_code(session, "LATER")

@@ -17,6 +17,7 @@ from microstage.notifications import sms
 from microstage.notifications.models import NotificationPreference
 from microstage.tests.factories import UserFactory, team_member
 from microstage.tests.test_browser import LAYOUT_PROBLEMS
+from microstage.permissions import SYSTEM
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +48,7 @@ def test_holder_answers_before_the_show(phone, live_server):
 
     page = phone
     event, tier = make_show(title="Quiet Hours")
-    consent.set_consent_form(event, QUESTIONS)
+    consent.set_consent_form(event, QUESTIONS, actor=SYSTEM)
     [ticket] = buy(tier, UserFactory())
     log_in(page, live_server, ticket.holder)
     page.goto("/tickets/")
@@ -77,7 +78,7 @@ def test_door_flags_no_recording_online_and_offline(phone, live_server):
 
     page = phone
     event, tier = make_show(title="Loud Hours")
-    consent.set_consent_form(event, QUESTIONS)
+    consent.set_consent_form(event, QUESTIONS, actor=SYSTEM)
     first, second = buy(tier, UserFactory(), 2)
     consent.answer(first.holder, first.pk, {"recording": False, "photos": True})
     consent.answer(first.holder, second.pk, {"recording": True})

@@ -13,6 +13,7 @@ from microstage.tests.factories import UserFactory, team_member
 from .test_api_tickets import EventFactory, TierFactory, buy
 from .test_consent import QUESTIONS
 from .test_notify_me import drop_in_an_hour
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def _sandbox(settings):
 @pytest.fixture
 def ticket():
     tier = TierFactory(event=EventFactory())
-    consent.set_consent_form(tier.event, QUESTIONS)
+    consent.set_consent_form(tier.event, QUESTIONS, actor=SYSTEM)
     return buy(tier, UserFactory())[0]
 
 
@@ -83,7 +84,7 @@ class TestDashboard:
 
     def test_bad_rows_are_shown_and_nothing_changes(self, client):
         event = EventFactory()
-        consent.set_consent_form(event, QUESTIONS)
+        consent.set_consent_form(event, QUESTIONS, actor=SYSTEM)
         client.force_login(team_member(event.creator, Role.OWNER))
         data = {"q-TOTAL_FORMS": "2", "q-INITIAL_FORMS": "0",
                 "q-0-text": "A", "q-0-key": "Bad Key!",

@@ -17,6 +17,7 @@ from events.tests.test_door import buy, make_show
 from microstage.models import Role
 from microstage.tests.factories import team_member
 from microstage.tests.test_browser import LAYOUT_PROBLEMS
+from microstage.permissions import SYSTEM
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -122,7 +123,7 @@ def test_door_scanner_live_then_offline_then_sync(door_phone, live_server):
 
     # Meanwhile another door let the third ticket in (earlier); this phone, offline, admits it too.
     check_in(event=event, payload=qr_payload(third), device="door-other",
-                      scanned_at=timezone.now() - timedelta(minutes=2))
+                      scanned_at=timezone.now() - timedelta(minutes=2), actor=SYSTEM)
     result = enter(page, qr_payload(third))
     expect(result).to_have_attribute("data-result", "ok")
     expect(page.locator("#pending-count")).to_have_text("3")

@@ -25,6 +25,7 @@ from memberships.models import Membership, MembershipPlan
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
+from microstage.permissions import SYSTEM
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +34,7 @@ def _sandbox(settings):
 
 
 def product_for(creator, stock=25, price="15.00", **kw):
+    kw.setdefault("actor", SYSTEM)
     return catalog.create_product(creator=creator, name=kw.pop("name", "Tour poster"), price=Decimal(price),
                                   stock=stock, **kw)
 
@@ -43,6 +45,7 @@ def live_drop(event=None, quantity=5, stock=25, **kw) -> Drop:
     now = timezone.now()
     kw.setdefault("starts_at", now - timedelta(minutes=5))
     kw.setdefault("ends_at", event.ends_at)
+    kw.setdefault("actor", SYSTEM)
     return drop_services.create_drop(event, product=product, quantity=quantity, **kw)
 
 
@@ -122,11 +125,11 @@ def test_windows_and_stop():
     now = timezone.now()
     later = live_drop(event, starts_at=now + timedelta(hours=1))
     assert refusal(later) == "not_on_sale"
-    drop_services.start_drop_now(later)
+    drop_services.start_drop_now(later, actor=SYSTEM)
     buy(later)
-    drop_services.stop_drop(later)
+    drop_services.stop_drop(later, actor=SYSTEM)
     assert refusal(later) == "not_on_sale"
-    drop_services.start_drop_now(later)  # started again from the control room
+    drop_services.start_drop_now(later, actor=SYSTEM)  # started again from the control room
     buy(later)
     past_event = EventFactory(starts_at=now - timedelta(hours=3), ends_at=now - timedelta(minutes=1))
     over = live_drop(past_event, starts_at=now - timedelta(hours=2), ends_at=now - timedelta(hours=1))
@@ -160,10 +163,10 @@ def test_per_person_limit_counts_paid_and_open_orders_only():
     buy(drop, fan)
     open_order = buy(drop, fan, pay=False)
     assert refusal(drop, fan) == "limit_exceeded"
-    commerce.cancel(open_order.pk)  # a cancelled order frees the allowance
+    commerce.cancel(open_order.pk, actor=SYSTEM)  # a cancelled order frees the allowance
     paid = buy(drop, fan)
     assert refusal(drop, fan) == "limit_exceeded"
-    commerce.refund(paid.pk)  # and so does a refund, which also gives the item back
+    commerce.refund(paid.pk, actor=SYSTEM)  # and so does a refund, which also gives the item back
     buy(drop, fan)
     assert refusal(drop, UserFactory(), 3) == "limit_exceeded"
 
@@ -173,7 +176,7 @@ def test_sold_out_and_refund_gives_the_item_back():
     drop = live_drop(quantity=2)
     order = buy(drop, quantity=2)
     assert refusal(drop) == "sold_out"
-    commerce.refund(order.pk)
+    commerce.refund(order.pk, actor=SYSTEM)
     buy(drop)
 
 
@@ -185,31 +188,33 @@ def test_create_drop_checks():
     now = timezone.now()
     ok = {"starts_at": now, "ends_at": event.ends_at}
     with pytest.raises(NotFound):
-        drop_services.create_drop(event, product=theirs, quantity=1, **ok)
+        drop_services.create_drop(event, product=theirs, quantity=1, actor=SYSTEM, **ok)
     with pytest.raises(Invalid) as exc:
-        drop_services.create_drop(event, product=mine, quantity=4, **ok)  # more than the stock left
+        drop_services.create_drop(event, product=mine, quantity=4, actor=SYSTEM, **ok)  # more than the stock left
     assert "quantity" in exc.value.fields
     with pytest.raises(Invalid) as exc:
         drop_services.create_drop(event, product=mine, quantity=1, starts_at=now - timedelta(days=2),
-                             ends_at=now - timedelta(days=1))  # outside the event
+                             ends_at=now - timedelta(days=1), actor=SYSTEM)  # outside the event
     assert "starts_at" in exc.value.fields
     with pytest.raises(Invalid) as exc:
         drop_services.create_drop(event, product=mine, quantity=1,
-                                  members_only_until=event.ends_at + timedelta(hours=1), **ok)
+                                  members_only_until=event.ends_at + timedelta(hours=1), actor=SYSTEM, **ok)
     assert "members_only_until" in exc.value.fields
     with pytest.raises(Invalid):
-        drop_services.create_drop(event, product=mine, quantity=1, starts_at=event.ends_at, ends_at=event.starts_at)
+        drop_services.create_drop(event, product=mine, quantity=1, starts_at=event.ends_at, ends_at=event.starts_at,
+                                  actor=SYSTEM)
     with pytest.raises(Invalid):
-        drop_services.create_drop(event, product=mine, quantity=1, price=Decimal("-1"), **ok)
+        drop_services.create_drop(event, product=mine, quantity=1, price=Decimal("-1"), actor=SYSTEM, **ok)
     multi = catalog.create_product(creator=event.creator, name="Shirt", price=Decimal("20"),
-                                   variants=[{"name": "S", "stock": 2}, {"name": "M", "stock": 2}])
+                                   variants=[{"name": "S", "stock": 2}, {"name": "M", "stock": 2}], actor=SYSTEM)
     with pytest.raises(Invalid) as exc:
-        drop_services.create_drop(event, product=multi, quantity=1, **ok)
+        drop_services.create_drop(event, product=multi, quantity=1, actor=SYSTEM, **ok)
     assert "variant" in exc.value.fields
-    drop = drop_services.create_drop(event, product=multi, variant=multi.variants.get(name="M").pk, quantity=2, **ok)
+    drop = drop_services.create_drop(event, product=multi, variant=multi.variants.get(name="M").pk, quantity=2,
+                                     actor=SYSTEM, **ok)
     buy(drop, quantity=2)
     with pytest.raises(Invalid):
-        drop_services.update_drop(drop, quantity=1)  # below what is sold
+        drop_services.update_drop(drop, quantity=1, actor=SYSTEM)  # below what is sold
     with pytest.raises(NotFound):
         drop_services.create_drop(event, product=mine, quantity=1, actor=UserFactory(), **ok)
 
@@ -370,7 +375,7 @@ def _drop_for_limit_race():
     from events.tests.factories import EventFactory
 
     event = EventFactory()
-    product = create_product(creator=event.creator, name="Poster", price="10.00", stock=50)
+    product = create_product(creator=event.creator, name="Poster", price="10.00", stock=50, actor=SYSTEM)
     now = timezone.now()
     return create_drop(event, product=product, quantity=50, starts_at=now - timedelta(minutes=1),
-                       ends_at=event.ends_at + timedelta(hours=1), per_person_limit=2)
+                       ends_at=event.ends_at + timedelta(hours=1), per_person_limit=2, actor=SYSTEM)

@@ -20,6 +20,7 @@ from microstage import i18n
 from microstage.models import User
 from microstage.money import format_money
 from microstage.tests.factories import UserFactory
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -280,7 +281,7 @@ def test_a_cancellation_email_is_in_each_holders_language(event, monkeypatch):
     TicketFactory(tier=tier, holder=UserFactory(email="anna@example.com", language="de"))
     TicketFactory(tier=tier, holder=None, holder_email="guest@example.com")  # no account: the event's (en)
     with translation.override("en"):
-        event_services.cancel_event(event, reason="Storm.")
+        event_services.cancel_event(event, reason="Storm.", actor=SYSTEM)
     assert rendered == ["de", "en"]  # anna@…, then guest@… (sorted by address)
     subjects = {m.to[0]: m.subject for m in mail.outbox}
     assert subjects["anna@example.com"].endswith(f"{event.title} ist abgesagt")  # the subject too

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import grimp
 import pytest
+from microstage.permissions import SYSTEM
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ("events", "memberships", "analytics")
@@ -82,5 +83,5 @@ def test_publishing_sends_the_preview_task_by_its_registered_name(monkeypatch, d
     event = EventFactory(status="draft")
     TierFactory(event=event)
     with django_capture_on_commit_callbacks(execute=True):
-        event_services.publish(event)
+        event_services.publish(event, actor=SYSTEM)
     assert sent == [("events.render_preview_image", [event.pk])]

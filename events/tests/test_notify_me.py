@@ -13,6 +13,7 @@ from events import notices
 from events.services import drops as drop_services
 from events.models import Event, NotifyRequest
 from events.tasks import send_due_notifications
+from microstage.permissions import SYSTEM
 from microstage.celery import app as celery_app
 from microstage.notifications.models import Notification
 from microstage.tests.factories import UserFactory
@@ -89,7 +90,7 @@ class TestSending:
                                                                django_capture_on_commit_callbacks):
         auth_api.post(f"/api/v1/drops/{later_drop.pk}/notify-me")
         with django_capture_on_commit_callbacks(execute=True):
-            drop_services.start_drop_now(later_drop, actor=None)
+            drop_services.start_drop_now(later_drop, actor=SYSTEM)
         assert [n.kind for n in messages("drop_open")] == ["drop_open"]
 
     def test_tier_pre_enrolment(self, auth_api, django_capture_on_commit_callbacks):

@@ -20,6 +20,7 @@ from microstage.errors import Conflict, Invalid, ServiceError
 from microstage.tests.factories import CreatorFactory
 
 from .factories import EventFactory, TierFactory
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,7 @@ def buy(tier, code, quantity=1, email="fan@example.com"):
 class TestMaking:
     def test_a_percent_code_is_stored_upper_case(self, tier):
         promo = promos.create_promo_code(creator=tier.event.creator, code=" spring10 ", percent_off="10",
-                                         tier_ids=[tier.pk], max_uses=5)
+                                         tier_ids=[tier.pk], max_uses=5, actor=SYSTEM)
         assert (promo.code, promo.percent_off, promo.tier_ids, promo.max_uses) == ("SPRING10", Decimal("10"),
                                                                                     [tier.pk], 5)
 
@@ -61,44 +62,46 @@ class TestMaking:
     ])
     def test_bad_input_is_refused_and_changes_nothing(self, tier, values, field):
         with pytest.raises(Invalid) as exc:
-            promos.create_promo_code(creator=tier.event.creator, **values)
+            promos.create_promo_code(creator=tier.event.creator, actor=SYSTEM, **values)
         assert field in exc.value.fields
         assert not PromoCode.objects.exists()
 
     def test_another_creators_tier_is_refused(self, tier):
         other = TierFactory(event=EventFactory(creator=CreatorFactory()))
         with pytest.raises(Invalid):
-            promos.create_promo_code(creator=tier.event.creator, code="MINE", percent_off="5", tier_ids=[other.pk])
+            promos.create_promo_code(creator=tier.event.creator, code="MINE", percent_off="5", tier_ids=[other.pk],
+                                     actor=SYSTEM)
 
     def test_a_code_name_is_unique_per_creator(self, tier):
-        promos.create_promo_code(creator=tier.event.creator, code="SAME", percent_off="5")
+        promos.create_promo_code(creator=tier.event.creator, code="SAME", percent_off="5", actor=SYSTEM)
         with pytest.raises(Invalid) as exc:
-            promos.create_promo_code(creator=tier.event.creator, code="same", amount_off="2")
+            promos.create_promo_code(creator=tier.event.creator, code="same", amount_off="2", actor=SYSTEM)
         assert "code" in exc.value.fields
-        promos.create_promo_code(creator=CreatorFactory(), code="SAME", percent_off="5")  # others may
+        promos.create_promo_code(creator=CreatorFactory(), code="SAME", percent_off="5", actor=SYSTEM)  # others may
 
 
 class TestBuying:
     def test_percent_off_a_ticket(self, tier):
-        promos.create_promo_code(creator=tier.event.creator, code="TEN", percent_off="10")
+        promos.create_promo_code(creator=tier.event.creator, code="TEN", percent_off="10", actor=SYSTEM)
         order = buy(tier, "ten", 2)
         line = order.lines.get()
         assert (line.unit_price, line.list_price, order.total) == (Decimal("18.00"), Decimal("20.00"),
                                                                    Decimal("36.00"))
 
     def test_amount_off_never_below_zero(self, tier):
-        promos.create_promo_code(creator=tier.event.creator, code="COMP", amount_off="25", currency="EUR")
+        promos.create_promo_code(creator=tier.event.creator, code="COMP", amount_off="25", currency="EUR", actor=SYSTEM)
         assert buy(tier, "COMP").total == Decimal("0.00")
 
     def test_amount_in_another_currency_is_refused(self, tier):
-        promos.create_promo_code(creator=tier.event.creator, code="USD5", amount_off="5", currency="USD")
+        promos.create_promo_code(creator=tier.event.creator, code="USD5", amount_off="5", currency="USD", actor=SYSTEM)
         with pytest.raises(Invalid):
             buy(tier, "USD5")
         assert not Order.objects.exists()
 
     def test_only_the_named_tiers(self, tier):
         other = TierFactory(event=tier.event)
-        promos.create_promo_code(creator=tier.event.creator, code="VIPONLY", percent_off="50", tier_ids=[other.pk])
+        promos.create_promo_code(creator=tier.event.creator, code="VIPONLY", percent_off="50", tier_ids=[other.pk],
+                                 actor=SYSTEM)
         with pytest.raises(Invalid):
             buy(tier, "VIPONLY")
         assert buy(other, "VIPONLY").total == other.price / 2
@@ -106,7 +109,7 @@ class TestBuying:
     def test_dates_and_switching_off(self, tier):
         now = timezone.now()
         promo = promos.create_promo_code(creator=tier.event.creator, code="LATER", percent_off="5",
-                                         valid_from=now + timedelta(days=1))
+                                         valid_from=now + timedelta(days=1), actor=SYSTEM)
         with pytest.raises(Conflict) as exc:
             buy(tier, "LATER")
         assert exc.value.code == "code_not_started"
@@ -115,13 +118,13 @@ class TestBuying:
             buy(tier, "LATER")
         assert exc.value.code == "code_expired"
         PromoCode.objects.filter(pk=promo.pk).update(valid_until=None)
-        promos.set_active(creator=tier.event.creator, promo_id=promo.pk, active=False)
+        promos.set_active(creator=tier.event.creator, promo_id=promo.pk, active=False, actor=SYSTEM)
         with pytest.raises(Conflict) as exc:
             buy(tier, "LATER")
         assert exc.value.code == "code_inactive"
 
     def test_a_limited_code_counts_paid_and_open_orders(self, sandbox, tier):
-        promos.create_promo_code(creator=tier.event.creator, code="ONCE", percent_off="10", max_uses=1)
+        promos.create_promo_code(creator=tier.event.creator, code="ONCE", percent_off="10", max_uses=1, actor=SYSTEM)
         first = buy(tier, "ONCE")
         with pytest.raises(Conflict) as exc:  # held by the open reservation
             buy(tier, "ONCE", email="b@example.com")
@@ -133,9 +136,9 @@ class TestBuying:
 
     def test_goods_take_a_product_code(self, sandbox, tier):
         product = catalog.create_product(creator=tier.event.creator, name="Shirt", price=Decimal("30.00"),
-                                         currency="EUR", kind="physical", stock=5)
+                                         currency="EUR", kind="physical", stock=5, actor=SYSTEM)
         promos.create_promo_code(creator=tier.event.creator, code="MERCH", amount_off="5", currency="EUR",
-                                 product_ids=[product.pk])
+                                 product_ids=[product.pk], actor=SYSTEM)
         order = commerce.reserve(requests=[LineRequest("product", product.pk, 1, (("code", "MERCH"),))],
                                  email="fan@example.com")
         assert order.total == Decimal("25.00")
@@ -146,7 +149,7 @@ class TestBuying:
 
     def test_sales_by_code(self, sandbox, tier):
         promos.create_promo_code(creator=tier.event.creator, code="PARTNERX", kind="partner", partner="Radio X",
-                                 percent_off="25")
+                                 percent_off="25", actor=SYSTEM)
         commerce.sandbox_pay(buy(tier, "PARTNERX", 2).pk)
         buy(tier, "PARTNERX", 1, email="late@example.com")  # not paid: not a sale
         row = promos.sales_by_code(tier.event.creator_id)[0]
@@ -162,7 +165,8 @@ def test_a_single_use_code_is_spent_once_when_two_orders_pay_at_once(settings):
     exactly one order is paid with it and the code is used once."""
     settings.PAYMENTS_PROVIDER = "sandbox"
     tier = TierFactory(event=EventFactory(), price=Decimal("20.00"), quantity=50)
-    promos.create_promo_code(creator=tier.event.creator, code="SOLO", amount_off="20", currency="EUR", max_uses=1)
+    promos.create_promo_code(creator=tier.event.creator, code="SOLO", amount_off="20", currency="EUR", max_uses=1,
+                             actor=SYSTEM)
     first = buy(tier, "SOLO")
     Order.objects.filter(pk=first.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     Hold.objects.filter(order=first).update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -196,7 +200,7 @@ def test_concurrent_reservations_hold_a_single_use_code_once(settings):
     reserve's locks like stock, so exactly one order gets the discount; the others are told it is used."""
     settings.PAYMENTS_PROVIDER = "sandbox"
     tier = TierFactory(event=EventFactory(), price=Decimal("20.00"), quantity=50)
-    promos.create_promo_code(creator=tier.event.creator, code="FIRSTONE", percent_off="10", max_uses=1)
+    promos.create_promo_code(creator=tier.event.creator, code="FIRSTONE", percent_off="10", max_uses=1, actor=SYSTEM)
     barrier, results = threading.Barrier(10), []
 
     def reserve(n):

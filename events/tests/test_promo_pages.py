@@ -13,6 +13,7 @@ from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
 
 from .factories import EventFactory, TierFactory
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +64,7 @@ class TestApi:
         assert not PromoCode.objects.exists()
 
     def test_the_code_works_on_an_api_order(self, tier, owner):
-        promos.create_promo_code(creator=tier.event.creator, code="HALF", percent_off="50")
+        promos.create_promo_code(creator=tier.event.creator, code="HALF", percent_off="50", actor=SYSTEM)
         r = api_as(UserFactory()).post("/api/v1/orders", {"lines": [{"tier": tier.pk, "quantity": 1, "code": "half"}],
                                                 "email": "walk@example.com"}, format="json")
         assert r.status_code == 201, r.json()
@@ -97,7 +98,7 @@ class TestDashboard:
         assert not PromoCode.objects.exists()
 
     def test_another_creators_code_is_404(self, client, owner):
-        other = promos.create_promo_code(creator=CreatorFactory(), code="THEIRS", percent_off="5")
+        other = promos.create_promo_code(creator=CreatorFactory(), code="THEIRS", percent_off="5", actor=SYSTEM)
         client.force_login(owner)
         assert client.post(f"/dashboard/memberships/promo-codes/{other.pk}/active/", {"active": "0"}).status_code == 404
 
@@ -105,7 +106,7 @@ class TestDashboard:
 def test_event_analytics_shows_each_codes_sales(client, settings, tier, owner):
     settings.PAYMENTS_PROVIDER = "sandbox"
     promos.create_promo_code(creator=tier.event.creator, code="FRIENDS", kind="partner", partner="Club",
-                             percent_off="10")
+                             percent_off="10", actor=SYSTEM)
     order = commerce.reserve(requests=[LineRequest("ticket", tier.pk, 3, (("code", "FRIENDS"),))],
                              email="f@example.com")
     commerce.sandbox_pay(order.pk)
@@ -116,7 +117,7 @@ def test_event_analytics_shows_each_codes_sales(client, settings, tier, owner):
 
 
 def test_a_buyer_types_a_promo_code_on_the_show_page(client, tier):
-    promos.create_promo_code(creator=tier.event.creator, code="SPRING", percent_off="25")
+    promos.create_promo_code(creator=tier.event.creator, code="SPRING", percent_off="25", actor=SYSTEM)
     fan = UserFactory()
     client.force_login(fan)
     assert "promo or partner code" in client.get(tier.event.get_absolute_url()).content.decode()

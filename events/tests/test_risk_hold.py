@@ -19,6 +19,7 @@ from memberships.models import LoyaltyEntry
 from microstage.errors import Conflict, Forbidden
 from microstage.payments.models import Payment
 from microstage.tests.factories import UserFactory
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ def held(django_capture_on_commit_callbacks):
     tier = TierFactory(quantity=10, price=Decimal("20.00"))
     album = catalog.create_product(creator=tier.event.creator, name="Live album", price=Decimal("10.00"),
                                    kind="digital", stock=100,
-                                   digital_file=SimpleUploadedFile("album.zip", b"PK-album-bytes"))
+                                   digital_file=SimpleUploadedFile("album.zip", b"PK-album-bytes"), actor=SYSTEM)
     buyer = UserFactory()
     order = services.reserve(requests=[services.LineRequest(TICKET_KIND, tier.pk, 2),
                                        services.LineRequest(catalog.PRODUCT_KIND, album.variants.get().pk, 1)],
@@ -78,7 +79,7 @@ def test_a_held_order_is_paid_but_delivers_nothing(held, client):
 
 def test_approval_delivers_once(held, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        risk.approve(held.review.pk)
+        risk.approve(held.review.pk, actor=SYSTEM)
     order = Order.objects.get(pk=held.pk)
     assert Ticket.objects.filter(order_line__order=order, status=Ticket.Status.VALID).count() == 2
     [download] = catalog.downloads_for(order, order.buyer)
@@ -87,13 +88,13 @@ def test_approval_delivers_once(held, django_capture_on_commit_callbacks):
     assert creator_available(order) == order.total - fee
     assert [m for m in mail.outbox if "Tickets with QR codes" in m.body]
     with pytest.raises(Conflict):
-        risk.approve(held.review.pk)
+        risk.approve(held.review.pk, actor=SYSTEM)
     assert Ticket.objects.filter(order_line__order=order).count() == 2
     assert creator_available(order) == order.total - fee
 
 
 def test_rejection_refunds_and_delivers_nothing(held):
-    risk.reject(held.review.pk)
+    risk.reject(held.review.pk, actor=SYSTEM)
     order = Order.objects.get(pk=held.pk)
     assert order.status == Order.Status.REFUNDED and order.refunded_total == order.total
     assert Payment.objects.get(pk=order.payment_id).status == Payment.Status.REFUNDED
@@ -105,10 +106,10 @@ def test_rejection_refunds_and_delivers_nothing(held):
 
 def test_a_held_order_is_refunded_whole_or_not_at_all(held):
     with pytest.raises(Conflict) as exc:
-        services.refund(held.pk, line_ids=[album_line(held).pk])
+        services.refund(held.pk, line_ids=[album_line(held).pk], actor=SYSTEM)
     assert exc.value.code == "held_for_review"
-    services.refund(held.pk)
+    services.refund(held.pk, actor=SYSTEM)
     assert Order.objects.get(pk=held.pk).status == Order.Status.REFUNDED
-    risk.approve(held.review.pk)  # refunded meanwhile: approval only marks the review
+    risk.approve(held.review.pk, actor=SYSTEM)  # refunded meanwhile: approval only marks the review
     assert not Ticket.objects.exists()
     assert creator_available(held) == Decimal("0.00")

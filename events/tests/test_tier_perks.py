@@ -18,6 +18,7 @@ from events.tests.factories import EventFactory, TierFactory
 from events.tests.test_api_tickets import buy
 from microstage.models import Role
 from microstage.tests.factories import UserFactory, team_member
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +38,7 @@ def client_for(user) -> Client:
 def digital(creator):
     return catalog.create_product(creator=creator, name="Live album", kind="digital", stock=1000,
                                   price=Decimal("9.00"),
-                                  digital_file=SimpleUploadedFile("album.zip", b"PK-album-bytes"))
+                                  digital_file=SimpleUploadedFile("album.zip", b"PK-album-bytes"), actor=SYSTEM)
 
 
 def test_api_tier_with_text_perks_and_entitlements():
@@ -85,7 +86,7 @@ def test_download_perk_arrives_with_the_ticket_and_goes_with_a_refund():
     assert handle.read() == b"PK-album-bytes" and "album" in name  # named after the product
     page = client_for(fan).get(f"/orders/{order.pk}/").content.decode()
     assert "Live album" in page
-    commerce.refund(order.pk)
+    commerce.refund(order.pk, actor=SYSTEM)
     assert catalog.downloads_for(order, fan) == []
 
 
@@ -94,7 +95,7 @@ def test_merch_discount_only_for_ticket_holders_while_the_show_runs():
     event = EventFactory(starts_at=now + timedelta(hours=1), ends_at=now + timedelta(hours=4))
     tier = TierFactory(event=event)
     TierPerk.objects.create(tier=tier, kind=TierPerk.Kind.MERCH_DISCOUNT, percent=Decimal("10"))
-    shirt = catalog.create_product(creator=event.creator, name="Shirt", price=Decimal("25.00"), stock=10)
+    shirt = catalog.create_product(creator=event.creator, name="Shirt", price=Decimal("25.00"), stock=10, actor=SYSTEM)
     variant = shirt.variants.get()
     fan, stranger = UserFactory(), UserFactory()
     buy(tier, fan)

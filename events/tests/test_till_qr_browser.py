@@ -16,6 +16,7 @@ from microstage.tests.factories import team_member
 from microstage.tests.test_browser import LAYOUT_PROBLEMS
 
 from .factories import EventFactory, TierFactory
+from microstage.permissions import SYSTEM
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,7 +37,7 @@ def test_the_till_sells_a_ticket_paid_by_the_buyers_phone(browser, phone, live_s
     settings.SITE_URL = live_server.url
     event = EventFactory()
     tier = TierFactory(event=event, name="Room ticket", price=Decimal("14.00"), quantity=3)
-    till = stock.create_location(creator=event.creator, name="Merch table", kind="popup")
+    till = stock.create_location(creator=event.creator, name="Merch table", kind="popup", actor=SYSTEM)
     seller = phone
     log_in(seller, live_server, team_member(event.creator, Role.DOOR))
 

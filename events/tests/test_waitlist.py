@@ -21,6 +21,7 @@ from microstage.tests.factories import UserFactory, team_member
 
 from .factories import TierFactory
 from .test_ticket_stock import run_together
+from microstage.permissions import SYSTEM
 
 
 @pytest.fixture
@@ -114,7 +115,7 @@ class TestOffers:
         join(make_api, second, tier)
         mail.outbox.clear()
         with django_capture_on_commit():
-            services.cancel(order.pk)
+            services.cancel(order.pk, actor=SYSTEM)
         e1 = WaitlistEntry.objects.get(user=first)
         assert e1.status == "offered" and e1.order is not None
         offer = e1.order
@@ -148,7 +149,7 @@ class TestOffers:
         big, small = UserFactory(), UserFactory()
         join(make_api, big, tier, quantity=2)
         join(make_api, small, tier)
-        update_tier(tier, quantity=3)  # one more ticket: not enough for the first in line
+        update_tier(tier, quantity=3, actor=SYSTEM)  # one more ticket: not enough for the first in line
         waitlist.promote(tier.pk)
         assert WaitlistEntry.objects.get(user=big).status == "waiting"
         assert WaitlistEntry.objects.get(user=small).status == "waiting"
@@ -160,7 +161,7 @@ class TestOffers:
         u = UserFactory()
         join(make_api, u, tier)
         with django_capture_on_commit():
-            update_tier(tier, quantity=3)
+            update_tier(tier, quantity=3, actor=SYSTEM)
         assert WaitlistEntry.objects.get(user=u).status == "offered"
 
     def test_refund_makes_an_offer_and_paying_it_is_bought(self, make_api, tier, sandbox):
@@ -168,7 +169,7 @@ class TestOffers:
         u = UserFactory()
         join(make_api, u, tier, quantity=2)
         with django_capture_on_commit():
-            services.refund(order.pk)
+            services.refund(order.pk, actor=SYSTEM)
         entry = WaitlistEntry.objects.get(user=u)
         assert entry.status == "offered"
         r = make_api(u).post(f"/api/v1/orders/{entry.order_id}/sandbox-pay")
@@ -182,7 +183,7 @@ class TestOffers:
         first, second = UserFactory(), UserFactory()
         join(make_api, first, tier, quantity=2)
         join(make_api, second, tier, quantity=2)
-        update_tier(tier, quantity=4)
+        update_tier(tier, quantity=4, actor=SYSTEM)
         waitlist.promote(tier.pk)
         e1 = WaitlistEntry.objects.get(user=first)
         assert e1.status == "offered"
@@ -207,7 +208,7 @@ class TestOffers:
         users = [UserFactory() for _ in range(3)]
         for u in users:
             join(make_api, u, tier, quantity=2)
-        update_tier(tier, quantity=4)
+        update_tier(tier, quantity=4, actor=SYSTEM)
         waitlist.promote(tier.pk)
         e0 = WaitlistEntry.objects.get(user=users[0])
         with django_capture_on_commit():
@@ -309,7 +310,7 @@ def test_simultaneous_returns_offer_each_ticket_once_in_line_order(sandbox):
     for u in people:
         waitlist.join(tier_id=tier.pk, user=u)
     # Six refunds at once, each promoting the line as it commits.
-    results, errors = run_together([lambda o=o: services.refund(o.pk) for o in orders])
+    results, errors = run_together([lambda o=o: services.refund(o.pk, actor=SYSTEM) for o in orders])
     assert not errors, errors
     waitlist.promote(tier.pk)  # whatever a racing hook left for the next run (the beat task)
     entries = list(WaitlistEntry.objects.filter(tier=tier).order_by("number"))
@@ -406,7 +407,7 @@ def test_an_offer_goes_through_notifications_by_sms_too(make_api, tier, settings
                                           phone_confirmed_at=timezone.now())
     join(make_api, waiting, tier)
     with django_capture_on_commit():
-        services.cancel(order.pk)
+        services.cancel(order.pk, actor=SYSTEM)
     assert WaitlistEntry.objects.get(user=waiting).status == "offered"
     sent = Notification.objects.filter(user=waiting, kind="waitlist_offer")
     assert {n.channel for n in sent} == {"email", "sms"}

@@ -20,6 +20,7 @@ from microstage.tests.test_browser import LAYOUT_PROBLEMS
 
 from .factories import TierFactory
 from .test_waitlist import buy
+from microstage.permissions import SYSTEM
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +33,7 @@ def test_the_creator_sees_the_line_and_what_each_offer_became(phone, live_server
     for user in (lapsed, bought, waiting):
         waitlist.join(tier_id=tier.pk, user=user)
 
-    commerce.cancel(held.pk)  # the seat comes back: the first in line gets it held for them
+    commerce.cancel(held.pk, actor=SYSTEM)  # the seat comes back: the first in line gets it held for them
     first = WaitlistEntry.objects.get(user=lapsed)
     assert first.status == "offered"
     past = timezone.now() - timedelta(seconds=1)  # their offer runs out untaken

@@ -22,6 +22,7 @@ from microstage.signing import sign_token
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
 
 from groupbuys.tests.groupbuy_helpers import group_buy, join, past_deadline
+from microstage.permissions import SYSTEM
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sandbox_provider")]
 
@@ -51,7 +52,7 @@ def _orders(gb):
 
 def paid_product_order(creator, kind=Product.Kind.PHYSICAL, buyer=None):
     product = catalog.create_product(creator=creator, name="Poster", price=Decimal("5.00"), currency="EUR",
-                                     kind=kind, stock=10) if kind == Product.Kind.PHYSICAL else None
+                                     kind=kind, stock=10, actor=SYSTEM) if kind == Product.Kind.PHYSICAL else None
     order = services.reserve(requests=[services.LineRequest(catalog.PRODUCT_KIND, product.pk, 2)],
                             buyer=buyer or UserFactory())
     Order.objects.filter(pk=order.pk).update(status=Order.Status.PAID, paid_at=timezone.now())

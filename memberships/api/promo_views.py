@@ -11,7 +11,7 @@ from memberships import promos
 from memberships.models import PromoCode
 from microstage.errors import Invalid
 from microstage.models import EDIT_ROLES
-from microstage.selectors import creator_for_team
+from microstage.permissions import require_role
 
 
 def promo_data(promo: PromoCode) -> dict:
@@ -28,7 +28,7 @@ class CreatorPromoCodesView(APIView):
     @extend_schema(responses={200: OpenApiResponse(description="{results: [code], next}")},
                    summary="A creator's promo and partner codes with their sales")
     def get(self, request, creator_id):
-        creator = creator_for_team(request.user, creator_id, EDIT_ROLES)
+        creator = require_role(request.user, creator_id, EDIT_ROLES)
         rows = promos.sales_by_code(creator.pk)
         return Response({"results": [{**promo_data(r["promo"]), "sales": {
             "orders": r["orders"], "units": r["units"], "revenue": f"{r['revenue']:.2f}",
@@ -40,8 +40,8 @@ class CreatorPromoCodesView(APIView):
                    summary="Make a promo or partner code: code, percent_off or amount_off (+ currency), kind?, "
                            "partner?, max_uses?, valid_from?, valid_until?, tier_ids?, product_ids?")
     def post(self, request, creator_id):
-        creator = creator_for_team(request.user, creator_id, EDIT_ROLES)
+        creator = require_role(request.user, creator_id, EDIT_ROLES)
         if not isinstance(request.data, dict):
             raise Invalid(_("Send a JSON object."))
-        promo = promos.create_promo_code(creator=creator, **dict(request.data.items()))
+        promo = promos.create_promo_code(creator=creator, actor=request.user, **dict(request.data.items()))
         return Response(promo_data(promo), status=status.HTTP_201_CREATED)

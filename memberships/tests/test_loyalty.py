@@ -17,6 +17,7 @@ from memberships.models import LoyaltyAccount, LoyaltyEntry, Referral, Reward, R
 from memberships.referral_views import SESSION_KEY
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.tests.factories import PASSWORD, CreatorFactory, UserFactory
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +157,7 @@ class TestPurchaseAndReferralPoints:
         order = buy(item, 1, buyer=fan)
         commerce.sandbox_pay(order.pk)
         assert balance(referrer, catalog.creator_id) == 7 + referrals.REFERRAL_POINTS
-        commerce.refund(order.pk)
+        commerce.refund(order.pk, actor=SYSTEM)
         referrals.on_order_refunded(sender=None, order=order.__class__.objects.get(pk=order.pk))  # replayed
         assert balance(referrer, catalog.creator_id) == 7 == ledger_sum(referrer, catalog.creator_id)
         assert Referral.objects.get(referred=fan).status == Referral.Status.REVERSED

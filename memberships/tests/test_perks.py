@@ -18,6 +18,7 @@ from memberships.models import LoyaltyEntry, Membership, MembershipPlan, Reward,
 from memberships.selectors import NO_PERKS, perks_for
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.tests.factories import CreatorFactory, UserFactory
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -108,7 +109,7 @@ class TestDiscountCodeRules:
     def test_a_code_the_team_marked_used_is_used(self):
         creator, fan = CreatorFactory(), UserFactory()
         redemption = issued_code(creator, fan)
-        services.mark_redemption_used(creator=creator, redemption_id=redemption.pk)
+        services.mark_redemption_used(creator=creator, redemption_id=redemption.pk, actor=SYSTEM)
         with pytest.raises(Conflict):
             services.use_reward_code(code=redemption.code, user=fan,
                                      order=SimpleNamespace(pk="ord_a", paid_at=timezone.now()))

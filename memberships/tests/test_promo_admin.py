@@ -5,6 +5,7 @@ from django.urls import reverse
 from memberships import promos
 from memberships.models import PromoCode
 from microstage.tests.factories import CreatorFactory, UserFactory
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -12,8 +13,8 @@ pytestmark = pytest.mark.django_db
 def test_codes_list_search_detail_and_switch_off(client):
     creator = CreatorFactory()
     radio = promos.create_promo_code(creator=creator, code="RADIO5", kind="partner", partner="Late Night Radio",
-                                     amount_off="5.00", currency="EUR")
-    spring = promos.create_promo_code(creator=creator, code="SPRING10", percent_off="10", max_uses=100)
+                                     amount_off="5.00", currency="EUR", actor=SYSTEM)
+    spring = promos.create_promo_code(creator=creator, code="SPRING10", percent_off="10", max_uses=100, actor=SYSTEM)
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     url = reverse("admin:memberships_promocode_changelist")
     page = client.get(url, {"q": "Late Night"}).content.decode()

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from microstage import selectors, services
 from microstage.errors import Invalid, ServiceError
 from microstage.models import EDIT_ROLES
+from microstage.permissions import ANY_ROLE, require_role
 
 from . import serializers as s
 
@@ -88,14 +89,14 @@ class CreatorListView(APIView):
 class CreatorDetailView(APIView):
     @extend_schema(responses=s.CreatorSerializer)
     def get(self, request, creator_id):
-        creator = selectors.creator_for_team(request.user, creator_id)
+        creator = require_role(request.user, creator_id, ANY_ROLE)
         return Response(s.CreatorSerializer(creator).data)
 
 
 class TeamView(APIView):
     @extend_schema(responses=s.TeamEntrySerializer(many=True))
     def get(self, request, creator_id):
-        creator = selectors.creator_for_team(request.user, creator_id)
+        creator = require_role(request.user, creator_id, ANY_ROLE)
         entries = [{"email": m.user.email, "role": m.role, "status": "active", "invitation": None}
                    for m in selectors.team_of(creator)]
         entries += [{"email": i.email, "role": i.role, "status": "invited", "invitation": i.id}
@@ -104,9 +105,9 @@ class TeamView(APIView):
 
     @extend_schema(request=s.TeamInviteSerializer, responses={201: s.TeamEntrySerializer})
     def post(self, request, creator_id):
-        creator = selectors.creator_for_team(request.user, creator_id, roles=EDIT_ROLES)
+        creator = require_role(request.user, creator_id, EDIT_ROLES)
         data = parse(s.TeamInviteSerializer, request)
         # Always "invited": the answer never tells whether the address has an account.
-        invitation = services.invite_to_team(creator=creator, invited_by=request.user, **data)
+        invitation = services.invite_to_team(creator=creator, actor=request.user, **data)
         body = {"email": invitation.email, "role": invitation.role, "status": "invited", "invitation": invitation.id}
         return Response(body, status=status.HTTP_201_CREATED)

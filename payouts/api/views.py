@@ -10,7 +10,7 @@ from microstage.api.pagination import Pagination
 from microstage.errors import Invalid
 from microstage.models import EDIT_ROLES
 from microstage.payments.money import normalise_currency
-from microstage.selectors import creator_for_team
+from microstage.permissions import require_role
 
 
 def _money(value) -> str:
@@ -47,7 +47,7 @@ class CreatorBalanceView(APIView):
                               403: OpenApiResponse(description="Role not owner/manager"),
                               404: OpenApiResponse(description="Not on the creator's team")})
     def get(self, request, creator_id):
-        creator = creator_for_team(request.user, creator_id, EDIT_ROLES)
+        creator = require_role(request.user, creator_id, EDIT_ROLES)
         split = payouts.split(creator.pk, _currency(request, creator.pk))
         return Response({"currency": split.currency, "pending": _money(split.pending),
                          "available": _money(split.available), "held": _money(split.held)})
@@ -57,7 +57,7 @@ class CreatorPayoutsView(APIView):
     @extend_schema(parameters=[CURRENCY], summary="The creator's payout schedule, next payout and past payouts",
                    responses={200: OpenApiResponse(description="{schedule, next_payout, results, next}")})
     def get(self, request, creator_id):
-        creator = creator_for_team(request.user, creator_id, EDIT_ROLES)
+        creator = require_role(request.user, creator_id, EDIT_ROLES)
         currency = _currency(request, creator.pk)
         upcoming = payouts.next_payout(creator.pk, currency)
         paginator = Pagination()

@@ -14,6 +14,7 @@ from microstage.tests.factories import UserFactory, team_member
 
 from commerce.tests.helpers import KIND
 from commerce.tests.money_helpers import post_webhook
+from microstage.permissions import SYSTEM
 
 
 def _owner(creator_id, role=Role.OWNER) -> Client:
@@ -135,7 +136,7 @@ def test_group_buy_join_is_refused_until_charges_are_enabled(db, sandbox, settin
 
     creator = CreatorFactory()
     owner = team_member(creator, Role.OWNER)
-    product = create_product(creator=creator, name="Hoodie", price="50.00", stock=50)
+    product = create_product(creator=creator, name="Hoodie", price="50.00", stock=50, actor=SYSTEM)
     gb = groupbuys.create_group_buy(actor=owner, creator_id=creator.pk, product_id=product.pk,
                                     deadline=timezone.now() + timedelta(days=2),
                                     price_tiers=[{"min_quantity": 5, "price": "40.00"}])

@@ -19,6 +19,7 @@ from microstage.tests.factories import UserFactory, team_member
 from payouts import services as payouts
 from payouts.models import LedgerEntry, Payout, PayoutProfile
 from risk.models import RiskReview
+from microstage.permissions import SYSTEM
 
 D = Decimal
 SHOW_END = timezone.now() + timedelta(days=2)
@@ -62,7 +63,7 @@ def test_sale_is_pending_until_the_show_is_over_plus_settling(show, sandbox, set
     assert payouts.split(cid, "EUR", SHOW_END + timedelta(hours=47)).pending == D("19.00")
     assert payouts.split(cid, "EUR", settled(settings)) == payouts.Split("EUR", D("0.00"), D("19.00"), D("0.00"))
     # A refund while pending comes out of pending (with the fee returned in proportion).
-    services.refund(order.pk)
+    services.refund(order.pk, actor=SYSTEM)
     assert payouts.split(cid, "EUR") == payouts.Split("EUR", D("0.00"), D("0.00"), D("0.00"))
 
 
@@ -112,11 +113,11 @@ def test_weekly_sandbox_payout_covers_due_entries_once(show, sandbox, settings):
 
 
 def test_refund_after_payout_is_netted_by_the_next_one(show, sandbox, settings):
-    payouts.set_schedule(show.creator_id, "after_show")
+    payouts.set_schedule(show.creator_id, "after_show", actor=SYSTEM)
     first = paid_seat(show, 2)
     later = settled(settings)
     assert payouts.run_due_payouts(later) == 1
-    services.refund(first.pk)  # after it was paid out: the creator owes it back
+    services.refund(first.pk, actor=SYSTEM)  # after it was paid out: the creator owes it back
     assert payouts.split(first.creator_id, "EUR", later).available == D("-19.00")
     paid_seat(show, 3)  # the same show: settles at the same time
     assert payouts.run_due_payouts(later + timedelta(days=1)) == 1
@@ -251,7 +252,7 @@ def _api(user) -> Client:
 def test_balance_and_payouts_api_for_owner_and_manager(show, sandbox, settings):
     creator = Creator.objects.get(pk=show.creator_id)
     paid_seat(show)
-    payouts.set_schedule(creator.pk, "after_show")
+    payouts.set_schedule(creator.pk, "after_show", actor=SYSTEM)
     for role in (Role.OWNER, Role.MANAGER):
         user = team_member(creator, role)
         answer = _api(user).get(f"/api/v1/creators/{creator.pk}/balance")
@@ -319,7 +320,7 @@ def test_money_page_shows_next_payout_and_statements(show, sandbox, settings):
 
 def test_staff_see_payouts_in_the_admin(show, sandbox, settings, admin_client):
     paid_seat(show)
-    payouts.set_schedule(show.creator_id, "after_show")
+    payouts.set_schedule(show.creator_id, "after_show", actor=SYSTEM)
     payouts.run_due_payouts(settled(settings))
     payout = Payout.objects.get()
     for url in ("/admin/payouts/payout/", f"/admin/payouts/payout/{payout.pk}/change/",
@@ -331,7 +332,7 @@ def test_staff_see_payouts_in_the_admin(show, sandbox, settings, admin_client):
 def test_two_payout_runs_at_once_pay_each_entry_once(show, sandbox, settings):
     """Two beat runs (or a retry racing the schedule) under different keys: the creator's row lock makes the
     second find nothing left to cover, so the money goes out once."""
-    payouts.set_schedule(show.creator_id, "after_show")
+    payouts.set_schedule(show.creator_id, "after_show", actor=SYSTEM)
     paid_seat(show, 3)
     later = settled(settings)
     results, errors = run_together([

@@ -17,6 +17,7 @@ from risk import services as risk
 from risk.models import CheckoutAttempt, RiskReview
 
 from commerce.tests.helpers import buy
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 IP = "203.0.113.7"
@@ -176,10 +177,10 @@ class TestDecisions:
         assert held.status == RiskReview.Status.APPROVED and held.decided_by == staff and held.decided_at
         assert held.order.status == Order.Status.PAID and not risk.is_held(held.order)
         with pytest.raises(Conflict):
-            risk.reject(held.pk)
+            risk.reject(held.pk, actor=SYSTEM)
 
     def test_reject_refunds_the_order(self, held):
-        risk.reject(held.pk)
+        risk.reject(held.pk, actor=SYSTEM)
         held.refresh_from_db()
         order = Order.objects.get(pk=held.order_id)
         assert held.status == RiskReview.Status.REJECTED

@@ -18,6 +18,7 @@ from stock.models import PosSale, StockMovement
 from commerce.tests.helpers import run_together
 from microstage.errors import Conflict, Invalid
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -34,11 +35,11 @@ def make_shop(online=5, made_to_order=False):
     creator = CreatorFactory()
     owner = team_member(creator)
     product = catalog.create_product(creator=creator, name="Tour shirt", price=Decimal("20.00"), currency="EUR",
-                                     stock=online, made_to_order=made_to_order)
+                                     stock=online, made_to_order=made_to_order, actor=SYSTEM)
     variant = product.variants.get()
-    central = stock.create_location(creator=creator, name="Warehouse", kind="central")
-    popup = stock.create_location(creator=creator, name="Merch table")
-    stock.receive(location=central, variant=variant, quantity=online)
+    central = stock.create_location(creator=creator, name="Warehouse", kind="central", actor=SYSTEM)
+    popup = stock.create_location(creator=creator, name="Merch table", actor=SYSTEM)
+    stock.receive(location=central, variant=variant, quantity=online, actor=SYSTEM)
     return {"creator": creator, "owner": owner, "product": product, "v": variant, "central": central,
             "popup": popup}
 
@@ -66,24 +67,26 @@ def till_sale(shop, client_id, quantity=1):
 
 def test_a_transfer_to_a_popup_takes_the_units_out_of_the_online_stock():
     shop = make_shop(online=5)
-    stock.transfer(source=shop["central"], target=shop["popup"], variant=shop["v"], quantity=3, key="stocking")
+    stock.transfer(source=shop["central"], target=shop["popup"], variant=shop["v"], quantity=3, key="stocking",
+                   actor=SYSTEM)
     assert online_left(shop["v"]) == 2 and shop["v"].stock == 5  # the owner's count stays; 3 are moved
     with pytest.raises(Conflict) as exc:
         shop_buy(shop["v"], 3)
     assert exc.value.code == "sold_out"
     shop_buy(shop["v"], 2)
     # the same transfer sent twice moves (and takes) once
-    stock.transfer(source=shop["central"], target=shop["popup"], variant=shop["v"], quantity=3, key="stocking")
+    stock.transfer(source=shop["central"], target=shop["popup"], variant=shop["v"], quantity=3, key="stocking",
+                   actor=SYSTEM)
     assert online_left(shop["v"]) == 0
 
 
 def test_units_back_from_the_popup_can_be_sold_online_again():
     shop = make_shop(online=5)
-    stock.transfer(source=shop["central"], target=shop["popup"], variant=shop["v"], quantity=3)
-    stock.transfer(source=shop["popup"], target=shop["central"], variant=shop["v"], quantity=2)
+    stock.transfer(source=shop["central"], target=shop["popup"], variant=shop["v"], quantity=3, actor=SYSTEM)
+    stock.transfer(source=shop["popup"], target=shop["central"], variant=shop["v"], quantity=2, actor=SYSTEM)
     assert online_left(shop["v"]) == 4
-    stock.receive(location=shop["popup"], variant=shop["v"], quantity=10)  # made for the table itself
-    stock.transfer(source=shop["popup"], target=shop["central"], variant=shop["v"], quantity=5)
+    stock.receive(location=shop["popup"], variant=shop["v"], quantity=10, actor=SYSTEM)  # made for the table itself
+    stock.transfer(source=shop["popup"], target=shop["central"], variant=shop["v"], quantity=5, actor=SYSTEM)
     assert online_left(shop["v"]) == 5  # only the units taken from online come back to it
 
 
@@ -91,10 +94,10 @@ def test_a_transfer_never_takes_units_promised_to_online_buyers():
     shop = make_shop(online=3)
     shop_buy(shop["v"], 2, pay=True)
     shop_buy(shop["v"], 1)  # held
-    stock.receive(location=shop["central"], variant=shop["v"], quantity=2)  # the ledger now holds 3
-    stock.transfer(source=shop["central"], target=shop["popup"], variant=shop["v"], quantity=2)
+    stock.receive(location=shop["central"], variant=shop["v"], quantity=2, actor=SYSTEM)  # the ledger now holds 3
+    stock.transfer(source=shop["central"], target=shop["popup"], variant=shop["v"], quantity=2, actor=SYSTEM)
     assert online_left(shop["v"]) == 0
-    services.cancel(Order.objects.filter(status=Order.Status.RESERVED).get().pk)
+    services.cancel(Order.objects.filter(status=Order.Status.RESERVED).get().pk, actor=SYSTEM)
     assert online_left(shop["v"]) == 1  # the held unit was never taken: it is back for the shop
 
 
@@ -104,7 +107,7 @@ def test_online_sales_and_refunds_are_movements_in_the_central_ledger():
     sale = StockMovement.objects.get(reason=StockMovement.Reason.ONLINE_SALE)
     assert (sale.location, sale.variant_id, sale.quantity) == (shop["central"], shop["v"].pk, -2)
     assert stock.on_hand_of(shop["central"], shop["v"].pk) == 3
-    services.refund(order.pk)
+    services.refund(order.pk, actor=SYSTEM)
     back = StockMovement.objects.get(reason=StockMovement.Reason.RETURN)
     assert (back.location, back.quantity) == (shop["central"], 2)
     assert stock.on_hand_of(shop["central"], shop["v"].pk) == 5
@@ -114,7 +117,7 @@ def test_online_sales_and_refunds_are_movements_in_the_central_ledger():
 
 def test_without_a_central_location_online_sales_write_no_movement():
     creator = CreatorFactory()
-    product = catalog.create_product(creator=creator, name="Mug", price=Decimal("9.00"), stock=2)
+    product = catalog.create_product(creator=creator, name="Mug", price=Decimal("9.00"), stock=2, actor=SYSTEM)
     shop_buy(product.variants.get(), 1, pay=True)
     assert not StockMovement.objects.exists()
 
@@ -233,7 +236,7 @@ def test_a_made_to_order_product_keeps_todays_group_buy():
 
 def test_a_stocked_product_with_variants_needs_the_group_buys_variant():
     shop = make_shop(online=5)
-    catalog.save_variant(shop["product"], name="XL", stock=5)
+    catalog.save_variant(shop["product"], name="XL", stock=5, actor=SYSTEM)
     with pytest.raises(Invalid):
         group_buy(shop)
     xl = shop["product"].variants.get(name="XL")

@@ -20,6 +20,7 @@ from commerce.tests.helpers import run_together
 from microstage.errors import Conflict, Invalid
 from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
 
@@ -33,13 +34,13 @@ def make_shop():
     creator = CreatorFactory()
     owner = team_member(creator)
     product = catalog.create_product(creator=creator, name="Tour shirt", price=Decimal("20.00"), currency="EUR",
-                                     variants=[{"name": "M", "stock": 0}, {"name": "L", "stock": 0}])
+                                     variants=[{"name": "M", "stock": 0}, {"name": "L", "stock": 0}], actor=SYSTEM)
     m, large = product.variants.order_by("position")
-    central = stock.create_location(creator=creator, name="Warehouse", kind="central")
-    popup = stock.create_location(creator=creator, name="Merch table")
-    stock.receive(location=central, variant=m, quantity=20)
-    stock.transfer(source=central, target=popup, variant=m, quantity=2, key="stocking")
-    stock.receive(location=popup, variant=large, quantity=5)
+    central = stock.create_location(creator=creator, name="Warehouse", kind="central", actor=SYSTEM)
+    popup = stock.create_location(creator=creator, name="Merch table", actor=SYSTEM)
+    stock.receive(location=central, variant=m, quantity=20, actor=SYSTEM)
+    stock.transfer(source=central, target=popup, variant=m, quantity=2, key="stocking", actor=SYSTEM)
+    stock.receive(location=popup, variant=large, quantity=5, actor=SYSTEM)
     return {"creator": creator, "owner": owner, "m": m, "l": large, "central": central, "popup": popup}
 
 
@@ -108,7 +109,7 @@ def test_conflict_resolved_by_transfer_from_another_location(shop):
 
 def test_transfer_resolution_needs_units_at_the_source(shop):
     _, conflict = offline_conflict(shop)
-    empty = stock.create_location(creator=shop["creator"], name="Van")
+    empty = stock.create_location(creator=shop["creator"], name="Van", actor=SYSTEM)
     with pytest.raises(Conflict):
         stock.resolve_conflict(sale_id=conflict.pk, action="transfer", source_id=empty.pk, actor=shop["owner"])
     conflict.refresh_from_db()
@@ -157,7 +158,7 @@ def test_a_client_id_of_another_location_is_refused(shop):
     sync(shop, [sale("till-a-0001", shop["l"])])
     with pytest.raises(Conflict):
         stock.record_sale(location=shop["central"], client_id="till-a-0001", items=sale("x", shop["l"])["items"],
-                          sold_at=timezone.now())
+                          sold_at=timezone.now(), actor=SYSTEM)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,24 +8,12 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events.models import Event
+from events.permissions import require_event_role
 from microstage.api.views import parse
-from microstage.errors import Forbidden, NotFound
 from microstage.models import EDIT_ROLES
-from microstage.selectors import role_of
 
 from ..services import ingest
 from . import serializers as s
-
-
-def _team_event(user, event_id: str) -> Event:
-    event = Event.objects.filter(pk=event_id).first()
-    role = role_of(user, event.creator_id) if event else None
-    if role is None:
-        raise NotFound(_("No such event."))
-    if role not in EDIT_ROLES:
-        raise Forbidden(_("Only the owner and managers see and change stream keys."))
-    return event
 
 
 def ingest_body(stream) -> dict:
@@ -37,14 +25,18 @@ def ingest_body(stream) -> dict:
 class StreamView(APIView):
     @extend_schema(request=None, responses={201: s.IngestSerializer})
     def post(self, request, event_id):
-        stream = ingest.ensure_stream(_team_event(request.user, event_id))
+        event = require_event_role(request.user, event_id, EDIT_ROLES,
+                                   forbidden=_("Only the owner and managers see and change stream keys."))
+        stream = ingest.ensure_stream(event, actor=request.user)
         return Response(ingest_body(stream), status=status.HTTP_201_CREATED)
 
 
 class RotateKeyView(APIView):
     @extend_schema(request=s.RotateKeyRequestSerializer, responses={200: s.RotatedKeySerializer})
     def post(self, request, event_id):
-        event = _team_event(request.user, event_id)
+        event = require_event_role(request.user, event_id, EDIT_ROLES,
+                                   forbidden=_("Only the owner and managers see and change stream keys."))
         which = parse(s.RotateKeyRequestSerializer, request).get("which", "main")
-        stream = ingest.rotate_key(ingest.ensure_stream(event), backup=which == "backup")
+        stream = ingest.ensure_stream(event, actor=request.user)
+        stream = ingest.rotate_key(stream, backup=which == "backup", actor=request.user)
         return Response({"stream_key": stream.backup_key if which == "backup" else stream.stream_key})

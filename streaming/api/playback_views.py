@@ -73,7 +73,7 @@ class ClipListView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         event = _event_or_404(data.pop("event"), request.user)
-        clip = clips.create_clip(event=event, user=request.user, **data)
+        clip = clips.create_clip(event=event, actor=request.user, **data)
         return Response({"id": clip.pk, "status": clip.status}, status=status.HTTP_202_ACCEPTED)
 
 

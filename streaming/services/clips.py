@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from microstage.errors import Conflict, Invalid
 from microstage.models import EDIT_ROLES
-from microstage.selectors import creator_for_team
+from microstage.permissions import require_role
 
 from .. import cutting, jobs
 from ..models import Clip, LiveStream, Recording
@@ -54,13 +54,13 @@ def _save(name: str, path) -> str:
         return storage.save(name, File(fh))
 
 
-def create_clip(*, event, user, start_seconds, end_seconds, title, access):
+def create_clip(*, event, actor, start_seconds, end_seconds, title, access):
     """A clip of the event's replay, cut in the background; only the owner and managers make clips."""
 
 
 
 
-    creator_for_team(user, event.creator_id, roles=EDIT_ROLES)
+    require_role(actor, event.creator_id, EDIT_ROLES)
     fields: dict[str, list[str]] = {}
     title = (title or "").strip()
     if not title:
@@ -96,7 +96,7 @@ def create_clip(*, event, user, start_seconds, end_seconds, title, access):
                       fields=fields)
     with transaction.atomic():
         clip = Clip.objects.create(event=event, recording=recording, title=title, start_seconds=round(start, 3),
-                                   end_seconds=round(end, 3), access=access, created_by=user)
+                                   end_seconds=round(end, 3), access=access, created_by=actor)
         transaction.on_commit(lambda: _cut_later(clip.pk))
     return clip
 
@@ -149,14 +149,14 @@ def cut_clip(clip_id: str) -> None:
         _storage().delete(name)
 
 
-def upload_recording(*, event, user, upload):
+def upload_recording(*, event, actor, upload):
     """A recording uploaded when the live stream failed: validated (a video type, within the size
     limit, and it decodes), stored, then given HLS renditions by a task. Owner and managers only."""
 
 
 
 
-    creator_for_team(user, event.creator_id, roles=EDIT_ROLES)
+    require_role(actor, event.creator_id, EDIT_ROLES)
     content_type = (getattr(upload, "content_type", "") or "").lower()
     if not content_type.startswith(UPLOAD_CONTENT_TYPES):
         raise Invalid(_("Upload a video file."), fields={"file": [_("Upload a video file (video/*).")]})

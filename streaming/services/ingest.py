@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 
 from events.models import Event
 from microstage.errors import Conflict, Forbidden, Invalid
+from microstage.models import EDIT_ROLES
+from microstage.permissions import require_role
 
 from .. import jobs
 from ..models import LiveStream, Recording, StreamKey
@@ -56,16 +58,17 @@ def request_stop(recording_id: str) -> None:
     cache.set(stop_key(recording_id), 1, STOP_FLAG_SECONDS)
 
 
-def ensure_stream(event):
-    """The event's LiveStream, created with fresh keys on first use."""
-
+def ensure_stream(event, *, actor):
+    """The event's LiveStream, created with fresh keys on first use (its owners and managers, or SYSTEM)."""
+    require_role(actor, event.creator_id, EDIT_ROLES)
     stream, _created = LiveStream.objects.get_or_create(event=event)
     return stream
 
 
-def rotate_key(stream, *, backup: bool = False):
+def rotate_key(stream, *, actor, backup: bool = False):
     """A new main (or backup) key. The old key is refused from now on; an encoder still publishing
     with it is dropped at nginx's next on_update call, and its recording is finished."""
+    require_role(actor, stream.event.creator_id, EDIT_ROLES)
 
 
     which = "backup" if backup else "main"
@@ -243,10 +246,11 @@ def _queue_transcode(recording_id: str, spec: dict) -> None:
     transaction.on_commit(lambda: jobs.enqueue(jobs.TRANSCODE_RECORDING, recording_id, spec))
 
 
-def start_rehearsal(stream, *, pattern_seconds: int | None = None, upload=None, realtime: bool = True):
+def start_rehearsal(stream, *, actor, pattern_seconds: int | None = None, upload=None, realtime: bool = True):
     """"Go live from a file or test pattern": the same transcode as a live publish, fed by ffmpeg's
     test pattern (`pattern_seconds` long) or an uploaded file (saved to storage first). Refused while
     an encoder or another rehearsal is on air. Returns the Recording."""
+    require_role(actor, stream.event.creator_id, EDIT_ROLES)
 
 
 
@@ -278,7 +282,8 @@ def start_rehearsal(stream, *, pattern_seconds: int | None = None, upload=None, 
     return recording
 
 
-def stop_rehearsal(stream) -> None:
+def stop_rehearsal(stream, *, actor) -> None:
+    require_role(actor, stream.event.creator_id, EDIT_ROLES)
 
     for rec_id in Recording.objects.filter(stream=stream, source=Recording.Source.FILE,
                                            status=Recording.Status.RECORDING).values_list("pk", flat=True):

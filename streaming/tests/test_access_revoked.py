@@ -9,6 +9,7 @@ from events.models import Ticket
 from events.transfers import claim_ticket, claim_token
 
 from .live_helpers import connect, make_room, nothing_of_type, receive_type, send
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,7 +36,7 @@ async def closed(comm, timeout=5.0) -> dict:
 
 def refund_tickets_of(user):
     order_id = Ticket.objects.filter(holder=user).values_list("order_line__order_id", flat=True).first()
-    commerce.refund(order_id)
+    commerce.refund(order_id, actor=SYSTEM)
 
 
 async def test_a_refund_mid_show_closes_the_chat(room):

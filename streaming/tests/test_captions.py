@@ -147,7 +147,7 @@ class TestClipCaptions:
     @pytest.fixture
     def clip(self, event, recording, owner, monkeypatch):
         monkeypatch.setattr("streaming.jobs.enqueue", lambda *a: None)
-        clip = clips.create_clip(event=event, user=owner, start_seconds=2, end_seconds=6, title="Encore",
+        clip = clips.create_clip(event=event, actor=owner, start_seconds=2, end_seconds=6, title="Encore",
                                     access="public")
         clips.cut_clip(clip.pk)
         clip.refresh_from_db()

@@ -49,7 +49,7 @@ def post_clip(client, event_, **overrides):
 
 
 def make_clip(event, recording, owner, start=3.3, end=13.7, access="public"):
-    clip = clips.create_clip(event=event, user=owner, start_seconds=start, end_seconds=end, title="Moment",
+    clip = clips.create_clip(event=event, actor=owner, start_seconds=start, end_seconds=end, title="Moment",
                                 access=access)
     clips.cut_clip(clip.pk)
     clip.refresh_from_db()

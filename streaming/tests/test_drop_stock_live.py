@@ -16,6 +16,7 @@ from events.services import drops as drop_services
 from streaming import selectors
 
 from .live_helpers import UvicornServer, WsClient, connect, make_room, nothing_of_type, receive_type
+from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,9 +29,10 @@ def _settings(settings):
 
 def add_drop(event, quantity=5, stock=25, **kw) -> Drop:
     product = catalog.create_product(creator=event.creator, name=kw.pop("name", "Tour poster"),
-                                     price=Decimal("15.00"), stock=stock)
+                                     price=Decimal("15.00"), stock=stock, actor=SYSTEM)
     kw.setdefault("starts_at", timezone.now() - timedelta(minutes=1))
     kw.setdefault("ends_at", event.ends_at)
+    kw.setdefault("actor", SYSTEM)
     return drop_services.create_drop(event, product=product, quantity=quantity, **kw)
 
 
@@ -63,11 +65,11 @@ async def test_communicator_hears_the_new_count_after_commit():
         seen = await count_reaches(watcher, drop.pk, 3, seen)
         await sync_to_async(commerce.sandbox_pay)(order.pk)  # paying keeps it at 3
         seen = await count_reaches(watcher, drop.pk, 3, seen)
-        await sync_to_async(commerce.refund)(order.pk)
+        await sync_to_async(commerce.refund)(order.pk, actor=SYSTEM)
         seen = await count_reaches(watcher, drop.pk, 5, seen)
         other = await sync_to_async(buy)(drop, room.holder2, 1, pay=False)
         seen = await count_reaches(watcher, drop.pk, 4, seen)
-        await sync_to_async(commerce.cancel)(other.pk)
+        await sync_to_async(commerce.cancel)(other.pk, actor=SYSTEM)
         seen = await count_reaches(watcher, drop.pk, 5, seen)
     finally:
         await watcher.disconnect()
@@ -147,7 +149,7 @@ async def test_starting_a_drop_announces_its_full_count():
     drop = await sync_to_async(add_drop)(room.event, quantity=7, starts_at=timezone.now() + timedelta(hours=1))
     watcher = await connect(room.event.pk, room.tokens["stranger"])
     try:
-        await sync_to_async(drop_services.start_drop_now)(drop)  # no sale yet: no inventory rows exist
+        await sync_to_async(drop_services.start_drop_now)(drop, actor=SYSTEM)  # no sale yet: no inventory rows exist
         assert (await receive_type(watcher, "stock", item=drop.pk))["available"] == 7
     finally:
         await watcher.disconnect()

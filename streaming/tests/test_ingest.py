@@ -13,6 +13,7 @@ from streaming.services import ingest
 from streaming.models import LiveStream, Recording
 
 from .rtmp_helpers import HOOK_PATHS, ON_PUBLISH, ON_UPDATE, SECRET, done, publish
+from microstage.permissions import SYSTEM
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hook_secret")]
 
@@ -21,7 +22,7 @@ def stream():
     """A stream whose event started 10 minutes ago and runs for another two hours."""
     now = timezone.now()
     event = EventFactory(starts_at=now - timedelta(minutes=10), ends_at=now + timedelta(hours=2))
-    return ingest.ensure_stream(event)
+    return ingest.ensure_stream(event, actor=SYSTEM)
 
 
 def test_own_key_accepted_once_then_again_after_done(client, stream, queued):
@@ -44,7 +45,7 @@ def test_own_key_accepted_once_then_again_after_done(client, stream, queued):
 
 
 def test_unknown_and_other_events_keys_refused(client, stream, queued):
-    other = ingest.ensure_stream(EventFactory(starts_at=timezone.now() + timedelta(days=3)))
+    other = ingest.ensure_stream(EventFactory(starts_at=timezone.now() + timedelta(days=3)), actor=SYSTEM)
     assert publish(client, "live_not-a-key").status_code == 403
     # A key is a secret for one event only: the other event's key opens the other event's stream,
     # which is outside its window — it never opens this one.
@@ -62,7 +63,7 @@ def test_unknown_and_other_events_keys_refused(client, stream, queued):
 ])
 def test_time_window_with_rehearsal_allowance(client, queued, start_in, end_in, allowed):
     now = timezone.now()
-    stream = ingest.ensure_stream(EventFactory(starts_at=now + start_in, ends_at=now + end_in))
+    stream = ingest.ensure_stream(EventFactory(starts_at=now + start_in, ends_at=now + end_in), actor=SYSTEM)
     response = publish(client, stream.stream_key)
     assert (response.status_code == 200) is allowed
     if not allowed:
@@ -71,7 +72,7 @@ def test_time_window_with_rehearsal_allowance(client, queued, start_in, end_in, 
 
 def test_rehearsal_allowance_is_per_stream(client, queued):
     now = timezone.now()
-    stream = ingest.ensure_stream(EventFactory(starts_at=now + timedelta(minutes=30)))
+    stream = ingest.ensure_stream(EventFactory(starts_at=now + timedelta(minutes=30)), actor=SYSTEM)
     stream.rehearsal_minutes = 15
     stream.save()
     assert publish(client, stream.stream_key).json()["code"] == "too_early"
@@ -160,7 +161,7 @@ def test_rotated_key_refused_at_once_and_dropped_on_update(client, stream, queue
     old = stream.stream_key
     assert publish(client, old).status_code == 200
     assert client.post(ON_UPDATE, {"name": old, "app": "live"}).status_code == 200
-    stream = ingest.rotate_key(stream)
+    stream = ingest.rotate_key(stream, actor=SYSTEM)
     assert stream.stream_key != old and stream.key_rotated_at is not None
     assert publish(client, old).json()["code"] == "unknown_key"
     assert client.post(ON_UPDATE, {"name": old, "app": "live"}).status_code == 403   # nginx drops it
@@ -179,11 +180,11 @@ def test_stale_publish_does_not_block_the_key(client, stream, queued):
 
 
 def test_encoder_takes_over_from_a_rehearsal(client, stream, queued):
-    rec = ingest.start_rehearsal(stream, pattern_seconds=60)
+    rec = ingest.start_rehearsal(stream, pattern_seconds=60, actor=SYSTEM)
     stream.refresh_from_db()
     assert stream.publishing_key == "file" and stream.status == LiveStream.Status.LIVE
     with pytest.raises(Exception) as err:
-        ingest.start_rehearsal(stream, pattern_seconds=60)
+        ingest.start_rehearsal(stream, pattern_seconds=60, actor=SYSTEM)
     assert getattr(err.value, "code", "") == "already_publishing"
     assert publish(client, stream.stream_key).status_code == 200
     assert selectors.stop_requested(rec.pk)

@@ -21,6 +21,7 @@ from streaming.selectors import playable_recording, playback_for, private_test_p
 
 from .rtmp_helpers import done, publish
 from .test_transcode import assert_hls_decodes
+from microstage.permissions import SYSTEM
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hook_secret")]
 
@@ -33,7 +34,7 @@ def _sandbox(settings):
 def show_in_three_days():
     start = timezone.now() + timedelta(days=3)
     event = EventFactory(starts_at=start, ends_at=start + timedelta(hours=2))
-    return ingest.ensure_stream(event)
+    return ingest.ensure_stream(event, actor=SYSTEM)
 
 
 def test_the_test_key_is_open_days_ahead_and_never_puts_the_show_on_air(client, queued):
@@ -58,7 +59,7 @@ def test_the_test_key_is_open_days_ahead_and_never_puts_the_show_on_air(client, 
 def test_a_test_beside_the_live_show_leaves_the_show_alone(client, queued):
     now = timezone.now()
     event = EventFactory(starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(hours=1))
-    stream = ingest.ensure_stream(event)
+    stream = ingest.ensure_stream(event, actor=SYSTEM)
     assert publish(client, stream.stream_key).status_code == 200
     assert publish(client, stream.test_key).status_code == 200
     live = Recording.objects.get(stream=stream, source=Recording.Source.LIVE)

@@ -20,6 +20,7 @@ from events.tests.factories import EventFactory
 from streaming import media
 from streaming.services import ingest, transcode
 from streaming.models import LiveStream, Recording
+from microstage.permissions import SYSTEM
 
 
 
@@ -33,7 +34,8 @@ def queued(monkeypatch):
 
 def live_stream():
     now = timezone.now()
-    return ingest.ensure_stream(EventFactory(starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(hours=1)))
+    return ingest.ensure_stream(EventFactory(starts_at=now - timedelta(minutes=5), ends_at=now + timedelta(hours=1)),
+                                actor=SYSTEM)
 
 
 def assert_hls_decodes(root: Path, rec: Recording, rungs: list[str], min_seconds: float):
@@ -76,7 +78,7 @@ def keyframe_times(path: Path) -> list[float]:
 def test_test_pattern_makes_the_full_ladder(storage_root, queued, django_capture_on_commit_callbacks):
     stream = live_stream()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        rec = ingest.start_rehearsal(stream, pattern_seconds=5, realtime=False)
+        rec = ingest.start_rehearsal(stream, pattern_seconds=5, realtime=False, actor=SYSTEM)
     assert queued == []  # nothing is queued before the recording row is committed
     for callback in callbacks:
         callback()
@@ -108,7 +110,7 @@ def test_uploaded_file_goes_through_the_same_pipeline(storage_root, queued, tmp_
                     "-c:a", "aac", "-shortest", str(src)], check=True)
     stream = live_stream()
     upload = SimpleUploadedFile("clip.mp4", src.read_bytes(), content_type="video/mp4")
-    rec = ingest.start_rehearsal(stream, upload=upload, realtime=False)
+    rec = ingest.start_rehearsal(stream, upload=upload, realtime=False, actor=SYSTEM)
     spec = {"kind": "file", "path": next(iter(default_storage.listdir(f"streams/{stream.event_id}/uploads")[1])),
             "realtime": False}
     spec["path"] = f"streams/{stream.event_id}/uploads/{spec['path']}"
@@ -120,7 +122,8 @@ def test_uploaded_file_goes_through_the_same_pipeline(storage_root, queued, tmp_
 @pytest.mark.django_db
 def test_broken_input_fails_cleanly(storage_root, queued):
     stream = live_stream()
-    rec = ingest.start_rehearsal(stream, upload=SimpleUploadedFile("x.mp4", b"not a video"), realtime=False)
+    rec = ingest.start_rehearsal(stream, upload=SimpleUploadedFile("x.mp4", b"not a video"), realtime=False,
+                                 actor=SYSTEM)
     name = f"streams/{stream.event_id}/uploads/" + default_storage.listdir(f"streams/{stream.event_id}/uploads")[1][0]
     assert transcode.transcode_recording(rec.pk, {"kind": "file", "path": name}) == Recording.Status.FAILED
     rec.refresh_from_db()

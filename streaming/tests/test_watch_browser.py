@@ -12,6 +12,7 @@ from django.test import Client
 from streaming.models import LiveStream, Recording
 
 from .live_helpers import UvicornServer, buy, make_room
+from microstage.permissions import SYSTEM
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 390, "height": 844}
@@ -139,10 +140,10 @@ def _live_drop(room):
     from catalog.services import create_product
     from events.services.drops import create_drop
 
-    product = create_product(creator=room.event.creator, name="Tour poster", price="15.00", stock=10)
+    product = create_product(creator=room.event.creator, name="Tour poster", price="15.00", stock=10, actor=SYSTEM)
     now = timezone.now()
     return create_drop(room.event, product=product, quantity=5, starts_at=now - timedelta(minutes=5),
-                       ends_at=room.event.ends_at + timedelta(hours=1))
+                       ends_at=room.event.ends_at + timedelta(hours=1), actor=SYSTEM)
 
 
 def _buy_drop(drop, buyer):
