@@ -122,7 +122,7 @@ def _metric_rows(metrics: dict):
 @login_required
 def event_orders_csv(request, event_id):
     event = _event(request, event_id)
-    return _csv(request, _order_rows(selectors._event_orders(event)), "orders", event.slug)
+    return _csv(request, _order_rows(selectors.event_orders(event)), "orders", event.slug)
 
 
 @login_required

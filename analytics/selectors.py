@@ -45,7 +45,7 @@ from .models import PageView, TelemetrySample, Visitor
 # - attendance: a checked-in ticket; a person is the ticket's holder email (case-insensitive); a
 #   member is a person whose account has a membership of the creator in good standing.
 
-def _event_orders(event):
+def event_orders(event):
     """Every order of the event (any status)."""
 
     lines = OrderLine.objects.filter(
@@ -222,7 +222,7 @@ def event_metrics(event, now=None) -> dict:
     now = now or timezone.now()
     views = PageView.objects.filter(event_id=event.pk)
     view_counts = views.aggregate(page_views=Count("pk"), unique_visitors=Count("visitor_id", distinct=True))
-    orders = _event_orders(event)
+    orders = event_orders(event)
     counts = orders.aggregate(holds=Count("pk"), orders=Count("pk", filter=Q(status__in=_standing())))
     by_currency = _revenue_by_currency(orders)
     currency = _event_currency(event, by_currency)

@@ -16,7 +16,7 @@ Why it is safe:
   only while the offer's total for the pool is the one it saw (a raised quantity is seen at once);
 - stock that comes back by a write (a cancel, a refund, a stock edit, a sale announced) deletes the
   pools' snapshots when that transaction commits (`forget_on_commit`, called from
-  commerce.services._announce); a snapshot written by a request that raced such a write lives at
+  commerce.services.announce); a snapshot written by a request that raced such a write lives at
   most the bounded age above.
 """
 import logging
