@@ -77,5 +77,5 @@ class InvitationAdmin(admin.ModelAdmin):
         self.message_user(request, ngettext("%(count)s invitation revoked.", "%(count)s invitations revoked.", n)
                           % {"count": n})
 
-from .payments import admin as _payments_admin  # noqa: E402,F401  (registers Payment and ProcessedEvent)
-from .notifications import admin as _notifications_admin  # noqa: E402,F401  (registers Notification and preferences)
+from .payments import admin as payments_admin  # noqa: E402,F401  (registers Payment and ProcessedEvent)
+from .notifications import admin as notifications_admin  # noqa: E402,F401  (registers Notification and preferences)
