@@ -28,7 +28,6 @@ import time
 from pathlib import Path
 
 from .chat_fanout import LATE_WAIT, percentile, prepare as prepare_event, redis_baseline
-from microstage.permissions import SYSTEM
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -47,6 +46,7 @@ def prepare(purchases: int) -> dict:
     from events.services import drops as drop_services
     from events.models import Event
     from microstage.models import User
+    from microstage.permissions import SYSTEM
 
     prepared = prepare_event()
     event = Event.objects.get(pk=prepared["event"])
