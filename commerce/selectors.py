@@ -1,5 +1,5 @@
 """Reads for selling: live availability, orders as their buyer or the creator's team sees them."""
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.utils.translation import gettext as _
 
 from microstage.errors import NotFound
@@ -31,6 +31,12 @@ def order_for(order_id: str, user) -> tuple[Order, bool]:
     if not is_team and order.buyer_id != user.pk:
         raise NotFound(_("No such order."))
     return order, is_team
+
+
+def with_lines(order: Order) -> Order:
+    """An order in hand with its lines read in position order (one query): what an answer about it needs."""
+    prefetch_related_objects([order], Prefetch("lines", queryset=OrderLine.objects.order_by("position")))
+    return order
 
 
 def orders_of(user):

@@ -26,6 +26,7 @@ from microstage.payments import services as payments
 from microstage.payments.models import Payment
 
 from . import credit, gate, holdlimits, inventory, sellables, stock_snapshot
+from .group_commit import GroupCommit
 from .models import Order, OrderLine
 from .signals import order_paid, order_refunded
 
@@ -74,7 +75,10 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
     `variant_prices` are the buyer's experiment prices (microstage.overrides); without them, list prices.
 
     Offers (price, eligibility, pools) are asked for before the transaction, so no app code runs
-    while pool rows are locked; the lock then only guards the arithmetic.
+    while pool rows are locked; the lock then only guards the arithmetic. The stock itself is taken by
+    `take_stock`: together with the other reservations this process is taking at the same moment (one
+    transaction, one lock wait, one commit for all of them; MICROSTAGE_RESERVE_BATCH_MAX), or alone
+    inside the caller's transaction when there is one.
     """
     _validate_requests(requests)
     merged: dict[tuple, int] = defaultdict(int)
@@ -106,42 +110,124 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
         for key in offer.limits:
             need[key] = max(need[key], 1) if limits[key].per_order else need[key] + qty * offer.units.get(key, 1)
             totals[key] = limits[key].total
-    now = timezone.now()
-    stock_snapshot.refuse_if_sold_out(need, totals, now)  # out of stock: refused without the lock
+    stock_snapshot.refuse_if_sold_out(need, totals, timezone.now())  # out of stock: refused without the lock
+    claim = Claim(offers=offers, need=dict(need), totals=totals, limits=limits, email=email,
+                  buyer=buyer if buyer and buyer.is_authenticated else None, creator_id=creators.pop(),
+                  currency=currencies.pop(), hold_seconds=hold_seconds)
+    if settings.RESERVE_BATCH_MAX <= 1 or transaction.get_connection().in_atomic_block:
+        return _outcome(take_stock([claim])[0])  # in the caller's transaction: no batching
+    return BATCHES.submit(claim)
+
+
+@dataclass
+class Claim:
+    """One reservation, priced and checked outside the lock, waiting to take its stock."""
+    offers: list  # [(Offer, quantity, options)]
+    need: dict[str, int]  # units per pool key
+    totals: dict  # pool key -> total (or a function read under the lock)
+    limits: dict  # pool key -> sellables.Limit (personal caps)
+    email: str
+    buyer: object
+    creator_id: str
+    currency: str
+    hold_seconds: int | None
+
+
+def take_stock(claims: list[Claim]) -> list:
+    """Hold the stock of these claims in one transaction under their pools' locks (in key order), each
+    all or nothing: one outcome per claim, its new Order or the Conflict that refused it.
+
+    The one place stock is taken for a new order (DESIGN.md "Never oversell"): what is left is counted
+    under the lock from the pools and their active unexpired holds, and every claim's holds are written
+    before the lock is let go. Everything else (pricing, eligibility, the answer) happens outside."""
+    totals: dict = {}
+    for claim in claims:
+        totals.update(claim.totals)
+    outcomes: list = []
+    new_orders, new_lines, new_holds, expiries = [], [], [], []
     with transaction.atomic():
+        now = timezone.now()
         pools = inventory.lock_pools(totals)  # Conflict("busy") when the lock wait runs out
         held = _active_holds(pools.values(), now)
         soonest = getattr(held, "soonest", {})
-        expires_at = now + timedelta(seconds=hold_seconds or holdlimits.hold_seconds(pools, held, need))
+        held = dict(held)  # grows with each claim of the batch that takes units
         left = inventory.left_in(pools, held)
-        for key, qty in sorted(need.items()):
-            if left[key] < qty and key in limits:
-                detail = limits[key].detail or gettext("That is over the limit per person ({left} more allowed).")
-                raise Conflict(detail.format(left=left[key]), code=limits[key].code, available=left[key])
-            if left[key] < qty:
-                stock_snapshot.remember_now(pools, left, soonest, now)
-                raise Conflict(gettext("Sold out: not enough left for this quantity."), code="sold_out",
-                               available=left[key])
-        order = Order.objects.create(creator_id=creators.pop(), buyer=buyer if buyer and buyer.is_authenticated
-                                     else None, email=email, currency=currencies.pop(), expires_at=expires_at)
-        holds, once = [], set()  # once: per-order limits already held by an earlier line
-        for position, (offer, qty, options) in enumerate(offers):
-            line = OrderLine.objects.create(
-                order=order, kind=offer.kind, item_id=offer.item_id, description=offer.description[:255],
-                options=options,
-                unit_price=offer.unit_price, list_price=offer.list_price if offer.list_price is not None
-                else offer.unit_price, quantity=qty, total=offer.unit_price * qty, position=position)
-            holds += [inventory.hold(order=order, line=line, pool=pools[key], quantity=qty * offer.units.get(key, 1),
-                                     expires_at=expires_at)
-                      for key in {**offer.pools, **offer.limits} if not (key in limits and limits[key].per_order)]
-            holds += [inventory.hold(order=order, line=line, pool=pools[key], quantity=1, expires_at=expires_at)
-                      for key in offer.limits if limits[key].per_order and key not in once and not once.add(key)]
-        inventory.save_holds(holds)
-        recompute_totals(order)
-        announce([(o.kind, o.item_id, list(o.pools)) for o, _, _ in offers])
-        stock_snapshot.remember_on_commit(pools, {k: n - need[k] for k, n in left.items()}, soonest, now,
-                                          new_holds_expire=expires_at)
-    return order
+        refused = False
+        for claim in claims:
+            refusal = _refusal(claim, left)
+            if refusal is not None:
+                outcomes.append(refusal)
+                refused = True
+                continue
+            expires_at = now + timedelta(seconds=claim.hold_seconds
+                                         or holdlimits.hold_seconds(pools, held, claim.need))
+            order, lines, holds = _order_rows(claim, pools, expires_at)
+            for key, qty in claim.need.items():
+                left[key] -= qty
+                held[pools[key].pk] = held.get(pools[key].pk, 0) + qty
+            new_orders.append(order)
+            new_lines += lines
+            new_holds += holds
+            expiries.append(expires_at)
+            outcomes.append(order)
+        if new_orders:
+            Order.objects.bulk_create(new_orders)
+            OrderLine.objects.bulk_create(new_lines)
+            inventory.save_holds(new_holds)
+            announce(list({(o.kind, o.item_id): (o.kind, o.item_id, list(o.pools))
+                           for claim in claims for o, _, _ in claim.offers}.values()))
+            stock_snapshot.remember_on_commit(pools, left, soonest, now, new_holds_expire=min(expiries))
+        elif refused:
+            stock_snapshot.remember_now(pools, left, soonest, now)  # nothing changed: what the lock saw
+    return outcomes
+
+
+def _outcome(outcome):
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def _refusal(claim: Claim, left: dict[str, int]) -> Conflict | None:
+    for key, qty in sorted(claim.need.items()):
+        if left[key] < qty and key in claim.limits:
+            limit = claim.limits[key]
+            detail = limit.detail or gettext("That is over the limit per person ({left} more allowed).")
+            return Conflict(detail.format(left=left[key]), code=limit.code, available=left[key])
+        if left[key] < qty:
+            return Conflict(gettext("Sold out: not enough left for this quantity."), code="sold_out",
+                            available=left[key])
+    return None
+
+
+def _order_rows(claim: Claim, pools: dict, expires_at) -> tuple[Order, list[OrderLine], list]:
+    """The unsaved order, lines and holds of an accepted claim."""
+    order = Order(creator_id=claim.creator_id, buyer=claim.buyer, email=claim.email, currency=claim.currency,
+                  expires_at=expires_at)
+    lines, holds, once = [], [], set()  # once: per-order limits already held by an earlier line
+    limits = claim.limits
+    for position, (offer, qty, options) in enumerate(claim.offers):
+        line = OrderLine(order=order, kind=offer.kind, item_id=offer.item_id, description=offer.description[:255],
+                         options=options, unit_price=offer.unit_price,
+                         list_price=offer.list_price if offer.list_price is not None else offer.unit_price,
+                         quantity=qty, total=offer.unit_price * qty, position=position)
+        lines.append(line)
+        holds += [inventory.hold(order=order, line=line, pool=pools[key], quantity=qty * offer.units.get(key, 1),
+                                 expires_at=expires_at)
+                  for key in {**offer.pools, **offer.limits} if not (key in limits and limits[key].per_order)]
+        holds += [inventory.hold(order=order, line=line, pool=pools[key], quantity=1, expires_at=expires_at)
+                  for key in offer.limits if limits[key].per_order and key not in once and not once.add(key)]
+    add_up(order, lines)
+    return order, lines, holds
+
+
+def _release_connection() -> None:
+    """A claim waiting for another thread's batch gives its database connection back to the pool."""
+    transaction.get_connection().close()
+
+
+# Reservations of this process that arrive together are written together (commerce/group_commit.py).
+BATCHES = GroupCommit(take_stock, max_batch=lambda: settings.RESERVE_BATCH_MAX, on_wait=_release_connection)
 
 
 def _is_email(value: str) -> bool:
@@ -172,12 +258,15 @@ def _active_holds(pools, now) -> dict[int, int]:
     return inventory.active_holds(pools, now)
 
 
-def recompute_totals(order: Order) -> None:
-    """The one place an order's money is added up."""
-    lines = list(order.lines.all())
+def add_up(order: Order, lines) -> None:
+    """The one place an order's money is added up (from its lines; not saved)."""
     order.subtotal = sum((ln.list_price * ln.quantity for ln in lines), Decimal("0"))
     order.total = sum((ln.total for ln in lines), Decimal("0"))
     order.discount = order.subtotal - order.total
+
+
+def recompute_totals(order: Order) -> None:
+    add_up(order, list(order.lines.all()))
     order.save(update_fields=["subtotal", "total", "discount"])
 
 

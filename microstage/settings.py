@@ -115,6 +115,9 @@ if DB_POOL_MAX > 0 and DATABASES["default"]["ENGINE"].endswith("postgresql"):
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("MICROSTAGE_DB_CONN_MAX_AGE", default=0))
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# HTTP requests one web process works on at once (microstage/admission.py); the rest queue in order.
+# Default: one per pooled database connection. 0 turns the limit off.
+REQUEST_SLOTS = env.int("MICROSTAGE_REQUEST_SLOTS", default=DB_POOL_MAX if DB_POOL_MAX > 0 else 0)
 DATABASES["default"].setdefault("TEST", {})
 if env.str("MICROSTAGE_TEST_DB_NAME", default=""):
     DATABASES["default"]["TEST"]["NAME"] = env.str("MICROSTAGE_TEST_DB_NAME")
@@ -342,6 +345,9 @@ RUSH_AVAILABILITY_PERCENT = env.int("MICROSTAGE_RUSH_AVAILABILITY_PERCENT", defa
 # How long a "sold out" seen under a pool's lock may refuse later requests without the lock
 # (commerce/stock_snapshot.py); 0 turns the snapshots off.
 STOCK_SNAPSHOT_SECONDS = env.float("MICROSTAGE_STOCK_SNAPSHOT_SECONDS", default=1.0)
+# Reservations one web process receives at the same moment take their stock in one transaction (one
+# lock wait and one commit for all; commerce/group_commit.py): at most this many at once; 1 turns it off.
+RESERVE_BATCH_MAX = env.int("MICROSTAGE_RESERVE_BATCH_MAX", default=100)
 # Checkout risk (risk/services.py): scores 0-100; at REVIEW a paid order waits for staff, at REFUSE
 # checkout answers 409 risk_refused. X-Forwarded-For is trusted only behind a proxy of ours.
 RISK_REVIEW_THRESHOLD = env.int("MICROSTAGE_RISK_REVIEW_THRESHOLD", default=70)

@@ -58,7 +58,7 @@ class OrderListView(APIView):
                       for ln in data["lines"]],
             buyer=request.user, email=data.get("email") or "",
             variant_prices=getattr(request, "variant_prices", None))  # the visitor's experiment prices
-        order, _ = _order(request.user, order.pk)
+        order = selectors.with_lines(order)  # the buyer's own new order, answered from the rows in hand
         return Response(s.OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
 

@@ -3,13 +3,19 @@
 As in pretix's concurrency tests, the same scenario is run twice: with the row lock (exactly the
 stock is taken, everyone else gets a clean `sold_out`) and with the lock patched away (overselling
 happens) — so a pass means the lock works, not that the race never happened to occur.
+
+Every scenario runs in two shapes: each reservation alone in its own transaction (batching off), and
+batched as two web processes batch them (commerce/group_commit.py: the threads spread over two
+batchers, whose transactions meet only at the database's row lock).
 """
+import itertools
 import time
 from collections import Counter
 
 import pytest
 
 from commerce import services
+from commerce.group_commit import GroupCommit
 from commerce.models import Order
 from commerce.models.inventory import Hold, Inventory
 from microstage.errors import Conflict
@@ -34,6 +40,32 @@ def slow_count(monkeypatch):
         return result
 
     monkeypatch.setattr(services, "_active_holds", slow)
+
+
+class TwoProcesses:
+    """The batchers of two web processes; each claim goes to one of them in turn."""
+
+    def __init__(self):
+        self.sides = [GroupCommit(services.take_stock, max_batch=lambda: 100) for _ in range(2)]
+        self._turn = itertools.count()
+
+    def submit(self, claim):
+        return self.sides[next(self._turn) % 2].submit(claim)
+
+    @property
+    def batches(self) -> int:
+        return sum(side.batches for side in self.sides)
+
+
+@pytest.fixture(autouse=True, params=["alone", "batched"])
+def shape(request, settings, monkeypatch):
+    if request.param == "alone":
+        settings.RESERVE_BATCH_MAX = 1
+        return None
+    settings.RESERVE_BATCH_MAX = 100
+    batchers = TwoProcesses()
+    monkeypatch.setattr(services, "BATCHES", batchers)
+    return batchers
 
 
 @pytest.fixture
@@ -133,3 +165,16 @@ def test_without_the_lock_the_same_rush_oversells(catalog, slow_count, no_lock):
     assert oversold, "five unlocked rushes never oversold: the race these tests guard against was not provoked"
     round_, units, _ = oversold[0]
     assert Hold.objects.filter(inventory__key=f"tier:nolock{round_}", status=Hold.Status.ACTIVE).count() > 2
+
+
+def test_a_rush_is_written_in_a_few_batches(catalog, slow_count, shape):
+    """Batched, the buyers who arrive while a batch is being written share the next one."""
+    if shape is None:
+        pytest.skip("batching is off in this shape")
+    item = catalog.add("batched", {"tier:batched": 10})
+    orders, errors = rush([item] * BUYERS)
+    assert len(orders) == 10 and len(errors) == BUYERS - 10
+    assert_clean_sold_out(errors)
+    assert taken("tier:batched") == 10
+    assert shape.batches < BUYERS // 2, shape.batches
+    assert sorted(o.total for o in orders) == [o.lines.get().total for o in orders]  # each its own order
