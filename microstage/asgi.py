@@ -10,6 +10,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402  (needs
 from django.utils.module_loading import import_string  # noqa: E402
 
 from microstage.websocket_auth import TokenOrSessionAuth  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from microstage.admission import Admission  # noqa: E402
 from microstage.health_asgi import HealthFastPath  # noqa: E402
 
 # The platform knows no app above it: websocket routes are looked up by name (streaming adds them).
@@ -19,7 +22,8 @@ except ImportError:
     websocket_urlpatterns = []
 
 application = ProtocolTypeRouter({
-    "http": HealthFastPath(django_asgi_app),  # /healthz before Django's middleware and sync thread
+    # /healthz before Django's middleware and sync thread; everything else takes a slot in turn.
+    "http": HealthFastPath(Admission(django_asgi_app, settings.REQUEST_SLOTS)),
     # `?token=` clients with or without an Origin; session cookies only from an allowed Origin.
     "websocket": TokenOrSessionAuth(URLRouter(websocket_urlpatterns)),
 })
