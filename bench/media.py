@@ -13,7 +13,8 @@ and a 200 MB file sits in a temporary MEDIA_ROOT; a playback token is signed for
   segment files from the same nginx directly (a static location of the bench's nginx only, no
   Django), in the same run; so the ratio is what the token check and the Python request cycle add
   on top of moving the bytes. GET /api/v1/ping under the same viewer pattern is a second reference
-  (in the notes).
+  (in the notes), and so is the uvicorn processes' CPU time per segment request (user + system,
+  from /proc), which the machine's load does not move the way it moves a p99.
 - `media_download_rss_growth_mb`: the 200 MB file fetched (a) through nginx (X-Accel-Redirect) and
   (b) straight from a uvicorn running MICROSTAGE_MEDIA_ACCEL=off (async chunked stream); the web
   processes' summed RSS is sampled every 20 ms during the download; the figure is the worse (b)
@@ -153,6 +154,19 @@ def rss_mb(pids: list[int]) -> float:
     return total / 1024
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def download_growth(web: Web, url: str) -> tuple[float, int]:
     pids = web.web_pids()
     before, peak = rss_mb(pids), 0.0
@@ -242,7 +256,9 @@ def run(duration: float = 20.0, n: int = 300) -> dict:
             # caches, nginx opens its upstream connections; then the three phases, same viewers.
             viewers([*segs, *direct_segs, "/api/v1/ping"], n, WARMUP_SECONDS, web.port)
             static = viewers(direct_segs, n, duration, web.port)
+            cpu0 = cpu_seconds(web.web_pids())
             seg = viewers(segs, n, duration, web.port)
+            seg_cpu_ms = (cpu_seconds(web.web_pids()) - cpu0) * 1000 / max(1, len(seg["lat"]))
             ping = viewers(["/api/v1/ping"], n, duration, web.port)
             nginx_growth, got_a = download_growth(web, f"http://{HOST}:{web.port}{base}/big.mp4")
         finally:
@@ -265,7 +281,8 @@ def run(duration: float = 20.0, n: int = 300) -> dict:
             "value": round(p99_seg, 1), "unit": "ms", "baseline": round(p99_static, 1),
             "ratio": round(p99_seg / p99_static, 2),
             "notes": f"p99 of fetching a 700 KB 2 s segment (token check in Django, bytes by nginx): "
-                     f"{len(seg['lat'])} fetches, {seg['errors']} errors, p50 {pct(seg['lat'], 50):.1f} ms. Baseline: "
+                     f"{len(seg['lat'])} fetches, {seg['errors']} errors, p50 {pct(seg['lat'], 50):.1f} ms; "
+                     f"the uvicorn processes spent {seg_cpu_ms:.2f} ms of CPU per segment request. Baseline: "
                      f"the same segment files from the same nginx as static files, no Django "
                      f"({len(static['lat'])} fetches, {static['errors']} errors, p50 {pct(static['lat'], 50):.1f} ms). "
                      f"Second reference: GET /api/v1/ping under the same viewer pattern, p99 {p99_ping:.1f} ms "
