@@ -9,8 +9,12 @@ and a 200 MB file sits in a temporary MEDIA_ROOT; a playback token is signed for
 
 - `hls_segment_p99_ms`: 300 simulated viewers (one aiohttp load process, its own connection each)
   fetch the next segment every 2 s for `--duration` s, as players of a live stream do, through the
-  token check; p99 of the whole fetch (body read). Baseline: the same 300 viewers fetching
-  GET /api/v1/ping in the same run.
+  token check; p99 of the whole fetch (body read). Baseline: the same 300 viewers fetching the same
+  segment files from the same nginx directly (a static location of the bench's nginx only, no
+  Django), in the same run; so the ratio is what the token check and the Python request cycle add
+  on top of moving the bytes. GET /api/v1/ping under the same viewer pattern is a second reference
+  (in the notes), and so is the uvicorn processes' CPU time per segment request (user + system,
+  from /proc), which the machine's load does not move the way it moves a p99.
 - `media_download_rss_growth_mb`: the 200 MB file fetched (a) through nginx (X-Accel-Redirect) and
   (b) straight from a uvicorn running MICROSTAGE_MEDIA_ACCEL=off (async chunked stream); the web
   processes' summed RSS is sampled every 20 ms during the download; the figure is the worse (b)
@@ -38,6 +42,7 @@ RESULTS = Path(__file__).resolve().parent / "results.json"
 HOST = "127.0.0.1"
 SEGMENT_BYTES = 700 * 1024
 BIG_BYTES = 200 * 1024 * 1024
+WARMUP_SECONDS = 4.0
 
 
 def free_port() -> int:
@@ -74,7 +79,23 @@ def prepare(media_root: Path) -> dict:
             fh.write(chunk)
     Recording.objects.filter(pk=rec.pk).update(hls_prefix=prefix)
     token, _ = playback.make_token(event_id)
-    return {"base": f"/streaming/hls/{event_id}/{token}/{rec.pk}"}
+    return {"base": f"/streaming/hls/{event_id}/{token}/{rec.pk}", "direct": f"{DIRECT}{prefix}"}
+
+
+DIRECT = "/_bench_direct/"  # the bench's nginx only: MEDIA_ROOT served as static files, no Django
+
+
+def add_direct_location(conf: Path, media_root: Path) -> None:
+    """Give the bench's nginx a public static location over MEDIA_ROOT (the same-run baseline: the
+    same bytes, the same nginx, no token check). Never in a deployed config: media is only reachable
+    through Django's checks there."""
+    text = conf.read_text()
+    anchor = "        location /_media/ {"
+    assert anchor in text, "deploy/nginx-devweb.conf no longer has the /_media/ location"
+    block = (f"        location {DIRECT} {{\n            alias {str(media_root).rstrip('/')}/;\n"
+             f"            sendfile on;\n"
+             f"            add_header Access-Control-Allow-Origin \"*\" always;\n        }}\n\n")
+    conf.write_text(text.replace(anchor, block + anchor, 1))
 
 
 class Web:
@@ -93,6 +114,7 @@ class Web:
 
             conf = render_nginx_web(tmp / f"nginx-{self.port}", port=str(self.port),
                                     upstream_port=str(self.upstream), media_root=media_root)
+            add_direct_location(conf, media_root)
             nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
             self.procs.append(subprocess.Popen([nginx_bin, "-p", f"{conf.parent}/", "-e", str(conf.parent / "e.log"),
                                                 "-c", str(conf)], start_new_session=True))
@@ -130,6 +152,19 @@ def rss_mb(pids: list[int]) -> float:
         except (OSError, StopIteration):
             pass
     return total / 1024
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def download_growth(web: Web, url: str) -> tuple[float, int]:
@@ -200,6 +235,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 def run(duration: float = 20.0, n: int = 300) -> dict:
+    load_start = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="ms-bench-media-"))
     media_root = tmp / "media"
     media_root.mkdir()
@@ -213,10 +249,17 @@ def run(duration: float = 20.0, n: int = 300) -> dict:
                "MICROSTAGE_STATIC_MANIFEST": "false", "MICROSTAGE_MEDIA_ACCEL": "nginx"}
         base = prepared["base"]
         segs = [f"{base}/720p/seg_{k:05d}.ts" for k in range(10)]
+        direct_segs = [f"{prepared['direct']}/720p/seg_{k:05d}.ts" for k in range(10)]
         web = Web(env, workers=2, nginx=True, media_root=media_root, tmp=tmp)
         try:
-            ping = viewers(["/api/v1/ping"], n, duration, web.port)
+            # Warm-up (not counted): every process opens its database connection and fills its
+            # caches, nginx opens its upstream connections; then the three phases, same viewers.
+            viewers([*segs, *direct_segs, "/api/v1/ping"], n, WARMUP_SECONDS, web.port)
+            static = viewers(direct_segs, n, duration, web.port)
+            cpu0 = cpu_seconds(web.web_pids())
             seg = viewers(segs, n, duration, web.port)
+            seg_cpu_ms = (cpu_seconds(web.web_pids()) - cpu0) * 1000 / max(1, len(seg["lat"]))
+            ping = viewers(["/api/v1/ping"], n, duration, web.port)
             nginx_growth, got_a = download_growth(web, f"http://{HOST}:{web.port}{base}/big.mp4")
         finally:
             web.stop()
@@ -231,16 +274,21 @@ def run(duration: float = 20.0, n: int = 300) -> dict:
     load = os.getloadavg()[0]
     cond = (f"uvicorn --workers 2, debug off, behind nginx (/_media/ internal, X-Accel-Redirect); {n} viewers in "
             f"one aiohttp process, one GET every 2 s each for {duration:g} s; {os.cpu_count()} CPUs shared with "
-            f"other work, loadavg 1 min {load:.2f}")
-    p99_ping, p99_seg = pct(ping["lat"], 99), pct(seg["lat"], 99)
+            f"other work, loadavg 1 min {load_start:.2f} at the start, {load:.2f} at the end")
+    p99_ping, p99_static, p99_seg = pct(ping["lat"], 99), pct(static["lat"], 99), pct(seg["lat"], 99)
     return {
         "hls_segment_p99_ms": {
-            "value": round(p99_seg, 1), "unit": "ms", "baseline": round(p99_ping, 1),
-            "ratio": round(p99_seg / p99_ping, 2),
+            "value": round(p99_seg, 1), "unit": "ms", "baseline": round(p99_static, 1),
+            "ratio": round(p99_seg / p99_static, 2),
             "notes": f"p99 of fetching a 700 KB 2 s segment (token check in Django, bytes by nginx): "
-                     f"{len(seg['lat'])} fetches, {seg['errors']} errors, p50 {pct(seg['lat'], 50):.1f} ms. Baseline: "
-                     f"p99 of GET /api/v1/ping under the same viewer pattern ({len(ping['lat'])} fetches, "
-                     f"{ping['errors']} errors, p50 {pct(ping['lat'], 50):.1f} ms). {cond}."},
+                     f"{len(seg['lat'])} fetches, {seg['errors']} errors, p50 {pct(seg['lat'], 50):.1f} ms; "
+                     f"the uvicorn processes spent {seg_cpu_ms:.2f} ms of CPU per segment request. Baseline: "
+                     f"the same segment files from the same nginx as static files, no Django "
+                     f"({len(static['lat'])} fetches, {static['errors']} errors, p50 {pct(static['lat'], 50):.1f} ms). "
+                     f"Second reference: GET /api/v1/ping under the same viewer pattern, p99 {p99_ping:.1f} ms "
+                     f"(ratio {p99_seg / p99_ping:.2f}; {len(ping['lat'])} fetches, {ping['errors']} errors, "
+                     f"p50 {pct(ping['lat'], 50):.1f} ms). After a 4 s warm-up; order: static, segments, ping. "
+                     f"{cond}."},
         "media_download_rss_growth_mb": {
             "value": round(max(off_growth, nginx_growth), 1), "unit": "MB", "baseline": BIG_BYTES / 2**20,
             "ratio": round(max(off_growth, nginx_growth) / (BIG_BYTES / 2**20), 3),

@@ -23,7 +23,7 @@ from microstage.filesend import send_stored
 
 from .models import Clip, Recording
 from .playback import seconds_left
-from .selectors import CAPTIONS_FILE, private_test_subject
+from .selectors import CAPTIONS_FILE, hls_recording, private_test_subject
 
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
@@ -77,11 +77,11 @@ def _clean(path: str) -> str | None:
 
 @require_GET
 def hls_file(request, event_id: str, token: str, recording_id: str, path: str):
-    recording = (Recording.objects.filter(pk=recording_id, stream__event_id=event_id).exclude(hls_prefix="")
-                 .only("hls_prefix", "status", "source").first())
+    # Per segment: one HMAC and this lookup, which is a database read only once per
+    # HLS_LOOKUP_SECONDS per process (streaming.selectors.hls_recording).
+    recording = hls_recording(event_id, recording_id)
     # A private test ingest plays only with the team's own token (an attendee's event token never opens it).
-    subject = private_test_subject(event_id) if recording and recording.source == Recording.Source.TEST \
-        else event_id
+    subject = private_test_subject(event_id) if recording and recording.private_test else event_id
     left = seconds_left(subject, token)
     if left is None:
         return _refuse(403, _("This playback link has expired or is not valid. Reload the player."))
@@ -92,8 +92,7 @@ def hls_file(request, event_id: str, token: str, recording_id: str, path: str):
         stored = Recording.objects.filter(pk=recording_id).values_list("captions", flat=True).first()
         return _serve(request, stored, left, proxy=True) if stored else _refuse(404, "Not found.")
     is_playlist = rel.endswith(".m3u8")
-    live = recording.status == Recording.Status.RECORDING
-    max_age = min(left, LIVE_PLAYLIST_MAX_AGE) if (is_playlist and live) else left
+    max_age = min(left, LIVE_PLAYLIST_MAX_AGE) if (is_playlist and recording.live) else left
     name = f"{recording.hls_prefix.rstrip('/')}/{rel}"
     return _serve(request, name, max_age, proxy=is_playlist)
 

@@ -156,6 +156,60 @@ def private_test_preview(event: Event) -> dict | None:
             "created_at": rec.created_at}
 
 
+# --- the HLS file hot path
+# Every viewer fetches a playlist and a segment every couple of seconds, all with the same token
+# and recording id: the view checks the token (one HMAC) and needs the recording's hls_prefix,
+# status and source. That row is read once per HLS_LOOKUP_SECONDS per process and kept in this
+# process's memory (no database and no Redis round trip per segment). A change to it (a new
+# hls_prefix, a live recording finishing, a recording deleted or its renditions removed) is
+# therefore honoured by every process within HLS_LOOKUP_SECONDS. Only found recordings are kept:
+# an unknown or renditionless id asks the database every time, so a recording that just got its
+# renditions plays at once.
+
+HLS_LOOKUP_SECONDS = 5
+HLS_LOOKUP_MAX_ENTRIES = 5000  # bounded memory: the whole table is dropped when it is full
+
+
+@dataclass(frozen=True)
+class HlsRecording:
+    """What the HLS file view needs of a recording."""
+
+    hls_prefix: str
+    status: str
+    source: str
+
+    @property
+    def live(self) -> bool:
+        return self.status == Recording.Status.RECORDING
+
+    @property
+    def private_test(self) -> bool:
+        return self.source == Recording.Source.TEST
+
+
+_hls_lookups: dict[tuple[str, str], tuple[float, HlsRecording]] = {}
+
+
+def hls_recording(event_id: str, recording_id: str) -> HlsRecording | None:
+    """Recording `recording_id` of event `event_id` if it has HLS renditions, else None; read from
+    the database at most once per HLS_LOOKUP_SECONDS per process (see above)."""
+    key = (event_id, recording_id)
+    now = time.monotonic()
+    hit = _hls_lookups.get(key)
+    if hit is not None and now - hit[0] < HLS_LOOKUP_SECONDS:
+        return hit[1]
+    row = (Recording.objects.filter(pk=recording_id, stream__event_id=event_id).exclude(hls_prefix="")
+           .values_list("hls_prefix", "status", "source").first())
+    if row is None:
+        _hls_lookups.pop(key, None)
+        return None
+    if len(_hls_lookups) >= HLS_LOOKUP_MAX_ENTRIES:
+        _hls_lookups.clear()
+    found = HlsRecording(*row)
+    _hls_lookups[key] = (now, found)
+    return found
+
+
 # --- clips
 
 def clips_of_event(event: Event) -> QuerySet[Clip]:
