@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from celery import current_app
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
@@ -76,6 +77,7 @@ ACTIVE = (P.PENDING, P.AUTHORIZED)
 DONE = (P.CAPTURED, P.RELEASED, P.DECLINED, P.CANCELLED)
 LOCK_SECONDS = 300
 SYNC_SETTLE_MAX = 200  # participants settled within the team's request (sandbox only); more are queued
+EMAIL_TASK = "groupbuys.send_group_buy_email"  # registered in groupbuys/tasks.py, queued by its name
 
 
 # --- pricing -------------------------------------------------------------------------------------
@@ -546,23 +548,27 @@ def _refund_quietly(payment_id: str) -> None:
 
 
 def _reprice(order: Order, unit: Decimal) -> None:
-    """The order's group-buy line at the final unit price; totals recomputed in the one place."""
-    for line in order.lines.filter(kind=KIND):
-        if line.unit_price != unit:
+    """The order's group-buy line at the final unit price; totals recomputed in the one place. The
+    lines are read once (order locked): repriced, added up and then delivered from that one read."""
+    prefetch_related_objects([order], "lines")
+    for line in order.lines.all():
+        if line.kind == KIND and line.unit_price != unit:
             line.unit_price, line.total = unit, unit * line.quantity
             line.save(update_fields=["unit_price", "total"])
     _recompute(order)
 
 
 def _email_on_commit(participant_id: str, what: str) -> None:
-    transaction.on_commit(lambda: _send_email(participant_id, what))
+    """Queued to the workers once the settlement commits (by the task's name: groupbuys/tasks.py), so
+    rendering and sending never take a settling thread's time or its database round trips."""
+    transaction.on_commit(lambda: _queue_email(participant_id, what))
 
 
-def _send_email(participant_id: str, what: str) -> None:
+def _queue_email(participant_id: str, what: str) -> None:
     try:
-        send_group_buy_email(participant_id, what)
-    except Exception:  # an email problem must not undo a settlement; logged for staff
-        log.exception("group-buy email %s for %s failed", what, participant_id)
+        current_app.send_task(EMAIL_TASK, args=[participant_id, what])
+    except Exception:  # the broker being away must not undo a settlement; logged for staff
+        log.exception("group-buy email %s for %s could not be queued", what, participant_id)
 
 
 def send_group_buy_email(participant_id: str, what: str) -> None:
