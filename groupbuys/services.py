@@ -93,10 +93,14 @@ def offer_price(gb: GroupBuy, variant_prices=None) -> Decimal:
     return min(list_price(gb), overrides.price(KIND, gb.pk, list_price(gb), variant_prices))
 
 
-def charged_unit(gb: GroupBuy, participant: GroupBuyParticipant) -> Decimal:
-    """The group's final price, never above what the participant's join authorised per unit."""
-    authorised = (OrderLine.objects.filter(order_id=participant.order_id, kind=KIND, item_id=gb.pk)
-                  .values_list("list_price", flat=True).first())
+def charged_unit(gb: GroupBuy, participant: GroupBuyParticipant, lines=None) -> Decimal:
+    """The group's final price, never above what the participant's join authorised per unit (from its
+    order's `lines` when they were read already)."""
+    if lines is None:
+        authorised = (OrderLine.objects.filter(order_id=participant.order_id, kind=KIND, item_id=gb.pk)
+                      .values_list("list_price", flat=True).first())
+    else:
+        authorised = next((ln.list_price for ln in lines if ln.kind == KIND and ln.item_id == gb.pk), None)
     return gb.final_price if authorised is None else min(gb.final_price, authorised)
 
 
@@ -479,14 +483,15 @@ def on_payment_paid(payment: Payment) -> None:
             transaction.on_commit(lambda: _refund_quietly(payment.pk))
         return
     gb = participant.group_buy
+    order = lock_order(participant.order_id)  # after the participant: the lock order holds
+    prefetch_related_objects([order], "lines")  # read once: priced, repriced, added up, delivered
     amount = payment.captured_amount
-    unit = (charged_unit(gb, participant) if gb.final_price is not None
+    unit = (charged_unit(gb, participant, order.lines.all()) if gb.final_price is not None
             else (amount / participant.quantity).quantize(Decimal("0.01")))
     participant.status, participant.payment, participant.charged_amount = P.CAPTURED, payment, amount
     participant.outcome = f"Charged {amount} {payment.currency} ({participant.quantity} × {unit})."[:255]
     participant.settled_at = timezone.now()
     participant.save(update_fields=["status", "payment", "charged_amount", "outcome", "settled_at"])
-    order = lock_order(participant.order_id)
     _reprice(order, unit)
     if order.status in Order.OPEN or order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED):
         order.payment = payment
