@@ -474,7 +474,10 @@ def on_payment_paid(payment: Payment) -> None:
     """A capture (or off-session charge) went through: the participant is charged, the order paid."""
     from commerce.services import lock_order, mark_paid
 
-    participant = _participant_for(payment)
+    # Only the participant's row is locked (FOR UPDATE OF): its group-buy was decided before any capture
+    # and is only read here, so participants settled at once never wait on the group-buy's row.
+    participant = (GroupBuyParticipant.objects.select_for_update(of=("self",)).select_related("group_buy")
+                   .filter(pk=payment.reference).first())
     if participant is None:
         return
     if participant.status == P.CAPTURED:

@@ -66,6 +66,9 @@ def test_one_participant_within_the_statement_budget(django_capture_on_commit_ca
     reads = [s for s in sql if s.startswith("SELECT") and 'FROM "commerce_orderline"' in s
              and "list_price\" AS" not in s]
     assert len(reads) <= 2, "\n".join(reads)  # the paid order's read, and the confirmation email's own
+    # Settling one participant never locks the group-buy's row (the other settling threads would wait on it).
+    locks = [s for s in sql if " FOR UPDATE" in s and 'JOIN "commerce_groupbuy"' in s]
+    assert locks and all('FOR UPDATE OF "commerce_groupbuyparticipant"' in s for s in locks), locks
     # ...and the ledger's sale and fee are one INSERT, with no read of their keys first.
     ledger = [s for s in sql if '"commerce_ledgerentry"' in s]
     assert len(ledger) == 1 and ledger[0].startswith("INSERT"), ledger
