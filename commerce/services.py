@@ -474,12 +474,21 @@ def mark_paid(order: Order, payment: Payment | None) -> None:
 
 def deliver_paid_order(order: Order) -> None:
     """Once per paid order (order locked): each line's app delivers (tickets, downloads, passes…) and
-    the order_paid receivers book it (ledger, loyalty points, analytics); then the confirmation."""
-    for line in order.lines.all():
-        sellable = sellables.get(line.kind)
-        if sellable and sellable.on_paid:
-            sellable.on_paid(line)
-    order_paid.send(sender=Order, order=order)
+    the order_paid receivers book it (ledger, loyalty points, analytics); then the confirmation.
+
+    The lines are read once here for the apps and every receiver (`order.lines.all()`), and
+    forgotten afterwards so a later change to them is read afresh."""
+    from django.db.models import prefetch_related_objects  # here: the imports above are reserve()'s side
+
+    prefetch_related_objects([order], "lines")
+    try:
+        for line in order.lines.all():
+            sellable = sellables.get(line.kind)
+            if sellable and sellable.on_paid:
+                sellable.on_paid(line)
+        order_paid.send(sender=Order, order=order)
+    finally:
+        order._prefetched_objects_cache.pop("lines", None)
     transaction.on_commit(lambda: _send_order_email(order.pk, "paid"))
 
 

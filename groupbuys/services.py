@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from celery import current_app
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
@@ -76,6 +77,7 @@ ACTIVE = (P.PENDING, P.AUTHORIZED)
 DONE = (P.CAPTURED, P.RELEASED, P.DECLINED, P.CANCELLED)
 LOCK_SECONDS = 300
 SYNC_SETTLE_MAX = 200  # participants settled within the team's request (sandbox only); more are queued
+EMAIL_TASK = "groupbuys.send_group_buy_email"  # registered in groupbuys/tasks.py, queued by its name
 
 
 # --- pricing -------------------------------------------------------------------------------------
@@ -91,10 +93,14 @@ def offer_price(gb: GroupBuy, variant_prices=None) -> Decimal:
     return min(list_price(gb), overrides.price(KIND, gb.pk, list_price(gb), variant_prices))
 
 
-def charged_unit(gb: GroupBuy, participant: GroupBuyParticipant) -> Decimal:
-    """The group's final price, never above what the participant's join authorised per unit."""
-    authorised = (OrderLine.objects.filter(order_id=participant.order_id, kind=KIND, item_id=gb.pk)
-                  .values_list("list_price", flat=True).first())
+def charged_unit(gb: GroupBuy, participant: GroupBuyParticipant, lines=None) -> Decimal:
+    """The group's final price, never above what the participant's join authorised per unit (from its
+    order's `lines` when they were read already)."""
+    if lines is None:
+        authorised = (OrderLine.objects.filter(order_id=participant.order_id, kind=KIND, item_id=gb.pk)
+                      .values_list("list_price", flat=True).first())
+    else:
+        authorised = next((ln.list_price for ln in lines if ln.kind == KIND and ln.item_id == gb.pk), None)
     return gb.final_price if authorised is None else min(gb.final_price, authorised)
 
 
@@ -468,7 +474,10 @@ def on_payment_paid(payment: Payment) -> None:
     """A capture (or off-session charge) went through: the participant is charged, the order paid."""
     from commerce.services import lock_order, mark_paid
 
-    participant = _participant_for(payment)
+    # Only the participant's row is locked (FOR UPDATE OF): its group-buy was decided before any capture
+    # and is only read here, so participants settled at once never wait on the group-buy's row.
+    participant = (GroupBuyParticipant.objects.select_for_update(of=("self",)).select_related("group_buy")
+                   .filter(pk=payment.reference).first())
     if participant is None:
         return
     if participant.status == P.CAPTURED:
@@ -477,14 +486,15 @@ def on_payment_paid(payment: Payment) -> None:
             transaction.on_commit(lambda: _refund_quietly(payment.pk))
         return
     gb = participant.group_buy
+    order = lock_order(participant.order_id)  # after the participant: the lock order holds
+    prefetch_related_objects([order], "lines")  # read once: priced, repriced, added up, delivered
     amount = payment.captured_amount
-    unit = (charged_unit(gb, participant) if gb.final_price is not None
+    unit = (charged_unit(gb, participant, order.lines.all()) if gb.final_price is not None
             else (amount / participant.quantity).quantize(Decimal("0.01")))
     participant.status, participant.payment, participant.charged_amount = P.CAPTURED, payment, amount
     participant.outcome = f"Charged {amount} {payment.currency} ({participant.quantity} × {unit})."[:255]
     participant.settled_at = timezone.now()
     participant.save(update_fields=["status", "payment", "charged_amount", "outcome", "settled_at"])
-    order = lock_order(participant.order_id)
     _reprice(order, unit)
     if order.status in Order.OPEN or order.status in (Order.Status.CANCELLED, Order.Status.EXPIRED):
         order.payment = payment
@@ -546,23 +556,27 @@ def _refund_quietly(payment_id: str) -> None:
 
 
 def _reprice(order: Order, unit: Decimal) -> None:
-    """The order's group-buy line at the final unit price; totals recomputed in the one place."""
-    for line in order.lines.filter(kind=KIND):
-        if line.unit_price != unit:
+    """The order's group-buy line at the final unit price; totals recomputed in the one place. The
+    lines are read once (order locked): repriced, added up and then delivered from that one read."""
+    prefetch_related_objects([order], "lines")
+    for line in order.lines.all():
+        if line.kind == KIND and line.unit_price != unit:
             line.unit_price, line.total = unit, unit * line.quantity
             line.save(update_fields=["unit_price", "total"])
     _recompute(order)
 
 
 def _email_on_commit(participant_id: str, what: str) -> None:
-    transaction.on_commit(lambda: _send_email(participant_id, what))
+    """Queued to the workers once the settlement commits (by the task's name: groupbuys/tasks.py), so
+    rendering and sending never take a settling thread's time or its database round trips."""
+    transaction.on_commit(lambda: _queue_email(participant_id, what))
 
 
-def _send_email(participant_id: str, what: str) -> None:
+def _queue_email(participant_id: str, what: str) -> None:
     try:
-        send_group_buy_email(participant_id, what)
-    except Exception:  # an email problem must not undo a settlement; logged for staff
-        log.exception("group-buy email %s for %s failed", what, participant_id)
+        current_app.send_task(EMAIL_TASK, args=[participant_id, what])
+    except Exception:  # the broker being away must not undo a settlement; logged for staff
+        log.exception("group-buy email %s for %s could not be queued", what, participant_id)
 
 
 def send_group_buy_email(participant_id: str, what: str) -> None:

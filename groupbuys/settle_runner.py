@@ -1,10 +1,11 @@
 """Settling many group-buy participants fast while keeping the payment provider's rate limit.
 
-Profile (bench/settlement.py, 5,000 participants, sandbox): one participant is ~55 SQL statements in
-five short transactions (the capture, the order marked paid with its receivers: ledger, loyalty
-points, referrals), and the time is the database round trips, not Python. Participants are
-independent (each has its own cache lock, Payment row lock and order), so they are settled by a few
-threads, each with its own database connection, which overlaps those round trips.
+Profile (bench/settlement.py, sandbox): one participant is ~34 SQL statements in one transaction (the
+capture and its event row, the participant and its order repriced and marked paid, the order_paid
+receivers: ledger, loyalty points, referrals, stock, waitlist); its outcome email is queued to the
+workers once that commits. The rest of the time is Django building those statements. Participants
+are independent (each has its own cache lock, Payment row lock and order), so they are settled by a
+few threads, each with its own database connection, which overlaps the round trips.
 
 The provider's request rate is a setting (`PROVIDER_RATE_LIMIT`: Stripe allows 25 requests/s in test
 mode and 100/s live; 0 = no limit, the sandbox). Every participant settled takes one slot of a

@@ -63,3 +63,12 @@ def settle_group_buy_batch(self, group_buy_id: str, participant_ids: list[str]) 
     if done.rate_limited:
         raise self.retry(countdown=min(300, 2 ** self.request.retries * 5))
     return done.settled
+
+
+@shared_task(name="groupbuys.send_group_buy_email", ignore_result=True)
+def send_group_buy_email(participant_id: str, what: str) -> None:
+    """A participant's outcome email, queued by settlement once its transaction committed
+    (groupbuys.services.EMAIL_TASK)."""
+    from . import services as groupbuys
+
+    groupbuys.send_group_buy_email(participant_id, what)

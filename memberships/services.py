@@ -38,9 +38,18 @@ ATTENDANCE_POINTS = 50
 # --- loyalty ledger ---------------------------------------------------------------------------
 
 def _account(user, creator_id: str, *, lock: bool) -> LoyaltyAccount:
-    LoyaltyAccount.objects.get_or_create(user=user, creator_id=creator_id)
+    """The fan's account with the creator (row-locked with `lock`), made on first use: one query when it
+    exists; a new one is held by our own insert until the transaction ends, so it needs no second read."""
     qs = LoyaltyAccount.objects.filter(user=user, creator_id=creator_id)
-    return (qs.select_for_update() if lock else qs).get()
+    qs = qs.select_for_update() if lock else qs
+    account = qs.first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return LoyaltyAccount.objects.create(user=user, creator_id=creator_id)
+    except IntegrityError:  # made meanwhile by another transaction (it waited for that one to commit)
+        return qs.get()
 
 
 def award(*, user, creator_id: str, points: int, reason: str, key: str, note: str = "") -> LoyaltyEntry | None:

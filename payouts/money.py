@@ -154,14 +154,16 @@ def record_sale(sender=None, *, order: Order, **kwargs) -> None:
     # A destination charge: the provider kept exactly the application fee we asked for.
     fee = Decimal(meta["application_fee"]) if meta.get("transfer_destination") else platform_fee(order.total)
     available_at = settles_at(order)
-    _append(creator_id=order.creator_id, kind=Kind.SALE, amount=order.total, currency=order.currency,
-            key=f"sale:{order.pk}", order=order, available_at=available_at,
-            note=f"Sent to {meta['transfer_destination']} by Stripe Connect (destination charge)"
-            if meta.get("transfer_destination") else "")
+    entries = [LedgerEntry(creator_id=order.creator_id, kind=Kind.SALE, amount=order.total, currency=order.currency,
+                           key=f"sale:{order.pk}", order=order, available_at=available_at,
+                           note=f"Sent to {meta['transfer_destination']} by Stripe Connect (destination charge)"
+                           if meta.get("transfer_destination") else "")]
     if fee:
-        _append(creator_id=order.creator_id, kind=Kind.FEE, amount=-fee, currency=order.currency,
-                key=f"fee:{order.pk}", order=order, note=f"{settings.PLATFORM_FEE_PERCENT}% platform fee",
-                available_at=available_at)
+        entries.append(LedgerEntry(creator_id=order.creator_id, kind=Kind.FEE, amount=-fee, currency=order.currency,
+                                   key=f"fee:{order.pk}", order=order, available_at=available_at,
+                                   note=f"{settings.PLATFORM_FEE_PERCENT}% platform fee"))
+    # One INSERT for both; the unique keys keep each entry once (ON CONFLICT DO NOTHING), as `_append` does.
+    LedgerEntry.objects.bulk_create(entries, ignore_conflicts=True)
 
 
 def record_refund(sender=None, *, order: Order, amount: Decimal, **kwargs) -> None:
