@@ -26,6 +26,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -217,6 +218,26 @@ def production_env(env: dict) -> dict:
             "MICROSTAGE_HSTS_SECONDS": "0", "MICROSTAGE_STATIC_MANIFEST": "false",
             "MICROSTAGE_STATIC_FROM_FINDERS": "true",
             "MICROSTAGE_PAYMENTS_PROVIDER": env.get("MICROSTAGE_PAYMENTS_PROVIDER", "sandbox")}
+
+
+@contextmanager
+def production_server(env: dict, port: int, workers: int = 2):
+    """deploy/Procfile's shape on loopback: uvicorn --workers `workers` with production_env(env) (debug
+    off), and one Celery worker + beat. Yields the Server (its log is readable until the block ends);
+    everything started is stopped on the way out, whatever happened."""
+    prod = production_env(env)
+    server = Server(prod, port, workers=workers)
+    worker = Celery(prod)
+    try:
+        log("starting one Celery worker and beat")
+        worker.start()
+        log(f"starting uvicorn on {HOST}:{port} ({workers} workers, debug off)")
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        worker.stop()
+        Path(server.log.name).unlink(missing_ok=True)
 
 
 def load(port: int, path: str, args) -> dict:
@@ -484,7 +505,6 @@ def run_web(args, env: dict, port: int, selected: set, results: dict) -> tuple[i
     the production shape: deploy/Procfile's web (uvicorn, 2 workers, debug off) and one Celery worker + beat."""
     log("query counts (in-process)")
     queries = query_counts()
-    prod = production_env(env)
     tokens_file = Path(tempfile.mkstemp(prefix="ms-bench-rush-", suffix=".json")[1])
     prepared = None
     if "rush" in selected:
@@ -496,33 +516,25 @@ def run_web(args, env: dict, port: int, selected: set, results: dict) -> tuple[i
         prepared = prepare(args.rush_buyers, args.rush_stock, tokens_file, rounds=n_tiers)
 
     load_before = os.getloadavg()
-    server = Server(prod, port, workers=args.web_workers)
-    worker = Celery(prod)
     landing = rounds = None
     try:
-        log("starting one Celery worker and beat")
-        worker.start()
-        log(f"starting uvicorn on {HOST}:{port} ({args.web_workers} workers, debug off)")
-        server.start()
-        log(f"load: GET {PING_PATH}  ({args.concurrency} connections, {args.warmup:g}+{args.duration:g} s)")
-        ping = load(port, PING_PATH, args)
-        if "http" in selected:
-            log(f"load: GET {LANDING_PATH}  ({args.concurrency} connections, {args.warmup:g}+{args.duration:g} s)")
-            landing = load(port, LANDING_PATH, args)
-        if prepared:
-            rounds = []
-            for n, tier in enumerate(prepared["tiers"]):
-                side = "" if n == 0 else (PING_PATH if n % 2 else HEALTHZ_PATH)
-                log(f"ticket rush {'warm-up' if n == 0 else n}: {args.rush_buyers} buyers, {args.rush_in_flight} "
-                    f"in flight, {args.rush_stock} tickets{', side load ' + side if side else ''}")
-                r = rush_load(port, tier, tokens_file, args.rush_in_flight, side)
-                if n:
-                    rounds.append(r)
-        errors = server_errors(Path(server.log.name).read_text(errors="replace"))
+        with production_server(env, port, args.web_workers) as server:
+            log(f"load: GET {PING_PATH}  ({args.concurrency} connections, {args.warmup:g}+{args.duration:g} s)")
+            ping = load(port, PING_PATH, args)
+            if "http" in selected:
+                log(f"load: GET {LANDING_PATH}  ({args.concurrency} connections, {args.warmup:g}+{args.duration:g} s)")
+                landing = load(port, LANDING_PATH, args)
+            if prepared:
+                rounds = []
+                for n, tier in enumerate(prepared["tiers"]):
+                    side = "" if n == 0 else (PING_PATH if n % 2 else HEALTHZ_PATH)
+                    log(f"ticket rush {'warm-up' if n == 0 else n}: {args.rush_buyers} buyers, {args.rush_in_flight} "
+                        f"in flight, {args.rush_stock} tickets{', side load ' + side if side else ''}")
+                    r = rush_load(port, tier, tokens_file, args.rush_in_flight, side)
+                    if n:
+                        rounds.append(r)
+            errors = server_errors(Path(server.log.name).read_text(errors="replace"))
     finally:
-        server.stop()
-        worker.stop()
-        Path(server.log.name).unlink(missing_ok=True)
         tokens_file.unlink(missing_ok=True)
     load_after = os.getloadavg()
     conditions = (

@@ -1,15 +1,19 @@
 """Chat fan-out: delivery latency of one chat message to many websocket clients, per channel layer.
 
 For each layer (channels_redis RedisChannelLayer "core", RedisPubSubChannelLayer "pubsub") the
-harness starts uvicorn as `make run` does with MICROSTAGE_CHANNEL_LAYER set, then runs separate
-load processes (this module, `receive` mode, aiohttp) that open `--clients` websockets to
-/ws/events/<id>/?watch=1 between them. When all are connected, a sender (the event's owner, by API
-token, in its own load process) sends `--messages` chat frames `{"type": "chat", "text":
-"bench:<seq>:<time_ns>"}` every `--interval` seconds. Each receiver records now - time_ns when the
+harness starts the production shape as deploy/Procfile runs it (bench/__main__.py's
+production_server: uvicorn --workers 2, debug off, one Celery worker and beat) with
+MICROSTAGE_CHANNEL_LAYER set, then runs separate load processes (this module, `receive` mode,
+aiohttp) that open `--clients` websockets to /ws/events/<id>/?watch=1 between them. When all
+are connected, a sender (the event's owner, by API token, in its own load process) sends
+`--messages` chat frames `{"type": "chat", "text": "bench:<seq>:<time_ns>"}` every `--interval`
+seconds. Each receiver records now - time_ns when the
 message arrives (late ones too: it waits until it has them all, or 10 s pass with nothing new):
 the latency through the whole path (websocket in, consumer, service writes the row, layer
 group_send on commit, every web process's relay, websocket out). All processes share one clock
-(same machine).
+(same machine). The clients connect to the one port the uvicorn master listens on, and the kernel
+hands each connection to whichever worker accepts it first, as in production; how many landed in
+each worker (ss -tnp) is in the notes.
 
 The baseline, measured in the same run: raw Redis PUBLISH to one SUBSCRIBEd client (redis.asyncio,
 same Redis server, same message rate) - what any delivery through Redis costs at least.
@@ -24,9 +28,11 @@ import asyncio
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 LAYERS = ("core", "pubsub")
@@ -112,57 +118,63 @@ def redis_calls(redis_url: str) -> int:
         client.close()
 
 
+def connections_by_process(port: int) -> list[int]:
+    """How many established connections to `port` each server process holds (ss -tnp), largest first."""
+    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"], capture_output=True,
+                         text=True, check=True).stdout
+    counts = Counter(m.group(1) for line in out.splitlines() if (m := re.search(r"pid=(\d+)", line)))
+    return sorted(counts.values(), reverse=True)
+
+
 def measure_layer(layer: str, env: dict, port: int, prepared: dict, args, redis_url: str) -> dict:
-    """Start a server with `layer`, connect the clients, send, collect latencies; stop the server."""
-    from .__main__ import HOST, Server
+    """Start the production shape with `layer`, connect the clients, send, collect latencies; stop it."""
+    from .__main__ import HOST, production_server
 
     server_env = dict(env, MICROSTAGE_CHANNEL_LAYER=layer, MICROSTAGE_CHAT_RATE_LIMIT="1000000/10",
                       MICROSTAGE_PRESENCE_THROTTLE_SECONDS="2")
-    server = Server(server_env, port)
     procs: list[subprocess.Popen] = []
-    try:
-        server.start()
-        url = f"ws://{HOST}:{port}/ws/events/{prepared['event']}/"
-        per = [args.chat_clients // args.chat_procs + (1 if i < args.chat_clients % args.chat_procs else 0)
-               for i in range(args.chat_procs)]
-        for n in per:
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "bench.chat_fanout", "receive", url, "--clients", str(n),
-                 "--messages", str(args.chat_messages), "--origin", f"http://{HOST}:{port}"],
-                cwd=Path(__file__).resolve().parent.parent, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, text=True))
-        for proc in procs:  # each prints "ready <n>" once all its sockets are open
-            line = proc.stdout.readline()
-            if not line.startswith("ready"):
-                raise RuntimeError(f"receiver failed: {line!r} {proc.stderr.read()[-2000:]}")
-        time.sleep(3.0)  # let the join burst's presence broadcasts settle
-        calls_before = redis_calls(redis_url)
-        sender = subprocess.run(
-            [sys.executable, "-m", "bench.chat_fanout", "send", url + f"?token={prepared['token']}",
-             "--messages", str(args.chat_messages), "--interval", str(args.chat_interval),
-             "--origin", f"http://{HOST}:{port}"],
-            cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True,
-            timeout=args.chat_messages * args.chat_interval + 120)
-        if sender.returncode:
-            raise RuntimeError(f"sender failed: {sender.stderr[-2000:]}")
-        sent = json.loads(sender.stdout)
-        redis_ops = redis_calls(redis_url) - calls_before
-        latencies: list[float] = []
-        for proc in procs:
-            out, err = proc.communicate(input="stop\n", timeout=120)
-            result = json.loads(out.strip().splitlines()[-1])
-            latencies.extend(result["latencies_ms"])
-        log_text = Path(server.log.name).read_text(errors="replace")
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-        server.stop()
-        Path(server.log.name).unlink(missing_ok=True)
+    with production_server(server_env, port, args.web_workers) as server:
+        try:
+            url = f"ws://{HOST}:{port}/ws/events/{prepared['event']}/"
+            per = [args.chat_clients // args.chat_procs + (1 if i < args.chat_clients % args.chat_procs else 0)
+                   for i in range(args.chat_procs)]
+            for n in per:
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "bench.chat_fanout", "receive", url, "--clients", str(n),
+                     "--messages", str(args.chat_messages), "--origin", f"http://{HOST}:{port}"],
+                    cwd=Path(__file__).resolve().parent.parent, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE, text=True))
+            for proc in procs:  # each prints "ready <n>" once all its sockets are open
+                line = proc.stdout.readline()
+                if not line.startswith("ready"):
+                    raise RuntimeError(f"receiver failed: {line!r} {proc.stderr.read()[-2000:]}")
+            time.sleep(3.0)  # let the join burst's presence broadcasts settle
+            spread = connections_by_process(port)
+            calls_before = redis_calls(redis_url)
+            sender = subprocess.run(
+                [sys.executable, "-m", "bench.chat_fanout", "send", url + f"?token={prepared['token']}",
+                 "--messages", str(args.chat_messages), "--interval", str(args.chat_interval),
+                 "--origin", f"http://{HOST}:{port}"],
+                cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True,
+                timeout=args.chat_messages * args.chat_interval + 120)
+            if sender.returncode:
+                raise RuntimeError(f"sender failed: {sender.stderr[-2000:]}")
+            sent = json.loads(sender.stdout)
+            redis_ops = redis_calls(redis_url) - calls_before
+            latencies: list[float] = []
+            for proc in procs:
+                out, err = proc.communicate(input="stop\n", timeout=120)
+                result = json.loads(out.strip().splitlines()[-1])
+                latencies.extend(result["latencies_ms"])
+            log_text = Path(server.log.name).read_text(errors="replace")
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
     expected = args.chat_clients * args.chat_messages
     return {"p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
             "max_ms": max(latencies) if latencies else None, "delivered": len(latencies), "expected": expected,
-            "sent": sent, "over_capacity_logs": log_text.count("over capacity"),
+            "sent": sent, "over_capacity_logs": log_text.count("over capacity"), "spread": spread,
             "redis_ops_per_message": redis_ops / args.chat_messages, "load": os.getloadavg()[0]}
 
 
@@ -186,8 +198,10 @@ def run(env: dict, args, free_port) -> dict:
             rounds[layer].append(measure_layer(layer, env, free_port(), prepared, args, redis_url))
     baseline = redis_baseline(redis_url, args.chat_messages, args.chat_interval)
     setup = (f"{args.chat_clients} websocket clients (aiohttp, {args.chat_procs} separate load processes) on "
-             f"/ws/events/<id>/?watch=1 of one uvicorn process (as `make run`, MICROSTAGE_DEBUG="
-             f"{env.get('MICROSTAGE_DEBUG')}); the owner sends {args.chat_messages} chat messages, one every "
+             f"/ws/events/<id>/?watch=1 of the production shape (deploy/Procfile: uvicorn --workers "
+             f"{args.web_workers}, MICROSTAGE_DEBUG=false, one Celery worker and beat; the kernel spreads the "
+             f"connections over the workers, per round in the figures' notes); the owner sends "
+             f"{args.chat_messages} chat messages, one every "
              f"{args.chat_interval:g} s, from another load process; latency = receive time - send time "
              f"(same machine clock) over all deliveries; {args.chat_rounds} rounds per layer, layers alternating. "
              f"Baseline: raw Redis PUBLISH -> one SUBSCRIBEd client at the same rate, same Redis, same run "
@@ -201,7 +215,8 @@ def run(env: dict, args, free_port) -> dict:
         per_round = "; ".join(
             f"round {i + 1}: p50 {m['p50_ms'] and round(m['p50_ms'], 1)} / p99 {m['p99_ms'] and round(m['p99_ms'], 1)}"
             f" / max {m['max_ms'] and round(m['max_ms'], 1)} ms, {m['delivered']}/{m['expected']} delivered, "
-            f"{m['redis_ops_per_message']:.1f} Redis commands per message, loadavg {m['load']:.2f}"
+            f"{m['redis_ops_per_message']:.1f} Redis commands per message, connections per web process "
+            f"{m['spread']}, loadavg {m['load']:.2f}"
             for i, m in enumerate(ms))
         detail = (f"{name}: {per_round}. 'over capacity' lines in the server logs: "
                   f"{sum(m['over_capacity_logs'] for m in ms)}; sender errors: {[m['sent']['errors'] for m in ms]}.")
@@ -315,6 +330,7 @@ def main() -> int:
     snd.add_argument("--interval", type=float, required=True)
     snd.add_argument("--origin", required=True)
     add_arguments(parser)
+    parser.add_argument("--web-workers", type=int, default=2, help="uvicorn worker processes (default 2)")
     parser.add_argument("--output", type=Path, default=Path(__file__).resolve().parent / "results.json")
     args = parser.parse_args()
     if args.mode == "receive":
@@ -326,7 +342,7 @@ def main() -> int:
     # Standalone: only this benchmark, merged into results.json.
     from .__main__ import free_port, manage
 
-    os.environ.setdefault("MICROSTAGE_DEBUG", "true")
+    os.environ.setdefault("MICROSTAGE_DEBUG", "true")  # the harness only: the server gets production_env
     env = dict(os.environ)
     manage(env, "migrate", "--noinput", "-v", "0")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "microstage.settings")

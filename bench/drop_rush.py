@@ -1,6 +1,8 @@
 """Drop rush: time from a purchase's commit to each of 500 websocket watchers receiving the new count.
 
-The harness starts uvicorn as `make run` does (bench/__main__.py's Server), prepares an event with
+The harness starts the production shape as deploy/Procfile runs it (bench/__main__.py's
+production_server: uvicorn --workers 2, debug off, one Celery worker and beat; the kernel spreads
+the watchers' connections over the workers, counted in the notes), prepares an event with
 a free live stream (bench/chat_fanout.prepare) and a live drop of `--drop-purchases` items, and
 runs `--drop-procs` load processes (this module, `watch` mode, aiohttp) that open `--drop-clients`
 websockets to /ws/events/<id>/?watch=1 between them. When all are connected, the harness buys the
@@ -27,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from .chat_fanout import LATE_WAIT, percentile, prepare as prepare_event, redis_baseline
+from .chat_fanout import LATE_WAIT, connections_by_process, percentile, prepare as prepare_event, redis_baseline
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -84,52 +86,50 @@ def purchase(drop_id: str, buyer_id) -> tuple[int, int]:
 
 
 def measure(env: dict, port: int, prepared: dict, args) -> dict:
-    from .__main__ import HOST, Server
+    from .__main__ import HOST, production_server
 
-    server = Server(dict(env, MICROSTAGE_PRESENCE_THROTTLE_SECONDS="2"), port)
     procs: list[subprocess.Popen] = []
     commits: dict[int, int] = {}
-    try:
-        server.start()
-        url = f"ws://{HOST}:{port}/ws/events/{prepared['event']}/"
-        per = [args.drop_clients // args.drop_procs + (1 if i < args.drop_clients % args.drop_procs else 0)
-               for i in range(args.drop_procs)]
-        for n in per:
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "bench.drop_rush", "watch", url, "--clients", str(n), "--item",
-                 prepared["drop"], "--origin", f"http://{HOST}:{port}", "--expect", str(args.drop_purchases)],
-                cwd=BASE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-        connected = 0
-        for proc in procs:  # each prints "ready <n>" once all its sockets are open
-            line = proc.stdout.readline()
-            if not line.startswith("ready"):
-                raise RuntimeError(f"watcher failed: {line!r} {proc.stderr.read()[-2000:]}")
-            connected += int(line.split()[1])
-        time.sleep(3.0)  # let the join burst's presence broadcasts settle
-        for buyer in prepared["buyers"][:args.drop_purchases]:
-            committed, left = purchase(prepared["drop"], buyer)
-            commits[left] = committed
-            time.sleep(args.drop_interval)
-        latencies: list[float] = []
-        missing_commit = 0
-        for proc in procs:
-            out, _ = proc.communicate(input="stop\n", timeout=120)
-            for seen in json.loads(out.strip().splitlines()[-1])["seen"]:
-                for available, received in seen:
-                    if available in commits:
-                        latencies.append((received - commits[available]) / 1e6)
-                    else:
-                        missing_commit += 1
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-        server.stop()
-        Path(server.log.name).unlink(missing_ok=True)
+    with production_server(dict(env, MICROSTAGE_PRESENCE_THROTTLE_SECONDS="2"), port, args.web_workers):
+        try:
+            url = f"ws://{HOST}:{port}/ws/events/{prepared['event']}/"
+            per = [args.drop_clients // args.drop_procs + (1 if i < args.drop_clients % args.drop_procs else 0)
+                   for i in range(args.drop_procs)]
+            for n in per:
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "bench.drop_rush", "watch", url, "--clients", str(n), "--item",
+                     prepared["drop"], "--origin", f"http://{HOST}:{port}", "--expect", str(args.drop_purchases)],
+                    cwd=BASE_DIR, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+            connected = 0
+            for proc in procs:  # each prints "ready <n>" once all its sockets are open
+                line = proc.stdout.readline()
+                if not line.startswith("ready"):
+                    raise RuntimeError(f"watcher failed: {line!r} {proc.stderr.read()[-2000:]}")
+                connected += int(line.split()[1])
+            time.sleep(3.0)  # let the join burst's presence broadcasts settle
+            spread = connections_by_process(port)
+            for buyer in prepared["buyers"][:args.drop_purchases]:
+                committed, left = purchase(prepared["drop"], buyer)
+                commits[left] = committed
+                time.sleep(args.drop_interval)
+            latencies: list[float] = []
+            missing_commit = 0
+            for proc in procs:
+                out, _ = proc.communicate(input="stop\n", timeout=120)
+                for seen in json.loads(out.strip().splitlines()[-1])["seen"]:
+                    for available, received in seen:
+                        if available in commits:
+                            latencies.append((received - commits[available]) / 1e6)
+                        else:
+                            missing_commit += 1
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
     return {"p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
             "max_ms": max(latencies) if latencies else None, "delivered": len(latencies),
             "expected": connected * len(commits), "connected": connected, "purchases": len(commits),
-            "unmatched_frames": missing_commit, "load": os.getloadavg()[0]}
+            "unmatched_frames": missing_commit, "spread": spread, "load": os.getloadavg()[0]}
 
 
 def run(env: dict, args, free_port) -> dict:
@@ -146,8 +146,11 @@ def run(env: dict, args, free_port) -> dict:
         m = measure(env, free_port(), prepared, args)
     baseline = redis_baseline(redis_url, args.drop_purchases, args.drop_interval)
     setup = (f"{m['connected']} websocket watchers (aiohttp, {args.drop_procs} separate load processes) on "
-             f"/ws/events/<id>/?watch=1 of one uvicorn process (as `make run`, MICROSTAGE_DEBUG="
-             f"{env.get('MICROSTAGE_DEBUG')}, channel layer {env.get('MICROSTAGE_CHANNEL_LAYER', 'pubsub (default)')});"
+             f"/ws/events/<id>/?watch=1 of the production shape (deploy/Procfile: uvicorn --workers "
+             f"{args.web_workers}, "
+             f"MICROSTAGE_DEBUG=false, one Celery worker and beat, channel layer "
+             f"{env.get('MICROSTAGE_CHANNEL_LAYER', 'pubsub (default)')}; connections per web process "
+             f"{m['spread']});"
              f" {m['purchases']} purchases of a live drop, one by one {args.drop_interval:g} s apart, each a reserve + "
              f"sandbox payment through commerce services in one transaction in the harness process; latency = "
              f"watcher's receipt of the new count - the purchase's commit (stamped by the transaction's first "
@@ -227,6 +230,7 @@ def main() -> int:
     watch.add_argument("--origin", required=True)
     watch.add_argument("--expect", type=int, required=True)
     add_arguments(parser)
+    parser.add_argument("--web-workers", type=int, default=2, help="uvicorn worker processes (default 2)")
     parser.add_argument("--output", type=Path, default=Path(__file__).resolve().parent / "results.json")
     args = parser.parse_args()
     if args.mode == "watch":
@@ -235,7 +239,7 @@ def main() -> int:
         return 0
     from .__main__ import free_port, manage
 
-    os.environ.setdefault("MICROSTAGE_DEBUG", "true")
+    os.environ.setdefault("MICROSTAGE_DEBUG", "true")  # the harness only: the server gets production_env
     os.environ.setdefault("MICROSTAGE_PAYMENTS_PROVIDER", "sandbox")
     os.environ.setdefault("MICROSTAGE_EMAIL_URL", "dummymail://")  # no console emails in the harness
     env = dict(os.environ)

@@ -203,6 +203,16 @@ class EventConsumer(AsyncWebsocketConsumer):
                 "resync": _resync_request}
 
     # --- from the group -----------------------------------------------------------------------
+    async def dispatch(self, message):
+        # channels' dispatch first closes stale database connections through the one thread sync code
+        # runs on, for every message. A group frame goes to every watcher of this process: 500 hops,
+        # queued one after another on that thread (with the chat posts and heartbeats), per frame.
+        # Relaying touches no database (an access recheck goes through database_sync_to_async, which
+        # closes stale connections itself), so group frames skip the hop; client frames keep it.
+        if message["type"] == "broadcast":
+            return await self.broadcast(message)
+        return await super().dispatch(message)
+
     async def broadcast(self, message):
         payload = message["payload"]
         if payload.get("type") == ACCESS_CHANGED:
