@@ -12,14 +12,20 @@ from django.utils.module_loading import import_string  # noqa: E402
 from microstage.websocket_auth import TokenOrSessionAuth  # noqa: E402
 from microstage.health_asgi import HealthFastPath  # noqa: E402
 
-# The platform knows no app above it: websocket routes are looked up by name (streaming adds them).
+# The platform knows no app above it: websocket routes are looked up by name (streaming adds them), and
+# so is the layer that answers cached anonymous landing pages before Django (analytics adds it).
 try:
     websocket_urlpatterns = import_string("streaming.routing.websocket_urlpatterns")
 except ImportError:
     websocket_urlpatterns = []
+try:
+    http_app = import_string("analytics.page_asgi.PageCacheFastPath")(django_asgi_app)
+except ImportError:
+    http_app = django_asgi_app
 
 application = ProtocolTypeRouter({
-    "http": HealthFastPath(django_asgi_app),  # /healthz before Django's middleware and sync thread
+    # /healthz and cached landing pages before Django's middleware and sync thread
+    "http": HealthFastPath(http_app),
     # `?token=` clients with or without an Origin; session cookies only from an allowed Origin.
     "websocket": TokenOrSessionAuth(URLRouter(websocket_urlpatterns)),
 })
