@@ -16,7 +16,7 @@ from analytics.page_asgi import PageCacheFastPath
 from analytics.tasks import flush_page_views
 from events.tests.factories import EventFactory, TierFactory
 from events.tests.test_drops import live_drop
-from microstage.asgi import django_asgi_app
+from microstage.asgi import application, django_asgi_app
 from microstage.permissions import SYSTEM
 
 pytestmark = pytest.mark.django_db
@@ -112,6 +112,11 @@ def cached(fast, django_app, path, **kw):
     answer = get(fast, path, **kw)
     assert answer.status == 200
     return answer, django_app.calls - calls
+
+
+def test_the_served_application_answers_landing_pages_first():
+    http = application.application_mapping["http"]  # /healthz's layer, then this one, then Django
+    assert isinstance(http.app, PageCacheFastPath) and http.app.app is django_asgi_app
 
 
 def test_a_hit_is_answered_before_django_with_the_same_page_and_headers(fast, django_app, event):
