@@ -59,13 +59,18 @@ def _cached(key: str, compute):
     return tuple(found)
 
 
+def event_slug_key(slug: str) -> str:
+    """The cache key of [event id, creator id] for an event's slug (read raw by analytics.page_asgi)."""
+    return f"analytics:ev-slug:{slug}"
+
+
 def _event_slug(slug: str) -> tuple[str, str]:
     from events.models import Event
 
     def compute():
         row = Event.objects.filter(slug=slug).values_list("pk", "creator_id").first()
         return [row[0], row[1]] if row else ["", ""]
-    return _cached(f"analytics:ev-slug:{slug}", compute)
+    return _cached(event_slug_key(slug), compute)
 
 
 def _creator_slug(slug: str) -> tuple[str, str]:
@@ -159,8 +164,7 @@ class AnalyticsMiddleware:
         except Exception:  # measuring must never break the page
             log.exception("page view not recorded")
             return response
-        response.set_cookie(COOKIE, vid, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
-                            secure=request.is_secure())
+        set_visitor_cookie(request, response, vid)
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
@@ -190,6 +194,12 @@ class AnalyticsMiddleware:
 
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+
+
+def set_visitor_cookie(request, response, visitor_id: str) -> None:
+    """The first-party visitor cookie of a tracked view (renewed on every view)."""
+    response.set_cookie(COOKIE, visitor_id, max_age=COOKIE_MAX_AGE, httponly=True, samesite="Lax",
+                        secure=request.is_secure())
 
 
 def _link_buyer(request, since) -> None:

@@ -35,9 +35,19 @@ def _key(name: str) -> str:
     return f"ms:{settings.REDIS_DB_OFFSET}:{name}"
 
 
-def buffer(*, visitor_id: str, page: str, event_id: str, creator_id: str, variant: str, at: datetime) -> None:
+def entry(*, visitor_id: str, page: str, event_id: str, creator_id: str, variant: str, at: datetime) -> str:
+    """One view as the buffer holds it."""
     record = {"v": visitor_id, "p": page, "e": event_id, "c": creator_id, "x": variant, "t": at.timestamp()}
-    client().rpush(_key(BUFFER), json.dumps(record, separators=(",", ":")))
+    return json.dumps(record, separators=(",", ":"))
+
+
+def buffer_key() -> str:
+    """The Redis list of buffered views (analytics.page_asgi pushes onto it with its own async client)."""
+    return _key(BUFFER)
+
+
+def buffer(record: str) -> None:
+    client().rpush(buffer_key(), record)
 
 
 def pending() -> int:

@@ -30,10 +30,19 @@ def record_page_view(*, visitor_id: str, page: str, event_id: str = "", creator_
     kept: no IP address, no user agent, no account (linked only at login or purchase)."""
     from . import pageview_buffer
 
-    variant = _variant_shown(page, event_id, item_id, variants or {})
     # Buffered in Redis, written in batches by the analytics.flush_page_views task (no row per view).
-    pageview_buffer.buffer(visitor_id=visitor_id, page=page, event_id=event_id or "", creator_id=creator_id or "",
-                           variant=variant, at=timezone.now())
+    pageview_buffer.buffer(page_view_entry(visitor_id=visitor_id, page=page, event_id=event_id, creator_id=creator_id,
+                                           item_id=item_id, variants=variants))
+
+
+def page_view_entry(*, visitor_id: str, page: str, event_id: str = "", creator_id: str = "", item_id: str = "",
+                    variants: dict | None = None) -> str:
+    """The buffered record of one view, now (record_page_view pushes it; so does analytics.page_asgi)."""
+    from . import pageview_buffer
+
+    variant = _variant_shown(page, event_id, item_id, variants or {})
+    return pageview_buffer.entry(visitor_id=visitor_id, page=page, event_id=event_id or "",
+                                 creator_id=creator_id or "", variant=variant, at=timezone.now())
 
 
 def flush_page_views() -> int:
@@ -173,10 +182,11 @@ def assign(experiment_id: str, visitor_id: str, variants: list[dict]) -> dict:
     return variants[-1]
 
 
-def variants_for(visitor_id: str) -> dict:
-    """{(target, target_id): {experiment, key, price, event_id}} for every running experiment."""
+def variants_for(visitor_id: str, running: list[dict] | None = None) -> dict:
+    """{(target, target_id): {experiment, key, price, event_id}} for every running experiment (`running`: the
+    cached list at RUNNING_KEY when the caller read it itself, as analytics.page_asgi does)."""
     out = {}
-    for exp in _running():
+    for exp in _running() if running is None else running:
         v = assign(exp["id"], visitor_id, exp["variants"])
         out[(exp["target"], exp["target_id"])] = {"experiment": exp["id"], "key": v["key"],
                                                   "price": Decimal(str(v["price"])), "event_id": exp["event_id"]}

@@ -149,7 +149,7 @@ def _tiers(event: Event, user=None) -> list:
 
 def _event_id_for(slug: str) -> str:
     """The event id a landing slug names, remembered in the cache (no query on a cached view)."""
-    key = f"page:slug:{slug}"
+    key = page_cache.SLUG_ID_KEY.format(slug)
     found = cache.get(key)
     if found is None:
         found = Event.objects.filter(slug=slug).values_list("pk", flat=True).first() or ""

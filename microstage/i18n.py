@@ -88,11 +88,7 @@ class LanguageMiddleware:
     def __call__(self, request):
         code, request.language_chosen = request_language(request)
         _activate(request, code)
-        response = self.get_response(request)
-        if not getattr(response, "same_in_every_language", False):
-            patch_vary_headers(response, ("Accept-Language", "Cookie"))
-            response.headers.setdefault("Content-Language", translation.get_language())
-        return response
+        return language_headers(self.get_response(request), translation.get_language())
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         if request.language_chosen or not _event_lookups:
@@ -104,6 +100,14 @@ class LanguageMiddleware:
                 _activate(request, found)
                 break
         return None
+
+
+def language_headers(response, language: str):
+    """What every page says about its language (LanguageMiddleware; analytics.page_asgi for cached pages)."""
+    if not getattr(response, "same_in_every_language", False):
+        patch_vary_headers(response, ("Accept-Language", "Cookie"))
+        response.headers.setdefault("Content-Language", language)
+    return response
 
 
 def language_for(user=None, event=None) -> str:

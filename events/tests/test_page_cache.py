@@ -130,6 +130,11 @@ def test_logged_in_visitors_and_personal_queries_are_never_cached(event):
     assert "X-Page-Cache" not in chosen
 
 
+def test_a_request_with_credentials_is_never_served_a_copy(event):
+    Client().get(event.get_absolute_url())
+    assert "X-Page-Cache" not in Client().get(event.get_absolute_url(), HTTP_AUTHORIZATION="Token abc")
+
+
 def test_discovery_is_cached_and_a_publish_shows_up(event, django_capture_on_commit_callbacks,
                                                    django_assert_max_num_queries):
     assert Client().get("/")["X-Page-Cache"] == "miss"
