@@ -2,11 +2,13 @@
 
 1. `manage.py migrate` and `manage.py demo` (both idempotent) against the configured database.
 2. In-process: the SQL query count of rendering the demo landing page once (CaptureQueriesContext).
-3. Starts uvicorn the way `make run` does, on a free 127.0.0.1 port, and load-tests the trivial
+3. Starts the production shape as deploy/Procfile runs it (uvicorn with 2 worker processes, debug
+   off, one Celery worker and beat) on a free 127.0.0.1 port, and load-tests the trivial
    `GET /api/v1/ping` (the baseline) then the landing page with bench/http_load.py in a separate
-   process; then the ticket rush (bench/ticket_rush.py, also a separate process): 250 buyers with
-   API tokens, created beforehand, race through POST /api/v1/orders for a tier of 100. The server
-   is always stopped. The database is then asked what was really taken: exactly 100, or FAIL.
+   process; then the ticket rush (bench/ticket_rush.py, also a separate process): 400 buyers with
+   API tokens, created beforehand, race through POST /api/v1/orders for a tier of 100, 200 in
+   flight. The servers are always stopped. The database is then asked what was really taken:
+   exactly 100, or FAIL. Chat fan-out and the drop rush start the same shape.
 4. Writes bench/results.json and prints a table, and a PASS/FAIL line for the rush (exit status 1
    on FAIL). Every figure carries the same-run baseline it is compared with, because absolute
    numbers on a shared machine mean little on their own.
