@@ -159,8 +159,12 @@ class TestRushes:
             assert buy(item).status == Order.Status.RESERVED
         assert len(new) + len(errors) == self.BUYERS
 
-    def test_rush_with_holds_lapsing_during_it(self, catalog):
-        """Holds of a first wave lapse (by the clock) in the middle of a second wave."""
+    def test_rush_with_holds_lapsing_during_it(self, catalog, settings):
+        """Holds of a first wave lapse (by the clock) in the middle of a second wave.
+
+        Each thread has its own clock here, so each reservation takes its stock alone: a batch counts
+        its claims at one moment, its leader's (in production the real time at the lock)."""
+        settings.RESERVE_BATCH_MAX = 1
         item = catalog.add("r2", {"tier:r2": 5})
         base = timezone.now()
         first = [buy(item) for _ in range(5)]
@@ -184,6 +188,25 @@ class TestRushes:
         assert all(o.created_at >= base for o in results)
         assert Hold.objects.filter(inventory__key="tier:r2", status=Hold.Status.ACTIVE,
                                    expires_at__gt=later).count() == 5
+
+    def test_batched_rush_after_holds_lapsed(self, catalog, settings):
+        """Batched (as a web process batches them): a wave before the first wave's holds lapse is refused,
+        a wave after it sells exactly the 5 that came back, counted at the batch's moment."""
+        settings.RESERVE_BATCH_MAX = 100
+        item = catalog.add("r4", {"tier:r4": 5})
+        first = [buy(item) for _ in range(5)]
+        sold_out(item)
+        clock = {"now": timezone.now()}
+        with mock.patch("django.utils.timezone.now", side_effect=lambda: clock["now"]):
+            results, errors = run_together([lambda b=b: buy(item, buyer=b) for b in
+                                            [UserFactory() for _ in range(10)]])
+            assert results == [] and all(e.code == "sold_out" for e in errors)
+            clock["now"] = first[0].expires_at + timedelta(seconds=1)
+            results, errors = run_together([lambda b=b: buy(item, buyer=b) for b in
+                                            [UserFactory() for _ in range(self.BUYERS)]])
+        assert len(results) == 5 and all(e.code == "sold_out" for e in errors)
+        assert Hold.objects.filter(inventory__key="tier:r4", status=Hold.Status.ACTIVE,
+                                   expires_at__gt=clock["now"]).count() == 5
 
     def test_rush_never_sells_more_than_the_lock_allows(self, catalog):
         item = catalog.add("r3", {"tier:r3": 7})
