@@ -83,6 +83,11 @@ class _Ticket:
         self.claim, self.result, self.done = claim, None, False
 
     def outcome(self):
-        if isinstance(self.result, BaseException):
-            raise self.result
-        return self.result
+        return unwrap(self.result)
+
+
+def unwrap(outcome):
+    """An outcome of `run`: the result, or its exception raised."""
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome

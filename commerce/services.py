@@ -26,7 +26,7 @@ from microstage.payments import services as payments
 from microstage.payments.models import Payment
 
 from . import credit, gate, holdlimits, inventory, sellables, stock_snapshot
-from .group_commit import GroupCommit
+from . import group_commit
 from .models import Order, OrderLine
 from .signals import order_paid, order_refunded
 
@@ -115,7 +115,7 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
                   buyer=buyer if buyer and buyer.is_authenticated else None, creator_id=creators.pop(),
                   currency=currencies.pop(), hold_seconds=hold_seconds)
     if settings.RESERVE_BATCH_MAX <= 1 or transaction.get_connection().in_atomic_block:
-        return _outcome(take_stock([claim])[0])  # in the caller's transaction: no batching
+        return group_commit.unwrap(take_stock([claim])[0])  # in the caller's transaction: no batching
     return BATCHES.submit(claim)
 
 
@@ -175,17 +175,12 @@ def take_stock(claims: list[Claim]) -> list:
             OrderLine.objects.bulk_create(new_lines)
             inventory.save_holds(new_holds)
             announce(list({(o.kind, o.item_id): (o.kind, o.item_id, list(o.pools))
-                           for claim in claims for o, _, _ in claim.offers}.values()))
+                           for claim, outcome in zip(claims, outcomes, strict=True)
+                           if isinstance(outcome, Order) for o, _, _ in claim.offers}.values()))
             stock_snapshot.remember_on_commit(pools, left, soonest, now, new_holds_expire=min(expiries))
         elif refused:
             stock_snapshot.remember_now(pools, left, soonest, now)  # nothing changed: what the lock saw
     return outcomes
-
-
-def _outcome(outcome):
-    if isinstance(outcome, BaseException):
-        raise outcome
-    return outcome
 
 
 def _refusal(claim: Claim, left: dict[str, int]) -> Conflict | None:
@@ -227,7 +222,8 @@ def _release_connection() -> None:
 
 
 # Reservations of this process that arrive together are written together (commerce/group_commit.py).
-BATCHES = GroupCommit(take_stock, max_batch=lambda: settings.RESERVE_BATCH_MAX, on_wait=_release_connection)
+BATCHES = group_commit.GroupCommit(take_stock, max_batch=lambda: settings.RESERVE_BATCH_MAX,
+                                   on_wait=_release_connection)
 
 
 def _is_email(value: str) -> bool:
