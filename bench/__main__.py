@@ -304,7 +304,8 @@ def build_rush(rounds: list[dict], dbs: list[dict], prepared: dict, ping: dict, 
     side_p99 = {path: median([x["p99_ms"] for x in v]) for path, v in side.items()}
     side_errors = {path: sum(sum(x["errors"].values()) for x in v) for path, v in side.items()}
     setup = (f"TICKET RUSH x {len(rounds)} rounds (medians; one fresh tier each, after one unmeasured warm-up round): "
-             f"{buyers} distinct users with API tokens, each on its own keep-alive connection opened before a "
+             f"{buyers} distinct users with API tokens (new users each round), each on its own keep-alive connection "
+             f"opened before a "
              f"common start line, send one POST /api/v1/orders {{\"lines\": [{{\"tier\": id, \"quantity\": 1}}]}} "
              f"for a new tier of {stock} (max 1 per order; in-person, venue capacity {stock * 2}), at most "
              f"{in_flight} requests in flight. Statuses over all rounds {dict(statuses)}; per-round wall times "
@@ -532,12 +533,13 @@ def run_web(args, env: dict, port: int, selected: set, results: dict) -> tuple[i
                     side = "" if n == 0 else (PING_PATH if n % 2 else HEALTHZ_PATH)
                     log(f"ticket rush {'warm-up' if n == 0 else n}: {args.rush_buyers} buyers, {args.rush_in_flight} "
                         f"in flight, {args.rush_stock} tickets{', side load ' + side if side else ''}")
-                    r = rush_load(port, tier, tokens_file, args.rush_in_flight, side)
+                    r = rush_load(port, tier, prepared["tokens_files"][n], args.rush_in_flight, side)
                     if n:
                         rounds.append(r)
             errors = server_errors(Path(server.log.name).read_text(errors="replace"))
     finally:
-        tokens_file.unlink(missing_ok=True)
+        for f in (prepared or {}).get("tokens_files", [tokens_file]):
+            f.unlink(missing_ok=True)
     load_after = os.getloadavg()
     conditions = (
         f"Loopback {HOST}, {args.concurrency} keep-alive connections, {args.warmup:g} s warm-up then "

@@ -40,8 +40,10 @@ def percentile(sorted_values: list[float], pct: float) -> float | None:
 # --- in the harness process (Django set up) ------------------------------------------------------
 
 def prepare(buyers: int, stock: int, tokens_file: Path, rounds: int = 1) -> dict:
-    """`rounds` fresh on-sale events with one tier of `stock` each, and `buyers` users with API tokens
-    (the same buyers rush every tier: one round per tier)."""
+    """`rounds` fresh on-sale events with one tier of `stock` each, and `buyers` fresh users with API tokens
+    for each of them (one round per tier). Each round's buyers are new: buyers reused across rounds would
+    carry their unpaid orders of earlier rounds and meet the open-order cap (`limit_exceeded`) instead
+    of `sold_out`. Round 0's tokens go to `tokens_file`, round r's to `round_tokens(tokens_file, r)`."""
     from datetime import timedelta
     from decimal import Decimal
 
@@ -69,13 +71,21 @@ def prepare(buyers: int, stock: int, tokens_file: Path, rounds: int = 1) -> dict
                                                    currency=settings.DEFAULT_CURRENCY, quantity=stock,
                                                    max_per_order=1))
         password = make_password(None)  # unusable: these users only ever use their token
-        users = User.objects.bulk_create([
-            User(email=f"rush-{run}-{n}@bench.invalid", display_name=f"Rush buyer {n}", password=password)
-            for n in range(buyers)])
-        tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
-    tokens_file.write_text(json.dumps([t.key for t in tokens]))
+        files = []
+        for r in range(rounds):
+            users = User.objects.bulk_create([
+                User(email=f"rush-{run}-{r}-{n}@bench.invalid", display_name=f"Rush buyer {r}.{n}",
+                     password=password) for n in range(buyers)])
+            tokens = Token.objects.bulk_create([Token(user=u, key=Token.generate_key()) for u in users])
+            files.append(round_tokens(tokens_file, r))
+            files[-1].write_text(json.dumps([t.key for t in tokens]))
     return {"event": tiers[0].event_id, "tier": tiers[0].pk, "tiers": [t.pk for t in tiers], "stock": stock,
-            "buyers": buyers, "creator": creator.pk}
+            "buyers": buyers, "creator": creator.pk, "tokens_files": files}
+
+
+def round_tokens(tokens_file: Path, r: int) -> Path:
+    """Where round `r`'s tokens are written (round 0: `tokens_file` itself)."""
+    return tokens_file if r == 0 else tokens_file.with_name(f"{tokens_file.stem}.{r}{tokens_file.suffix}")
 
 
 def verify(tier_id: str, stock: int) -> dict:
