@@ -265,6 +265,7 @@ def resize(key: str, total: int, *, field: str = "quantity", detail: str = "",
     pool.total = total
     pool.moved = min(pool.moved, total - pool.sold)  # a new count of the stock: the owner's word wins
     pool.save(update_fields=["total", "moved", "updated_at"])
+    stock_snapshot.forget_on_commit([key])  # a raised total sells at once, not after the snapshot's age
     return pool
 
 

@@ -68,6 +68,9 @@ class Sellable:
     event_of: Callable | None = None  # (line) -> the show ("evt_…" or "") whose end settles the line's money
     product_of_line: Callable | None = None  # (line) -> the Product a paid line delivers (downloads), or None
     order_section: Callable | None = None  # (request, order, lines) -> the order page's block for these lines
+    # (item_id) -> the pool every unit of the item draws on (its own stock, e.g. "tier:…"), named from the
+    # id alone: a rush's refusals are answered from that pool's snapshot before the offer reads anything.
+    stock_key: Callable | None = None
 
 
 LIMIT_PREFIX = "limit:"
@@ -81,14 +84,14 @@ _registry: dict[str, Sellable] = {}
 
 
 def register(kind: str, *, offer, on_paid=None, on_refunded=None, on_cancelled=None, group=None, event_of=None,
-             product_of_line=None, order_section=None) -> None:
+             product_of_line=None, order_section=None, stock_key=None) -> None:
     """Register a sellable kind with all its hooks, once, from the selling app's AppConfig.ready().
 
     A second registration of the same kind with other hooks is a mistake (two homes for one kind's
     rules), so it raises; registering the very same hooks again is harmless.
     """
     sellable = Sellable(kind, offer, on_paid, on_refunded, on_cancelled, group, event_of, product_of_line,
-                        order_section)
+                        order_section, stock_key)
     if _registry.get(kind, sellable) != sellable:
         raise ImproperlyConfigured(f"The sellable kind {kind!r} is registered twice.")
     _registry[kind] = sellable

@@ -84,6 +84,7 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
     merged: dict[tuple, int] = defaultdict(int)
     for req in requests:
         merged[(req.kind, req.item_id, tuple(sorted(req.options)))] += req.quantity
+    stock_snapshot.refuse_early(_own_pools(merged), timezone.now())  # a rush's refusals: before any read
     offers = [(_offer(kind, item_id, qty, buyer, dict(options), variant_prices), qty, dict(options))
               for (kind, item_id, options), qty in merged.items()]
     offers = holdlimits.with_account_limit(offers, buyer)
@@ -117,6 +118,17 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
     if settings.RESERVE_BATCH_MAX <= 1 or transaction.get_connection().in_atomic_block:
         return group_commit.unwrap(take_stock([claim])[0])  # in the caller's transaction: no batching
     return BATCHES.submit(claim)
+
+
+def _own_pools(merged: dict[tuple, int]) -> dict[str, int]:
+    """Units the lines ask of their items' own pools, for the kinds that name that pool from the id."""
+    own: dict[str, int] = defaultdict(int)
+    for (kind, item_id, _options), qty in merged.items():
+        key_of = sellables.get(kind).stock_key
+        key = key_of(item_id) if key_of is not None and isinstance(item_id, str) and 0 < len(item_id) <= 64 else None
+        if key:
+            own[key] += qty
+    return own
 
 
 @dataclass

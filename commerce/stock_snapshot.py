@@ -12,8 +12,12 @@ Why it is safe:
   never let through a sale the lock would refuse;
 - it refuses for at most STOCK_SNAPSHOT_SECONDS after stock comes back: a snapshot is honoured only
   while `taken_at <= now < until`, `until` being the earlier of taken_at + STOCK_SNAPSHOT_SECONDS and
-  the soonest expiry of a hold it counted (stock that comes back by the clock is never refused), and
-  only while the offer's total for the pool is the one it saw (a raised quantity is seen at once);
+  the soonest expiry of a hold it counted (stock that comes back by the clock is never refused), and,
+  once the offer is made, only while the offer's total for the pool is the one it saw;
+- the item's own pool (`Sellable.stock_key`, e.g. a tier's) is asked first, before the offer
+  (`refuse_early`): a refusal then costs no database read at all. Its total is not known yet, so a
+  raised quantity is seen at once only when raised through its owner's service (which forgets the
+  snapshot at commit), otherwise within the snapshot's age;
 - stock that comes back by a write (a cancel, a refund, a stock edit, a sale announced) deletes the
   pools' snapshots when that transaction commits (`forget_on_commit`, called from
   commerce.services.announce); a snapshot written by a request that raced such a write lives at
@@ -45,8 +49,10 @@ def _shown(key: str) -> bool:
     return not key.startswith(LIMIT_PREFIX)  # personal caps are not stock
 
 
-def refuse_if_sold_out(need: dict[str, int], totals: dict[str, int], now: datetime) -> None:
-    """Raise Conflict("sold_out") when a fresh snapshot says a pool has fewer than `need` left."""
+def refuse_if_sold_out(need: dict[str, int], totals: dict[str, int] | None, now: datetime) -> None:
+    """Raise Conflict("sold_out") when a fresh snapshot says a pool has fewer than `need` left.
+
+    `totals=None`: asked before the offer, when the pools' totals are not known yet (`refuse_early`)."""
     keys = [k for k in need if _shown(k)]
     if not keys or not _enabled():
         return
@@ -60,8 +66,20 @@ def refuse_if_sold_out(need: dict[str, int], totals: dict[str, int], now: dateti
         snap = found.get(PREFIX + key)
         if not isinstance(snap, dict):
             continue
-        if snap["total"] == totals.get(key) and snap["at"] <= ts < snap["until"] and snap["left"] < need[key]:
+        same_total = totals is None or snap["total"] == totals.get(key)
+        if same_total and snap["at"] <= ts < snap["until"] and snap["left"] < need[key]:
             raise Conflict(_("Sold out: not enough left for this quantity."), code="sold_out", available=snap["left"])
+
+
+def refuse_early(own: dict[str, int], now: datetime) -> None:
+    """Before any offer is made: refuse when an item's own pool (`Sellable.stock_key`) has fewer left
+    than the units asked of it, so a rush's refusals read no row at all.
+
+    Every unit of an item takes at least one unit of its own pool, so `own` never asks more than the
+    reservation would. The total is not known here: a total raised through its owner's service drops the
+    snapshot at commit like any stock that comes back (`forget_on_commit`); raised any other way (the
+    admin, a shell), it is seen within the snapshot's age, as a concurrent write is."""
+    refuse_if_sold_out(own, None, now)
 
 
 class Held(dict):

@@ -8,7 +8,7 @@ class EventsConfig(AppConfig):
 
     def ready(self):
         from catalog.shop_views import downloads_section
-        from commerce import sellables
+        from commerce import inventory, sellables
         from commerce.signals import guest_order_claimed, order_paid, order_refunded
         from memberships.promos import TICKET, register_item_choices
 
@@ -23,9 +23,11 @@ class EventsConfig(AppConfig):
         sellables.register(TICKET_KIND, offer=tickets.ticket_offer, on_paid=tickets.issue_tickets,
                            on_refunded=tickets.void_tickets, on_cancelled=waitlist.on_ticket_line_cancelled,
                            group=tickets.tier_group, event_of=settling.ticket_event,
-                           product_of_line=perks.ticket_download_product, order_section=order_tickets_section)
+                           product_of_line=perks.ticket_download_product, order_section=order_tickets_section,
+                           stock_key=inventory.tier_key)
         sellables.register(DROP_KIND, offer=drops.drop_offer, group=drops.drop_group, event_of=settling.drop_event,
-                           product_of_line=drops.drop_product_of_line, order_section=downloads_section)
+                           product_of_line=drops.drop_product_of_line, order_section=downloads_section,
+                           stock_key=inventory.drop_key)
         sellables.register(BUNDLE_KIND, offer=bundles.bundle_offer, on_paid=bundles.issue, on_refunded=bundles.void,
                            on_cancelled=bundles.on_cancelled, product_of_line=bundles.product_of_line,
                            order_section=order_bundle_section)

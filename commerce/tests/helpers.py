@@ -46,6 +46,11 @@ class Catalog:
         return Offer(kind=KIND, item_id=item_id, creator_id=item["creator_id"], description=f"Seat {item_id}",
                      unit_price=item["price"], currency=item["currency"], pools=dict(item["pools"]))
 
+    def stock_key(self, item_id) -> str | None:
+        """The item's own pool, as a ticket's "tier:<id>" is: its first."""
+        item = self.items.get(item_id)
+        return next(iter(item["pools"])) if item else None
+
     def _record(self, name):
         def callback(line, *extra):
             with self._lock:
@@ -60,7 +65,7 @@ class Catalog:
 def catalog(db):
     cat = Catalog(creator_id=CreatorFactory().pk)
     sellables.register(KIND, offer=cat.offer, on_paid=cat._record("paid"), on_refunded=cat._record("refunded"),
-                       on_cancelled=cat._record("cancelled"))
+                       on_cancelled=cat._record("cancelled"), stock_key=cat.stock_key)
     yield cat
     sellables._registry.pop(KIND, None)
 

@@ -5,23 +5,24 @@ through the pool's row lock, so rushes with cancellations, refunds and lapsing h
 the stock), and it refuses for at most STOCK_SNAPSHOT_SECONDS after stock comes back (cancels and
 refunds drop it at commit, a lapsing hold bounds it by the clock, a raised total is seen at once).
 """
+import dataclasses
 import random
 import threading
 from datetime import timedelta
 from unittest import mock
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from commerce import selectors, services, stock_snapshot
+from commerce import inventory, selectors, sellables, services, stock_snapshot
 from commerce.models import Order
 from commerce.models.inventory import Hold, Inventory
 from microstage.errors import Conflict
 from microstage.tests.factories import UserFactory
 
-from .helpers import buy, run_together, taken
+from .helpers import KIND, buy, run_together, taken
 from microstage.permissions import SYSTEM
 
 
@@ -101,12 +102,42 @@ class TestStockComingBackIsSeen:
         services.refund(first.pk, reason="changed plans", actor=SYSTEM)
         assert buy(item).status == Order.Status.RESERVED
 
-    def test_a_raised_total_is_seen_at_once(self, catalog):
+    def test_a_total_raised_through_its_owner_is_seen_at_once(self, catalog):
         item = catalog.add("f", {"tier:f": 1})
         buy(item)
         sold_out(item)
-        catalog.items[item]["pools"] = {"tier:f": 2}  # the selling app raised the quantity
+        with transaction.atomic():  # what the selling app's edit does (events.services.events.update_tier)
+            catalog.items[item]["pools"] = {"tier:f": 2}
+            inventory.resize("tier:f", 2)
         assert buy(item).status == Order.Status.RESERVED
+
+    def test_a_total_raised_behind_its_owners_back_is_seen_within_the_snapshot_age(self, catalog):
+        """The item's own pool is asked before the offer, when its total is not known yet: a total raised
+        without telling commerce (the admin, a shell) is refused for at most the snapshot's age."""
+        item = catalog.add("f2", {"tier:f2": 1})
+        buy(item)
+        sold_out(item)
+        catalog.items[item]["pools"] = {"tier:f2": 2}
+        sold_out(item)
+        later = timezone.now() + timedelta(seconds=1)
+        with mock.patch("django.utils.timezone.now", return_value=later):
+            assert buy(item).status == Order.Status.RESERVED
+
+    def test_a_raised_total_of_a_shared_pool_is_seen_at_once(self, catalog):
+        """Pools other than the item's own are asked after the offer, against the offer's total."""
+        item = catalog.add("f3", {"tier:f3": 5, "venue:f3": 1})
+        buy(item)
+        sold_out(item)
+        catalog.items[item]["pools"] = {"tier:f3": 5, "venue:f3": 2}
+        assert buy(item).status == Order.Status.RESERVED
+
+    def test_the_own_pool_refuses_before_the_offer_is_made(self, catalog):
+        item = catalog.add("f4", {"tier:f4": 1})
+        buy(item)
+        sold_out(item)
+        not_asked = dataclasses.replace(sellables.get(KIND), offer=mock.Mock(side_effect=AssertionError("offer made")))
+        with mock.patch.dict(sellables._registry, {KIND: not_asked}):
+            assert sold_out(item).extra["available"] == 0
 
     def test_a_hold_lapsing_by_the_clock_is_seen_at_its_expiry(self, catalog, settings):
         settings.STOCK_SNAPSHOT_SECONDS = 3600  # even a long-lived snapshot ends when a hold it counted lapses

@@ -14,6 +14,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from commerce import inventory
+from commerce import services as commerce
 from microstage import currencies
 from microstage.i18n import language_for_address
 from microstage.errors import Conflict, Invalid, ServiceError
@@ -23,7 +24,7 @@ from microstage.permissions import require_role
 from .. import waitlist
 from ..models import TICKET_KIND, Event, Ticket, TicketTier
 from ..permissions import require_event_role
-from ..selectors import readiness
+from ..selectors import readiness, tier_pools
 
 log = logging.getLogger(__name__)
 PREVIEW_TASK = "events.render_preview_image"  # events.tasks.render_preview_image, sent by name
@@ -145,6 +146,9 @@ def update_tier(tier: TicketTier, *, actor, **data) -> TicketTier:
         raise Invalid(_("Quantity is below the tickets already sold."),
                       fields={"quantity": [_("%(sold)s are already sold.") % {"sold": sold}]})
     tier.save()
+    inventory.resize(inventory.tier_key(tier.pk), tier.quantity)  # the pool counts the new quantity now
+    # Watchers see the new count, and a snapshot of the old one refuses nobody once this commits.
+    commerce.announce([(TICKET_KIND, tier.pk, list(tier_pools(tier)))])
     waitlist.tickets_came_back(tier.pk)  # more quantity goes to the waiting list first
     return tier
 
