@@ -21,6 +21,7 @@ from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -38,6 +39,7 @@ Status = WaitlistEntry.Status
 
 # Set while `promote` reserves an offer, so the ticket offer lets that one reservation past `guard`.
 _offering: ContextVar[str] = ContextVar("waitlist_offering", default="")
+ON_DEMAND_SECONDS = 1  # how often a refused buyer may trigger a promotion of a tier (`guard`)
 
 
 # --- reads ----------------------------------------------------------------------------------------
@@ -93,13 +95,26 @@ def guard(tier: TicketTier, buyer) -> None:
         return
     if not WaitlistEntry.objects.filter(tier_id=tier.pk, status=Status.WAITING).exists():
         return
-    try:
-        promote(tier.pk)
-    except ServiceError:  # promotion is a courtesy here; the beat task retries it
-        log.warning("on-demand waiting-list promotion of %s failed", tier.pk, exc_info=True)
+    if _promotion_due(tier.pk):
+        try:
+            promote(tier.pk)
+        except ServiceError:  # promotion is a courtesy here; the beat task retries it
+            log.warning("on-demand waiting-list promotion of %s failed", tier.pk, exc_info=True)
     if WaitlistEntry.objects.filter(tier_id=tier.pk, status=Status.WAITING).exists():
         raise Conflict(_("Sold out — tickets that come back go to the waiting list first. Join it to get a place "
                        "in line."), code="sold_out", available=0, waitlist=True)
+
+
+def _promotion_due(tier_id: str) -> bool:
+    """At most one on-demand promotion per tier every ON_DEMAND_SECONDS: in a rush with people waiting,
+    every refused buyer used to promote, each taking the tier's row lock in turn. Tickets that come back
+    by a write (cancel, refund, more quantity) are promoted by that write; a hold lapsing by the clock
+    reaches the line within a second of the next buyer asking (or by the beat task)."""
+    try:
+        return bool(cache.add(f"waitlist:promoted:{tier_id}", 1, timeout=ON_DEMAND_SECONDS))
+    except Exception:  # Redis trouble: promote, as before
+        log.warning("waiting-list promotion throttle unreadable", exc_info=True)
+        return True
 
 
 # --- join and leave -------------------------------------------------------------------------------

@@ -2,9 +2,11 @@
 tickets come back (cancel, refund, a lapsed hold, more quantity), nobody jumping the line, offers
 passing on, and fairness when people join or tickets come back at the same moment."""
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.utils import timezone
 
 from commerce import services, stock_snapshot
@@ -143,6 +145,25 @@ class TestOffers:
         assert WaitlistEntry.objects.get(user=second).status == "waiting"
         detail = make_api(UserFactory()).get(f"/api/v1/events/{tier.event_id}").json()
         assert [t["available"] for t in detail["tiers"] if t["id"] == tier.pk] == [0]
+
+    def test_refused_buyers_promote_the_line_at_most_once_a_second(self, make_api, tier):
+        """In a rush with people waiting, each refused buyer used to run a promotion (the tier's row lock,
+        in turn); now one a second does, and a hold lapsing meanwhile still reaches the line then."""
+        order = buy(tier, 2)
+        join(make_api, UserFactory(), tier, quantity=2)
+        with mock.patch("events.waitlist.promote", wraps=waitlist.promote) as promoted:
+            for _ in range(20):
+                with pytest.raises(Conflict) as exc:
+                    buy(tier, 1)
+                assert exc.value.code == "sold_out"
+            assert promoted.call_count == 1
+            Hold.objects.filter(order=order).update(expires_at=timezone.now() - timedelta(seconds=1))
+            cache.delete(f"waitlist:promoted:{tier.pk}")  # a second later (the cache's own clock)
+            later = timezone.now() + timedelta(seconds=1.1)
+            with mock.patch("django.utils.timezone.now", return_value=later), pytest.raises(Conflict):
+                buy(tier, 1)
+        assert promoted.call_count == 2
+        assert WaitlistEntry.objects.get(tier=tier).status == "offered"
 
     def test_first_in_line_is_never_skipped_for_a_smaller_wish(self, make_api, tier, sandbox):
         sell_out(tier)  # one order of 2
