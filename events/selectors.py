@@ -104,6 +104,19 @@ def landing_event(slug: str, viewer=None) -> Event | None:
 
 # --- ticket sales: pools, member prices, who may buy now -------------------------------------
 
+_tier_events: dict[str, str] = {}  # tier id -> event id, per process: a tier never moves to another event
+
+
+def event_id_of_tier(tier_id: str) -> str | None:
+    """The event a tier belongs to, read once per process (announcing every sale asks it)."""
+    event_id = _tier_events.get(tier_id)
+    if event_id is None:
+        event_id = TicketTier.objects.filter(pk=tier_id).values_list("event_id", flat=True).first()
+        if event_id is not None and len(_tier_events) < 10_000:
+            _tier_events[tier_id] = event_id
+    return event_id
+
+
 def tier_pools(tier: TicketTier) -> dict[str, int]:
     """Inventory pools a ticket of this tier draws on: its own quantity, and the venue for the room."""
     pools = {inventory.tier_key(tier.pk): tier.quantity}

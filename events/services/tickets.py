@@ -16,7 +16,7 @@ from microstage.signing import read_token, sign_token
 
 from .. import consent, waitlist
 from ..models import TICKET_KIND, Event, Ticket, TicketTier
-from ..selectors import member_price, sale_refusal, tier_pools
+from ..selectors import event_id_of_tier, member_price, sale_refusal, tier_pools
 
 log = logging.getLogger(__name__)
 QR_PREFIX = "MST1"
@@ -97,7 +97,7 @@ def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None
 
 
 def tier_group(tier_id: str) -> str:
-    event_id = TicketTier.objects.filter(pk=tier_id).values_list("event_id", flat=True).first()
+    event_id = event_id_of_tier(tier_id)
     return realtime.event_group(event_id) if event_id else ""
 
 

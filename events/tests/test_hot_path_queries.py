@@ -10,6 +10,7 @@ from django.test import Client
 from events.models import Ticket, TicketTier
 from events.services.events import update_tier
 from events.services.tickets import qr_payload
+from microstage import realtime
 from microstage.models import Role
 from microstage.permissions import SYSTEM
 from microstage.tests.factories import UserFactory, team_member
@@ -59,6 +60,20 @@ def test_a_raised_quantity_sells_at_once_after_sold_out_refusals(tier, make_api,
     [(group, key, payload)] = [c.args for c in told.call_args_list]
     assert key == f"stock:{tier.pk}" and payload() == {"type": "stock", "item": tier.pk, "available": 1}
     assert _reserve(make_api(UserFactory()), tier).status_code == 201
+
+
+def test_announcing_a_sale_reads_nothing_of_its_tier_twice(tier, make_api, django_capture_on_commit_callbacks,
+                                                            django_assert_num_queries):
+    """A sale is announced to the event's watchers once it commits; which event a tier belongs to is
+    read once per process, not once per sale."""
+    with django_capture_on_commit_callbacks(execute=True):
+        _reserve(make_api(UserFactory()), tier)  # warm
+    client = make_api(UserFactory())
+    with mock.patch("microstage.realtime.publish_latest") as told, \
+            django_assert_num_queries(QUERIES["reserve"]), \
+            django_capture_on_commit_callbacks(execute=True):  # the announcement's reads are counted too
+        assert _reserve(client, tier).status_code == 201
+    assert told.call_args.args[0] == realtime.event_group(tier.event_id)
 
 
 def test_scanning_a_ticket_at_the_door(tier, make_api, django_assert_num_queries):
