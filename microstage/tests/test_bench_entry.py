@@ -32,3 +32,39 @@ def test_each_rush_round_has_its_own_buyers(db, tmp_path):
     assert all(len(u) == 3 for u in users)
     assert not (users[0] & users[1] or users[0] & users[2] or users[1] & users[2])
     assert len(prepared["tiers"]) == 3
+
+
+async def test_a_buyer_whose_idle_connection_was_closed_sends_again():
+    """Buyers behind the in-flight gate keep an idle keep-alive connection; when the server closes it as
+    the POST goes out (uvicorn closes idle ones after 5 s; under load the two cross), nothing was
+    answered, so the POST must go out again on a new connection, as a browser's would, not count as a
+    failed answer. The server here closes every connection that was opened for the warm-up ping."""
+    import asyncio
+
+    from bench.ticket_rush import rush
+
+    async def serve(reader, writer):
+        pinged = False
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next((int(h.split(b":")[1]) for h in head.split(b"\r\n")
+                           if h.lower().startswith(b"content-length:")), 0)
+            await reader.readexactly(length)
+            if head.startswith(b"GET"):
+                body, status, pinged = b'{"ok": true}', b"200 OK", True
+            elif pinged:  # the idle connection, closed as the request arrives
+                writer.close()
+                return
+            else:
+                body, status = b'{"code": "sold_out"}', b"409 Conflict"
+            writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(body)).encode() + b"\r\n\r\n" + body)
+            await writer.drain()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        result = await rush(f"http://127.0.0.1:{port}", "tier_x", ["a", "b", "c"], in_flight=1)
+    finally:
+        server.close()
+    assert result["statuses"] == {"409:sold_out": 3}
