@@ -61,7 +61,9 @@ def award(*, user, creator_id: str, points: int, reason: str, key: str, note: st
     """Add points once per `key` (a check-in, an order, a referral); None when already awarded."""
     if points <= 0:
         raise Invalid(_("Awards are positive."), fields={"points": [_("Must be above zero.")]})
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction (a paid order's): an error rolls that back
+    # anyway. The entry's insert keeps its savepoint: a duplicate key there means "awarded already".
+    with transaction.atomic(savepoint=False):
         account = _account(user, creator_id, lock=True)
         try:
             with transaction.atomic():
