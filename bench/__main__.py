@@ -427,6 +427,8 @@ def main() -> int:
     parser.add_argument("--rush-rounds", type=int, default=3, help="measured rush rounds per side load (default 3)")
     parser.add_argument("--web-workers", type=int, default=2, help="uvicorn worker processes (default 2)")
     parser.add_argument("--settle-participants", type=int, default=5000, help="group-buy size (default 5000)")
+    parser.add_argument("--settle-processes", type=int, default=1,
+                        help="worker processes settling it through the batch task (default 1: in-process)")
     from .chat_fanout import add_arguments as chat_fanout_arguments  # chat fan-out (--chat-*)
 
     chat_fanout_arguments(parser)
@@ -474,7 +476,7 @@ def main() -> int:
         log(f"group-buy settlement: {args.settle_participants:,} participants in the sandbox (bench/settlement.py)")
         from .settlement import run as run_settlement
 
-        results.update(run_settlement(args.settle_participants))
+        results.update(run_settlement(args.settle_participants, args.settle_processes))
     if "drop" in selected:
         log(f"drop rush: {args.drop_clients} watchers, {args.drop_purchases} purchases (bench/drop_rush.py)")
         from .drop_rush import run as run_drop_rush

@@ -3,12 +3,14 @@
 Data is made with bulk_create (users, orders at list price, authorised manual-capture Payments,
 participants), the group-buy's deadline already passed. Measured: `groupbuys.services.settle` — the same
 per-participant path the Celery batch tasks take (cache lock, gateway capture → handler records the
-participant and marks the order paid at the final price, order_paid receivers, the outcome email queued
-for the workers), minus Celery's queueing of batches and the pause between them. The queued emails are
-counted here instead of going to the broker (no worker runs in the bench; one per participant). Baseline
+participant and marks the order paid at the final price, order_paid receivers, the outcome email and the
+order's receipt queued for the workers), minus Celery's queueing of batches and the pause between them. The
+queued emails are counted here instead of going to the broker (no worker runs in the bench; two per
+participant). Baseline
 from the same run: as many bare gateway captures (`payments.capture` of authorised sandbox Payments whose
 purpose has no handler), so the ratio is what settling costs on top of capturing. Standalone:
-`python -m bench.settlement [n]`.
+`python -m bench.settlement [n] [processes]`: with processes > 1 the participants are settled by that many
+spawned worker processes running the batch task (as Celery workers would), their start-up not timed.
 """
 from __future__ import annotations
 
@@ -107,12 +109,62 @@ def _cleanup(creator, gb, users, baseline_ids) -> None:
     type(users[0]).objects.filter(pk__in=[u.pk for u in users]).delete()
 
 
-def run(n: int = 5000) -> dict:
+def _settle_worker(ready, batches, done) -> None:
+    """One spawned process standing in for a Celery worker (spawned, not forked: a fork would share the
+    parent's database connections and pool). It sets Django up, says it is ready, then runs the batch task
+    `commerce.settle_group_buy_batch` eagerly for each batch it is given (its SETTLE_CONCURRENCY threads,
+    the provider's rate window in Redis, as on a worker), and reports the emails it queued."""
+    _setup()
+    from celery import current_app
+    from django.conf import settings
+
+    from groupbuys import tasks
+
+    settings.PAYMENTS_PROVIDER = "sandbox"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    queued: list[tuple] = []
+    current_app.send_task = lambda name, args=None, **kw: queued.append((name, *(args or ())))
+    ready.put(os.getpid())
+    settled, errors = 0, []
+    while (job := batches.get()) is not None:
+        gb_id, ids = job
+        try:
+            settled += tasks.settle_group_buy_batch.apply(args=[gb_id, ids], throw=True).get()
+        except Exception as exc:  # reported to the parent: the run then fails its check
+            errors.append(repr(exc))
+    done.put((settled, queued, errors))
+
+
+def _settle_in_processes(gb_id: str, processes: int):
+    """Start `processes` workers for the Celery batch path and wait until each is ready; returns them, their
+    inboxes, the unsettled participants split into GROUP_BUY_BATCH batches (to deal round-robin) and the
+    queue their reports come back on. The caller times from here: deal, wait, finish."""
+    import multiprocessing
+
+    from groupbuys import services as groupbuys
+    from groupbuys.tasks import GROUP_BUY_BATCH
+
+    ids = groupbuys.unsettled_participants(gb_id)
+    batches = [ids[i:i + GROUP_BUY_BATCH] for i in range(0, len(ids), GROUP_BUY_BATCH)]
+    ctx = multiprocessing.get_context("spawn")
+    ready, done = ctx.Queue(), ctx.Queue()
+    inboxes = [ctx.Queue() for _ in range(processes)]
+    workers = [ctx.Process(target=_settle_worker, args=(ready, inbox, done)) for inbox in inboxes]
+    for w in workers:
+        w.start()
+    for _ in workers:
+        ready.get(timeout=120)
+    return workers, inboxes, batches, done
+
+
+def run(n: int = 5000, processes: int = 1) -> dict:
     _setup()
     from celery import current_app
     from django.conf import settings
 
     from groupbuys import services as groupbuys
+    from groupbuys.tasks import GROUP_BUY_BATCH
+    from commerce import services as commerce
     from commerce.models import Order
     from groupbuys.models import GroupBuyParticipant
     from microstage.payments import services as payments
@@ -120,7 +172,7 @@ def run(n: int = 5000) -> dict:
 
     settings.PAYMENTS_PROVIDER = "sandbox"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # 5,000 emails, not on the console
-    queued: list[tuple] = []  # outcome emails settlement queues by task name (list.append is thread-safe)
+    queued: list[tuple] = []  # emails settlement queues by task name (list.append is thread-safe)
     current_app.send_task = lambda name, args=None, **kw: queued.append((name, *(args or ())))
     tag = str(int(time.time()))
     t0 = time.perf_counter()
@@ -131,9 +183,27 @@ def run(n: int = 5000) -> dict:
         for pid in baseline_ids:
             payments.capture(pid, Decimal("12.00"))
         base_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        settled = groupbuys.settle(gb.pk)
-        settle_s = time.perf_counter() - t0
+        errors: list[str] = []
+        if processes > 1:
+            groupbuys.begin_settlement(gb.pk)  # decided before the workers start (settle_group_buy's first step)
+            workers, inboxes, batches, done = _settle_in_processes(gb.pk, processes)
+            t0 = time.perf_counter()  # every worker is up: from here on only settling is timed
+            for i, batch in enumerate(batches):
+                inboxes[i % processes].put((gb.pk, batch))
+            for inbox in inboxes:
+                inbox.put(None)
+            for _ in workers:
+                _settled, their_queued, their_errors = done.get(timeout=3600)
+                queued.extend(their_queued)
+                errors.extend(their_errors)
+            settled = groupbuys.finish_settlement(gb.pk)
+            settle_s = time.perf_counter() - t0
+            for w in workers:
+                w.join(timeout=60)
+        else:
+            t0 = time.perf_counter()
+            settled = groupbuys.settle(gb.pk)
+            settle_s = time.perf_counter() - t0
         captured = GroupBuyParticipant.objects.filter(group_buy=gb, status="captured",
                                                       charged_amount=Decimal("12.00")).count()
         paid = Order.objects.filter(creator=creator, status="paid", total=Decimal("12.00")).count()
@@ -141,12 +211,17 @@ def run(n: int = 5000) -> dict:
                                       captured_amount=Decimal("12.00"),
                                       reference__in=GroupBuyParticipant.objects.filter(group_buy=gb).values("pk"))
         emails = {q for q in queued if q[0] == groupbuys.EMAIL_TASK}  # (task, participant, "charged")
-        ok = settled.status == "settled" and captured == paid == pays.count() == n == len(queued) == len(emails)
+        receipts = {q for q in queued if q[0] == commerce.EMAIL_TASK}  # (task, order, "paid")
+        ok = (settled.status == "settled" and captured == paid == pays.count() == n == len(emails) == len(receipts)
+              and len(queued) == 2 * n and not errors)
     finally:
         _cleanup(creator, gb, users, baseline_ids)
     rate, base_rate = n / settle_s, n / base_s
     db = settings.DATABASES["default"]
-    conditions = (f"In-process, one Python process, sandbox provider, database {db.get('HOST') or 'local'}:"
+    where = ("In-process, one Python process" if processes == 1 else
+             f"{processes} worker processes (spawned, each running the batch task commerce.settle_group_buy_batch "
+             f"on {GROUP_BUY_BATCH} batches dealt round-robin; their start-up not timed)")
+    conditions = (f"{where}, sandbox provider, database {db.get('HOST') or 'local'}:"
                   f"{db.get('PORT') or ''}/{db.get('NAME')}, {os.cpu_count()} CPUs shared with other work "
                   f"(loadavg {os.getloadavg()[0]:.2f}). Setup by bulk_create took {setup_s:.1f} s (not measured).")
     return {
@@ -157,15 +232,16 @@ def run(n: int = 5000) -> dict:
                       f"exactly at its threshold) with "
                       f"groupbuys.services.settle: per participant a cache lock, a gateway capture of 12.00 of the "
                       f"20.00 authorised, the handler marking the participant captured and its order paid at "
-                      f"the final total (order_paid receivers incl. the ledger), its outcome email queued (to a "
-                      f"counter here: no worker runs in the bench). "
+                      f"the final total (order_paid receivers incl. the ledger), its outcome email and its "
+                      f"order's receipt queued (to a counter here: no worker runs in the bench). "
                       f"{n / 1000:g}k in {settle_s:.1f} s. BASELINE: {n} bare payments.capture calls of "
                       f"authorised sandbox payments with no handler, same run: {base_s:.1f} s. Ratio < 1 = "
                       f"slower than bare captures. Celery queueing and the 1 s pause between 50-participant "
                       f"batches (rate limits) are not included. Verified: {'PASS' if ok else 'FAIL'} — every "
-                      f"participant captured once at 12.00, every order paid at 12.00, one email queued for "
-                      f"each. "
-                      f"{settings.SETTLE_CONCURRENCY} settling threads. {conditions}"),
+                      f"participant captured once at 12.00, every order paid at 12.00, one outcome email and one "
+                      f"receipt queued for each. "
+                      f"{settings.SETTLE_CONCURRENCY} settling threads per process. "
+                      f"{'Worker errors: ' + '; '.join(errors[:3]) + '. ' if errors else ''}{conditions}"),
             "pass": ok,
         },
     }
@@ -173,7 +249,8 @@ def run(n: int = 5000) -> dict:
 
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
-    figures = run(n)
+    processes = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    figures = run(n, processes)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results.update(figures)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 MAX_QUANTITY = 100  # per line; anything above is a typo or an attack, not a purchase
 MAX_LINES = 20
 PURPOSE = "commerce.order"
+EMAIL_TASK = "commerce.send_order_email"  # registered in commerce/tasks.py, queued by its name
 
 
 @dataclass(frozen=True)
@@ -474,7 +476,7 @@ def mark_paid(order: Order, payment: Payment | None) -> None:
     if gate.on_paid(order, payment) is not None:
         # Held for a staff review: nothing is delivered and no ledger sees the sale until it is
         # approved (risk.approve calls deliver_paid_order); a rejection refunds it.
-        transaction.on_commit(lambda: _send_order_email(order.pk, "held"))
+        _email_on_commit(order.pk, "held")
     else:
         deliver_paid_order(order)
     _announce_order(order)
@@ -497,7 +499,7 @@ def deliver_paid_order(order: Order) -> None:
         order_paid.send(sender=Order, order=order)
     finally:
         order._prefetched_objects_cache.pop("lines", None)
-    transaction.on_commit(lambda: _send_order_email(order.pk, "paid"))
+    _email_on_commit(order.pk, "paid")
 
 
 def on_payment_failed(payment: Payment) -> None:
@@ -607,7 +609,7 @@ def refund(order_id: str, *, actor, line_ids: list[str] | None = None, reason: s
         order_refunded.send(sender=Order, order=order, amount=amount)  # the creator's ledger (payouts/money.py)
         if order.payment_id and amount > 0 and not provider_done:
             payments.refund(order.payment_id, amount)
-        transaction.on_commit(lambda: _send_order_email(order.pk, "refunded"))
+        _email_on_commit(order.pk, "refunded")
         _announce_order(order)
     return order
 
@@ -638,10 +640,22 @@ def on_payment_refunded(payment: Payment, *args) -> None:
     order_refunded.send(sender=Order, order=order, amount=outside)
 
 
-def _send_order_email(order_id: str, what: str) -> None:
-    from .emails import send_order_email
+def _email_on_commit(order_id: str, what: str) -> None:
+    """The order's email (paid, held or refunded receipt) is queued to the workers once the transaction
+    commits (by the task's name, EMAIL_TASK: commerce/tasks.py), so rendering and sending it never take
+    the paying (or settling) thread's time."""
+    transaction.on_commit(lambda: _queue_email(order_id, what))
 
+
+def _queue_email(order_id: str, what: str) -> None:
     try:
-        send_order_email(order_id, what)
-    except Exception:  # an email problem must not undo a sale; it is logged for staff
-        log.exception("order email %s for %s failed", what, order_id)
+        current_app.send_task(EMAIL_TASK, args=[order_id, what])
+    except Exception:  # the broker being away must not undo a sale (it committed); logged for staff
+        log.exception("order email %s for %s could not be queued", what, order_id)
+
+
+def send_order_email(order_id: str, what: str) -> None:
+    """Render and send an order's email (what: paid, held, refunded); run by the workers (EMAIL_TASK)."""
+    from .emails import send_order_email as send
+
+    send(order_id, what)

@@ -8,3 +8,12 @@ def expire_due_orders() -> int:
     from commerce import services
 
     return services.expire_due_orders()
+
+
+@shared_task(name="commerce.send_order_email", ignore_result=True)
+def send_order_email(order_id: str, what: str) -> None:
+    """An order's email (paid, held or refunded), queued once its transaction committed
+    (commerce.services.EMAIL_TASK)."""
+    from commerce import services
+
+    services.send_order_email(order_id, what)

@@ -37,7 +37,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import F, prefetch_related_objects
+from django.db.models import F, OuterRef, Subquery, prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import ngettext
@@ -647,31 +647,41 @@ def settle_participant(participant_id: str, *, now=None) -> str:
 
 
 def _settle_participant(participant_id: str, now) -> str:
-    p = GroupBuyParticipant.objects.select_related("group_buy", "payment").get(pk=participant_id)
+    # One read: the participant, its group-buy and payment, whether a charge for it was captured already,
+    # and what its join authorised per unit (the group's price never goes above it).
+    p = (GroupBuyParticipant.objects.select_related("group_buy", "payment")
+         .annotate(captured_payment_id=Subquery(
+                       Payment.objects.filter(purpose=PURPOSE, reference=OuterRef("pk"), status=Payment.Status.CAPTURED)
+                       .order_by("created_at").values("pk")[:1]),
+                   authorised_unit=Subquery(
+                       OrderLine.objects.filter(order_id=OuterRef("order_id"), kind=KIND,
+                                                item_id=OuterRef("group_buy_id")).values("list_price")[:1]))
+         .get(pk=participant_id))
     gb = p.group_buy
     if p.status in DONE or gb.status == GroupBuy.Status.OPEN:
         return p.status
-    captured = (Payment.objects.filter(purpose=PURPOSE, reference=p.pk, status=Payment.Status.CAPTURED)
-                .order_by("created_at").first())
-    if captured is not None:  # charged already (a run that crashed after the provider said yes)
+    if p.captured_payment_id is not None:  # charged already (a run that crashed after the provider said yes)
         with transaction.atomic():
-            Payment.objects.select_for_update().get(pk=captured.pk)
-            on_payment_paid(captured)
+            on_payment_paid(Payment.objects.select_for_update().get(pk=p.captured_payment_id))
         return _status(p)
     succeeded = gb.status == GroupBuy.Status.SUCCEEDED or (gb.status == GroupBuy.Status.SETTLED and
                                                            gb.final_price is not None)
     if not succeeded or p.status == P.PENDING:
         return _release(p, "The authorisation was never completed." if succeeded else "")
-    amount = charged_unit(gb, p) * p.quantity
+    unit = gb.final_price if p.authorised_unit is None else min(gb.final_price, p.authorised_unit)  # charged_unit
+    amount = unit * p.quantity
     payment = p.payment
     if payment is not None and payment.status == Payment.Status.AUTHORIZED:
         if amount <= 0:
             payments.release(payment.pk)
             return _paid_free(p)
         try:
-            payments.capture(payment.pk, amount)  # → on_payment_paid in the gateway's transaction
+            captured = payments.capture(payment.pk, amount)  # → on_payment_paid in the gateway's transaction
         except Conflict:  # someone else settled it meanwhile: look again
-            pass
+            return _status(p)
+        if captured.status == Payment.Status.CAPTURED:
+            # on_payment_paid committed with the capture: the participant is captured (by it, or before).
+            return P.CAPTURED
         return _status(p)
     if amount <= 0:
         return _paid_free(p)

@@ -39,15 +39,20 @@ ATTENDANCE_POINTS = 50
 
 def _account(user, creator_id: str, *, lock: bool) -> LoyaltyAccount:
     """The fan's account with the creator (row-locked with `lock`), made on first use: one query when it
-    exists; a new one is held by our own insert until the transaction ends, so it needs no second read."""
-    qs = LoyaltyAccount.objects.filter(user=user, creator_id=creator_id)
+    exists; a new one is held by our own insert until the transaction ends, so it needs no second read.
+    `user`: a User or its id (a paid order's `buyer_id`: nothing here needs the user's row).
+
+    Not one INSERT … ON CONFLICT DO UPDATE: concurrent upserts of an existing account, while others hold
+    its row lock, deadlock in PostgreSQL's speculative insertion (TestConcurrentRedemptions)."""
+    user_id = getattr(user, "pk", user)
+    qs = LoyaltyAccount.objects.filter(user_id=user_id, creator_id=creator_id)
     qs = qs.select_for_update() if lock else qs
     account = qs.first()
     if account is not None:
         return account
     try:
         with transaction.atomic():
-            return LoyaltyAccount.objects.create(user=user, creator_id=creator_id)
+            return LoyaltyAccount.objects.create(user_id=user_id, creator_id=creator_id)
     except IntegrityError:  # made meanwhile by another transaction (it waited for that one to commit)
         return qs.get()
 
@@ -56,7 +61,9 @@ def award(*, user, creator_id: str, points: int, reason: str, key: str, note: st
     """Add points once per `key` (a check-in, an order, a referral); None when already awarded."""
     if points <= 0:
         raise Invalid(_("Awards are positive."), fields={"points": [_("Must be above zero.")]})
-    with transaction.atomic():
+    # No savepoint of its own inside a caller's transaction (a paid order's): an error rolls that back
+    # anyway. The entry's insert keeps its savepoint: a duplicate key there means "awarded already".
+    with transaction.atomic(savepoint=False):
         account = _account(user, creator_id, lock=True)
         try:
             with transaction.atomic():
@@ -106,7 +113,8 @@ def award_attendance(*, user, creator_id: str, ticket_id: str, event_title: str)
 
 
 def award_purchase(*, user, creator_id: str, order_id: str, total) -> None:
-    """Points for a paid order, and for whoever referred this fan if it qualifies (memberships.referrals)."""
+    """Points for a paid order, and for whoever referred this fan if it qualifies (memberships.referrals).
+    `user`: the buyer or their id (the paid order's `buyer_id`: nothing needs the user's row)."""
     if user is None:
         return
     points = int(total) * POINTS_PER_CURRENCY_UNIT
@@ -117,7 +125,8 @@ def award_purchase(*, user, creator_id: str, order_id: str, total) -> None:
     referral = referrals.reward_for_order(user=user, creator_id=creator_id, order_id=order_id, total=total)
     if referral is not None:
         award(user=referral.referrer, creator_id=creator_id, points=referrals.REFERRAL_POINTS,
-              reason=LoyaltyEntry.Reason.REFERRAL, key=f"referral:{creator_id}:{user.pk}", note="A fan you invited")
+              reason=LoyaltyEntry.Reason.REFERRAL, key=f"referral:{creator_id}:{getattr(user, 'pk', user)}",
+              note="A fan you invited")
 
 
 def referral_code(user, creator_id: str) -> str:
@@ -486,7 +495,7 @@ def on_subscription_ended(payment: Payment) -> None:
 
 def on_order_paid(sender, order, **kwargs) -> None:
     """commerce.signals.order_paid receiver: purchase and referral points (idempotent by order)."""
-    award_purchase(user=order.buyer, creator_id=order.creator_id, order_id=order.pk, total=order.total)
+    award_purchase(user=order.buyer_id, creator_id=order.creator_id, order_id=order.pk, total=order.total)
 
 
 def on_order_refunded(sender, order, amount, **kwargs) -> None:

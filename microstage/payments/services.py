@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from microstage.errors import Conflict, Invalid, NotFound
@@ -295,16 +296,19 @@ def refund(payment_id: str, amount: Decimal | None = None) -> Payment:
 
 
 def _apply_result(payment: Payment, result: ProviderResult, operation: str) -> Payment:
-    """Feed the provider's answer to an API call through handle_event, like any other confirmation."""
+    """Feed the provider's answer to an API call through handle_event, like any other confirmation.
+
+    `payment` is locked by the caller: the event is applied to it in place (its handlers get this very
+    instance), so it is not read again unless the event had been handled before."""
     if result.reference and not payment.provider_reference:
         payment.provider_reference = result.reference
         payment.save(update_fields=["provider_reference", "updated_at"])
     kind = _RESULT_KINDS.get(result.status)
-    if kind:
-        handle_event(PaymentEvent(payment.provider, f"{operation}:{payment.id}:{result.status}", kind,
-                                  payment_id=payment.id, provider_reference=result.reference, amount=result.amount,
-                                  currency=payment.currency, failure_message=result.failure_message))
-    payment.refresh_from_db()
+    if kind and handle_event(PaymentEvent(payment.provider, f"{operation}:{payment.id}:{result.status}", kind,
+                                          payment_id=payment.id, provider_reference=result.reference,
+                                          amount=result.amount, currency=payment.currency,
+                                          failure_message=result.failure_message), locked=payment) is None:
+        payment.refresh_from_db()
     payment.client_secret = result.client_secret  # for the browser to confirm a pending intent; not stored
     return payment
 
@@ -346,17 +350,21 @@ def handle_webhook(provider_name: str, body: bytes, headers) -> int:
     return sum(1 for event in events if handle_event(event) is not None)
 
 
-def handle_event(event: PaymentEvent) -> ProcessedEvent | None:
+def handle_event(event: PaymentEvent, *, locked: Payment | None = None) -> ProcessedEvent | None:
     """Apply one neutral event exactly once: None when it was already handled.
 
     The (provider, event_id) unique constraint makes a concurrent duplicate wait for the first and then
     see it as done; the Payment row lock plus status checks make two *different* events that mean the
     same thing (e.g. Stripe's checkout.session.completed and payment_intent.succeeded) act once.
+
+    `locked`: the Payment the event is about, already locked by the caller in this transaction (our own
+    API calls: capture, release…); it is used as it is, instead of being located and read again.
     """
     with transaction.atomic():
-        record, created = ProcessedEvent.objects.get_or_create(
-            provider=event.provider, event_id=event.event_id[:255], defaults={"kind": event.kind})
-        if not created:
+        if locked is not None and event.payment_id != locked.pk:
+            locked = None
+        record = _record_event(event, locked)
+        if record is None:
             log.info("payment event %s:%s already handled", event.provider, event.event_id)
             return None
         if event.kind == Kind.SETUP_SUCCEEDED:
@@ -370,15 +378,35 @@ def handle_event(event: PaymentEvent) -> ProcessedEvent | None:
         if event.kind in (Kind.ACCOUNT_UPDATED, Kind.PAYOUT_PAID, Kind.PAYOUT_FAILED):
             _connect_news(event)
             return record
-        payment = _locate(event)
+        payment = locked or _locate(event)
         if payment is None:
             # Not ours (e.g. a payment made outside Microstage on the same account): remember and move on.
             log.warning("payment event %s:%s (%s) matches no payment", event.provider, event.event_id, event.kind)
             return record
-        record.payment = payment
-        record.save(update_fields=["payment"])
+        if record.payment_id != payment.pk:
+            record.payment = payment
+            record.save(update_fields=["payment"])
         _apply(payment, event)
         return record
+
+
+def _record_event(event: PaymentEvent, payment: Payment | None) -> ProcessedEvent | None:
+    """Remember the event, once (one INSERT … ON CONFLICT DO NOTHING): the new record, or None when it
+    was recorded before. A concurrent insert of the same event waits for that transaction: committed, it
+    counts as recorded; rolled back, this one is the first."""
+    record = ProcessedEvent(provider=event.provider, event_id=event.event_id[:255], kind=event.kind,
+                            payment=payment, processed_at=timezone.now())
+    table = ProcessedEvent._meta.db_table
+    sql = (f'INSERT INTO "{table}" ("provider", "event_id", "kind", "payment_id", "processed_at") '  # noqa: S608
+           'VALUES (%s, %s, %s, %s, %s) ON CONFLICT ("provider", "event_id") DO NOTHING RETURNING "id"')  # our table
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [record.provider, record.event_id, record.kind, record.payment_id, record.processed_at])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    record.pk = row[0]
+    record._state.adding, record._state.db = False, connection.alias
+    return record
 
 
 def _connect_news(event: PaymentEvent) -> None:
