@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -19,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from microstage import realtime
+from microstage import queued, realtime
 from microstage.errors import Conflict, Invalid, NotFound
 from microstage.models import DOOR_ROLES, EDIT_ROLES
 from microstage.permissions import SYSTEM, require_role
@@ -644,18 +643,12 @@ def _email_on_commit(order_id: str, what: str) -> None:
     """The order's email (paid, held or refunded receipt) is queued to the workers once the transaction
     commits (by the task's name, EMAIL_TASK: commerce/tasks.py), so rendering and sending it never take
     the paying (or settling) thread's time."""
-    transaction.on_commit(lambda: _queue_email(order_id, what))
+    queued.after_commit(EMAIL_TASK, order_id, what)
 
 
-def _queue_email(order_id: str, what: str) -> None:
-    try:
-        current_app.send_task(EMAIL_TASK, args=[order_id, what])
-    except Exception:  # the broker being away must not undo a sale (it committed); logged for staff
-        log.exception("order email %s for %s could not be queued", what, order_id)
-
-
-def send_order_email(order_id: str, what: str) -> None:
-    """Render and send an order's email (what: paid, held, refunded); run by the workers (EMAIL_TASK)."""
+def send_order_email(order_id: str, what: str, token: str = "") -> None:
+    """Render and send an order's email (what: paid, held, refunded); run by the workers (EMAIL_TASK),
+    once per queued delivery (`token`)."""
     from .emails import send_order_email as send
 
-    send(order_id, what)
+    queued.once(token, lambda: send(order_id, what))

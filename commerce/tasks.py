@@ -11,9 +11,9 @@ def expire_due_orders() -> int:
 
 
 @shared_task(name="commerce.send_order_email", ignore_result=True)
-def send_order_email(order_id: str, what: str) -> None:
+def send_order_email(order_id: str, what: str, token: str = "") -> None:
     """An order's email (paid, held or refunded), queued once its transaction committed
-    (commerce.services.EMAIL_TASK)."""
+    (commerce.services.EMAIL_TASK); a second delivery of the same token sends nothing."""
     from commerce import services
 
-    services.send_order_email(order_id, what)
+    services.send_order_email(order_id, what, token)

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from celery import current_app
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
@@ -45,7 +44,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext
 
 from microstage.money import parse_amount
-from microstage import overrides, realtime
+from microstage import overrides, queued, realtime
 from microstage.i18n import language_for
 from microstage.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
 from microstage.models import EDIT_ROLES
@@ -569,18 +568,16 @@ def _reprice(order: Order, unit: Decimal) -> None:
 def _email_on_commit(participant_id: str, what: str) -> None:
     """Queued to the workers once the settlement commits (by the task's name: groupbuys/tasks.py), so
     rendering and sending never take a settling thread's time or its database round trips."""
-    transaction.on_commit(lambda: _queue_email(participant_id, what))
+    queued.after_commit(EMAIL_TASK, participant_id, what)
 
 
-def _queue_email(participant_id: str, what: str) -> None:
-    try:
-        current_app.send_task(EMAIL_TASK, args=[participant_id, what])
-    except Exception:  # the broker being away must not undo a settlement; logged for staff
-        log.exception("group-buy email %s for %s could not be queued", what, participant_id)
+def send_group_buy_email(participant_id: str, what: str, token: str = "") -> None:
+    """Tell a participant the outcome: charged, released, declined (seat gone) or retry (card declined once);
+    once per queued delivery (`token`)."""
+    queued.once(token, lambda: _send_group_buy_email(participant_id, what))
 
 
-def send_group_buy_email(participant_id: str, what: str) -> None:
-    """Tell a participant the outcome: charged, released, declined (seat gone) or retry (card declined once)."""
+def _send_group_buy_email(participant_id: str, what: str) -> None:
     p = GroupBuyParticipant.objects.select_related("group_buy", "group_buy__creator", "order").get(pk=participant_id)
     context = {"participant": p, "group_buy": p.group_buy, "order": p.order,
                "url": f"{settings.SITE_URL}/g/{p.group_buy_id}/",

@@ -66,9 +66,9 @@ def settle_group_buy_batch(self, group_buy_id: str, participant_ids: list[str]) 
 
 
 @shared_task(name="groupbuys.send_group_buy_email", ignore_result=True)
-def send_group_buy_email(participant_id: str, what: str) -> None:
+def send_group_buy_email(participant_id: str, what: str, token: str = "") -> None:
     """A participant's outcome email, queued by settlement once its transaction committed
-    (groupbuys.services.EMAIL_TASK)."""
+    (groupbuys.services.EMAIL_TASK); a second delivery of the same token sends nothing."""
     from . import services as groupbuys
 
-    groupbuys.send_group_buy_email(participant_id, what)
+    groupbuys.send_group_buy_email(participant_id, what, token)

@@ -37,7 +37,8 @@ def test_paying_queues_one_email_on_commit_and_sends_nothing_inline(catalog, san
         services.sandbox_pay(order.pk)
         assert held_tasks == []  # nothing before the commit
     assert callbacks
-    assert held_tasks == [(services.EMAIL_TASK, [order.pk, "paid"])]
+    [(name, [order_id, what, token])] = held_tasks
+    assert (name, order_id, what) == (services.EMAIL_TASK, order.pk, "paid") and token
     assert mail.outbox == []  # rendering and sending are the worker's
     name, args = held_tasks[0]
     celery_app.tasks[name].apply(args=args)  # the worker takes it
@@ -51,7 +52,7 @@ def test_a_refund_queues_its_email(catalog, sandbox, held_tasks, django_capture_
     held_tasks.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.refund(order.pk, actor=SYSTEM)
-    assert held_tasks == [(services.EMAIL_TASK, [order.pk, "refunded"])]
+    assert [(name, args[:-1]) for name, args in held_tasks] == [(services.EMAIL_TASK, [order.pk, "refunded"])]
 
 
 def test_a_rolled_back_payment_queues_nothing(catalog, sandbox, held_tasks, django_capture_on_commit_callbacks):
@@ -77,3 +78,23 @@ def test_a_broker_error_does_not_undo_the_payment(catalog, sandbox, monkeypatch,
     assert Order.objects.get(pk=order.pk).status == Order.Status.PAID
     assert mail.outbox == []
     assert "could not be queued" in caplog.text
+
+
+def test_a_task_delivered_twice_sends_its_email_once(catalog, sandbox, held_tasks, django_capture_on_commit_callbacks):
+    """Late acknowledgement redelivers a task whose worker died; the delivery token makes the second
+    delivery send nothing once the first has sent. A new refund is a new delivery, and is sent."""
+    order = buy(catalog.add("seat", {"tier:twice": 5}, price="9.00"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.sandbox_pay(order.pk)
+    [(name, args)] = held_tasks
+    mail.outbox.clear()
+    celery_app.tasks[name].apply(args=args)
+    celery_app.tasks[name].apply(args=args)  # the same delivery again
+    assert len(mail.outbox) == 1
+    held_tasks.clear()
+    for _ in range(2):  # two partial refunds: two deliveries, two emails
+        with django_capture_on_commit_callbacks(execute=True):
+            services.queued.after_commit(services.EMAIL_TASK, order.pk, "refunded")
+    for name, args in held_tasks:
+        celery_app.tasks[name].apply(args=args)
+    assert len(mail.outbox) == 3

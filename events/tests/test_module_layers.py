@@ -40,7 +40,8 @@ def test_services_never_import_tasks_or_views_and_selectors_never_import_service
 
 
 def _sent_task_names() -> list[tuple[str, str]]:
-    """(where, task name) for every `send_task(<name>, ...)` in the apps' code: a literal or a module constant."""
+    """(where, task name) for every `send_task(<name>, ...)` or `queued.after_commit(<name>, ...)` in the apps'
+    code: a literal or a module constant."""
     sent = []
     for app in SENDERS:
         for path in sorted((ROOT / app).rglob("*.py")):
@@ -51,7 +52,7 @@ def _sent_task_names() -> list[tuple[str, str]]:
                          and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
                          for t in node.targets if isinstance(t, ast.Name)}
             for node in ast.walk(tree):
-                if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "send_task":
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", "") in ("send_task", "after_commit"):
                     arg = node.args[0] if node.args else None
                     name = (arg.value if isinstance(arg, ast.Constant)
                             else constants.get(arg.id) if isinstance(arg, ast.Name) else None)
