@@ -96,4 +96,4 @@ def test_reading_an_event_with_its_tiers(tier, django_assert_max_num_queries):
 
 
 # Measured on 2026-12-05. Lower them when a path gets cheaper; raising one needs a reason in the commit.
-QUERIES = {"reserve": 12, "sold_out": 0, "checkin": 21, "event": 7}
+QUERIES = {"reserve": 12, "sold_out": 0, "checkin": 19, "event": 7}
