@@ -96,11 +96,21 @@ def charged_unit(gb: GroupBuy, participant: GroupBuyParticipant, lines=None) -> 
     """The group's final price, never above what the participant's join authorised per unit (from its
     order's `lines` when they were read already)."""
     if lines is None:
-        authorised = (OrderLine.objects.filter(order_id=participant.order_id, kind=KIND, item_id=gb.pk)
-                      .values_list("list_price", flat=True).first())
+        authorised = _authorised_units(participant.order_id, gb.pk).values_list("list_price", flat=True).first()
     else:
         authorised = next((ln.list_price for ln in lines if ln.kind == KIND and ln.item_id == gb.pk), None)
+    return capped_unit(gb, authorised)
+
+
+def capped_unit(gb: GroupBuy, authorised: Decimal | None) -> Decimal:
+    """The group's final price, never above `authorised` (what the join authorised per unit; None: no cap)."""
     return gb.final_price if authorised is None else min(gb.final_price, authorised)
+
+
+def _authorised_units(order_id, group_buy_id):
+    """The group-buy line of a participant's order (its `list_price` is what the join authorised per unit);
+    the ids may be OuterRefs, for a subquery."""
+    return OrderLine.objects.filter(order_id=order_id, kind=KIND, item_id=group_buy_id).values("list_price")
 
 
 def tiers_of(gb: GroupBuy) -> list[GroupBuyPriceTier]:
@@ -650,9 +660,7 @@ def _settle_participant(participant_id: str, now) -> str:
          .annotate(captured_payment_id=Subquery(
                        Payment.objects.filter(purpose=PURPOSE, reference=OuterRef("pk"), status=Payment.Status.CAPTURED)
                        .order_by("created_at").values("pk")[:1]),
-                   authorised_unit=Subquery(
-                       OrderLine.objects.filter(order_id=OuterRef("order_id"), kind=KIND,
-                                                item_id=OuterRef("group_buy_id")).values("list_price")[:1]))
+                   authorised_unit=Subquery(_authorised_units(OuterRef("order_id"), OuterRef("group_buy_id"))[:1]))
          .get(pk=participant_id))
     gb = p.group_buy
     if p.status in DONE or gb.status == GroupBuy.Status.OPEN:
@@ -665,8 +673,7 @@ def _settle_participant(participant_id: str, now) -> str:
                                                            gb.final_price is not None)
     if not succeeded or p.status == P.PENDING:
         return _release(p, "The authorisation was never completed." if succeeded else "")
-    unit = gb.final_price if p.authorised_unit is None else min(gb.final_price, p.authorised_unit)  # charged_unit
-    amount = unit * p.quantity
+    amount = capped_unit(gb, p.authorised_unit) * p.quantity  # charged_unit, from the one read above
     payment = p.payment
     if payment is not None and payment.status == Payment.Status.AUTHORIZED:
         if amount <= 0:
