@@ -141,7 +141,7 @@ def redis_url(db: int, scheme_for_unix: str = "unix") -> str:
 
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "microstage.cache.SharedPoolRedisCache",  # one pool per process (microstage/cache.py)
         "LOCATION": redis_url(0),
         "KEY_PREFIX": "ms",
     }
