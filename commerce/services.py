@@ -82,9 +82,7 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
     inside the caller's transaction when there is one.
     """
     _validate_requests(requests)
-    merged: dict[tuple, int] = defaultdict(int)
-    for req in requests:
-        merged[(req.kind, req.item_id, tuple(sorted(req.options)))] += req.quantity
+    merged = _merged(requests)
     stock_snapshot.refuse_early(_own_pools(merged), timezone.now())  # a rush's refusals: before any read
     offers = [(_offer(kind, item_id, qty, buyer, dict(options), variant_prices), qty, dict(options))
               for (kind, item_id, options), qty in merged.items()]
@@ -119,6 +117,21 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
     if settings.RESERVE_BATCH_MAX <= 1 or transaction.get_connection().in_atomic_block:
         return group_commit.unwrap(take_stock([claim])[0])  # in the caller's transaction: no batching
     return BATCHES.submit(claim)
+
+
+def early_need(requests: list[LineRequest]) -> dict[str, int]:
+    """What `reserve` asks of the stock snapshots before anything else: the units the lines take from
+    their items' own pools, once the lines pass the checks every reservation passes first (raises
+    Invalid like `reserve`). commerce/api/refusal_asgi.py answers a rush's refusals with it."""
+    _validate_requests(requests)
+    return _own_pools(_merged(requests))
+
+
+def _merged(requests: list[LineRequest]) -> dict[tuple, int]:
+    merged: dict[tuple, int] = defaultdict(int)
+    for req in requests:
+        merged[(req.kind, req.item_id, tuple(sorted(req.options)))] += req.quantity
+    return merged
 
 
 def _own_pools(merged: dict[tuple, int]) -> dict[str, int]:

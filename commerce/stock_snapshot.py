@@ -49,26 +49,39 @@ def _shown(key: str) -> bool:
     return not key.startswith(LIMIT_PREFIX)  # personal caps are not stock
 
 
-def refuse_if_sold_out(need: dict[str, int], totals: dict[str, int] | None, now: datetime) -> None:
-    """Raise Conflict("sold_out") when a fresh snapshot says a pool has fewer than `need` left.
+def keys_to_read(need: dict[str, int]) -> list[str]:
+    """The cache keys of the snapshots that decide `need` (none when snapshots are off)."""
+    return [PREFIX + k for k in need if _shown(k)] if _enabled() else []
+
+
+def refusal(need: dict[str, int], totals: dict[str, int] | None, found: dict, now: datetime) -> Conflict | None:
+    """The `sold_out` refusal that the snapshots `found` (cache key -> value) give for `need`, if any.
 
     `totals=None`: asked before the offer, when the pools' totals are not known yet (`refuse_early`)."""
-    keys = [k for k in need if _shown(k)]
-    if not keys or not _enabled():
-        return
-    try:
-        found = cache.get_many([PREFIX + k for k in keys])
-    except Exception:  # Redis trouble: the lock decides, as before
-        log.warning("stock snapshots unreadable", exc_info=True)
-        return
     ts = now.timestamp()
-    for key in keys:
-        snap = found.get(PREFIX + key)
+    for key in need:
+        snap = found.get(PREFIX + key) if _shown(key) else None
         if not isinstance(snap, dict):
             continue
         same_total = totals is None or snap["total"] == totals.get(key)
         if same_total and snap["at"] <= ts < snap["until"] and snap["left"] < need[key]:
-            raise Conflict(_("Sold out: not enough left for this quantity."), code="sold_out", available=snap["left"])
+            return Conflict(_("Sold out: not enough left for this quantity."), code="sold_out", available=snap["left"])
+    return None
+
+
+def refuse_if_sold_out(need: dict[str, int], totals: dict[str, int] | None, now: datetime) -> None:
+    """Raise Conflict("sold_out") when a fresh snapshot says a pool has fewer than `need` left."""
+    keys = keys_to_read(need)
+    if not keys:
+        return
+    try:
+        found = cache.get_many(keys)
+    except Exception:  # Redis trouble: the lock decides, as before
+        log.warning("stock snapshots unreadable", exc_info=True)
+        return
+    conflict = refusal(need, totals, found, now)
+    if conflict is not None:
+        raise conflict
 
 
 def refuse_early(own: dict[str, int], now: datetime) -> None:

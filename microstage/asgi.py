@@ -16,20 +16,24 @@ from microstage.health_asgi import HealthFastPath  # noqa: E402
 from microstage.websocket_auth import TokenOrSessionAuth  # noqa: E402
 
 # The platform knows no app above it: websocket routes are looked up by name (streaming adds them), and
-# so is the layer that answers cached anonymous landing pages before Django (analytics adds it).
+# so are the layers that answer hot requests before Django: cached anonymous landing pages (analytics)
+# and a rush's sold_out refusals (commerce). Each hands everything else on, in this order.
+FAST_PATHS = ["analytics.page_asgi.PageCacheFastPath", "commerce.api.refusal_asgi.SoldOutFastPath"]
 limited_app = Admission(django_asgi_app, settings.REQUEST_SLOTS)
 try:
     websocket_urlpatterns = import_string("streaming.routing.websocket_urlpatterns")
 except ImportError:
     websocket_urlpatterns = []
-try:
-    http_app = import_string("analytics.page_asgi.PageCacheFastPath")(limited_app)
-except ImportError:
-    http_app = limited_app
+http_app = limited_app
+for name in reversed(FAST_PATHS):
+    try:
+        http_app = import_string(name)(http_app)
+    except ImportError:
+        pass
 
 application = ProtocolTypeRouter({
-    # /healthz and cached landing pages before Django's middleware and sync thread; everything else takes
-    # a request slot in turn (microstage/admission.py).
+    # /healthz, cached landing pages and sold_out refusals before Django's middleware and sync thread;
+    # everything else takes a request slot in turn (microstage/admission.py).
     "http": HealthFastPath(http_app),
     # `?token=` clients with or without an Origin; session cookies only from an allowed Origin.
     "websocket": TokenOrSessionAuth(URLRouter(websocket_urlpatterns)),

@@ -41,6 +41,14 @@ def _buyers_order(user, order_id: str) -> Order:
     return order
 
 
+def line_requests(data: dict) -> list[services.LineRequest]:
+    """A valid OrderInSerializer's lines as the reservation asks for them; 404 for a kind nothing sells."""
+    for line in data["lines"]:
+        if sellables.get(line["kind"]) is None:
+            raise NotFound(gettext("No such %(field)s: %(id)s.") % {"field": line["field"], "id": line["item_id"]})
+    return [services.LineRequest(ln["kind"], ln["item_id"], ln["quantity"], ln["options"]) for ln in data["lines"]]
+
+
 def _status(order: Order) -> dict:
     return s.OrderStatusSerializer(order).data
 
@@ -50,13 +58,8 @@ class OrderListView(APIView):
                    summary="Reserve: hold stock for a new order until expires_at")
     def post(self, request):
         data = parse(s.OrderInSerializer, request)
-        for line in data["lines"]:
-            if sellables.get(line["kind"]) is None:
-                raise NotFound(gettext("No such %(field)s: %(id)s.") % {"field": line["field"], "id": line["item_id"]})
         order = services.reserve(
-            requests=[services.LineRequest(ln["kind"], ln["item_id"], ln["quantity"], ln["options"])
-                      for ln in data["lines"]],
-            buyer=request.user, email=data.get("email") or "",
+            requests=line_requests(data), buyer=request.user, email=data.get("email") or "",
             variant_prices=getattr(request, "variant_prices", None))  # the visitor's experiment prices
         order = selectors.with_lines(order)  # the buyer's own new order, answered from the rows in hand
         return Response(s.OrderSerializer(order).data, status=status.HTTP_201_CREATED)

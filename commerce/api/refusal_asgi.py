@@ -1,0 +1,168 @@
+"""A rush's `sold_out` answers to POST /api/v1/orders, made at the ASGI layer before Django.
+
+Once a tier is gone, most of a rush is buyers who will be refused. Through Django each of them still
+waited for a request slot (microstage/admission.py) behind the sales, then cost the whole middleware
+stack, DRF's request handling and the 409 exception path: about four times a trivial API GET, although
+the answer itself is one Redis read (commerce/stock_snapshot.py). Here that answer is given from the
+event loop, with the same steps in the same order as the view and `reserve`, each done by the code that
+does it there:
+
+1. the body, parsed by the API's JSON parser and validated by the view's OrderInSerializer and
+   `line_requests`;
+2. `services.early_need`: the checks every reservation passes first, and the units asked of the items'
+   own pools;
+3. those pools' snapshots, read with one async Redis call, and `stock_snapshot.refusal`: the decision
+   `reserve` makes from them;
+4. only for a refusal: the caller's token, checked by DRF's TokenAuthentication itself (one query, in a
+   small thread pool of its own), since the API answers 401 before anything else.
+
+The answer is the API's error body (microstage.api.errors), in the request's language, with the headers
+Django's middleware and DRF give it. Anything else — a sale, a session cookie (its account may pick the
+language), no or a bad token, an invalid or large body, Redis away — is left to Django, with the body
+handed on unchanged. A fast path only ever refuses, from the same snapshot the lock path trusts, so it
+can never let a sale through that `reserve` would refuse.
+"""
+import io
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+from django.http import HttpResponse
+from django.urls import reverse
+from django.utils import timezone, translation
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import APIException
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.request import Request
+
+from commerce import services, stock_snapshot
+from microstage import i18n
+from microstage.api.errors import exception_handler
+from microstage.api.parsers import JSONParser
+from microstage.asgi_answers import AsyncCache, SiteHeaders, send_response
+from microstage.errors import ServiceError
+
+from . import serializers as s
+from .views import OrderListView, line_requests
+
+log = logging.getLogger(__name__)
+MAX_BODY = 8 * 1024  # a few lines of JSON; anything larger is Django's to read
+AUTH_THREADS = 2  # token checks at once per process, each on a pooled database connection
+
+
+@lru_cache(maxsize=1)
+def orders_path() -> str:
+    return reverse("api-orders")
+
+
+def _authenticated(request) -> bool:
+    """True when DRF's TokenAuthentication accepts the request's token (an active user's)."""
+    try:
+        return TokenAuthentication().authenticate(request) is not None
+    except APIException:  # a bad or revoked token: Django answers 401
+        return False
+    finally:
+        connection.close()  # back to the pool
+
+
+async def _read_body(receive, limit: int) -> tuple[list[dict], bytes | None]:
+    """The request's body messages as received, and the whole body (None when larger than `limit`)."""
+    messages, size, more = [], 0, True
+    while more:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, None  # the client went away: Django hears it too
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
+        if size > limit:
+            return messages, None
+    return messages, b"".join(m.get("body", b"") for m in messages)
+
+
+def _replay(messages: list[dict], receive):
+    """A `receive` that gives the messages already read first, then the rest from the client."""
+    pending = list(messages)
+
+    async def replayed():
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
+
+
+class SoldOutFastPath:
+    def __init__(self, app):
+        self.app = app
+        self.site = SiteHeaders()
+        self.cache = AsyncCache()
+        self.parser = JSONParser()
+        self.renderers = OrderListView().get_renderers()
+        self.negotiation = DefaultContentNegotiation()
+        self.allow = ", ".join(OrderListView().allowed_methods)
+        self._auth_pool = ThreadPoolExecutor(max_workers=AUTH_THREADS, thread_name_prefix="refusal-auth")
+
+    @staticmethod
+    def applies(scope) -> bool:
+        if scope["type"] != "http" or scope.get("method") != "POST" or settings.STOCK_SNAPSHOT_SECONDS <= 0:
+            return False
+        path, root = scope.get("path", ""), scope.get("root_path", "")
+        if (path[len(root):] if root and path.startswith(root) else path) != orders_path():
+            return False
+        return any(name == b"authorization" and value[:6].lower() == b"token " for name, value in scope["headers"])
+
+    async def __call__(self, scope, receive, send):
+        if not self.applies(scope):
+            return await self.app(scope, receive, send)
+        messages, body = await _read_body(receive, MAX_BODY)
+        response = None
+        if body is not None:
+            try:
+                response = await self.refusal(scope, body)
+            except Exception:  # Django answers whatever this could not
+                log.warning("order refusal not answered at the ASGI layer", exc_info=True)
+                response = None
+        if response is None:
+            return await self.app(scope, _replay(messages, receive), send)
+        await send_response(send, response)
+
+    async def refusal(self, scope, body: bytes) -> HttpResponse | None:
+        """The 409 sold_out Django would give this request, or None to let Django answer."""
+        request = self.site.request(scope, body)
+        if request is None or settings.SESSION_COOKIE_NAME in request.COOKIES:
+            return None
+        if request.META.get("CONTENT_LENGTH") != str(len(body)):
+            return None  # DRF reads no body without it (chunked uploads): Django answers
+        if request.content_type != "application/json" or request.content_params.get("charset", "utf-8").lower() \
+                not in ("utf-8", "utf8"):
+            return None  # Django answers 415, or decodes another charset
+        try:
+            renderer, media_type = self.negotiation.select_renderer(Request(request), self.renderers)
+        except APIException:  # 406: Django answers
+            return None
+        language, _chosen = i18n.request_language(request)  # LanguageMiddleware's (no session, no account)
+        with translation.override(language):
+            language = translation.get_language()
+            try:
+                serializer = s.OrderInSerializer(data=self.parser.parse(io.BytesIO(body)))
+                if not serializer.is_valid():
+                    return None
+                need = services.early_need(line_requests(serializer.validated_data))
+            except (APIException, ServiceError):  # 400, 404, 413: Django answers
+                return None
+            keys = stock_snapshot.keys_to_read(need)
+            if not keys:
+                return None
+            found = dict(zip(keys, await self.cache.values(*keys), strict=True))
+            conflict = stock_snapshot.refusal(need, None, found, timezone.now())
+            if conflict is None:
+                return None
+            if not await sync_to_async(_authenticated, thread_sensitive=False, executor=self._auth_pool)(request):
+                return None
+            data = exception_handler(conflict, {}).data
+        response = HttpResponse(renderer.render(data, media_type, {}), status=conflict.status,
+                                content_type=renderer.media_type)  # as DRF's Response: the indent only shapes the body
+        response["Allow"] = self.allow  # as DRF's APIView says it
+        return self.site.finish(request, response, language)
