@@ -225,3 +225,18 @@ def test_the_token_check_is_drf_s_one_query():
         assert _authenticated(ASGIRequest(scope, io.BytesIO()))
     assert len(ctx.captured_queries) == 1
 
+
+
+def test_a_sale_is_validated_once_by_django_not_twice(fast, django_app, new_tier, monkeypatch):
+    from commerce.api import serializers
+
+    tier = new_tier(3)
+    assert post(fast, lines(tier), token=token_of(UserFactory())).status == 201  # the snapshot now says 2 left
+    validations = []
+    real = serializers.OrderInSerializer.is_valid
+    monkeypatch.setattr(serializers.OrderInSerializer, "is_valid",
+                        lambda self, **kw: validations.append(1) or real(self, **kw))
+    assert post(fast, lines(tier), token=token_of(UserFactory())).status == 201
+    assert len(validations) == 1  # the view's; the fast path only read the snapshot
+    assert post(fast, lines(tier, 2), token=token_of(UserFactory())).status == 409
+    assert len(validations) == 2  # a likely refusal is validated here before it is answered
