@@ -19,17 +19,26 @@ from microstage.websocket_auth import TokenOrSessionAuth  # noqa: E402
 # so are the layers that answer hot requests before Django: cached anonymous landing pages (analytics)
 # and a rush's sold_out refusals (commerce). Each hands everything else on, in this order.
 FAST_PATHS = ["analytics.page_asgi.PageCacheFastPath", "commerce.api.refusal_asgi.SoldOutFastPath"]
-limited_app = Admission(django_asgi_app, settings.REQUEST_SLOTS)
+# Asked again once a request has its slot: a buyer who queued for one while the last tickets were being
+# sold is refused there too, instead of costing Django a refusal.
+SLOT_FAST_PATHS = ["commerce.api.refusal_asgi.SoldOutFastPath"]
+
+
+def _wrapped(app, names: list[str]):
+    for name in reversed(names):
+        try:
+            app = import_string(name)(app)
+        except ImportError:
+            pass
+    return app
+
+
+limited_app = Admission(_wrapped(django_asgi_app, SLOT_FAST_PATHS), settings.REQUEST_SLOTS)
 try:
     websocket_urlpatterns = import_string("streaming.routing.websocket_urlpatterns")
 except ImportError:
     websocket_urlpatterns = []
-http_app = limited_app
-for name in reversed(FAST_PATHS):
-    try:
-        http_app = import_string(name)(http_app)
-    except ImportError:
-        pass
+http_app = _wrapped(limited_app, FAST_PATHS)
 
 application = ProtocolTypeRouter({
     # /healthz, cached landing pages and sold_out refusals before Django's middleware and sync thread;

@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token
 
 from commerce.api.refusal_asgi import MAX_BODY, SoldOutFastPath, _authenticated
 from commerce.models import Order
+from microstage.admission import Admission
 from microstage.asgi import application, django_asgi_app
 from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
@@ -64,7 +65,11 @@ class Answer:
         return json.loads(self.body)
 
 
-def post(app, body, *, token=None, headers=(), chunks=1, path="/api/v1/orders", length=True) -> Answer:
+def post(app, body, **kw) -> Answer:
+    return async_to_sync(apost)(app, body, **kw)
+
+
+async def apost(app, body, *, token=None, headers=(), chunks=1, path="/api/v1/orders", length=True) -> Answer:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     head = [(b"host", b"testserver"), (b"content-type", b"application/json")]
     if length:
@@ -88,7 +93,7 @@ def post(app, body, *, token=None, headers=(), chunks=1, path="/api/v1/orders", 
     async def send(message):
         messages.append(message)
 
-    async_to_sync(app)(scope, receive, send)
+    await app(scope, receive, send)
     return Answer(messages)
 
 
@@ -120,8 +125,9 @@ def sold_out_tier(tier, make_api):
 
 
 def test_the_served_application_answers_refusals_before_the_request_slots():
-    http = application.application_mapping["http"]  # /healthz, cached pages, this one, slots, Django
-    assert isinstance(http.app.app, SoldOutFastPath) and http.app.app.app.app is django_asgi_app
+    http = application.application_mapping["http"]  # /healthz, cached pages, this one, slots, again, Django
+    assert isinstance(http.app.app, SoldOutFastPath) and isinstance(http.app.app.app, Admission)
+    assert isinstance(http.app.app.app.app, SoldOutFastPath) and http.app.app.app.app.app is django_asgi_app
 
 
 def test_a_sold_out_refusal_is_django_s_answer_without_django(fast, django_app, sold_out_tier):
@@ -240,3 +246,35 @@ def test_a_sale_is_validated_once_by_django_not_twice(fast, django_app, new_tier
     assert len(validations) == 1  # the view's; the fast path only read the snapshot
     assert post(fast, lines(tier, 2), token=token_of(UserFactory())).status == 409
     assert len(validations) == 2  # a likely refusal is validated here before it is answered
+
+
+def test_a_buyer_queued_for_a_slot_while_the_last_ticket_sold_is_refused_there(django_app, new_tier):
+    """Outer check, the request slots (one here), the check again, Django: as the served application."""
+    tier = new_tier(2)
+    assert post(django_asgi_app, lines(tier), token=token_of(UserFactory())).status == 201  # 1 left
+    release = asyncio.Event()
+
+    class Held:  # the first request keeps the only slot until released
+        def __init__(self):
+            self.first = True
+
+        async def __call__(self, scope, receive, send):
+            if self.first:
+                self.first = False
+                await release.wait()
+            await django_app(scope, receive, send)
+
+    app = SoldOutFastPath(Admission(SoldOutFastPath(Held()), 1))
+    tokens = [token_of(UserFactory()), token_of(UserFactory())]
+
+    async def rush():
+        first = asyncio.create_task(apost(app, lines(tier), token=tokens[0]))
+        await asyncio.sleep(0.2)  # it holds the slot
+        second = asyncio.create_task(apost(app, lines(tier), token=tokens[1]))  # 1 left: queues for the slot
+        await asyncio.sleep(0.2)
+        release.set()
+        return await first, await second
+
+    first, second = async_to_sync(rush)()
+    assert first.status == 201 and second.status == 409 and second.json()["code"] == "sold_out"
+    assert django_app.calls == 1  # the queued refusal never reached Django
