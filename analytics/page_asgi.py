@@ -19,7 +19,6 @@ page and the headers of SecurityMiddleware, XFrameOptionsMiddleware, the CSP, th
 cookie. Anything missing or unexpected (a key not yet cached, a miss, a TLS redirect, a bad host, Redis
 down) falls through to Django, which answers and fills the cache.
 """
-import logging
 from functools import lru_cache
 
 from django.conf import settings
@@ -30,12 +29,11 @@ from django.utils import translation
 
 from events import languages, page_cache
 from microstage import i18n
-from microstage.asgi_answers import AsyncCache, SiteHeaders, send_response
+from microstage.asgi_answers import AsyncCache, SiteHeaders, answered, app_path, send_response
 
 from . import middleware as tracking
 from . import pageview_buffer, services
 
-log = logging.getLogger(__name__)
 URL_NAME = "event-landing"
 MAX_SLUG = 80  # events.languages looks up at most this much of a slug
 
@@ -61,15 +59,8 @@ class PageCacheFastPath:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope.get("method") != "GET" or settings.PAGE_CACHE_SECONDS <= 0:
             return await self.app(scope, receive, send)
-        path, root = scope.get("path", ""), scope.get("root_path", "")
-        slug = landing_slug(path[len(root):] if root and path.startswith(root) else path)
-        response = None
-        if slug is not None:
-            try:
-                response = await self.hit(scope, slug)
-            except Exception:  # Django answers whatever this could not
-                log.warning("cached page not served at the ASGI layer", exc_info=True)
-                response = None
+        slug = landing_slug(app_path(scope))
+        response = None if slug is None else await answered(lambda: self.hit(scope, slug), "cached page")
         if response is None:
             return await self.app(scope, receive, send)
         await send_response(send, response)

@@ -8,6 +8,7 @@ differently (a TLS redirect, a disallowed host). Cache keys are read the way Dja
 them, with one async client per event loop (`AsyncCache`).
 """
 import asyncio
+import logging
 
 import redis.asyncio
 from django.conf import settings
@@ -21,7 +22,23 @@ from django.middleware.security import SecurityMiddleware
 from . import i18n
 from .csp import SiteCSPMiddleware
 
+log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 32  # per process and event loop
+
+
+def app_path(scope) -> str:
+    """The request's path below the application's root path (as Django resolves it)."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
+
+
+async def answered(make, what: str):
+    """`await make()`, or None when it failed (logged as `what`): Django answers whatever a fast path could not."""
+    try:
+        return await make()
+    except Exception:
+        log.warning("%s not answered at the ASGI layer", what, exc_info=True)
+        return None
 
 
 def _unused_response(request):  # the middleware below are only asked for their request/response steps

@@ -27,7 +27,6 @@ handed on unchanged. A fast path only ever refuses, from the same snapshot the l
 can never let a sale through that `reserve` would refuse.
 """
 import io
-import logging
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -46,13 +45,12 @@ from commerce import services, stock_snapshot
 from microstage import i18n
 from microstage.api.errors import exception_handler
 from microstage.api.parsers import JSONParser
-from microstage.asgi_answers import AsyncCache, SiteHeaders, send_response
+from microstage.asgi_answers import AsyncCache, SiteHeaders, answered, app_path, send_response
 from microstage.errors import ServiceError
 
 from . import serializers as s
 from .views import OrderListView, line_requests
 
-log = logging.getLogger(__name__)
 MAX_BODY = 8 * 1024  # a few lines of JSON; anything larger is Django's to read
 AUTH_THREADS = 2  # token checks at once per process, each on a pooled database connection
 
@@ -130,8 +128,7 @@ class SoldOutFastPath:
     def applies(scope) -> bool:
         if scope["type"] != "http" or scope.get("method") != "POST" or settings.STOCK_SNAPSHOT_SECONDS <= 0:
             return False
-        path, root = scope.get("path", ""), scope.get("root_path", "")
-        if (path[len(root):] if root and path.startswith(root) else path) != orders_path():
+        if app_path(scope) != orders_path():
             return False
         return any(name == b"authorization" and value[:6].lower() == b"token " for name, value in scope["headers"])
 
@@ -139,13 +136,7 @@ class SoldOutFastPath:
         if not self.applies(scope):
             return await self.app(scope, receive, send)
         messages, body = await _read_body(receive, MAX_BODY)
-        response = None
-        if body is not None:
-            try:
-                response = await self.refusal(scope, body)
-            except Exception:  # Django answers whatever this could not
-                log.warning("order refusal not answered at the ASGI layer", exc_info=True)
-                response = None
+        response = None if body is None else await answered(lambda: self.refusal(scope, body), "order refusal")
         if response is None:
             return await self.app(scope, _replay(messages, receive), send)
         await send_response(send, response)
