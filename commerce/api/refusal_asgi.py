@@ -148,6 +148,16 @@ class SoldOutFastPath:
 
     async def refusal(self, scope, body: bytes) -> HttpResponse | None:
         """The 409 sold_out Django would give this request, or None to let Django answer."""
+        try:
+            data = self.parser.parse(io.BytesIO(body))
+        except (APIException, ServiceError):  # 400, 413: Django answers
+            return None
+        # Validating costs far more than a Redis read, and a sale passes here too: first ask the
+        # snapshots about what the body seems to ask for, and look closer only at a likely refusal.
+        likely = _likely_need(data)
+        found = await self.snapshots(likely, {})
+        if stock_snapshot.refusal(likely, None, found, timezone.now()) is None:
+            return None
         request = self.site.request(scope, body)
         if request is None or settings.SESSION_COOKIE_NAME in request.COOKIES:
             return None
@@ -163,15 +173,6 @@ class SoldOutFastPath:
         language, _chosen = i18n.request_language(request)  # LanguageMiddleware's (no session, no account)
         with translation.override(language):
             language = translation.get_language()
-            try:
-                data = self.parser.parse(io.BytesIO(body))
-            except (APIException, ServiceError):  # 400, 413: Django answers
-                return None
-            # Validating costs far more than a Redis read, and a sale passes here too: first ask the
-            # snapshots about what the body seems to ask for, and validate only a likely refusal.
-            found = await self.snapshots(_likely_need(data), {})
-            if stock_snapshot.refusal(_likely_need(data), None, found, timezone.now()) is None:
-                return None
             try:
                 serializer = s.OrderInSerializer(data=data)
                 if not serializer.is_valid():
