@@ -3,6 +3,7 @@
 Decoding is checked with the imageio-ffmpeg binary (`ffmpeg -v error -i X -f null -`): this machine
 has no ffprobe, and a clean full decode is a stronger check than probing anyway.
 """
+import dataclasses
 import re
 import subprocess
 import threading
@@ -184,3 +185,23 @@ def test_rtmp_push_through_nginx_makes_decodable_hls(nginx_rtmp, storage_root, q
     stream.refresh_from_db()
     assert stream.status == LiveStream.Status.IDLE and stream.publishing_key == ""   # on_publish_done came
     assert stream.health and stream.health_at   # measured while it ran
+
+
+def _reordered_frames(segment: Path) -> int:
+    """Video packets shown before one that came earlier in the stream (B-frames, which hold frames back)."""
+    out = subprocess.run([media.ffmpeg_exe(), "-v", "error", "-i", str(segment), "-map", "0:v:0", "-c", "copy",
+                          "-f", "framecrc", "-"], capture_output=True, text=True, check=True).stdout
+    pts = [int(line.split(",")[2]) for line in out.splitlines() if line and not line.startswith("#")]
+    return sum(later < earlier for earlier, later in zip(pts, pts[1:]))
+
+
+@pytest.mark.parametrize("live", [True, False], ids=["live", "file"])
+def test_live_ladder_encodes_without_frame_delay(tmp_path, live):
+    """Live input: no B-frames or lookahead holding frames in the encoder (glass-to-glass); files keep them."""
+    source = dataclasses.replace(media.pattern_source(2, width=320, height=240, fps=30), live=live)
+    workdir = tmp_path / "hls"
+    (workdir / "240p").mkdir(parents=True)
+    argv = media.hls_command(source, workdir, preset="veryfast", rungs=[media.Rung("240p", 240, 400)])
+    subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60)
+    reordered = _reordered_frames(workdir / "240p" / "seg_00000.ts")
+    assert (reordered == 0) if live else (reordered > 0)
