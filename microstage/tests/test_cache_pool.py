@@ -34,3 +34,9 @@ def test_requests_under_asgi_share_one_redis_connection_pool():
 def test_reads_and_writes_through_the_shared_pool():
     cache.set("shared-pool-check", {"n": 1}, 5)
     assert asyncio.run(sync_to_async(cache.get)("shared-pool-check")) == {"n": 1}
+
+
+def test_one_redis_client_per_pool_for_every_request():
+    seen = asyncio.run(_requests(3))
+    clients = [obj._cache.get_client(write=w) for obj, _ in seen for w in (False, True)]  # all kept alive
+    assert len({id(client) for client in clients}) == 1  # not a new client (and its reply-parser table) per cache call
