@@ -427,8 +427,9 @@ def main() -> int:
     parser.add_argument("--rush-rounds", type=int, default=3, help="measured rush rounds per side load (default 3)")
     parser.add_argument("--web-workers", type=int, default=2, help="uvicorn worker processes (default 2)")
     parser.add_argument("--settle-participants", type=int, default=5000, help="group-buy size (default 5000)")
-    parser.add_argument("--settle-processes", type=int, default=1,
-                        help="worker processes settling it through the batch task (default 1: in-process)")
+    parser.add_argument("--settle-processes", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", "4")),
+                        help="worker processes settling it through the batch task, as deploy/Procfile's worker "
+                             "(default WORKER_CONCURRENCY or 4; 1: in-process)")
     from .chat_fanout import add_arguments as chat_fanout_arguments  # chat fan-out (--chat-*)
 
     chat_fanout_arguments(parser)
