@@ -31,6 +31,21 @@ def _clean_cache():
 
 
 @pytest.fixture(autouse=True)
+def _live_counters_settled(request):
+    """Live counters (microstage.realtime.publish_latest) read their values on timer threads up to
+    0.3 s after a commit. After a transactional test the database is emptied (TRUNCATE): a counter's
+    read still under way then deadlocks with it, and one that begins later reads another test's rows.
+    So the test's database is set up before this fixture (and emptied after it), and this fixture
+    first drops the counters not begun and waits for those under way."""
+    from microstage import realtime
+
+    if request.node.get_closest_marker("django_db") or "_django_db_helper" in request.fixturenames:
+        request.getfixturevalue("_django_db_helper")
+    yield
+    realtime._coalescer.cancel_pending()
+
+
+@pytest.fixture(autouse=True)
 def order_emails_run_at_once(monkeypatch):
     """Commerce queues an order's email (paid, held, refunded) to the workers by task name once the
     order's transaction commits; with no worker in tests it runs at once, as a worker would (the same

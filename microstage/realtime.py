@@ -112,6 +112,7 @@ class Coalescer:
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], Callable[[], dict]] = {}
         self._timer: threading.Timer | None = None
+        self._settles: set[threading.Timer] = set()
 
     def submit(self, group: str, key: str, compute: Callable[[], dict]) -> None:
         with self._lock:
@@ -132,6 +133,8 @@ class Coalescer:
         if batch and SETTLE_SECONDS:
             settle = threading.Timer(SETTLE_SECONDS, self.settle, args=(batch,))
             settle.daemon = True
+            with self._lock:
+                self._settles.add(settle)
             settle.start()
 
     def settle(self, batch: dict) -> None:
@@ -140,6 +143,22 @@ class Coalescer:
                 self._send_fresh(group, key, compute, only_if_changed=True)
         finally:
             connections.close_all()
+            with self._lock:
+                self._settles.discard(threading.current_thread())
+
+    def cancel_pending(self, timeout: float = 5.0) -> None:
+        """Drop the frames and settle checks that have not begun and wait for those under way.
+
+        Their values are read from the database on timer threads, up to SETTLE_SECONDS after a commit;
+        the tests call this before emptying the database, which a read still running would deadlock."""
+        with self._lock:
+            timers = [t for t in (self._timer, *self._settles) if t is not None]
+            self._pending, self._timer = {}, None
+            self._settles.clear()
+        for timer in timers:
+            timer.cancel()  # one that has not fired yet never will
+        for timer in timers:
+            timer.join(timeout)
 
     def _send_fresh(self, group: str, key: str, compute: Callable[[], dict], *, only_if_changed: bool) -> None:
         try:

@@ -96,3 +96,28 @@ def test_publish_latest_waits_for_commit_and_skips_rollbacks(monkeypatch):
         with transaction.atomic():
             realtime.publish_latest("event.evt_u", "stock:d5", lambda n=n: {"available": n})
     assert frames.wait_quiet() == [("event.evt_u", {"available": 9})]
+
+
+def test_cancel_pending_drops_what_has_not_begun_and_waits_for_what_has():
+    """Tests empty the database after each transactional test: no timer may still be reading it then."""
+    frames = Frames()
+    c = realtime.Coalescer(send=frames)
+    reading, release, finished = threading.Event(), threading.Event(), threading.Event()
+    reads = []
+
+    def count():
+        reads.append(1)
+        if len(reads) == 2:  # the settle check's read, held up as a slow query would be
+            reading.set()
+            release.wait(5)
+            finished.set()
+        return {"type": "stock", "available": len(reads)}
+
+    c.submit("event.evt_c", "stock:slow", count)
+    assert reading.wait(5)
+    threading.Timer(0.2, release.set).start()
+    c.submit("event.evt_c", "stock:later", lambda: {"type": "stock", "available": 9})  # its window not closed
+    c.cancel_pending()
+    assert finished.is_set()  # the read under way was waited for
+    time.sleep(0.3)  # past the end of the window the later frame was waiting in
+    assert [p for _, p in frames.sent] == [{"type": "stock", "available": 1}, {"type": "stock", "available": 2}]
