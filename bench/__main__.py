@@ -453,6 +453,10 @@ def main() -> int:
     log("migrate + demo data")
     manage(env, "migrate", "--noinput", "-v", "0")
     manage(env, "demo")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "microstage.settings")
+    import django
+
+    django.setup()  # the in-process parts (set-up of chat and drop, settlement) whichever of them is chosen
     results = json.loads(args.output.read_text()) if args.output.exists() and args.only else {}
     conditions = ""
     exit_status = 0

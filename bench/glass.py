@@ -5,7 +5,8 @@
 What is measured, on the production path:
 1. A "camera" (this process) writes 1280x720 30 fps raw frames (a looping testsrc2 pattern, made
    beforehand) into the stdin of the production ladder ffmpeg (streaming/media.py hls_command via
-   run_ladder: 720p/480p/360p, x264 MICROSTAGE_X264_PRESET, keyframes every 2 s), paced in real
+   run_ladder: 720p/480p/360p, x264 MICROSTAGE_X264_PRESET tuned for zero latency as live input is,
+   keyframes every 2 s), paced in real
    time. Frame i's capture time is the wall clock when it was due (start + i/30): the moment it
    enters the encoder's input (if the encoder fell behind, the queue it waits in is counted too).
    Frame i has pts i/30, so it lies in segment floor(i/60).
@@ -141,8 +142,9 @@ def run(seconds: float = 24.0, tick: float | None = None) -> dict:
     median = statistics.median(latencies)
     last_frame = statistics.median([w - seg + 1 / FPS for w in worst])  # last frame of each segment
     load = os.getloadavg()[0]
+    tune = " -tune zerolatency" if "zerolatency" in argv_cmd else ""
     conditions = (f"{seconds:g} s of 1280x720 30 fps raw camera frames into the production ladder "
-                  f"({'+'.join(r.name for r in media.ladder_for(H))}, x264 {media.PRESET}, {seg} s segments), "
+                  f"({'+'.join(r.name for r in media.ladder_for(H))}, x264 {media.PRESET}{tune}, {seg} s segments), "
                   f"storage sync every {tick:g} s, stored 720p playlist polled every 10 ms; {len(worst)} segments "
                   f"measured (first 2 left out); camera fell behind its clock by at most {late['max']:.2f} s; "
                   f"{os.cpu_count()} CPUs, loadavg 1 min {load:.2f}; ffmpeg argv has {len(argv_cmd)} args")
