@@ -18,30 +18,28 @@ import threading
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 
-_pools: dict[tuple, object] = {}
-_clients: dict[int, object] = {}  # id(pool) -> the one redis-py client on that pool (pools live for good)
+_shared: dict[tuple, tuple] = {}  # (server, pool class, options) -> (its pool, the one client on it)
 _lock = threading.Lock()
 
 
 class SharedPoolClient(RedisCacheClient):
-    def _get_connection_pool(self, write):
+    def _pool_and_client(self, write) -> tuple:
         index = self._get_connection_pool_index(write)
         key = (self._servers[index], self._pool_class, repr(sorted(self._pool_options.items())))
-        pool = _pools.get(key)
-        if pool is None:
+        found = _shared.get(key)
+        if found is None:
             with _lock:
-                pool = _pools.get(key)
-                if pool is None:
-                    pool = _pools[key] = self._pool_class.from_url(self._servers[index], **self._pool_options)
-        return pool
+                found = _shared.get(key)
+                if found is None:
+                    pool = self._pool_class.from_url(self._servers[index], **self._pool_options)
+                    found = _shared[key] = (pool, self._client(connection_pool=pool))
+        return found
+
+    def _get_connection_pool(self, write):
+        return self._pool_and_client(write)[0]
 
     def get_client(self, key=None, *, write=False):
-        pool = self._get_connection_pool(write)
-        client = _clients.get(id(pool))
-        if client is None:
-            with _lock:
-                client = _clients.setdefault(id(pool), self._client(connection_pool=pool))
-        return client
+        return self._pool_and_client(write)[1]
 
 
 class SharedPoolRedisCache(RedisCache):
