@@ -81,9 +81,8 @@ def reserve(*, requests: list[LineRequest], buyer=None, email: str = "", hold_se
     transaction, one lock wait, one commit for all of them; MICROSTAGE_RESERVE_BATCH_MAX), or alone
     inside the caller's transaction when there is one.
     """
-    _validate_requests(requests)
+    stock_snapshot.refuse_early(early_need(requests), timezone.now())  # a rush's refusals: before any read
     merged = _merged(requests)
-    stock_snapshot.refuse_early(_own_pools(merged), timezone.now())  # a rush's refusals: before any read
     offers = [(_offer(kind, item_id, qty, buyer, dict(options), variant_prices), qty, dict(options))
               for (kind, item_id, options), qty in merged.items()]
     offers = holdlimits.with_account_limit(offers, buyer)
