@@ -8,7 +8,9 @@ differently (a TLS redirect, a disallowed host). Cache keys are read the way Dja
 them, with one async client per event loop (`AsyncCache`).
 """
 import asyncio
+import io
 import logging
+import weakref
 
 import redis.asyncio
 from django.conf import settings
@@ -24,6 +26,7 @@ from .csp import SiteCSPMiddleware
 
 log = logging.getLogger(__name__)
 MAX_CONNECTIONS = 32  # per process and event loop
+_async_clients = weakref.WeakKeyDictionary()  # event loop -> the process's async client on it
 
 
 def app_path(scope) -> str:
@@ -56,8 +59,6 @@ class SiteHeaders:
     def request(self, scope, body: bytes = b"") -> ASGIRequest | None:
         """The request, or None where Django's middleware would answer it otherwise (the TLS redirect,
         a host not in ALLOWED_HOSTS: Django answers and logs it)."""
-        import io
-
         request = ASGIRequest(scope, io.BytesIO(body))
         if self.security.process_request(request) is not None:
             return None
@@ -92,19 +93,21 @@ class AsyncCache:
 
     def __init__(self):
         self.serializer = RedisSerializer()
-        self._redis: tuple[asyncio.AbstractEventLoop, redis.asyncio.Redis] | None = None
 
-    def client(self) -> redis.asyncio.Redis:
-        """One async client per event loop (a process has one; tests start several)."""
+    @staticmethod
+    def client() -> redis.asyncio.Redis:
+        """The process's async client for the running event loop (a server has one; tests start several),
+        shared by every fast path."""
         loop = asyncio.get_running_loop()
-        if self._redis is None or self._redis[0] is not loop:
+        client = _async_clients.get(loop)
+        if client is None:
             # A rush awaits hundreds of reads at once: they wait their turn for one of MAX_CONNECTIONS
             # instead of failing (redis-py's plain pool raises past its 100).
             pool = redis.asyncio.BlockingConnectionPool.from_url(
                 settings.CACHES["default"]["LOCATION"], max_connections=MAX_CONNECTIONS, timeout=2,
                 socket_timeout=2, socket_connect_timeout=2)
-            self._redis = (loop, redis.asyncio.Redis(connection_pool=pool))
-        return self._redis[1]
+            client = _async_clients[loop] = redis.asyncio.Redis(connection_pool=pool)
+        return client
 
     async def values(self, *keys: str) -> list:
         """The values of these cache keys (None where absent)."""

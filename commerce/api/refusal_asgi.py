@@ -53,6 +53,7 @@ from .views import OrderListView, line_requests
 
 MAX_BODY = 8 * 1024  # a few lines of JSON; anything larger is Django's to read
 AUTH_THREADS = 2  # token checks at once per process, each on a pooled database connection
+_auth_pool = ThreadPoolExecutor(max_workers=AUTH_THREADS, thread_name_prefix="refusal-auth")  # threads start on use
 
 
 @lru_cache(maxsize=1)
@@ -122,7 +123,6 @@ class SoldOutFastPath:
         self.renderers = OrderListView().get_renderers()
         self.negotiation = DefaultContentNegotiation()
         self.allow = ", ".join(OrderListView().allowed_methods)
-        self._auth_pool = ThreadPoolExecutor(max_workers=AUTH_THREADS, thread_name_prefix="refusal-auth")
 
     @staticmethod
     def applies(scope) -> bool:
@@ -183,7 +183,7 @@ class SoldOutFastPath:
             conflict = stock_snapshot.refusal(need, None, await self.snapshots(need, found), timezone.now())
             if conflict is None:
                 return None
-            if not await sync_to_async(_authenticated, thread_sensitive=False, executor=self._auth_pool)(request):
+            if not await sync_to_async(_authenticated, thread_sensitive=False, executor=_auth_pool)(request):
                 return None
             data = exception_handler(conflict, {}).data
         response = HttpResponse(renderer.render(data, media_type, {}), status=conflict.status,
