@@ -133,9 +133,9 @@ class Coalescer:
         if batch and SETTLE_SECONDS:
             settle = threading.Timer(SETTLE_SECONDS, self.settle, args=(batch,))
             settle.daemon = True
-            with self._lock:
+            with self._lock:  # started under the lock: cancel_pending only ever joins a started timer
                 self._settles.add(settle)
-            settle.start()
+                settle.start()
 
     def settle(self, batch: dict) -> None:
         try:

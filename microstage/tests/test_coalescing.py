@@ -121,3 +121,32 @@ def test_cancel_pending_drops_what_has_not_begun_and_waits_for_what_has():
     assert finished.is_set()  # the read under way was waited for
     time.sleep(0.3)  # past the end of the window the later frame was waiting in
     assert [p for _, p in frames.sent] == [{"type": "stock", "available": 1}, {"type": "stock", "available": 2}]
+
+
+def test_cancel_pending_while_a_settle_check_is_being_started(monkeypatch):
+    """A settle check registered but not yet started must not be joined (RuntimeError in the teardown)."""
+    starting = threading.Event()
+
+    class SlowStart(threading.Timer):
+        def start(self):
+            if self.function.__name__ == "settle":
+                starting.set()
+                time.sleep(0.2)  # cancel_pending comes in here
+            super().start()
+
+    monkeypatch.setattr(realtime.threading, "Timer", SlowStart)
+    c = realtime.Coalescer(send=Frames())
+    c.submit("event.evt_s", "stock:s", lambda: {"type": "stock", "available": 1})
+    errors = []
+
+    def cancel():
+        starting.wait(5)
+        try:
+            c.cancel_pending()
+        except RuntimeError as exc:
+            errors.append(exc)
+
+    canceller = threading.Thread(target=cancel)
+    canceller.start()
+    canceller.join(10)
+    assert starting.is_set() and errors == []
