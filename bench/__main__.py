@@ -132,7 +132,7 @@ class Server:
 
     def start(self, timeout: float = 60.0) -> None:
         argv = [sys.executable, "-m", "uvicorn", "microstage.asgi:application", "--host", HOST,
-                "--port", str(self.port), "--lifespan", "off", "--no-access-log", "--ws", "websockets"]
+                "--port", str(self.port), "--lifespan", "off", "--no-access-log"]
         if self.workers > 1:
             argv += ["--workers", str(self.workers)]
         # New session: a terminal Ctrl-C reaches the harness, which then stops the server itself.

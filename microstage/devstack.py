@@ -325,7 +325,7 @@ def run() -> int:
         sup = Supervisor()
         web_port = start_nginx_web(sup, port, Path(os.environ.get("MICROSTAGE_DATA_DIR", BASE_DIR / ".data")))
         sup.spawn("web", [str(bin_dir / "uvicorn"), "microstage.asgi:application", "--host", "127.0.0.1",
-                          "--port", web_port, "--lifespan", "off", "--no-access-log", "--ws", "websockets"])
+                          "--port", web_port, "--lifespan", "off", "--no-access-log"])
         sup.spawn("worker", [str(bin_dir / "celery"), "-A", "microstage", "worker", "--loglevel", "INFO",
                              "--concurrency", os.environ.get("MICROSTAGE_WORKER_CONCURRENCY", "2"),
                              "--hostname", "worker@%h"])

@@ -78,13 +78,16 @@ async def send(comm, payload) -> None:
     await comm.send_to(text_data=payload if isinstance(payload, str) else json.dumps(payload))
 
 
-async def nothing_of_type(comm, kind: str, timeout: float = 0.6) -> bool:
-    """True when no frame of type `kind` arrived within `timeout` (others are dropped). Reads the
-    queue directly: a timed-out receive_output would cancel the application."""
+async def nothing_of_type(comm, kind: str, timeout: float = 0.6, **match) -> bool:
+    """True when no frame of type `kind` (with the given field values) arrived within `timeout` (others
+    are dropped). Reads the queue directly: a timed-out receive_output would cancel the application."""
     await asyncio.sleep(timeout)
     while not comm.output_queue.empty():
         message = comm.output_queue.get_nowait()
-        if message.get("type") == "websocket.send" and json.loads(message.get("text") or "{}").get("type") == kind:
+        if message.get("type") != "websocket.send":
+            continue
+        frame = json.loads(message.get("text") or "{}")
+        if frame.get("type") == kind and all(frame.get(k) == v for k, v in match.items()):
             return False
     return True
 
@@ -133,7 +136,7 @@ class UvicornServer:
         self.log = tempfile.NamedTemporaryFile(prefix="ms-test-uvicorn-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "microstage.asgi:application", "--host", "127.0.0.1", "--port",
-             str(self.port), "--lifespan", "off", "--no-access-log", "--ws", "websockets"],
+             str(self.port), "--lifespan", "off", "--no-access-log"],
             cwd=Path(settings.BASE_DIR), env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
