@@ -12,6 +12,7 @@ from django.http.cookie import parse_cookie
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from microstage.channel_layer import run_eagerly
 from microstage.errors import ServiceError
 from microstage import i18n, safejson
 from microstage.realtime import ACCESS_CHANGED, event_group, user_event_group
@@ -89,6 +90,12 @@ class EventConsumer(AsyncWebsocketConsumer):
     user_group: str | None = None
     language: str | None = None
     ACCESS_REVOKED_CLOSE_CODE = 4403
+    # The relay (microstage.channel_layer): group frames reach the socket in the channel layer's
+    # receiving task, not through this consumer's queue. Off while the consumer writes a resync (so
+    # no frame overtakes it) and after it closes; `sending` is a relayed send that had to wait.
+    relaying = False
+    closing = False
+    sending: asyncio.Task | None = None
 
     async def connect(self):
         self.event_id = self.scope["url_route"]["kwargs"]["event_id"]
@@ -113,6 +120,8 @@ class EventConsumer(AsyncWebsocketConsumer):
         await self._resync()
 
     async def disconnect(self, code):
+        self.closing = True
+        self._relay_off()
         if self.heartbeat is not None:
             self.heartbeat.cancel()
         if hasattr(self, "group"):
@@ -134,7 +143,57 @@ class EventConsumer(AsyncWebsocketConsumer):
                 log.exception("presence heartbeat failed")
 
     async def _resync(self):
-        await self.send_json(await database_sync_to_async(selectors.resync)(self.access))
+        self._relay_off()  # frames that arrive meanwhile queue up behind the snapshot
+        snapshot = await database_sync_to_async(selectors.resync)(self.access)
+        await self._sent()
+        await self.send_json(snapshot)  # the relay resumes after the next queued frame (dispatch)
+
+    # --- the relay ------------------------------------------------------------------------------
+    def _relay_on(self) -> None:
+        """Take group frames straight from the channel layer again, once nothing waits in the queue."""
+        if self.relaying or self.closing or self.sending is not None:
+            return
+        attach = getattr(self.channel_layer, "relay_to", None)  # other layers (tests, core) have none
+        if attach is not None:
+            self.relaying = attach(self.channel_name, self.relay)
+
+    def _relay_off(self) -> None:
+        if self.relaying:
+            self.relaying = False
+            self.channel_layer.stop_relay(self.channel_name)
+
+    def relay(self, message: dict) -> bool:
+        """Called by the channel layer as a message arrives: send a public or chat group frame now and
+        say True; anything else (an access change, a direct message) takes the queue and channels'
+        dispatch, and the relay is off until the queue is empty again."""
+        if (not self.relaying or message.get("type") != "broadcast"
+                or message["payload"].get("type") == ACCESS_CHANGED):
+            self.relaying = False
+            return False
+        try:
+            pending = run_eagerly(self.broadcast(message))
+        except Exception:  # a socket that went away: its consumer is closing and discards the rest
+            log.debug("relayed frame not sent", exc_info=True)
+            return True
+        if pending is not None:  # this socket's buffer is full: later frames queue behind this one
+            self.relaying = False
+            self.sending = pending
+            pending.add_done_callback(self._send_done)
+            return True
+        return True
+
+    def _send_done(self, task: asyncio.Task) -> None:
+        self.sending = None
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("relayed frame not sent", exc_info=task.exception())
+
+    async def _sent(self) -> None:
+        """Wait for a relayed frame still being written, so what this consumer sends next comes after it."""
+        pending = self.sending
+        if pending is not None:
+            await asyncio.wait([pending])
+            if self.sending is pending:
+                self.sending = None
 
     async def send_json(self, content):
         await self.send(text_data=json.dumps(content))
@@ -209,9 +268,18 @@ class EventConsumer(AsyncWebsocketConsumer):
         # queued one after another on that thread (with the chat posts and heartbeats), per frame.
         # Relaying touches no database (an access recheck goes through database_sync_to_async, which
         # closes stale connections itself), so group frames skip the hop; client frames keep it.
-        if message["type"] == "broadcast":
-            return await self.broadcast(message)
-        return await super().dispatch(message)
+        if message["type"].startswith("websocket."):  # from the client
+            return await super().dispatch(message)
+        try:
+            if message["type"] == "broadcast":
+                await self._sent()
+                return await self.broadcast(message)
+            return await super().dispatch(message)
+        finally:
+            # A channel message was handled, and channels starts taking the next one only after this
+            # returns: none is held anywhere but in the queue, so with the queue empty the relay
+            # cannot overtake one. (Not after client frames: a message may wait in a finished task.)
+            self._relay_on()
 
     async def broadcast(self, message):
         payload = message["payload"]
@@ -232,6 +300,8 @@ class EventConsumer(AsyncWebsocketConsumer):
         access = await database_sync_to_async(selectors.chat_access)(self.event_id, self.user)
         if access is None or not access.can_read:
             self.access = None
+            self.closing = True
+            self._relay_off()
             with translation.override(self.language):
                 detail = _("Your ticket no longer admits you to this show's chat.")
             await self.send_json(_error("access_revoked", detail))

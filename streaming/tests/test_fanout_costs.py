@@ -10,7 +10,7 @@ from channels.layers import get_channel_layer
 
 from microstage.realtime import event_group
 
-from .live_helpers import connect, make_room, receive_type, send
+from .live_helpers import connect, make_room, nothing_of_type, receive_type, send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,3 +56,142 @@ async def test_group_frames_are_relayed_without_a_sync_thread_hop(hops):
     finally:
         for comm in watchers:
             await comm.disconnect()
+
+
+# --- the relay: group frames go to the socket as they arrive, not through each consumer's queue -----
+
+@pytest.fixture
+def consumers(monkeypatch):
+    """Every EventConsumer that connects, in order, with the channel messages each dispatched (those
+    that took its queue rather than the relay)."""
+    from streaming.consumers import EventConsumer
+
+    made = []
+    connect, dispatch = EventConsumer.connect, EventConsumer.dispatch
+
+    async def recording_connect(self):
+        self.queued = []
+        made.append(self)
+        return await connect(self)
+
+    async def counting_dispatch(self, message):
+        payload = message.get("payload") or {}
+        if payload.get("item") == "drp_x":  # (the room's own frames, presence and the tier's stock, may come too)
+            self.queued.append(payload["available"])
+        return await dispatch(self, message)
+
+    monkeypatch.setattr(EventConsumer, "connect", recording_connect)
+    monkeypatch.setattr(EventConsumer, "dispatch", counting_dispatch)
+    return made
+
+
+async def _stock(n):
+    await get_channel_layer().group_send(room_group[0], {
+        "type": "broadcast", "payload": {"type": "stock", "item": "drp_x", "available": n}})
+
+
+room_group = [""]
+
+
+async def _relaying(consumers, timeout=5.0):
+    """Until every consumer relays again (other frames of the room, presence say, may still queue)."""
+    end = asyncio.get_running_loop().time() + timeout
+    while not all(c.relaying for c in consumers):
+        assert asyncio.get_running_loop().time() < end, [c.queued for c in consumers]
+        await asyncio.sleep(0.01)
+
+
+async def test_after_the_first_frame_group_frames_skip_the_consumers_queue(consumers):
+    from asgiref.sync import sync_to_async
+
+    room = await sync_to_async(make_room)()
+    room_group[0] = event_group(room.event.pk)
+    watchers = [await connect(room.event.pk, room.tokens[name], watch=True) for name in ("holder", "holder2")]
+    try:
+        await _stock(0)  # the first frame after the snapshot queues (the relay starts once it is out)
+        for comm in watchers:
+            assert (await receive_type(comm, "stock", item="drp_x"))["available"] == 0
+        await _relaying(consumers)
+        for n in range(1, 6):
+            await _stock(n)
+        for comm in watchers:
+            assert [(await receive_type(comm, "stock", item="drp_x"))["available"] for _ in range(5)] == [1, 2, 3, 4, 5]
+        assert [c.queued for c in consumers] == [[0], [0]]
+    finally:
+        for comm in watchers:
+            await comm.disconnect()
+
+
+async def test_a_socket_that_cannot_take_a_frame_holds_up_only_itself_and_keeps_its_order(consumers, monkeypatch):
+    from asgiref.sync import sync_to_async
+
+    from streaming.consumers import EventConsumer
+
+    room = await sync_to_async(make_room)()
+    room_group[0] = event_group(room.event.pk)
+    watchers = [await connect(room.event.pk, room.tokens[name], watch=True) for name in ("holder", "holder2")]
+    slow, gate = consumers[0], asyncio.Event()
+    send = EventConsumer.send
+
+    async def full_buffer(self, text_data=None, bytes_data=None, close=False):
+        if self is slow and text_data and '"available": 1,' in text_data.replace("}", ",}"):
+            await gate.wait()  # as uvicorn's send waits while the socket's buffer is full
+        return await send(self, text_data=text_data, bytes_data=bytes_data, close=close)
+
+    monkeypatch.setattr(EventConsumer, "send", full_buffer)
+    try:
+        await _stock(0)
+        for comm in watchers:
+            assert (await receive_type(comm, "stock", item="drp_x"))["available"] == 0
+        await _relaying(consumers)
+        for n in (1, 2, 3):
+            await _stock(n)
+        # The other watcher gets all three while the slow one's first is stuck.
+        assert [(await receive_type(watchers[1], "stock", item="drp_x"))["available"] for _ in range(3)] == [1, 2, 3]
+        assert await nothing_of_type(watchers[0], "stock", timeout=0.3, item="drp_x")
+        assert slow.sending is not None and not slow.relaying
+        gate.set()
+        assert [(await receive_type(watchers[0], "stock", item="drp_x"))["available"] for _ in range(3)] == [1, 2, 3]
+        assert slow.queued == [0, 2, 3]  # behind the stuck one, through its queue, in order
+        await _relaying(consumers)  # and once its queue is empty it relays again
+        await _stock(4)
+        for comm in watchers:
+            assert (await receive_type(comm, "stock", item="drp_x"))["available"] == 4
+        assert slow.queued == [0, 2, 3]
+    finally:
+        for comm in watchers:
+            await comm.disconnect()
+
+
+async def test_a_resync_the_client_asks_for_is_never_overtaken_by_a_relayed_frame(consumers):
+    from asgiref.sync import sync_to_async
+
+    room = await sync_to_async(make_room)()
+    room_group[0] = event_group(room.event.pk)
+    comm = await connect(room.event.pk, room.tokens["holder"], watch=True)
+    consumer = consumers[0]
+    try:
+        await _stock(0)
+        assert (await receive_type(comm, "stock", item="drp_x"))["available"] == 0
+        await _relaying(consumers)
+        await send(comm, {"type": "resync"})
+        await _stock(1)
+        frames = []
+        while len(frames) < 2:
+            frame = await comm.receive_json_from(timeout=5)
+            if frame["type"] == "resync" or frame.get("item") == "drp_x":
+                frames.append(frame["type"])
+        assert frames in (["resync", "stock"], ["stock", "resync"])
+        if frames == ["resync", "stock"]:  # it came once the snapshot was being read: it queued behind it
+            assert consumer.queued == [0, 1]
+        # After the snapshot the relay waits for the next frame to come through the queue, then resumes.
+        await _stock(2)
+        assert (await receive_type(comm, "stock", item="drp_x"))["available"] == 2
+        assert consumer.queued[-1] == 2
+        await _relaying(consumers)
+        queued = list(consumer.queued)
+        await _stock(3)
+        assert (await receive_type(comm, "stock", item="drp_x"))["available"] == 3
+        assert consumer.queued == queued
+    finally:
+        await comm.disconnect()
