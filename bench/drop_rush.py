@@ -24,11 +24,13 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from .media import cpu_seconds
 from .chat_fanout import LATE_WAIT, connections_by_process, percentile, prepare as prepare_event, redis_baseline
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -108,10 +110,18 @@ def measure(env: dict, port: int, prepared: dict, args) -> dict:
                 connected += int(line.split()[1])
             time.sleep(3.0)  # let the join burst's presence broadcasts settle
             spread = connections_by_process(port)
+            web = web_pids(port)
+            started, cpu_before = time.monotonic(), cpu_seconds(web)
             for buyer in prepared["buyers"][:args.drop_purchases]:
                 committed, left = purchase(prepared["drop"], buyer)
                 commits[left] = committed
                 time.sleep(args.drop_interval)
+            time.sleep(1.0)  # the last frames and their settle checks
+            busy, cpu_busy = time.monotonic() - started, cpu_seconds(web) - cpu_before
+            idle_started, idle_cpu = time.monotonic(), cpu_seconds(web)
+            time.sleep(2.0)  # what the web processes spend with the watchers connected and nothing sold
+            idle_rate = (cpu_seconds(web) - idle_cpu) / (time.monotonic() - idle_started)
+            web_cpu = cpu_busy - idle_rate * busy
             latencies: list[float] = []
             missing_commit = 0
             for proc in procs:
@@ -129,7 +139,15 @@ def measure(env: dict, port: int, prepared: dict, args) -> dict:
     return {"p50_ms": percentile(latencies, 50), "p99_ms": percentile(latencies, 99),
             "max_ms": max(latencies) if latencies else None, "delivered": len(latencies),
             "expected": connected * len(commits), "connected": connected, "purchases": len(commits),
-            "unmatched_frames": missing_commit, "spread": spread, "load": os.getloadavg()[0]}
+            "unmatched_frames": missing_commit, "spread": spread, "load": os.getloadavg()[0],
+            "web_cpu_s": web_cpu, "idle_cpu_per_s": idle_rate}
+
+
+def web_pids(port: int) -> list[int]:
+    """The web processes holding the watchers' connections (ss -tnp), as connections_by_process counts them."""
+    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"], capture_output=True,
+                         text=True, check=True).stdout
+    return sorted({int(m.group(1)) for line in out.splitlines() if (m := re.search(r"pid=(\d+)", line))})
 
 
 def run(env: dict, args, free_port) -> dict:
@@ -165,6 +183,11 @@ def run(env: dict, args, free_port) -> dict:
                                    f"p50 commit-to-watcher latency of a drop's new count. {setup}"),
         "drop_rush_p99_ms": figure(m["p99_ms"] or 0, "ms", baseline["p99_ms"],
                                    f"p99 commit-to-watcher latency of a drop's new count. {setup}"),
+        "drop_rush_web_cpu_us_per_frame": figure(
+            m["web_cpu_s"] * 1e6 / max(m["delivered"], 1), "us", None,
+            f"CPU the web processes spent per delivered frame (user + system, from /proc, all workers), over the "
+            f"purchases and 1 s after them, less their idle rate with the watchers connected "
+            f"({m['idle_cpu_per_s'] * 1000:.1f} ms of CPU per second, measured for 2 s just after). {setup}"),
         "drop_rush_delivered": figure(m["delivered"], "frames", m["expected"],
                                       f"new counts received; baseline = watchers x purchases, ratio 1 = none lost. "
                                       f"{setup}"),
