@@ -2,6 +2,7 @@
 import asyncio
 import json
 import logging
+import random
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -135,12 +136,16 @@ class EventConsumer(AsyncWebsocketConsumer):
                 _spawn(announce_presence(self.event_id))
 
     async def _heartbeat(self):
+        # The first beat comes after a random part of the interval: watchers who joined together (a drop
+        # announced on stream brings hundreds in a second) would otherwise all write presence at the
+        # same moment, every interval, and hold up the frames of that moment.
+        await asyncio.sleep(random.uniform(0, selectors.PRESENCE_HEARTBEAT_SECONDS))
         while True:
-            await asyncio.sleep(selectors.PRESENCE_HEARTBEAT_SECONDS)
             try:
                 await database_sync_to_async(presence.presence_join)(self.event_id, self.channel_name, self.person)
             except Exception:
                 log.exception("presence heartbeat failed")
+            await asyncio.sleep(selectors.PRESENCE_HEARTBEAT_SECONDS)
 
     async def _resync(self):
         self._relay_off()  # frames that arrive meanwhile queue up behind the snapshot

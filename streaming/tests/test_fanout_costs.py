@@ -195,3 +195,38 @@ async def test_a_resync_the_client_asks_for_is_never_overtaken_by_a_relayed_fram
         assert consumer.queued == queued
     finally:
         await comm.disconnect()
+
+
+async def test_watchers_who_join_together_spread_their_presence_heartbeats(monkeypatch):
+    """A drop announced on stream brings hundreds of watchers in the same second. Were each heartbeat
+    due a whole interval after its join, they would all write presence at the same moment, every
+    interval, holding up that moment's frames; the first beat comes after a random part of it."""
+    import time
+
+    from asgiref.sync import sync_to_async
+
+    from streaming import selectors
+    from streaming.services import presence
+
+    monkeypatch.setattr(selectors, "PRESENCE_HEARTBEAT_SECONDS", 1.0)
+    beats: dict[str, list[float]] = {}
+    join = presence.presence_join
+
+    def recording_join(event_id, channel_name, person):
+        beats.setdefault(channel_name, []).append(time.monotonic())
+        return join(event_id, channel_name, person)
+
+    monkeypatch.setattr(presence, "presence_join", recording_join)
+    room = await sync_to_async(make_room)()
+    watchers = [await connect(room.event.pk, room.tokens["holder"], watch=True) for _ in range(12)]
+    try:
+        end = time.monotonic() + 5
+        while time.monotonic() < end and not (len(beats) == 12 and all(len(b) >= 2 for b in beats.values())):
+            await asyncio.sleep(0.05)
+        first = [b[1] - b[0] for b in beats.values()]  # from the join to the first heartbeat
+        assert len(first) == 12
+        assert all(0 <= offset <= 1.0 + 0.5 for offset in first)  # never later than the interval
+        assert max(first) - min(first) > 0.3, first  # spread, not all one interval after the join
+    finally:
+        for comm in watchers:
+            await comm.disconnect()
