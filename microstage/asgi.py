@@ -13,7 +13,6 @@ from django.conf import settings  # noqa: E402
 
 from microstage.admission import Admission  # noqa: E402
 from microstage.health_asgi import HealthFastPath  # noqa: E402
-from microstage.request_threads import RequestThreads  # noqa: E402
 from microstage.websocket_auth import TokenOrSessionAuth  # noqa: E402
 
 # The platform knows no app above it: websocket routes are looked up by name (streaming adds them), and
@@ -34,8 +33,7 @@ def _wrapped(app, names: list[str]):
     return app
 
 
-# Each request's sync code on a thread of its own, as Django arranges, but threads kept between requests.
-limited_app = Admission(_wrapped(RequestThreads(django_asgi_app), SLOT_FAST_PATHS), settings.REQUEST_SLOTS)
+limited_app = Admission(_wrapped(django_asgi_app, SLOT_FAST_PATHS), settings.REQUEST_SLOTS)
 try:
     websocket_urlpatterns = import_string("streaming.routing.websocket_urlpatterns")
 except ImportError:

@@ -116,7 +116,7 @@ def cached(fast, django_app, path, **kw):
 
 def test_the_served_application_answers_landing_pages_first():
     http = application.application_mapping["http"]  # /healthz's layer, this one, refusals, slots, ...
-    assert isinstance(http.app, PageCacheFastPath) and http.app.app.app.app.app.app is django_asgi_app
+    assert isinstance(http.app, PageCacheFastPath) and http.app.app.app.app.app is django_asgi_app
 
 
 def test_a_hit_is_answered_before_django_with_the_same_page_and_headers(fast, django_app, event):
