@@ -13,6 +13,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
 
 from channels.layers import get_channel_layer
@@ -112,6 +113,7 @@ class Coalescer:
         self._lock = threading.Lock()
         self._pending: dict[tuple[str, str], Callable[[], dict]] = {}
         self._timer: threading.Timer | None = None
+        self._flushing: set[threading.Thread] = set()  # windows closed, their frames being read and sent
         self._settles: set[threading.Timer] = set()
 
     def submit(self, group: str, key: str, compute: Callable[[], dict]) -> None:
@@ -125,17 +127,19 @@ class Coalescer:
     def flush(self) -> None:
         with self._lock:
             batch, self._pending, self._timer = self._pending, {}, None
+            self._flushing.add(threading.current_thread())
         try:
             for (group, key), compute in batch.items():
                 self._send_fresh(group, key, compute, only_if_changed=False)
         finally:
             connections.close_all()  # this thread's own connections: it ends here
-        if batch and SETTLE_SECONDS:
-            settle = threading.Timer(SETTLE_SECONDS, self.settle, args=(batch,))
-            settle.daemon = True
-            with self._lock:  # started under the lock: cancel_pending only ever joins a started timer
-                self._settles.add(settle)
-                settle.start()
+            with self._lock:  # its settle check is registered before it stops counting as flushing
+                if batch and SETTLE_SECONDS:
+                    settle = threading.Timer(SETTLE_SECONDS, self.settle, args=(batch,))
+                    settle.daemon = True
+                    self._settles.add(settle)
+                    settle.start()  # under the lock: cancel_pending only ever joins a started timer
+                self._flushing.discard(threading.current_thread())
 
     def settle(self, batch: dict) -> None:
         try:
@@ -150,15 +154,24 @@ class Coalescer:
         """Drop the frames and settle checks that have not begun and wait for those under way.
 
         Their values are read from the database on timer threads, up to SETTLE_SECONDS after a commit;
-        the tests call this before emptying the database, which a read still running would deadlock."""
-        with self._lock:
-            timers = [t for t in (self._timer, *self._settles) if t is not None]
-            self._pending, self._timer = {}, None
-            self._settles.clear()
-        for timer in timers:
-            timer.cancel()  # one that has not fired yet never will
-        for timer in timers:
-            timer.join(timeout)
+        the tests call this before emptying the database, which a read still running would deadlock.
+        A frame being read when this is called is waited for, and the settle check it then starts is
+        dropped like the others."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                timers = [t for t in (self._timer, *self._settles) if t is not None]
+                flushing = list(self._flushing)
+                self._pending, self._timer = {}, None
+                self._settles.clear()
+            if not timers and not flushing:
+                return
+            for timer in timers:
+                timer.cancel()  # one that has not fired yet never will
+            for thread in (*timers, *flushing):
+                thread.join(max(0.0, deadline - time.monotonic()))
+            if time.monotonic() >= deadline:
+                return
 
     def _send_fresh(self, group: str, key: str, compute: Callable[[], dict], *, only_if_changed: bool) -> None:
         try:

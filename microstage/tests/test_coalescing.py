@@ -150,3 +150,28 @@ def test_cancel_pending_while_a_settle_check_is_being_started(monkeypatch):
     canceller.start()
     canceller.join(10)
     assert starting.is_set() and errors == []
+
+
+def test_cancel_pending_waits_for_a_frame_whose_read_has_begun():
+    """A window that has closed is no longer pending, but its frame's read is still under way on the
+    timer's thread: the teardown must wait for it (and for the settle check it starts, dropped)."""
+    frames = Frames()
+    c = realtime.Coalescer(send=frames)
+    reading, finished = threading.Event(), threading.Event()
+    reads = []
+
+    def count():
+        reads.append(1)
+        if len(reads) == 1:  # the window's own read, held up as a slow query would be
+            reading.set()
+            time.sleep(0.3)
+            finished.set()
+        return {"type": "stock", "available": len(reads)}
+
+    c.submit("event.evt_f", "stock:f", count)
+    assert reading.wait(5)
+    c.cancel_pending()
+    assert finished.is_set()  # the read under way was waited for
+    assert [p for _, p in frames.sent] == [{"type": "stock", "available": 1}]
+    time.sleep(realtime.SETTLE_SECONDS + 0.2)  # past the settle check the frame would have started
+    assert reads == [1]
