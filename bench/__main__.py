@@ -9,7 +9,8 @@
    API tokens, created beforehand, race through POST /api/v1/orders for a tier of 100, 200 in
    flight. The servers are always stopped. The database is then asked what was really taken:
    exactly 100, or FAIL. Chat fan-out and the drop rush start the same shape.
-4. Writes bench/results.json and prints a table, and a PASS/FAIL line for the rush (exit status 1
+4. Measures the ping baseline once more, last (`ping_again_rps`; a warning when it moved by more than 20 %).
+5. Writes bench/results.json and prints a table, and a PASS/FAIL line for the rush (exit status 1
    on FAIL). Every figure carries the same-run baseline it is compared with, because absolute
    numbers on a shared machine mean little on their own.
 """
@@ -365,6 +366,23 @@ def build_rush(rounds: list[dict], dbs: list[dict], prepared: dict, ping: dict, 
     return result
 
 
+BASELINE_DRIFT = 0.2  # the baseline's second sample differs by more than this: say the run's ratios are suspect
+
+
+def baseline_check(ping: dict, again: dict, conditions: str) -> dict:
+    """The ping baseline measured a second time, last, on the same server: every ratio of the run divides by
+    the first sample, so a machine busy with something else during it shows up here (a warning when the two
+    differ by more than BASELINE_DRIFT)."""
+    fig = figure(again["requests_per_s"], "req/s", ping["requests_per_s"],
+                 f"CHECK of the baseline: GET {PING_PATH} again after the other loads, same server; baseline = "
+                 f"ping_rps, ratio 1 when the machine gave both samples alike (the run's ratios use the first). "
+                 f"{again['ok']} x 200, {again['error_count']} errors. {conditions}")
+    if fig["ratio"] is not None and abs(fig["ratio"] - 1) > BASELINE_DRIFT:
+        log(f"WARNING: the ping baseline moved during the run ({ping['requests_per_s']:.0f} req/s first, "
+            f"{again['requests_per_s']:.0f} again): this run's ratios are suspect; run it again")
+    return fig
+
+
 def build(ping: dict, landing: dict, queries: dict, conditions: str) -> dict:
     def errs(r):
         return f"{r['ok']} x 200, {r['error_count']} errors {r['errors'] or ''}".rstrip()
@@ -543,6 +561,9 @@ def run_web(args, env: dict, port: int, selected: set, results: dict) -> tuple[i
                     r = rush_load(port, tier, prepared["tokens_files"][n], args.rush_in_flight, side)
                     if n:
                         rounds.append(r)
+            log(f"load: GET {PING_PATH} again, the baseline's check ({args.concurrency} connections, "
+                f"{args.warmup:g}+{args.duration:g} s)")
+            ping_again = load(port, PING_PATH, args)
             errors = server_errors(Path(server.log.name).read_text(errors="replace"))
     finally:
         for f in (prepared or {}).get("tokens_files", [tokens_file]):
@@ -550,7 +571,8 @@ def run_web(args, env: dict, port: int, selected: set, results: dict) -> tuple[i
     load_after = os.getloadavg()
     conditions = (
         f"Loopback {HOST}, {args.concurrency} keep-alive connections, {args.warmup:g} s warm-up then "
-        f"{args.duration:g} s measured per endpoint (ping first, then landing, same server). Server as "
+        f"{args.duration:g} s measured per endpoint (ping first, then landing, the rush rounds, ping again; same "
+        f"server). Server as "
         f"deploy/Procfile runs it: uvicorn microstage.asgi:application --workers {args.web_workers} --lifespan off "
         f"(--no-access-log), MICROSTAGE_DEBUG=false, static files by whitenoise from the finders, no TLS redirect "
         f"(loopback, no proxy), one Celery worker (concurrency 1) and beat running; database connection pool of "
@@ -567,6 +589,7 @@ def run_web(args, env: dict, port: int, selected: set, results: dict) -> tuple[i
             log(f"WARNING: non-200 responses: ping {ping['errors']}, landing {landing['errors']}")
     else:
         results.update({k: v for k, v in build(ping, ping, queries, conditions).items() if k.startswith("ping")})
+    results["ping_again_rps"] = baseline_check(ping, ping_again, conditions)
     if rounds:
         from .ticket_rush import verify
 
