@@ -68,3 +68,18 @@ async def test_a_buyer_whose_idle_connection_was_closed_sends_again():
     finally:
         server.close()
     assert result["statuses"] == {"409:sold_out": 3}
+
+
+def test_a_baseline_that_moved_during_the_run_is_warned_about(capsys):
+    """Every ratio of a run divides by its first ping; the second sample says whether to trust them."""
+    from bench.__main__ import baseline_check
+
+    def sample(rps):
+        return {"requests_per_s": rps, "ok": 100, "error_count": 0}
+
+    steady = baseline_check(sample(1000.0), sample(1050.0), "")
+    assert (steady["value"], steady["baseline"], steady["ratio"]) == (1050.0, 1000.0, 1.05)
+    assert "WARNING" not in capsys.readouterr().out
+    moved = baseline_check(sample(611.0), sample(1040.0), "")
+    assert moved["ratio"] == 1.702
+    assert "the ping baseline moved during the run" in capsys.readouterr().out
