@@ -22,7 +22,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
-from channels_redis.utils import _wrap_close
 
 log = logging.getLogger(__name__)
 _REMEMBER = 64
@@ -76,12 +75,13 @@ class SharedDecodePubSubChannelLayer(RedisPubSubChannelLayer):
         self._decoded: OrderedDict[int, tuple[bytes, dict]] = OrderedDict()
 
     def _get_layer(self):
-        # As channels_redis's own (one layer per event loop, closed with the loop), with our loop layer.
-        loop = asyncio.get_running_loop()
-        layer = self._layers.get(loop)
-        if layer is None:
-            layer = self._layers[loop] = RelayPubSubLoopLayer(*self._args, **self._kwargs, channel_layer=self)
-            _wrap_close(self, loop)
+        # channels_redis keeps one loop layer per event loop and flushes whichever is in `_layers` when
+        # that loop closes. It makes its own kind the first time; that one has not connected yet (its
+        # shards connect on first use), so ours takes its place and is the one flushed.
+        layer = super()._get_layer()
+        if not isinstance(layer, RelayPubSubLoopLayer):
+            layer = self._layers[asyncio.get_running_loop()] = RelayPubSubLoopLayer(
+                *self._args, **self._kwargs, channel_layer=self)
         return layer
 
     def relay_to(self, channel: str, relay: Relay) -> bool:
