@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from commerce import inventory
 from catalog.models import variant_label
 from commerce.selectors import availability_by_key
-from microstage import overrides
+from microstage import hotsql, overrides
 
 from .models import TICKET_KIND, Drop, Event, Ticket, TicketTier, TierPerk, WaitlistEntry
 
@@ -115,6 +115,26 @@ def event_id_of_tier(tier_id: str) -> str | None:
         if event_id is not None and len(_tier_events) < 10_000:
             _tier_events[tier_id] = event_id
     return event_id
+
+
+def tier_with_event(tier_id: str) -> TicketTier | None:
+    """The tier with its event in hand (one read of fixed SQL: every ticket reservation asks it)."""
+    if not isinstance(tier_id, str):
+        return None
+    rows = hotsql.fetch(hotsql.statement(
+        "SELECT {t}, {e} FROM {t_table} t JOIN {e_table} e ON e.id = t.event_id WHERE t.id = %s",
+        t=TicketTier, e=Event), [tier_id], (TicketTier, "t"), (Event, "e"))
+    if not rows:
+        return None
+    tier, event = rows[0]
+    hotsql.attach(tier, "event", event)
+    return tier
+
+
+def has_waiting(tier_id: str) -> bool:
+    """Whether anyone waits in the tier's line (fixed SQL: a ticket reservation asks it, mostly to hear no)."""
+    return hotsql.exists(hotsql.statement("SELECT 1 FROM {w_table} w WHERE w.tier_id = %s AND w.status = %s LIMIT 1",
+                                          w=WaitlistEntry), [tier_id, WaitlistEntry.Status.WAITING])
 
 
 def tier_pools(tier: TicketTier) -> dict[str, int]:

@@ -32,7 +32,7 @@ from microstage.errors import Conflict, Invalid, NotFound, ServiceError
 from microstage.notifications.services import notify
 
 from .models import BUNDLE_KIND, TICKET_KIND, BundleItem, Event, TicketTier, WaitlistEntry
-from .selectors import may_see_event, sale_refusal, tier_availability
+from .selectors import has_waiting, may_see_event, sale_refusal, tier_availability
 
 log = logging.getLogger(__name__)
 Status = WaitlistEntry.Status
@@ -93,14 +93,14 @@ def guard(tier: TicketTier, buyer) -> None:
     """
     if _offering.get():
         return
-    if not WaitlistEntry.objects.filter(tier_id=tier.pk, status=Status.WAITING).exists():
+    if not has_waiting(tier.pk):
         return
     if _promotion_due(tier.pk):
         try:
             promote(tier.pk)
         except ServiceError:  # promotion is a courtesy here; the beat task retries it
             log.warning("on-demand waiting-list promotion of %s failed", tier.pk, exc_info=True)
-    if WaitlistEntry.objects.filter(tier_id=tier.pk, status=Status.WAITING).exists():
+    if has_waiting(tier.pk):
         raise Conflict(_("Sold out — tickets that come back go to the waiting list first. Join it to get a place "
                        "in line."), code="sold_out", available=0, waitlist=True)
 

@@ -16,7 +16,7 @@ from microstage.signing import read_token, sign_token
 
 from .. import consent, waitlist
 from ..models import TICKET_KIND, Event, Ticket, TicketTier
-from ..selectors import event_id_of_tier, member_price, sale_refusal, tier_pools
+from ..selectors import event_id_of_tier, member_price, sale_refusal, tier_pools, tier_with_event
 
 log = logging.getLogger(__name__)
 QR_PREFIX = "MST1"
@@ -49,7 +49,7 @@ def ticket_offer(tier_id: str, quantity: int, buyer, options: dict | None = None
     from memberships.selectors import perks_for
 
     options = _ticket_options(options)
-    tier = TicketTier.objects.select_related("event").filter(pk=tier_id).first()
+    tier = tier_with_event(tier_id)
     if tier is None or tier.event.status == Event.Status.DRAFT:
         raise NotFound(_("No such ticket tier."), code="not_found")
     event = tier.event
