@@ -14,12 +14,9 @@ MAX_TOKEN_LENGTH = 64
 
 @database_sync_to_async
 def user_for_token(key: str):
-    from rest_framework.authtoken.models import Token
+    from microstage.api.authentication import active_user_for_token
 
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
-        return None
-    return token.user
+    return active_user_for_token(key)
 
 
 def token_from_scope(scope) -> str:

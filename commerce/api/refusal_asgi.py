@@ -13,7 +13,7 @@ does it there:
    own pools;
 3. those pools' snapshots, read with one async Redis call, and `stock_snapshot.refusal`: the decision
    `reserve` makes from them;
-4. only for a refusal: the caller's token, checked by DRF's TokenAuthentication itself (one query, in a
+4. only for a refusal: the caller's token, checked by the API's own TokenAuthentication (one query, in a
    small thread pool of its own), since the API answers 401 before anything else.
 
 Validation (about 0.45 ms of DRF) costs more than the rest, and sales pass here too on their way to
@@ -36,13 +36,13 @@ from django.db import connection
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone, translation
-from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import APIException
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 
 from commerce import services, stock_snapshot
 from microstage import i18n
+from microstage.api.authentication import TokenAuthentication
 from microstage.api.errors import exception_handler
 from microstage.api.parsers import JSONParser
 from microstage.asgi_answers import AsyncCache, SiteHeaders, answered, app_path, send_response
@@ -62,7 +62,7 @@ def orders_path() -> str:
 
 
 def _authenticated(request) -> bool:
-    """True when DRF's TokenAuthentication accepts the request's token (an active user's)."""
+    """True when the API's TokenAuthentication accepts the request's token (an active user's)."""
     try:
         return TokenAuthentication().authenticate(request) is not None
     except APIException:  # a bad or revoked token: Django answers 401
