@@ -16,11 +16,11 @@ from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import OperationalError
-from django.db.models import BooleanField, Q, Sum
-from django.db.models.expressions import RawSQL
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from microstage import hotsql
 from microstage.errors import Conflict
 
 from . import stock_snapshot
@@ -53,15 +53,13 @@ def pos_key(sale_id, variant_id) -> str:
 
 # --- locks ---------------------------------------------------------------------------------------
 
+_POOLS_READ = ("SELECT {i} FROM {i_table} i WHERE set_config('lock_timeout', %s, true) IS NOT NULL "
+               "AND i.key = ANY(%s) ORDER BY i.key ")
+ROW_LOCK = "FOR UPDATE"  # how lock_pools reads the pools (the concurrency tests' control experiment drops it)
+
+
 def lock_timeout_ms() -> int:
     return max(1, int(getattr(settings, "LOCK_TIMEOUT_MS", 3000)))
-
-
-def _with_timeout(qs):
-    """The same query, setting `lock_timeout` for this transaction first (SET LOCAL, as set_config(…, true)):
-    a constant condition, evaluated once before any row is locked."""
-    return qs.filter(RawSQL("set_config('lock_timeout', %s, true) IS NOT NULL", (f"{lock_timeout_ms()}ms",),
-                            output_field=BooleanField()))
 
 
 def is_lock_timeout(exc: BaseException) -> bool:
@@ -85,12 +83,18 @@ def lock_pools(totals: dict) -> dict[str, Inventory]:
 
     A total given as a function is read only now, under the lock (see sellables.Limit). Call inside
     a transaction; a lock wait longer than the timeout raises Conflict("busy")."""
-    with busy_on_lock_timeout():
+    keys = sorted(totals)
+    with busy_on_lock_timeout():  # both statements fixed SQL (microstage/hotsql.py): every reservation runs them
         # Created in key order too: two orders creating the same new pools in opposite orders deadlock.
-        Inventory.objects.bulk_create([Inventory(key=k, total=0 if callable(t) else t)
-                                       for k, t in sorted(totals.items())], ignore_conflicts=True)
-        pools = {p.key: p for p in _with_timeout(Inventory.objects.select_for_update().filter(key__in=totals))
-                 .order_by("key")}
+        hotsql.execute(hotsql.statement(
+            'INSERT INTO {i_table} ("key", "total", "sold", "moved", "updated_at") '
+            "SELECT u.k, u.t, 0, 0, %s FROM unnest(%s::varchar[], %s::integer[]) WITH ORDINALITY AS u(k, t, n) "
+            'ORDER BY u.n ON CONFLICT ("key") DO NOTHING', i=Inventory),
+            [timezone.now(), keys, [0 if callable(totals[k]) else totals[k] for k in keys]])
+        # lock_timeout is set for this transaction (SET LOCAL, as set_config(…, true)) by a constant condition,
+        # evaluated once before any row is locked: no extra round trip.
+        pools = {p.key: p for (p,) in hotsql.fetch(hotsql.statement(_POOLS_READ + ROW_LOCK, i=Inventory),
+                                                    [f"{lock_timeout_ms()}ms", keys], (Inventory, "i"))}
     for key, total in totals.items():
         total = total() if callable(total) else total
         if pools[key].total != total:

@@ -29,9 +29,9 @@ from datetime import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Min, Sum
 from django.utils.translation import gettext as _
 
+from microstage import hotsql
 from microstage.errors import Conflict
 
 from .models.inventory import Hold
@@ -103,10 +103,12 @@ class Held(dict):
 
 def active_holds(pools, now) -> Held:
     """What active unexpired holds take from each pool, and when the first of them lapses (one query)."""
-    rows = (Hold.objects.filter(inventory__in=list(pools), status=Hold.Status.ACTIVE, expires_at__gt=now)
-            .values("inventory_id").annotate(n=Sum("quantity"), soonest=Min("expires_at")))
-    held = Held((r["inventory_id"], r["n"]) for r in rows)
-    held.soonest = {r["inventory_id"]: r["soonest"] for r in rows}
+    rows = hotsql.rows(hotsql.statement(  # fixed SQL: every reservation asks it, under the pools' locks
+        "SELECT h.inventory_id, SUM(h.quantity), MIN(h.expires_at) FROM {h_table} h "
+        "WHERE h.inventory_id = ANY(%s) AND h.status = %s AND h.expires_at > %s GROUP BY h.inventory_id", h=Hold),
+        [[p.pk for p in pools], Hold.Status.ACTIVE, now])
+    held = Held((inventory_id, n) for inventory_id, n, _ in rows)
+    held.soonest = {inventory_id: soonest for inventory_id, _, soonest in rows}
     return held
 
 

@@ -75,6 +75,20 @@ def attach(instance, field_name: str, related) -> None:
     instance._meta.get_field(field_name).set_cached_value(instance, related)
 
 
+def rows(sql: str, params) -> list[tuple]:
+    """The rows of `sql` as plain tuples (aggregates and the like: no model instances)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def execute(sql: str, params) -> int:
+    """Run a statement that returns no rows; how many rows it changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
 def exists(sql: str, params) -> bool:
     """Whether `sql` (a SELECT) finds a row."""
     with connection.cursor() as cursor:

@@ -1,0 +1,69 @@
+"""The locked part of a reservation, written as fixed SQL (commerce/inventory.py `lock_pools`,
+commerce/stock_snapshot.py `active_holds`): missing pools are made with their totals, every pool is
+locked with the reservation's lock timeout for that transaction only, and only active unexpired holds
+count."""
+from datetime import timedelta
+
+import psycopg
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from commerce import inventory
+from commerce.models.inventory import Hold, Inventory
+from microstage.errors import Conflict
+
+from .helpers import buy
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _other_connection():
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params, autocommit=True)
+
+
+def test_missing_pools_are_made_with_their_totals_and_locked(settings):
+    settings.LOCK_TIMEOUT_MS = 1234
+    Inventory.objects.create(key="p:b", total=5, sold=4)
+    with transaction.atomic():
+        pools = inventory.lock_pools({"p:c": 7, "p:a": 3, "p:b": lambda: 2})  # a callable is read under the lock
+        assert sorted(pools) == ["p:a", "p:b", "p:c"]
+        assert (pools["p:a"].total, pools["p:c"].total) == (3, 7) and pools["p:a"].sold == 0
+        assert pools["p:b"].total == 4  # never below what is sold
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            assert cursor.fetchone()[0] == "1234ms"
+        with _other_connection() as other:  # locked until this transaction ends (new rows: not visible yet)
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                other.execute("SELECT 1 FROM commerce_inventory WHERE key = 'p:b' FOR UPDATE NOWAIT")
+    with connection.cursor() as cursor:  # the timeout was the transaction's only
+        cursor.execute("SHOW lock_timeout")
+        assert cursor.fetchone()[0] == "0"
+    assert dict(Inventory.objects.values_list("key", "total")) == {"p:a": 3, "p:b": 4, "p:c": 7}
+
+
+def test_a_locked_pool_answers_busy_after_the_timeout(settings):
+    settings.LOCK_TIMEOUT_MS = 50
+    Inventory.objects.create(key="p:x", total=1)
+    with _other_connection() as other, other.transaction():
+        other.execute("SELECT 1 FROM commerce_inventory WHERE key = 'p:x' FOR UPDATE")
+        with pytest.raises(Conflict) as refused, transaction.atomic():
+            inventory.lock_pools({"p:x": 1})
+    assert refused.value.code == "busy"
+
+
+def test_only_active_unexpired_holds_are_counted(catalog):
+    item = catalog.add("seat", {"p:seats": 10, "p:room": 20})
+    first, second, third = buy(item, 2), buy(item, 3), buy(item, 1)
+    Hold.objects.filter(order=second).update(expires_at=timezone.now() - timedelta(seconds=1))
+    Hold.objects.filter(order=third).update(status=Hold.Status.RELEASED)
+    pools = list(Inventory.objects.filter(key__in=["p:seats", "p:room", "p:none"]))
+    Inventory.objects.create(key="p:none", total=1)
+    now = timezone.now()
+    held = inventory.active_holds(pools + [Inventory.objects.get(key="p:none")], now)
+    by_key = {p.key: p.pk for p in Inventory.objects.all()}
+    assert dict(held) == {by_key["p:seats"]: 2, by_key["p:room"]: 2}
+    assert held.soonest[by_key["p:seats"]] == first.holds.first().expires_at
