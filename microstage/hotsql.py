@@ -1,4 +1,4 @@
-"""The few reads every sale makes, as SQL written once instead of built by the ORM on every call.
+"""The few statements every sale runs, as SQL written once instead of built by the ORM on every call.
 
 Django builds a query from scratch each time it runs one: the filter becomes a WHERE tree, the tree
 is compiled to SQL, the select list is worked out from the models. For a read of one row by its keys
@@ -8,8 +8,9 @@ ticket rush every buyer's request pays it for each read (bench/README.md, "seven
 Here a read is a fixed statement. Its select lists come from the models' own metadata (`columns`),
 so a field added to a model is read without touching the statement, and its rows become model
 instances the way the ORM makes them (`Model.from_db`, with the same value converters), related rows
-cached on them as `select_related` would. Only reads with a hot path live here; everything else
-stays with the ORM.
+cached on them as `select_related` would (`attach`). Aggregates (`rows`), writes (`execute`) and
+existence checks (`exists`) run their fixed statement as it is. Only statements on a hot path are
+written this way; everything else stays with the ORM.
 """
 from functools import cache
 
