@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from commerce.services import MAX_LINES, MAX_QUANTITY
-from microstage.api.fields import AwareDateTimeField
+from microstage.api.fields import AwareDateTimeField, CopiedFields, copied
 
 # A line names what it buys by one of these fields; each maps to a sellable kind, registered by the
 # app that sells it at start-up: "ticket", "drop" and "bundle" by events, "product" by commerce, "pass" by
@@ -20,7 +20,13 @@ KIND_FIELDS = {kind: name for name, kind in LINE_FIELDS.items() if name != "vari
 MAX_ID_CHARS = 40
 
 
-class LineInSerializer(serializers.Serializer):
+# "pass" is a Python keyword, so it cannot be declared as a class attribute: LineInSerializer adds it.
+PASS_FIELD = serializers.CharField(max_length=MAX_ID_CHARS, required=False,
+                                   help_text="Pay this ticket line with the buyer's pass.")
+
+
+# The order's serializers in and out are on every sale's path: their fields are copied, not rebuilt.
+class LineInSerializer(CopiedFields, serializers.Serializer):
     tier = serializers.CharField(max_length=MAX_ID_CHARS, required=False)
     drop = serializers.CharField(max_length=MAX_ID_CHARS, required=False)
     product = serializers.CharField(max_length=MAX_ID_CHARS, required=False)
@@ -38,11 +44,7 @@ class LineInSerializer(serializers.Serializer):
                                  help_text="A discount code from the buyer's rewards (ticket lines).")
 
     def get_fields(self):
-        fields = super().get_fields()
-        # "pass" is a Python keyword, so it cannot be declared as a class attribute.
-        fields["pass"] = serializers.CharField(max_length=MAX_ID_CHARS, required=False,
-                                               help_text="Pay this ticket line with the buyer's pass.")
-        return fields
+        return {**super().get_fields(), "pass": copied(PASS_FIELD)}
 
     def validate(self, attrs):
         named = [name for name in LINE_FIELDS if name in attrs]
@@ -63,7 +65,7 @@ class LineInSerializer(serializers.Serializer):
         return attrs
 
 
-class OrderInSerializer(serializers.Serializer):
+class OrderInSerializer(CopiedFields, serializers.Serializer):
     lines = LineInSerializer(many=True, min_length=1, max_length=MAX_LINES)
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
 
@@ -75,7 +77,7 @@ class RefundInSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
 
 
-class LineOutSerializer(serializers.Serializer):
+class LineOutSerializer(CopiedFields, serializers.Serializer):
     id = serializers.CharField()
     kind = serializers.CharField()
     tier = serializers.SerializerMethodField()
@@ -111,7 +113,7 @@ class PaymentStateSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
-class OrderSerializer(serializers.Serializer):
+class OrderSerializer(CopiedFields, serializers.Serializer):
     id = serializers.CharField()
     status = serializers.CharField()
     creator = serializers.CharField(source="creator_id")
