@@ -2,7 +2,8 @@
 
 1. `manage.py migrate` and `manage.py demo` (both idempotent) against the configured database.
 2. In-process: the SQL query count of rendering the demo landing page once (CaptureQueriesContext).
-3. Starts the production shape as deploy/Procfile runs it (uvicorn with 2 worker processes, debug
+3. Starts the production shape as deploy/Procfile runs it (microstage.serve: uvicorn's server in 2 worker
+   processes with a listening socket each, debug
    off, one Celery worker and beat) on a free 127.0.0.1 port, and load-tests the trivial
    `GET /api/v1/ping` (the baseline) then the landing page with bench/http_load.py in a separate
    process; then the ticket rush (bench/ticket_rush.py, also a separate process): 400 buyers with
@@ -123,7 +124,8 @@ def free_port() -> int:
 class Server:
     """uvicorn serving microstage.asgi:application, in its own session (process group).
 
-    workers=1 is `make run`'s shape; workers=2 with a production environment is deploy/Procfile's `web`.
+    workers=1 is `make run`'s shape (uvicorn alone); workers=2 with a production environment is
+    deploy/Procfile's `web` (microstage.serve: uvicorn's server in each worker, a socket each).
     """
 
     def __init__(self, env: dict, port: int, workers: int = 1):
@@ -132,10 +134,12 @@ class Server:
         self.log = tempfile.NamedTemporaryFile(prefix="ms-bench-uvicorn-", suffix=".log", delete=False)
 
     def start(self, timeout: float = 60.0) -> None:
-        argv = [sys.executable, "-m", "uvicorn", "microstage.asgi:application", "--host", HOST,
-                "--port", str(self.port), "--lifespan", "off", "--no-access-log"]
-        if self.workers > 1:
-            argv += ["--workers", str(self.workers)]
+        if self.workers > 1:  # deploy/Procfile's web: uvicorn's server in workers with a socket each
+            argv = [sys.executable, "-m", "microstage.serve", "microstage.asgi:application", "--host", HOST,
+                    "--port", str(self.port), "--workers", str(self.workers), "--no-access-log"]
+        else:
+            argv = [sys.executable, "-m", "uvicorn", "microstage.asgi:application", "--host", HOST,
+                    "--port", str(self.port), "--lifespan", "off", "--no-access-log"]
         # New session: a terminal Ctrl-C reaches the harness, which then stops the server itself.
         self.proc = subprocess.Popen(argv, cwd=BASE_DIR, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -225,7 +229,7 @@ def production_env(env: dict) -> dict:
 
 @contextmanager
 def production_server(env: dict, port: int, workers: int = 2):
-    """deploy/Procfile's shape on loopback: uvicorn --workers `workers` with production_env(env) (debug
+    """deploy/Procfile's shape on loopback: microstage.serve --workers `workers` with production_env(env) (debug
     off), and one Celery worker + beat. Yields the Server (its log is readable until the block ends);
     everything started is stopped on the way out, whatever happened."""
     prod = production_env(env)
@@ -234,7 +238,7 @@ def production_server(env: dict, port: int, workers: int = 2):
     try:
         log("starting one Celery worker and beat")
         worker.start()
-        log(f"starting uvicorn on {HOST}:{port} ({workers} workers, debug off)")
+        log(f"starting the web process on {HOST}:{port} ({workers} workers, debug off)")
         server.start()
         yield server
     finally:
@@ -530,7 +534,8 @@ def main() -> int:
 
 def run_web(args, env: dict, port: int, selected: set, results: dict) -> tuple[int, str]:
     """ping (always: the baseline), landing (http), the ticket rush with /healthz under it (rush), against
-    the production shape: deploy/Procfile's web (uvicorn, 2 workers, debug off) and one Celery worker + beat."""
+    the production shape: deploy/Procfile's web (microstage.serve, 2 workers, debug off) and one Celery worker
+    and beat."""
     log("query counts (in-process)")
     queries = query_counts()
     tokens_file = Path(tempfile.mkstemp(prefix="ms-bench-rush-", suffix=".json")[1])
@@ -573,7 +578,8 @@ def run_web(args, env: dict, port: int, selected: set, results: dict) -> tuple[i
         f"Loopback {HOST}, {args.concurrency} keep-alive connections, {args.warmup:g} s warm-up then "
         f"{args.duration:g} s measured per endpoint (ping first, then landing, the rush rounds, ping again; same "
         f"server). Server as "
-        f"deploy/Procfile runs it: uvicorn microstage.asgi:application --workers {args.web_workers} --lifespan off "
+        f"deploy/Procfile runs it: python -m microstage.serve microstage.asgi:application --workers "
+        f"{args.web_workers} (uvicorn's server, a listening socket per worker) --lifespan off "
         f"(--no-access-log), MICROSTAGE_DEBUG=false, static files by whitenoise from the finders, no TLS redirect "
         f"(loopback, no proxy), one Celery worker (concurrency 1) and beat running; database connection pool of "
         f"{env.get('MICROSTAGE_DB_POOL_MAX', '20 (default)')} per process, database "

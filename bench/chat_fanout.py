@@ -2,7 +2,7 @@
 
 For each layer (channels_redis RedisChannelLayer "core", RedisPubSubChannelLayer "pubsub") the
 harness starts the production shape as deploy/Procfile runs it (bench/__main__.py's
-production_server: uvicorn --workers 2, debug off, one Celery worker and beat) with
+production_server: microstage.serve --workers 2, debug off, one Celery worker and beat) with
 MICROSTAGE_CHANNEL_LAYER set, then runs separate load processes (this module, `receive` mode,
 aiohttp) that open `--clients` websockets to /ws/events/<id>/?watch=1 between them. When all
 are connected, a sender (the event's owner, by API token, in its own load process) sends
@@ -11,9 +11,9 @@ seconds. Each receiver records now - time_ns when the
 message arrives (late ones too: it waits until it has them all, or 10 s pass with nothing new):
 the latency through the whole path (websocket in, consumer, service writes the row, layer
 group_send on commit, every web process's relay, websocket out). All processes share one clock
-(same machine). The clients connect to the one port the uvicorn master listens on, and the kernel
-hands each connection to whichever worker accepts it first, as in production; how many landed in
-each worker (ss -tnp) is in the notes.
+(same machine). The clients connect to the one port the workers listen on, each on a socket of its
+own, and the kernel spreads the connections over them, as in production; how many landed in each
+worker (ss -tnp) is in the notes.
 
 The baseline, measured in the same run: raw Redis PUBLISH to one SUBSCRIBEd client (redis.asyncio,
 same Redis server, same message rate) - what any delivery through Redis costs at least.
@@ -198,7 +198,7 @@ def run(env: dict, args, free_port) -> dict:
             rounds[layer].append(measure_layer(layer, env, free_port(), prepared, args, redis_url))
     baseline = redis_baseline(redis_url, args.chat_messages, args.chat_interval)
     setup = (f"{args.chat_clients} websocket clients (aiohttp, {args.chat_procs} separate load processes) on "
-             f"/ws/events/<id>/?watch=1 of the production shape (deploy/Procfile: uvicorn --workers "
+             f"/ws/events/<id>/?watch=1 of the production shape (deploy/Procfile: microstage.serve --workers "
              f"{args.web_workers}, MICROSTAGE_DEBUG=false, one Celery worker and beat; the kernel spreads the "
              f"connections over the workers, per round in the figures' notes); the owner sends "
              f"{args.chat_messages} chat messages, one every "

@@ -1,7 +1,7 @@
 """Drop rush: time from a purchase's commit to each of 500 websocket watchers receiving the new count.
 
 The harness starts the production shape as deploy/Procfile runs it (bench/__main__.py's
-production_server: uvicorn --workers 2, debug off, one Celery worker and beat; the kernel spreads
+production_server: microstage.serve --workers 2, debug off, one Celery worker and beat; the kernel spreads
 the watchers' connections over the workers, counted in the notes), prepares an event with
 a free live stream (bench/chat_fanout.prepare) and a live drop of `--drop-purchases` items, and
 runs `--drop-procs` load processes (this module, `watch` mode, aiohttp) that open `--drop-clients`
@@ -164,7 +164,7 @@ def run(env: dict, args, free_port) -> dict:
         m = measure(env, free_port(), prepared, args)
     baseline = redis_baseline(redis_url, args.drop_purchases, args.drop_interval)
     setup = (f"{m['connected']} websocket watchers (aiohttp, {args.drop_procs} separate load processes) on "
-             f"/ws/events/<id>/?watch=1 of the production shape (deploy/Procfile: uvicorn --workers "
+             f"/ws/events/<id>/?watch=1 of the production shape (deploy/Procfile: microstage.serve --workers "
              f"{args.web_workers}, "
              f"MICROSTAGE_DEBUG=false, one Celery worker and beat, channel layer "
              f"{env.get('MICROSTAGE_CHANNEL_LAYER', 'pubsub (default)')}; connections per web process "

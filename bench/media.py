@@ -2,7 +2,8 @@
 
     python -m bench.media            (needs DATABASE_URL / REDIS_URL; merges into bench/results.json)
 
-Production shape: uvicorn as deploy/Procfile runs it (debug off, 2 processes) behind nginx with
+Production shape: the web process as deploy/Procfile runs it (microstage.serve: uvicorn in 2 worker
+processes, debug off) behind nginx with
 the /_media/ internal location (deploy/nginx-devweb.conf, the same as deploy/nginx-web.conf), and
 MICROSTAGE_MEDIA_ACCEL=nginx. A recording with ten 2 s segments (720p-sized, 700 KB of bytes each)
 and a 200 MB file sits in a temporary MEDIA_ROOT; a playback token is signed for its event.
@@ -99,13 +100,14 @@ def add_direct_location(conf: Path, media_root: Path) -> None:
 
 
 class Web:
-    """uvicorn as deploy/Procfile runs it (debug off), optionally behind the development nginx."""
+    """The web process as deploy/Procfile runs it (microstage.serve, debug off), optionally behind the
+    development nginx."""
 
     def __init__(self, env: dict, *, workers: int, nginx: bool, media_root: Path, tmp: Path):
         self.port = free_port()
         self.upstream = free_port() if nginx else self.port
         self.procs: list[subprocess.Popen] = []
-        argv = [sys.executable, "-m", "uvicorn", "microstage.asgi:application", "--host", HOST,
+        argv = [sys.executable, "-m", "microstage.serve", "microstage.asgi:application", "--host", HOST,
                 "--port", str(self.upstream), "--lifespan", "off", "--no-access-log", "--workers", str(workers)]
         self.procs.append(subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=subprocess.DEVNULL,
                                            stderr=subprocess.DEVNULL, start_new_session=True))
@@ -272,8 +274,9 @@ def run(duration: float = 20.0, n: int = 300) -> dict:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     load = os.getloadavg()[0]
-    cond = (f"uvicorn --workers 2, debug off, behind nginx (/_media/ internal, X-Accel-Redirect); {n} viewers in "
-            f"one aiohttp process, one GET every 2 s each for {duration:g} s; {os.cpu_count()} CPUs shared with "
+    cond = (f"microstage.serve --workers 2 (uvicorn), debug off, behind nginx (/_media/ internal, "
+            f"X-Accel-Redirect); {n} viewers in one aiohttp process, one GET every 2 s each for {duration:g} s; "
+            f"{os.cpu_count()} CPUs shared with "
             f"other work, loadavg 1 min {load_start:.2f} at the start, {load:.2f} at the end")
     p99_ping, p99_static, p99_seg = pct(ping["lat"], 99), pct(static["lat"], 99), pct(seg["lat"], 99)
     return {
