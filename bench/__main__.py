@@ -313,7 +313,9 @@ def build_rush(rounds: list[dict], dbs: list[dict], prepared: dict, ping: dict, 
              f"opened before a "
              f"common start line, send one POST /api/v1/orders {{\"lines\": [{{\"tier\": id, \"quantity\": 1}}]}} "
              f"for a new tier of {stock} (max 1 per order; in-person, venue capacity {stock * 2}), at most "
-             f"{in_flight} requests in flight. Statuses over all rounds {dict(statuses)}; per-round wall times "
+             f"{in_flight} requests in flight. Connections per web process at the start line, per round "
+             f"{[r.get('connections_by_process') for r in rounds]}. Statuses over all rounds {dict(statuses)}; "
+             f"per-round wall times "
              f"{[round(r['wall_s'], 3) for r in rounds]} s. During each round a 16-connection closed-loop side load "
              f"(alternately {PING_PATH} and {HEALTHZ_PATH}) runs from the start line to the last answer.")
     q = queries.get("reserve", {})

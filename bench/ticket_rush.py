@@ -19,6 +19,7 @@ import asyncio
 import json
 import math
 import os
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -215,6 +216,7 @@ async def rush(base: str, tier: str, tokens: list[str], in_flight: int = 0, side
     except TimeoutError:
         pass  # go with whoever is ready; the rest join late and it shows in the wall time
     connected = ready
+    spread = _spread(base)  # the buyers' (and side load's) connections per web process, at the start line
     t0 = loop.time()
     start_line.set()
     done, pending = await asyncio.wait(tasks, timeout=RUSH_TIMEOUT)
@@ -241,6 +243,7 @@ async def rush(base: str, tier: str, tokens: list[str], in_flight: int = 0, side
     last_created = max((end for label, _, end in outcomes if label == "201"), default=t0) - t0
     return {
         "buyers": len(tokens), "in_flight": in_flight, "connected_before_start": connected,
+        "connections_by_process": spread,
         "answered": len(outcomes), "unanswered": len(pending), "statuses": dict(statuses), "created": created,
         "sold_out": statuses.get("409:sold_out", 0), "wall_s": wall, "sold_out_s": last_created,
         "reservations_per_s": created / wall if wall else 0.0,
@@ -250,6 +253,16 @@ async def rush(base: str, tier: str, tokens: list[str], in_flight: int = 0, side
         "created_p50_ms": percentile(ok_lat, 50), "created_p99_ms": percentile(ok_lat, 99),
         "side": side_result,
     }
+
+
+def _spread(base: str) -> list[int]:
+    """Established connections per server process on the server's port, largest first ([] without ss)."""
+    from .chat_fanout import connections_by_process
+
+    try:
+        return connections_by_process(urlsplit(base).port)
+    except (OSError, subprocess.CalledProcessError):
+        return []
 
 
 def main(argv: list[str] | None = None) -> int:
