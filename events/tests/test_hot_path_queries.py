@@ -37,11 +37,14 @@ def test_reserving_a_ticket(tier, make_api, django_assert_num_queries):
     assert response.status_code == 201, response.content
 
 
-def test_refusing_a_sold_out_tier_takes_no_lock(tier, make_api, django_assert_max_num_queries):
+def test_refusing_a_sold_out_tier_takes_no_lock(tier, make_api, django_assert_max_num_queries, settings):
+    # The snapshot must still be fresh when the measured request comes: on a slow machine, making a user
+    # and a token between the two once took longer than the default second.
+    settings.STOCK_SNAPSHOT_SECONDS = 30
     TicketTier.objects.filter(pk=tier.pk).update(quantity=1)
-    assert _reserve(make_api(UserFactory()), tier).status_code == 201
-    assert _reserve(make_api(UserFactory()), tier).json()["code"] == "sold_out"  # writes the snapshot
-    client = make_api(UserFactory())
+    first, second, client = (make_api(UserFactory()) for _ in range(3))
+    assert _reserve(first, tier).status_code == 201
+    assert _reserve(second, tier).json()["code"] == "sold_out"  # writes the snapshot
     with django_assert_max_num_queries(QUERIES["sold_out"]) as ctx:
         response = _reserve(client, tier)
     assert response.status_code == 409 and response.json()["code"] == "sold_out"
