@@ -93,6 +93,12 @@ async def _stock(n):
 room_group = [""]
 
 
+def after_first(queued: list[int]) -> list[int]:
+    """The frames a consumer queued, but frame 0: the first frame after the snapshot queues, and that is
+    frame 0 unless another frame of the room (a watcher's presence) came first."""
+    return [n for n in queued if n != 0]
+
+
 async def _relaying(consumers, timeout=5.0):
     """Until every consumer relays again (other frames of the room, presence say, may still queue)."""
     end = asyncio.get_running_loop().time() + timeout
@@ -116,7 +122,9 @@ async def test_after_the_first_frame_group_frames_skip_the_consumers_queue(consu
             await _stock(n)
         for comm in watchers:
             assert [(await receive_type(comm, "stock", item="drp_x"))["available"] for _ in range(5)] == [1, 2, 3, 4, 5]
-        assert [c.queued for c in consumers] == [[0], [0]]
+        # Frame 0 takes the queue when it is the first frame after the snapshot; another frame of the room
+        # (a watcher's presence) may come first on a slow machine and turn the relay on before it.
+        assert [after_first(c.queued) for c in consumers] == [[], []]
     finally:
         for comm in watchers:
             await comm.disconnect()
@@ -152,12 +160,12 @@ async def test_a_socket_that_cannot_take_a_frame_holds_up_only_itself_and_keeps_
         assert slow.sending is not None and not slow.relaying
         gate.set()
         assert [(await receive_type(watchers[0], "stock", item="drp_x"))["available"] for _ in range(3)] == [1, 2, 3]
-        assert slow.queued == [0, 2, 3]  # behind the stuck one, through its queue, in order
+        assert after_first(slow.queued) == [2, 3]  # behind the stuck one, through its queue, in order
         await _relaying(consumers)  # and once its queue is empty it relays again
         await _stock(4)
         for comm in watchers:
             assert (await receive_type(comm, "stock", item="drp_x"))["available"] == 4
-        assert slow.queued == [0, 2, 3]
+        assert after_first(slow.queued) == [2, 3]
     finally:
         for comm in watchers:
             await comm.disconnect()
