@@ -20,8 +20,9 @@ from microstage.websocket_auth import TokenOrSessionAuth  # noqa: E402
 # and a rush's sold_out refusals (commerce). Each hands everything else on, in this order.
 FAST_PATHS = ["analytics.page_asgi.PageCacheFastPath", "commerce.api.refusal_asgi.SoldOutFastPath"]
 # Asked again once a request has its slot: a buyer who queued for one while the last tickets were being
-# sold is refused there too, instead of costing Django a refusal.
-SLOT_FAST_PATHS = ["commerce.api.refusal_asgi.SoldOutFastPath"]
+# sold is refused there too, instead of costing Django a refusal, and a token client's sale is made
+# there without Django's request machinery (commerce).
+SLOT_FAST_PATHS = ["commerce.api.sale_asgi.SaleFastPath"]
 
 
 def _wrapped(app, names: list[str]):
@@ -42,7 +43,7 @@ http_app = _wrapped(limited_app, FAST_PATHS)
 
 application = ProtocolTypeRouter({
     # /healthz, cached landing pages and sold_out refusals before Django's middleware and sync thread;
-    # everything else takes a request slot in turn (microstage/admission.py).
+    # everything else takes a request slot in turn (microstage/admission.py), where sales are made.
     "http": HealthFastPath(http_app),
     # `?token=` clients with or without an Origin; session cookies only from an allowed Origin.
     "websocket": TokenOrSessionAuth(URLRouter(websocket_urlpatterns)),

@@ -16,9 +16,10 @@ does it there:
 4. only for a refusal: the caller's token, checked by the API's own TokenAuthentication (one query, in a
    small thread pool of its own), since the API answers 401 before anything else.
 
-Validation (about 0.45 ms of DRF) costs more than the rest, and sales pass here too on their way to
-Django: the snapshots are therefore read first for what the raw body seems to ask (`_likely_need`), and
-steps 1–3 run only when that already looks like a refusal.
+Validation costs more than the rest, and sales pass here too on their way to the request slots (where
+commerce/api/sale_asgi.py, built on this class, makes them): the snapshots are therefore read first for
+what the raw body seems to ask (`_likely_need`), and steps 1–3 run only when that already looks like a
+refusal.
 
 The answer is the API's error body (microstage.api.errors), in the request's language, with the headers
 Django's middleware and DRF give it. Anything else — a sale, a session cookie (its account may pick the
@@ -28,10 +29,12 @@ can never let a sale through that `reserve` would refuse.
 """
 import io
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import lru_cache
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.db import connection
 from django.http import HttpResponse
 from django.urls import reverse
@@ -114,6 +117,19 @@ def _likely_need(data) -> dict[str, int]:
         return {}
 
 
+@dataclass
+class Asked:
+    """An order request as the view would take it: everything Django's answer depends on, checked."""
+    request: ASGIRequest
+    data: dict  # the OrderInSerializer's validated data
+    requests: list  # its lines as `reserve` asks for them
+    need: dict[str, int]  # what the lines ask of their items' own pools (`services.early_need`)
+    found: dict  # the snapshots that decide `need`
+    renderer: object
+    media_type: str
+    language: str
+
+
 class SoldOutFastPath:
     def __init__(self, app):
         self.app = app
@@ -136,7 +152,7 @@ class SoldOutFastPath:
         if not self.applies(scope):
             return await self.app(scope, receive, send)
         messages, body = await _read_body(receive, MAX_BODY)
-        response = None if body is None else await answered(lambda: self.refusal(scope, body), "order refusal")
+        response = None if body is None else await answered(lambda: self.answer(scope, body), "order request")
         if response is None:
             return await self.app(scope, _replay(messages, receive), send)
         await send_response(send, response)
@@ -146,11 +162,17 @@ class SoldOutFastPath:
         keys = [k for k in stock_snapshot.keys_to_read(need) if k not in found]
         return {**found, **dict(zip(keys, await self.cache.values(*keys), strict=True))} if keys else found
 
-    async def refusal(self, scope, body: bytes) -> HttpResponse | None:
-        """The 409 sold_out Django would give this request, or None to let Django answer."""
+    def parsed(self, body: bytes):
+        """The body's JSON, or None where Django answers (400, 413)."""
         try:
-            data = self.parser.parse(io.BytesIO(body))
-        except (APIException, ServiceError):  # 400, 413: Django answers
+            return self.parser.parse(io.BytesIO(body))
+        except (APIException, ServiceError):
+            return None
+
+    async def answer(self, scope, body: bytes) -> HttpResponse | None:
+        """The 409 sold_out Django would give this request, or None to let Django answer."""
+        data = self.parsed(body)
+        if data is None:
             return None
         # Validating costs far more than a Redis read, and a sale passes here too: first ask the
         # snapshots about what the body seems to ask for, and look closer only at a likely refusal.
@@ -158,6 +180,12 @@ class SoldOutFastPath:
         found = await self.snapshots(likely, {})
         if stock_snapshot.refusal(likely, None, found, timezone.now()) is None:
             return None
+        asked = await self.asked(scope, body, data, found)
+        return None if asked is None else await self.refusal(asked)
+
+    async def asked(self, scope, body: bytes, data, found: dict) -> Asked | None:
+        """The request checked as Django's middleware and the view check it, or None where they would
+        answer otherwise than the reservation does (a session, a bad body, an unacceptable answer)."""
         request = self.site.request(scope, body)
         if request is None or settings.SESSION_COOKIE_NAME in request.COOKIES:
             return None
@@ -177,16 +205,29 @@ class SoldOutFastPath:
                 serializer = s.OrderInSerializer(data=data)
                 if not serializer.is_valid():
                     return None
-                need = services.early_need(line_requests(serializer.validated_data))
+                requests = line_requests(serializer.validated_data)
+                need = services.early_need(requests)
             except (APIException, ServiceError):  # 400, 404: Django answers
                 return None
-            conflict = stock_snapshot.refusal(need, None, await self.snapshots(need, found), timezone.now())
-            if conflict is None:
-                return None
-            if not await sync_to_async(_authenticated, thread_sensitive=False, executor=_auth_pool)(request):
-                return None
+        return Asked(request, serializer.validated_data, requests, need, await self.snapshots(need, found),
+                     renderer, media_type, language)
+
+    async def refusal(self, asked: Asked) -> HttpResponse | None:
+        """The 409 the snapshots give `asked`, or None when they do not refuse it (or Django answers 401)."""
+        with translation.override(asked.language):
+            conflict = stock_snapshot.refusal(asked.need, None, asked.found, timezone.now())
+        if conflict is None:
+            return None
+        if not await sync_to_async(_authenticated, thread_sensitive=False, executor=_auth_pool)(asked.request):
+            return None
+        with translation.override(asked.language):
             data = exception_handler(conflict, {}).data
-        response = HttpResponse(renderer.render(data, media_type, {}), status=conflict.status,
-                                content_type=renderer.media_type)  # as DRF's Response: the indent only shapes the body
+        return self.rendered(asked, data, conflict.status)
+
+    def rendered(self, asked: Asked, data, status: int) -> HttpResponse:
+        """`data` answered as the view's APIView and Django's middleware answer it."""
+        # As DRF's Response: the content type without the parameters asked for (an indent only shapes the body).
+        response = HttpResponse(asked.renderer.render(data, asked.media_type, {}), status=status,
+                                content_type=asked.renderer.media_type)
         response["Allow"] = self.allow  # as DRF's APIView says it
-        return self.site.finish(request, response, language)
+        return self.site.finish(asked.request, response, asked.language)

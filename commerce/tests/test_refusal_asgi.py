@@ -18,10 +18,9 @@ from commerce.api.refusal_asgi import MAX_BODY, SoldOutFastPath, _authenticated
 from commerce.models import Order
 from microstage.admission import Admission
 from microstage.asgi import application, django_asgi_app
-from microstage.models import Role
-from microstage.tests.factories import CreatorFactory, UserFactory, team_member
+from microstage.tests.factories import UserFactory
 
-from .test_api_orders import make_tier, reserve
+from .test_api_orders import reserve
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -103,14 +102,6 @@ def token_of(user) -> str:
 
 def lines(tier, quantity=1):
     return {"lines": [{"tier": tier, "quantity": quantity}]}
-
-
-@pytest.fixture
-def new_tier(make_api):
-    """A published tier of `quantity` tickets, set up through the API by its creator's owner."""
-    creator = CreatorFactory()
-    owner_api = make_api(team_member(creator, Role.OWNER))
-    return lambda quantity: make_tier(owner_api, creator, quantity=quantity)
 
 
 @pytest.fixture

@@ -1,0 +1,14 @@
+import pytest
+
+from microstage.models import Role
+from microstage.tests.factories import CreatorFactory, team_member
+
+from .test_api_orders import make_tier
+
+
+@pytest.fixture
+def new_tier(make_api):
+    """A published tier of `quantity` tickets, set up through the API by its creator's owner."""
+    creator = CreatorFactory()
+    owner_api = make_api(team_member(creator, Role.OWNER))
+    return lambda quantity: make_tier(owner_api, creator, quantity=quantity)
