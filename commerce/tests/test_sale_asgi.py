@@ -174,3 +174,16 @@ def test_a_rush_through_the_slots_sells_exactly_the_stock(django_app, new_tier):
     assert all(a.json()["code"] == "sold_out" for a in answers if a.status == 409)
     assert Order.objects.count() == 8 and django_app.calls == 0
     assert sum(h.quantity for h in Hold.objects.filter(inventory__key=f"tier:{tier}", status="active")) == 8
+
+
+def test_a_buyer_who_queued_while_the_last_ticket_sold_is_refused_before_the_offer(fast, django_app, new_tier,
+                                                                                     monkeypatch):
+    tier = new_tier(1)
+    assert post(fast, lines(tier), token=token_of(UserFactory())).status == 201  # the snapshot now says 0
+    offers = []
+    real = services._offer
+    monkeypatch.setattr(services, "_offer", lambda *a, **kw: offers.append(a) or real(*a, **kw))
+    answer = post(fast, lines(tier), token=token_of(UserFactory()))
+    assert (answer.status, answer.json()["code"], answer.json()["available"]) == (409, "sold_out", 0)
+    assert offers == [] and django_app.calls == 0  # refused from the snapshot: no tier read, no lock
+    assert post(fast, lines(tier), token="0" * 40).status == 401 and django_app.calls == 1  # the token first
