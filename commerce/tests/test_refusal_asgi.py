@@ -45,11 +45,6 @@ class Counting:
 
 
 @pytest.fixture
-def django_app():
-    return Counting()
-
-
-@pytest.fixture
 def fast(django_app):
     return SoldOutFastPath(django_app)
 

@@ -24,14 +24,9 @@ from microstage.models import Role
 from microstage.tests.factories import CreatorFactory, UserFactory, team_member
 
 from .test_api_orders import make_tier
-from .test_refusal_asgi import Counting, apost, lines, post, token_of
+from .test_refusal_asgi import apost, lines, post, token_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def django_app():
-    return Counting()
 
 
 @pytest.fixture
