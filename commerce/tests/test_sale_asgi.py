@@ -54,6 +54,20 @@ def test_the_served_application_sells_inside_the_request_slots():
     assert isinstance(slots, Admission) and type(slots.app) is SaleFastPath and slots.app.app is django_asgi_app
 
 
+def test_the_served_application_sells_on_the_sale_threads(new_tier, monkeypatch):
+    """Through everything in front of it as served (health, cached pages, refusals, slots), and back."""
+    tier = new_tier(2)
+    names = []
+    real = services.reserve
+    monkeypatch.setattr(services, "reserve", lambda **kw: names.append(threading.current_thread().name) or real(**kw))
+    answer = post(application, lines(tier), token=token_of(UserFactory()))
+    assert answer.status == 201 and answer.json()["lines"][0]["tier"] == tier
+    assert len(names) == 1 and names[0].startswith("sale")
+    assert post(application, lines(tier, 2), token=token_of(UserFactory())).status == 409  # one left: the snapshot
+    assert post(application, lines(tier), token=token_of(UserFactory()), headers=[("cookie", "a=b")]).status == 201
+    assert len(names) == 2 and not names[1].startswith("sale")  # with a cookie: sold by Django, on its thread
+
+
 def test_a_sale_is_django_s_answer_without_django(fast, django_app, new_tier):
     tier = new_tier(5)
     user = UserFactory()
