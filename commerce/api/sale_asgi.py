@@ -79,15 +79,16 @@ def sell(site, view, asked: Asked):
                 data, status = s.OrderSerializer(selectors.with_lines(order)).data, HTTP_201_CREATED
             except Exception as exc:
                 handled = exception_handler(exc, {})
-                if handled is None:  # a bug: Django's 500, logged as Django logs it
-                    return site.finish(request, response_for_exception(request, exc), asked.language)
+                if handled is None:
+                    raise
                 data, status = handled.data, handled.status_code
             return view.rendered(asked, data, status)
-    except Exception as exc:  # not a sale twice: the answer is given here whatever happened
-        log.exception("order answered with a server error")
+    except Exception as exc:  # a bug, before or after the write: Django's 500, logged as Django logs it
         try:
-            return site.finish(request, response_for_exception(request, exc), asked.language)
-        except Exception:
+            with translation.override(asked.language):
+                return site.finish(request, response_for_exception(request, exc), asked.language)
+        except Exception:  # never a sale twice: the answer is given here whatever happened
+            log.exception("order answered with a bare server error")
             return HttpResponse(status=500)
     finally:
         connection.close()  # back to the pool
