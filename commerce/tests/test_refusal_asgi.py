@@ -25,25 +25,6 @@ from .test_api_orders import reserve
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-class Counting:
-    """Django's ASGI app, counting the requests that reach it and keeping the bodies they carried."""
-
-    def __init__(self):
-        self.calls = 0
-        self.bodies = []
-
-    async def __call__(self, scope, receive, send):
-        self.calls += 1
-        self.bodies.append(b"")
-
-        async def kept():
-            message = await receive()
-            self.bodies[-1] += message.get("body", b"")
-            return message
-
-        await django_asgi_app(scope, kept, send)
-
-
 @pytest.fixture
 def fast(django_app):
     return SoldOutFastPath(django_app)
