@@ -19,7 +19,9 @@ does it there:
 Validation costs more than the rest, and sales pass here too on their way to the request slots (where
 commerce/api/sale_asgi.py, built on this class, makes them): the snapshots are therefore read first for
 what the raw body seems to ask (`_likely_need`), and steps 1–3 run only when that already looks like a
-refusal.
+refusal. In a rush most buyers send the same few bodies (one tier, one or two tickets) with the same
+`Accept`, so each process also remembers what step 1 made of a body that passed it, and which renderer
+DRF chose for an `Accept` header: both depend on nothing else (`Checks`).
 
 The answer is the API's error body (microstage.api.errors), in the request's language, with the headers
 Django's middleware and DRF give it. Anything else — a sale, a session cookie (its account may pick the
@@ -31,6 +33,7 @@ import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -55,6 +58,7 @@ from . import serializers as s
 from .views import OrderListView, line_requests
 
 MAX_BODY = 8 * 1024  # a few lines of JSON; anything larger is Django's to read
+REMEMBERED = 256  # bodies and Accept headers whose checks a process keeps (at most MAX_BODY each)
 AUTH_THREADS = 2  # token checks at once per process, each on a pooled database connection
 _auth_pool = ThreadPoolExecutor(max_workers=AUTH_THREADS, thread_name_prefix="refusal-auth")  # threads start on use
 
@@ -117,11 +121,61 @@ def _likely_need(data) -> dict[str, int]:
         return {}
 
 
+class Checks:
+    """The outcomes of the request's checks that depend only on what the client sent, per process:
+
+    - the body as the view takes it: OrderInSerializer's validated data (read-only), `line_requests` and
+      `services.early_need`, for a body that passed all three (a failure is Django's to answer, in the
+      request's language, so it is never remembered);
+    - DRF's content negotiation for a query string and `Accept` header (the view's renderers are fixed):
+      the renderer and media type, or None for Django's 406.
+
+    At most REMEMBERED of each; when full, it starts again. Used from the event loop only."""
+
+    def __init__(self, negotiation, renderers):
+        self.negotiation, self.renderers = negotiation, renderers
+        self.bodies: dict[bytes, tuple] = {}
+        self.accepts: dict[tuple, tuple | None] = {}
+
+    def negotiated(self, request) -> tuple | None:
+        """(renderer, media type) as DRF's negotiation picks them for `request`, or None (406)."""
+        key = (request.META.get("QUERY_STRING", ""), request.META.get("HTTP_ACCEPT"))
+        if key not in self.accepts:
+            try:
+                chosen = self.negotiation.select_renderer(Request(request), self.renderers)
+            except APIException:
+                chosen = None
+            self._keep(self.accepts, key, chosen)
+        return self.accepts[key]
+
+    def body(self, body: bytes, data) -> tuple | None:
+        """(validated data, line requests, need) for the parsed `body`, or None where Django answers (400,
+        404). Call it in the request's language."""
+        if body not in self.bodies:
+            try:
+                serializer = s.OrderInSerializer(data=data)
+                if not serializer.is_valid():
+                    return None
+                requests = line_requests(serializer.validated_data)
+                need = services.early_need(requests)
+            except (APIException, ServiceError):  # 400, 404: Django answers
+                return None
+            self._keep(self.bodies, body, (MappingProxyType(serializer.validated_data), tuple(requests), need))
+        validated, requests, need = self.bodies[body]
+        return validated, list(requests), dict(need)
+
+    @staticmethod
+    def _keep(memo: dict, key, value) -> None:
+        if len(memo) >= REMEMBERED:
+            memo.clear()
+        memo[key] = value
+
+
 @dataclass
 class Asked:
     """An order request as the view would take it: everything Django's answer depends on, checked."""
     request: ASGIRequest
-    data: dict  # the OrderInSerializer's validated data
+    data: MappingProxyType  # the OrderInSerializer's validated data (read-only: it may serve other requests)
     requests: list  # its lines as `reserve` asks for them
     need: dict[str, int]  # what the lines ask of their items' own pools (`services.early_need`)
     found: dict  # the snapshots that decide `need`
@@ -138,6 +192,7 @@ class SoldOutFastPath:
         self.parser = JSONParser()
         self.renderers = OrderListView().get_renderers()
         self.negotiation = DefaultContentNegotiation()
+        self.checks = Checks(self.negotiation, self.renderers)
         self.allow = ", ".join(OrderListView().allowed_methods)
 
     @staticmethod
@@ -194,23 +249,19 @@ class SoldOutFastPath:
         if request.content_type != "application/json" or request.content_params.get("charset", "utf-8").lower() \
                 not in ("utf-8", "utf8"):
             return None  # Django answers 415, or decodes another charset
-        try:
-            renderer, media_type = self.negotiation.select_renderer(Request(request), self.renderers)
-        except APIException:  # 406: Django answers
+        negotiated = self.checks.negotiated(request)
+        if negotiated is None:  # 406: Django answers
             return None
+        renderer, media_type = negotiated
         language, _chosen = i18n.request_language(request)  # LanguageMiddleware's (no session, no account)
         with translation.override(language):
             language = translation.get_language()
-            try:
-                serializer = s.OrderInSerializer(data=data)
-                if not serializer.is_valid():
-                    return None
-                requests = line_requests(serializer.validated_data)
-                need = services.early_need(requests)
-            except (APIException, ServiceError):  # 400, 404: Django answers
-                return None
-        return Asked(request, serializer.validated_data, requests, need, await self.snapshots(need, found),
-                     renderer, media_type, language)
+            checked = self.checks.body(body, data)
+        if checked is None:
+            return None
+        validated, requests, need = checked
+        return Asked(request, validated, requests, need, await self.snapshots(need, found), renderer, media_type,
+                     language)
 
     async def refusal(self, asked: Asked) -> HttpResponse | None:
         """The 409 the snapshots give `asked`, or None when they do not refuse it (or Django answers 401)."""

@@ -196,3 +196,68 @@ def test_a_buyer_who_queued_while_the_last_ticket_sold_is_refused_before_the_off
     assert (answer.status, answer.json()["code"], answer.json()["available"]) == (409, "sold_out", 0)
     assert offers == [] and django_app.calls == 0  # refused from the snapshot: no tier read, no lock
     assert post(fast, lines(tier), token="0" * 40).status == 401 and django_app.calls == 1  # the token first
+
+
+def counted(monkeypatch, cls, name) -> list:
+    calls = []
+    real = getattr(cls, name)
+    monkeypatch.setattr(cls, name, lambda self, *a, **kw: calls.append(1) or real(self, *a, **kw))
+    return calls
+
+
+def test_a_rush_s_repeated_body_and_accept_are_checked_once_per_process(fast, django_app, new_tier, monkeypatch):
+    """Most of a rush sends the same body with the same Accept: the second buyer's request is not validated or
+    negotiated again, and is answered exactly as the first."""
+    from rest_framework.negotiation import DefaultContentNegotiation
+
+    tier = new_tier(5)
+    validations = counted(monkeypatch, s.OrderInSerializer, "is_valid")
+    negotiations = counted(monkeypatch, DefaultContentNegotiation, "select_renderer")
+    first = post(fast, lines(tier), token=token_of(UserFactory()))
+    second = post(fast, lines(tier), token=token_of(UserFactory()))
+    assert (first.status, second.status) == (201, 201) and django_app.calls == 0
+    assert shape(first) == shape(second)
+    assert without_date(first.headers) == without_date(second.headers)
+    assert (len(validations), len(negotiations)) == (1, 1)
+    indent = [("accept", "application/json; indent=2")]
+    indented = post(fast, lines(tier), token=token_of(UserFactory()), headers=indent)
+    assert indented.status == 201 and indented.body.startswith(b"{\n  ")  # another Accept: negotiated for itself
+    assert (len(validations), len(negotiations)) == (1, 2)
+    assert Order.objects.count() == 3
+
+
+def test_a_remembered_body_is_answered_in_each_request_s_language(fast, django_app, new_tier):
+    tier = new_tier(1)
+    assert post(fast, lines(tier), token=token_of(UserFactory())).status == 201  # 0 left
+    english = post(fast, lines(tier, 2), token=token_of(UserFactory()))
+    german = post(fast, lines(tier, 2), token=token_of(UserFactory()), headers=[("accept-language", "de")])
+    by_django = post(django_asgi_app, lines(tier, 2), token=token_of(UserFactory()),
+                     headers=[("accept-language", "de")])
+    assert (english.status, german.status) == (409, 409) and django_app.calls == 0
+    assert english.json()["detail"] == "Sold out: not enough left for this quantity."
+    assert german.body == by_django.body and german.json()["detail"] != english.json()["detail"]
+
+
+def test_a_body_or_accept_django_answers_is_checked_again_every_time(fast, django_app, new_tier, monkeypatch):
+    """Failures are Django's to answer, each in its request's language: nothing about them is remembered."""
+    tier = new_tier(3)
+    validations = counted(monkeypatch, s.OrderInSerializer, "is_valid")
+    bad = {"lines": [{"tier": tier, "quantity": 1}], "email": "not an address"}
+    for _ in range(2):
+        assert post(fast, bad, token=token_of(UserFactory())).status == 400
+    assert len(validations) == 4  # here and by Django, each time
+    for _ in range(2):
+        assert post(fast, lines(tier), token=token_of(UserFactory()), headers=[("accept", "text/html")]).status == 406
+    assert django_app.calls == 4 and Order.objects.count() == 0
+
+
+def test_the_remembered_checks_are_bounded(fast, new_tier, monkeypatch):
+    from commerce.api import refusal_asgi
+
+    monkeypatch.setattr(refusal_asgi, "REMEMBERED", 2)
+    tier = new_tier(10)
+    for quantity in (1, 2, 3):
+        assert post(fast, lines(tier, quantity), token=token_of(UserFactory())).status == 201
+        assert len(fast.checks.bodies) <= 2
+    assert post(fast, lines(tier, 1), token=token_of(UserFactory())).status == 201  # checked again: still right
+    assert Order.objects.filter(lines__item_id=tier).count() == 4
