@@ -201,7 +201,7 @@ def take_stock(claims: list[Claim]) -> list:
             inventory.save_holds(new_holds)
             announce(list({(o.kind, o.item_id): (o.kind, o.item_id, list(o.pools))
                            for claim, outcome in zip(claims, outcomes, strict=True)
-                           if isinstance(outcome, Order) for o, _, _ in claim.offers}.values()))
+                           if isinstance(outcome, Order) for o, _, _ in claim.offers}.values()), taken=True)
             stock_snapshot.remember_on_commit(pools, left, soonest, now, new_holds_expire=min(expiries))
         elif refused:
             stock_snapshot.remember_now(pools, left, soonest, now)  # nothing changed: what the lock saw
@@ -291,12 +291,15 @@ def recompute_totals(order: Order) -> None:
     order.save(update_fields=["subtotal", "total", "discount"])
 
 
-def announce(items: list[tuple[str, str, list[str]]]) -> None:
+def announce(items: list[tuple[str, str, list[str]]], *, taken: bool = False) -> None:
     """Tell watchers the new availability of (kind, item, pool keys) once the transaction commits.
 
     Counted after the commit, so the pools' locks are not held for these reads (and the count is
-    the committed one)."""
-    stock_snapshot.forget_on_commit(k for _, _, keys in items for k in keys)  # stock may have come back
+    the committed one). Stock may have come back, so the pools' sold-out snapshots are dropped, unless
+    the transaction only `taken` stock (a sale): a snapshot from before it can then only say more is
+    left than is, which the lock corrects, and the sale writes its own at commit."""
+    if not taken:
+        stock_snapshot.forget_on_commit(k for _, _, keys in items for k in keys)
     transaction.on_commit(lambda: _announce_now(items))
 
 

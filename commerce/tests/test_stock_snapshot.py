@@ -76,6 +76,22 @@ class TestRefusedWithoutTheLock:
             sold_out(b)
         assert locks_taken(ctx) == 0
 
+    def test_a_sale_writes_its_snapshot_and_deletes_none(self, catalog, monkeypatch):
+        """A sale only takes stock: it has nothing to forget (a snapshot from before it can only say more
+        is left, which the lock corrects), so no Redis delete runs while it holds the pools' lock."""
+        item = catalog.add("w", {"tier:w": 3})
+        buy(item)  # leaves a snapshot: 2 left
+        forgotten = []
+        monkeypatch.setattr(stock_snapshot, "forget", lambda keys: forgotten.append(set(keys)))
+        buy(item)
+        assert forgotten == []
+        assert stock_snapshot.cache.get(stock_snapshot.PREFIX + "tier:w")["left"] == 1  # the sale's own
+        with CaptureQueriesContext(connection) as ctx:
+            sold_out(item, 2)
+        assert locks_taken(ctx) == 0
+        services.cancel(buy(item).pk, actor=SYSTEM)  # stock coming back is still forgotten, now and at commit
+        assert forgotten == [{"tier:w"}, {"tier:w"}]
+
     def test_switched_off(self, catalog, settings):
         settings.STOCK_SNAPSHOT_SECONDS = 0
         item = catalog.add("off", {"tier:off": 1})
