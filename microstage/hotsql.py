@@ -11,7 +11,11 @@ instances the way the ORM makes them (`Model.from_db`, with the same value conve
 cached on them as `select_related` would (`attach`). Aggregates (`rows`), writes (`execute`) and
 existence checks (`exists`) run their fixed statement as it is. Only statements on a hot path are
 written this way; everything else stays with the ORM.
+
+Writes that need no answer in between can also be sent together (`pipelined`): PostgreSQL answers them
+in one round trip instead of one each, which matters most while rows are locked.
 """
+from contextlib import contextmanager
 from functools import cache
 
 from django.db import connection
@@ -95,3 +99,14 @@ def exists(sql: str, params) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone() is not None
+
+
+@contextmanager
+def pipelined():
+    """Statements run inside (by the ORM or here) are sent at once and answered together when the block
+    ends, or sooner where one's rows are read (psycopg's pipeline mode). Their errors are raised as
+    Django's database errors, at the latest when the block ends. Use it inside a transaction, for writes
+    whose outcome nothing inside the block depends on."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield

@@ -67,3 +67,55 @@ def test_only_active_unexpired_holds_are_counted(catalog):
     by_key = {p.key: p.pk for p in Inventory.objects.all()}
     assert dict(held) == {by_key["p:seats"]: 2, by_key["p:room"]: 2}
     assert held.soonest[by_key["p:seats"]] == first.holds.first().expires_at
+
+
+def _traced(run) -> list[tuple[str, str]]:
+    """The protocol messages the client sent to PostgreSQL while `run()` ran: (message, its text)."""
+    import tempfile
+
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile("w+") as log:
+        pgconn.trace(log.fileno())
+        pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE)
+        try:
+            run()
+        finally:
+            pgconn.untrace()
+        log.seek(0)
+        sent = [line.split("\t") for line in log.read().splitlines()]
+    return [(fields[2], fields[3] if len(fields) > 3 else "") for fields in sent if fields[0] == "F"]
+
+
+def test_a_sale_s_rows_are_written_in_one_round_trip_while_the_pools_are_locked(catalog):
+    """The order, its lines and its holds reach PostgreSQL together and are answered together (a
+    round trip ends with Sync, or is a simple Query), so the pools' lock is held one round trip less
+    per statement; and they are really written."""
+    item = catalog.add("pipe", {"p:pipe": 5, "p:hall": 9})
+    with transaction.atomic():  # reserve inside a transaction: no batching, the statements are this one's
+        sent = _traced(lambda: buy(item, 2))
+    steps = [(message, text) for message, text in sent if message in ("Parse", "Query", "Sync")]
+    inserts = [i for i, (_, text) in enumerate(steps) if text.lstrip(' "').startswith('INSERT INTO "commerce_')
+               and "commerce_inventory" not in text]
+    assert len(inserts) == 3, steps
+    between = [message for message, _ in steps[inserts[0]:inserts[-1] + 1]]
+    assert between == ["Parse", "Parse", "Parse"], steps  # sent together: no answer waited for in between
+    order = Hold.objects.filter(inventory__key="p:pipe").get().order
+    assert order.lines.get().quantity == 2
+    holds = Hold.objects.filter(order=order, inventory__key__startswith="p:")
+    assert sorted(holds.values_list("inventory__key", "quantity")) == [("p:hall", 2), ("p:pipe", 2)]
+
+
+def test_a_failed_write_in_one_round_trip_is_django_s_error_and_rolls_back(catalog):
+    from django.db import IntegrityError
+
+    from commerce.models import Order
+    from microstage import hotsql
+
+    with pytest.raises(IntegrityError), transaction.atomic(), hotsql.pipelined():
+        with connection.cursor() as cursor:
+            cursor.execute("INSERT INTO commerce_inventory (key, total, sold, moved, updated_at) "
+                           "VALUES ('p:dup', 1, 0, 0, now())")
+            cursor.execute("INSERT INTO commerce_inventory (key, total, sold, moved, updated_at) "
+                           "VALUES ('p:dup', 1, 0, 0, now())")  # the same key again
+    assert not Inventory.objects.filter(key="p:dup").exists() and not Order.objects.exists()
