@@ -83,24 +83,42 @@ def lock_pools(totals: dict) -> dict[str, Inventory]:
 
     A total given as a function is read only now, under the lock (see sellables.Limit). Call inside
     a transaction; a lock wait longer than the timeout raises Conflict("busy")."""
+    return _locked(totals, None)[0]
+
+
+def lock_and_count(totals: dict, now) -> tuple[dict[str, Inventory], "stock_snapshot.Held"]:
+    """`lock_pools`, and what active unexpired holds take from each pool (`active_holds`), in one round
+    trip: the pools are made, locked and counted by three statements sent together. PostgreSQL runs the
+    count after the locks are taken, as a statement of its own, so it sees every hold committed before
+    them (counted in the locking statement itself, it would see only what was committed when that
+    statement started, before it waited for the lock)."""
+    return _locked(totals, now)
+
+
+def _locked(totals: dict, count_at) -> tuple[dict[str, Inventory], "stock_snapshot.Held | None"]:
     keys = sorted(totals)
-    with busy_on_lock_timeout():  # both statements fixed SQL (microstage/hotsql.py): every reservation runs them
+    statements = [
         # Created in key order too: two orders creating the same new pools in opposite orders deadlock.
-        hotsql.execute(hotsql.statement(
+        (hotsql.statement(
             'INSERT INTO {i_table} ("key", "total", "sold", "moved", "updated_at") '
             "SELECT u.k, u.t, 0, 0, %s FROM unnest(%s::varchar[], %s::integer[]) WITH ORDINALITY AS u(k, t, n) "
             'ORDER BY u.n ON CONFLICT ("key") DO NOTHING', i=Inventory),
-            [timezone.now(), keys, [0 if callable(totals[k]) else totals[k] for k in keys]])
+         [timezone.now(), keys, [0 if callable(totals[k]) else totals[k] for k in keys]]),
         # lock_timeout is set for this transaction (SET LOCAL, as set_config(…, true)) by a constant condition,
         # evaluated once before any row is locked: no extra round trip.
-        pools = {p.key: p for (p,) in hotsql.fetch(hotsql.statement(_POOLS_READ + ROW_LOCK, i=Inventory),
-                                                    [f"{lock_timeout_ms()}ms", keys], (Inventory, "i"))}
+        (hotsql.statement(_POOLS_READ + ROW_LOCK, i=Inventory), [f"{lock_timeout_ms()}ms", keys], (Inventory, "i")),
+    ]
+    if count_at is not None:
+        statements.append(stock_snapshot.active_holds_query(keys, count_at, by_key=True))
+    with busy_on_lock_timeout():  # fixed SQL (microstage/hotsql.py), sent together: every reservation runs them
+        _made, locked, *count = hotsql.fetch_together(*statements)
+    pools = {p.key: p for (p,) in locked}
     for key, total in totals.items():
         total = total() if callable(total) else total
         if pools[key].total != total:
             pools[key].total = max(total, pools[key].sold + pools[key].moved)
             pools[key].save(update_fields=["total", "updated_at"])
-    return pools
+    return pools, stock_snapshot.counted(count[0]) if count else None
 
 
 def lock_by_id(ids: Iterable[int]) -> list[Inventory]:

@@ -172,8 +172,7 @@ def take_stock(claims: list[Claim]) -> list:
     new_orders, new_lines, new_holds, expiries = [], [], [], []
     with transaction.atomic():
         now = timezone.now()
-        pools = inventory.lock_pools(totals)  # Conflict("busy") when the lock wait runs out
-        held = _active_holds(pools.values(), now)
+        pools, held = _lock_and_count(totals, now)  # Conflict("busy") when the lock wait runs out
         soonest = getattr(held, "soonest", {})
         held = dict(held)  # grows with each claim of the batch that takes units
         left = inventory.left_in(pools, held)
@@ -275,9 +274,9 @@ def _offer(kind: str, item_id: str, quantity: int, buyer, options: dict, variant
     return sellable.offer(item_id, quantity, buyer, **extra)
 
 
-def _active_holds(pools, now) -> dict[int, int]:
-    """Units held per pool id (with `.soonest`); a seam the concurrency tests widen."""
-    return inventory.active_holds(pools, now)
+def _lock_and_count(totals: dict, now):
+    """The pools, locked, and the units held of each (with `.soonest`); a seam the concurrency tests widen."""
+    return inventory.lock_and_count(totals, now)
 
 
 def add_up(order: Order, lines) -> None:

@@ -34,7 +34,7 @@ from django.utils.translation import gettext as _
 from microstage import hotsql
 from microstage.errors import Conflict
 
-from .models.inventory import Hold
+from .models.inventory import Hold, Inventory
 from .sellables import LIMIT_PREFIX
 
 log = logging.getLogger(__name__)
@@ -101,12 +101,25 @@ class Held(dict):
     soonest: dict[int, datetime]
 
 
+_HELD = ("SELECT h.inventory_id, SUM(h.quantity), MIN(h.expires_at) FROM {h_table} h WHERE h.inventory_id {pools} "
+         "AND h.status = %s AND h.expires_at > %s GROUP BY h.inventory_id")
+
+
 def active_holds(pools, now) -> Held:
     """What active unexpired holds take from each pool, and when the first of them lapses (one query)."""
-    rows = hotsql.rows(hotsql.statement(  # fixed SQL: every reservation asks it, under the pools' locks
-        "SELECT h.inventory_id, SUM(h.quantity), MIN(h.expires_at) FROM {h_table} h "
-        "WHERE h.inventory_id = ANY(%s) AND h.status = %s AND h.expires_at > %s GROUP BY h.inventory_id", h=Hold),
-        [[p.pk for p in pools], Hold.Status.ACTIVE, now])
+    return counted(hotsql.rows(*active_holds_query([p.pk for p in pools], now)))
+
+
+def active_holds_query(pools: list, now, *, by_key: bool = False) -> tuple[str, list]:
+    """The fixed statement (every reservation asks it, under the pools' locks) and parameters of
+    `active_holds` for pools given by id, or `by_key` (to send it with the statement that locks them)."""
+    where = ("IN (SELECT i.id FROM {i_table} i WHERE i.key = ANY(%s))" if by_key else "= ANY(%s)")
+    sql = hotsql.statement(_HELD.replace("{pools}", where), h=Hold, i=Inventory)
+    return sql, [list(pools), Hold.Status.ACTIVE, now]
+
+
+def counted(rows) -> Held:
+    """`active_holds`' answer from its statement's rows."""
     held = Held((inventory_id, n) for inventory_id, n, _ in rows)
     held.soonest = {inventory_id: soonest for inventory_id, _, soonest in rows}
     return held

@@ -57,10 +57,31 @@ def _statement(template: str, models: tuple) -> str:
 def fetch(sql: str, params, *models: tuple) -> list[tuple]:
     """Run `sql` (selecting `columns(model, alias)` for each `(model, alias)` in `models`, in that
     order, and nothing else) and make one instance of each model per row."""
-    layouts = [_layout(model, alias) for model, alias in models]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        return _instances(cursor.fetchall(), models)
+
+
+def fetch_together(*queries: tuple) -> list[list[tuple]]:
+    """Several statements sent at once and answered in one round trip (`pipelined`), PostgreSQL running
+    each after the one before: the rows of each, as model instances for a query given as `(sql, params,
+    (model, alias), ...)` (see `fetch`), as plain tuples for `(sql, params)`."""
+    with pipelined() as pipeline:
+        cursors = [connection.cursor() for _ in queries]
+        try:
+            for cursor, (sql, params, *_models) in zip(cursors, queries, strict=True):
+                cursor.execute(sql, params)
+            pipeline.sync()  # every answer is in now (the first error raised)
+            found = [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+    return [_instances(rows, models) if models else rows
+            for rows, (_sql, _params, *models) in zip(found, queries, strict=True)]
+
+
+def _instances(rows: list[tuple], models) -> list[tuple]:
+    layouts = [_layout(model, alias) for model, alias in models]
     out = []
     for row in rows:
         start, made = 0, []
@@ -108,5 +129,5 @@ def pipelined():
     Django's database errors, at the latest when the block ends. Use it inside a transaction, for writes
     whose outcome nothing inside the block depends on."""
     connection.ensure_connection()
-    with connection.wrap_database_errors, connection.connection.pipeline():
-        yield
+    with connection.wrap_database_errors, connection.connection.pipeline() as pipeline:
+        yield pipeline

@@ -2,6 +2,8 @@
 commerce/stock_snapshot.py `active_holds`): missing pools are made with their totals, every pool is
 locked with the reservation's lock timeout for that transaction only, and only active unexpired holds
 count."""
+import threading
+import time
 from datetime import timedelta
 
 import psycopg
@@ -104,6 +106,55 @@ def test_a_sale_s_rows_are_written_in_one_round_trip_while_the_pools_are_locked(
     assert order.lines.get().quantity == 2
     holds = Hold.objects.filter(order=order, inventory__key__startswith="p:")
     assert sorted(holds.values_list("inventory__key", "quantity")) == [("p:hall", 2), ("p:pipe", 2)]
+
+
+def test_a_sale_s_pools_are_made_locked_and_counted_in_one_round_trip(catalog):
+    """The upsert of the pools, their lock and the count of their holds are sent together, and answered
+    together; PostgreSQL runs the count after the lock, so it is still right (see the next tests and
+    the concurrency tests)."""
+    item = catalog.add("trip", {"p:trip": 5})
+    sent = _traced(lambda: buy(item, 1))  # batched: its own transaction
+    steps = [(message, text) for message, text in sent if message in ("Parse", "Query", "Sync")]
+    first = next(i for i, (_, text) in enumerate(steps) if 'INSERT INTO "commerce_inventory"' in text)
+    lock = next(i for i, (_, text) in enumerate(steps) if "FOR UPDATE" in text)
+    count = next(i for i, (_, text) in enumerate(steps) if 'FROM "commerce_hold"' in text)
+    assert first < lock < count
+    assert [message for message, _ in steps[first:count + 2]] == ["Parse"] * 3 + ["Sync"], steps
+
+
+def test_pools_locked_and_counted_together_answer_busy_after_the_lock_timeout(settings):
+    settings.LOCK_TIMEOUT_MS = 50
+    Inventory.objects.create(key="p:y", total=1)
+    with _other_connection() as other, other.transaction():
+        other.execute("SELECT 1 FROM commerce_inventory WHERE key = 'p:y' FOR UPDATE")
+        with pytest.raises(Conflict) as refused, transaction.atomic():
+            inventory.lock_and_count({"p:y": 1}, timezone.now())
+    assert refused.value.code == "busy"
+
+
+def test_holds_committed_while_waiting_for_the_lock_are_counted(catalog):
+    """The count is its own statement, run once the lock is ours: a hold committed by the transaction
+    that held the lock is in it (counted by the locking statement, it would not be)."""
+    item = catalog.add("wait", {"p:wait": 5})
+    first = buy(item, 1)
+    with _other_connection() as other:
+        other.execute("BEGIN")
+        other.execute("SELECT 1 FROM commerce_inventory WHERE key = 'p:wait' FOR UPDATE")
+        other.execute("INSERT INTO commerce_hold (order_id, line_id, inventory_id, quantity, expires_at, status) "
+                      "SELECT order_id, line_id, inventory_id, 3, expires_at, status FROM commerce_hold "
+                      "WHERE order_id = %s AND inventory_id = (SELECT id FROM commerce_inventory WHERE key = 'p:wait')",
+                      [first.pk])
+
+        def commit_soon():
+            time.sleep(0.3)
+            other.execute("COMMIT")
+
+        committer = threading.Thread(target=commit_soon)
+        committer.start()
+        with transaction.atomic():
+            pools, held = inventory.lock_and_count({"p:wait": 5}, timezone.now())  # waits for the commit
+        committer.join()
+    assert held[pools["p:wait"].pk] == 1 + 3
 
 
 def test_a_failed_write_in_one_round_trip_is_django_s_error_and_rolls_back(catalog):

@@ -32,14 +32,14 @@ WINDOW = 0.05  # seconds between counting the pool and writing the hold: widens 
 @pytest.fixture
 def slow_count(monkeypatch):
     """Dawdle after counting the active holds, inside reserve's transaction (and its lock, if any)."""
-    original = services._active_holds
+    original = services._lock_and_count
 
-    def slow(pools, now):
-        result = original(pools, now)
+    def slow(totals, now):
+        result = original(totals, now)
         time.sleep(WINDOW)
         return result
 
-    monkeypatch.setattr(services, "_active_holds", slow)
+    monkeypatch.setattr(services, "_lock_and_count", slow)
 
 
 class TwoProcesses:

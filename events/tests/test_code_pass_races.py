@@ -26,14 +26,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def slow_count(monkeypatch):
     """Dawdle after counting holds inside reserve's transaction: widens any race window."""
-    original = commerce._active_holds
+    original = commerce._lock_and_count
 
-    def slow(pools, now):
-        result = original(pools, now)
+    def slow(totals, now):
+        result = original(totals, now)
         time.sleep(0.05)
         return result
 
-    monkeypatch.setattr(commerce, "_active_holds", slow)
+    monkeypatch.setattr(commerce, "_lock_and_count", slow)
 
 
 @pytest.fixture

@@ -70,14 +70,14 @@ def test_the_last_items_of_a_drop_under_simultaneous_buyers(monkeypatch):
     drop = live_drop(quantity=10, stock=25)
     buy(drop, quantity=2)  # 2 sold
     buy(drop, quantity=2, pay=False)  # 2 held: 6 left
-    original = commerce._active_holds
+    original = commerce._lock_and_count
 
-    def slow(pools, now):  # dawdle inside reserve's transaction: widens any race window
-        result = original(pools, now)
+    def slow(totals, now):  # dawdle inside reserve's transaction: widens any race window
+        result = original(totals, now)
         time.sleep(0.05)
         return result
 
-    monkeypatch.setattr(commerce, "_active_holds", slow)
+    monkeypatch.setattr(commerce, "_lock_and_count", slow)
     buyers = [UserFactory() for _ in range(24)]
     orders, errors = run_together([lambda b=b: buy(drop, b, pay=False) for b in buyers])
     assert len(orders) == 6
