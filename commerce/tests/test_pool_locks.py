@@ -47,13 +47,16 @@ def test_missing_pools_are_made_with_their_totals_and_locked(settings):
     assert dict(Inventory.objects.values_list("key", "total")) == {"p:a": 3, "p:b": 4, "p:c": 7}
 
 
-def test_a_locked_pool_answers_busy_after_the_timeout(settings):
+@pytest.mark.parametrize("lock", [lambda totals: inventory.lock_pools(totals),
+                                  lambda totals: inventory.lock_and_count(totals, timezone.now())],
+                         ids=["lock_pools", "lock_and_count"])
+def test_a_locked_pool_answers_busy_after_the_timeout(settings, lock):
     settings.LOCK_TIMEOUT_MS = 50
     Inventory.objects.create(key="p:x", total=1)
     with _other_connection() as other, other.transaction():
         other.execute("SELECT 1 FROM commerce_inventory WHERE key = 'p:x' FOR UPDATE")
         with pytest.raises(Conflict) as refused, transaction.atomic():
-            inventory.lock_pools({"p:x": 1})
+            lock({"p:x": 1})
     assert refused.value.code == "busy"
 
 
@@ -120,16 +123,6 @@ def test_a_sale_s_pools_are_made_locked_and_counted_in_one_round_trip(catalog):
     count = next(i for i, (_, text) in enumerate(steps) if 'FROM "commerce_hold"' in text)
     assert first < lock < count
     assert [message for message, _ in steps[first:count + 2]] == ["Parse"] * 3 + ["Sync"], steps
-
-
-def test_pools_locked_and_counted_together_answer_busy_after_the_lock_timeout(settings):
-    settings.LOCK_TIMEOUT_MS = 50
-    Inventory.objects.create(key="p:y", total=1)
-    with _other_connection() as other, other.transaction():
-        other.execute("SELECT 1 FROM commerce_inventory WHERE key = 'p:y' FOR UPDATE")
-        with pytest.raises(Conflict) as refused, transaction.atomic():
-            inventory.lock_and_count({"p:y": 1}, timezone.now())
-    assert refused.value.code == "busy"
 
 
 def test_holds_committed_while_waiting_for_the_lock_are_counted(catalog):
