@@ -1,6 +1,7 @@
 """Staff admin for products and their variants, at the catalog's addresses; the ones from before the
 products left commerce lead there."""
 import pytest
+from django.contrib.admin.utils import quote  # admin URLs escape "_" in our ids
 
 from catalog.tests.factories import ProductVariantFactory
 from microstage.models import User
@@ -18,7 +19,7 @@ def test_product_changelist_and_change_page_with_variants(staff):
     variant = ProductVariantFactory(name="M / black")
     page = staff.get("/admin/catalog/product/", {"q": variant.product.name})
     assert page.status_code == 200 and variant.product.name in page.content.decode()
-    change = staff.get(f"/admin/catalog/product/{variant.product.pk}/change/")
+    change = staff.get(f"/admin/catalog/product/{quote(variant.product.pk)}/change/")
     assert change.status_code == 200 and "M / black" in change.content.decode()
 
 

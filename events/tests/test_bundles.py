@@ -4,6 +4,7 @@ orders, and refunds that take it all back (reduced by credit already spent)."""
 from decimal import Decimal
 
 import pytest
+from django.contrib.admin.utils import quote  # admin URLs escape "_" in our ids
 
 from commerce import credit
 from commerce import services as commerce
@@ -285,8 +286,9 @@ def test_staff_see_waiting_lists_bundles_and_credit_in_the_admin(setup, make_api
                                           buyer=UserFactory()).pk)
     entry, _ = waitlist.join(tier_id=small.pk, user=fan)
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    for url in ["/admin/events/waitlistentry/", f"/admin/events/waitlistentry/{entry.pk}/change/",
-                "/admin/events/bundle/", f"/admin/events/bundle/{bundle.pk}/change/", "/admin/commerce/creditentry/"]:
+    for url in ["/admin/events/waitlistentry/", f"/admin/events/waitlistentry/{quote(entry.pk)}/change/",
+                "/admin/events/bundle/", f"/admin/events/bundle/{quote(bundle.pk)}/change/",
+                "/admin/commerce/creditentry/"]:
         r = client.get(url)
         assert r.status_code == 200, url
     assert fan.email in client.get("/admin/commerce/creditentry/").content.decode()
