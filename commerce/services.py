@@ -170,7 +170,7 @@ def take_stock(claims: list[Claim]) -> list:
         totals.update(claim.totals)
     outcomes: list = []
     new_orders, new_lines, new_holds, expiries = [], [], [], []
-    with hotsql.atomic() as last_writes:
+    with transaction.atomic():
         now = timezone.now()
         pools, held = _lock_and_count(totals, now)  # Conflict("busy") when the lock wait runs out
         soonest = getattr(held, "soonest", {})
@@ -195,10 +195,10 @@ def take_stock(claims: list[Claim]) -> list:
             expiries.append(expires_at)
             outcomes.append(order)
         if new_orders:
-            last_writes()  # the three inserts and COMMIT in one round trip: the pools stay locked till COMMIT
-            Order.objects.bulk_create(new_orders)
-            OrderLine.objects.bulk_create(new_lines)
-            inventory.save_holds(new_holds)
+            with hotsql.pipelined():  # the three inserts in one round trip: the pools stay locked till COMMIT
+                Order.objects.bulk_create(new_orders)
+                OrderLine.objects.bulk_create(new_lines)
+                inventory.save_holds(new_holds)
             announce(list({(o.kind, o.item_id): (o.kind, o.item_id, list(o.pools))
                            for claim, outcome in zip(claims, outcomes, strict=True)
                            if isinstance(outcome, Order) for o, _, _ in claim.offers}.values()), taken=True)

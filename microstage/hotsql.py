@@ -13,14 +13,12 @@ existence checks (`exists`) run their fixed statement as it is. Only statements 
 written this way; everything else stays with the ORM.
 
 Writes that need no answer in between can also be sent together (`pipelined`): PostgreSQL answers them
-in one round trip instead of one each, which matters most while rows are locked. A transaction's last
-writes can be sent with its COMMIT (`atomic`), so its row locks are let go as soon as they reach the
-database.
+in one round trip instead of one each, which matters most while rows are locked.
 """
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from functools import cache
 
-from django.db import connection, transaction
+from django.db import connection
 
 
 @cache
@@ -133,28 +131,3 @@ def pipelined():
     connection.ensure_connection()
     with connection.wrap_database_errors, connection.connection.pipeline() as pipeline:
         yield pipeline
-
-
-@contextmanager
-def atomic():
-    """`transaction.atomic()`, yielding a function to call before the transaction's last writes: the
-    statements run after it are sent without waiting for their answers (`pipelined`) and, when this block
-    is the transaction (not a savepoint inside another), Django's COMMIT is sent with them. PostgreSQL
-    answers them all in one round trip, so the rows the transaction locked are let go as soon as the
-    writes reach it instead of a round trip later. Inside another transaction the writes are answered when
-    the block ends, as with `pipelined`. A failed write is Django's database error, raised at the latest
-    when the block ends, and the transaction is rolled back.
-
-    Django asks once more whether the connection is idle after COMMIT (setting autocommit back) and the
-    pipeline's end asks again: two round trips with nothing to do, after the locks are let go. The
-    transaction's on-commit callbacks run in between, still in pipeline mode, where a query is answered
-    when it is read, as usual."""
-    outside = ExitStack()  # a pipeline opened here ends after the atomic block: its COMMIT goes with it
-    with outside, transaction.atomic():
-        with ExitStack() as inside:  # ... or it ends with the block, inside an enclosing transaction
-
-            def last_writes() -> None:
-                commits = connection.commit_on_exit and not connection.savepoint_ids
-                (outside if commits else inside).enter_context(pipelined())
-
-            yield last_writes

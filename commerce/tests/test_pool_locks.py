@@ -125,20 +125,6 @@ def test_a_sale_s_pools_are_made_locked_and_counted_in_one_round_trip(catalog):
     assert [message for message, _ in steps[first:count + 2]] == ["Parse"] * 3 + ["Sync"], steps
 
 
-def test_a_sale_s_rows_are_sent_with_its_commit(catalog):
-    """In a transaction of its own, the sale's three inserts are sent with COMMIT and answered by one
-    Sync: the pools' lock goes as soon as they reach PostgreSQL, not a round trip later."""
-    item = catalog.add("commit", {"p:commit": 5})
-    sent = _traced(lambda: buy(item, 1))  # batched: its own transaction
-    steps = [(message, text) for message, text in sent if message in ("Parse", "Query", "Sync")]
-    first = next(i for i, (_, text) in enumerate(steps) if text.lstrip(' "').startswith('INSERT INTO "commerce_order"'))
-    assert [text.lstrip(' "').split(" (")[0] for _, text in steps[first:first + 4]] == [
-        'INSERT INTO "commerce_order"', 'INSERT INTO "commerce_orderline"', 'INSERT INTO "commerce_hold"',
-        'COMMIT" 0'], steps
-    assert steps[first + 4][0] == "Sync", steps
-    assert Hold.objects.filter(inventory__key="p:commit").get().order.lines.get().quantity == 1
-
-
 def test_holds_committed_while_waiting_for_the_lock_are_counted(catalog):
     """The count is its own statement, run once the lock is ours: a hold committed by the transaction
     that held the lock is in it (counted by the locking statement, it would not be)."""
@@ -177,47 +163,3 @@ def test_a_failed_write_in_one_round_trip_is_django_s_error_and_rolls_back(catal
             cursor.execute("INSERT INTO commerce_inventory (key, total, sold, moved, updated_at) "
                            "VALUES ('p:dup', 1, 0, 0, now())")  # the same key again
     assert not Inventory.objects.filter(key="p:dup").exists() and not Order.objects.exists()
-
-
-def _add_pool(key: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO commerce_inventory (key, total, sold, moved, updated_at) "
-                       "VALUES (%s, 1, 0, 0, now())", [key])
-
-
-def test_a_failed_write_sent_with_commit_is_django_s_error_and_rolls_back(catalog):
-    from django.db import IntegrityError
-
-    from microstage import hotsql
-
-    with pytest.raises(IntegrityError), hotsql.atomic() as last_writes:
-        _add_pool("p:first")
-        last_writes()
-        _add_pool("p:dup")
-        _add_pool("p:dup")  # the same key again: COMMIT is not reached
-    assert not Inventory.objects.filter(key__in=["p:first", "p:dup"]).exists()
-    with hotsql.atomic() as last_writes:  # the connection is usable again, and a write sent with COMMIT lands
-        last_writes()
-        _add_pool("p:after")
-    assert Inventory.objects.filter(key="p:after").exists()
-
-
-def test_last_writes_inside_another_transaction_are_answered_before_it_goes_on():
-    """Nested in another transaction (a savepoint: no COMMIT at its end), the last writes are answered
-    when the block ends, and a failed one rolls back only the savepoint."""
-    from django.db import IntegrityError
-
-    from microstage import hotsql
-
-    with transaction.atomic():
-        _add_pool("p:outer")
-        with hotsql.atomic() as last_writes:
-            last_writes()
-            _add_pool("p:inner")
-        assert Inventory.objects.filter(key="p:inner").exists()
-        with pytest.raises(IntegrityError), hotsql.atomic() as last_writes:
-            last_writes()
-            _add_pool("p:inner")  # again: fails at the block's end, inside it
-        assert connection.connection.pgconn.pipeline_status == psycopg.pq.PipelineStatus.OFF
-        _add_pool("p:still")  # the outer transaction goes on
-    assert set(Inventory.objects.values_list("key", flat=True)) >= {"p:outer", "p:inner", "p:still"}
