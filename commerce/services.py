@@ -195,14 +195,12 @@ def take_stock(claims: list[Claim]) -> list:
             expiries.append(expires_at)
             outcomes.append(order)
         if new_orders:
-            with hotsql.pipelined():  # the three inserts in one round trip: the pools stay locked till COMMIT
-                Order.objects.bulk_create(new_orders)
-                OrderLine.objects.bulk_create(new_lines)
-                inventory.save_holds(new_holds)
             announce(list({(o.kind, o.item_id): (o.kind, o.item_id, list(o.pools))
                            for claim, outcome in zip(claims, outcomes, strict=True)
                            if isinstance(outcome, Order) for o, _, _ in claim.offers}.values()), taken=True)
             stock_snapshot.remember_on_commit(pools, left, soonest, now, new_holds_expire=min(expiries))
+            # Last: one statement, with the COMMIT that lets the pools go when the transaction is this one's.
+            hotsql.insert(new_orders, new_lines, new_holds, commit=True)
         elif refused:
             stock_snapshot.remember_now(pools, left, soonest, now)  # nothing changed: what the lock saw
     return outcomes

@@ -13,7 +13,11 @@ existence checks (`exists`) run their fixed statement as it is. Only statements 
 written this way; everything else stays with the ORM.
 
 Writes that need no answer in between can also be sent together (`pipelined`): PostgreSQL answers them
-in one round trip instead of one each, which matters most while rows are locked.
+in one round trip instead of one each, which matters most while rows are locked. New rows of several
+models can be written by one statement (`insert`): one statement sent instead of several, which matters
+even more there, because a thread gives the GIL away at every statement it sends, not only at every
+answer it waits for (psycopg waits on the socket with the GIL released), and under load it gets it back
+only after other threads have had their turn.
 """
 from contextlib import contextmanager
 from functools import cache
@@ -66,18 +70,71 @@ def fetch_together(*queries: tuple) -> list[list[tuple]]:
     """Several statements sent at once and answered in one round trip (`pipelined`), PostgreSQL running
     each after the one before: the rows of each, as model instances for a query given as `(sql, params,
     (model, alias), ...)` (see `fetch`), as plain tuples for `(sql, params)`."""
-    with pipelined() as pipeline:
-        cursors = [connection.cursor() for _ in queries]
-        try:
+    cursors = [connection.cursor() for _ in queries]
+    try:
+        with pipelined():
             for cursor, (sql, params, *_models) in zip(cursors, queries, strict=True):
                 cursor.execute(sql, params)
-            pipeline.sync()  # every answer is in now (the first error raised)
-            found = [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
-        finally:
-            for cursor in cursors:
-                cursor.close()
+        # The pipeline's end is the one round trip: every answer is in now (the first error raised).
+        found = [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()
     return [_instances(rows, models) if models else rows
             for rows, (_sql, _params, *models) in zip(found, queries, strict=True)]
+
+
+def insert(*groups: list, commit: bool = False) -> None:
+    """New rows written by one INSERT statement, whatever their models: each group is a list of unsaved
+    instances of one model, the groups before the last written in its WITH clause. One statement is
+    sent and one answer waited for, with nothing read back.
+
+    Values are made as the ORM makes them for an insert (`Field.pre_save`, then `get_db_prep_save`:
+    defaults, `auto_now`, JSON). Primary keys made in Python are written; one the database makes (an
+    auto field left empty) is not read back, so use this only where the new rows' database-made keys
+    are not needed afterwards. Foreign keys between the groups are fine in any order: PostgreSQL checks
+    them at the end of the statement (Django's are deferred to COMMIT anyway). The instances are marked
+    saved, as `bulk_create` marks them.
+
+    `commit=True`, as the last statement of an atomic block that is the whole transaction: COMMIT is
+    sent right behind the rows and answered with them, so locks the transaction holds are let go as soon
+    as the rows reach PostgreSQL, without waiting for their answer first. It is the COMMIT Django would
+    send on leaving the block, sent a moment sooner; Django then finds nothing left to commit and runs
+    the on-commit callbacks as usual. Nothing may run in the block after it. Inside another transaction
+    (a savepoint), or once a rollback was asked for, it is not sent: the block ends as it would anyway."""
+    groups = [group for group in groups if group]
+    if not groups:
+        return
+    parts, params = [], []
+    for group in groups:
+        model = type(group[0])
+        made_by_db = getattr(group[0], model._meta.pk.attname) is None
+        fields = [f for f in model._meta.concrete_fields if not getattr(f, "generated", False)
+                  and not (f.primary_key and made_by_db)]
+        quote = connection.ops.quote_name
+        table, names = quote(model._meta.db_table), [quote(f.column) for f in fields]
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        parts.append(f"INSERT INTO {table} ({', '.join(names)}) VALUES {', '.join([row] * len(group))}")  # noqa: S608 (quoted model metadata; values are parameters)
+        for obj in group:
+            if type(obj) is not model or not obj._state.adding or (obj.pk is None) != made_by_db:
+                raise ValueError(f"insert() takes new instances of one model per group, all with keys or none: {obj!r}")
+            params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
+    *first, last = parts
+    sql = "".join(f'WITH "new_{i}" AS ({part}) ' if i == 0 else f', "new_{i}" AS ({part}) '
+                  for i, part in enumerate(first)) + last
+    commit = commit and connection.in_atomic_block and connection.commit_on_exit and not connection.savepoint_ids \
+        and not connection.needs_rollback
+    with connection.cursor() as cursor:
+        if commit:
+            with pipelined():  # one round trip; a failed insert makes PostgreSQL skip the COMMIT behind it
+                cursor.execute(sql, params)
+                cursor.execute("COMMIT")
+        else:
+            cursor.execute(sql, params)
+    for group in groups:
+        for obj in group:
+            obj._state.adding = False
+            obj._state.db = connection.alias
 
 
 def _instances(rows: list[tuple], models) -> list[tuple]:

@@ -92,23 +92,37 @@ def _traced(run) -> list[tuple[str, str]]:
     return [(fields[2], fields[3] if len(fields) > 3 else "") for fields in sent if fields[0] == "F"]
 
 
-def test_a_sale_s_rows_are_written_in_one_round_trip_while_the_pools_are_locked(catalog):
-    """The order, its lines and its holds reach PostgreSQL together and are answered together (a
-    round trip ends with Sync, or is a simple Query), so the pools' lock is held one round trip less
-    per statement; and they are really written."""
+def test_a_sale_s_rows_are_written_by_one_statement_while_the_pools_are_locked(catalog):
+    """The order, its lines and its holds reach PostgreSQL as one statement: the thread holding the
+    pools' lock sends one statement and waits for one answer (each statement sent gives the GIL away);
+    and they are really written."""
     item = catalog.add("pipe", {"p:pipe": 5, "p:hall": 9})
     with transaction.atomic():  # reserve inside a transaction: no batching, the statements are this one's
         sent = _traced(lambda: buy(item, 2))
-    steps = [(message, text) for message, text in sent if message in ("Parse", "Query", "Sync")]
-    inserts = [i for i, (_, text) in enumerate(steps) if text.lstrip(' "').startswith('INSERT INTO "commerce_')
-               and "commerce_inventory" not in text]
-    assert len(inserts) == 3, steps
-    between = [message for message, _ in steps[inserts[0]:inserts[-1] + 1]]
-    assert between == ["Parse", "Parse", "Parse"], steps  # sent together: no answer waited for in between
+    writes = [text for message, text in sent if message in ("Parse", "Query")
+              and any(f'INSERT INTO "commerce_{table}"' in text for table in ("order", "orderline", "hold"))]
+    assert len(writes) == 1, writes
+    assert all(f'INSERT INTO "commerce_{table}" (' in writes[0] for table in ("order", "orderline", "hold"))
     order = Hold.objects.filter(inventory__key="p:pipe").get().order
     assert order.lines.get().quantity == 2
     holds = Hold.objects.filter(order=order, inventory__key__startswith="p:")
     assert sorted(holds.values_list("inventory__key", "quantity")) == [("p:hall", 2), ("p:pipe", 2)]
+
+
+def test_under_the_lock_a_sale_waits_for_one_answer_only(catalog):
+    """In a transaction of its own, once the lock and the count are answered, the sale sends its rows
+    with COMMIT behind them, answered together: while the pools are locked the thread waits for one
+    answer (the count's). Nothing is asked after COMMIT either."""
+    item = catalog.add("commit", {"p:commit": 5})
+    sent = _traced(lambda: buy(item, 1))  # batched: its own transaction
+    count = next(i for i, (_, text) in enumerate(sent) if 'FROM "commerce_hold"' in text)
+    commit = next(i for i, (_, text) in enumerate(sent) if text.strip() == '"" "COMMIT" 0')
+    after = [(message, text.lstrip(' "')[:60]) for message, text in sent[count:]
+             if message not in ("Bind", "Describe", "Execute")]
+    assert [message for message, _ in after] == ["Parse", "Sync", "Flush", "Parse", "Parse", "Sync", "Flush"], after
+    assert after[3][1].startswith('WITH "new_0" AS (INSERT INTO "commerce_order"'), after
+    assert sent[commit][0] == "Parse" and commit > count
+    assert Hold.objects.filter(inventory__key="p:commit").get().order.lines.get().quantity == 1
 
 
 def test_a_sale_s_pools_are_made_locked_and_counted_in_one_round_trip(catalog):
@@ -163,3 +177,69 @@ def test_a_failed_write_in_one_round_trip_is_django_s_error_and_rolls_back(catal
             cursor.execute("INSERT INTO commerce_inventory (key, total, sold, moved, updated_at) "
                            "VALUES ('p:dup', 1, 0, 0, now())")  # the same key again
     assert not Inventory.objects.filter(key="p:dup").exists() and not Order.objects.exists()
+
+
+def test_rows_of_several_models_are_inserted_by_one_statement_as_the_orm_would(catalog):
+    """`hotsql.insert`: values made as the ORM makes them (defaults, auto_now, JSON, keys made in
+    Python), database-made keys left to the database, the instances marked saved."""
+    from commerce.models import Order, OrderLine
+    from microstage import hotsql
+
+    pool = Inventory.objects.create(key="p:ins", total=5)
+    order = Order(creator_id=catalog.creator_id, email="a@example.com", currency="EUR",
+                  expires_at=timezone.now() + timedelta(minutes=5))
+    line = OrderLine(order=order, kind="ticket", item_id="tier_x", description="A ticket", options={"code": "MS"},
+                     unit_price=10, list_price=10, quantity=2, total=20, position=0)
+    holds = [inventory.hold(order=order, line=line, pool=pool, quantity=2, expires_at=order.expires_at)]
+    with transaction.atomic():
+        hotsql.insert([order], [line], holds)
+    stored = Order.objects.get(pk=order.pk)
+    assert stored.created_at is not None and stored.status == order.status == Order.Status.RESERVED
+    assert OrderLine.objects.get(pk=line.pk).options == {"code": "MS"}
+    assert Hold.objects.get(order=order).quantity == 2 and holds[0].pk is None  # made by the database, not read
+    assert not order._state.adding and order._state.db == "default"
+    with pytest.raises(ValueError):
+        hotsql.insert([order])  # already saved
+
+
+def _add_pool(key: str) -> None:
+    from microstage import hotsql
+
+    hotsql.insert([Inventory(key=key, total=1)])
+
+
+def test_rows_sent_with_commit_run_the_on_commit_callbacks():
+    from microstage import hotsql
+
+    committed = []
+    with transaction.atomic():
+        transaction.on_commit(lambda: committed.append(Inventory.objects.filter(key="p:hook").exists()))
+        hotsql.insert([Inventory(key="p:hook", total=1)], commit=True)
+        assert connection.connection.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE  # committed
+    assert committed == [True]
+
+
+def test_no_commit_is_sent_inside_another_transaction():
+    from microstage import hotsql
+
+    with transaction.atomic():
+        _add_pool("p:outer")
+        with transaction.atomic():  # a savepoint: this block does not end the transaction
+            hotsql.insert([Inventory(key="p:inner", total=1)], commit=True)
+        assert connection.connection.pgconn.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        transaction.set_rollback(True)
+    assert not Inventory.objects.filter(key__in=["p:outer", "p:inner"]).exists()
+
+
+def test_a_failed_insert_sent_with_commit_is_django_s_error_and_rolls_back():
+    from django.db import IntegrityError
+
+    from microstage import hotsql
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _add_pool("p:first")
+        hotsql.insert([Inventory(key="p:dup", total=1), Inventory(key="p:dup", total=1)], commit=True)
+    assert not Inventory.objects.filter(key__in=["p:first", "p:dup"]).exists()
+    with transaction.atomic():  # the connection is usable again
+        hotsql.insert([Inventory(key="p:after", total=1)], commit=True)
+    assert Inventory.objects.filter(key="p:after").exists()
