@@ -13,11 +13,10 @@ existence checks (`exists`) run their fixed statement as it is. Only statements 
 written this way; everything else stays with the ORM.
 
 Writes that need no answer in between can also be sent together (`pipelined`): PostgreSQL answers them
-in one round trip instead of one each, which matters most while rows are locked. New rows of several
-models can be written by one statement (`insert`): one statement sent instead of several, which matters
-even more there, because a thread gives the GIL away at every statement it sends, not only at every
-answer it waits for (psycopg waits on the socket with the GIL released), and under load it gets it back
-only after other threads have had their turn.
+in one round trip instead of one each, which matters most while rows are locked: on a busy web process
+every answer waited for also costs the thread a wait for the GIL (bench/README.md, tenth and eleventh
+rounds). New rows of several models can be written by one statement (`insert`), and sent with the
+transaction's COMMIT, so nothing is waited for between the last write and letting the locks go.
 """
 from contextlib import contextmanager
 from functools import cache
@@ -101,7 +100,7 @@ def insert(*groups: list, commit: bool = False) -> None:
     as the rows reach PostgreSQL, without waiting for their answer first. It is the COMMIT Django would
     send on leaving the block, sent a moment sooner; Django then finds nothing left to commit and runs
     the on-commit callbacks as usual. Nothing may run in the block after it. Inside another transaction
-    (a savepoint), or once a rollback was asked for, it is not sent: the block ends as it would anyway."""
+    (a savepoint) it is not sent: the block ends as it would anyway."""
     groups = [group for group in groups if group]
     if not groups:
         return
@@ -122,8 +121,7 @@ def insert(*groups: list, commit: bool = False) -> None:
     *first, last = parts
     sql = "".join(f'WITH "new_{i}" AS ({part}) ' if i == 0 else f', "new_{i}" AS ({part}) '
                   for i, part in enumerate(first)) + last
-    commit = commit and connection.in_atomic_block and connection.commit_on_exit and not connection.savepoint_ids \
-        and not connection.needs_rollback
+    commit = commit and connection.in_atomic_block and connection.commit_on_exit and not connection.savepoint_ids
     with connection.cursor() as cursor:
         if commit:
             with pipelined():  # one round trip; a failed insert makes PostgreSQL skip the COMMIT behind it
