@@ -104,13 +104,13 @@ def insert(*groups: list, commit: bool = False) -> None:
     groups = [group for group in groups if group]
     if not groups:
         return
+    quote = connection.ops.quote_name
     parts, params = [], []
     for group in groups:
         model = type(group[0])
-        made_by_db = getattr(group[0], model._meta.pk.attname) is None
+        made_by_db = group[0].pk is None
         fields = [f for f in model._meta.concrete_fields if not getattr(f, "generated", False)
                   and not (f.primary_key and made_by_db)]
-        quote = connection.ops.quote_name
         table, names = quote(model._meta.db_table), [quote(f.column) for f in fields]
         row = "(" + ", ".join(["%s"] * len(fields)) + ")"
         parts.append(f"INSERT INTO {table} ({', '.join(names)}) VALUES {', '.join([row] * len(group))}")  # noqa: S608 (quoted model metadata; values are parameters)
@@ -119,8 +119,8 @@ def insert(*groups: list, commit: bool = False) -> None:
                 raise ValueError(f"insert() takes new instances of one model per group, all with keys or none: {obj!r}")
             params += [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields]
     *first, last = parts
-    sql = "".join(f'WITH "new_{i}" AS ({part}) ' if i == 0 else f', "new_{i}" AS ({part}) '
-                  for i, part in enumerate(first)) + last
+    ctes = ", ".join(f'"new_{i}" AS ({part})' for i, part in enumerate(first))
+    sql = f"WITH {ctes} {last}" if first else last
     commit = commit and connection.in_atomic_block and connection.commit_on_exit and not connection.savepoint_ids
     with connection.cursor() as cursor:
         if commit:
@@ -184,5 +184,5 @@ def pipelined():
     Django's database errors, at the latest when the block ends. Use it inside a transaction, for writes
     whose outcome nothing inside the block depends on."""
     connection.ensure_connection()
-    with connection.wrap_database_errors, connection.connection.pipeline() as pipeline:
-        yield pipeline
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
